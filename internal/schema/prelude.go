@@ -1,0 +1,83 @@
+package schema
+
+// prelude declares the Amplify GraphQL transformer v2 directives and the AWS
+// AppSync scalars, so that user schemas validate without declaring them.
+// Argument shapes follow @aws-amplify/graphql-directives.
+const prelude = `
+scalar AWSDate
+scalar AWSTime
+scalar AWSDateTime
+scalar AWSTimestamp
+scalar AWSEmail
+scalar AWSJSON
+scalar AWSURL
+scalar AWSPhone
+scalar AWSIPAddress
+
+directive @model(queries: ModelQueryMap, mutations: ModelMutationMap, subscriptions: ModelSubscriptionMap, timestamps: TimestampConfiguration) on OBJECT
+input ModelQueryMap { get: String, list: String }
+input ModelMutationMap { create: String, update: String, delete: String }
+input ModelSubscriptionMap { onCreate: [String], onUpdate: [String], onDelete: [String], level: ModelSubscriptionLevel }
+enum ModelSubscriptionLevel { off public on }
+input TimestampConfiguration { createdAt: String, updatedAt: String }
+
+directive @primaryKey(sortKeyFields: [String]) on FIELD_DEFINITION
+directive @index(name: String, sortKeyFields: [String], queryField: String) repeatable on FIELD_DEFINITION
+directive @hasOne(fields: [String!], references: [String!]) on FIELD_DEFINITION
+directive @hasMany(indexName: String, fields: [String!], references: [String!], limit: Int = 100) on FIELD_DEFINITION
+directive @belongsTo(fields: [String!], references: [String!]) on FIELD_DEFINITION
+directive @manyToMany(relationName: String!, limit: Int = 100) on FIELD_DEFINITION
+directive @default(value: String) on FIELD_DEFINITION
+
+directive @auth(rules: [AuthRule!]!) on OBJECT | FIELD_DEFINITION
+input AuthRule {
+  allow: AuthStrategy!
+  provider: AuthProvider
+  identityClaim: String
+  groupClaim: String
+  ownerField: String
+  groupsField: String
+  groups: [String]
+  operations: [ModelOperation]
+}
+enum AuthStrategy { owner groups private public custom }
+enum AuthProvider { apiKey iam oidc userPools function }
+enum ModelOperation { create update delete read list get sync listen search }
+
+directive @searchable(queries: SearchableQueryMap) on OBJECT
+input SearchableQueryMap { search: String }
+directive @function(name: String!, region: String, accountId: String) repeatable on FIELD_DEFINITION
+directive @http(method: HttpMethod = GET, url: String!, headers: [HttpHeader] = []) on FIELD_DEFINITION
+enum HttpMethod { GET POST PUT DELETE PATCH }
+input HttpHeader { key: String, value: String }
+directive @predictions(actions: [PredictionsActions!]!) on FIELD_DEFINITION
+enum PredictionsActions { identifyText identifyLabels convertTextToSpeech translateText }
+directive @mapsTo(name: String!) on OBJECT
+directive @refersTo(name: String!) on OBJECT | FIELD_DEFINITION
+directive @sql(statement: String, reference: String) on FIELD_DEFINITION
+
+directive @aws_api_key on FIELD_DEFINITION | OBJECT
+directive @aws_iam on FIELD_DEFINITION | OBJECT
+directive @aws_oidc on FIELD_DEFINITION | OBJECT
+directive @aws_lambda on FIELD_DEFINITION | OBJECT
+directive @aws_cognito_user_pools(cognito_groups: [String]) on FIELD_DEFINITION | OBJECT
+directive @aws_auth(cognito_groups: [String]) on FIELD_DEFINITION
+directive @aws_subscribe(mutations: [String]) on FIELD_DEFINITION
+`
+
+// preludeName is the source name the prelude's definitions carry; they are
+// never reported to users as theirs.
+const preludeName = "dsgen-prelude.graphql"
+
+// v1Hint returns advice for an Amplify transformer v1 directive, or "".
+func v1Hint(name string) string {
+	switch name {
+	case "key":
+		return "use @primaryKey or @index"
+	case "connection":
+		return "use @hasOne, @hasMany, @belongsTo or @manyToMany"
+	case "versioned":
+		return "conflict detection is configured on the server, not in the schema"
+	}
+	return ""
+}
