@@ -12,26 +12,56 @@ import (
 )
 
 // builder turns the validated GraphQL document into metadata, recording every
-// semantic problem it meets.
+// semantic problem it meets. It follows the steps of Amplify's model
+// generator (appsync-modelgen-plugin) in the same order, because the order
+// decides the names and positions of the fields and models it adds:
+//
+//  1. types in source order; each @model gets its primary key (an `id: ID!`
+//     when there is no @primaryKey), its timestamps and `id` moved first;
+//  2. @primaryKey and @index become key attributes;
+//  3. @manyToMany pairs become join models, appended after the models, and
+//     their fields become @hasMany relations to the join model;
+//  4. relations are resolved model by model, field by field, adding the
+//     implicit foreign keys as they are met;
+//  5. model-typed fields without a relation directive are dropped.
 type builder struct {
 	user *ast.SchemaDocument
 	sch  *ast.Schema
+	opts Options
 	errs Errors
 	out  *meta.Schema
+
+	// typeDirs holds the type-level directives of each definition as
+	// written, including custom transformer directives that were stripped
+	// before GraphQL validation.
+	typeDirs map[string]ast.DirectiveList
 
 	// Positions of the metadata, for errors raised after construction.
 	modelDef map[*meta.Model]*ast.Definition
 	fieldDef map[*meta.Field]*ast.FieldDefinition
-	ops      map[string]bool // root operation type names
+	// rel holds the relation directive of each model field that has one;
+	// m2m the @manyToMany directives.
+	rel map[*meta.Field]*relArgs
+	m2m map[*meta.Field]*ast.Directive
+	// m2mOther names the model on the other side of a @manyToMany field.
+	m2mOther map[*meta.Field]string
+	// failed marks relation fields already reported as unusable.
+	failed map[*meta.Field]bool
+	ops map[string]bool // root operation type names
 }
 
-func newBuilder(user *ast.SchemaDocument, sch *ast.Schema) *builder {
+func newBuilder(user *ast.SchemaDocument, sch *ast.Schema, typeDirs map[string]ast.DirectiveList, opts Options) *builder {
 	b := &builder{
 		user:     user,
 		sch:      sch,
+		opts:     opts,
 		out:      &meta.Schema{},
+		typeDirs: typeDirs,
 		modelDef: map[*meta.Model]*ast.Definition{},
 		fieldDef: map[*meta.Field]*ast.FieldDefinition{},
+		rel:      map[*meta.Field]*relArgs{},
+		m2m:      map[*meta.Field]*ast.Directive{},
+		m2mOther: map[*meta.Field]string{},
 		ops:      map[string]bool{"Query": true, "Mutation": true, "Subscription": true},
 	}
 	for _, s := range append(append([]*ast.SchemaDefinition{}, user.Schema...), user.SchemaExtension...) {
@@ -46,13 +76,23 @@ func (b *builder) errorf(p *ast.Position, format string, args ...any) {
 	b.errs = append(b.errs, &Error{Pos: posOf(p), Msg: fmt.Sprintf(format, args...)})
 }
 
+func (b *builder) warnf(p *ast.Position, format string, args ...any) {
+	if b.opts.Warn != nil {
+		b.opts.Warn(&Error{Pos: posOf(p), Msg: fmt.Sprintf(format, args...)})
+	}
+}
+
+// skipTypes are types Amplify's generator never outputs: `input AMPLIFY`
+// holds global settings such as the sandbox auth rule.
+var skipTypes = map[string]bool{"AMPLIFY": true}
+
 // defs returns the user's definitions in source order, with extensions
 // folded in by gqlparser (sch holds the merged definition).
 func (b *builder) defs() []*ast.Definition {
 	seen := map[string]bool{}
 	var out []*ast.Definition
 	for _, d := range b.user.Definitions {
-		if seen[d.Name] {
+		if seen[d.Name] || skipTypes[d.Name] {
 			continue
 		}
 		seen[d.Name] = true
@@ -68,8 +108,7 @@ func isModel(d *ast.Definition) bool {
 }
 
 func (b *builder) build() *meta.Schema {
-	defs := b.defs()
-	for _, d := range defs {
+	for _, d := range b.defs() {
 		switch {
 		case d.Kind == ast.Enum:
 			e := &meta.Enum{Name: d.Name}
@@ -84,30 +123,15 @@ func (b *builder) build() *meta.Schema {
 			}
 			b.out.Inputs = append(b.out.Inputs, in)
 		case d.Kind == ast.Object && b.ops[d.Name]:
-			var list *[]*meta.Operation
-			switch d.Name {
-			case b.opName(ast.Mutation):
-				list = &b.out.Mutations
-			case b.opName(ast.Subscription):
-				list = &b.out.Subscriptions
-			default:
-				list = &b.out.Queries
-			}
-			for _, f := range d.Fields {
-				op := &meta.Operation{Name: f.Name, Result: b.field(d, f)}
-				for _, a := range f.Arguments {
-					op.Arguments = append(op.Arguments, b.typeRef(a.Name, a.Type, a.Position))
-				}
-				*list = append(*list, op)
-			}
+			b.operations(d)
 		case isModel(d):
 			b.out.Models = append(b.out.Models, b.model(d))
 		case d.Kind == ast.Object:
 			nm := &meta.NonModel{Name: d.Name}
 			for _, f := range d.Fields {
 				fld := b.field(d, f)
-				if fld.Relation != nil {
-					b.errorf(f.Position, "%s.%s: relation directives are only allowed on @model types, and %s has no @model", d.Name, f.Name, d.Name)
+				if rd := relationDirective(f); rd != nil {
+					b.errorf(rd.Position, "%s.%s: @%s is only allowed on @model types, and %s has no @model", d.Name, f.Name, rd.Name, d.Name)
 				}
 				nm.Fields = append(nm.Fields, fld)
 			}
@@ -118,6 +142,34 @@ func (b *builder) build() *meta.Schema {
 	b.validate()
 	b.out.Version = version(b.out)
 	return b.out
+}
+
+// operations reads the fields of a root operation type as custom
+// operations. Like Amplify, operations returning a union or an interface
+// are left out.
+func (b *builder) operations(d *ast.Definition) {
+	var list *[]*meta.Operation
+	switch d.Name {
+	case b.opName(ast.Mutation):
+		list = &b.out.Mutations
+	case b.opName(ast.Subscription):
+		list = &b.out.Subscriptions
+	default:
+		list = &b.out.Queries
+	}
+	for _, f := range d.Fields {
+		if strings.HasPrefix(f.Name, "__") {
+			continue // __schema and __type, added by GraphQL itself
+		}
+		if def := b.sch.Types[f.Type.Name()]; def != nil && (def.Kind == ast.Union || def.Kind == ast.Interface) {
+			continue
+		}
+		op := &meta.Operation{Name: f.Name, Result: b.field(d, f)}
+		for _, a := range f.Arguments {
+			op.Arguments = append(op.Arguments, b.typeRef(d.Name+"."+f.Name+"("+a.Name+")", a.Name, a.Type, true))
+		}
+		*list = append(*list, op)
+	}
 }
 
 func (b *builder) opName(op ast.Operation) string {
@@ -139,16 +191,20 @@ func (b *builder) opName(op ast.Operation) string {
 	return "Query"
 }
 
-// typeRef converts a GraphQL type reference into a field without directives.
-func (b *builder) typeRef(name string, t *ast.Type, pos *ast.Position) *meta.Field {
+// typeRef converts a GraphQL type reference into a field without
+// directives. where names the field in messages; inputs allows input types.
+func (b *builder) typeRef(where, name string, t *ast.Type, inputs bool) *meta.Field {
 	f := &meta.Field{Name: name}
 	if t.Elem != nil {
 		f.IsList = true
 		f.ListRequired = t.NonNull
 		if t.Elem.Elem != nil {
-			b.errorf(t.Position, "field %s: nested lists (%s) are not supported", name, t.String())
+			b.errorf(t.Position, "%s: nested lists (%s) are not supported", where, t.String())
 		}
 		t = t.Elem
+		for t.Elem != nil {
+			t = t.Elem
+		}
 	}
 	f.Required = t.NonNull
 	f.Type = t.NamedType
@@ -163,15 +219,25 @@ func (b *builder) typeRef(name string, t *ast.Type, pos *ast.Position) *meta.Fie
 	case def != nil && def.Kind == ast.Object:
 		f.Kind = meta.KindNonModel
 	case def != nil && def.Kind == ast.InputObject:
-		f.Kind = meta.KindNonModel // only valid in arguments and inputs; checked by field()
+		f.Kind = meta.KindInput
+		if !inputs {
+			b.errorf(t.Position, "%s: input type %s cannot be the type of an object field", where, t.NamedType)
+		}
 	default:
 		kind := "unknown"
 		if def != nil {
 			kind = strings.ToLower(string(def.Kind))
 		}
-		b.errorf(t.Position, "field %s: type %s is a %s type, which a model field cannot hold (use a scalar, enum, non-model type or model)", name, t.NamedType, kind)
+		b.errorf(t.Position, "%s: type %s is %s %s type, which a stored field cannot hold (use a scalar, enum, non-model type or model)", where, t.NamedType, article(kind), kind)
 	}
 	return f
+}
+
+func article(s string) string {
+	if s != "" && strings.ContainsRune("aeiou", rune(s[0])) {
+		return "an"
+	}
+	return "a"
 }
 
 func isScalar(name string) bool {
@@ -183,18 +249,26 @@ func isScalar(name string) bool {
 	return false
 }
 
+// relationDirective returns the first relation directive of a field.
+func relationDirective(fd *ast.FieldDefinition) *ast.Directive {
+	for _, d := range fd.Directives {
+		switch d.Name {
+		case "hasOne", "hasMany", "belongsTo", "manyToMany":
+			return d
+		}
+	}
+	return nil
+}
+
 // field converts a field definition of an object or input type.
 func (b *builder) field(parent *ast.Definition, fd *ast.FieldDefinition) *meta.Field {
-	f := b.typeRef(fd.Name, fd.Type, fd.Position)
+	where := parent.Name + "." + fd.Name
+	f := b.typeRef(where, fd.Name, fd.Type, parent.Kind == ast.InputObject)
 	b.fieldDef[f] = fd
-	def := b.sch.Types[f.Type]
-	if parent.Kind != ast.InputObject && def != nil && def.Kind == ast.InputObject {
-		b.errorf(fd.Type.Position, "%s.%s: input type %s cannot be the type of an object field", parent.Name, fd.Name, f.Type)
-	}
 	if d := fd.Directives.ForName("default"); d != nil {
 		v, ok := stringArg(d, "value")
 		if !ok {
-			b.errorf(d.Position, "%s.%s: @default needs a value", parent.Name, fd.Name)
+			b.errorf(d.Position, "%s: @default needs a value", where)
 		} else {
 			f.Default = &v
 		}
@@ -205,23 +279,38 @@ func (b *builder) field(parent *ast.Definition, fd *ast.FieldDefinition) *meta.F
 	return f
 }
 
-// model converts a @model type: fields as declared, then the implicit id,
-// timestamps, primary key and indexes. Relations are resolved later, once
-// every model exists.
+// model converts a @model type: fields as declared, the primary key (adding
+// `id: ID!` when needed), timestamps and indexes. Relations are resolved
+// later, once every model exists.
 func (b *builder) model(d *ast.Definition) *meta.Model {
 	m := &meta.Model{Name: d.Name, PluralName: plural(d.Name)}
 	b.modelDef[m] = d
 	for _, fd := range d.Fields {
-		m.Fields = append(m.Fields, b.field(d, fd))
+		f := b.field(d, fd)
+		m.Fields = append(m.Fields, f)
+		if rd := relationDirective(fd); rd != nil {
+			if rd.Name == "manyToMany" {
+				b.m2m[f] = rd
+			} else {
+				b.rel[f] = parseRelArgs(rd)
+			}
+		}
 	}
 	b.modelOptions(m, d.Directives.ForName("model"))
+	for _, td := range b.typeDirs[d.Name] {
+		if td.Name == "auth" {
+			continue
+		}
+		m.Directives = append(m.Directives, meta.Directive{Name: td.Name, Args: argsJSON(td.Arguments)})
+	}
 
-	// Primary key.
+	// Primary key: the first @primaryKey, else id (added when missing, and
+	// made non-null when declared nullable, as Amplify does).
 	var pkDef *ast.FieldDefinition
 	for _, fd := range d.Fields {
-		if pd := fd.Directives.ForName("primaryKey"); pd != nil {
+		for _, pd := range fd.Directives.ForNames("primaryKey") {
 			if pkDef != nil {
-				b.errorf(pd.Position, "%s: more than one @primaryKey (%s and %s); a model has exactly one primary key", d.Name, pkDef.Name, fd.Name)
+				b.errorf(pd.Position, "%s.%s: a second @primaryKey (the first is on %s); a model has exactly one primary key, use sortKeyFields for a composite key", d.Name, fd.Name, pkDef.Name)
 				continue
 			}
 			pkDef = fd
@@ -229,45 +318,70 @@ func (b *builder) model(d *ast.Definition) *meta.Model {
 		}
 	}
 	if pkDef == nil {
-		if m.Field("id") == nil {
-			id := &meta.Field{Name: "id", Kind: meta.KindScalar, Type: meta.ID, Required: true, Implicit: true}
-			m.Fields = append([]*meta.Field{id}, m.Fields...)
+		if id := m.Field("id"); id != nil {
+			id.Required = true
+		} else {
+			m.Fields = append([]*meta.Field{{Name: "id", Kind: meta.KindScalar, Type: meta.ID, Required: true, Implicit: true}}, m.Fields...)
 		}
 		m.PrimaryKey = meta.PrimaryKey{Field: "id"}
+	}
+
+	// Timestamps go after the declared fields unless the schema declares
+	// them; only the added ones are read-only.
+	addTimestamps(m, d.Directives.ForName("model"))
+
+	// id always comes first.
+	for i, f := range m.Fields {
+		if f.Name == "id" && i > 0 {
+			copy(m.Fields[1:i+1], m.Fields[:i])
+			m.Fields[0] = f
+			break
+		}
 	}
 
 	// Secondary indexes, in field order.
 	for _, fd := range d.Fields {
 		for _, id := range fd.Directives.ForNames("index") {
-			name, _ := stringArg(id, "name")
-			qf, _ := stringArg(id, "queryField")
-			if name == "" {
-				name = "by" + upperFirst(fd.Name) // TODO: confirm Amplify's generated index name
+			fields := append([]string{fd.Name}, stringsArg(id, "sortKeyFields")...)
+			name, ok := stringArg(id, "name")
+			if !ok {
+				name = defaultIndexName(d.Name, fields)
 			}
-			m.Indexes = append(m.Indexes, &meta.Index{
-				Name:       name,
-				Fields:     append([]string{fd.Name}, stringsArg(id, "sortKeyFields")...),
-				QueryField: qf,
-			})
+			qf, _ := stringArg(id, "queryField")
+			m.Indexes = append(m.Indexes, &meta.Index{Name: name, Fields: fields, QueryField: qf})
 		}
-	}
-
-	// Timestamps go after the declared fields unless declared by the user.
-	for _, ts := range []string{m.Options.Timestamps.CreatedAt, m.Options.Timestamps.UpdatedAt} {
-		if ts == "" {
-			continue
-		}
-		if f := m.Field(ts); f != nil {
-			f.ReadOnly = true
-			continue
-		}
-		m.Fields = append(m.Fields, &meta.Field{Name: ts, Kind: meta.KindScalar, Type: meta.AWSDateTime, ReadOnly: true, Implicit: true})
 	}
 
 	for _, ad := range d.Directives.ForNames("auth") {
 		m.Auth = append(m.Auth, b.authRules(ad)...)
 	}
 	return m
+}
+
+// addTimestamps adds the createdAt and updatedAt fields (or their
+// @model(timestamps) names) that the model does not declare. Like Amplify,
+// `timestamps: null` adds none, and a name given as null or "" falls back
+// to the default name.
+func addTimestamps(m *meta.Model, d *ast.Directive) {
+	created, updated := "createdAt", "updatedAt"
+	if d != nil {
+		if a := d.Arguments.ForName("timestamps"); a != nil {
+			if a.Value == nil || a.Value.Kind == ast.NullValue {
+				return
+			}
+			if c := a.Value.Children.ForName("createdAt"); c != nil && c.Kind == ast.StringValue && c.Raw != "" {
+				created = c.Raw
+			}
+			if u := a.Value.Children.ForName("updatedAt"); u != nil && u.Kind == ast.StringValue && u.Raw != "" {
+				updated = u.Raw
+			}
+		}
+	}
+	for _, ts := range []string{created, updated} {
+		if m.Field(ts) == nil {
+			m.Fields = append(m.Fields, &meta.Field{Name: ts, Kind: meta.KindScalar, Type: meta.AWSDateTime, ReadOnly: true, Implicit: true})
+		}
+	}
 }
 
 // modelOptions reads the @model arguments.
@@ -277,14 +391,12 @@ func (b *builder) modelOptions(m *meta.Model, d *ast.Directive) {
 	if d == nil || len(d.Arguments) == 0 {
 		return
 	}
-	raw := map[string]any{}
 	for _, a := range d.Arguments {
 		v, err := a.Value.Value(nil)
 		if err != nil {
 			b.errorf(a.Position, "%s: @model(%s): %v", m.Name, a.Name, err)
 			continue
 		}
-		raw[a.Name] = v
 		obj, _ := v.(map[string]any)
 		switch a.Name {
 		case "timestamps":
@@ -308,10 +420,7 @@ func (b *builder) modelOptions(m *meta.Model, d *ast.Directive) {
 		}
 	}
 	// Arguments are kept as written for the introspection output.
-	rawJSON, err := json.Marshal(orderedArgs(d.Arguments, raw))
-	if err == nil {
-		opts.Raw = string(rawJSON)
-	}
+	opts.Raw = argsJSON(d.Arguments)
 }
 
 // optString reads obj[key]: absent keeps def, null disables (""), else the string.
@@ -337,26 +446,45 @@ func stringMap(obj map[string]any) map[string]string {
 	return out
 }
 
-// orderedArgs returns the directive arguments as a JSON object that keeps the
-// source order of keys.
-func orderedArgs(args ast.ArgumentList, vals map[string]any) json.Marshaler {
+// argsJSON renders directive arguments as a JSON object that keeps the
+// source order of keys, with values as written (enum values as strings).
+func argsJSON(args ast.ArgumentList) string {
 	o := orderedObject{}
 	for _, a := range args {
-		o = append(o, kv{a.Name, orderValue(a.Value, vals[a.Name])})
+		o = append(o, kv{a.Name, untyped(a.Value)})
 	}
-	return o
+	raw, err := json.Marshal(o)
+	if err != nil {
+		return "{}"
+	}
+	return string(raw)
 }
 
-func orderValue(v *ast.Value, plain any) any {
-	if v == nil || v.Kind != ast.ObjectValue {
-		return plain
+// untyped converts a literal to plain JSON values, objects keeping their
+// key order (GraphQL's valueFromASTUntyped).
+func untyped(v *ast.Value) any {
+	if v == nil {
+		return nil
 	}
-	o := orderedObject{}
-	m, _ := plain.(map[string]any)
-	for _, c := range v.Children {
-		o = append(o, kv{c.Name, orderValue(c.Value, m[c.Name])})
+	switch v.Kind {
+	case ast.ObjectValue:
+		o := orderedObject{}
+		for _, c := range v.Children {
+			o = append(o, kv{c.Name, untyped(c.Value)})
+		}
+		return o
+	case ast.ListValue:
+		out := []any{}
+		for _, c := range v.Children {
+			out = append(out, untyped(c.Value))
+		}
+		return out
 	}
-	return o
+	x, err := v.Value(nil)
+	if err != nil {
+		return v.Raw
+	}
+	return x
 }
 
 type kv struct {
@@ -387,93 +515,88 @@ func (o orderedObject) MarshalJSON() ([]byte, error) {
 }
 
 // authRules normalises the rules of one @auth directive the way Amplify's
-// model generator does: provider, ownerField, identityClaim and groupClaim
-// defaulted, operations expanded.
+// model generator does (process-auth): operations default to all four,
+// owner rules get provider, ownerField and identityClaim, groups rules get
+// provider and groupClaim.
 func (b *builder) authRules(d *ast.Directive) []meta.AuthRule {
 	a := d.Arguments.ForName("rules")
-	if a == nil {
+	if a == nil || a.Value == nil {
 		return nil
 	}
-	v, err := a.Value.Value(nil)
-	if err != nil {
-		b.errorf(a.Position, "@auth: %v", err)
-		return nil
+	items := a.Value.Children
+	if a.Value.Kind == ast.ObjectValue {
+		items = ast.ChildValueList{{Value: a.Value}} // a single rule coerced to a list
 	}
-	list, _ := v.([]any)
 	var out []meta.AuthRule
-	for _, item := range list {
-		r, _ := item.(map[string]any)
-		rule := meta.AuthRule{
-			Allow:         str(r["allow"]),
-			Provider:      str(r["provider"]),
-			OwnerField:    str(r["ownerField"]),
-			IdentityClaim: str(r["identityClaim"]),
-			GroupClaim:    str(r["groupClaim"]),
-			GroupsField:   str(r["groupsField"]),
+	for _, item := range items {
+		if item.Value == nil || item.Value.Kind != ast.ObjectValue {
+			continue
 		}
-		for _, g := range asList(r["groups"]) {
-			rule.Groups = append(rule.Groups, str(g))
+		var rule meta.AuthRule
+		opsGiven := false
+		for _, c := range item.Value.Children {
+			switch c.Name {
+			case "allow":
+				rule.Allow = c.Value.Raw
+			case "provider":
+				rule.Provider = c.Value.Raw
+			case "ownerField":
+				rule.OwnerField = c.Value.Raw
+			case "identityClaim":
+				rule.IdentityClaim = c.Value.Raw
+			case "groupClaim":
+				rule.GroupClaim = c.Value.Raw
+			case "groupsField":
+				rule.GroupsField = c.Value.Raw
+			case "groups":
+				if c.Value.Kind != ast.NullValue {
+					rule.Groups = valueStrings(c.Value)
+				}
+			case "operations":
+				if c.Value.Kind != ast.NullValue {
+					opsGiven = true
+					rule.Operations = valueStrings(c.Value)
+				}
+			}
 		}
-		for _, o := range asList(r["operations"]) {
-			rule.Operations = append(rule.Operations, str(o))
+		if !opsGiven {
+			rule.Operations = []string{"create", "update", "delete", "read"}
 		}
-		normaliseAuth(&rule)
+		switch rule.Allow {
+		case "owner":
+			if rule.Provider == "" {
+				rule.Provider = "userPools"
+			}
+			if rule.OwnerField == "" {
+				rule.OwnerField = "owner"
+			}
+			if rule.IdentityClaim == "" || rule.IdentityClaim == "username" {
+				rule.IdentityClaim = "cognito:username"
+			}
+		case "groups":
+			if rule.Provider == "" {
+				rule.Provider = "userPools"
+			}
+			if rule.GroupClaim == "" {
+				rule.GroupClaim = "cognito:groups"
+			}
+		}
 		out = append(out, rule)
 	}
 	return out
 }
 
-func normaliseAuth(r *meta.AuthRule) {
-	switch r.Allow {
-	case "owner":
-		if r.Provider == "" {
-			r.Provider = "userPools"
-		}
-		if r.OwnerField == "" {
-			r.OwnerField = "owner"
-		}
-		if r.IdentityClaim == "" {
-			r.IdentityClaim = "cognito:username"
-		}
-	case "groups":
-		if r.Provider == "" {
-			r.Provider = "userPools"
-		}
-		if r.GroupClaim == "" {
-			r.GroupClaim = "cognito:groups"
-		}
-	case "private":
-		if r.Provider == "" {
-			r.Provider = "userPools"
-		}
-	case "public":
-		if r.Provider == "" {
-			r.Provider = "apiKey"
-		}
-	case "custom":
-		if r.Provider == "" {
-			r.Provider = "function"
-		}
+// valueStrings reads a list (or a single value coerced to a list) of
+// strings or enum values; the result is never nil.
+func valueStrings(v *ast.Value) []string {
+	out := []string{}
+	if v.Kind != ast.ListValue {
+		return append(out, v.Raw)
 	}
-	if len(r.Operations) == 0 {
-		r.Operations = []string{"create", "update", "delete", "read"}
+	for _, c := range v.Children {
+		out = append(out, c.Value.Raw)
 	}
-}
-
-func str(v any) string {
-	s, _ := v.(string)
-	return s
-}
-
-func asList(v any) []any {
-	switch x := v.(type) {
-	case []any:
-		return x
-	case nil:
-		return nil
-	default:
-		return []any{x} // GraphQL input coercion: a single value is a one-element list
-	}
+	return out
 }
 
 // stringArg returns a directive's string argument.
@@ -499,45 +622,12 @@ func stringArg(d *ast.Directive, name string) (string, bool) {
 	return "", false
 }
 
-// stringsArg returns a directive's list-of-strings argument.
+// stringsArg returns a directive's list-of-strings argument (nil when the
+// argument is absent or null).
 func stringsArg(d *ast.Directive, name string) []string {
 	a := d.Arguments.ForName(name)
-	if a == nil {
+	if a == nil || a.Value == nil || a.Value.Kind == ast.NullValue {
 		return nil
 	}
-	v, err := a.Value.Value(nil)
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, x := range asList(v) {
-		out = append(out, str(x))
-	}
-	return out
-}
-
-// plural is Amplify's pluralisation with improvePluralization=false.
-func plural(name string) string {
-	switch {
-	case strings.HasSuffix(name, "s") || strings.HasSuffix(name, "x") || strings.HasSuffix(name, "z") ||
-		strings.HasSuffix(name, "ch") || strings.HasSuffix(name, "sh"):
-		return name + "es"
-	case strings.HasSuffix(name, "y") && len(name) > 1 && !strings.ContainsRune("aeiou", rune(name[len(name)-2])):
-		return name[:len(name)-1] + "ies"
-	}
-	return name + "s"
-}
-
-func upperFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
-}
-
-func lowerFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToLower(s[:1]) + s[1:]
+	return valueStrings(a.Value)
 }

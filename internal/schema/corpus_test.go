@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/dsgen/dsgen/runtime/meta"
 )
 
 // sharedDir locates ../shared beside the checkout.
@@ -73,8 +75,59 @@ func TestIntrospectionMatchesAmplify(t *testing.T) {
 					diffs = append(diffs[:15], "...")
 				}
 				t.Errorf("introspection differs from Amplify's:\n%s", strings.Join(diffs, "\n"))
+				return
 			}
+			// Beyond equal content, the text itself matches (key order,
+			// four-space indentation), unless a difference is known.
+			if len(knownDifferences[name]) == 0 && strings.TrimSpace(string(got)) != strings.TrimSpace(string(wantRaw)) {
+				t.Errorf("introspection has Amplify's content but not its exact text (key order or layout)")
+			}
+			checkRelationKeys(t, s)
 		})
+	}
+}
+
+// checkRelationKeys checks that every relation can be resolved by the
+// runtime: Keys and RelatedKeys name stored fields of the two models and
+// pair up.
+func checkRelationKeys(t *testing.T, s *meta.Schema) {
+	t.Helper()
+	for _, m := range s.Models {
+		for _, f := range m.Fields {
+			r := f.Relation
+			if f.Kind == meta.KindModel && r == nil {
+				t.Errorf("%s.%s: model-typed field without relation", m.Name, f.Name)
+				continue
+			}
+			if r == nil {
+				continue
+			}
+			rm := s.Model(r.Model)
+			if rm == nil {
+				t.Errorf("%s.%s: related model %s missing", m.Name, f.Name, r.Model)
+				continue
+			}
+			if len(r.Keys) == 0 || len(r.Keys) != len(r.RelatedKeys) {
+				t.Errorf("%s.%s: keys %v do not pair with related keys %v", m.Name, f.Name, r.Keys, r.RelatedKeys)
+			}
+			for _, k := range r.Keys {
+				if kf := m.Field(k); kf == nil || !kf.Stored() {
+					t.Errorf("%s.%s: key %q is not a stored field of %s", m.Name, f.Name, k, m.Name)
+				}
+			}
+			for _, k := range r.RelatedKeys {
+				if kf := rm.Field(k); kf == nil || !kf.Stored() {
+					t.Errorf("%s.%s: related key %q is not a stored field of %s", m.Name, f.Name, k, rm.Name)
+				}
+			}
+		}
+		for _, ix := range m.Indexes {
+			for _, k := range ix.Fields {
+				if kf := m.Field(k); kf == nil || !kf.Stored() {
+					t.Errorf("%s: index %s: %q is not a stored field", m.Name, ix.Name, k)
+				}
+			}
+		}
 	}
 }
 

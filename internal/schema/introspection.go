@@ -78,29 +78,31 @@ func Introspection(s *meta.Schema) ([]byte, error) {
 // introType writes isArray, type, isRequired (and isArrayNullable for lists)
 // after the given leading keys.
 func introType(f *meta.Field, o orderedObject) orderedObject {
-	var typ any = f.Type
-	switch f.Kind {
-	case meta.KindEnum:
-		typ = orderedObject{{"enum", f.Type}}
-	case meta.KindNonModel:
-		typ = orderedObject{{"nonModel", f.Type}}
-	case meta.KindModel:
-		typ = orderedObject{{"model", f.Type}}
-	}
-	o = append(o, kv{"isArray", f.IsList}, kv{"type", typ}, kv{"isRequired", f.Required})
+	o = append(o, kv{"isArray", f.IsList}, kv{"type", introTypeName(f)}, kv{"isRequired", f.Required})
 	if f.IsList {
 		o = append(o, kv{"isArrayNullable", !f.ListRequired})
 	}
 	return o
 }
 
+func introTypeName(f *meta.Field) any {
+	switch f.Kind {
+	case meta.KindEnum:
+		return orderedObject{{"enum", f.Type}}
+	case meta.KindNonModel:
+		return orderedObject{{"nonModel", f.Type}}
+	case meta.KindModel:
+		return orderedObject{{"model", f.Type}}
+	case meta.KindInput:
+		return orderedObject{{"input", f.Type}}
+	}
+	return f.Type
+}
+
 func introFields(fields []*meta.Field) orderedObject {
 	out := orderedObject{}
 	for _, f := range fields {
-		o := orderedObject{{"name", f.Name}, {"isArray", f.IsList}}
-		t := introType(f, nil)
-		o = append(o, t[1:3]...) // type, isRequired
-		o = append(o, kv{"attributes", []any{}})
+		o := orderedObject{{"name", f.Name}, {"isArray", f.IsList}, {"type", introTypeName(f)}, {"isRequired", f.Required}, {"attributes", []any{}}}
 		if f.IsList {
 			o = append(o, kv{"isArrayNullable", !f.ListRequired})
 		}
@@ -109,11 +111,13 @@ func introFields(fields []*meta.Field) orderedObject {
 		}
 		if r := f.Relation; r != nil {
 			assoc := orderedObject{{"connectionType", r.Kind.String()}}
-			if len(r.AssociatedWith) > 0 {
-				assoc = append(assoc, kv{"associatedWith", r.AssociatedWith})
-			}
-			if len(r.TargetNames) > 0 {
-				assoc = append(assoc, kv{"targetNames", r.TargetNames})
+			switch r.Kind {
+			case meta.HasMany:
+				assoc = append(assoc, kv{"associatedWith", nonNil(r.AssociatedWith)})
+			case meta.HasOne:
+				assoc = append(assoc, kv{"associatedWith", nonNil(r.AssociatedWith)}, kv{"targetNames", nonNil(r.TargetNames)})
+			case meta.BelongsTo:
+				assoc = append(assoc, kv{"targetNames", nonNil(r.TargetNames)})
 			}
 			o = append(o, kv{"association", assoc})
 		}
@@ -122,25 +126,46 @@ func introFields(fields []*meta.Field) orderedObject {
 	return out
 }
 
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// introModel writes a model. Its attributes follow Amplify's order: the
+// type-level directives as written (@model first unless another precedes
+// it), the primary key, the indexes (declared, then implicit), the auth
+// rules.
 func introModel(m *meta.Model) orderedObject {
-	attrs := []any{orderedObject{{"type", "model"}, {"properties", rawOrEmpty(m.Options.Raw)}}}
+	var attrs []any
+	for _, d := range m.Directives {
+		attrs = append(attrs, orderedObject{{"type", d.Name}, {"properties", rawOrEmpty(d.Args)}})
+	}
+	if len(m.Directives) == 0 {
+		attrs = append(attrs, orderedObject{{"type", "model"}, {"properties", rawOrEmpty(m.Options.Raw)}})
+	}
 	if m.PrimaryKey.Custom {
 		attrs = append(attrs, orderedObject{{"type", "key"}, {"properties", orderedObject{{"fields", m.PrimaryKey.Fields()}}}})
 	}
-	for _, ix := range m.Indexes {
-		props := orderedObject{{"name", ix.Name}, {"fields", ix.Fields}}
-		if ix.QueryField != "" {
-			props = append(props, kv{"queryField", ix.QueryField})
+	for _, implicit := range []bool{false, true} {
+		for _, ix := range m.Indexes {
+			if ix.Implicit != implicit {
+				continue
+			}
+			props := orderedObject{{"name", ix.Name}}
+			if ix.QueryField != "" {
+				props = append(props, kv{"queryField", ix.QueryField})
+			}
+			props = append(props, kv{"fields", ix.Fields})
+			attrs = append(attrs, orderedObject{{"type", "key"}, {"properties", props}})
 		}
-		attrs = append(attrs, orderedObject{{"type", "key"}, {"properties", props}})
 	}
 	if len(m.Auth) > 0 {
 		attrs = append(attrs, orderedObject{{"type", "auth"}, {"properties", orderedObject{{"rules", introAuth(m.Auth)}}}})
 	}
-	sk := m.PrimaryKey.SortKeys
-	if sk == nil {
-		sk = []string{}
-	}
+	// Amplify counts an @primaryKey on id without sort keys as managed.
+	custom := m.PrimaryKey.Custom && (m.PrimaryKey.Field != "id" || len(m.PrimaryKey.SortKeys) > 0)
 	return orderedObject{
 		{"name", m.Name},
 		{"fields", introFields(m.Fields)},
@@ -148,13 +173,16 @@ func introModel(m *meta.Model) orderedObject {
 		{"pluralName", m.PluralName},
 		{"attributes", attrs},
 		{"primaryKeyInfo", orderedObject{
-			{"isCustomPrimaryKey", m.PrimaryKey.Custom},
+			{"isCustomPrimaryKey", custom},
 			{"primaryKeyFieldName", m.PrimaryKey.Field},
-			{"sortKeyFieldNames", sk},
+			{"sortKeyFieldNames", nonNil(m.PrimaryKey.SortKeys)},
 		}},
 	}
 }
 
+// introAuth writes auth rules with the keys Amplify's generator writes. A
+// groups rule without a groups list also gets groupField "groups" (the
+// generator's default for dynamic groups, under the transformer v1 name).
 func introAuth(rules []meta.AuthRule) []any {
 	var out []any
 	for _, r := range rules {
@@ -164,16 +192,34 @@ func introAuth(rules []meta.AuthRule) []any {
 				o = append(o, kv{k, v})
 			}
 		}
-		add("provider", r.Provider)
-		add("ownerField", r.OwnerField)
-		add("allow", r.Allow)
-		add("identityClaim", r.IdentityClaim)
-		add("groupClaim", r.GroupClaim)
-		if len(r.Groups) > 0 {
+		switch r.Allow {
+		case "owner":
+			add("provider", r.Provider)
+			add("ownerField", r.OwnerField)
+			add("allow", r.Allow)
+			add("identityClaim", r.IdentityClaim)
+			add("groupClaim", r.GroupClaim)
+		case "groups":
+			add("groupClaim", r.GroupClaim)
+			add("provider", r.Provider)
+			add("allow", r.Allow)
+			add("ownerField", r.OwnerField)
+			add("identityClaim", r.IdentityClaim)
+		default:
+			add("allow", r.Allow)
+			add("provider", r.Provider)
+			add("ownerField", r.OwnerField)
+			add("identityClaim", r.IdentityClaim)
+			add("groupClaim", r.GroupClaim)
+		}
+		if r.Groups != nil {
 			o = append(o, kv{"groups", r.Groups})
 		}
 		add("groupsField", r.GroupsField)
-		o = append(o, kv{"operations", r.Operations})
+		if r.Allow == "groups" && r.Groups == nil {
+			o = append(o, kv{"groupField", "groups"})
+		}
+		o = append(o, kv{"operations", nonNil(r.Operations)})
 		out = append(out, o)
 	}
 	return out

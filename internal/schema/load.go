@@ -28,6 +28,10 @@ type Options struct {
 	// other directive that is neither Amplify's nor declared in the schema is
 	// an error.
 	Directives []string
+	// Warn, when set, receives problems that do not stop the schema from
+	// loading, such as a model-typed field without a relation directive
+	// (left out, as Amplify does).
+	Warn func(*Error)
 }
 
 // Source is one schema document.
@@ -85,7 +89,10 @@ func Load(srcs []Source, opts Options) (*meta.Schema, error) {
 	for _, src := range srcs {
 		doc, err := parser.ParseSchema(&ast.Source{Name: src.Name, Input: src.Input})
 		if err != nil {
-			errs = append(errs, fromGQL(err, src.Name)...)
+			for _, e := range fromGQL(err, src.Name) {
+				e.Msg = "syntax error: " + e.Msg
+				errs = append(errs, e)
+			}
 			continue
 		}
 		user.Merge(doc)
@@ -98,7 +105,12 @@ func Load(srcs []Source, opts Options) (*meta.Schema, error) {
 	if len(c.errs) > 0 {
 		return nil, c.errs.sorted()
 	}
+	typeDirs := map[string]ast.DirectiveList{}
+	for _, d := range append(append(ast.DefinitionList{}, user.Definitions...), user.Extensions...) {
+		typeDirs[d.Name] = append(typeDirs[d.Name], d.Directives...)
+	}
 	c.stripCustom(user)
+	c.lenientUnions(user)
 
 	full := validator.PreludeDocument()
 	amp, err := parser.ParseSchema(&ast.Source{Name: preludeName, Input: prelude, BuiltIn: true})
@@ -111,7 +123,7 @@ func Load(srcs []Source, opts Options) (*meta.Schema, error) {
 	if err != nil {
 		return nil, Errors(fromGQL(err, srcs[0].Name)).sorted()
 	}
-	b := newBuilder(user, sch)
+	b := newBuilder(user, sch, typeDirs, opts)
 	out := b.build()
 	if len(b.errs) > 0 {
 		return nil, b.errs.sorted()
@@ -200,12 +212,12 @@ func (c *checker) checkNames(user *ast.SchemaDocument) {
 	for _, d := range user.Directives {
 		directives[d.Name] = true
 	}
-	checkType := func(t *ast.Type) {
+	checkType := func(where string, t *ast.Type) {
 		for t.Elem != nil {
 			t = t.Elem
 		}
 		if !known[t.NamedType] {
-			c.errorf(t.Position, "unknown type %q", t.NamedType)
+			c.errorf(t.Position, "%s: unknown type %q: it is not a built-in or AWS scalar, and the schema defines no type, enum or input of that name", where, t.NamedType)
 		}
 	}
 	checkDirectives := func(list ast.DirectiveList) {
@@ -222,10 +234,10 @@ func (c *checker) checkNames(user *ast.SchemaDocument) {
 	for _, d := range append(append(ast.DefinitionList{}, user.Definitions...), user.Extensions...) {
 		checkDirectives(d.Directives)
 		for _, f := range d.Fields {
-			checkType(f.Type)
+			checkType(d.Name+"."+f.Name, f.Type)
 			checkDirectives(f.Directives)
 			for _, a := range f.Arguments {
-				checkType(a.Type)
+				checkType(d.Name+"."+f.Name+"("+a.Name+")", a.Type)
 				checkDirectives(a.Directives)
 			}
 		}
@@ -260,6 +272,36 @@ func (c *checker) stripCustom(user *ast.SchemaDocument) {
 		d.Directives = strip(d.Directives)
 		for _, f := range d.Fields {
 			f.Directives = strip(f.Directives)
+		}
+	}
+}
+
+// lenientUnions drops union members that are not object types before GraphQL
+// validation, with a warning. GraphQL forbids them, but Amplify's generator
+// accepts them and unions play no part in the metadata: Amplify leaves
+// fields and operations of union type out of its output.
+func (c *checker) lenientUnions(user *ast.SchemaDocument) {
+	kinds := map[string]ast.DefinitionKind{}
+	for _, d := range user.Definitions {
+		kinds[d.Name] = d.Kind
+	}
+	for _, d := range append(append(ast.DefinitionList{}, user.Definitions...), user.Extensions...) {
+		if d.Kind != ast.Union {
+			continue
+		}
+		var keep []string
+		for _, t := range d.Types {
+			if k, ok := kinds[t]; ok && k != ast.Object {
+				if c.opts.Warn != nil {
+					c.opts.Warn(&Error{Pos: posOf(d.Position), Msg: fmt.Sprintf("union %s: member %s is %s %s type, but union members must be object types; it is ignored", d.Name, t, article(strings.ToLower(string(k))), strings.ToLower(string(k)))})
+				}
+				continue
+			}
+			keep = append(keep, t)
+		}
+		if len(keep) > 0 {
+			d.Types = keep
+			d.TypePositions = nil
 		}
 	}
 }

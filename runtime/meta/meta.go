@@ -12,9 +12,10 @@ package meta
 // models and fields Amplify adds (join models, foreign keys, timestamps) at the
 // positions Amplify's model generator puts them.
 type Schema struct {
-	// Version is a hex hash of the stored shape: it changes exactly when a
-	// model, non-model type, field, key, index or relation changes, and not
-	// for auth rules, enum values order-preserving additions aside, or
+	// Version is a hex hash of the stored shape: it changes when a model,
+	// non-model type, field (name, type, nullability, list-ness), primary
+	// key, index, relation or enum value set changes, and not for the order
+	// of declarations, auth rules, @default values, custom operations or
 	// comments. See internal/schema for the exact input of the hash.
 	Version   string
 	Models    []*Model
@@ -70,13 +71,26 @@ type Model struct {
 	Fields     []*Field
 	PrimaryKey PrimaryKey
 	Indexes    []*Index
-	// Auth holds the model-level @auth rules, normalised (operations expanded,
-	// provider, ownerField and identityClaim defaulted).
+	// Auth holds the model-level @auth rules, normalised the way Amplify's
+	// model generator does (see AuthRule). A join model carries the rules of
+	// both related models.
 	Auth []AuthRule
 	// Options are the @model arguments.
 	Options ModelOptions
 	// JoinModel is true for the model generated for a @manyToMany relation.
 	JoinModel bool
+	// Directives are the model's type-level directives other than @auth, in
+	// source order and with their arguments as written: @model itself,
+	// @searchable, @refersTo, custom transformer directives... Amplify's
+	// introspection lists them as model attributes.
+	Directives []Directive
+}
+
+// Directive is a directive use with its arguments.
+type Directive struct {
+	Name string
+	// Args is the argument object as written, as JSON ("{}" when none).
+	Args string
 }
 
 // Field returns the field called name, or nil.
@@ -119,6 +133,10 @@ type Index struct {
 	Fields []string
 	// QueryField is the name of the generated GraphQL query, if any.
 	QueryField string
+	// Implicit is true for an index the schema did not declare: the one
+	// Amplify adds on the child of a @hasMany that has neither an indexName
+	// nor a @belongsTo counterpart (named "gsi-Parent.field").
+	Implicit bool
 }
 
 // ModelOptions are the arguments of @model.
@@ -158,6 +176,9 @@ const (
 	KindEnum
 	KindNonModel
 	KindModel
+	// KindInput is an input type; it appears only in the arguments of custom
+	// operations and in the fields of other input types.
+	KindInput
 )
 
 // String returns the kind as Amplify's introspection names it.
@@ -171,6 +192,8 @@ func (k TypeKind) String() string {
 		return "nonModel"
 	case KindModel:
 		return "model"
+	case KindInput:
+		return "input"
 	}
 	return "unknown"
 }
@@ -210,7 +233,10 @@ type Field struct {
 	IsList   bool
 	// ListRequired is true when the list itself is non-null ([T]!).
 	ListRequired bool
-	// ReadOnly is true for the automatic timestamp fields.
+	// ReadOnly is true for the automatic timestamp fields the generator adds
+	// (createdAt, updatedAt or their @model(timestamps) names). As in Amplify,
+	// a timestamp field the schema declares itself is not read-only; use
+	// Model.Options.Timestamps to find the timestamp fields.
 	ReadOnly bool
 	// Implicit is true for fields the schema did not declare: the id added to
 	// a model without one, timestamps, foreign keys and join model fields.
@@ -252,16 +278,33 @@ func (k RelationKind) String() string {
 
 // Relation describes a relational field.
 //
-// For HasMany, AssociatedWith names the fields of the related (child) model
-// that hold this model's key (or, for a relation through a join model or a
-// belongsTo counterpart, the counterpart field). For BelongsTo and HasOne,
-// TargetNames names this model's fields that hold the related model's key.
-// HasOne also fills AssociatedWith with the related model's fields it matches.
+// AssociatedWith and TargetNames are exactly what Amplify's model
+// introspection says, for compatibility. For HasMany, AssociatedWith names
+// the fields of the related (child) model that hold this model's key, but
+// Amplify names the child's @belongsTo field instead when there is one, and
+// only the first key field when the relation uses an index. For BelongsTo
+// and HasOne, TargetNames names this model's fields that hold the related
+// model's key (empty for HasOne with references). HasOne also fills
+// AssociatedWith with the related model's fields it matches.
+//
+// To find related records use Keys and RelatedKeys, which are always field
+// names of stored (non-model) fields, whatever style declared the relation.
 type Relation struct {
 	Kind           RelationKind
 	Model          string
 	AssociatedWith []string
 	TargetNames    []string
+	// Keys and RelatedKeys pair this model's fields with the related
+	// model's fields: a record of the related model is related to a record
+	// of this model when, for every i, its field RelatedKeys[i] equals this
+	// record's field Keys[i]. For BelongsTo and HasOne with fields (or
+	// implicit keys), Keys are this model's foreign keys and RelatedKeys the
+	// related model's primary key. For HasMany, and HasOne with references,
+	// Keys are this model's primary key (or the fields named in
+	// @hasMany(fields)) and RelatedKeys the related model's fields holding
+	// them (foreign keys, references, or the fields of the index used).
+	Keys        []string
+	RelatedKeys []string
 	// IndexName is the child's index used by a HasMany, when given.
 	IndexName string
 	// ManyToMany is the join model name when this HasMany was declared with
@@ -272,16 +315,38 @@ type Relation struct {
 	References bool
 }
 
-// AuthRule is one normalised @auth rule.
+// AuthRule is one @auth rule, normalised as Amplify's model generator does:
+// operations default to create, update, delete and read; owner rules get
+// provider userPools, ownerField "owner" and identityClaim
+// "cognito:username" unless given; groups rules get provider userPools and
+// groupClaim "cognito:groups" unless given. Other rules keep Provider empty
+// when the schema gives none; EffectiveProvider returns AppSync's default.
+// Groups is nil when the rule has no groups argument.
 type AuthRule struct {
 	Allow         string // public, private, owner, groups, custom
-	Provider      string // apiKey, iam, oidc, userPools, function
+	Provider      string // apiKey, iam, oidc, userPools, function, or "" (see EffectiveProvider)
 	OwnerField    string
 	IdentityClaim string
 	GroupClaim    string
 	Groups        []string
 	GroupsField   string
 	Operations    []string // create, update, delete, read (or get, list, sync, listen, search)
+}
+
+// EffectiveProvider returns the rule's provider, or the provider AppSync
+// uses when the schema names none: apiKey for public, userPools for private,
+// owner and groups, function for custom.
+func (r AuthRule) EffectiveProvider() string {
+	if r.Provider != "" {
+		return r.Provider
+	}
+	switch r.Allow {
+	case "public":
+		return "apiKey"
+	case "custom":
+		return "function"
+	}
+	return "userPools"
 }
 
 // Enum is a GraphQL enum.
@@ -318,3 +383,6 @@ type Input struct {
 	Name   string
 	Fields []*Field
 }
+
+// Ptr returns a pointer to s, for optional values in metadata literals.
+func Ptr(s string) *string { return &s }
