@@ -47,7 +47,7 @@ type builder struct {
 	m2mOther map[*meta.Field]string
 	// failed marks relation fields already reported as unusable.
 	failed map[*meta.Field]bool
-	ops map[string]bool // root operation type names
+	ops    map[string]bool // root operation type names
 }
 
 func newBuilder(user *ast.SchemaDocument, sch *ast.Schema, typeDirs map[string]ast.DirectiveList, opts Options) *builder {
