@@ -38,6 +38,9 @@ type builder struct {
 
 	// Positions of the metadata, for errors raised after construction.
 	modelDef map[*meta.Model]*ast.Definition
+	modelPos map[*meta.Model]*ast.Position // also join models: their first @manyToMany
+	pkDir    map[*meta.Model]*ast.Directive
+	indexDir map[*meta.Index]*ast.Directive
 	fieldDef map[*meta.Field]*ast.FieldDefinition
 	// rel holds the relation directive of each model field that has one;
 	// m2m the @manyToMany directives.
@@ -58,6 +61,9 @@ func newBuilder(user *ast.SchemaDocument, sch *ast.Schema, typeDirs map[string]a
 		out:      &meta.Schema{},
 		typeDirs: typeDirs,
 		modelDef: map[*meta.Model]*ast.Definition{},
+		modelPos: map[*meta.Model]*ast.Position{},
+		pkDir:    map[*meta.Model]*ast.Directive{},
+		indexDir: map[*meta.Index]*ast.Directive{},
 		fieldDef: map[*meta.Field]*ast.FieldDefinition{},
 		rel:      map[*meta.Field]*relArgs{},
 		m2m:      map[*meta.Field]*ast.Directive{},
@@ -285,6 +291,7 @@ func (b *builder) field(parent *ast.Definition, fd *ast.FieldDefinition) *meta.F
 func (b *builder) model(d *ast.Definition) *meta.Model {
 	m := &meta.Model{Name: d.Name, PluralName: plural(d.Name)}
 	b.modelDef[m] = d
+	b.modelPos[m] = d.Position
 	for _, fd := range d.Fields {
 		f := b.field(d, fd)
 		m.Fields = append(m.Fields, f)
@@ -314,6 +321,7 @@ func (b *builder) model(d *ast.Definition) *meta.Model {
 				continue
 			}
 			pkDef = fd
+			b.pkDir[m] = pd
 			m.PrimaryKey = meta.PrimaryKey{Field: fd.Name, SortKeys: stringsArg(pd, "sortKeyFields"), Custom: true}
 		}
 	}
@@ -348,7 +356,9 @@ func (b *builder) model(d *ast.Definition) *meta.Model {
 				name = defaultIndexName(d.Name, fields)
 			}
 			qf, _ := stringArg(id, "queryField")
-			m.Indexes = append(m.Indexes, &meta.Index{Name: name, Fields: fields, QueryField: qf})
+			ix := &meta.Index{Name: name, Fields: fields, QueryField: qf}
+			b.indexDir[ix] = id
+			m.Indexes = append(m.Indexes, ix)
 		}
 	}
 

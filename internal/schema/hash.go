@@ -10,14 +10,19 @@ import (
 )
 
 // version hashes the stored shape of a schema: every model and non-model
-// type with its stored fields (name, type, list and null-ness), primary key
-// and indexes, and every enum with its values. Order of declaration, auth
-// rules, @default values, custom operations and comments do not count:
-// they do not change what is on disk.
+// type with its stored fields (name, type, list and null-ness), relations
+// (kind, related model and the key fields pairing them), primary key and
+// indexes, and every enum with its set of values. The order of
+// declarations, auth rules, @default values, custom operations and comments
+// do not count: they do not change what is on disk or how records relate.
+//
+// This is dsgen's own hash, not Amplify's computeVersion (which hashes the
+// generator's intermediate model map per target language).
 func version(s *meta.Schema) string {
 	type field struct {
 		Name, Kind, Type            string
 		List, Required, ListRequire bool
+		Rel                         []string `json:",omitempty"`
 	}
 	type typ struct {
 		Name    string
@@ -28,10 +33,14 @@ func version(s *meta.Schema) string {
 	fields := func(fs []*meta.Field) []field {
 		var out []field
 		for _, f := range fs {
-			if !f.Stored() {
+			fl := field{f.Name, f.Kind.String(), f.Type, f.IsList, f.Required, f.ListRequired, nil}
+			if r := f.Relation; r != nil {
+				fl.Rel = append([]string{r.Kind.String(), r.Model}, r.Keys...)
+				fl.Rel = append(append(fl.Rel, "->"), r.RelatedKeys...)
+			} else if !f.Stored() {
 				continue
 			}
-			out = append(out, field{f.Name, f.Kind.String(), f.Type, f.IsList, f.Required, f.ListRequired})
+			out = append(out, fl)
 		}
 		sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 		return out

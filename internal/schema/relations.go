@@ -228,8 +228,8 @@ func (b *builder) hasOne(m *meta.Model, f *meta.Field, r *relArgs) {
 		rel.Keys = m.PrimaryKey.Fields()
 		rel.RelatedKeys = r.references
 		if len(rel.Keys) != len(rel.RelatedKeys) {
-			b.errorf(r.pos, "%s: @hasOne(references: [%s]) names %d fields, but the primary key of %s has %d (%s); name one reference per key field",
-				where, quoteList(r.references), len(r.references), m.Name, len(rel.Keys), strings.Join(rel.Keys, ", "))
+			b.errorf(r.pos, "%s: @hasOne(references: [%s]) names %s, but the primary key of %s has %d (%s); name one reference per key field",
+				where, quoteList(r.references), count(len(r.references), "field"), m.Name, len(rel.Keys), strings.Join(rel.Keys, ", "))
 			return
 		}
 		f.Relation = rel
@@ -245,8 +245,8 @@ func (b *builder) hasOne(m *meta.Model, f *meta.Field, r *relArgs) {
 		}
 	}
 	if len(rel.TargetNames) > len(keys) {
-		b.errorf(r.pos, "%s: @hasOne(fields: [%s]) names %d fields, but the primary key of %s has %d (%s)",
-			where, quoteList(r.fields), len(r.fields), other.Name, len(keys), strings.Join(other.PrimaryKey.Fields(), ", "))
+		b.errorf(r.pos, "%s: @hasOne(fields: [%s]) names %s, but the primary key of %s has %d (%s)",
+			where, quoteList(r.fields), count(len(r.fields), "field"), other.Name, len(keys), strings.Join(other.PrimaryKey.Fields(), ", "))
 		return
 	}
 	if r.hasFields && !b.fieldsExist(where, r, m, r.fields, "fields") {
@@ -289,12 +289,12 @@ func (b *builder) belongsTo(m *meta.Model, f *meta.Field, r *relArgs) {
 	}
 	switch {
 	case len(rel.TargetNames) > len(keys):
-		b.errorf(r.pos, "%s: @belongsTo(%s: [%s]) names %d fields, but the primary key of %s has %d (%s)",
-			where, arg, quoteList(rel.TargetNames), len(rel.TargetNames), parent.Name, len(keys), strings.Join(parent.PrimaryKey.Fields(), ", "))
+		b.errorf(r.pos, "%s: @belongsTo(%s: [%s]) names %s, but the primary key of %s has %d (%s)",
+			where, arg, quoteList(rel.TargetNames), count(len(rel.TargetNames), "field"), parent.Name, len(keys), strings.Join(parent.PrimaryKey.Fields(), ", "))
 		return
 	case rel.References && len(rel.TargetNames) != len(keys):
-		b.errorf(r.pos, "%s: @belongsTo(references: [%s]) names %d fields, but the primary key of %s has %d (%s); name one reference per key field",
-			where, quoteList(rel.TargetNames), len(rel.TargetNames), parent.Name, len(keys), strings.Join(parent.PrimaryKey.Fields(), ", "))
+		b.errorf(r.pos, "%s: @belongsTo(references: [%s]) names %s, but the primary key of %s has %d (%s); name one reference per key field",
+			where, quoteList(rel.TargetNames), count(len(rel.TargetNames), "field"), parent.Name, len(keys), strings.Join(parent.PrimaryKey.Fields(), ", "))
 		return
 	}
 	if (r.hasFields || rel.References) && !b.fieldsExist(where, r, m, rel.TargetNames, arg) {
@@ -322,8 +322,8 @@ func (b *builder) hasMany(m *meta.Model, f *meta.Field, r *relArgs) {
 		rel.Keys = m.PrimaryKey.Fields()
 		rel.RelatedKeys = r.references
 		if len(rel.Keys) != len(rel.RelatedKeys) {
-			b.errorf(r.pos, "%s: @hasMany(references: [%s]) names %d fields, but the primary key of %s has %d (%s); name one reference per key field",
-				where, quoteList(r.references), len(r.references), m.Name, len(rel.Keys), strings.Join(rel.Keys, ", "))
+			b.errorf(r.pos, "%s: @hasMany(references: [%s]) names %s, but the primary key of %s has %d (%s); name one reference per key field",
+				where, quoteList(r.references), count(len(r.references), "field"), m.Name, len(rel.Keys), strings.Join(rel.Keys, ", "))
 			return
 		}
 	case r.hasFields:
@@ -356,8 +356,8 @@ func (b *builder) hasMany(m *meta.Model, f *meta.Field, r *relArgs) {
 			return
 		}
 		if len(r.fields) > len(connected) {
-			b.errorf(r.pos, "%s: @hasMany(fields: [%s]) names %d fields, but the key of %s it queries has %d (%s)",
-				where, quoteList(r.fields), len(r.fields), child.Name, len(connected), strings.Join(connected, ", "))
+			b.errorf(r.pos, "%s: @hasMany(fields: [%s]) names %s, but the key of %s it queries has %d (%s)",
+				where, quoteList(r.fields), count(len(r.fields), "field"), child.Name, len(connected), strings.Join(connected, ", "))
 			return
 		}
 		// Amplify names the child's @belongsTo field whose fields start
@@ -550,6 +550,7 @@ func (b *builder) manyToMany() {
 			join.Auth = append(join.Auth, c.m.Auth...)
 		}
 		b.out.Models = append(b.out.Models, join)
+		b.modelPos[join] = a.d.Position
 
 		for _, s := range []side{a, c} {
 			other := c.m
@@ -567,4 +568,12 @@ func authEqual(a, b meta.AuthRule) bool {
 	return a.Allow == b.Allow && a.Provider == b.Provider && a.OwnerField == b.OwnerField &&
 		a.IdentityClaim == b.IdentityClaim && a.GroupClaim == b.GroupClaim && a.GroupsField == b.GroupsField &&
 		slices.Equal(a.Groups, b.Groups) && slices.Equal(a.Operations, b.Operations)
+}
+
+// count writes n and the noun, plural when n != 1.
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
