@@ -1,0 +1,21 @@
+# The two commands a newcomer needs:
+#   go run ./examples/blog    run the example end to end
+#   make test                 everything CI checks
+
+.PHONY: test generate check-generated bench
+
+test: check-generated
+	go vet ./...
+	go test -race ./...
+
+# Regenerating the example must not change the checked-in code.
+check-generated: generate
+	@if [ -n "$$(git status --porcelain -- examples)" ]; then \
+		echo "regenerating examples/ changed checked-in code:"; git status --short -- examples; git --no-pager diff --stat -- examples; exit 1; \
+	fi
+
+generate:
+	go generate ./examples/...
+
+bench:
+	go test -run '^$$' -bench . -benchmem ./templates ./runtime/...

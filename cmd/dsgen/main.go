@@ -1,0 +1,194 @@
+// Command dsgen generates typed Go DataStore packages from Amplify GraphQL
+// schemas.
+//
+//	dsgen generate --schema schema.graphql --out ./model
+//	dsgen version
+//
+// Exit status: 0 on success, 1 when the schema is invalid or generation
+// fails, 2 on a usage error.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/dsgen/dsgen/internal/gen"
+	"github.com/dsgen/dsgen/internal/schema"
+)
+
+const usage = `dsgen generates typed Go DataStore packages from Amplify GraphQL schemas.
+
+Usage:
+  dsgen <command> [flags]
+
+Commands:
+  generate   generate the Go package for a schema
+  version    print the dsgen version
+
+Run "dsgen <command> --help" for a command's flags.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// errUsage marks errors that should exit with status 2.
+var errUsage = errors.New("usage")
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "generate":
+		err = generate(args[1:], stdout, stderr)
+	case "version":
+		err = version(args[1:], stdout, stderr)
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "dsgen: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	var schemaErrs schema.Errors
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	case errors.As(err, &schemaErrs):
+		fmt.Fprintln(stderr, schemaErrs.Error())
+		fmt.Fprintf(stderr, "dsgen: %d schema error(s)\n", len(schemaErrs))
+		return 1
+	default:
+		fmt.Fprintf(stderr, "dsgen: %v\n", err)
+		return 1
+	}
+}
+
+// newFlags returns a flag set that reports errors as usage errors.
+func newFlags(name, summary string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: dsgen %s [flags]\n\n%s\n\nFlags:\n", name, summary)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags, mapping failures to errUsage.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "dsgen %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		fs.Usage()
+		return errUsage
+	}
+	return nil
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, strings.Split(v, ",")...)
+	return nil
+}
+
+func generate(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("generate", `Generates a Go package (models, typed predicates, repositories, schema
+metadata) from a GraphQL schema. Settings not given as flags are read from
+the nearest dsgen.yml in the current directory or above.`, stderr)
+	var opts gen.Options
+	var directives listFlag
+	fs.StringVar(&opts.Schema, "schema", "", "schema `file` or directory of *.graphql files")
+	fs.StringVar(&opts.Out, "out", "", "output `directory` of the generated package")
+	fs.StringVar(&opts.Package, "package", "", "Go package `name` (default: the output directory's name)")
+	fs.StringVar(&opts.ImportPath, "import-path", "", "import `path` of the output directory (default: from go.mod)")
+	fs.StringVar(&opts.Introspection, "introspection", "", "also write Amplify model introspection JSON to `file`")
+	fs.Var(&directives, "directive", "accept and ignore a custom transformer directive `name` (repeatable)")
+	quiet := fs.Bool("q", false, "print nothing on success")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	opts.Directives = directives
+
+	cfgPath := ""
+	if opts.Schema == "" || opts.Out == "" {
+		var err error
+		if cfgPath, err = gen.FindConfig("."); err != nil {
+			return err
+		}
+	}
+	if cfgPath != "" {
+		cfg, err := gen.LoadConfig(cfgPath)
+		if err != nil {
+			return err
+		}
+		opts = merge(opts, cfg)
+	}
+	if opts.Schema == "" || opts.Out == "" {
+		fmt.Fprintln(stderr, "dsgen generate: --schema and --out are required (or set schema and out in dsgen.yml)")
+		fs.Usage()
+		return errUsage
+	}
+	res, err := gen.Run(opts)
+	if err != nil {
+		return err
+	}
+	if !*quiet {
+		fmt.Fprintf(stdout, "dsgen: %d file(s) written, %d unchanged, %d removed\n", len(res.Written), res.Unchanged, len(res.Removed))
+	}
+	return nil
+}
+
+// merge fills options not given as flags from the configuration file.
+func merge(flags, cfg gen.Options) gen.Options {
+	pick := func(a, b string) string {
+		if a != "" {
+			return a
+		}
+		return b
+	}
+	flags.Schema = pick(flags.Schema, cfg.Schema)
+	flags.Out = pick(flags.Out, cfg.Out)
+	flags.Package = pick(flags.Package, cfg.Package)
+	flags.ImportPath = pick(flags.ImportPath, cfg.ImportPath)
+	flags.Introspection = pick(flags.Introspection, cfg.Introspection)
+	if len(flags.Directives) == 0 {
+		flags.Directives = cfg.Directives
+	}
+	return flags
+}
+
+func version(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("version", "Prints the dsgen module version and the Go version it was built with.", stderr)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	v, goVersion := "(devel)", "unknown"
+	if info, ok := debug.ReadBuildInfo(); ok {
+		goVersion = info.GoVersion
+		if info.Main.Version != "" {
+			v = info.Main.Version
+		}
+	}
+	fmt.Fprintf(stdout, "dsgen %s (%s)\n", v, goVersion)
+	return nil
+}

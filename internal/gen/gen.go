@@ -1,0 +1,254 @@
+// Package gen runs `dsgen generate`: it loads a schema, renders the Go
+// package and the optional introspection JSON, writes what changed and
+// removes generated files that no longer belong to the schema.
+package gen
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/dsgen/dsgen/internal/schema"
+	"github.com/dsgen/dsgen/templates"
+)
+
+// ConfigFile is the optional configuration file found up the directory tree.
+const ConfigFile = "dsgen.yml"
+
+// Options are the inputs of one generate run.
+type Options struct {
+	Schema        string   // schema file or directory
+	Out           string   // output directory of the model package
+	Package       string   // Go package name; default: the output directory's base name
+	ImportPath    string   // import path of Out; default: derived from the enclosing go.mod
+	Introspection string   // where to write introspection JSON; "" for none
+	Directives    []string // custom directives accepted and ignored
+}
+
+// Config is the content of dsgen.yml. Relative paths are relative to the
+// file's directory.
+type Config struct {
+	Schema        string   `yaml:"schema"`
+	Out           string   `yaml:"out"`
+	Package       string   `yaml:"package"`
+	ImportPath    string   `yaml:"importPath"`
+	Introspection string   `yaml:"introspection"`
+	Directives    []string `yaml:"directives"`
+}
+
+// FindConfig looks for dsgen.yml in dir and its parents and returns its
+// path, or "" when there is none.
+func FindConfig(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for {
+		p := filepath.Join(dir, ConfigFile)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", nil
+		}
+		dir = parent
+	}
+}
+
+// LoadConfig reads a dsgen.yml into options, resolving relative paths.
+func LoadConfig(path string) (Options, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Options{}, err
+	}
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return Options{}, fmt.Errorf("%s: %w", path, err)
+	}
+	base := filepath.Dir(path)
+	rel := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(base, p)
+	}
+	return Options{
+		Schema: rel(c.Schema), Out: rel(c.Out), Package: c.Package, ImportPath: c.ImportPath,
+		Introspection: rel(c.Introspection), Directives: c.Directives,
+	}, nil
+}
+
+// Result says what a run changed.
+type Result struct {
+	Written   []string // files created or changed
+	Unchanged int      // files already up to date
+	Removed   []string // stale generated files deleted
+}
+
+// Run generates the package described by opts.
+func Run(opts Options) (*Result, error) {
+	if opts.Schema == "" || opts.Out == "" {
+		return nil, errors.New("generate: a schema and an output directory are required")
+	}
+	s, err := schema.LoadPath(opts.Schema, schema.Options{Directives: opts.Directives})
+	if err != nil {
+		return nil, err
+	}
+	out, err := filepath.Abs(opts.Out)
+	if err != nil {
+		return nil, err
+	}
+	pkg := opts.Package
+	if pkg == "" {
+		pkg = strings.ToLower(strings.NewReplacer("-", "", ".", "", "_", "").Replace(filepath.Base(out)))
+	}
+	imp := opts.ImportPath
+	if imp == "" {
+		if imp, err = importPath(out); err != nil {
+			return nil, err
+		}
+	}
+	files, err := templates.Generate(s, templates.Config{Package: pkg, ImportPath: imp})
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	keep := map[string]bool{}
+	for _, f := range files {
+		p := filepath.Join(out, filepath.FromSlash(f.Path))
+		keep[p] = true
+		changed, err := writeIfChanged(p, f.Content)
+		if err != nil {
+			return nil, err
+		}
+		if changed {
+			res.Written = append(res.Written, p)
+		} else {
+			res.Unchanged++
+		}
+	}
+	if res.Removed, err = removeStale(out, keep); err != nil {
+		return nil, err
+	}
+	if opts.Introspection != "" {
+		js, err := schema.Introspection(s)
+		if err != nil {
+			return nil, err
+		}
+		changed, err := writeIfChanged(opts.Introspection, js)
+		if err != nil {
+			return nil, err
+		}
+		if changed {
+			res.Written = append(res.Written, opts.Introspection)
+		}
+	}
+	return res, nil
+}
+
+// writeIfChanged writes content to p unless p already holds it, so that
+// unchanged files keep their modification times and builds stay cached.
+func writeIfChanged(p string, content []byte) (bool, error) {
+	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, content) {
+		return false, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return false, err
+	}
+	return true, os.WriteFile(p, content, 0o644)
+}
+
+// removeStale deletes generated Go files under out that this run did not
+// produce (for models removed from the schema), and then empty directories.
+// Files without the generated-code header are never touched.
+func removeStale(out string, keep map[string]bool) ([]string, error) {
+	var removed []string
+	var dirs []string
+	err := filepath.WalkDir(out, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != out {
+				dirs = append(dirs, p)
+			}
+			return nil
+		}
+		if !strings.HasSuffix(p, ".go") || keep[p] {
+			return nil
+		}
+		gen, err := isGenerated(p)
+		if err != nil || !gen {
+			return err
+		}
+		removed = append(removed, p)
+		return os.Remove(p)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if entries, err := os.ReadDir(dirs[i]); err == nil && len(entries) == 0 {
+			_ = os.Remove(dirs[i]) // best effort: an empty directory is harmless
+		}
+	}
+	return removed, nil
+}
+
+// isGenerated reports whether the file starts with dsgen's header.
+func isGenerated(p string) (bool, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	line, _ := bufio.NewReader(f).ReadString('\n')
+	return strings.TrimSpace(line) == "// "+templates.Header, nil
+}
+
+// importPath derives the import path of dir from the enclosing go.mod.
+func importPath(dir string) (string, error) {
+	for d := dir; ; d = filepath.Dir(d) {
+		b, err := os.ReadFile(filepath.Join(d, "go.mod"))
+		if err == nil {
+			mod := modulePath(b)
+			if mod == "" {
+				return "", fmt.Errorf("generate: %s has no module line", filepath.Join(d, "go.mod"))
+			}
+			rel, err := filepath.Rel(d, dir)
+			if err != nil {
+				return "", err
+			}
+			if rel == "." {
+				return mod, nil
+			}
+			return mod + "/" + filepath.ToSlash(rel), nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("generate: no go.mod above %s; pass --import-path", dir)
+		}
+	}
+}
+
+func modulePath(gomod []byte) string {
+	for _, line := range strings.Split(string(gomod), "\n") {
+		line = strings.TrimSpace(line)
+		if rest, ok := strings.CutPrefix(line, "module"); ok {
+			return strings.Trim(strings.TrimSpace(rest), `"`)
+		}
+	}
+	return ""
+}

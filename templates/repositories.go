@@ -1,0 +1,268 @@
+package templates
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/dave/jennifer/jen"
+
+	"github.com/dsgen/dsgen/runtime/meta"
+)
+
+func ctxParam() jen.Code { return jen.Id("ctx").Qual("context", "Context") }
+
+// recv returns the variable name used for a model value in methods.
+func recv(m *meta.Model) string {
+	v := strings.ToLower(goName(m.Name)[:1])
+	if v == "r" {
+		return "v"
+	}
+	return v
+}
+
+// keyParams returns the typed parameters of a model's primary key and the
+// arguments that pass them on.
+func (g *gen) keyParams(m *meta.Model) (params, args []jen.Code, names []string) {
+	for _, k := range m.PrimaryKey.Fields() {
+		f := m.Field(k)
+		p := paramName(k)
+		params = append(params, jen.Id(p).Add(g.elemType(f, "")))
+		args = append(args, jen.Id(p))
+		names = append(names, p)
+	}
+	return params, args, names
+}
+
+// repository emits the typed repository of a model.
+func (g *gen) repository(f *jen.File, m *meta.Model) {
+	name := goName(m.Name)
+	repo := name + "Repo"
+	typ := jen.Id(name)
+	v := recv(m)
+	self := jen.Id("r").Op("*").Id(repo)
+	opts := jen.Id("opts").Op("...").Qual(pkgDatastore, "WriteOption").Types(typ.Clone())
+
+	doc(f, "%s reads and writes %s records. Use DataStore.%s, or Tx.%s inside a batch.", repo, name, name, name)
+	f.Type().Id(repo).Struct(
+		jen.Id("repo").Op("*").Qual(pkgDatastore, "Repo").Types(typ.Clone()),
+		jen.Id("set").Op("*").Id("repos"),
+	)
+	f.Line()
+
+	doc(f, "Save creates or updates %s. A missing id is generated and the timestamps are\nkept by the store. With datastore.If the save happens only when the\ncondition holds for the stored record.", v)
+	f.Func().Params(self.Clone()).Id("Save").Params(ctxParam(), jen.Id(v).Op("*").Add(typ.Clone()), opts.Clone()).Error().Block(
+		jen.Return(jen.Id("r").Dot("repo").Dot("Save").Call(jen.Id("ctx"), jen.Id(v), jen.Id("opts").Op("..."))),
+	)
+	f.Line()
+
+	params, args, names := g.keyParams(m)
+	doc(f, "Get returns the %s with the given %s, or datastore.ErrNotFound.", name, keyDoc(names))
+	f.Func().Params(self.Clone()).Id("Get").Params(append([]jen.Code{ctxParam()}, params...)...).Params(jen.Op("*").Add(typ.Clone()), jen.Error()).Block(
+		jen.Return(jen.Id("r").Dot("repo").Dot("Get").Call(append([]jen.Code{jen.Id("ctx")}, args...)...)),
+	)
+	f.Line()
+
+	doc(f, "Query starts a query over %s records.", name)
+	f.Func().Params(self.Clone()).Id("Query").Params().Op("*").Qual(pkgDatastore, "Query").Types(typ.Clone()).Block(
+		jen.Return(jen.Id("r").Dot("repo").Dot("Query").Call()),
+	)
+	f.Line()
+
+	doc(f, "Delete deletes %s%s.", v, cascadeDoc(g.s, m))
+	f.Func().Params(self.Clone()).Id("Delete").Params(ctxParam(), jen.Id(v).Op("*").Add(typ.Clone()), opts.Clone()).Error().Block(
+		jen.Return(jen.Id("r").Dot("repo").Dot("Delete").Call(jen.Id("ctx"), jen.Id(v), jen.Id("opts").Op("..."))),
+	)
+	f.Line()
+
+	doc(f, "DeleteKey deletes the %s with the given %s.", name, keyDoc(names))
+	f.Func().Params(self.Clone()).Id("DeleteKey").Params(append(append([]jen.Code{ctxParam()}, params...), opts.Clone())...).Error().Block(
+		jen.Return(jen.Id("r").Dot("repo").Dot("DeleteKey").Call(jen.Id("ctx"), jen.Index().Any().Values(args...), jen.Id("opts").Op("..."))),
+	)
+	f.Line()
+
+	pred := jen.Qual(pkgPredicate, "Predicate").Types(typ.Clone())
+	doc(f, "DeleteWhere deletes every %s matching p and returns how many it deleted.", name)
+	f.Func().Params(self.Clone()).Id("DeleteWhere").Params(ctxParam(), jen.Id("p").Add(pred.Clone())).Params(jen.Int(), jen.Error()).Block(
+		jen.Return(jen.Id("r").Dot("repo").Dot("DeleteWhere").Call(jen.Id("ctx"), jen.Id("p"))),
+	)
+	f.Line()
+
+	doc(f, "Observe delivers every change to %s records matching all of ps until ctx\nends; then the channel is closed.", name)
+	f.Func().Params(self.Clone()).Id("Observe").Params(ctxParam(), jen.Id("ps").Op("...").Add(pred.Clone())).Op("<-").Chan().Qual(pkgDatastore, "Change").Types(typ.Clone()).Block(
+		jen.Return(jen.Id("r").Dot("repo").Dot("Observe").Call(jen.Id("ctx"), jen.Id("ps").Op("..."))),
+	)
+	f.Line()
+
+	doc(f, "ObserveQuery delivers a snapshot of q's results, then a new snapshot as\nchanges arrive, until ctx ends.")
+	f.Func().Params(self.Clone()).Id("ObserveQuery").Params(ctxParam(), jen.Id("q").Op("*").Qual(pkgDatastore, "Query").Types(typ.Clone())).Op("<-").Chan().Qual(pkgDatastore, "Snapshot").Types(typ.Clone()).Block(
+		jen.Return(jen.Id("r").Dot("repo").Dot("ObserveQuery").Call(jen.Id("ctx"), jen.Id("q"))),
+	)
+
+	g.relations(f, m)
+	g.indexes(f, m)
+}
+
+func keyDoc(names []string) string {
+	if len(names) == 1 {
+		return names[0]
+	}
+	return "key (" + strings.Join(names, ", ") + ")"
+}
+
+// cascadeDoc says which related records a delete removes too.
+func cascadeDoc(s *meta.Schema, m *meta.Model) string {
+	var kids []string
+	for _, f := range m.Fields {
+		if r := f.Relation; r != nil && (r.Kind == meta.HasMany || r.Kind == meta.HasOne) {
+			kids = append(kids, f.Name)
+		}
+	}
+	if len(kids) == 0 {
+		return ""
+	}
+	return ", with its related " + strings.Join(kids, " and ") + " records (cascade, as Amplify DataStore does)"
+}
+
+// relations emits lazy accessors for relational fields.
+func (g *gen) relations(f *jen.File, m *meta.Model) {
+	name := goName(m.Name)
+	v := recv(m)
+	self := jen.Id("r").Op("*").Id(name + "Repo")
+	for _, fd := range m.Fields {
+		r := fd.Relation
+		if r == nil {
+			continue
+		}
+		target := goName(r.Model)
+		method := "Query" + goName(fd.Name)
+		var text string
+		switch r.Kind {
+		case meta.BelongsTo:
+			text = fmt.Sprintf("%s returns a query for the %s that %s belongs to (its %s field).", method, target, v, fd.Name)
+		case meta.HasOne:
+			text = fmt.Sprintf("%s returns a query for the %s of %s (its %s field).", method, target, v, fd.Name)
+		case meta.HasMany:
+			text = fmt.Sprintf("%s returns a query over the %s records of %s (its %s field).", method, target, v, fd.Name)
+		}
+		f.Line()
+		doc(f, "%s", text)
+		f.Func().Params(self.Clone()).Id(method).Params(jen.Id(v).Op("*").Id(name)).Op("*").Qual(pkgDatastore, "Query").Types(jen.Id(target)).Block(
+			jen.Return(jen.Qual(pkgDatastore, "Related").Call(jen.Id("r").Dot("repo"), jen.Id(v), jen.Lit(fd.Name), jen.Id("r").Dot("set").Dot(lowerName(target)))),
+		)
+		if r.ManyToMany != "" {
+			far := goName(r.ManyToMany)
+			method := goName(fd.Name)
+			f.Line()
+			doc(f, "%s returns the %s records related to %s through %s.", method, far, v, target)
+			f.Func().Params(self.Clone()).Id(method).Params(ctxParam(), jen.Id(v).Op("*").Id(name)).Params(jen.Index().Op("*").Id(far), jen.Error()).Block(
+				jen.Return(jen.Qual(pkgDatastore, "Through").Call(jen.Id("ctx"), jen.Id("r").Dot("repo"), jen.Id(v), jen.Lit(fd.Name),
+					jen.Id("r").Dot("set").Dot(lowerName(target)), jen.Id("r").Dot("set").Dot(lowerName(far)))),
+			)
+		}
+	}
+}
+
+// indexes emits a query method per secondary index.
+func (g *gen) indexes(f *jen.File, m *meta.Model) {
+	name := goName(m.Name)
+	self := jen.Id("r").Op("*").Id(name + "Repo")
+	for _, ix := range m.Indexes {
+		pk := m.Field(ix.Fields[0])
+		if pk == nil {
+			continue
+		}
+		p := paramName(pk.Name)
+		method := "Query" + goName(ix.Name)
+		f.Line()
+		doc(f, "%s returns a query over %s records whose %s equals %s, served by\nthe %s index.", method, name, pk.Name, p, ix.Name)
+		f.Func().Params(self.Clone()).Id(method).Params(jen.Id(p).Add(g.elemType(pk, ""))).Op("*").Qual(pkgDatastore, "Query").Types(jen.Id(name)).Block(
+			jen.Return(jen.Qual(pkgDatastore, "ByIndex").Call(jen.Id("r").Dot("repo"), jen.Lit(ix.Name), jen.Id(p))),
+		)
+	}
+}
+
+// datastoreFile emits DataStore, Tx and the wiring of all repositories.
+func (g *gen) datastoreFile() *jen.File {
+	f := g.newFile()
+
+	var repoFields, setFields, modelFields, bind, models []jen.Code
+	for _, m := range g.s.Models {
+		name := goName(m.Name)
+		low := lowerName(name)
+		repoFields = append(repoFields, jen.Id(name).Op("*").Id(name+"Repo"))
+		setFields = append(setFields, jen.Id(low).Op("*").Qual(pkgDatastore, "Repo").Types(jen.Id(name)))
+		modelFields = append(modelFields, jen.Id(low).Op("*").Qual(pkgDatastore, "Model").Types(jen.Id(name)))
+		bind = append(bind, jen.Id(low).Op(":").Qual(pkgDatastore, "Bind").Call(jen.Id("s"), jen.Id("t"), jen.Id("m").Dot(low)).Op(","))
+		models = append(models, jen.Id(low).Op(":").Id(low+"Model").Call(jen.Id("s")).Op(","))
+	}
+
+	doc(f, "DataStore is the local store of this schema's models: typed repositories\nover an embedded store that works offline. Open one with Open; it starts\non first use.")
+	f.Type().Id("DataStore").Struct(
+		jen.Id("Repositories"),
+		jen.Line().Id("store").Op("*").Qual(pkgDatastore, "Store"),
+		jen.Id("models").Op("*").Id("models"),
+	)
+	f.Line()
+	doc(f, "Repositories holds one repository per model. DataStore and Tx embed it.")
+	f.Type().Id("Repositories").Struct(repoFields...)
+	f.Line()
+	doc(f, "Tx is a transaction of DataStore.Batch: writes through its repositories\nhappen together or not at all.")
+	f.Type().Id("Tx").Struct(jen.Id("Repositories"))
+	f.Line()
+
+	doc(f, "Open opens the DataStore kept in dir. Options (in-memory mode, sync, ...)\nare in the datastore package.")
+	f.Func().Id("Open").Params(ctxParam(), jen.Id("dir").String(), jen.Id("opts").Op("...").Qual(pkgDatastore, "Option")).Params(jen.Op("*").Id("DataStore"), jen.Error()).Block(
+		jen.List(jen.Id("st"), jen.Err()).Op(":=").Qual(pkgDatastore, "Open").Call(jen.Id("ctx"), jen.Id("Schema").Call(), jen.Id("dir"), jen.Id("opts").Op("...")),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+		jen.Id("m").Op(":=").Id("newModels").Call(jen.Id("st").Dot("Schema").Call()),
+		jen.Return(jen.Op("&").Id("DataStore").Values(jen.Dict{
+			jen.Id("Repositories"): jen.Id("m").Dot("bind").Call(jen.Id("st"), jen.Nil()),
+			jen.Id("store"):        jen.Id("st"),
+			jen.Id("models"):       jen.Id("m"),
+		}), jen.Nil()),
+	)
+	f.Line()
+
+	for _, lc := range []struct{ name, doc string }{
+		{"Start", "Start brings the store up. Operations start it on demand, so calling\nStart is optional."},
+		{"Stop", "Stop stops background work; the next operation starts the store again."},
+		{"Clear", "Clear deletes all local data."},
+		{"Close", "Close stops the store and releases its files."},
+	} {
+		doc(f, "%s", lc.doc)
+		f.Func().Params(jen.Id("ds").Op("*").Id("DataStore")).Id(lc.name).Params(ctxParam()).Error().Block(
+			jen.Return(jen.Id("ds").Dot("store").Dot(lc.name).Call(jen.Id("ctx"))),
+		)
+		f.Line()
+	}
+
+	doc(f, "Batch runs fn in one transaction: its writes all happen, or, when fn\nreturns an error, none do.")
+	f.Func().Params(jen.Id("ds").Op("*").Id("DataStore")).Id("Batch").Params(ctxParam(), jen.Id("fn").Func().Params(jen.Id("tx").Op("*").Id("Tx")).Error()).Error().Block(
+		jen.Return(jen.Id("ds").Dot("store").Dot("Batch").Call(jen.Id("ctx"), jen.Func().Params(jen.Id("t").Op("*").Qual(pkgDatastore, "Txn")).Error().Block(
+			jen.Return(jen.Id("fn").Call(jen.Op("&").Id("Tx").Values(jen.Id("ds").Dot("models").Dot("bind").Call(jen.Id("ds").Dot("store"), jen.Id("t"))))),
+		))),
+	)
+	f.Line()
+
+	doc(f, "models holds the runtime description of every model.")
+	f.Type().Id("models").Struct(modelFields...)
+	f.Line()
+	f.Func().Id("newModels").Params(jen.Id("s").Op("*").Qual(pkgMeta, "Schema")).Op("*").Id("models").Block(
+		jen.Return(jen.Op("&").Id("models").Block(models...)),
+	)
+	f.Line()
+	doc(f, "repos holds the generic repositories behind the typed ones, for\nrelation accessors.")
+	f.Type().Id("repos").Struct(setFields...)
+	f.Line()
+	doc(f, "bind returns the repositories of the store, or of transaction t when it\nis not nil.")
+	var typed []jen.Code
+	for _, m := range g.s.Models {
+		name := goName(m.Name)
+		typed = append(typed, jen.Id(name).Op(":").Op("&").Id(name+"Repo").Values(jen.Id("repo").Op(":").Id("set").Dot(lowerName(name)), jen.Id("set").Op(":").Id("set")).Op(","))
+	}
+	f.Func().Params(jen.Id("m").Op("*").Id("models")).Id("bind").Params(jen.Id("s").Op("*").Qual(pkgDatastore, "Store"), jen.Id("t").Op("*").Qual(pkgDatastore, "Txn")).Id("Repositories").Block(
+		jen.Id("set").Op(":=").Op("&").Id("repos").Block(bind...),
+		jen.Return(jen.Id("Repositories").Block(typed...)),
+	)
+	return f
+}
