@@ -19,182 +19,52 @@ func Schema() *meta.Schema {
 				Name:       "Note",
 				PluralName: "Notes",
 				Fields: []*meta.Field{
-					{
-						Name:     "id",
-						Type:     "ID",
-						Required: true,
-					},
-					{
-						Name:     "body",
-						Type:     "String",
-						Required: true,
-					},
-					{
-						Name: "owner",
-						Type: "String",
-					},
+					{Name: "id", Type: "ID", Required: true},
+					{Name: "body", Type: "String", Required: true},
+					{Name: "owner", Type: "String"},
 					{
 						Name:   "editors",
 						Type:   "String",
 						IsList: true,
 						Auth: []meta.AuthRule{
-							{
-								Allow:         "owner",
-								Provider:      "userPools",
-								OwnerField:    "editors",
-								IdentityClaim: "cognito:username",
-								Operations: []string{
-									"update",
-									"read",
-								},
-							},
+							{Allow: "owner", Provider: "userPools", OwnerField: "editors", IdentityClaim: "cognito:username", Operations: []string{"update", "read"}},
 						},
 					},
-					{
-						Name:     "createdAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
-					{
-						Name:     "updatedAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
+					{Name: "createdAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
+					{Name: "updatedAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
 				},
 				PrimaryKey: meta.PrimaryKey{Field: "id"},
 				Auth: []meta.AuthRule{
-					{
-						Allow:         "owner",
-						Provider:      "userPools",
-						OwnerField:    "owner",
-						IdentityClaim: "cognito:username",
-						Operations: []string{
-							"create",
-							"update",
-							"delete",
-							"read",
-						},
-					},
-					{
-						Allow:      "groups",
-						Provider:   "userPools",
-						GroupClaim: "cognito:groups",
-						Groups: []string{
-							"Admins",
-						},
-						Operations: []string{
-							"read",
-							"delete",
-						},
-					},
-					{
-						Allow:    "private",
-						Provider: "iam",
-						Operations: []string{
-							"read",
-						},
-					},
-					{
-						Allow: "public",
-						Operations: []string{
-							"read",
-						},
-					},
+					{Allow: "owner", Provider: "userPools", OwnerField: "owner", IdentityClaim: "cognito:username", Operations: []string{"create", "update", "delete", "read"}},
+					{Allow: "groups", Provider: "userPools", GroupClaim: "cognito:groups", Groups: []string{"Admins"}, Operations: []string{"read", "delete"}},
+					{Allow: "private", Provider: "iam", Operations: []string{"read"}},
+					{Allow: "public", Operations: []string{"read"}},
 				},
-				Options: meta.ModelOptions{Timestamps: meta.Timestamps{
-					CreatedAt: "createdAt",
-					UpdatedAt: "updatedAt",
-				}},
+				Options: meta.ModelOptions{Timestamps: meta.Timestamps{CreatedAt: "createdAt", UpdatedAt: "updatedAt"}},
 				Directives: []meta.Directive{
-					{
-						Name: "model",
-						Args: "{}",
-					},
+					{Name: "model", Args: "{}"},
 				},
 			},
 			{
 				Name:       "Ticket",
 				PluralName: "Tickets",
 				Fields: []*meta.Field{
-					{
-						Name:     "id",
-						Type:     "ID",
-						Required: true,
-					},
-					{
-						Name:     "subject",
-						Type:     "String",
-						Required: true,
-					},
-					{
-						Name:   "teams",
-						Type:   "String",
-						IsList: true,
-					},
-					{
-						Name: "reporter",
-						Type: "String",
-					},
-					{
-						Name:     "createdAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
-					{
-						Name:     "updatedAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
+					{Name: "id", Type: "ID", Required: true},
+					{Name: "subject", Type: "String", Required: true},
+					{Name: "teams", Type: "String", IsList: true},
+					{Name: "reporter", Type: "String"},
+					{Name: "createdAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
+					{Name: "updatedAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
 				},
 				PrimaryKey: meta.PrimaryKey{Field: "id"},
 				Auth: []meta.AuthRule{
-					{
-						Allow:       "groups",
-						Provider:    "userPools",
-						GroupClaim:  "cognito:groups",
-						GroupsField: "teams",
-						Operations: []string{
-							"create",
-							"update",
-							"delete",
-							"read",
-						},
-					},
-					{
-						Allow:         "owner",
-						Provider:      "userPools",
-						OwnerField:    "reporter",
-						IdentityClaim: "sub",
-						Operations: []string{
-							"create",
-							"update",
-							"delete",
-							"read",
-						},
-					},
-					{
-						Allow: "custom",
-						Operations: []string{
-							"create",
-							"update",
-							"delete",
-							"read",
-						},
-					},
+					{Allow: "groups", Provider: "userPools", GroupClaim: "cognito:groups", GroupsField: "teams", Operations: []string{"create", "update", "delete", "read"}},
+					{Allow: "owner", Provider: "userPools", OwnerField: "reporter", IdentityClaim: "sub", Operations: []string{"create", "update", "delete", "read"}},
+					{Allow: "custom", Operations: []string{"create", "update", "delete", "read"}},
 				},
-				Options: meta.ModelOptions{Timestamps: meta.Timestamps{
-					CreatedAt: "createdAt",
-					UpdatedAt: "updatedAt",
-				}},
+				Options: meta.ModelOptions{Timestamps: meta.Timestamps{CreatedAt: "createdAt", UpdatedAt: "updatedAt"}},
 				Directives: []meta.Directive{
-					{
-						Name: "model",
-						Args: "{}",
-					},
+					{Name: "model", Args: "{}"},
 				},
 			},
 		},

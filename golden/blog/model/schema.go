@@ -6,132 +6,57 @@ import "github.com/dsgen/dsgen/runtime/meta"
 
 // SchemaVersion identifies the stored shape of this schema; it changes exactly
 // when models, fields, keys, indexes or enum values change.
-const SchemaVersion = "a6738e2c897cdc89fbdf7c92557a5685"
+const SchemaVersion = "497a0629467d184aee11a27b78afc8e0"
 
 // Schema returns the metadata of this schema: models, fields, keys, indexes,
 // relations, auth rules, enums and non-model types. Each call returns a new
 // value that the caller may keep.
 func Schema() *meta.Schema {
 	return &meta.Schema{
-		Version: "a6738e2c897cdc89fbdf7c92557a5685",
+		Version: "497a0629467d184aee11a27b78afc8e0",
 		Models: []*meta.Model{
 			{
 				Name:       "Blog",
 				PluralName: "Blogs",
 				Fields: []*meta.Field{
+					{Name: "id", Type: "ID", Required: true},
+					{Name: "name", Type: "String", Required: true},
 					{
-						Name:     "id",
-						Type:     "ID",
-						Required: true,
+						Name:     "posts",
+						Kind:     meta.KindModel,
+						Type:     "Post",
+						IsList:   true,
+						Relation: &meta.Relation{Kind: meta.HasMany, Model: "Post", AssociatedWith: []string{"blogPostsId"}, Keys: []string{"id"}, RelatedKeys: []string{"blogPostsId"}},
 					},
-					{
-						Name:     "name",
-						Type:     "String",
-						Required: true,
-					},
-					{
-						Name:   "posts",
-						Kind:   meta.KindModel,
-						Type:   "Post",
-						IsList: true,
-						Relation: &meta.Relation{
-							Kind:  meta.HasMany,
-							Model: "Post",
-							AssociatedWith: []string{
-								"blogPostsId",
-							},
-							Keys: []string{
-								"id",
-							},
-							RelatedKeys: []string{
-								"blogPostsId",
-							},
-						},
-					},
-					{
-						Name:     "createdAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
-					{
-						Name:     "updatedAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
+					{Name: "createdAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
+					{Name: "updatedAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
 				},
 				PrimaryKey: meta.PrimaryKey{Field: "id"},
-				Options: meta.ModelOptions{Timestamps: meta.Timestamps{
-					CreatedAt: "createdAt",
-					UpdatedAt: "updatedAt",
-				}},
+				Options:    meta.ModelOptions{Timestamps: meta.Timestamps{CreatedAt: "createdAt", UpdatedAt: "updatedAt"}},
 				Directives: []meta.Directive{
-					{
-						Name: "model",
-						Args: "{}",
-					},
+					{Name: "model", Args: "{}"},
 				},
 			},
 			{
 				Name:       "Post",
 				PluralName: "Posts",
 				Fields: []*meta.Field{
+					{Name: "id", Type: "ID", Required: true},
+					{Name: "title", Type: "String", Required: true},
+					{Name: "rating", Type: "Int"},
+					{Name: "status", Kind: meta.KindEnum, Type: "PostStatus"},
 					{
-						Name:     "id",
-						Type:     "ID",
-						Required: true,
+						Name:     "blog",
+						Kind:     meta.KindModel,
+						Type:     "Blog",
+						Relation: &meta.Relation{Kind: meta.BelongsTo, Model: "Blog", TargetNames: []string{"blogPostsId"}, Keys: []string{"blogPostsId"}, RelatedKeys: []string{"id"}},
 					},
 					{
-						Name:     "title",
-						Type:     "String",
-						Required: true,
-					},
-					{
-						Name: "rating",
-						Type: "Int",
-					},
-					{
-						Name: "status",
-						Kind: meta.KindEnum,
-						Type: "PostStatus",
-					},
-					{
-						Name: "blog",
-						Kind: meta.KindModel,
-						Type: "Blog",
-						Relation: &meta.Relation{
-							Kind:  meta.BelongsTo,
-							Model: "Blog",
-							TargetNames: []string{
-								"blogPostsId",
-							},
-							Keys: []string{
-								"blogPostsId",
-							},
-							RelatedKeys: []string{
-								"id",
-							},
-						},
-					},
-					{
-						Name:   "comments",
-						Kind:   meta.KindModel,
-						Type:   "Comment",
-						IsList: true,
-						Relation: &meta.Relation{
-							Kind:  meta.HasMany,
-							Model: "Comment",
-							AssociatedWith: []string{
-								"postCommentsId",
-							},
-							Keys: []string{
-								"id",
-							},
-							RelatedKeys: []string{
-								"postCommentsId",
-							},
-						},
+						Name:     "comments",
+						Kind:     meta.KindModel,
+						Type:     "Comment",
+						IsList:   true,
+						Relation: &meta.Relation{Kind: meta.HasMany, Model: "Comment", AssociatedWith: []string{"postCommentsId"}, Keys: []string{"id"}, RelatedKeys: []string{"postCommentsId"}},
 					},
 					{
 						Name:   "tags",
@@ -139,212 +64,91 @@ func Schema() *meta.Schema {
 						Type:   "PostTags",
 						IsList: true,
 						Relation: &meta.Relation{
-							Kind:  meta.HasMany,
-							Model: "PostTags",
-							AssociatedWith: []string{
-								"post",
-							},
-							Keys: []string{
-								"id",
-							},
-							RelatedKeys: []string{
-								"postId",
-							},
-							IndexName:  "byPost",
-							ManyToMany: "Tag",
+							Kind:           meta.HasMany,
+							Model:          "PostTags",
+							AssociatedWith: []string{"post"},
+							Keys:           []string{"id"},
+							RelatedKeys:    []string{"postId"},
+							IndexName:      "byPost",
+							ManyToMany:     "Tag",
 						},
 					},
-					{
-						Name:     "createdAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
-					{
-						Name:     "updatedAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
-					{
-						Name:     "blogPostsId",
-						Type:     "ID",
-						Implicit: true,
-					},
+					{Name: "createdAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
+					{Name: "updatedAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
+					{Name: "blogPostsId", Type: "ID", Implicit: true},
 				},
 				PrimaryKey: meta.PrimaryKey{Field: "id"},
-				Options: meta.ModelOptions{Timestamps: meta.Timestamps{
-					CreatedAt: "createdAt",
-					UpdatedAt: "updatedAt",
-				}},
+				Options:    meta.ModelOptions{Timestamps: meta.Timestamps{CreatedAt: "createdAt", UpdatedAt: "updatedAt"}},
 				Directives: []meta.Directive{
-					{
-						Name: "model",
-						Args: "{}",
-					},
+					{Name: "model", Args: "{}"},
 				},
 			},
 			{
 				Name:       "Comment",
 				PluralName: "Comments",
 				Fields: []*meta.Field{
+					{Name: "id", Type: "ID", Required: true},
+					{Name: "content", Type: "String", Required: true},
 					{
-						Name:     "id",
-						Type:     "ID",
-						Required: true,
+						Name:     "post",
+						Kind:     meta.KindModel,
+						Type:     "Post",
+						Relation: &meta.Relation{Kind: meta.BelongsTo, Model: "Post", TargetNames: []string{"postCommentsId"}, Keys: []string{"postCommentsId"}, RelatedKeys: []string{"id"}},
 					},
-					{
-						Name:     "content",
-						Type:     "String",
-						Required: true,
-					},
-					{
-						Name: "post",
-						Kind: meta.KindModel,
-						Type: "Post",
-						Relation: &meta.Relation{
-							Kind:  meta.BelongsTo,
-							Model: "Post",
-							TargetNames: []string{
-								"postCommentsId",
-							},
-							Keys: []string{
-								"postCommentsId",
-							},
-							RelatedKeys: []string{
-								"id",
-							},
-						},
-					},
-					{
-						Name:     "createdAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
-					{
-						Name:     "updatedAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
-					{
-						Name:     "postCommentsId",
-						Type:     "ID",
-						Implicit: true,
-					},
+					{Name: "createdAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
+					{Name: "updatedAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
+					{Name: "postCommentsId", Type: "ID", Implicit: true},
 				},
 				PrimaryKey: meta.PrimaryKey{Field: "id"},
-				Options: meta.ModelOptions{Timestamps: meta.Timestamps{
-					CreatedAt: "createdAt",
-					UpdatedAt: "updatedAt",
-				}},
+				Options:    meta.ModelOptions{Timestamps: meta.Timestamps{CreatedAt: "createdAt", UpdatedAt: "updatedAt"}},
 				Directives: []meta.Directive{
-					{
-						Name: "model",
-						Args: "{}",
-					},
+					{Name: "model", Args: "{}"},
 				},
 			},
 			{
 				Name:       "Tag",
 				PluralName: "Tags",
 				Fields: []*meta.Field{
-					{
-						Name:     "id",
-						Type:     "ID",
-						Required: true,
-					},
-					{
-						Name:     "label",
-						Type:     "String",
-						Required: true,
-					},
+					{Name: "id", Type: "ID", Required: true},
+					{Name: "label", Type: "String", Required: true},
 					{
 						Name:   "posts",
 						Kind:   meta.KindModel,
 						Type:   "PostTags",
 						IsList: true,
 						Relation: &meta.Relation{
-							Kind:  meta.HasMany,
-							Model: "PostTags",
-							AssociatedWith: []string{
-								"tag",
-							},
-							Keys: []string{
-								"id",
-							},
-							RelatedKeys: []string{
-								"tagId",
-							},
-							IndexName:  "byTag",
-							ManyToMany: "Post",
+							Kind:           meta.HasMany,
+							Model:          "PostTags",
+							AssociatedWith: []string{"tag"},
+							Keys:           []string{"id"},
+							RelatedKeys:    []string{"tagId"},
+							IndexName:      "byTag",
+							ManyToMany:     "Post",
 						},
 					},
-					{
-						Name:     "createdAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
-					{
-						Name:     "updatedAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
+					{Name: "createdAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
+					{Name: "updatedAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
 				},
 				PrimaryKey: meta.PrimaryKey{Field: "id"},
-				Options: meta.ModelOptions{Timestamps: meta.Timestamps{
-					CreatedAt: "createdAt",
-					UpdatedAt: "updatedAt",
-				}},
+				Options:    meta.ModelOptions{Timestamps: meta.Timestamps{CreatedAt: "createdAt", UpdatedAt: "updatedAt"}},
 				Directives: []meta.Directive{
-					{
-						Name: "model",
-						Args: "{}",
-					},
+					{Name: "model", Args: "{}"},
 				},
 			},
 			{
 				Name:       "PostTags",
 				PluralName: "PostTags",
 				Fields: []*meta.Field{
-					{
-						Name:     "id",
-						Type:     "ID",
-						Required: true,
-						Implicit: true,
-					},
-					{
-						Name:     "postId",
-						Type:     "ID",
-						Implicit: true,
-					},
-					{
-						Name:     "tagId",
-						Type:     "ID",
-						Implicit: true,
-					},
+					{Name: "id", Type: "ID", Required: true, Implicit: true},
+					{Name: "postId", Type: "ID", Implicit: true},
+					{Name: "tagId", Type: "ID", Implicit: true},
 					{
 						Name:     "post",
 						Kind:     meta.KindModel,
 						Type:     "Post",
 						Required: true,
 						Implicit: true,
-						Relation: &meta.Relation{
-							Kind:  meta.BelongsTo,
-							Model: "Post",
-							TargetNames: []string{
-								"postId",
-							},
-							Keys: []string{
-								"postId",
-							},
-							RelatedKeys: []string{
-								"id",
-							},
-						},
+						Relation: &meta.Relation{Kind: meta.BelongsTo, Model: "Post", TargetNames: []string{"postId"}, Keys: []string{"postId"}, RelatedKeys: []string{"id"}},
 					},
 					{
 						Name:     "tag",
@@ -352,69 +156,25 @@ func Schema() *meta.Schema {
 						Type:     "Tag",
 						Required: true,
 						Implicit: true,
-						Relation: &meta.Relation{
-							Kind:  meta.BelongsTo,
-							Model: "Tag",
-							TargetNames: []string{
-								"tagId",
-							},
-							Keys: []string{
-								"tagId",
-							},
-							RelatedKeys: []string{
-								"id",
-							},
-						},
+						Relation: &meta.Relation{Kind: meta.BelongsTo, Model: "Tag", TargetNames: []string{"tagId"}, Keys: []string{"tagId"}, RelatedKeys: []string{"id"}},
 					},
-					{
-						Name:     "createdAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
-					{
-						Name:     "updatedAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
+					{Name: "createdAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
+					{Name: "updatedAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
 				},
 				PrimaryKey: meta.PrimaryKey{Field: "id"},
 				Indexes: []*meta.Index{
-					{
-						Name: "byPost",
-						Fields: []string{
-							"postId",
-						},
-					},
-					{
-						Name: "byTag",
-						Fields: []string{
-							"tagId",
-						},
-					},
+					{Name: "byPost", Fields: []string{"postId"}},
+					{Name: "byTag", Fields: []string{"tagId"}},
 				},
-				Options: meta.ModelOptions{Timestamps: meta.Timestamps{
-					CreatedAt: "createdAt",
-					UpdatedAt: "updatedAt",
-				}},
+				Options:   meta.ModelOptions{Timestamps: meta.Timestamps{CreatedAt: "createdAt", UpdatedAt: "updatedAt"}},
 				JoinModel: true,
 				Directives: []meta.Directive{
-					{
-						Name: "model",
-						Args: "{}",
-					},
+					{Name: "model", Args: "{}"},
 				},
 			},
 		},
 		Enums: []*meta.Enum{
-			{
-				Name: "PostStatus",
-				Values: []string{
-					"DRAFT",
-					"PUBLISHED",
-				},
-			},
+			{Name: "PostStatus", Values: []string{"DRAFT", "PUBLISHED"}},
 		},
 	}
 }

@@ -6,296 +6,99 @@ import "github.com/dsgen/dsgen/runtime/meta"
 
 // SchemaVersion identifies the stored shape of this schema; it changes exactly
 // when models, fields, keys, indexes or enum values change.
-const SchemaVersion = "1f087e42da55d506b6907d8c58a3a544"
+const SchemaVersion = "ee263435320c4dd7ee52a1eea85ef541"
 
 // Schema returns the metadata of this schema: models, fields, keys, indexes,
 // relations, auth rules, enums and non-model types. Each call returns a new
 // value that the caller may keep.
 func Schema() *meta.Schema {
 	return &meta.Schema{
-		Version: "1f087e42da55d506b6907d8c58a3a544",
+		Version: "ee263435320c4dd7ee52a1eea85ef541",
 		Models: []*meta.Model{
 			{
 				Name:       "Project",
 				PluralName: "Projects",
 				Fields: []*meta.Field{
+					{Name: "projectId", Type: "ID", Required: true},
+					{Name: "name", Type: "String", Required: true},
 					{
-						Name:     "projectId",
-						Type:     "ID",
-						Required: true,
+						Name:     "team",
+						Kind:     meta.KindModel,
+						Type:     "Team",
+						Relation: &meta.Relation{Kind: meta.HasOne, Model: "Team", AssociatedWith: []string{"teamId", "name"}, TargetNames: []string{"projectTeamTeamId", "projectTeamName"}, Keys: []string{"projectTeamTeamId", "projectTeamName"}, RelatedKeys: []string{"teamId", "name"}},
 					},
 					{
-						Name:     "name",
-						Type:     "String",
-						Required: true,
+						Name:     "tasks",
+						Kind:     meta.KindModel,
+						Type:     "Task",
+						IsList:   true,
+						Relation: &meta.Relation{Kind: meta.HasMany, Model: "Task", AssociatedWith: []string{"projectTasksProjectId", "projectTasksName"}, Keys: []string{"projectId", "name"}, RelatedKeys: []string{"projectTasksProjectId", "projectTasksName"}},
 					},
-					{
-						Name: "team",
-						Kind: meta.KindModel,
-						Type: "Team",
-						Relation: &meta.Relation{
-							Kind:  meta.HasOne,
-							Model: "Team",
-							AssociatedWith: []string{
-								"teamId",
-								"name",
-							},
-							TargetNames: []string{
-								"projectTeamTeamId",
-								"projectTeamName",
-							},
-							Keys: []string{
-								"projectTeamTeamId",
-								"projectTeamName",
-							},
-							RelatedKeys: []string{
-								"teamId",
-								"name",
-							},
-						},
-					},
-					{
-						Name:   "tasks",
-						Kind:   meta.KindModel,
-						Type:   "Task",
-						IsList: true,
-						Relation: &meta.Relation{
-							Kind:  meta.HasMany,
-							Model: "Task",
-							AssociatedWith: []string{
-								"projectTasksProjectId",
-								"projectTasksName",
-							},
-							Keys: []string{
-								"projectId",
-								"name",
-							},
-							RelatedKeys: []string{
-								"projectTasksProjectId",
-								"projectTasksName",
-							},
-						},
-					},
-					{
-						Name:     "createdAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
-					{
-						Name:     "updatedAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
-					{
-						Name:     "projectTeamTeamId",
-						Type:     "ID",
-						Implicit: true,
-					},
-					{
-						Name:     "projectTeamName",
-						Type:     "String",
-						Implicit: true,
-					},
+					{Name: "createdAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
+					{Name: "updatedAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
+					{Name: "projectTeamTeamId", Type: "ID", Implicit: true},
+					{Name: "projectTeamName", Type: "String", Implicit: true},
 				},
-				PrimaryKey: meta.PrimaryKey{
-					Field: "projectId",
-					SortKeys: []string{
-						"name",
-					},
-					Custom: true,
-				},
-				Options: meta.ModelOptions{Timestamps: meta.Timestamps{
-					CreatedAt: "createdAt",
-					UpdatedAt: "updatedAt",
-				}},
+				PrimaryKey: meta.PrimaryKey{Field: "projectId", SortKeys: []string{"name"}, Custom: true},
+				Options:    meta.ModelOptions{Timestamps: meta.Timestamps{CreatedAt: "createdAt", UpdatedAt: "updatedAt"}},
 				Directives: []meta.Directive{
-					{
-						Name: "model",
-						Args: "{}",
-					},
+					{Name: "model", Args: "{}"},
 				},
 			},
 			{
 				Name:       "Team",
 				PluralName: "Teams",
 				Fields: []*meta.Field{
-					{
-						Name:     "teamId",
-						Type:     "ID",
-						Required: true,
-					},
-					{
-						Name:     "name",
-						Type:     "String",
-						Required: true,
-					},
-					{
-						Name:     "createdAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
-					{
-						Name:     "updatedAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
+					{Name: "teamId", Type: "ID", Required: true},
+					{Name: "name", Type: "String", Required: true},
+					{Name: "createdAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
+					{Name: "updatedAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
 				},
-				PrimaryKey: meta.PrimaryKey{
-					Field: "teamId",
-					SortKeys: []string{
-						"name",
-					},
-					Custom: true,
-				},
-				Options: meta.ModelOptions{Timestamps: meta.Timestamps{
-					CreatedAt: "createdAt",
-					UpdatedAt: "updatedAt",
-				}},
+				PrimaryKey: meta.PrimaryKey{Field: "teamId", SortKeys: []string{"name"}, Custom: true},
+				Options:    meta.ModelOptions{Timestamps: meta.Timestamps{CreatedAt: "createdAt", UpdatedAt: "updatedAt"}},
 				Directives: []meta.Directive{
-					{
-						Name: "model",
-						Args: "{}",
-					},
+					{Name: "model", Args: "{}"},
 				},
 			},
 			{
 				Name:       "Task",
 				PluralName: "Tasks",
 				Fields: []*meta.Field{
+					{Name: "taskId", Type: "ID", Required: true},
+					{Name: "dueOn", Type: "AWSDate", Required: true},
+					{Name: "priority", Type: "Int", Required: true},
+					{Name: "title", Type: "String"},
 					{
-						Name:     "taskId",
-						Type:     "ID",
-						Required: true,
+						Name:     "project",
+						Kind:     meta.KindModel,
+						Type:     "Project",
+						Relation: &meta.Relation{Kind: meta.BelongsTo, Model: "Project", TargetNames: []string{"projectTasksProjectId", "projectTasksName"}, Keys: []string{"projectTasksProjectId", "projectTasksName"}, RelatedKeys: []string{"projectId", "name"}},
 					},
-					{
-						Name:     "dueOn",
-						Type:     "AWSDate",
-						Required: true,
-					},
-					{
-						Name:     "priority",
-						Type:     "Int",
-						Required: true,
-					},
-					{
-						Name: "title",
-						Type: "String",
-					},
-					{
-						Name: "project",
-						Kind: meta.KindModel,
-						Type: "Project",
-						Relation: &meta.Relation{
-							Kind:  meta.BelongsTo,
-							Model: "Project",
-							TargetNames: []string{
-								"projectTasksProjectId",
-								"projectTasksName",
-							},
-							Keys: []string{
-								"projectTasksProjectId",
-								"projectTasksName",
-							},
-							RelatedKeys: []string{
-								"projectId",
-								"name",
-							},
-						},
-					},
-					{
-						Name:     "createdAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
-					{
-						Name:     "updatedAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
-					{
-						Name:     "projectTasksProjectId",
-						Type:     "ID",
-						Implicit: true,
-					},
-					{
-						Name:     "projectTasksName",
-						Type:     "String",
-						Implicit: true,
-					},
+					{Name: "createdAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
+					{Name: "updatedAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
+					{Name: "projectTasksProjectId", Type: "ID", Implicit: true},
+					{Name: "projectTasksName", Type: "String", Implicit: true},
 				},
-				PrimaryKey: meta.PrimaryKey{
-					Field: "taskId",
-					SortKeys: []string{
-						"dueOn",
-						"priority",
-					},
-					Custom: true,
-				},
-				Options: meta.ModelOptions{Timestamps: meta.Timestamps{
-					CreatedAt: "createdAt",
-					UpdatedAt: "updatedAt",
-				}},
+				PrimaryKey: meta.PrimaryKey{Field: "taskId", SortKeys: []string{"dueOn", "priority"}, Custom: true},
+				Options:    meta.ModelOptions{Timestamps: meta.Timestamps{CreatedAt: "createdAt", UpdatedAt: "updatedAt"}},
 				Directives: []meta.Directive{
-					{
-						Name: "model",
-						Args: "{}",
-					},
+					{Name: "model", Args: "{}"},
 				},
 			},
 			{
 				Name:       "Reading",
 				PluralName: "Readings",
 				Fields: []*meta.Field{
-					{
-						Name:     "sensor",
-						Type:     "String",
-						Required: true,
-					},
-					{
-						Name:     "takenAt",
-						Type:     "AWSDateTime",
-						Required: true,
-					},
-					{
-						Name:     "value",
-						Type:     "Float",
-						Required: true,
-					},
-					{
-						Name:     "createdAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
-					{
-						Name:     "updatedAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
+					{Name: "sensor", Type: "String", Required: true},
+					{Name: "takenAt", Type: "AWSDateTime", Required: true},
+					{Name: "value", Type: "Float", Required: true},
+					{Name: "createdAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
+					{Name: "updatedAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
 				},
-				PrimaryKey: meta.PrimaryKey{
-					Field: "sensor",
-					SortKeys: []string{
-						"takenAt",
-					},
-					Custom: true,
-				},
-				Options: meta.ModelOptions{Timestamps: meta.Timestamps{
-					CreatedAt: "createdAt",
-					UpdatedAt: "updatedAt",
-				}},
+				PrimaryKey: meta.PrimaryKey{Field: "sensor", SortKeys: []string{"takenAt"}, Custom: true},
+				Options:    meta.ModelOptions{Timestamps: meta.Timestamps{CreatedAt: "createdAt", UpdatedAt: "updatedAt"}},
 				Directives: []meta.Directive{
-					{
-						Name: "model",
-						Args: "{}",
-					},
+					{Name: "model", Args: "{}"},
 				},
 			},
 		},

@@ -19,138 +19,44 @@ func Schema() *meta.Schema {
 				Name:       "Site",
 				PluralName: "Sites",
 				Fields: []*meta.Field{
-					{
-						Name:     "id",
-						Type:     "ID",
-						Required: true,
-					},
-					{
-						Name:     "name",
-						Type:     "String",
-						Required: true,
-						Default:  meta.Ptr("unnamed"),
-					},
-					{
-						Name:    "priority",
-						Kind:    meta.KindEnum,
-						Type:    "Priority",
-						Default: meta.Ptr("MEDIUM"),
-					},
-					{
-						Name: "units",
-						Kind: meta.KindEnum,
-						Type: "unit_system",
-					},
-					{
-						Name: "address",
-						Kind: meta.KindNonModel,
-						Type: "Address",
-					},
-					{
-						Name:     "previous",
-						Kind:     meta.KindNonModel,
-						Type:     "Address",
-						Required: true,
-						IsList:   true,
-					},
-					{
-						Name:   "levels",
-						Kind:   meta.KindEnum,
-						Type:   "Priority",
-						IsList: true,
-					},
-					{
-						Name:   "notes",
-						Type:   "String",
-						IsList: true,
-					},
-					{
-						Name:    "floors",
-						Type:    "Int",
-						Default: meta.Ptr("1"),
-					},
-					{
-						Name:     "createdAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
-					{
-						Name:     "updatedAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
+					{Name: "id", Type: "ID", Required: true},
+					{Name: "name", Type: "String", Required: true, Default: meta.Ptr("unnamed")},
+					{Name: "priority", Kind: meta.KindEnum, Type: "Priority", Default: meta.Ptr("MEDIUM")},
+					{Name: "units", Kind: meta.KindEnum, Type: "unit_system"},
+					{Name: "address", Kind: meta.KindNonModel, Type: "Address"},
+					{Name: "previous", Kind: meta.KindNonModel, Type: "Address", Required: true, IsList: true},
+					{Name: "levels", Kind: meta.KindEnum, Type: "Priority", IsList: true},
+					{Name: "notes", Type: "String", IsList: true},
+					{Name: "floors", Type: "Int", Default: meta.Ptr("1")},
+					{Name: "createdAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
+					{Name: "updatedAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
 				},
 				PrimaryKey: meta.PrimaryKey{Field: "id"},
-				Options: meta.ModelOptions{Timestamps: meta.Timestamps{
-					CreatedAt: "createdAt",
-					UpdatedAt: "updatedAt",
-				}},
+				Options:    meta.ModelOptions{Timestamps: meta.Timestamps{CreatedAt: "createdAt", UpdatedAt: "updatedAt"}},
 				Directives: []meta.Directive{
-					{
-						Name: "model",
-						Args: "{}",
-					},
+					{Name: "model", Args: "{}"},
 				},
 			},
 		},
 		Enums: []*meta.Enum{
-			{
-				Name: "Priority",
-				Values: []string{
-					"LOW",
-					"MEDIUM",
-					"HIGH",
-				},
-			},
-			{
-				Name: "unit_system",
-				Values: []string{
-					"metric",
-					"imperial",
-				},
-			},
+			{Name: "Priority", Values: []string{"LOW", "MEDIUM", "HIGH"}},
+			{Name: "unit_system", Values: []string{"metric", "imperial"}},
 		},
 		NonModels: []*meta.NonModel{
 			{
 				Name: "Geo",
 				Fields: []*meta.Field{
-					{
-						Name:     "lat",
-						Type:     "Float",
-						Required: true,
-					},
-					{
-						Name:     "lng",
-						Type:     "Float",
-						Required: true,
-					},
+					{Name: "lat", Type: "Float", Required: true},
+					{Name: "lng", Type: "Float", Required: true},
 				},
 			},
 			{
 				Name: "Address",
 				Fields: []*meta.Field{
-					{
-						Name:     "line1",
-						Type:     "String",
-						Required: true,
-					},
-					{
-						Name: "city",
-						Type: "String",
-					},
-					{
-						Name: "geo",
-						Kind: meta.KindNonModel,
-						Type: "Geo",
-					},
-					{
-						Name:     "tags",
-						Type:     "String",
-						Required: true,
-						IsList:   true,
-					},
+					{Name: "line1", Type: "String", Required: true},
+					{Name: "city", Type: "String"},
+					{Name: "geo", Kind: meta.KindNonModel, Type: "Geo"},
+					{Name: "tags", Type: "String", Required: true, IsList: true},
 				},
 			},
 		},

@@ -6,258 +6,100 @@ import "github.com/dsgen/dsgen/runtime/meta"
 
 // SchemaVersion identifies the stored shape of this schema; it changes exactly
 // when models, fields, keys, indexes or enum values change.
-const SchemaVersion = "64e90c943233f4fe88f71bd48672e7fe"
+const SchemaVersion = "ee2b8f5b5e5107dd778e4dca821968cf"
 
 // Schema returns the metadata of this schema: models, fields, keys, indexes,
 // relations, auth rules, enums and non-model types. Each call returns a new
 // value that the caller may keep.
 func Schema() *meta.Schema {
 	return &meta.Schema{
-		Version: "64e90c943233f4fe88f71bd48672e7fe",
+		Version: "ee2b8f5b5e5107dd778e4dca821968cf",
 		Models: []*meta.Model{
 			{
 				Name:       "Author",
 				PluralName: "Authors",
 				Fields: []*meta.Field{
+					{Name: "id", Type: "ID", Required: true},
+					{Name: "name", Type: "String", Required: true},
 					{
-						Name:     "id",
-						Type:     "ID",
-						Required: true,
+						Name:     "profile",
+						Kind:     meta.KindModel,
+						Type:     "Profile",
+						Relation: &meta.Relation{Kind: meta.HasOne, Model: "Profile", AssociatedWith: []string{"id"}, TargetNames: []string{"authorProfileId"}, Keys: []string{"authorProfileId"}, RelatedKeys: []string{"id"}},
 					},
 					{
-						Name:     "name",
-						Type:     "String",
-						Required: true,
+						Name:     "books",
+						Kind:     meta.KindModel,
+						Type:     "Book",
+						IsList:   true,
+						Relation: &meta.Relation{Kind: meta.HasMany, Model: "Book", AssociatedWith: []string{"author"}, Keys: []string{"id"}, RelatedKeys: []string{"authorId"}, IndexName: "byAuthor"},
 					},
 					{
-						Name: "profile",
-						Kind: meta.KindModel,
-						Type: "Profile",
-						Relation: &meta.Relation{
-							Kind:  meta.HasOne,
-							Model: "Profile",
-							AssociatedWith: []string{
-								"id",
-							},
-							TargetNames: []string{
-								"authorProfileId",
-							},
-							Keys: []string{
-								"authorProfileId",
-							},
-							RelatedKeys: []string{
-								"id",
-							},
-						},
+						Name:     "address",
+						Kind:     meta.KindModel,
+						Type:     "Address",
+						Relation: &meta.Relation{Kind: meta.HasOne, Model: "Address", AssociatedWith: []string{"id"}, TargetNames: []string{"addressId"}, Keys: []string{"addressId"}, RelatedKeys: []string{"id"}},
 					},
-					{
-						Name:   "books",
-						Kind:   meta.KindModel,
-						Type:   "Book",
-						IsList: true,
-						Relation: &meta.Relation{
-							Kind:  meta.HasMany,
-							Model: "Book",
-							AssociatedWith: []string{
-								"author",
-							},
-							Keys: []string{
-								"id",
-							},
-							RelatedKeys: []string{
-								"authorId",
-							},
-							IndexName: "byAuthor",
-						},
-					},
-					{
-						Name: "address",
-						Kind: meta.KindModel,
-						Type: "Address",
-						Relation: &meta.Relation{
-							Kind:  meta.HasOne,
-							Model: "Address",
-							AssociatedWith: []string{
-								"id",
-							},
-							TargetNames: []string{
-								"addressId",
-							},
-							Keys: []string{
-								"addressId",
-							},
-							RelatedKeys: []string{
-								"id",
-							},
-						},
-					},
-					{
-						Name: "addressId",
-						Type: "ID",
-					},
-					{
-						Name:     "createdAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
-					{
-						Name:     "updatedAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
-					{
-						Name:     "authorProfileId",
-						Type:     "ID",
-						Implicit: true,
-					},
+					{Name: "addressId", Type: "ID"},
+					{Name: "createdAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
+					{Name: "updatedAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
+					{Name: "authorProfileId", Type: "ID", Implicit: true},
 				},
 				PrimaryKey: meta.PrimaryKey{Field: "id"},
-				Options: meta.ModelOptions{Timestamps: meta.Timestamps{
-					CreatedAt: "createdAt",
-					UpdatedAt: "updatedAt",
-				}},
+				Options:    meta.ModelOptions{Timestamps: meta.Timestamps{CreatedAt: "createdAt", UpdatedAt: "updatedAt"}},
 				Directives: []meta.Directive{
-					{
-						Name: "model",
-						Args: "{}",
-					},
+					{Name: "model", Args: "{}"},
 				},
 			},
 			{
 				Name:       "Profile",
 				PluralName: "Profiles",
 				Fields: []*meta.Field{
-					{
-						Name:     "id",
-						Type:     "ID",
-						Required: true,
-					},
-					{
-						Name: "bio",
-						Type: "String",
-					},
-					{
-						Name:     "createdAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
-					{
-						Name:     "updatedAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
+					{Name: "id", Type: "ID", Required: true},
+					{Name: "bio", Type: "String"},
+					{Name: "createdAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
+					{Name: "updatedAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
 				},
 				PrimaryKey: meta.PrimaryKey{Field: "id"},
-				Options: meta.ModelOptions{Timestamps: meta.Timestamps{
-					CreatedAt: "createdAt",
-					UpdatedAt: "updatedAt",
-				}},
+				Options:    meta.ModelOptions{Timestamps: meta.Timestamps{CreatedAt: "createdAt", UpdatedAt: "updatedAt"}},
 				Directives: []meta.Directive{
-					{
-						Name: "model",
-						Args: "{}",
-					},
+					{Name: "model", Args: "{}"},
 				},
 			},
 			{
 				Name:       "Address",
 				PluralName: "Addresses",
 				Fields: []*meta.Field{
-					{
-						Name:     "id",
-						Type:     "ID",
-						Required: true,
-					},
-					{
-						Name:     "city",
-						Type:     "String",
-						Required: true,
-					},
-					{
-						Name:     "createdAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
-					{
-						Name:     "updatedAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
+					{Name: "id", Type: "ID", Required: true},
+					{Name: "city", Type: "String", Required: true},
+					{Name: "createdAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
+					{Name: "updatedAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
 				},
 				PrimaryKey: meta.PrimaryKey{Field: "id"},
-				Options: meta.ModelOptions{Timestamps: meta.Timestamps{
-					CreatedAt: "createdAt",
-					UpdatedAt: "updatedAt",
-				}},
+				Options:    meta.ModelOptions{Timestamps: meta.Timestamps{CreatedAt: "createdAt", UpdatedAt: "updatedAt"}},
 				Directives: []meta.Directive{
-					{
-						Name: "model",
-						Args: "{}",
-					},
+					{Name: "model", Args: "{}"},
 				},
 			},
 			{
 				Name:       "Book",
 				PluralName: "Books",
 				Fields: []*meta.Field{
+					{Name: "id", Type: "ID", Required: true},
+					{Name: "title", Type: "String", Required: true},
+					{Name: "authorId", Type: "ID", Required: true},
 					{
-						Name:     "id",
-						Type:     "ID",
-						Required: true,
+						Name:     "author",
+						Kind:     meta.KindModel,
+						Type:     "Author",
+						Relation: &meta.Relation{Kind: meta.BelongsTo, Model: "Author", TargetNames: []string{"authorId"}, Keys: []string{"authorId"}, RelatedKeys: []string{"id"}},
 					},
 					{
-						Name:     "title",
-						Type:     "String",
-						Required: true,
-					},
-					{
-						Name:     "authorId",
-						Type:     "ID",
-						Required: true,
-					},
-					{
-						Name: "author",
-						Kind: meta.KindModel,
-						Type: "Author",
-						Relation: &meta.Relation{
-							Kind:  meta.BelongsTo,
-							Model: "Author",
-							TargetNames: []string{
-								"authorId",
-							},
-							Keys: []string{
-								"authorId",
-							},
-							RelatedKeys: []string{
-								"id",
-							},
-						},
-					},
-					{
-						Name:   "reviews",
-						Kind:   meta.KindModel,
-						Type:   "Review",
-						IsList: true,
-						Relation: &meta.Relation{
-							Kind:  meta.HasMany,
-							Model: "Review",
-							AssociatedWith: []string{
-								"bookId",
-							},
-							Keys: []string{
-								"id",
-							},
-							RelatedKeys: []string{
-								"bookId",
-							},
-							References: true,
-						},
+						Name:     "reviews",
+						Kind:     meta.KindModel,
+						Type:     "Review",
+						IsList:   true,
+						Relation: &meta.Relation{Kind: meta.HasMany, Model: "Review", AssociatedWith: []string{"bookId"}, Keys: []string{"id"}, RelatedKeys: []string{"bookId"}, References: true},
 					},
 					{
 						Name:   "shelves",
@@ -265,217 +107,93 @@ func Schema() *meta.Schema {
 						Type:   "BookShelf",
 						IsList: true,
 						Relation: &meta.Relation{
-							Kind:  meta.HasMany,
-							Model: "BookShelf",
-							AssociatedWith: []string{
-								"book",
-							},
-							Keys: []string{
-								"id",
-							},
-							RelatedKeys: []string{
-								"bookId",
-							},
-							IndexName:  "byBook",
-							ManyToMany: "Shelf",
+							Kind:           meta.HasMany,
+							Model:          "BookShelf",
+							AssociatedWith: []string{"book"},
+							Keys:           []string{"id"},
+							RelatedKeys:    []string{"bookId"},
+							IndexName:      "byBook",
+							ManyToMany:     "Shelf",
 						},
 					},
-					{
-						Name:     "createdAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
-					{
-						Name:     "updatedAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
+					{Name: "createdAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
+					{Name: "updatedAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
 				},
 				PrimaryKey: meta.PrimaryKey{Field: "id"},
 				Indexes: []*meta.Index{
-					{
-						Name: "byAuthor",
-						Fields: []string{
-							"authorId",
-							"title",
-						},
-					},
+					{Name: "byAuthor", Fields: []string{"authorId", "title"}},
 				},
-				Options: meta.ModelOptions{Timestamps: meta.Timestamps{
-					CreatedAt: "createdAt",
-					UpdatedAt: "updatedAt",
-				}},
+				Options: meta.ModelOptions{Timestamps: meta.Timestamps{CreatedAt: "createdAt", UpdatedAt: "updatedAt"}},
 				Directives: []meta.Directive{
-					{
-						Name: "model",
-						Args: "{}",
-					},
+					{Name: "model", Args: "{}"},
 				},
 			},
 			{
 				Name:       "Review",
 				PluralName: "Reviews",
 				Fields: []*meta.Field{
+					{Name: "id", Type: "ID", Required: true},
+					{Name: "stars", Type: "Int", Required: true},
+					{Name: "bookId", Type: "ID", Required: true},
 					{
-						Name:     "id",
-						Type:     "ID",
-						Required: true,
+						Name:     "book",
+						Kind:     meta.KindModel,
+						Type:     "Book",
+						Relation: &meta.Relation{Kind: meta.BelongsTo, Model: "Book", TargetNames: []string{"bookId"}, Keys: []string{"bookId"}, RelatedKeys: []string{"id"}, References: true},
 					},
-					{
-						Name:     "stars",
-						Type:     "Int",
-						Required: true,
-					},
-					{
-						Name:     "bookId",
-						Type:     "ID",
-						Required: true,
-					},
-					{
-						Name: "book",
-						Kind: meta.KindModel,
-						Type: "Book",
-						Relation: &meta.Relation{
-							Kind:  meta.BelongsTo,
-							Model: "Book",
-							TargetNames: []string{
-								"bookId",
-							},
-							Keys: []string{
-								"bookId",
-							},
-							RelatedKeys: []string{
-								"id",
-							},
-							References: true,
-						},
-					},
-					{
-						Name:     "createdAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
-					{
-						Name:     "updatedAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
+					{Name: "createdAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
+					{Name: "updatedAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
 				},
 				PrimaryKey: meta.PrimaryKey{Field: "id"},
-				Options: meta.ModelOptions{Timestamps: meta.Timestamps{
-					CreatedAt: "createdAt",
-					UpdatedAt: "updatedAt",
-				}},
+				Options:    meta.ModelOptions{Timestamps: meta.Timestamps{CreatedAt: "createdAt", UpdatedAt: "updatedAt"}},
 				Directives: []meta.Directive{
-					{
-						Name: "model",
-						Args: "{}",
-					},
+					{Name: "model", Args: "{}"},
 				},
 			},
 			{
 				Name:       "Shelf",
 				PluralName: "Shelves",
 				Fields: []*meta.Field{
-					{
-						Name:     "id",
-						Type:     "ID",
-						Required: true,
-					},
-					{
-						Name:     "label",
-						Type:     "String",
-						Required: true,
-					},
+					{Name: "id", Type: "ID", Required: true},
+					{Name: "label", Type: "String", Required: true},
 					{
 						Name:   "books",
 						Kind:   meta.KindModel,
 						Type:   "BookShelf",
 						IsList: true,
 						Relation: &meta.Relation{
-							Kind:  meta.HasMany,
-							Model: "BookShelf",
-							AssociatedWith: []string{
-								"shelf",
-							},
-							Keys: []string{
-								"id",
-							},
-							RelatedKeys: []string{
-								"shelfId",
-							},
-							IndexName:  "byShelf",
-							ManyToMany: "Book",
+							Kind:           meta.HasMany,
+							Model:          "BookShelf",
+							AssociatedWith: []string{"shelf"},
+							Keys:           []string{"id"},
+							RelatedKeys:    []string{"shelfId"},
+							IndexName:      "byShelf",
+							ManyToMany:     "Book",
 						},
 					},
-					{
-						Name:     "createdAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
-					{
-						Name:     "updatedAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
+					{Name: "createdAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
+					{Name: "updatedAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
 				},
 				PrimaryKey: meta.PrimaryKey{Field: "id"},
-				Options: meta.ModelOptions{Timestamps: meta.Timestamps{
-					CreatedAt: "createdAt",
-					UpdatedAt: "updatedAt",
-				}},
+				Options:    meta.ModelOptions{Timestamps: meta.Timestamps{CreatedAt: "createdAt", UpdatedAt: "updatedAt"}},
 				Directives: []meta.Directive{
-					{
-						Name: "model",
-						Args: "{}",
-					},
+					{Name: "model", Args: "{}"},
 				},
 			},
 			{
 				Name:       "BookShelf",
 				PluralName: "BookShelves",
 				Fields: []*meta.Field{
-					{
-						Name:     "id",
-						Type:     "ID",
-						Required: true,
-						Implicit: true,
-					},
-					{
-						Name:     "bookId",
-						Type:     "ID",
-						Implicit: true,
-					},
-					{
-						Name:     "shelfId",
-						Type:     "ID",
-						Implicit: true,
-					},
+					{Name: "id", Type: "ID", Required: true, Implicit: true},
+					{Name: "bookId", Type: "ID", Implicit: true},
+					{Name: "shelfId", Type: "ID", Implicit: true},
 					{
 						Name:     "book",
 						Kind:     meta.KindModel,
 						Type:     "Book",
 						Required: true,
 						Implicit: true,
-						Relation: &meta.Relation{
-							Kind:  meta.BelongsTo,
-							Model: "Book",
-							TargetNames: []string{
-								"bookId",
-							},
-							Keys: []string{
-								"bookId",
-							},
-							RelatedKeys: []string{
-								"id",
-							},
-						},
+						Relation: &meta.Relation{Kind: meta.BelongsTo, Model: "Book", TargetNames: []string{"bookId"}, Keys: []string{"bookId"}, RelatedKeys: []string{"id"}},
 					},
 					{
 						Name:     "shelf",
@@ -483,58 +201,20 @@ func Schema() *meta.Schema {
 						Type:     "Shelf",
 						Required: true,
 						Implicit: true,
-						Relation: &meta.Relation{
-							Kind:  meta.BelongsTo,
-							Model: "Shelf",
-							TargetNames: []string{
-								"shelfId",
-							},
-							Keys: []string{
-								"shelfId",
-							},
-							RelatedKeys: []string{
-								"id",
-							},
-						},
+						Relation: &meta.Relation{Kind: meta.BelongsTo, Model: "Shelf", TargetNames: []string{"shelfId"}, Keys: []string{"shelfId"}, RelatedKeys: []string{"id"}},
 					},
-					{
-						Name:     "createdAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
-					{
-						Name:     "updatedAt",
-						Type:     "AWSDateTime",
-						ReadOnly: true,
-						Implicit: true,
-					},
+					{Name: "createdAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
+					{Name: "updatedAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
 				},
 				PrimaryKey: meta.PrimaryKey{Field: "id"},
 				Indexes: []*meta.Index{
-					{
-						Name: "byBook",
-						Fields: []string{
-							"bookId",
-						},
-					},
-					{
-						Name: "byShelf",
-						Fields: []string{
-							"shelfId",
-						},
-					},
+					{Name: "byBook", Fields: []string{"bookId"}},
+					{Name: "byShelf", Fields: []string{"shelfId"}},
 				},
-				Options: meta.ModelOptions{Timestamps: meta.Timestamps{
-					CreatedAt: "createdAt",
-					UpdatedAt: "updatedAt",
-				}},
+				Options:   meta.ModelOptions{Timestamps: meta.Timestamps{CreatedAt: "createdAt", UpdatedAt: "updatedAt"}},
 				JoinModel: true,
 				Directives: []meta.Directive{
-					{
-						Name: "model",
-						Args: "{}",
-					},
+					{Name: "model", Args: "{}"},
 				},
 			},
 		},
