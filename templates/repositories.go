@@ -98,8 +98,12 @@ func (g *gen) repository(f *jen.File, m *meta.Model) {
 		jen.Return(jen.Id("r").Dot("repo").Dot("ObserveQuery").Call(jen.Id("ctx"), jen.Id("q"))),
 	)
 
-	g.relations(f, m)
-	g.indexes(f, m)
+	seen := map[string]string{}
+	for _, base := range []string{"Save", "Get", "Query", "Delete", "DeleteKey", "DeleteWhere", "Observe", "ObserveQuery"} {
+		seen[base] = "the built-in method " + base
+	}
+	g.relations(f, m, seen)
+	g.indexes(f, m, seen)
 }
 
 func keyDoc(names []string) string {
@@ -124,7 +128,7 @@ func cascadeDoc(s *meta.Schema, m *meta.Model) string {
 }
 
 // relations emits lazy accessors for relational fields.
-func (g *gen) relations(f *jen.File, m *meta.Model) {
+func (g *gen) relations(f *jen.File, m *meta.Model, seen map[string]string) {
 	name := goName(m.Name)
 	v := recv(m)
 	self := jen.Id("r").Op("*").Id(name + "Repo")
@@ -135,6 +139,7 @@ func (g *gen) relations(f *jen.File, m *meta.Model) {
 		}
 		target := goName(r.Model)
 		method := "Query" + goName(fd.Name)
+		g.method(seen, method, m.Name+"."+fd.Name)
 		var text string
 		switch r.Kind {
 		case meta.BelongsTo:
@@ -152,6 +157,7 @@ func (g *gen) relations(f *jen.File, m *meta.Model) {
 		if r.ManyToMany != "" {
 			far := goName(r.ManyToMany)
 			method := goName(fd.Name)
+			g.method(seen, method, m.Name+"."+fd.Name)
 			f.Line()
 			doc(f, "%s returns the %s records related to %s through %s.", method, far, v, target)
 			f.Func().Params(self.Clone()).Id(method).Params(ctxParam(), jen.Id(v).Op("*").Id(name)).Params(jen.Index().Op("*").Id(far), jen.Error()).Block(
@@ -163,7 +169,7 @@ func (g *gen) relations(f *jen.File, m *meta.Model) {
 }
 
 // indexes emits a query method per secondary index.
-func (g *gen) indexes(f *jen.File, m *meta.Model) {
+func (g *gen) indexes(f *jen.File, m *meta.Model, seen map[string]string) {
 	name := goName(m.Name)
 	self := jen.Id("r").Op("*").Id(name + "Repo")
 	for _, ix := range m.Indexes {
@@ -173,6 +179,7 @@ func (g *gen) indexes(f *jen.File, m *meta.Model) {
 		}
 		p := paramName(pk.Name)
 		method := "Query" + goName(ix.Name)
+		g.method(seen, method, m.Name+" index "+ix.Name)
 		f.Line()
 		doc(f, "%s returns a query over %s records whose %s equals %s, served by\nthe %s index.", method, name, pk.Name, p, ix.Name)
 		f.Func().Params(self.Clone()).Id(method).Params(jen.Id(p).Add(g.elemType(pk, ""))).Op("*").Qual(pkgDatastore, "Query").Types(jen.Id(name)).Block(

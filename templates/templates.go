@@ -70,6 +70,9 @@ func Generate(s *meta.Schema, cfg Config) ([]File, error) {
 		add(path.Join(pkg, pkg+".go"), g.predicatesFile(m))
 	}
 	add("datastore.go", g.datastoreFile())
+	if err := errors.Join(g.errs...); err != nil {
+		return nil, err
+	}
 
 	// Rendering (which gofmt's each file) dominates the run time, so files
 	// render in parallel; the output is sorted afterwards.
@@ -110,8 +113,20 @@ func Generate(s *meta.Schema, cfg Config) ([]File, error) {
 
 // gen carries the schema through the emitters.
 type gen struct {
-	s   *meta.Schema
-	cfg Config
+	s    *meta.Schema
+	cfg  Config
+	errs []error // problems found while emitting, e.g. clashing method names
+}
+
+// method records a generated method name of a model's repository and
+// reports a clash (a relation or index whose name collides with another
+// method) as an error, rather than emitting code that cannot compile.
+func (g *gen) method(seen map[string]string, name, from string) {
+	if prev, ok := seen[name]; ok {
+		g.errs = append(g.errs, fmt.Errorf("generate: %s and %s both need the method name %s; rename one of them", prev, from, name))
+		return
+	}
+	seen[name] = from
 }
 
 // newFile starts a generated file of the model package.
