@@ -5,8 +5,8 @@ package templates
 
 import (
 	"bytes"
-	"fmt"
 	"errors"
+	"fmt"
 	"go/token"
 	"path"
 	"runtime"
