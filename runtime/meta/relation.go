@@ -8,10 +8,17 @@ package meta
 // Amplify's associatedWith sometimes names a @belongsTo field of the related
 // model rather than key fields; RelationKeys resolves that to the belongsTo's
 // target fields, so callers always get stored key fields.
+//
+// Relations built by internal/schema carry the resolved pairs in
+// Relation.Keys and Relation.RelatedKeys, which RelationKeys returns; the
+// derivation below serves Relation values built without them.
 func (s *Schema) RelationKeys(m *Model, f *Field) (from, to []string) {
 	r := f.Relation
 	if r == nil {
 		return nil, nil
+	}
+	if len(r.Keys) > 0 && len(r.Keys) == len(r.RelatedKeys) {
+		return r.Keys, r.RelatedKeys
 	}
 	rel := s.Model(r.Model)
 	if rel == nil {
