@@ -5,6 +5,7 @@
 .PHONY: test generate check-generated bench
 
 test: check-generated
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "not gofmt'ed:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
 	go test -race ./...
 

@@ -122,7 +122,7 @@ func typeCode(t reflect.Type) jen.Code {
 func enumConst(v reflect.Value) jen.Code {
 	switch k := v.Interface().(type) {
 	case meta.TypeKind:
-		names := map[meta.TypeKind]string{meta.KindScalar: "KindScalar", meta.KindEnum: "KindEnum", meta.KindNonModel: "KindNonModel", meta.KindModel: "KindModel"}
+		names := map[meta.TypeKind]string{meta.KindScalar: "KindScalar", meta.KindEnum: "KindEnum", meta.KindNonModel: "KindNonModel", meta.KindModel: "KindModel", meta.KindInput: "KindInput"}
 		return jen.Qual(pkgMeta, names[k])
 	case meta.RelationKind:
 		names := map[meta.RelationKind]string{meta.HasOne: "HasOne", meta.HasMany: "HasMany", meta.BelongsTo: "BelongsTo"}

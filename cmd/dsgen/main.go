@@ -148,6 +148,7 @@ the nearest dsgen.yml in the current directory or above.`, stderr)
 		fs.Usage()
 		return errUsage
 	}
+	opts.Warn = func(err error) { fmt.Fprintf(stderr, "warning: %v\n", err) }
 	res, err := gen.Run(opts)
 	if err != nil {
 		return err

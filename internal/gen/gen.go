@@ -31,6 +31,8 @@ type Options struct {
 	ImportPath    string   // import path of Out; default: derived from the enclosing go.mod
 	Introspection string   // where to write introspection JSON; "" for none
 	Directives    []string // custom directives accepted and ignored
+	// Warn receives problems that do not stop generation; nil drops them.
+	Warn func(error)
 }
 
 // Config is the content of dsgen.yml. Relative paths are relative to the
@@ -103,7 +105,11 @@ func Run(opts Options) (*Result, error) {
 	if opts.Schema == "" || opts.Out == "" {
 		return nil, errors.New("generate: a schema and an output directory are required")
 	}
-	s, err := schema.LoadPath(opts.Schema, schema.Options{Directives: opts.Directives})
+	sopts := schema.Options{Directives: opts.Directives}
+	if opts.Warn != nil {
+		sopts.Warn = func(e *schema.Error) { opts.Warn(e) }
+	}
+	s, err := schema.LoadPath(opts.Schema, sopts)
 	if err != nil {
 		return nil, err
 	}

@@ -132,7 +132,7 @@ func (b *builder) fieldPos(f *meta.Field, fallback *ast.Position) *ast.Position 
 // reservedTypeName explains why a type name cannot be used, or returns "".
 func reservedTypeName(goName string) string {
 	switch goName {
-	case "DataStore", "Tx", "Schema", "Option":
+	case "DataStore", "Tx", "Schema", "SchemaVersion", "Option", "Open", "Repositories":
 		return "the generated package declares " + goName
 	}
 	return ""
