@@ -139,16 +139,7 @@ func (d Date) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON decodes a JSON string holding an AWSDate. JSON null leaves d
 // unchanged.
 func (d *Date) UnmarshalJSON(data []byte) error {
-	s, null, err := decodeJSONString(typeDate, data)
-	if err != nil || null {
-		return err
-	}
-	v, err := ParseDate(s)
-	if err != nil {
-		return err
-	}
-	*d = v
-	return nil
+	return unmarshalJSONInto(d, typeDate, data, ParseDate)
 }
 
 // MarshalText returns the text of d, which is empty for the zero value.
@@ -157,14 +148,5 @@ func (d Date) MarshalText() ([]byte, error) { return []byte(d.s), nil }
 // UnmarshalText parses an AWSDate. Empty text sets the zero value, which is
 // the inverse of MarshalText.
 func (d *Date) UnmarshalText(text []byte) error {
-	if len(text) == 0 {
-		*d = Date{}
-		return nil
-	}
-	v, err := ParseDate(string(text))
-	if err != nil {
-		return err
-	}
-	*d = v
-	return nil
+	return unmarshalTextInto(d, text, ParseDate)
 }

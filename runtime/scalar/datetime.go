@@ -155,16 +155,7 @@ func (t DateTime) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON decodes a JSON string holding an AWSDateTime. JSON null
 // leaves t unchanged.
 func (t *DateTime) UnmarshalJSON(data []byte) error {
-	s, null, err := decodeJSONString(typeDateTime, data)
-	if err != nil || null {
-		return err
-	}
-	v, err := ParseDateTime(s)
-	if err != nil {
-		return err
-	}
-	*t = v
-	return nil
+	return unmarshalJSONInto(t, typeDateTime, data, ParseDateTime)
 }
 
 // MarshalText returns the text of t, which is empty for the zero value.
@@ -173,16 +164,7 @@ func (t DateTime) MarshalText() ([]byte, error) { return []byte(t.s), nil }
 // UnmarshalText parses an AWSDateTime. Empty text sets the zero value, which
 // is the inverse of MarshalText.
 func (t *DateTime) UnmarshalText(text []byte) error {
-	if len(text) == 0 {
-		*t = DateTime{}
-		return nil
-	}
-	v, err := ParseDateTime(string(text))
-	if err != nil {
-		return err
-	}
-	*t = v
-	return nil
+	return unmarshalTextInto(t, text, ParseDateTime)
 }
 
 // quoteASCII returns s in double quotes. The temporal formats contain only

@@ -228,3 +228,34 @@ func appendQuoted[T ~string | ~[]byte](b []byte, s T) []byte {
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// unmarshalJSONInto decodes a JSON string with parse into dst; JSON null
+// leaves dst unchanged. It is the UnmarshalJSON of the temporal types.
+func unmarshalJSONInto[T any](dst *T, typ string, data []byte, parse func(string) (T, error)) error {
+	s, null, err := decodeJSONString(typ, data)
+	if err != nil || null {
+		return err
+	}
+	v, err := parse(s)
+	if err != nil {
+		return err
+	}
+	*dst = v
+	return nil
+}
+
+// unmarshalTextInto parses text into dst; empty text sets the zero value, the
+// inverse of MarshalText.
+func unmarshalTextInto[T any](dst *T, text []byte, parse func(string) (T, error)) error {
+	if len(text) == 0 {
+		var zero T
+		*dst = zero
+		return nil
+	}
+	v, err := parse(string(text))
+	if err != nil {
+		return err
+	}
+	*dst = v
+	return nil
+}

@@ -140,16 +140,7 @@ func (t Time) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON decodes a JSON string holding an AWSTime. JSON null leaves t
 // unchanged.
 func (t *Time) UnmarshalJSON(data []byte) error {
-	s, null, err := decodeJSONString(typeTime, data)
-	if err != nil || null {
-		return err
-	}
-	v, err := ParseTime(s)
-	if err != nil {
-		return err
-	}
-	*t = v
-	return nil
+	return unmarshalJSONInto(t, typeTime, data, ParseTime)
 }
 
 // MarshalText returns the text of t, which is empty for the zero value.
@@ -158,14 +149,5 @@ func (t Time) MarshalText() ([]byte, error) { return []byte(t.s), nil }
 // UnmarshalText parses an AWSTime. Empty text sets the zero value, which is
 // the inverse of MarshalText.
 func (t *Time) UnmarshalText(text []byte) error {
-	if len(text) == 0 {
-		*t = Time{}
-		return nil
-	}
-	v, err := ParseTime(string(text))
-	if err != nil {
-		return err
-	}
-	*t = v
-	return nil
+	return unmarshalTextInto(t, text, ParseTime)
 }
