@@ -272,24 +272,6 @@ func stringLike(typ string) bool {
 	return false
 }
 
-// compareFunc names the scalar package's comparison for an AWS scalar that
-// is neither string-like nor ordered.
-func compareFunc(typ string) string {
-	switch typ {
-	case meta.AWSDate:
-		return "CompareDate"
-	case meta.AWSTime:
-		return "CompareTime"
-	case meta.AWSDateTime:
-		return "CompareDateTime"
-	case meta.AWSTimestamp:
-		return "CompareTimestamp"
-	case meta.AWSJSON:
-		return "CompareJSON"
-	}
-	return ""
-}
-
 // storedFields returns the fields kept in records (not relation fields).
 func storedFields(fs []*meta.Field) []*meta.Field {
 	var out []*meta.Field
@@ -299,14 +281,6 @@ func storedFields(fs []*meta.Field) []*meta.Field {
 		}
 	}
 	return out
-}
-
-// article returns "a" or "an" for a noun, for doc comments.
-func article(noun string) string {
-	if noun != "" && strings.ContainsRune("AEIOUaeiou", rune(noun[0])) {
-		return "an"
-	}
-	return "a"
 }
 
 // doc adds a comment to f, one // line per line of text.
