@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
 )
@@ -142,6 +143,12 @@ type Model[T any] struct {
 	// Set assigns a stored field by GraphQL name; nil clears a nullable
 	// field. It fails when the value has the wrong type.
 	Set func(v *T, field string, value any) error
+	// Encode appends v's stored fields to e in the record format of
+	// package codec, without reflection.
+	Encode func(e *codec.Encoder, v *T)
+	// Decode reads a record written by Encode (or by codec's schema-driven
+	// encoder) into v. Fields the record lacks are left as they are.
+	Decode func(d *codec.Decoder, v *T) error
 }
 
 // Key returns the primary key values of v, in key order.
