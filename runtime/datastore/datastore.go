@@ -1,116 +1,254 @@
 // Package datastore is the runtime behind generated dsgen packages: the
 // DataStore lifecycle, typed repositories over a schema-driven storage
-// engine, queries and observation.
+// engine on Badger, queries, relations and observation.
 //
 // Generated code wraps the generic types here (Repo, Query) in small typed
 // methods; users rarely import this package except for options, errors and
 // the Change and Snapshot types.
 //
-// Status: this version defines the API that generated code compiles against.
-// The storage engine behind it (Badger, indexes, observation) is not wired
-// yet: opening a store succeeds, and every operation that needs storage
-// returns ErrNotImplemented.
+// # Semantics
+//
+// Saves create or update by primary key. A save keeps the createdAt and
+// updatedAt fields (or their @model(timestamps) names): createdAt is set on
+// create and kept on update, updatedAt is set on every save. Before anything
+// is written a save checks required fields, enum values, AWS scalar formats,
+// key fields and that belongsTo parents exist, and fails with a
+// *ValidationError naming the model, field and reason.
+//
+// Deletes cascade, as Amplify DataStore does locally: deleting a record also
+// deletes its hasMany and hasOne children and many-to-many join rows,
+// recursively, in the same transaction. belongsTo parents are never touched.
+//
+// A write condition (If) is checked against the stored record in the write's
+// transaction. As in Amplify, a save that creates a record ignores its
+// condition; a delete of a record that does not exist fails with ErrNotFound.
+//
+// # Null semantics
+//
+// Predicates follow Amplify DataStore's local semantics (see package
+// predicate): a null field fails eq, gt, ge, lt, le, between, beginsWith,
+// contains and in, and passes ne, notContains and notIn. In sort orders a
+// null sorts before every value ascending and after every value descending.
+// Results with equal sort values are ordered by primary key.
+//
+// # Concurrency
+//
+// A Store is safe for concurrent use. Writes are Badger transactions; a
+// write that conflicts with a concurrent one is retried (see Store.Batch).
+// Observers never slow writers down: events are queued per observer after
+// commit (see Repo.Observe).
 package datastore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
+	"time"
 
-	"github.com/dsgen/dsgen/runtime/codec"
+	"github.com/dgraph-io/badger/v4"
+
 	"github.com/dsgen/dsgen/runtime/meta"
-	"github.com/dsgen/dsgen/runtime/predicate"
+	"github.com/dsgen/dsgen/runtime/storage"
 )
-
-// ErrNotImplemented is returned by operations whose storage engine is not
-// part of this build yet.
-var ErrNotImplemented = errors.New("datastore: storage engine not implemented yet")
 
 // ErrClosed is returned by operations on a closed store.
 var ErrClosed = errors.New("datastore: store is closed")
 
 // ErrNotFound is returned when a record asked for by key does not exist.
-var ErrNotFound = errors.New("datastore: record not found")
+var ErrNotFound = errors.New("record not found")
 
 // ErrConditionFailed is returned when a write's condition predicate does
 // not hold for the stored record.
-var ErrConditionFailed = errors.New("datastore: condition failed")
+var ErrConditionFailed = errors.New("condition failed")
+
+// ErrSchemaChanged is returned by Start when the store holds records written
+// with a different stored shape of the schema (fields added, removed,
+// reordered or retyped). Migrations that carry data across come with
+// `dsgen migrate`; until then open the store with the schema that wrote it,
+// or Clear it.
+var ErrSchemaChanged = errors.New("schema changed since the store was written")
+
+// ErrLocked is returned by Open when another process has the store's
+// directory open.
+var ErrLocked = storage.ErrLocked
+
+// ErrEncryptionKey is returned by Open when the encryption key is wrong or
+// missing, or given for a store that is not encrypted.
+var ErrEncryptionKey = storage.ErrEncryptionKey
+
+// maxRetries bounds the retries of a write that conflicts with concurrent
+// writes to the same records.
+const maxRetries = 64
 
 // Option configures Open.
 type Option func(*config)
 
 type config struct {
-	inMemory bool
+	storage        storage.Options
+	snapshotCount  int
+	snapshotWindow time.Duration
+	backlog        int
+	now            func() time.Time
 }
 
-// InMemory keeps all data in memory; nothing is written to dir. For tests.
-func InMemory() Option { return func(c *config) { c.inMemory = true } }
+// InMemory keeps all data in memory; nothing is written to dir, and
+// everything is lost on Close. For tests and caches.
+func InMemory() Option { return func(c *config) { c.storage.InMemory = true } }
+
+// EncryptionKey encrypts the store at rest with AES (a key of 16, 24 or 32
+// bytes). The same key must be given every time the store is opened.
+func EncryptionKey(key []byte) Option {
+	return func(c *config) { c.storage.EncryptionKey = key }
+}
+
+// MemoryPreset sizes the store's caches and tables for the machine:
+// storage.PresetLaptop (the default), storage.PresetDevice or
+// storage.PresetServer.
+func MemoryPreset(p storage.Preset) Option { return func(c *config) { c.storage.Preset = p } }
+
+// ValueLogGC sets how often the store reclaims space from its value log in
+// the background (default 5 minutes); a negative interval turns it off.
+func ValueLogGC(interval time.Duration) Option {
+	return func(c *config) { c.storage.GCInterval = interval }
+}
+
+// Logger receives the storage engine's warnings and errors. By default they
+// are discarded.
+func Logger(l *slog.Logger) Option { return func(c *config) { c.storage.Logger = l } }
+
+// SnapshotBatch sets how ObserveQuery batches changes into snapshots: a
+// snapshot is sent once count changes have arrived or window has passed
+// since the first change not yet in a snapshot, whichever is first. The
+// default is 1000 changes or 10 ms.
+func SnapshotBatch(count int, window time.Duration) Option {
+	return func(c *config) { c.snapshotCount, c.snapshotWindow = count, window }
+}
+
+// ObserveBacklog sets how many undelivered changes an Observe channel may
+// fall behind before the store gives up on it (default 100,000); see
+// Repo.Observe.
+func ObserveBacklog(n int) Option { return func(c *config) { c.backlog = n } }
+
+// Clock replaces the clock used for the createdAt and updatedAt timestamps.
+// For tests.
+func Clock(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
 // Store is an open local DataStore for one schema. It is safe for
 // concurrent use.
 type Store struct {
 	schema *meta.Schema
-	dir    string
 	cfg    config
+	db     *storage.DB
+	eng    *engine
+	hub    *hub
 
-	mu     sync.Mutex
-	closed bool
+	mu      sync.Mutex // guards started and closed
+	started bool
+	closed  bool
+	done    chan struct{} // closed by Close: observers end
+	wg      sync.WaitGroup
+
+	// commitMu orders commits with the publication of their changes, so
+	// observers see changes in commit order.
+	commitMu sync.Mutex
 }
 
-// Open opens the store for schema in dir. The store starts on first use or
-// with Start.
+// Open opens the store for schema in dir, creating it if needed. It fails
+// with ErrLocked when another process has dir open, and with
+// ErrEncryptionKey when the key does not fit the store. The store starts
+// (catalog, schema check) on first use or with Start.
 func Open(ctx context.Context, schema *meta.Schema, dir string, opts ...Option) (*Store, error) {
 	if schema == nil {
 		return nil, errors.New("datastore: open: nil schema")
 	}
-	s := &Store{schema: schema, dir: dir}
+	cfg := config{snapshotCount: 1000, snapshotWindow: 10 * time.Millisecond, backlog: 100_000, now: time.Now}
 	for _, o := range opts {
-		o(&s.cfg)
+		o(&cfg)
 	}
-	if dir == "" && !s.cfg.inMemory {
-		return nil, errors.New("datastore: open: empty directory (use InMemory for a store without one)")
+	if cfg.snapshotCount < 1 || cfg.snapshotWindow < 0 || cfg.backlog < 1 {
+		return nil, errors.New("datastore: open: SnapshotBatch needs a count of at least 1 and a window of at least 0, ObserveBacklog at least 1")
 	}
-	return s, ctx.Err()
+	eng, err := newEngine(schema)
+	if err != nil {
+		return nil, err
+	}
+	db, err := storage.Open(ctx, dir, cfg.storage)
+	if err != nil {
+		return nil, fmt.Errorf("datastore: open: %w", err)
+	}
+	return &Store{schema: schema, cfg: cfg, db: db, eng: eng, hub: newHub(), done: make(chan struct{})}, nil
 }
 
 // Schema returns the schema the store was opened with.
 func (s *Store) Schema() *meta.Schema { return s.schema }
 
-// Start brings the store up: storage, migrations and, when configured,
-// sync. Operations start the store on demand, so calling it is optional.
+// Start brings the store up: it loads the catalog, checks that the stored
+// data was written with this schema's shape and creates the system tables.
+// Operations start the store on demand, so calling it is optional. Start is
+// idempotent.
 func (s *Store) Start(ctx context.Context) error { return s.live(ctx) }
 
-// Stop stops background work (sync). The store stays open; the next
-// operation starts it again.
-func (s *Store) Stop(ctx context.Context) error { return ctx.Err() }
+// Stop stops background work (sync, when configured). Local data, open
+// observers and the files stay; the next operation starts the store again.
+// Stop is idempotent.
+func (s *Store) Stop(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.started = false
+	return nil
+}
 
-// Clear deletes all local data.
+// Clear deletes every record, index entry and sync state of the store,
+// keeping the catalog. Open observers are ended (their channels close), as
+// Amplify's clear stops its observers.
 func (s *Store) Clear(ctx context.Context) error {
 	if err := s.live(ctx); err != nil {
 		return err
 	}
-	return ErrNotImplemented
-}
-
-// Close stops the store and releases its files. Close is idempotent.
-func (s *Store) Close(ctx context.Context) error {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	s.hub.closeAll()
+	for _, p := range storage.DataPrefixes() {
+		if err := s.db.Badger().DropPrefix(p); err != nil {
+			return fmt.Errorf("datastore: clear: %w", err)
+		}
+	}
+	// The next operation recreates the system rows.
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.closed = true
+	s.started = false
+	s.mu.Unlock()
 	return nil
 }
 
-// Batch runs fn in one atomic transaction: all of its writes happen, or
-// none do.
-func (s *Store) Batch(ctx context.Context, fn func(*Txn) error) error {
-	if err := s.live(ctx); err != nil {
-		return err
+// Close ends every observer, waits for their goroutines and releases the
+// store's files. Close is idempotent.
+func (s *Store) Close(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
 	}
-	return ErrNotImplemented
+	s.closed = true
+	close(s.done)
+	s.mu.Unlock()
+	s.hub.closeAll()
+	s.wg.Wait()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("datastore: close: %w", err)
+	}
+	return ctx.Err()
 }
 
-// live reports whether the store can serve an operation.
+// live makes sure the store can serve an operation, starting it if needed.
 func (s *Store) live(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -120,250 +258,245 @@ func (s *Store) live(ctx context.Context) error {
 	if s.closed {
 		return ErrClosed
 	}
+	if s.started {
+		return nil
+	}
+	if err := s.start(); err != nil {
+		return err
+	}
+	s.started = true
 	return nil
 }
 
-// Txn is a transaction of Store.Batch. Repositories bound to it write
-// atomically.
+// Setting keys.
+const (
+	settingSchemaVersion = "schemaVersion"
+	settingLayout        = "layout"
+)
+
+// layout is the stored shape of the schema: the fields of every model in
+// codec field order. Records can be read back only with the same layout.
+func layout(s *meta.Schema) []byte {
+	type field struct {
+		Name, Type string
+		List       bool `json:",omitempty"`
+	}
+	shape := map[string][]field{}
+	for _, m := range s.Models {
+		fs := []field{}
+		for _, f := range m.Fields {
+			fs = append(fs, field{f.Name, f.Type, f.IsList})
+		}
+		shape[m.Name] = fs
+	}
+	for _, n := range s.NonModels {
+		fs := []field{}
+		for _, f := range n.Fields {
+			fs = append(fs, field{f.Name, f.Type, f.IsList})
+		}
+		shape["nonModel:"+n.Name] = fs
+	}
+	b, _ := json.Marshal(shape) // maps marshal sorted: deterministic
+	return b
+}
+
+// start loads the catalog and checks the schema. It runs with s.mu held.
+func (s *Store) start() error {
+	err := s.db.Badger().Update(func(txn *badger.Txn) error {
+		want := layout(s.schema)
+		have, err := get(txn, storage.SettingKey(settingLayout))
+		if err != nil {
+			return err
+		}
+		if have != nil && string(have) != string(want) {
+			empty, err := noRecords(txn)
+			if err != nil {
+				return err
+			}
+			if !empty {
+				version, _ := get(txn, storage.SettingKey(settingSchemaVersion))
+				return fmt.Errorf("datastore: start: store written with schema version %s, generated code has %s: %w", version, s.schema.Version, ErrSchemaChanged)
+			}
+		}
+		if err := txn.Set(storage.SettingKey(settingLayout), want); err != nil {
+			return err
+		}
+		if err := txn.Set(storage.SettingKey(settingSchemaVersion), []byte(s.schema.Version)); err != nil {
+			return err
+		}
+		if err := s.eng.loadCatalog(txn); err != nil {
+			return err
+		}
+		return createModelMetadata(txn, s.schema)
+	})
+	if err != nil {
+		return fmt.Errorf("datastore: start: %w", err)
+	}
+	return s.buildNewIndexes()
+}
+
+func noRecords(txn *badger.Txn) (bool, error) {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: storage.RecordPrefix(0)[:1]})
+	defer it.Close()
+	it.Rewind()
+	return !it.Valid(), nil
+}
+
+// ModelMetadata is the sync state of one model, kept in the system table
+// the sync engine reads (Amplify's ModelMetadata).
+type ModelMetadata struct {
+	Model string `json:"model"`
+	// LastSync is the server's startedAt of the last completed sync (ms).
+	LastSync *int64 `json:"lastSync"`
+	// LastFullSync is the startedAt of the last full (base) sync (ms).
+	LastFullSync *int64 `json:"lastFullSync"`
+	// LastSyncPredicate is the sync expression of the last sync, as JSON.
+	LastSyncPredicate *string `json:"lastSyncPredicate"`
+}
+
+// createModelMetadata adds the sync state row of every model that lacks one.
+func createModelMetadata(txn *badger.Txn, s *meta.Schema) error {
+	for _, m := range s.Models {
+		key := storage.ModelMetaKey(m.Name)
+		have, err := get(txn, key)
+		if err != nil || have != nil {
+			return err
+		}
+		b, _ := json.Marshal(ModelMetadata{Model: m.Name})
+		if err := txn.Set(key, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ModelMetadata returns the sync state of model.
+func (s *Store) ModelMetadata(ctx context.Context, model string) (ModelMetadata, error) {
+	var md ModelMetadata
+	if err := s.live(ctx); err != nil {
+		return md, err
+	}
+	err := s.db.Badger().View(func(txn *badger.Txn) error {
+		b, err := get(txn, storage.ModelMetaKey(model))
+		if err != nil {
+			return err
+		}
+		if b == nil {
+			return fmt.Errorf("datastore: no model %q: %w", model, ErrNotFound)
+		}
+		return json.Unmarshal(b, &md)
+	})
+	return md, err
+}
+
+// buildNewIndexes fills indexes that have no entries while their table has
+// records: indexes added to the schema since the data was written.
+func (s *Store) buildNewIndexes() error {
+	bdb := s.db.Badger()
+	for _, m := range s.schema.Models {
+		t := s.eng.tables[m.Name]
+		for _, ix := range t.indexes {
+			var need bool
+			err := bdb.View(func(txn *badger.Txn) error {
+				need = hasPrefix(txn, t.prefix) && !hasPrefix(txn, ix.prefix)
+				return nil
+			})
+			if err != nil || !need {
+				continue
+			}
+			wb := bdb.NewWriteBatch()
+			err = bdb.View(func(txn *badger.Txn) error {
+				it := txn.NewIterator(badger.IteratorOptions{Prefix: t.prefix, PrefetchValues: true})
+				defer it.Close()
+				for it.Rewind(); it.Valid(); it.Next() {
+					data, err := it.Item().ValueCopy(nil)
+					if err != nil {
+						return err
+					}
+					r, err := t.project(data)
+					if err != nil {
+						return err
+					}
+					if err := wb.Set(t.indexKey(ix, r), nil); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err == nil {
+				err = wb.Flush()
+			} else {
+				wb.Cancel()
+			}
+			if err != nil {
+				return fmt.Errorf("datastore: start: building index %s of %s: %w", ix.name, m.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func hasPrefix(txn *badger.Txn, p []byte) bool {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
+	defer it.Close()
+	it.Rewind()
+	return it.Valid()
+}
+
+// Txn is a transaction of Store.Batch. Repositories bound to it read their
+// own writes, and their writes commit together.
 type Txn struct {
-	store *Store
+	store  *Store
+	btx    *badger.Txn
+	events []event
 }
 
 // Store returns the store the transaction belongs to.
 func (t *Txn) Store() *Store { return t.store }
 
-// Model describes a generated model type to the runtime: its metadata and
-// reflection-free access to its fields by GraphQL name.
-type Model[T any] struct {
-	// Meta is the model's schema metadata.
-	Meta *meta.Model
-	// Get returns the value of a stored field by GraphQL name; ok is false
-	// when the value is null or the field is unknown.
-	Get func(v *T, field string) (value any, ok bool)
-	// Set assigns a stored field by GraphQL name; nil clears a nullable
-	// field. It fails when the value has the wrong type.
-	Set func(v *T, field string, value any) error
-	// Encode appends v's stored fields to e in the record format of
-	// package codec, without reflection.
-	Encode func(e *codec.Encoder, v *T)
-	// Decode reads a record written by Encode (or by codec's schema-driven
-	// encoder) into v. Fields the record lacks are left as they are.
-	Decode func(d *codec.Decoder, v *T) error
-}
-
-// Key returns the primary key values of v, in key order.
-func (m *Model[T]) Key(v *T) []any {
-	fields := m.Meta.PrimaryKey.Fields()
-	key := make([]any, len(fields))
-	for i, f := range fields {
-		key[i], _ = m.Get(v, f)
-	}
-	return key
-}
-
-// Repo is the generic repository of one model, bound to a store or to a
-// transaction. Generated repositories wrap it with typed methods.
-type Repo[T any] struct {
-	store *Store
-	txn   *Txn
-	model *Model[T]
-}
-
-// Bind returns the repository of model m on store s, or inside transaction
-// t when t is not nil.
-func Bind[T any](s *Store, t *Txn, m *Model[T]) *Repo[T] {
-	return &Repo[T]{store: s, txn: t, model: m}
-}
-
-// Model returns the model description.
-func (r *Repo[T]) Model() *Model[T] { return r.model }
-
-// WriteOption adjusts a save or delete.
-type WriteOption[T any] struct {
-	cond predicate.Predicate[T]
-}
-
-// If makes a write conditional: it happens only when p holds for the stored
-// record, and fails with ErrConditionFailed otherwise.
-func If[T any](p predicate.Predicate[T]) WriteOption[T] { return WriteOption[T]{cond: p} }
-
-// Save creates or updates v. A missing id is generated, and createdAt and
-// updatedAt are kept by the store.
-func (r *Repo[T]) Save(ctx context.Context, v *T, opts ...WriteOption[T]) error {
-	if v == nil {
-		return fmt.Errorf("datastore: save %s: nil record", r.model.Meta.Name)
-	}
-	if err := r.store.live(ctx); err != nil {
+// Batch runs fn in one atomic transaction: all of its writes happen, or
+// none do (when fn returns an error, or a write fails). Repositories bound
+// to the Txn (the generated Tx) see the transaction's own writes.
+//
+// When the transaction conflicts with a concurrent write to the same
+// records, Batch runs fn again on fresh data, up to 64 times, so fn must not
+// have effects outside the transaction that cannot be repeated. A batch is
+// bounded by Badger's transaction size (badger.ErrTxnTooBig).
+func (s *Store) Batch(ctx context.Context, fn func(*Txn) error) error {
+	if err := s.live(ctx); err != nil {
 		return err
 	}
-	return ErrNotImplemented
+	return s.update(ctx, fn)
 }
 
-// Get returns the record with the given primary key values, or ErrNotFound.
-func (r *Repo[T]) Get(ctx context.Context, key ...any) (*T, error) {
-	if err := r.checkKey(key); err != nil {
-		return nil, err
+// update runs fn in a read-write transaction, retrying on conflicts, and
+// publishes its changes after commit.
+func (s *Store) update(ctx context.Context, fn func(*Txn) error) error {
+	for attempt := 0; ; attempt++ {
+		t := &Txn{store: s, btx: s.db.Badger().NewTransaction(true)}
+		err := fn(t)
+		if err == nil {
+			s.commitMu.Lock()
+			err = t.btx.Commit()
+			if err == nil {
+				s.hub.publish(t.events)
+			}
+			s.commitMu.Unlock()
+		}
+		t.btx.Discard()
+		if !errors.Is(err, badger.ErrConflict) || attempt == maxRetries {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 	}
-	if err := r.store.live(ctx); err != nil {
-		return nil, err
+}
+
+// view runs fn in a read-only transaction, or in t when it is not nil.
+func (s *Store) view(t *Txn, fn func(*badger.Txn) error) error {
+	if t != nil {
+		return fn(t.btx)
 	}
-	return nil, ErrNotImplemented
-}
-
-// Delete deletes v (by its primary key), cascading to hasOne and hasMany
-// children and join rows.
-func (r *Repo[T]) Delete(ctx context.Context, v *T, opts ...WriteOption[T]) error {
-	if v == nil {
-		return fmt.Errorf("datastore: delete %s: nil record", r.model.Meta.Name)
-	}
-	return r.DeleteKey(ctx, r.model.Key(v), opts...)
-}
-
-// DeleteKey deletes the record with the given primary key values.
-func (r *Repo[T]) DeleteKey(ctx context.Context, key []any, opts ...WriteOption[T]) error {
-	if err := r.checkKey(key); err != nil {
-		return err
-	}
-	if err := r.store.live(ctx); err != nil {
-		return err
-	}
-	return ErrNotImplemented
-}
-
-// DeleteWhere deletes every record matching p and returns how many.
-func (r *Repo[T]) DeleteWhere(ctx context.Context, p predicate.Predicate[T]) (int, error) {
-	if err := r.store.live(ctx); err != nil {
-		return 0, err
-	}
-	return 0, ErrNotImplemented
-}
-
-func (r *Repo[T]) checkKey(key []any) error {
-	if want := len(r.model.Meta.PrimaryKey.Fields()); len(key) != want {
-		return fmt.Errorf("datastore: %s: key has %d values, want %d (%v)", r.model.Meta.Name, len(key), want, r.model.Meta.PrimaryKey.Fields())
-	}
-	return nil
-}
-
-// Query starts a query over all records of the model.
-func (r *Repo[T]) Query() *Query[T] { return &Query[T]{repo: r} }
-
-// Op is the kind of a change.
-type Op uint8
-
-// The change operations.
-const (
-	OpCreate Op = iota + 1
-	OpUpdate
-	OpDelete
-)
-
-// String names the operation as Amplify does (INSERT, UPDATE, DELETE).
-func (o Op) String() string {
-	switch o {
-	case OpCreate:
-		return "INSERT"
-	case OpUpdate:
-		return "UPDATE"
-	case OpDelete:
-		return "DELETE"
-	}
-	return "UNKNOWN"
-}
-
-// Change is one committed change to a record.
-type Change[T any] struct {
-	Op      Op
-	Element *T
-	// FromSync is true when the change came from the sync engine rather
-	// than a local write.
-	FromSync bool
-}
-
-// Snapshot is the state of an observed query.
-type Snapshot[T any] struct {
-	Items []*T
-	// IsSynced is true once the model has synced with the backend; always
-	// true in local-only mode.
-	IsSynced bool
-}
-
-// Observe delivers changes to records matching all of ps until ctx ends,
-// then closes the channel.
-func (r *Repo[T]) Observe(ctx context.Context, ps ...predicate.Predicate[T]) <-chan Change[T] {
-	ch := make(chan Change[T])
-	close(ch) // observation is not wired yet: see the package status
-	return ch
-}
-
-// ObserveQuery delivers a snapshot of q's results, then a new snapshot
-// whenever they may have changed, until ctx ends.
-func (r *Repo[T]) ObserveQuery(ctx context.Context, q *Query[T]) <-chan Snapshot[T] {
-	ch := make(chan Snapshot[T])
-	close(ch) // observation is not wired yet: see the package status
-	return ch
-}
-
-// Query is a query under construction. Methods return the query so calls
-// chain; a Query is not safe for concurrent modification.
-type Query[T any] struct {
-	repo   *Repo[T]
-	where  []predicate.Predicate[T]
-	orders []predicate.Order[T]
-	limit  int
-	page   int
-}
-
-// Where adds predicates that must all hold.
-func (q *Query[T]) Where(ps ...predicate.Predicate[T]) *Query[T] {
-	q.where = append(q.where, ps...)
-	return q
-}
-
-// Order sorts the results by the given orders, first one first.
-func (q *Query[T]) Order(os ...predicate.Order[T]) *Query[T] {
-	q.orders = append(q.orders, os...)
-	return q
-}
-
-// Limit caps the number of results (the page size when paging). Zero means
-// no limit.
-func (q *Query[T]) Limit(n int) *Query[T] {
-	q.limit = n
-	return q
-}
-
-// Page selects the zero-based page of Limit results.
-func (q *Query[T]) Page(n int) *Query[T] {
-	q.page = n
-	return q
-}
-
-// Predicate returns the conjunction of the query's predicates.
-func (q *Query[T]) Predicate() predicate.Predicate[T] { return predicate.And(q.where...) }
-
-// All returns every matching record.
-func (q *Query[T]) All(ctx context.Context) ([]*T, error) {
-	if err := q.repo.store.live(ctx); err != nil {
-		return nil, err
-	}
-	return nil, ErrNotImplemented
-}
-
-// First returns the first matching record, or ErrNotFound.
-func (q *Query[T]) First(ctx context.Context) (*T, error) {
-	items, err := q.Limit(1).All(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if len(items) == 0 {
-		return nil, ErrNotFound
-	}
-	return items[0], nil
-}
-
-// Count returns the number of matching records.
-func (q *Query[T]) Count(ctx context.Context) (int, error) {
-	items, err := q.All(ctx)
-	return len(items), err
+	return s.db.Badger().View(fn)
 }

@@ -1,10 +1,10 @@
 package datastore
 
 import (
-	"cmp"
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"reflect"
 
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
@@ -65,6 +65,9 @@ func Through[S, J, T any](ctx context.Context, src *Repo[S], v *S, field string,
 	out := make([]*T, 0, len(rows))
 	for _, row := range rows {
 		t, err := Related(join, row, link.Name, far).First(ctx)
+		if errors.Is(err, ErrNotFound) {
+			continue // a join row whose far record has not synced yet
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -79,37 +82,18 @@ func never[T any]() predicate.Predicate[T] {
 }
 
 // fieldEq returns the predicate field == value over model m, for values
-// whose type is only known at run time.
+// whose type is only known at run time. Values compare by their key
+// encoding, which orders every stored scalar type as its own Compare does.
 func fieldEq[T any](m *Model[T], field string, value any) predicate.Predicate[T] {
+	f := m.Meta.Field(field)
+	if f == nil {
+		return never[T]()
+	}
 	get := func(v *T) (any, bool) { return m.Get(v, field) }
-	return predicate.Compared(field, get, compareAny).Eq(value)
-}
-
-// compareAny orders two values of the same stored field type.
-func compareAny(a, b any) int {
-	switch x := a.(type) {
-	case string:
-		if y, ok := b.(string); ok {
-			return cmp.Compare(x, y)
-		}
-	case int:
-		if y, ok := b.(int); ok {
-			return cmp.Compare(x, y)
-		}
-	case float64:
-		if y, ok := b.(float64); ok {
-			return cmp.Compare(x, y)
-		}
-	case interface{ Compare(any) int }:
-		return x.Compare(b)
+	compare := func(a, b any) int {
+		ka, _ := valueComponent(nil, f, a)
+		kb, _ := valueComponent(nil, f, b)
+		return bytes.Compare(ka, kb)
 	}
-	// Named types (enums, AWS scalars) compare by their underlying value.
-	av, bv := reflect.ValueOf(a), reflect.ValueOf(b)
-	switch {
-	case av.Kind() == reflect.String && bv.Kind() == reflect.String:
-		return cmp.Compare(av.String(), bv.String())
-	case av.CanInt() && bv.CanInt():
-		return cmp.Compare(av.Int(), bv.Int())
-	}
-	return cmp.Compare(fmt.Sprint(a), fmt.Sprint(b))
+	return predicate.Compared(field, get, compare).Eq(value)
 }

@@ -1,0 +1,456 @@
+package datastore
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/dsgen/dsgen/runtime/codec"
+	"github.com/dsgen/dsgen/runtime/meta"
+	"github.com/dsgen/dsgen/runtime/predicate"
+	"github.com/dsgen/dsgen/runtime/scalar"
+	"github.com/dsgen/dsgen/runtime/storage"
+)
+
+// Model describes a generated model type to the runtime: its metadata and
+// reflection-free access to its fields by GraphQL name.
+type Model[T any] struct {
+	// Meta is the model's schema metadata.
+	Meta *meta.Model
+	// Get returns the value of a stored field by GraphQL name; ok is false
+	// when the value is null or the field is unknown.
+	Get func(v *T, field string) (value any, ok bool)
+	// Set assigns a stored field by GraphQL name; nil clears a nullable
+	// field. It fails when the value has the wrong type.
+	Set func(v *T, field string, value any) error
+	// Encode appends v's stored fields to e in the record format of
+	// package codec, without reflection.
+	Encode func(e *codec.Encoder, v *T)
+	// Decode reads a record written by Encode (or by codec's schema-driven
+	// encoder) into v. Fields the record lacks are left as they are.
+	Decode func(d *codec.Decoder, v *T) error
+}
+
+// Key returns the primary key values of v, in key order.
+func (m *Model[T]) Key(v *T) []any {
+	fields := m.Meta.PrimaryKey.Fields()
+	key := make([]any, len(fields))
+	for i, f := range fields {
+		key[i], _ = m.Get(v, f)
+	}
+	return key
+}
+
+// Repo is the generic repository of one model, bound to a store or to a
+// transaction. Generated repositories wrap it with typed methods.
+type Repo[T any] struct {
+	store *Store
+	txn   *Txn
+	model *Model[T]
+	table *table
+}
+
+// Bind returns the repository of model m on store s, or inside transaction
+// t when t is not nil.
+func Bind[T any](s *Store, t *Txn, m *Model[T]) *Repo[T] {
+	return &Repo[T]{store: s, txn: t, model: m, table: s.eng.tables[m.Meta.Name]}
+}
+
+// Model returns the model description.
+func (r *Repo[T]) Model() *Model[T] { return r.model }
+
+// WriteOption adjusts a save or delete.
+type WriteOption[T any] struct {
+	cond predicate.Predicate[T]
+}
+
+// If makes a write conditional: it happens only when p holds for the stored
+// record, and fails with ErrConditionFailed otherwise. A save that creates a
+// record ignores the condition, as Amplify DataStore does.
+func If[T any](p predicate.Predicate[T]) WriteOption[T] { return WriteOption[T]{cond: p} }
+
+func condition[T any](opts []WriteOption[T]) predicate.Predicate[T] {
+	ps := make([]predicate.Predicate[T], len(opts))
+	for i, o := range opts {
+		ps[i] = o.cond
+	}
+	return predicate.And(ps...)
+}
+
+// begin checks that the repository can serve an operation.
+func (r *Repo[T]) begin(ctx context.Context) error {
+	if r.table == nil {
+		return fmt.Errorf("datastore: model %s is not in the store's schema", r.model.Meta.Name)
+	}
+	if r.txn != nil {
+		return ctx.Err()
+	}
+	return r.store.live(ctx)
+}
+
+// write runs fn in the repository's transaction, or in a new one.
+func (r *Repo[T]) write(ctx context.Context, fn func(*Txn) error) error {
+	if r.txn != nil {
+		return fn(r.txn)
+	}
+	return r.store.update(ctx, fn)
+}
+
+// Save creates or updates v. A missing id is generated, null fields with a
+// @default get it, and createdAt and updatedAt are kept by the store. The
+// record is validated before anything is written; see ValidationError.
+func (r *Repo[T]) Save(ctx context.Context, v *T, opts ...WriteOption[T]) error {
+	if v == nil {
+		return fmt.Errorf("datastore: save %s: nil record", r.model.Meta.Name)
+	}
+	if err := r.begin(ctx); err != nil {
+		return err
+	}
+	if err := r.prepare(v); err != nil {
+		return err
+	}
+	cond := condition(opts)
+	return r.write(ctx, func(tx *Txn) error { return r.save(tx, v, cond, false) })
+}
+
+// save writes v in tx. fromSync marks changes applied by the sync engine.
+func (r *Repo[T]) save(tx *Txn, v *T, cond predicate.Predicate[T], fromSync bool) error {
+	t := r.table
+	key, err := r.recordKey(r.model.Key(v))
+	if err != nil {
+		return err
+	}
+	old, err := get(tx.btx, key)
+	if err != nil {
+		return err
+	}
+	if old != nil && cond.Expr().Kind != predicate.KindTrue {
+		stored, err := r.decode(old)
+		if err != nil {
+			return err
+		}
+		if !cond.Match(stored) {
+			return fmt.Errorf("datastore: save %s %s: %w (%s)", t.model.Name, keyString(r.model.Key(v)), ErrConditionFailed, cond)
+		}
+	}
+	if err := r.stamp(v, old); err != nil {
+		return err
+	}
+	var e codec.Encoder
+	e.Reset(make([]byte, 0, 128))
+	r.model.Encode(&e, v)
+	data := e.Bytes()
+	row, err := t.project(data)
+	if err != nil {
+		return err
+	}
+	if !fromSync {
+		for _, l := range t.parents {
+			if err := r.checkParent(tx.btx, l, row); err != nil {
+				return err
+			}
+		}
+	}
+	if err := t.writeRecord(tx.btx, key, data, row, old); err != nil {
+		return fmt.Errorf("datastore: save %s: %w", t.model.Name, err)
+	}
+	op := OpCreate
+	if old != nil {
+		op = OpUpdate
+	}
+	tx.events = append(tx.events, event{table: t, op: op, key: key, data: data, fromSync: fromSync})
+	return nil
+}
+
+// stamp sets the timestamps of v: createdAt from the stored record (or now
+// for a new one) and updatedAt to now.
+func (r *Repo[T]) stamp(v *T, old []byte) error {
+	t := r.table
+	if t.createdAt == "" && t.updatedAt == "" {
+		return nil
+	}
+	now := scalar.NewDateTime(r.store.cfg.now())
+	if t.updatedAt != "" {
+		if err := r.model.Set(v, t.updatedAt, now); err != nil {
+			return err
+		}
+	}
+	if t.createdAt == "" {
+		return nil
+	}
+	created := now
+	if old != nil {
+		if text, ok := fieldText(old, codec.FieldNumber(t.model.Fields, t.createdAt)); ok {
+			if c, err := scalar.ParseDateTime(text); err == nil {
+				created = c
+			}
+		}
+	}
+	return r.model.Set(v, t.createdAt, created)
+}
+
+// fieldText returns the string value of field num in an encoded record.
+func fieldText(data []byte, num int) (string, bool) {
+	var d codec.Decoder
+	d.Reset(data)
+	for d.Next() {
+		if d.Field() == num {
+			return d.String(), d.Err() == nil
+		}
+		d.Skip()
+	}
+	return "", false
+}
+
+// checkParent fails unless the belongsTo parent l points at exists. Null
+// foreign keys point at nothing and pass.
+func (r *Repo[T]) checkParent(txn *badger.Txn, l *link, rw row) error {
+	found := false
+	isNull := false
+	for _, s := range l.fromSlots {
+		if rw[s][0] == storage.AppendNull(nil)[0] {
+			isNull = true
+		}
+	}
+	if isNull {
+		return nil
+	}
+	err := l.related(txn, rw, func(_, _ []byte) error {
+		found = true
+		return errStop
+	})
+	if err != nil && err != errStop {
+		return err
+	}
+	if !found {
+		names := make([]string, len(l.fromSlots))
+		for i, s := range l.fromSlots {
+			names[i] = r.table.slots[s].field.Name
+		}
+		return &ValidationError{Model: r.table.model.Name, Field: l.field,
+			Reason: fmt.Sprintf("parent %s with key %v (from %v) does not exist; save it first", l.to.model.Name, componentsString(rw, l.fromSlots), names)}
+	}
+	return nil
+}
+
+// prepare fills generated values (id, @default) into v and validates it.
+func (r *Repo[T]) prepare(v *T) error {
+	m := r.table.model
+	if pk := m.PrimaryKey; pk.Field == "id" && len(pk.SortKeys) == 0 {
+		if id, ok := r.model.Get(v, "id"); ok && id == "" {
+			if err := r.model.Set(v, "id", newID()); err != nil {
+				return err
+			}
+		}
+	}
+	if err := r.applyDefaults(v); err != nil {
+		return err
+	}
+	return r.validate(v)
+}
+
+// newID returns a random (version 4) UUID, as Amplify uses for ids.
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], b[10:])
+	return string(s[:])
+}
+
+// recordKey builds the record key from primary key values.
+func (r *Repo[T]) recordKey(values []any) ([]byte, error) {
+	t := r.table
+	if len(values) != len(t.pk) {
+		return nil, fmt.Errorf("datastore: %s: key has %d values, want %d (%v)", t.model.Name, len(values), len(t.pk), t.model.PrimaryKey.Fields())
+	}
+	k := bytes.Clone(t.prefix)
+	for i, s := range t.pk {
+		f := t.slots[s].field
+		var ok bool
+		if values[i] == nil {
+			return nil, &ValidationError{Model: t.model.Name, Field: f.Name, Reason: "primary key field is null"}
+		}
+		if k, ok = valueComponent(k, f, values[i]); !ok {
+			return nil, &ValidationError{Model: t.model.Name, Field: f.Name, Reason: fmt.Sprintf("key value %v has type %T, not %s", values[i], values[i], f.Type)}
+		}
+	}
+	return k, nil
+}
+
+// decode reads a stored record.
+func (r *Repo[T]) decode(data []byte) (*T, error) {
+	v := new(T)
+	var d codec.Decoder
+	d.Reset(data)
+	if err := r.model.Decode(&d, v); err != nil {
+		return nil, fmt.Errorf("datastore: reading %s: %w", r.table.model.Name, err)
+	}
+	return v, nil
+}
+
+// Get returns the record with the given primary key values, or an error
+// wrapping ErrNotFound.
+func (r *Repo[T]) Get(ctx context.Context, key ...any) (*T, error) {
+	if err := r.begin(ctx); err != nil {
+		return nil, err
+	}
+	k, err := r.recordKey(key)
+	if err != nil {
+		return nil, err
+	}
+	var data []byte
+	err = r.store.view(r.txn, func(txn *badger.Txn) error {
+		item, err := txn.Get(k)
+		if err == badger.ErrKeyNotFound {
+			return fmt.Errorf("datastore: %s %s: %w", r.table.model.Name, keyString(key), ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		data, err = item.ValueCopy(nil)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r.decode(data)
+}
+
+// Delete deletes v (by its primary key), cascading to hasOne and hasMany
+// children and join rows.
+func (r *Repo[T]) Delete(ctx context.Context, v *T, opts ...WriteOption[T]) error {
+	if v == nil {
+		return fmt.Errorf("datastore: delete %s: nil record", r.model.Meta.Name)
+	}
+	return r.DeleteKey(ctx, r.model.Key(v), opts...)
+}
+
+// DeleteKey deletes the record with the given primary key values, with its
+// hasOne and hasMany children and join rows. It fails with ErrNotFound when
+// there is no such record, and with ErrConditionFailed when a condition does
+// not hold.
+func (r *Repo[T]) DeleteKey(ctx context.Context, key []any, opts ...WriteOption[T]) error {
+	if err := r.begin(ctx); err != nil {
+		return err
+	}
+	k, err := r.recordKey(key)
+	if err != nil {
+		return err
+	}
+	cond := condition(opts)
+	return r.write(ctx, func(tx *Txn) error {
+		old, err := get(tx.btx, k)
+		if err != nil {
+			return err
+		}
+		if old == nil {
+			return fmt.Errorf("datastore: delete %s %s: %w", r.table.model.Name, keyString(key), ErrNotFound)
+		}
+		if cond.Expr().Kind != predicate.KindTrue {
+			stored, err := r.decode(old)
+			if err != nil {
+				return err
+			}
+			if !cond.Match(stored) {
+				return fmt.Errorf("datastore: delete %s %s: %w (%s)", r.table.model.Name, keyString(key), ErrConditionFailed, cond)
+			}
+		}
+		return tx.deleteTree(r.table, k, old, false, map[string]bool{})
+	})
+}
+
+// DeleteWhere deletes every record matching p, with their children, in one
+// transaction, and returns how many records matched.
+func (r *Repo[T]) DeleteWhere(ctx context.Context, p predicate.Predicate[T]) (int, error) {
+	if err := r.begin(ctx); err != nil {
+		return 0, err
+	}
+	var n int
+	err := r.write(ctx, func(tx *Txn) error {
+		n = 0
+		var keys, datas [][]byte
+		q := r.Query().Where(p)
+		err := q.scan(tx.btx, func(key, data []byte, _ *T) (bool, error) {
+			keys = append(keys, bytes.Clone(key))
+			datas = append(datas, data)
+			return true, nil
+		})
+		if err != nil {
+			return err
+		}
+		visited := map[string]bool{}
+		for i := range keys {
+			if visited[string(keys[i])] {
+				continue // already gone with a parent
+			}
+			if err := tx.deleteTree(r.table, keys[i], datas[i], false, visited); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// deleteTree deletes the record under key with its hasOne and hasMany
+// children, children first, each once.
+func (tx *Txn) deleteTree(t *table, key, old []byte, fromSync bool, visited map[string]bool) error {
+	if visited[string(key)] {
+		return nil
+	}
+	visited[string(key)] = true
+	rw, err := t.project(old)
+	if err != nil {
+		return err
+	}
+	for _, l := range t.children {
+		err := l.related(tx.btx, rw, func(ck, cd []byte) error {
+			return tx.deleteTree(l.to, ck, cd, fromSync, visited)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if err := t.deleteRecord(tx.btx, key, rw); err != nil {
+		return fmt.Errorf("datastore: delete %s: %w", t.model.Name, err)
+	}
+	tx.events = append(tx.events, event{table: t, op: OpDelete, key: key, data: old, fromSync: fromSync})
+	return nil
+}
+
+// keyString formats key values for errors.
+func keyString(key []any) string {
+	if len(key) == 1 {
+		return fmt.Sprintf("%q", fmt.Sprint(key[0]))
+	}
+	return fmt.Sprintf("%q", key)
+}
+
+// componentsString formats the key components at slots for errors.
+func componentsString(rw row, slots []int) string {
+	out := make([]any, len(slots))
+	for i, s := range slots {
+		if str, ok := storage.DecodeString(rw[s]); ok {
+			out[i] = str
+		} else {
+			out[i] = fmt.Sprintf("%x", rw[s])
+		}
+	}
+	return keyString(out)
+}

@@ -1,0 +1,193 @@
+package datastore
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+
+	"github.com/dsgen/dsgen/runtime/codec"
+	"github.com/dsgen/dsgen/runtime/meta"
+	"github.com/dsgen/dsgen/runtime/scalar"
+)
+
+// ValidationError reports a record that cannot be saved. It wraps
+// ErrInvalidValue, so errors.Is(err, ErrInvalidValue) holds.
+type ValidationError struct {
+	Model  string
+	Field  string
+	Reason string
+	// Err is the underlying error, if any (for example a *scalar.ParseError).
+	Err error
+}
+
+// Error returns "datastore: Model.field: reason".
+func (e *ValidationError) Error() string {
+	msg := fmt.Sprintf("datastore: %s.%s: %s", e.Model, e.Field, e.Reason)
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap returns ErrInvalidValue and the underlying error.
+func (e *ValidationError) Unwrap() []error {
+	if e.Err != nil {
+		return []error{ErrInvalidValue, e.Err}
+	}
+	return []error{ErrInvalidValue}
+}
+
+// validate checks every stored field of v against the schema.
+func (r *Repo[T]) validate(v *T) error {
+	m := r.table.model
+	key := map[string]bool{}
+	for _, k := range m.PrimaryKey.Fields() {
+		key[k] = true
+	}
+	for _, f := range m.Fields {
+		if !f.Stored() || f.Name == r.table.createdAt || f.Name == r.table.updatedAt {
+			continue
+		}
+		val, ok := r.model.Get(v, f.Name)
+		if ok && isZeroScalar(val) {
+			ok = false // a zero AWSDate, AWSTime or AWSDateTime is no value
+		}
+		fail := func(reason string, err error) error {
+			return &ValidationError{Model: m.Name, Field: f.Name, Reason: reason, Err: err}
+		}
+		if !ok {
+			if (f.IsList && f.ListRequired) || (!f.IsList && f.Required) || key[f.Name] {
+				return fail("required field is null", nil)
+			}
+			continue
+		}
+		if key[f.Name] && val == "" {
+			return fail("key field is empty", nil)
+		}
+		if f.IsList {
+			rv := reflect.ValueOf(val)
+			for i := range rv.Len() {
+				if reason, err := checkValue(f, rv.Index(i).Interface()); reason != "" {
+					return fail(fmt.Sprintf("element %d: %s", i, reason), err)
+				}
+			}
+			continue
+		}
+		if reason, err := checkValue(f, val); reason != "" {
+			return fail(reason, err)
+		}
+	}
+	return nil
+}
+
+// checkValue returns why a non-null value is invalid for f, or "".
+func checkValue(f *meta.Field, v any) (string, error) {
+	switch x := v.(type) {
+	case interface{ Valid() bool }: // generated enums
+		if !x.Valid() {
+			return fmt.Sprintf("%q is not a value of enum %s", v, f.Type), nil
+		}
+	case interface{ Valid() error }: // AWS scalars kept as text
+		if err := x.Valid(); err != nil {
+			return "invalid " + f.Type, err
+		}
+	case int:
+		if x < math.MinInt32 || x > math.MaxInt32 {
+			return fmt.Sprintf("%d does not fit GraphQL's 32-bit Int", x), nil
+		}
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Sprintf("%v is not a GraphQL Float", x), nil
+		}
+	}
+	return "", nil
+}
+
+// isZeroScalar reports whether v is the zero value of a temporal scalar,
+// which stands for "no value".
+func isZeroScalar(v any) bool {
+	switch x := v.(type) {
+	case scalar.DateTime:
+		return x.IsZero()
+	case scalar.Date:
+		return x.IsZero()
+	case scalar.Time:
+		return x.IsZero()
+	}
+	return false
+}
+
+// defaults builds, once per table, a record holding the @default value of
+// every field that has one.
+func defaultsRecord(s *meta.Schema, m *meta.Model) ([]byte, []string, error) {
+	rec := map[string]any{}
+	var names []string
+	for _, f := range m.Fields {
+		if f.Default == nil || !f.Stored() || f.IsList {
+			continue
+		}
+		v, err := defaultValue(f, *f.Default)
+		if err != nil {
+			return nil, nil, fmt.Errorf("datastore: %s.%s: @default %q: %w", m.Name, f.Name, *f.Default, err)
+		}
+		rec[f.Name] = v
+		names = append(names, f.Name)
+	}
+	if len(names) == 0 {
+		return nil, nil, nil
+	}
+	b, err := codec.EncodeMap(s, m.Fields, rec, nil)
+	return b, names, err
+}
+
+// defaultValue converts a @default text to codec's map representation.
+func defaultValue(f *meta.Field, text string) (any, error) {
+	if f.Kind != meta.KindScalar {
+		return text, nil
+	}
+	switch f.Type {
+	case meta.Int, meta.AWSTimestamp:
+		var n int64
+		_, err := fmt.Sscan(text, &n)
+		return n, err
+	case meta.Float:
+		var x float64
+		_, err := fmt.Sscan(text, &x)
+		return x, err
+	case meta.Boolean:
+		switch text {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
+		return nil, errors.New("not a Boolean")
+	}
+	return text, nil
+}
+
+// applyDefaults sets every null field that has a @default to its default.
+func (r *Repo[T]) applyDefaults(v *T) error {
+	t := r.table
+	if t.defaults == nil {
+		return nil
+	}
+	var dv *T
+	for _, name := range t.defaultFields {
+		if val, ok := r.model.Get(v, name); ok && !isZeroScalar(val) {
+			continue
+		}
+		if dv == nil {
+			var err error
+			if dv, err = r.decode(t.defaults); err != nil {
+				return err
+			}
+		}
+		val, _ := r.model.Get(dv, name)
+		if err := r.model.Set(v, name, val); err != nil {
+			return fmt.Errorf("datastore: %s.%s: applying @default: %w", t.model.Name, name, err)
+		}
+	}
+	return nil
+}
