@@ -515,6 +515,14 @@ func (l *link) related(txn *badger.Txn, r row, fn func(key, data []byte) error) 
 		}
 		prefix = append(prefix, r[s]...)
 	}
+	if l.via.index == nil && len(l.fromSlots) == len(l.to.pk) {
+		// The whole primary key: one get, no iterator.
+		data, err := get(txn, prefix)
+		if err != nil || data == nil {
+			return err
+		}
+		return fn(prefix, data)
+	}
 	// Collect first: a read-write transaction allows one iterator at a
 	// time, and fn may cascade into another scan.
 	var keys [][]byte
