@@ -56,13 +56,14 @@ func AppendFloat(b []byte, v float64) []byte {
 	return binary.BigEndian.AppendUint64(b, u)
 }
 
-// AppendInstant appends a point in time given as seconds and nanoseconds
-// since the Unix epoch (UTC), for the AWS temporal scalars, which compare
-// as instants rather than as text.
-func AppendInstant(b []byte, sec int64, nsec int32) []byte {
+// AppendInstant appends an AWS temporal value: the instant it denotes, as
+// seconds and nanoseconds since the Unix epoch, then its text. The scalars
+// compare by instant and break ties by text, and so do these components.
+func AppendInstant(b []byte, sec int64, nsec int32, text string) []byte {
 	b = append(b, tagInstant)
 	b = binary.BigEndian.AppendUint64(b, uint64(sec)^(1<<63))
-	return binary.BigEndian.AppendUint32(b, uint32(nsec))
+	b = binary.BigEndian.AppendUint32(b, uint32(nsec))
+	return AppendString(b, text)
 }
 
 // AppendString appends a string component: the bytes with 0x00 escaped as
@@ -103,7 +104,14 @@ func SplitComponent(key []byte) (comp, rest []byte, ok bool) {
 	case tagInt, tagFloat:
 		n = 9
 	case tagInstant:
-		n = 13
+		if len(key) < 13 {
+			return nil, nil, false
+		}
+		_, rest, ok := SplitComponent(key[13:])
+		if !ok || len(rest) == len(key)-13 || key[13] != tagString {
+			return nil, nil, false
+		}
+		n = len(key) - len(rest)
 	case tagString:
 		i := 1
 		for {
