@@ -50,13 +50,15 @@ func (g *gen) modelFile(m *meta.Model) *jen.File {
 	f.Line()
 	g.descriptor(f, m)
 	f.Line()
+	g.codecFuncs(f, m.Name, m.Fields)
+	f.Line()
 	g.repository(f, m)
 	return f
 }
 
 // descriptor emits the function describing the model to the runtime: its
-// metadata and switch-based field access, so the runtime needs no
-// reflection.
+// metadata, switch-based field access and its record codec, so the runtime
+// needs no reflection.
 func (g *gen) descriptor(f *jen.File, m *meta.Model) {
 	name := goName(m.Name)
 	fields := storedFields(m.Fields)
@@ -102,6 +104,8 @@ func (g *gen) descriptor(f *jen.File, m *meta.Model) {
 				jen.Switch(jen.Id("field")).Block(set...),
 				jen.Return(jen.Qual(pkgDatastore, "UnknownField").Call(jen.Lit(m.Name), jen.Id("field"))),
 			),
+			jen.Line().Id("Encode").Op(":").Id(encodeFuncName(m.Name)),
+			jen.Line().Id("Decode").Op(":").Id(decodeFuncName(m.Name)),
 			jen.Line(),
 		)),
 	)
@@ -158,7 +162,8 @@ func (g *gen) enumsFile() *jen.File {
 	return f
 }
 
-// nonModelsFile emits the non-model types as plain structs.
+// nonModelsFile emits the non-model types as plain structs, each followed by
+// its record codec when records hold it.
 func (g *gen) nonModelsFile() *jen.File {
 	f := g.newFile()
 	for _, n := range g.s.NonModels {
@@ -172,6 +177,10 @@ func (g *gen) nonModelsFile() *jen.File {
 		}
 		f.Type().Id(name).Struct(fields...)
 		f.Line()
+		if g.codecNonModels()[n.Name] {
+			g.codecFuncs(f, n.Name, n.Fields)
+			f.Line()
+		}
 	}
 	return f
 }

@@ -30,6 +30,7 @@ const (
 	pkgPredicate = "github.com/dsgen/dsgen/runtime/predicate"
 	pkgScalar    = "github.com/dsgen/dsgen/runtime/scalar"
 	pkgMeta      = "github.com/dsgen/dsgen/runtime/meta"
+	pkgCodec     = "github.com/dsgen/dsgen/runtime/codec"
 )
 
 // Config names the generated package.
@@ -116,6 +117,8 @@ type gen struct {
 	s    *meta.Schema
 	cfg  Config
 	errs []error // problems found while emitting, e.g. clashing method names
+
+	nonModelCodecs map[string]bool // see codecNonModels
 }
 
 // method records a generated method name of a model's repository and
@@ -142,6 +145,7 @@ func newFile(pkg string) *jen.File {
 	f.ImportName(pkgPredicate, "predicate")
 	f.ImportName(pkgScalar, "scalar")
 	f.ImportName(pkgMeta, "meta")
+	f.ImportName(pkgCodec, "codec")
 	return f
 }
 

@@ -79,3 +79,34 @@ func TestKeywordModelNames(t *testing.T) {
 		t.Errorf("model named Func needs a non-keyword field package, got %v", paths)
 	}
 }
+
+// TestNonModelCodecs checks that non-model types get record codec functions
+// only when records hold them, directly or nested.
+func TestNonModelCodecs(t *testing.T) {
+	files, err := generate(t, `
+type Geo { lat: Float! lng: Float! }
+type Place { name: String geo: Geo }
+type Page { items: [Site] next: String }
+type Site @model { id: ID! places: [Place] }
+type Query { sites: Page }
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if f.Path != "types.go" {
+			continue
+		}
+		src := string(f.Content)
+		for _, fn := range []string{"encodePlace", "decodePlace", "encodeGeo", "decodeGeo"} {
+			if !strings.Contains(src, "func "+fn+"(") {
+				t.Errorf("types.go lacks %s", fn)
+			}
+		}
+		if strings.Contains(src, "encodePage") || strings.Contains(src, "decodePage") {
+			t.Errorf("Page is not stored in records but got codec functions:\n%s", src)
+		}
+		return
+	}
+	t.Fatal("no types.go")
+}

@@ -4,7 +4,9 @@ package model
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
@@ -70,7 +72,57 @@ func postTagsModel(s *meta.Schema) *datastore.Model[PostTags] {
 			}
 			return datastore.UnknownField("PostTags", field)
 		},
+		Encode: encodePostTags,
+		Decode: decodePostTags,
 	}
+}
+
+// encodePostTags writes v as a record of package codec. Null fields, and AWS
+// scalars holding their zero value (no value), are left out.
+func encodePostTags(e *codec.Encoder, v *PostTags) {
+	e.String(1, v.ID)
+	if v.PostID != nil {
+		e.String(2, *v.PostID)
+	}
+	if v.TagID != nil {
+		e.String(3, *v.TagID)
+	}
+	if v.CreatedAt != nil && !v.CreatedAt.IsZero() {
+		e.String(6, v.CreatedAt.String())
+	}
+	if v.UpdatedAt != nil && !v.UpdatedAt.IsZero() {
+		e.String(7, v.UpdatedAt.String())
+	}
+}
+
+// decodePostTags reads a record written by encodePostTags into v. Fields the record
+// lacks are left as they are; fields it holds that PostTags lacks are skipped.
+func decodePostTags(d *codec.Decoder, v *PostTags) error {
+	for d.Next() {
+		switch d.Field() {
+		case 1: // id
+			v.ID = d.String()
+		case 2: // postId
+			v.PostID = new(d.String())
+		case 3: // tagId
+			v.TagID = new(d.String())
+		case 6: // createdAt
+			createdAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("PostTags.createdAt: %w", err)
+			}
+			v.CreatedAt = &createdAt
+		case 7: // updatedAt
+			updatedAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("PostTags.updatedAt: %w", err)
+			}
+			v.UpdatedAt = &updatedAt
+		default:
+			d.Skip()
+		}
+	}
+	return d.Err()
 }
 
 // PostTagsRepo reads and writes PostTags records. Use DataStore.PostTags, or Tx.PostTags inside a batch.

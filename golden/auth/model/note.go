@@ -4,7 +4,9 @@ package model
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
@@ -70,7 +72,58 @@ func noteModel(s *meta.Schema) *datastore.Model[Note] {
 			}
 			return datastore.UnknownField("Note", field)
 		},
+		Encode: encodeNote,
+		Decode: decodeNote,
 	}
+}
+
+// encodeNote writes v as a record of package codec. Null fields, and AWS
+// scalars holding their zero value (no value), are left out.
+func encodeNote(e *codec.Encoder, v *Note) {
+	e.String(1, v.ID)
+	e.String(2, v.Body)
+	if v.Owner != nil {
+		e.String(3, *v.Owner)
+	}
+	codec.WriteStrings(e, 4, v.Editors)
+	if v.CreatedAt != nil && !v.CreatedAt.IsZero() {
+		e.String(5, v.CreatedAt.String())
+	}
+	if v.UpdatedAt != nil && !v.UpdatedAt.IsZero() {
+		e.String(6, v.UpdatedAt.String())
+	}
+}
+
+// decodeNote reads a record written by encodeNote into v. Fields the record
+// lacks are left as they are; fields it holds that Note lacks are skipped.
+func decodeNote(d *codec.Decoder, v *Note) error {
+	for d.Next() {
+		switch d.Field() {
+		case 1: // id
+			v.ID = d.String()
+		case 2: // body
+			v.Body = d.String()
+		case 3: // owner
+			v.Owner = new(d.String())
+		case 4: // editors
+			v.Editors = codec.ReadStrings[string](d)
+		case 5: // createdAt
+			createdAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Note.createdAt: %w", err)
+			}
+			v.CreatedAt = &createdAt
+		case 6: // updatedAt
+			updatedAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Note.updatedAt: %w", err)
+			}
+			v.UpdatedAt = &updatedAt
+		default:
+			d.Skip()
+		}
+	}
+	return d.Err()
 }
 
 // NoteRepo reads and writes Note records. Use DataStore.Note, or Tx.Note inside a batch.

@@ -4,7 +4,9 @@ package model
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
@@ -70,7 +72,58 @@ func ticketModel(s *meta.Schema) *datastore.Model[Ticket] {
 			}
 			return datastore.UnknownField("Ticket", field)
 		},
+		Encode: encodeTicket,
+		Decode: decodeTicket,
 	}
+}
+
+// encodeTicket writes v as a record of package codec. Null fields, and AWS
+// scalars holding their zero value (no value), are left out.
+func encodeTicket(e *codec.Encoder, v *Ticket) {
+	e.String(1, v.ID)
+	e.String(2, v.Subject)
+	codec.WriteStrings(e, 3, v.Teams)
+	if v.Reporter != nil {
+		e.String(4, *v.Reporter)
+	}
+	if v.CreatedAt != nil && !v.CreatedAt.IsZero() {
+		e.String(5, v.CreatedAt.String())
+	}
+	if v.UpdatedAt != nil && !v.UpdatedAt.IsZero() {
+		e.String(6, v.UpdatedAt.String())
+	}
+}
+
+// decodeTicket reads a record written by encodeTicket into v. Fields the record
+// lacks are left as they are; fields it holds that Ticket lacks are skipped.
+func decodeTicket(d *codec.Decoder, v *Ticket) error {
+	for d.Next() {
+		switch d.Field() {
+		case 1: // id
+			v.ID = d.String()
+		case 2: // subject
+			v.Subject = d.String()
+		case 3: // teams
+			v.Teams = codec.ReadStrings[string](d)
+		case 4: // reporter
+			v.Reporter = new(d.String())
+		case 5: // createdAt
+			createdAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Ticket.createdAt: %w", err)
+			}
+			v.CreatedAt = &createdAt
+		case 6: // updatedAt
+			updatedAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Ticket.updatedAt: %w", err)
+			}
+			v.UpdatedAt = &updatedAt
+		default:
+			d.Skip()
+		}
+	}
+	return d.Err()
 }
 
 // TicketRepo reads and writes Ticket records. Use DataStore.Ticket, or Tx.Ticket inside a batch.

@@ -4,7 +4,9 @@ package model
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
@@ -165,7 +167,159 @@ func sampleModel(s *meta.Schema) *datastore.Model[Sample] {
 			}
 			return datastore.UnknownField("Sample", field)
 		},
+		Encode: encodeSample,
+		Decode: decodeSample,
 	}
+}
+
+// encodeSample writes v as a record of package codec. Null fields, and AWS
+// scalars holding their zero value (no value), are left out.
+func encodeSample(e *codec.Encoder, v *Sample) {
+	e.String(1, v.ID)
+	e.String(2, v.Text)
+	if v.Count != nil {
+		e.Int(3, int64(*v.Count))
+	}
+	if v.Ratio != nil {
+		e.Float(4, *v.Ratio)
+	}
+	if v.Ok != nil {
+		e.Bool(5, *v.Ok)
+	}
+	if v.Day != nil && !v.Day.IsZero() {
+		e.String(6, v.Day.String())
+	}
+	if v.Clock != nil && !v.Clock.IsZero() {
+		e.String(7, v.Clock.String())
+	}
+	if !v.At.IsZero() {
+		e.String(8, v.At.String())
+	}
+	if v.Epoch != nil {
+		e.Int(9, int64(*v.Epoch))
+	}
+	if v.Contact != nil && *v.Contact != "" {
+		e.String(10, string(*v.Contact))
+	}
+	if v.Payload != nil && !v.Payload.IsZero() {
+		e.Raw(11, *v.Payload)
+	}
+	if v.Homepage != nil && *v.Homepage != "" {
+		e.String(12, string(*v.Homepage))
+	}
+	if v.Phone != nil && *v.Phone != "" {
+		e.String(13, string(*v.Phone))
+	}
+	if v.Peer != nil && *v.Peer != "" {
+		e.String(14, string(*v.Peer))
+	}
+	codec.WriteTexts(e, 15, v.Days)
+	codec.WriteInts(e, 16, v.Counts)
+	codec.WriteBytes(e, 17, v.Payloads)
+	if v.CreatedAt != nil && !v.CreatedAt.IsZero() {
+		e.String(18, v.CreatedAt.String())
+	}
+	if v.UpdatedAt != nil && !v.UpdatedAt.IsZero() {
+		e.String(19, v.UpdatedAt.String())
+	}
+}
+
+// decodeSample reads a record written by encodeSample into v. Fields the record
+// lacks are left as they are; fields it holds that Sample lacks are skipped.
+func decodeSample(d *codec.Decoder, v *Sample) error {
+	for d.Next() {
+		switch d.Field() {
+		case 1: // id
+			v.ID = d.String()
+		case 2: // text
+			v.Text = d.String()
+		case 3: // count
+			v.Count = new(int(d.Int()))
+		case 4: // ratio
+			v.Ratio = new(d.Float())
+		case 5: // ok
+			v.Ok = new(d.Bool())
+		case 6: // day
+			day, err := codec.Parse(d, scalar.ParseDate)
+			if err != nil {
+				return fmt.Errorf("Sample.day: %w", err)
+			}
+			v.Day = &day
+		case 7: // clock
+			clock, err := codec.Parse(d, scalar.ParseTime)
+			if err != nil {
+				return fmt.Errorf("Sample.clock: %w", err)
+			}
+			v.Clock = &clock
+		case 8: // at
+			at, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Sample.at: %w", err)
+			}
+			v.At = at
+		case 9: // epoch
+			v.Epoch = new(scalar.Timestamp(d.Int()))
+		case 10: // contact
+			contact, err := codec.Parse(d, scalar.ParseEmail)
+			if err != nil {
+				return fmt.Errorf("Sample.contact: %w", err)
+			}
+			v.Contact = &contact
+		case 11: // payload
+			payload, err := codec.Parse(d, scalar.ParseJSON)
+			if err != nil {
+				return fmt.Errorf("Sample.payload: %w", err)
+			}
+			v.Payload = &payload
+		case 12: // homepage
+			homepage, err := codec.Parse(d, scalar.ParseURL)
+			if err != nil {
+				return fmt.Errorf("Sample.homepage: %w", err)
+			}
+			v.Homepage = &homepage
+		case 13: // phone
+			phone, err := codec.Parse(d, scalar.ParsePhone)
+			if err != nil {
+				return fmt.Errorf("Sample.phone: %w", err)
+			}
+			v.Phone = &phone
+		case 14: // peer
+			peer, err := codec.Parse(d, scalar.ParseIPAddress)
+			if err != nil {
+				return fmt.Errorf("Sample.peer: %w", err)
+			}
+			v.Peer = &peer
+		case 15: // days
+			days, err := codec.ParseList(d, scalar.ParseDate)
+			if err != nil {
+				return fmt.Errorf("Sample.days: %w", err)
+			}
+			v.Days = days
+		case 16: // counts
+			v.Counts = codec.ReadInts[int](d)
+		case 17: // payloads
+			payloads, err := codec.ParseList(d, scalar.ParseJSON)
+			if err != nil {
+				return fmt.Errorf("Sample.payloads: %w", err)
+			}
+			v.Payloads = payloads
+		case 18: // createdAt
+			createdAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Sample.createdAt: %w", err)
+			}
+			v.CreatedAt = &createdAt
+		case 19: // updatedAt
+			updatedAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Sample.updatedAt: %w", err)
+			}
+			v.UpdatedAt = &updatedAt
+		default:
+			d.Skip()
+		}
+	}
+	return d.Err()
 }
 
 // SampleRepo reads and writes Sample records. Use DataStore.Sample, or Tx.Sample inside a batch.

@@ -4,7 +4,9 @@ package model
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
@@ -57,7 +59,50 @@ func blogModel(s *meta.Schema) *datastore.Model[Blog] {
 			}
 			return datastore.UnknownField("Blog", field)
 		},
+		Encode: encodeBlog,
+		Decode: decodeBlog,
 	}
+}
+
+// encodeBlog writes v as a record of package codec. Null fields, and AWS
+// scalars holding their zero value (no value), are left out.
+func encodeBlog(e *codec.Encoder, v *Blog) {
+	e.String(1, v.ID)
+	e.String(2, v.Name)
+	if v.CreatedAt != nil && !v.CreatedAt.IsZero() {
+		e.String(4, v.CreatedAt.String())
+	}
+	if v.UpdatedAt != nil && !v.UpdatedAt.IsZero() {
+		e.String(5, v.UpdatedAt.String())
+	}
+}
+
+// decodeBlog reads a record written by encodeBlog into v. Fields the record
+// lacks are left as they are; fields it holds that Blog lacks are skipped.
+func decodeBlog(d *codec.Decoder, v *Blog) error {
+	for d.Next() {
+		switch d.Field() {
+		case 1: // id
+			v.ID = d.String()
+		case 2: // name
+			v.Name = d.String()
+		case 4: // createdAt
+			createdAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Blog.createdAt: %w", err)
+			}
+			v.CreatedAt = &createdAt
+		case 5: // updatedAt
+			updatedAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Blog.updatedAt: %w", err)
+			}
+			v.UpdatedAt = &updatedAt
+		default:
+			d.Skip()
+		}
+	}
+	return d.Err()
 }
 
 // BlogRepo reads and writes Blog records. Use DataStore.Blog, or Tx.Blog inside a batch.

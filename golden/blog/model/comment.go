@@ -4,7 +4,9 @@ package model
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
@@ -66,7 +68,55 @@ func commentModel(s *meta.Schema) *datastore.Model[Comment] {
 			}
 			return datastore.UnknownField("Comment", field)
 		},
+		Encode: encodeComment,
+		Decode: decodeComment,
 	}
+}
+
+// encodeComment writes v as a record of package codec. Null fields, and AWS
+// scalars holding their zero value (no value), are left out.
+func encodeComment(e *codec.Encoder, v *Comment) {
+	e.String(1, v.ID)
+	e.String(2, v.Content)
+	if v.CreatedAt != nil && !v.CreatedAt.IsZero() {
+		e.String(4, v.CreatedAt.String())
+	}
+	if v.UpdatedAt != nil && !v.UpdatedAt.IsZero() {
+		e.String(5, v.UpdatedAt.String())
+	}
+	if v.PostCommentsID != nil {
+		e.String(6, *v.PostCommentsID)
+	}
+}
+
+// decodeComment reads a record written by encodeComment into v. Fields the record
+// lacks are left as they are; fields it holds that Comment lacks are skipped.
+func decodeComment(d *codec.Decoder, v *Comment) error {
+	for d.Next() {
+		switch d.Field() {
+		case 1: // id
+			v.ID = d.String()
+		case 2: // content
+			v.Content = d.String()
+		case 4: // createdAt
+			createdAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Comment.createdAt: %w", err)
+			}
+			v.CreatedAt = &createdAt
+		case 5: // updatedAt
+			updatedAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Comment.updatedAt: %w", err)
+			}
+			v.UpdatedAt = &updatedAt
+		case 6: // postCommentsId
+			v.PostCommentsID = new(d.String())
+		default:
+			d.Skip()
+		}
+	}
+	return d.Err()
 }
 
 // CommentRepo reads and writes Comment records. Use DataStore.Comment, or Tx.Comment inside a batch.

@@ -4,7 +4,9 @@ package model
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
@@ -82,7 +84,65 @@ func postModel(s *meta.Schema) *datastore.Model[Post] {
 			}
 			return datastore.UnknownField("Post", field)
 		},
+		Encode: encodePost,
+		Decode: decodePost,
 	}
+}
+
+// encodePost writes v as a record of package codec. Null fields, and AWS
+// scalars holding their zero value (no value), are left out.
+func encodePost(e *codec.Encoder, v *Post) {
+	e.String(1, v.ID)
+	e.String(2, v.Title)
+	if v.Rating != nil {
+		e.Int(3, int64(*v.Rating))
+	}
+	if v.Status != nil {
+		e.String(4, string(*v.Status))
+	}
+	if v.CreatedAt != nil && !v.CreatedAt.IsZero() {
+		e.String(8, v.CreatedAt.String())
+	}
+	if v.UpdatedAt != nil && !v.UpdatedAt.IsZero() {
+		e.String(9, v.UpdatedAt.String())
+	}
+	if v.BlogPostsID != nil {
+		e.String(10, *v.BlogPostsID)
+	}
+}
+
+// decodePost reads a record written by encodePost into v. Fields the record
+// lacks are left as they are; fields it holds that Post lacks are skipped.
+func decodePost(d *codec.Decoder, v *Post) error {
+	for d.Next() {
+		switch d.Field() {
+		case 1: // id
+			v.ID = d.String()
+		case 2: // title
+			v.Title = d.String()
+		case 3: // rating
+			v.Rating = new(int(d.Int()))
+		case 4: // status
+			v.Status = new(PostStatus(d.String()))
+		case 8: // createdAt
+			createdAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Post.createdAt: %w", err)
+			}
+			v.CreatedAt = &createdAt
+		case 9: // updatedAt
+			updatedAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Post.updatedAt: %w", err)
+			}
+			v.UpdatedAt = &updatedAt
+		case 10: // blogPostsId
+			v.BlogPostsID = new(d.String())
+		default:
+			d.Skip()
+		}
+	}
+	return d.Err()
 }
 
 // PostRepo reads and writes Post records. Use DataStore.Post, or Tx.Post inside a batch.

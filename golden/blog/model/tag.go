@@ -4,7 +4,9 @@ package model
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
@@ -57,7 +59,50 @@ func tagModel(s *meta.Schema) *datastore.Model[Tag] {
 			}
 			return datastore.UnknownField("Tag", field)
 		},
+		Encode: encodeTag,
+		Decode: decodeTag,
 	}
+}
+
+// encodeTag writes v as a record of package codec. Null fields, and AWS
+// scalars holding their zero value (no value), are left out.
+func encodeTag(e *codec.Encoder, v *Tag) {
+	e.String(1, v.ID)
+	e.String(2, v.Label)
+	if v.CreatedAt != nil && !v.CreatedAt.IsZero() {
+		e.String(4, v.CreatedAt.String())
+	}
+	if v.UpdatedAt != nil && !v.UpdatedAt.IsZero() {
+		e.String(5, v.UpdatedAt.String())
+	}
+}
+
+// decodeTag reads a record written by encodeTag into v. Fields the record
+// lacks are left as they are; fields it holds that Tag lacks are skipped.
+func decodeTag(d *codec.Decoder, v *Tag) error {
+	for d.Next() {
+		switch d.Field() {
+		case 1: // id
+			v.ID = d.String()
+		case 2: // label
+			v.Label = d.String()
+		case 4: // createdAt
+			createdAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Tag.createdAt: %w", err)
+			}
+			v.CreatedAt = &createdAt
+		case 5: // updatedAt
+			updatedAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Tag.updatedAt: %w", err)
+			}
+			v.UpdatedAt = &updatedAt
+		default:
+			d.Skip()
+		}
+	}
+	return d.Err()
 }
 
 // TagRepo reads and writes Tag records. Use DataStore.Tag, or Tx.Tag inside a batch.

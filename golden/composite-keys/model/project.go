@@ -4,7 +4,9 @@ package model
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
@@ -75,7 +77,60 @@ func projectModel(s *meta.Schema) *datastore.Model[Project] {
 			}
 			return datastore.UnknownField("Project", field)
 		},
+		Encode: encodeProject,
+		Decode: decodeProject,
 	}
+}
+
+// encodeProject writes v as a record of package codec. Null fields, and AWS
+// scalars holding their zero value (no value), are left out.
+func encodeProject(e *codec.Encoder, v *Project) {
+	e.String(1, v.ProjectID)
+	e.String(2, v.Name)
+	if v.CreatedAt != nil && !v.CreatedAt.IsZero() {
+		e.String(5, v.CreatedAt.String())
+	}
+	if v.UpdatedAt != nil && !v.UpdatedAt.IsZero() {
+		e.String(6, v.UpdatedAt.String())
+	}
+	if v.ProjectTeamTeamID != nil {
+		e.String(7, *v.ProjectTeamTeamID)
+	}
+	if v.ProjectTeamName != nil {
+		e.String(8, *v.ProjectTeamName)
+	}
+}
+
+// decodeProject reads a record written by encodeProject into v. Fields the record
+// lacks are left as they are; fields it holds that Project lacks are skipped.
+func decodeProject(d *codec.Decoder, v *Project) error {
+	for d.Next() {
+		switch d.Field() {
+		case 1: // projectId
+			v.ProjectID = d.String()
+		case 2: // name
+			v.Name = d.String()
+		case 5: // createdAt
+			createdAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Project.createdAt: %w", err)
+			}
+			v.CreatedAt = &createdAt
+		case 6: // updatedAt
+			updatedAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Project.updatedAt: %w", err)
+			}
+			v.UpdatedAt = &updatedAt
+		case 7: // projectTeamTeamId
+			v.ProjectTeamTeamID = new(d.String())
+		case 8: // projectTeamName
+			v.ProjectTeamName = new(d.String())
+		default:
+			d.Skip()
+		}
+	}
+	return d.Err()
 }
 
 // ProjectRepo reads and writes Project records. Use DataStore.Project, or Tx.Project inside a batch.

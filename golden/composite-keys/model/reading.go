@@ -4,7 +4,9 @@ package model
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
@@ -62,7 +64,59 @@ func readingModel(s *meta.Schema) *datastore.Model[Reading] {
 			}
 			return datastore.UnknownField("Reading", field)
 		},
+		Encode: encodeReading,
+		Decode: decodeReading,
 	}
+}
+
+// encodeReading writes v as a record of package codec. Null fields, and AWS
+// scalars holding their zero value (no value), are left out.
+func encodeReading(e *codec.Encoder, v *Reading) {
+	e.String(1, v.Sensor)
+	if !v.TakenAt.IsZero() {
+		e.String(2, v.TakenAt.String())
+	}
+	e.Float(3, v.Value)
+	if v.CreatedAt != nil && !v.CreatedAt.IsZero() {
+		e.String(4, v.CreatedAt.String())
+	}
+	if v.UpdatedAt != nil && !v.UpdatedAt.IsZero() {
+		e.String(5, v.UpdatedAt.String())
+	}
+}
+
+// decodeReading reads a record written by encodeReading into v. Fields the record
+// lacks are left as they are; fields it holds that Reading lacks are skipped.
+func decodeReading(d *codec.Decoder, v *Reading) error {
+	for d.Next() {
+		switch d.Field() {
+		case 1: // sensor
+			v.Sensor = d.String()
+		case 2: // takenAt
+			takenAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Reading.takenAt: %w", err)
+			}
+			v.TakenAt = takenAt
+		case 3: // value
+			v.Value = d.Float()
+		case 4: // createdAt
+			createdAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Reading.createdAt: %w", err)
+			}
+			v.CreatedAt = &createdAt
+		case 5: // updatedAt
+			updatedAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Reading.updatedAt: %w", err)
+			}
+			v.UpdatedAt = &updatedAt
+		default:
+			d.Skip()
+		}
+	}
+	return d.Err()
 }
 
 // ReadingRepo reads and writes Reading records. Use DataStore.Reading, or Tx.Reading inside a batch.

@@ -4,7 +4,9 @@ package model
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
@@ -88,7 +90,74 @@ func taskModel(s *meta.Schema) *datastore.Model[Task] {
 			}
 			return datastore.UnknownField("Task", field)
 		},
+		Encode: encodeTask,
+		Decode: decodeTask,
 	}
+}
+
+// encodeTask writes v as a record of package codec. Null fields, and AWS
+// scalars holding their zero value (no value), are left out.
+func encodeTask(e *codec.Encoder, v *Task) {
+	e.String(1, v.TaskID)
+	if !v.DueOn.IsZero() {
+		e.String(2, v.DueOn.String())
+	}
+	e.Int(3, int64(v.Priority))
+	if v.Title != nil {
+		e.String(4, *v.Title)
+	}
+	if v.CreatedAt != nil && !v.CreatedAt.IsZero() {
+		e.String(6, v.CreatedAt.String())
+	}
+	if v.UpdatedAt != nil && !v.UpdatedAt.IsZero() {
+		e.String(7, v.UpdatedAt.String())
+	}
+	if v.ProjectTasksProjectID != nil {
+		e.String(8, *v.ProjectTasksProjectID)
+	}
+	if v.ProjectTasksName != nil {
+		e.String(9, *v.ProjectTasksName)
+	}
+}
+
+// decodeTask reads a record written by encodeTask into v. Fields the record
+// lacks are left as they are; fields it holds that Task lacks are skipped.
+func decodeTask(d *codec.Decoder, v *Task) error {
+	for d.Next() {
+		switch d.Field() {
+		case 1: // taskId
+			v.TaskID = d.String()
+		case 2: // dueOn
+			dueOn, err := codec.Parse(d, scalar.ParseDate)
+			if err != nil {
+				return fmt.Errorf("Task.dueOn: %w", err)
+			}
+			v.DueOn = dueOn
+		case 3: // priority
+			v.Priority = int(d.Int())
+		case 4: // title
+			v.Title = new(d.String())
+		case 6: // createdAt
+			createdAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Task.createdAt: %w", err)
+			}
+			v.CreatedAt = &createdAt
+		case 7: // updatedAt
+			updatedAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Task.updatedAt: %w", err)
+			}
+			v.UpdatedAt = &updatedAt
+		case 8: // projectTasksProjectId
+			v.ProjectTasksProjectID = new(d.String())
+		case 9: // projectTasksName
+			v.ProjectTasksName = new(d.String())
+		default:
+			d.Skip()
+		}
+	}
+	return d.Err()
 }
 
 // TaskRepo reads and writes Task records. Use DataStore.Task, or Tx.Task inside a batch.

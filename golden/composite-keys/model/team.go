@@ -4,7 +4,9 @@ package model
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
@@ -57,7 +59,50 @@ func teamModel(s *meta.Schema) *datastore.Model[Team] {
 			}
 			return datastore.UnknownField("Team", field)
 		},
+		Encode: encodeTeam,
+		Decode: decodeTeam,
 	}
+}
+
+// encodeTeam writes v as a record of package codec. Null fields, and AWS
+// scalars holding their zero value (no value), are left out.
+func encodeTeam(e *codec.Encoder, v *Team) {
+	e.String(1, v.TeamID)
+	e.String(2, v.Name)
+	if v.CreatedAt != nil && !v.CreatedAt.IsZero() {
+		e.String(3, v.CreatedAt.String())
+	}
+	if v.UpdatedAt != nil && !v.UpdatedAt.IsZero() {
+		e.String(4, v.UpdatedAt.String())
+	}
+}
+
+// decodeTeam reads a record written by encodeTeam into v. Fields the record
+// lacks are left as they are; fields it holds that Team lacks are skipped.
+func decodeTeam(d *codec.Decoder, v *Team) error {
+	for d.Next() {
+		switch d.Field() {
+		case 1: // teamId
+			v.TeamID = d.String()
+		case 2: // name
+			v.Name = d.String()
+		case 3: // createdAt
+			createdAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Team.createdAt: %w", err)
+			}
+			v.CreatedAt = &createdAt
+		case 4: // updatedAt
+			updatedAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Team.updatedAt: %w", err)
+			}
+			v.UpdatedAt = &updatedAt
+		default:
+			d.Skip()
+		}
+	}
+	return d.Err()
 }
 
 // TeamRepo reads and writes Team records. Use DataStore.Team, or Tx.Team inside a batch.

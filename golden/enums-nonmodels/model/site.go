@@ -4,7 +4,9 @@ package model
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
@@ -107,7 +109,88 @@ func siteModel(s *meta.Schema) *datastore.Model[Site] {
 			}
 			return datastore.UnknownField("Site", field)
 		},
+		Encode: encodeSite,
+		Decode: decodeSite,
 	}
+}
+
+// encodeSite writes v as a record of package codec. Null fields, and AWS
+// scalars holding their zero value (no value), are left out.
+func encodeSite(e *codec.Encoder, v *Site) {
+	e.String(1, v.ID)
+	e.String(2, v.Name)
+	if v.Priority != nil {
+		e.String(3, string(*v.Priority))
+	}
+	if v.Units != nil {
+		e.String(4, string(*v.Units))
+	}
+	codec.WriteMessage(e, 5, v.Address, encodeAddress)
+	codec.WriteMessages(e, 6, v.Previous, encodeAddress)
+	codec.WriteStrings(e, 7, v.Levels)
+	codec.WriteStrings(e, 8, v.Notes)
+	if v.Floors != nil {
+		e.Int(9, int64(*v.Floors))
+	}
+	if v.CreatedAt != nil && !v.CreatedAt.IsZero() {
+		e.String(10, v.CreatedAt.String())
+	}
+	if v.UpdatedAt != nil && !v.UpdatedAt.IsZero() {
+		e.String(11, v.UpdatedAt.String())
+	}
+}
+
+// decodeSite reads a record written by encodeSite into v. Fields the record
+// lacks are left as they are; fields it holds that Site lacks are skipped.
+func decodeSite(d *codec.Decoder, v *Site) error {
+	for d.Next() {
+		switch d.Field() {
+		case 1: // id
+			v.ID = d.String()
+		case 2: // name
+			v.Name = d.String()
+		case 3: // priority
+			v.Priority = new(Priority(d.String()))
+		case 4: // units
+			v.Units = new(UnitSystem(d.String()))
+		case 5: // address
+			m := d.Message()
+			v.Address = new(Address)
+			if err := decodeAddress(&m, v.Address); err != nil {
+				return fmt.Errorf("Site.address: %w", err)
+			}
+		case 6: // previous
+			l := d.List()
+			v.Previous = make([]Address, l.Len())
+			for i := range v.Previous {
+				m := l.Message()
+				if err := decodeAddress(&m, &v.Previous[i]); err != nil {
+					return fmt.Errorf("Site.previous: %w", err)
+				}
+			}
+		case 7: // levels
+			v.Levels = codec.ReadStrings[Priority](d)
+		case 8: // notes
+			v.Notes = codec.ReadStrings[string](d)
+		case 9: // floors
+			v.Floors = new(int(d.Int()))
+		case 10: // createdAt
+			createdAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Site.createdAt: %w", err)
+			}
+			v.CreatedAt = &createdAt
+		case 11: // updatedAt
+			updatedAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Site.updatedAt: %w", err)
+			}
+			v.UpdatedAt = &updatedAt
+		default:
+			d.Skip()
+		}
+	}
+	return d.Err()
 }
 
 // SiteRepo reads and writes Site records. Use DataStore.Site, or Tx.Site inside a batch.

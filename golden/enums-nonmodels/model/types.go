@@ -2,10 +2,38 @@
 
 package model
 
+import (
+	"fmt"
+
+	"github.com/dsgen/dsgen/runtime/codec"
+)
+
 // Geo is the Geo type, stored inside the records that hold it.
 type Geo struct {
 	Lat float64 `json:"lat"`
 	Lng float64 `json:"lng"`
+}
+
+// encodeGeo writes v as a record of package codec.
+func encodeGeo(e *codec.Encoder, v *Geo) {
+	e.Float(1, v.Lat)
+	e.Float(2, v.Lng)
+}
+
+// decodeGeo reads a record written by encodeGeo into v. Fields the record
+// lacks are left as they are; fields it holds that Geo lacks are skipped.
+func decodeGeo(d *codec.Decoder, v *Geo) error {
+	for d.Next() {
+		switch d.Field() {
+		case 1: // lat
+			v.Lat = d.Float()
+		case 2: // lng
+			v.Lng = d.Float()
+		default:
+			d.Skip()
+		}
+	}
+	return d.Err()
 }
 
 // Address is the Address type, stored inside the records that hold it.
@@ -14,4 +42,39 @@ type Address struct {
 	City  *string  `json:"city"`
 	Geo   *Geo     `json:"geo"`
 	Tags  []string `json:"tags"`
+}
+
+// encodeAddress writes v as a record of package codec, leaving out null
+// fields.
+func encodeAddress(e *codec.Encoder, v *Address) {
+	e.String(1, v.Line1)
+	if v.City != nil {
+		e.String(2, *v.City)
+	}
+	codec.WriteMessage(e, 3, v.Geo, encodeGeo)
+	codec.WriteStrings(e, 4, v.Tags)
+}
+
+// decodeAddress reads a record written by encodeAddress into v. Fields the record
+// lacks are left as they are; fields it holds that Address lacks are skipped.
+func decodeAddress(d *codec.Decoder, v *Address) error {
+	for d.Next() {
+		switch d.Field() {
+		case 1: // line1
+			v.Line1 = d.String()
+		case 2: // city
+			v.City = new(d.String())
+		case 3: // geo
+			m := d.Message()
+			v.Geo = new(Geo)
+			if err := decodeGeo(&m, v.Geo); err != nil {
+				return fmt.Errorf("Address.geo: %w", err)
+			}
+		case 4: // tags
+			v.Tags = codec.ReadStrings[string](d)
+		default:
+			d.Skip()
+		}
+	}
+	return d.Err()
 }

@@ -4,7 +4,9 @@ package model
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
@@ -57,7 +59,50 @@ func addressModel(s *meta.Schema) *datastore.Model[Address] {
 			}
 			return datastore.UnknownField("Address", field)
 		},
+		Encode: encodeAddress,
+		Decode: decodeAddress,
 	}
+}
+
+// encodeAddress writes v as a record of package codec. Null fields, and AWS
+// scalars holding their zero value (no value), are left out.
+func encodeAddress(e *codec.Encoder, v *Address) {
+	e.String(1, v.ID)
+	e.String(2, v.City)
+	if v.CreatedAt != nil && !v.CreatedAt.IsZero() {
+		e.String(3, v.CreatedAt.String())
+	}
+	if v.UpdatedAt != nil && !v.UpdatedAt.IsZero() {
+		e.String(4, v.UpdatedAt.String())
+	}
+}
+
+// decodeAddress reads a record written by encodeAddress into v. Fields the record
+// lacks are left as they are; fields it holds that Address lacks are skipped.
+func decodeAddress(d *codec.Decoder, v *Address) error {
+	for d.Next() {
+		switch d.Field() {
+		case 1: // id
+			v.ID = d.String()
+		case 2: // city
+			v.City = d.String()
+		case 3: // createdAt
+			createdAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Address.createdAt: %w", err)
+			}
+			v.CreatedAt = &createdAt
+		case 4: // updatedAt
+			updatedAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Address.updatedAt: %w", err)
+			}
+			v.UpdatedAt = &updatedAt
+		default:
+			d.Skip()
+		}
+	}
+	return d.Err()
 }
 
 // AddressRepo reads and writes Address records. Use DataStore.Address, or Tx.Address inside a batch.

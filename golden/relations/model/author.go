@@ -4,7 +4,9 @@ package model
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
@@ -74,7 +76,60 @@ func authorModel(s *meta.Schema) *datastore.Model[Author] {
 			}
 			return datastore.UnknownField("Author", field)
 		},
+		Encode: encodeAuthor,
+		Decode: decodeAuthor,
 	}
+}
+
+// encodeAuthor writes v as a record of package codec. Null fields, and AWS
+// scalars holding their zero value (no value), are left out.
+func encodeAuthor(e *codec.Encoder, v *Author) {
+	e.String(1, v.ID)
+	e.String(2, v.Name)
+	if v.AddressID != nil {
+		e.String(6, *v.AddressID)
+	}
+	if v.CreatedAt != nil && !v.CreatedAt.IsZero() {
+		e.String(7, v.CreatedAt.String())
+	}
+	if v.UpdatedAt != nil && !v.UpdatedAt.IsZero() {
+		e.String(8, v.UpdatedAt.String())
+	}
+	if v.AuthorProfileID != nil {
+		e.String(9, *v.AuthorProfileID)
+	}
+}
+
+// decodeAuthor reads a record written by encodeAuthor into v. Fields the record
+// lacks are left as they are; fields it holds that Author lacks are skipped.
+func decodeAuthor(d *codec.Decoder, v *Author) error {
+	for d.Next() {
+		switch d.Field() {
+		case 1: // id
+			v.ID = d.String()
+		case 2: // name
+			v.Name = d.String()
+		case 6: // addressId
+			v.AddressID = new(d.String())
+		case 7: // createdAt
+			createdAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Author.createdAt: %w", err)
+			}
+			v.CreatedAt = &createdAt
+		case 8: // updatedAt
+			updatedAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Author.updatedAt: %w", err)
+			}
+			v.UpdatedAt = &updatedAt
+		case 9: // authorProfileId
+			v.AuthorProfileID = new(d.String())
+		default:
+			d.Skip()
+		}
+	}
+	return d.Err()
 }
 
 // AuthorRepo reads and writes Author records. Use DataStore.Author, or Tx.Author inside a batch.

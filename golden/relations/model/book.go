@@ -4,7 +4,9 @@ package model
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
@@ -62,7 +64,53 @@ func bookModel(s *meta.Schema) *datastore.Model[Book] {
 			}
 			return datastore.UnknownField("Book", field)
 		},
+		Encode: encodeBook,
+		Decode: decodeBook,
 	}
+}
+
+// encodeBook writes v as a record of package codec. Null fields, and AWS
+// scalars holding their zero value (no value), are left out.
+func encodeBook(e *codec.Encoder, v *Book) {
+	e.String(1, v.ID)
+	e.String(2, v.Title)
+	e.String(3, v.AuthorID)
+	if v.CreatedAt != nil && !v.CreatedAt.IsZero() {
+		e.String(7, v.CreatedAt.String())
+	}
+	if v.UpdatedAt != nil && !v.UpdatedAt.IsZero() {
+		e.String(8, v.UpdatedAt.String())
+	}
+}
+
+// decodeBook reads a record written by encodeBook into v. Fields the record
+// lacks are left as they are; fields it holds that Book lacks are skipped.
+func decodeBook(d *codec.Decoder, v *Book) error {
+	for d.Next() {
+		switch d.Field() {
+		case 1: // id
+			v.ID = d.String()
+		case 2: // title
+			v.Title = d.String()
+		case 3: // authorId
+			v.AuthorID = d.String()
+		case 7: // createdAt
+			createdAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Book.createdAt: %w", err)
+			}
+			v.CreatedAt = &createdAt
+		case 8: // updatedAt
+			updatedAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Book.updatedAt: %w", err)
+			}
+			v.UpdatedAt = &updatedAt
+		default:
+			d.Skip()
+		}
+	}
+	return d.Err()
 }
 
 // BookRepo reads and writes Book records. Use DataStore.Book, or Tx.Book inside a batch.

@@ -4,7 +4,9 @@ package model
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
@@ -70,7 +72,57 @@ func bookShelfModel(s *meta.Schema) *datastore.Model[BookShelf] {
 			}
 			return datastore.UnknownField("BookShelf", field)
 		},
+		Encode: encodeBookShelf,
+		Decode: decodeBookShelf,
 	}
+}
+
+// encodeBookShelf writes v as a record of package codec. Null fields, and AWS
+// scalars holding their zero value (no value), are left out.
+func encodeBookShelf(e *codec.Encoder, v *BookShelf) {
+	e.String(1, v.ID)
+	if v.BookID != nil {
+		e.String(2, *v.BookID)
+	}
+	if v.ShelfID != nil {
+		e.String(3, *v.ShelfID)
+	}
+	if v.CreatedAt != nil && !v.CreatedAt.IsZero() {
+		e.String(6, v.CreatedAt.String())
+	}
+	if v.UpdatedAt != nil && !v.UpdatedAt.IsZero() {
+		e.String(7, v.UpdatedAt.String())
+	}
+}
+
+// decodeBookShelf reads a record written by encodeBookShelf into v. Fields the record
+// lacks are left as they are; fields it holds that BookShelf lacks are skipped.
+func decodeBookShelf(d *codec.Decoder, v *BookShelf) error {
+	for d.Next() {
+		switch d.Field() {
+		case 1: // id
+			v.ID = d.String()
+		case 2: // bookId
+			v.BookID = new(d.String())
+		case 3: // shelfId
+			v.ShelfID = new(d.String())
+		case 6: // createdAt
+			createdAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("BookShelf.createdAt: %w", err)
+			}
+			v.CreatedAt = &createdAt
+		case 7: // updatedAt
+			updatedAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("BookShelf.updatedAt: %w", err)
+			}
+			v.UpdatedAt = &updatedAt
+		default:
+			d.Skip()
+		}
+	}
+	return d.Err()
 }
 
 // BookShelfRepo reads and writes BookShelf records. Use DataStore.BookShelf, or Tx.BookShelf inside a batch.

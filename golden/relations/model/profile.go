@@ -4,7 +4,9 @@ package model
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
@@ -60,7 +62,52 @@ func profileModel(s *meta.Schema) *datastore.Model[Profile] {
 			}
 			return datastore.UnknownField("Profile", field)
 		},
+		Encode: encodeProfile,
+		Decode: decodeProfile,
 	}
+}
+
+// encodeProfile writes v as a record of package codec. Null fields, and AWS
+// scalars holding their zero value (no value), are left out.
+func encodeProfile(e *codec.Encoder, v *Profile) {
+	e.String(1, v.ID)
+	if v.Bio != nil {
+		e.String(2, *v.Bio)
+	}
+	if v.CreatedAt != nil && !v.CreatedAt.IsZero() {
+		e.String(3, v.CreatedAt.String())
+	}
+	if v.UpdatedAt != nil && !v.UpdatedAt.IsZero() {
+		e.String(4, v.UpdatedAt.String())
+	}
+}
+
+// decodeProfile reads a record written by encodeProfile into v. Fields the record
+// lacks are left as they are; fields it holds that Profile lacks are skipped.
+func decodeProfile(d *codec.Decoder, v *Profile) error {
+	for d.Next() {
+		switch d.Field() {
+		case 1: // id
+			v.ID = d.String()
+		case 2: // bio
+			v.Bio = new(d.String())
+		case 3: // createdAt
+			createdAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Profile.createdAt: %w", err)
+			}
+			v.CreatedAt = &createdAt
+		case 4: // updatedAt
+			updatedAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Profile.updatedAt: %w", err)
+			}
+			v.UpdatedAt = &updatedAt
+		default:
+			d.Skip()
+		}
+	}
+	return d.Err()
 }
 
 // ProfileRepo reads and writes Profile records. Use DataStore.Profile, or Tx.Profile inside a batch.

@@ -4,7 +4,9 @@ package model
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
@@ -62,7 +64,53 @@ func reviewModel(s *meta.Schema) *datastore.Model[Review] {
 			}
 			return datastore.UnknownField("Review", field)
 		},
+		Encode: encodeReview,
+		Decode: decodeReview,
 	}
+}
+
+// encodeReview writes v as a record of package codec. Null fields, and AWS
+// scalars holding their zero value (no value), are left out.
+func encodeReview(e *codec.Encoder, v *Review) {
+	e.String(1, v.ID)
+	e.Int(2, int64(v.Stars))
+	e.String(3, v.BookID)
+	if v.CreatedAt != nil && !v.CreatedAt.IsZero() {
+		e.String(5, v.CreatedAt.String())
+	}
+	if v.UpdatedAt != nil && !v.UpdatedAt.IsZero() {
+		e.String(6, v.UpdatedAt.String())
+	}
+}
+
+// decodeReview reads a record written by encodeReview into v. Fields the record
+// lacks are left as they are; fields it holds that Review lacks are skipped.
+func decodeReview(d *codec.Decoder, v *Review) error {
+	for d.Next() {
+		switch d.Field() {
+		case 1: // id
+			v.ID = d.String()
+		case 2: // stars
+			v.Stars = int(d.Int())
+		case 3: // bookId
+			v.BookID = d.String()
+		case 5: // createdAt
+			createdAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Review.createdAt: %w", err)
+			}
+			v.CreatedAt = &createdAt
+		case 6: // updatedAt
+			updatedAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Review.updatedAt: %w", err)
+			}
+			v.UpdatedAt = &updatedAt
+		default:
+			d.Skip()
+		}
+	}
+	return d.Err()
 }
 
 // ReviewRepo reads and writes Review records. Use DataStore.Review, or Tx.Review inside a batch.

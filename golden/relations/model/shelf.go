@@ -4,7 +4,9 @@ package model
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
@@ -57,7 +59,50 @@ func shelfModel(s *meta.Schema) *datastore.Model[Shelf] {
 			}
 			return datastore.UnknownField("Shelf", field)
 		},
+		Encode: encodeShelf,
+		Decode: decodeShelf,
 	}
+}
+
+// encodeShelf writes v as a record of package codec. Null fields, and AWS
+// scalars holding their zero value (no value), are left out.
+func encodeShelf(e *codec.Encoder, v *Shelf) {
+	e.String(1, v.ID)
+	e.String(2, v.Label)
+	if v.CreatedAt != nil && !v.CreatedAt.IsZero() {
+		e.String(4, v.CreatedAt.String())
+	}
+	if v.UpdatedAt != nil && !v.UpdatedAt.IsZero() {
+		e.String(5, v.UpdatedAt.String())
+	}
+}
+
+// decodeShelf reads a record written by encodeShelf into v. Fields the record
+// lacks are left as they are; fields it holds that Shelf lacks are skipped.
+func decodeShelf(d *codec.Decoder, v *Shelf) error {
+	for d.Next() {
+		switch d.Field() {
+		case 1: // id
+			v.ID = d.String()
+		case 2: // label
+			v.Label = d.String()
+		case 4: // createdAt
+			createdAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Shelf.createdAt: %w", err)
+			}
+			v.CreatedAt = &createdAt
+		case 5: // updatedAt
+			updatedAt, err := codec.Parse(d, scalar.ParseDateTime)
+			if err != nil {
+				return fmt.Errorf("Shelf.updatedAt: %w", err)
+			}
+			v.UpdatedAt = &updatedAt
+		default:
+			d.Skip()
+		}
+	}
+	return d.Err()
 }
 
 // ShelfRepo reads and writes Shelf records. Use DataStore.Shelf, or Tx.Shelf inside a batch.
