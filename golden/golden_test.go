@@ -1,6 +1,8 @@
 // Package golden holds schema inputs and the exact output dsgen generates
 // for them. Each case is a folder with schema.graphql and either model/
-// (the generated package) or error.txt (the exact error text).
+// (the generated package) or error.txt (the exact error text). Files ending
+// in _test.go inside model/ are hand-written tests of the generated code:
+// they are not compared, and -update keeps them.
 //
 //	go test ./golden            compare
 //	go test ./golden -update    rewrite the expected output
@@ -75,17 +77,20 @@ func runCase(t *testing.T, dir string) {
 	case err != nil:
 		t.Fatalf("generate: %v", err)
 	}
-	got := readTree(t, out)
+	got := readTree(t, out, false)
 	wantDir := filepath.Join(dir, "model")
 	if *update {
+		tests := readTree(t, wantDir, true)
 		os.RemoveAll(wantDir)
 		os.Remove(errFile)
-		for p, b := range got {
-			write(t, filepath.Join(wantDir, p), b)
+		for _, files := range []map[string][]byte{got, tests} {
+			for p, b := range files {
+				write(t, filepath.Join(wantDir, p), b)
+			}
 		}
 		return
 	}
-	want := readTree(t, wantDir)
+	want := readTree(t, wantDir, false)
 	for _, p := range sortedKeys(got, want) {
 		g, okG := got[p]
 		w, okW := want[p]
@@ -100,11 +105,13 @@ func runCase(t *testing.T, dir string) {
 	}
 }
 
-func readTree(t *testing.T, root string) map[string][]byte {
+// readTree reads the files under root: the generated ones, or with tests
+// set the hand-written _test.go files.
+func readTree(t *testing.T, root string, tests bool) map[string][]byte {
 	t.Helper()
 	files := map[string][]byte{}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil || d.IsDir() || strings.HasSuffix(p, "_test.go") != tests {
 			return err
 		}
 		b, err := os.ReadFile(p)
