@@ -98,8 +98,14 @@ func (g *gen) repository(f *jen.File, m *meta.Model) {
 		jen.Return(jen.Id("r").Dot("repo").Dot("ObserveQuery").Call(jen.Id("ctx"), jen.Id("q"))),
 	)
 
+	f.Line()
+	doc(f, "Repo returns the generic repository behind r, for code that works across\nmodels.")
+	f.Func().Params(self.Clone()).Id("Repo").Params().Op("*").Qual(pkgDatastore, "Repo").Types(typ.Clone()).Block(
+		jen.Return(jen.Id("r").Dot("repo")),
+	)
+
 	seen := map[string]string{}
-	for _, base := range []string{"Save", "Get", "Query", "Delete", "DeleteKey", "DeleteWhere", "Observe", "ObserveQuery"} {
+	for _, base := range []string{"Save", "Get", "Query", "Delete", "DeleteKey", "DeleteWhere", "Observe", "ObserveQuery", "Repo"} {
 		seen[base] = "the built-in method " + base
 	}
 	g.relations(f, m, seen)

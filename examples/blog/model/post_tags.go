@@ -175,6 +175,12 @@ func (r *PostTagsRepo) ObserveQuery(ctx context.Context, q *datastore.Query[Post
 	return r.repo.ObserveQuery(ctx, q)
 }
 
+// Repo returns the generic repository behind r, for code that works across
+// models.
+func (r *PostTagsRepo) Repo() *datastore.Repo[PostTags] {
+	return r.repo
+}
+
 // QueryPost returns a query for the Post that p belongs to (its post field).
 func (r *PostTagsRepo) QueryPost(p *PostTags) *datastore.Query[Post] {
 	return datastore.Related(r.repo, p, "post", r.set.post)

@@ -175,3 +175,9 @@ func (r *NoteRepo) Observe(ctx context.Context, ps ...predicate.Predicate[Note])
 func (r *NoteRepo) ObserveQuery(ctx context.Context, q *datastore.Query[Note]) <-chan datastore.Snapshot[Note] {
 	return r.repo.ObserveQuery(ctx, q)
 }
+
+// Repo returns the generic repository behind r, for code that works across
+// models.
+func (r *NoteRepo) Repo() *datastore.Repo[Note] {
+	return r.repo
+}

@@ -175,3 +175,9 @@ func (r *TicketRepo) Observe(ctx context.Context, ps ...predicate.Predicate[Tick
 func (r *TicketRepo) ObserveQuery(ctx context.Context, q *datastore.Query[Ticket]) <-chan datastore.Snapshot[Ticket] {
 	return r.repo.ObserveQuery(ctx, q)
 }
+
+// Repo returns the generic repository behind r, for code that works across
+// models.
+func (r *TicketRepo) Repo() *datastore.Repo[Ticket] {
+	return r.repo
+}

@@ -371,3 +371,9 @@ func (r *SampleRepo) Observe(ctx context.Context, ps ...predicate.Predicate[Samp
 func (r *SampleRepo) ObserveQuery(ctx context.Context, q *datastore.Query[Sample]) <-chan datastore.Snapshot[Sample] {
 	return r.repo.ObserveQuery(ctx, q)
 }
+
+// Repo returns the generic repository behind r, for code that works across
+// models.
+func (r *SampleRepo) Repo() *datastore.Repo[Sample] {
+	return r.repo
+}

@@ -155,6 +155,12 @@ func (r *BlogRepo) ObserveQuery(ctx context.Context, q *datastore.Query[Blog]) <
 	return r.repo.ObserveQuery(ctx, q)
 }
 
+// Repo returns the generic repository behind r, for code that works across
+// models.
+func (r *BlogRepo) Repo() *datastore.Repo[Blog] {
+	return r.repo
+}
+
 // QueryPosts returns a query over the Post records of b (its posts field).
 func (r *BlogRepo) QueryPosts(b *Blog) *datastore.Query[Post] {
 	return datastore.Related(r.repo, b, "posts", r.set.post)

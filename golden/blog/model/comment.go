@@ -169,6 +169,12 @@ func (r *CommentRepo) ObserveQuery(ctx context.Context, q *datastore.Query[Comme
 	return r.repo.ObserveQuery(ctx, q)
 }
 
+// Repo returns the generic repository behind r, for code that works across
+// models.
+func (r *CommentRepo) Repo() *datastore.Repo[Comment] {
+	return r.repo
+}
+
 // QueryPost returns a query for the Post that c belongs to (its post field).
 func (r *CommentRepo) QueryPost(c *Comment) *datastore.Query[Post] {
 	return datastore.Related(r.repo, c, "post", r.set.post)

@@ -195,6 +195,12 @@ func (r *PostRepo) ObserveQuery(ctx context.Context, q *datastore.Query[Post]) <
 	return r.repo.ObserveQuery(ctx, q)
 }
 
+// Repo returns the generic repository behind r, for code that works across
+// models.
+func (r *PostRepo) Repo() *datastore.Repo[Post] {
+	return r.repo
+}
+
 // QueryBlog returns a query for the Blog that p belongs to (its blog field).
 func (r *PostRepo) QueryBlog(p *Post) *datastore.Query[Blog] {
 	return datastore.Related(r.repo, p, "blog", r.set.blog)

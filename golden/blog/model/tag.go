@@ -155,6 +155,12 @@ func (r *TagRepo) ObserveQuery(ctx context.Context, q *datastore.Query[Tag]) <-c
 	return r.repo.ObserveQuery(ctx, q)
 }
 
+// Repo returns the generic repository behind r, for code that works across
+// models.
+func (r *TagRepo) Repo() *datastore.Repo[Tag] {
+	return r.repo
+}
+
 // QueryPosts returns a query over the PostTags records of t (its posts field).
 func (r *TagRepo) QueryPosts(t *Tag) *datastore.Query[PostTags] {
 	return datastore.Related(r.repo, t, "posts", r.set.postTags)

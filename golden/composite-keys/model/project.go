@@ -183,6 +183,12 @@ func (r *ProjectRepo) ObserveQuery(ctx context.Context, q *datastore.Query[Proje
 	return r.repo.ObserveQuery(ctx, q)
 }
 
+// Repo returns the generic repository behind r, for code that works across
+// models.
+func (r *ProjectRepo) Repo() *datastore.Repo[Project] {
+	return r.repo
+}
+
 // QueryTeam returns a query for the Team of p (its team field).
 func (r *ProjectRepo) QueryTeam(p *Project) *datastore.Query[Team] {
 	return datastore.Related(r.repo, p, "team", r.set.team)

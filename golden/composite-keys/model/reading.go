@@ -168,3 +168,9 @@ func (r *ReadingRepo) Observe(ctx context.Context, ps ...predicate.Predicate[Rea
 func (r *ReadingRepo) ObserveQuery(ctx context.Context, q *datastore.Query[Reading]) <-chan datastore.Snapshot[Reading] {
 	return r.repo.ObserveQuery(ctx, q)
 }
+
+// Repo returns the generic repository behind r, for code that works across
+// models.
+func (r *ReadingRepo) Repo() *datastore.Repo[Reading] {
+	return r.repo
+}

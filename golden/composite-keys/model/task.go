@@ -210,6 +210,12 @@ func (r *TaskRepo) ObserveQuery(ctx context.Context, q *datastore.Query[Task]) <
 	return r.repo.ObserveQuery(ctx, q)
 }
 
+// Repo returns the generic repository behind r, for code that works across
+// models.
+func (r *TaskRepo) Repo() *datastore.Repo[Task] {
+	return r.repo
+}
+
 // QueryProject returns a query for the Project that t belongs to (its project field).
 func (r *TaskRepo) QueryProject(t *Task) *datastore.Query[Project] {
 	return datastore.Related(r.repo, t, "project", r.set.project)

@@ -154,3 +154,9 @@ func (r *TeamRepo) Observe(ctx context.Context, ps ...predicate.Predicate[Team])
 func (r *TeamRepo) ObserveQuery(ctx context.Context, q *datastore.Query[Team]) <-chan datastore.Snapshot[Team] {
 	return r.repo.ObserveQuery(ctx, q)
 }
+
+// Repo returns the generic repository behind r, for code that works across
+// models.
+func (r *TeamRepo) Repo() *datastore.Repo[Team] {
+	return r.repo
+}

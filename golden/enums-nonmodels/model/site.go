@@ -242,3 +242,9 @@ func (r *SiteRepo) Observe(ctx context.Context, ps ...predicate.Predicate[Site])
 func (r *SiteRepo) ObserveQuery(ctx context.Context, q *datastore.Query[Site]) <-chan datastore.Snapshot[Site] {
 	return r.repo.ObserveQuery(ctx, q)
 }
+
+// Repo returns the generic repository behind r, for code that works across
+// models.
+func (r *SiteRepo) Repo() *datastore.Repo[Site] {
+	return r.repo
+}

@@ -174,6 +174,12 @@ func (r *NoteRepo) ObserveQuery(ctx context.Context, q *datastore.Query[Note]) <
 	return r.repo.ObserveQuery(ctx, q)
 }
 
+// Repo returns the generic repository behind r, for code that works across
+// models.
+func (r *NoteRepo) Repo() *datastore.Repo[Note] {
+	return r.repo
+}
+
 // QueryRecord returns a query for the Record that n belongs to (its record field).
 func (r *NoteRepo) QueryRecord(n *Note) *datastore.Query[Record] {
 	return datastore.Related(r.repo, n, "record", r.set.record)

@@ -147,6 +147,12 @@ func (r *OwnerRepo) ObserveQuery(ctx context.Context, q *datastore.Query[Owner])
 	return r.repo.ObserveQuery(ctx, q)
 }
 
+// Repo returns the generic repository behind r, for code that works across
+// models.
+func (r *OwnerRepo) Repo() *datastore.Repo[Owner] {
+	return r.repo
+}
+
 // QueryRecords returns a query over the Record records of o (its records field).
 func (r *OwnerRepo) QueryRecords(o *Owner) *datastore.Query[Record] {
 	return datastore.Related(r.repo, o, "records", r.set.record)

@@ -751,6 +751,12 @@ func (r *RecordRepo) ObserveQuery(ctx context.Context, q *datastore.Query[Record
 	return r.repo.ObserveQuery(ctx, q)
 }
 
+// Repo returns the generic repository behind r, for code that works across
+// models.
+func (r *RecordRepo) Repo() *datastore.Repo[Record] {
+	return r.repo
+}
+
 // QueryOwner returns a query for the Owner that v belongs to (its owner field).
 func (r *RecordRepo) QueryOwner(v *Record) *datastore.Query[Owner] {
 	return datastore.Related(r.repo, v, "owner", r.set.owner)

@@ -154,3 +154,9 @@ func (r *AddressRepo) Observe(ctx context.Context, ps ...predicate.Predicate[Add
 func (r *AddressRepo) ObserveQuery(ctx context.Context, q *datastore.Query[Address]) <-chan datastore.Snapshot[Address] {
 	return r.repo.ObserveQuery(ctx, q)
 }
+
+// Repo returns the generic repository behind r, for code that works across
+// models.
+func (r *AddressRepo) Repo() *datastore.Repo[Address] {
+	return r.repo
+}

@@ -182,6 +182,12 @@ func (r *AuthorRepo) ObserveQuery(ctx context.Context, q *datastore.Query[Author
 	return r.repo.ObserveQuery(ctx, q)
 }
 
+// Repo returns the generic repository behind r, for code that works across
+// models.
+func (r *AuthorRepo) Repo() *datastore.Repo[Author] {
+	return r.repo
+}
+
 // QueryProfile returns a query for the Profile of a (its profile field).
 func (r *AuthorRepo) QueryProfile(a *Author) *datastore.Query[Profile] {
 	return datastore.Related(r.repo, a, "profile", r.set.profile)

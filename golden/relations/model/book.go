@@ -163,6 +163,12 @@ func (r *BookRepo) ObserveQuery(ctx context.Context, q *datastore.Query[Book]) <
 	return r.repo.ObserveQuery(ctx, q)
 }
 
+// Repo returns the generic repository behind r, for code that works across
+// models.
+func (r *BookRepo) Repo() *datastore.Repo[Book] {
+	return r.repo
+}
+
 // QueryAuthor returns a query for the Author that b belongs to (its author field).
 func (r *BookRepo) QueryAuthor(b *Book) *datastore.Query[Author] {
 	return datastore.Related(r.repo, b, "author", r.set.author)

@@ -175,6 +175,12 @@ func (r *BookShelfRepo) ObserveQuery(ctx context.Context, q *datastore.Query[Boo
 	return r.repo.ObserveQuery(ctx, q)
 }
 
+// Repo returns the generic repository behind r, for code that works across
+// models.
+func (r *BookShelfRepo) Repo() *datastore.Repo[BookShelf] {
+	return r.repo
+}
+
 // QueryBook returns a query for the Book that b belongs to (its book field).
 func (r *BookShelfRepo) QueryBook(b *BookShelf) *datastore.Query[Book] {
 	return datastore.Related(r.repo, b, "book", r.set.book)

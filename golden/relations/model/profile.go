@@ -159,3 +159,9 @@ func (r *ProfileRepo) Observe(ctx context.Context, ps ...predicate.Predicate[Pro
 func (r *ProfileRepo) ObserveQuery(ctx context.Context, q *datastore.Query[Profile]) <-chan datastore.Snapshot[Profile] {
 	return r.repo.ObserveQuery(ctx, q)
 }
+
+// Repo returns the generic repository behind r, for code that works across
+// models.
+func (r *ProfileRepo) Repo() *datastore.Repo[Profile] {
+	return r.repo
+}

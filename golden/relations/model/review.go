@@ -163,6 +163,12 @@ func (r *ReviewRepo) ObserveQuery(ctx context.Context, q *datastore.Query[Review
 	return r.repo.ObserveQuery(ctx, q)
 }
 
+// Repo returns the generic repository behind r, for code that works across
+// models.
+func (r *ReviewRepo) Repo() *datastore.Repo[Review] {
+	return r.repo
+}
+
 // QueryBook returns a query for the Book that v belongs to (its book field).
 func (r *ReviewRepo) QueryBook(v *Review) *datastore.Query[Book] {
 	return datastore.Related(r.repo, v, "book", r.set.book)

@@ -155,6 +155,12 @@ func (r *ShelfRepo) ObserveQuery(ctx context.Context, q *datastore.Query[Shelf])
 	return r.repo.ObserveQuery(ctx, q)
 }
 
+// Repo returns the generic repository behind r, for code that works across
+// models.
+func (r *ShelfRepo) Repo() *datastore.Repo[Shelf] {
+	return r.repo
+}
+
 // QueryBooks returns a query over the BookShelf records of s (its books field).
 func (r *ShelfRepo) QueryBooks(s *Shelf) *datastore.Query[BookShelf] {
 	return datastore.Related(r.repo, s, "books", r.set.bookShelf)
