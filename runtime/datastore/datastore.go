@@ -406,7 +406,7 @@ func (s *Store) buildNewIndexes() error {
 			}
 			wb := bdb.NewWriteBatch()
 			err = bdb.View(func(txn *badger.Txn) error {
-				it := txn.NewIterator(badger.IteratorOptions{Prefix: t.prefix, PrefetchValues: true})
+				it := txn.NewIterator(badger.IteratorOptions{Prefix: t.prefix})
 				defer it.Close()
 				for it.Rewind(); it.Valid(); it.Next() {
 					data, err := it.Item().ValueCopy(nil)

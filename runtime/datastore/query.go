@@ -9,6 +9,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
 	"github.com/dsgen/dsgen/runtime/storage"
@@ -118,6 +119,29 @@ func (q *Query[T]) Count(ctx context.Context) (int, error) {
 	return len(items), err
 }
 
+// slab hands out records allocated in blocks: a scan of many records makes
+// a few large allocations instead of one per record.
+type slab[T any] struct {
+	block []T
+	used  int
+}
+
+func (s *slab[T]) next() *T {
+	if s.used == len(s.block) {
+		s.block = make([]T, min(max(2*len(s.block), 16), 1024))
+		s.used = 0
+	}
+	s.used++
+	return &s.block[s.used-1]
+}
+
+// unget returns the last record handed out, cleared, for reuse.
+func (s *slab[T]) unget() {
+	s.used--
+	var zero T
+	s.block[s.used] = zero
+}
+
 // hit is one matching record with its key, for sorting.
 type hit[T any] struct {
 	key []byte
@@ -133,9 +157,16 @@ func (q *Query[T]) run(txn *badger.Txn) ([]*T, error) {
 	p := q.plan()
 	var hits []hit[T]
 	var lastOrder []byte
+	var slab slab[T]
+	sorted := len(q.orders) > 0
+	pf := newPrefilter(q.repo.table, p.pred.Expr())
+	// Sorted, limited and not read in sort order: select the top hits as
+	// they come instead of sorting them all.
+	topK := sorted && need > 0 && !p.ordered
+	var d codec.Decoder
 	err := q.iterate(txn, p, func(key, entry, data []byte) (bool, error) {
 		if need > 0 && len(hits) >= need {
-			if len(q.orders) == 0 {
+			if !sorted {
 				return false, nil
 			}
 			// Sorted path: keep going while the sort value ties with the
@@ -144,14 +175,38 @@ func (q *Query[T]) run(txn *badger.Txn) ([]*T, error) {
 				return false, nil
 			}
 		}
-		v, err := q.repo.decode(data)
-		if err != nil {
-			return false, err
-		}
-		if !p.pred.Match(v) {
+		if pf != nil && !pf.pass(data) {
 			return true, nil
 		}
-		hits = append(hits, hit[T]{key: bytes.Clone(key), v: v})
+		v := slab.next()
+		d.Reset(data)
+		if err := q.repo.model.Decode(&d, v); err != nil {
+			return false, fmt.Errorf("datastore: reading %s: %w", q.repo.table.model.Name, err)
+		}
+		if !p.pred.Match(v) {
+			slab.unget()
+			return true, nil
+		}
+		if topK {
+			// Keep only the best need hits: a bounded max-heap.
+			if len(hits) == need {
+				if compareHits(hit[T]{key: key, v: v}, hits[0], q.orders) >= 0 {
+					slab.unget()
+					return true, nil
+				}
+				hits[0] = hit[T]{key: bytes.Clone(key), v: v}
+				siftDown(hits, q.orders)
+				return true, nil
+			}
+			hits = append(hits, hit[T]{key: bytes.Clone(key), v: v})
+			siftUp(hits, q.orders)
+			return true, nil
+		}
+		h := hit[T]{v: v}
+		if sorted {
+			h.key = bytes.Clone(key) // the tie-breaker
+		}
+		hits = append(hits, h)
 		if p.ordered {
 			lastOrder = bytes.Clone(p.orderComponent(entry))
 		}
@@ -161,12 +216,7 @@ func (q *Query[T]) run(txn *badger.Txn) ([]*T, error) {
 		return nil, err
 	}
 	if len(q.orders) > 0 {
-		slices.SortStableFunc(hits, func(a, b hit[T]) int {
-			if c := predicate.Compare(a.v, b.v, q.orders...); c != 0 {
-				return c
-			}
-			return bytes.Compare(a.key, b.key)
-		})
+		slices.SortFunc(hits, func(a, b hit[T]) int { return compareHits(a, b, q.orders) })
 	}
 	lo := min(q.page*q.limit, len(hits))
 	hi := len(hits)
@@ -178,6 +228,43 @@ func (q *Query[T]) run(txn *badger.Txn) ([]*T, error) {
 		out = append(out, h.v)
 	}
 	return out, nil
+}
+
+// compareHits orders hits by the query's orders, then by primary key.
+func compareHits[T any](a, b hit[T], orders []predicate.Order[T]) int {
+	if c := predicate.Compare(a.v, b.v, orders...); c != 0 {
+		return c
+	}
+	return bytes.Compare(a.key, b.key)
+}
+
+// siftUp restores the max-heap order of h after an append.
+func siftUp[T any](h []hit[T], orders []predicate.Order[T]) {
+	for i := len(h) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if compareHits(h[i], h[parent], orders) <= 0 {
+			return
+		}
+		h[i], h[parent] = h[parent], h[i]
+		i = parent
+	}
+}
+
+// siftDown restores the max-heap order of h after its root changed.
+func siftDown[T any](h []hit[T], orders []predicate.Order[T]) {
+	for i := 0; ; {
+		largest := i
+		for _, c := range []int{2*i + 1, 2*i + 2} {
+			if c < len(h) && compareHits(h[c], h[largest], orders) > 0 {
+				largest = c
+			}
+		}
+		if largest == i {
+			return
+		}
+		h[i], h[largest] = h[largest], h[i]
+		i = largest
+	}
 }
 
 // scan calls fn with every record matching the query's predicate, in path
@@ -203,8 +290,14 @@ func (q *Query[T]) iterate(txn *badger.Txn, p *plan[T], fn func(key, entry, data
 	if p.none {
 		return nil
 	}
-	opts := badger.IteratorOptions{Prefix: t.pathPrefix(p.path), Reverse: p.reverse,
-		PrefetchValues: p.path.index == nil, PrefetchSize: 64}
+	// No value prefetch: Badger starts a goroutine per item for it, and
+	// records are small enough to live in the LSM tree, read in place.
+	opts := badger.IteratorOptions{Prefix: t.pathPrefix(p.path), Reverse: p.reverse}
+	if p.reverse {
+		// A reverse Seek to a range's exclusive end may land past the
+		// prefix; the range checks below bound the walk instead.
+		opts.Prefix = nil
+	}
 	if len(p.ranges) == 1 && p.ranges[0].point {
 		item, err := txn.Get(p.ranges[0].start)
 		if err == badger.ErrKeyNotFound {
