@@ -61,7 +61,6 @@ func benchPost(i int, blogs []string) *model.Post {
 	return p
 }
 
-
 // fill saves n posts spread over nBlogs blogs, in batches.
 func fill(b *testing.B, ds *model.DataStore, n, nBlogs int) []string {
 	b.Helper()
