@@ -46,6 +46,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -148,6 +149,8 @@ type Store struct {
 	mu      sync.Mutex // guards started and closed
 	started bool
 	closed  bool
+	// ready is started && !closed, readable without mu.
+	ready atomic.Bool
 	done    chan struct{} // closed by Close: observers end
 	wg      sync.WaitGroup
 
@@ -204,6 +207,7 @@ func (s *Store) Stop(ctx context.Context) error {
 		return nil
 	}
 	s.started = false
+	s.ready.Store(false)
 	return nil
 }
 
@@ -225,6 +229,7 @@ func (s *Store) Clear(ctx context.Context) error {
 	// The next operation recreates the system rows.
 	s.mu.Lock()
 	s.started = false
+	s.ready.Store(false)
 	s.mu.Unlock()
 	return nil
 }
@@ -238,6 +243,7 @@ func (s *Store) Close(ctx context.Context) error {
 		return nil
 	}
 	s.closed = true
+	s.ready.Store(false)
 	close(s.done)
 	s.mu.Unlock()
 	s.hub.closeAll()
@@ -253,6 +259,9 @@ func (s *Store) live(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if s.ready.Load() {
+		return nil // the common case, without the lock
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -265,6 +274,7 @@ func (s *Store) live(ctx context.Context) error {
 		return err
 	}
 	s.started = true
+	s.ready.Store(true)
 	return nil
 }
 

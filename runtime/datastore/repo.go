@@ -313,7 +313,7 @@ func (r *Repo[T]) Get(ctx context.Context, key ...any) (*T, error) {
 	if err != nil {
 		return nil, err
 	}
-	var data []byte
+	v := new(T)
 	err = r.store.view(r.txn, func(txn *badger.Txn) error {
 		item, err := txn.Get(k)
 		if err == badger.ErrKeyNotFound {
@@ -322,13 +322,21 @@ func (r *Repo[T]) Get(ctx context.Context, key ...any) (*T, error) {
 		if err != nil {
 			return err
 		}
-		data, err = item.ValueCopy(nil)
-		return err
+		// Decoded in place: the record's strings are copied out of
+		// Badger's buffer by the decoder.
+		return item.Value(func(data []byte) error {
+			var d codec.Decoder
+			d.Reset(data)
+			if err := r.model.Decode(&d, v); err != nil {
+				return fmt.Errorf("datastore: reading %s: %w", r.table.model.Name, err)
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err
 	}
-	return r.decode(data)
+	return v, nil
 }
 
 // Delete deletes v (by its primary key), cascading to hasOne and hasMany
@@ -394,16 +402,17 @@ func (r *Repo[T]) DeleteWhere(ctx context.Context, p predicate.Predicate[T]) (in
 			return err
 		}
 		visited := map[string]bool{}
+		var recs []doomed
 		for i := range keys {
 			if visited[string(keys[i])] {
 				continue // already gone with a parent
 			}
-			if err := tx.deleteTree(r.table, keys[i], datas[i], false, visited); err != nil {
+			if err := collectTree(tx.btx, r.table, keys[i], datas[i], visited, &recs); err != nil {
 				return err
 			}
 			n++
 		}
-		return nil
+		return tx.deleteAll(recs, false)
 	})
 	return n, err
 }
@@ -411,6 +420,26 @@ func (r *Repo[T]) DeleteWhere(ctx context.Context, p predicate.Predicate[T]) (in
 // deleteTree deletes the record under key with its hasOne and hasMany
 // children, children first, each once.
 func (tx *Txn) deleteTree(t *table, key, old []byte, fromSync bool, visited map[string]bool) error {
+	var recs []doomed
+	if err := collectTree(tx.btx, t, key, old, visited, &recs); err != nil {
+		return err
+	}
+	return tx.deleteAll(recs, fromSync)
+}
+
+// doomed is a record a delete removes.
+type doomed struct {
+	t         *table
+	key, data []byte
+	row       row
+}
+
+// collectTree appends the record under key and its hasOne and hasMany
+// children to out, children first, each once. It only reads: every
+// iterator of a read-write transaction copies and sorts the transaction's
+// pending writes, so deleting while walking the tree would make a cascade
+// quadratic in its size.
+func collectTree(txn *badger.Txn, t *table, key, old []byte, visited map[string]bool, out *[]doomed) error {
 	if visited[string(key)] {
 		return nil
 	}
@@ -420,17 +449,25 @@ func (tx *Txn) deleteTree(t *table, key, old []byte, fromSync bool, visited map[
 		return err
 	}
 	for _, l := range t.children {
-		err := l.related(tx.btx, rw, func(ck, cd []byte) error {
-			return tx.deleteTree(l.to, ck, cd, fromSync, visited)
+		err := l.related(txn, rw, func(ck, cd []byte) error {
+			return collectTree(txn, l.to, ck, cd, visited, out)
 		})
 		if err != nil {
 			return err
 		}
 	}
-	if err := t.deleteRecord(tx.btx, key, rw); err != nil {
-		return fmt.Errorf("datastore: delete %s: %w", t.model.Name, err)
+	*out = append(*out, doomed{t: t, key: key, data: old, row: rw})
+	return nil
+}
+
+// deleteAll deletes recs, in order, with their index entries.
+func (tx *Txn) deleteAll(recs []doomed, fromSync bool) error {
+	for _, d := range recs {
+		if err := d.t.deleteRecord(tx.btx, d.key, d.row); err != nil {
+			return fmt.Errorf("datastore: delete %s: %w", d.t.model.Name, err)
+		}
+		tx.events = append(tx.events, event{table: d.t, op: OpDelete, key: d.key, data: d.data, fromSync: fromSync})
 	}
-	tx.events = append(tx.events, event{table: t, op: OpDelete, key: key, data: old, fromSync: fromSync})
 	return nil
 }
 
