@@ -366,3 +366,24 @@ func BenchmarkObserve(b *testing.B) {
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "µs-median")
 }
+
+// BenchmarkBatchSave saves posts in batches of 1,000 (per-save cost).
+func BenchmarkBatchSave(b *testing.B) {
+	ctx := context.Background()
+	ds := openBench(b)
+	blogs := fill(b, ds, 0, 10)
+	b.ResetTimer()
+	for start := 0; start < b.N; start += 1000 {
+		err := ds.Batch(ctx, func(tx *model.Tx) error {
+			for i := start; i < min(start+1000, b.N); i++ {
+				if err := tx.Post.Save(ctx, benchPost(i, blogs)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
