@@ -198,3 +198,53 @@ func TestE2EConcurrentIncrements(t *testing.T) {
 		t.Errorf("%d of %d increments gave up with ErrConflict", conflicts.Load(), workers*each)
 	}
 }
+
+// TestE2EConcurrentInsertAndCascade saves posts into a blog while the blog
+// is deleted. Every post must be refused (parent missing) or deleted with
+// the blog. Badger detects conflicts only on keys a transaction read, not
+// on ranges it scanned, so a post committed while the cascade runs is
+// neither seen by the cascade nor refused: it is left pointing at a deleted
+// blog.
+func TestE2EConcurrentInsertAndCascade(t *testing.T) {
+	t.Skip("concurrency design issue, reported: a child saved while its parent's cascade delete runs survives as an orphan (phantom; needs the child save to write a key the delete reads)")
+	ctx := context.Background()
+	ds := openBlog(t)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				err := ds.Post.Save(ctx, &blogm.Post{ID: fmt.Sprintf("w%d.%d", w, i), Title: "t", BlogPostsID: ptr("b")})
+				var ve *datastore.ValidationError
+				if err != nil && !errors.As(err, &ve) {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	orphans := 0
+	for range 100 {
+		must(t, ds.Blog.Save(ctx, &blogm.Blog{ID: "b", Name: "b"}))
+		must(t, ds.Blog.DeleteKey(ctx, "b"))
+		// The blog is gone and cannot come back until the next round:
+		// nothing may point at it.
+		n, err := ds.Post.Query().Where(post.BlogPostsID.Eq("b")).Count(ctx)
+		must(t, err)
+		orphans += n
+		_, err = ds.Post.DeleteWhere(ctx, post.BlogPostsID.Eq("b"))
+		must(t, err)
+	}
+	close(done)
+	wg.Wait()
+	if orphans > 0 {
+		t.Errorf("%d posts outlived the cascade delete of their blog", orphans)
+	}
+}
