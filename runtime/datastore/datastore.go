@@ -151,8 +151,14 @@ type Store struct {
 	closed  bool
 	// ready is started && !closed, readable without mu.
 	ready atomic.Bool
-	done    chan struct{} // closed by Close: observers end
-	wg      sync.WaitGroup
+	done  chan struct{} // closed by Close: observers end
+	wg    sync.WaitGroup
+
+	// ops counts the operations using Badger; Close adds closingBias and
+	// waits for them (see enter), since Badger panics when used after
+	// Close.
+	ops     atomic.Int64
+	drained chan struct{} // capacity 1: ops fell to closingBias
 
 	// commitMu orders commits with the publication of their changes, so
 	// observers see changes in commit order.
@@ -182,7 +188,7 @@ func Open(ctx context.Context, schema *meta.Schema, dir string, opts ...Option) 
 	if err != nil {
 		return nil, fmt.Errorf("datastore: open: %w", err)
 	}
-	return &Store{schema: schema, cfg: cfg, db: db, eng: eng, hub: newHub(), done: make(chan struct{})}, nil
+	return &Store{schema: schema, cfg: cfg, db: db, eng: eng, hub: newHub(), done: make(chan struct{}), drained: make(chan struct{}, 1)}, nil
 }
 
 // Schema returns the schema the store was opened with.
@@ -218,6 +224,10 @@ func (s *Store) Clear(ctx context.Context) error {
 	if err := s.live(ctx); err != nil {
 		return err
 	}
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.exit()
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 	s.hub.closeAll()
@@ -234,8 +244,10 @@ func (s *Store) Clear(ctx context.Context) error {
 	return nil
 }
 
-// Close ends every observer, waits for their goroutines and releases the
-// store's files. Close is idempotent.
+// Close ends every observer, waits for their goroutines and for the
+// operations under way, and releases the store's files; operations that
+// start later fail with ErrClosed. Close is idempotent. It must not be
+// called inside Batch, whose operation it would wait for.
 func (s *Store) Close(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
@@ -244,14 +256,42 @@ func (s *Store) Close(ctx context.Context) error {
 	}
 	s.closed = true
 	s.ready.Store(false)
+	s.ops.Add(closingBias)
 	close(s.done)
 	s.mu.Unlock()
 	s.hub.closeAll()
 	s.wg.Wait()
+	for s.ops.Load() != closingBias {
+		<-s.drained
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("datastore: close: %w", err)
 	}
 	return ctx.Err()
+}
+
+// closingBias is added to Store.ops by Close: once it is, enter fails.
+const closingBias = -1 << 40
+
+// enter registers an operation that uses Badger, or fails with ErrClosed
+// once Close has begun. Each enter that succeeds is paired with an exit.
+func (s *Store) enter() error {
+	if s.ops.Add(1) < 0 {
+		s.exit()
+		return ErrClosed
+	}
+	return nil
+}
+
+// exit ends an operation registered by enter, waking Close when it was the
+// last one.
+func (s *Store) exit() {
+	if s.ops.Add(-1) == closingBias {
+		select {
+		case s.drained <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // live makes sure the store can serve an operation, starting it if needed.
@@ -386,6 +426,10 @@ func (s *Store) ModelMetadata(ctx context.Context, model string) (ModelMetadata,
 	if err := s.live(ctx); err != nil {
 		return md, err
 	}
+	if err := s.enter(); err != nil {
+		return md, err
+	}
+	defer s.exit()
 	err := s.db.Badger().View(func(txn *badger.Txn) error {
 		b, err := get(txn, storage.ModelMetaKey(model))
 		if err != nil {
@@ -482,6 +526,10 @@ func (s *Store) Batch(ctx context.Context, fn func(*Txn) error) error {
 // update runs fn in a read-write transaction, retrying on conflicts, and
 // publishes its changes after commit.
 func (s *Store) update(ctx context.Context, fn func(*Txn) error) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.exit()
 	for attempt := 0; ; attempt++ {
 		t := &Txn{store: s, btx: s.db.Badger().NewTransaction(true)}
 		err := fn(t)
@@ -508,5 +556,9 @@ func (s *Store) view(t *Txn, fn func(*badger.Txn) error) error {
 	if t != nil {
 		return fn(t.btx)
 	}
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.exit()
 	return s.db.Badger().View(fn)
 }
