@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -336,5 +337,79 @@ func TestE2ELocked(t *testing.T) {
 	must(t, ds.Close(ctx))
 	if r := child(); r != "opened, 1 posts, <nil>" {
 		t.Errorf("child after Close: %s", r)
+	}
+}
+
+// TestE2ECloseDuringOperations closes the store while goroutines read and
+// write: operations under way finish, later ones fail with ErrClosed, and
+// nothing reaches Badger after it is closed (Badger panics then: queries
+// running during Close used to crash the process with "DB Closed").
+func TestE2ECloseDuringOperations(t *testing.T) {
+	ctx := context.Background()
+	ds, err := blogm.Open(ctx, t.TempDir())
+	must(t, err)
+	seedPosts(t, ds, 100, 14)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	other := map[string]int{}
+	closedErrs := 0
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				var err error
+				switch i % 6 {
+				case 0:
+					err = ds.Post.Save(ctx, &blogm.Post{ID: fmt.Sprintf("w%d.%d", w, i%50), Title: "t", BlogPostsID: ptr("b")})
+				case 1:
+					_, err = ds.Post.Query().Where(post.BlogPostsID.Eq("b")).Order(post.Rating.Desc()).Limit(5).All(ctx)
+				case 2:
+					_, err = ds.Post.Get(ctx, "p001")
+				case 3:
+					err = ds.Batch(ctx, func(tx *blogm.Tx) error {
+						if _, err := tx.Post.Query().Count(ctx); err != nil {
+							return err
+						}
+						return tx.Post.Save(ctx, &blogm.Post{ID: fmt.Sprint("batch", w), Title: "t"})
+					})
+				case 4:
+					_, err = ds.Post.DeleteWhere(ctx, post.ID.BeginsWith(fmt.Sprintf("w%d.1", w)))
+				case 5:
+					_, err = ds.Blog.QueryPosts(&blogm.Blog{ID: "ba"}).Count(ctx)
+				}
+				if err == nil {
+					continue
+				}
+				mu.Lock()
+				if errors.Is(err, datastore.ErrClosed) {
+					closedErrs++
+				} else {
+					other[err.Error()]++
+				}
+				mu.Unlock()
+				if errors.Is(err, datastore.ErrClosed) {
+					return
+				}
+			}
+		}()
+	}
+	snaps := ds.Post.ObserveQuery(ctx, ds.Post.Query().Where(post.Rating.Gt(2)))
+	time.Sleep(50 * time.Millisecond)
+	done := make(chan error, 1)
+	go func() { done <- ds.Close(ctx) }()
+	select {
+	case err := <-done:
+		must(t, err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("Close did not return")
+	}
+	wg.Wait()
+	closed(t, snaps, "ObserveQuery after Close")
+	if len(other) > 0 {
+		t.Errorf("errors other than ErrClosed: %v", other)
+	}
+	if closedErrs != 8 {
+		t.Errorf("%d goroutines stopped with ErrClosed, want 8", closedErrs)
 	}
 }
