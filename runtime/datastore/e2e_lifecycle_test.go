@@ -16,6 +16,7 @@ import (
 	blogm "github.com/dsgen/dsgen/examples/blog/model"
 	"github.com/dsgen/dsgen/examples/blog/model/comment"
 	"github.com/dsgen/dsgen/examples/blog/model/post"
+	relm "github.com/dsgen/dsgen/golden/relations/model"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/predicate"
 	"github.com/dsgen/dsgen/runtime/storage"
@@ -412,4 +413,136 @@ func TestE2ECloseDuringOperations(t *testing.T) {
 	if closedErrs != 8 {
 		t.Errorf("%d goroutines stopped with ErrClosed, want 8", closedErrs)
 	}
+}
+
+// TestE2EOtherSchema opens a store written with one schema through the
+// generated package of another: Start fails with ErrSchemaChanged and the
+// data stays readable with the schema that wrote it.
+func TestE2EOtherSchema(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	ds, err := blogm.Open(ctx, dir)
+	must(t, err)
+	must(t, ds.Post.Save(ctx, &blogm.Post{ID: "p", Title: "kept"}))
+	must(t, ds.Close(ctx))
+
+	other, err := relm.Open(ctx, dir)
+	must(t, err)
+	if err := other.Start(ctx); !errors.Is(err, datastore.ErrSchemaChanged) {
+		t.Errorf("Start with another schema: %v, want ErrSchemaChanged", err)
+	}
+	if _, err := other.Book.Query().All(ctx); !errors.Is(err, datastore.ErrSchemaChanged) {
+		t.Errorf("query with another schema: %v, want ErrSchemaChanged", err)
+	}
+	must(t, other.Close(ctx))
+
+	ds, err = blogm.Open(ctx, dir)
+	must(t, err)
+	defer ds.Close(ctx)
+	if p, err := ds.Post.Get(ctx, "p"); err != nil || p.Title != "kept" {
+		t.Errorf("after opening with another schema: %v, %v", p, err)
+	}
+}
+
+const crashEnv = "DSGEN_E2E_CRASH_DIR"
+
+// TestE2ECrashChild is the child process of TestE2ECrash: it writes until
+// it is killed.
+func TestE2ECrashChild(t *testing.T) {
+	dir := os.Getenv(crashEnv)
+	if dir == "" {
+		t.Skip("child process of TestE2ECrash")
+	}
+	ctx := context.Background()
+	ds, err := blogm.Open(ctx, dir)
+	must(t, err)
+	for _, id := range blogIDs {
+		must(t, ds.Blog.Save(ctx, &blogm.Blog{ID: id, Name: id}))
+	}
+	fmt.Println("WRITING")
+	for i := 0; ; i++ {
+		id := fmt.Sprint("p", i%500)
+		b := blogIDs[i%len(blogIDs)]
+		switch i % 7 {
+		case 6:
+			err = ds.Post.DeleteKey(ctx, id)
+			if errors.Is(err, datastore.ErrNotFound) {
+				err = nil
+			}
+		case 5:
+			err = ds.Batch(ctx, func(tx *blogm.Tx) error {
+				for j := range 20 {
+					cid := fmt.Sprint("c", (i+j)%300)
+					if err := tx.Post.Save(ctx, &blogm.Post{ID: cid, Title: "batch", BlogPostsID: &b, Rating: ptr(j)}); err != nil {
+						return err
+					}
+					if err := tx.Comment.Save(ctx, &blogm.Comment{ID: cid + ".c", Content: "c", PostCommentsID: &cid}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		default:
+			err = ds.Post.Save(ctx, &blogm.Post{ID: id, Title: "t", BlogPostsID: &b, Rating: ptr(i % 9)})
+		}
+		must(t, err)
+	}
+}
+
+// TestE2ECrash kills a process that is writing and reopens its store: the
+// writes that made it are whole, records and index entries together.
+func TestE2ECrash(t *testing.T) {
+	if os.Getenv(crashEnv) != "" {
+		t.Skip("in the child")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestE2ECrashChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), crashEnv+"="+dir)
+	out, err := cmd.StdoutPipe()
+	must(t, err)
+	must(t, cmd.Start())
+	buf := make([]byte, 64)
+	n, _ := out.Read(buf) // "WRITING" once the child writes
+	if !strings.Contains(string(buf[:n]), "WRITING") {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("child said %q", buf[:n])
+	}
+	time.Sleep(400 * time.Millisecond)
+	must(t, cmd.Process.Kill())
+	cmd.Wait()
+
+	ds, err := blogm.Open(ctx, dir)
+	must(t, err)
+	defer ds.Close(ctx)
+	all, err := ds.Post.Query().All(ctx)
+	must(t, err)
+	if len(all) == 0 {
+		t.Fatal("no posts survived")
+	}
+	for _, b := range blogIDs {
+		byIndex, err := ds.Post.Query().Where(post.BlogPostsID.Eq(b)).All(ctx)
+		must(t, err)
+		want := bruteForce(all, post.BlogPostsID.Eq(b), func(a, b *blogm.Post) int { return strings.Compare(a.ID, b.ID) })
+		if d := diffKeys(sortedKeys(byIndex, postKey), keysOf(want, postKey)); d != "" {
+			t.Errorf("blog %q after a crash: index vs records: %s", b, d)
+		}
+	}
+	// Batches are whole: every batch post has its comment.
+	for _, p := range all {
+		if p.Title != "batch" {
+			continue
+		}
+		if n, err := ds.Post.QueryComments(p).Count(ctx); n != 1 || err != nil {
+			t.Errorf("post %s of a batch has %d comments, %v", p.ID, n, err)
+		}
+	}
+	sorted, err := ds.Post.Query().Order(post.BlogPostsID.Desc(), post.Rating.Asc()).Limit(20).All(ctx)
+	must(t, err)
+	want := pageOf(bruteForce(all, predicate.All[blogm.Post](), func(a, b *blogm.Post) int { return strings.Compare(a.ID, b.ID) }, post.BlogPostsID.Desc(), post.Rating.Asc()), 20, 0)
+	if d := diffKeys(keysOf(sorted, postKey), keysOf(want, postKey)); d != "" {
+		t.Errorf("sorted through the index after a crash: %s", d)
+	}
+	t.Logf("%d posts after the crash", len(all))
 }
