@@ -146,9 +146,14 @@ type Store struct {
 	eng    *engine
 	hub    *hub
 
-	mu      sync.Mutex // guards started and closed
+	mu      sync.Mutex // guards started, closed and catalog
 	started bool
 	closed  bool
+	// catalog is set once the engine's table and index ids are loaded.
+	// They never change afterwards (Clear keeps the catalog), so a restart
+	// after Stop or Clear leaves the engine alone while other operations
+	// read it.
+	catalog bool
 	// ready is started && !closed, readable without mu.
 	ready atomic.Bool
 	done  chan struct{} // closed by Close: observers end
@@ -374,14 +379,17 @@ func (s *Store) start() error {
 		if err := txn.Set(storage.SettingKey(settingSchemaVersion), []byte(s.schema.Version)); err != nil {
 			return err
 		}
-		if err := s.eng.loadCatalog(txn); err != nil {
-			return err
+		if !s.catalog {
+			if err := s.eng.loadCatalog(txn); err != nil {
+				return err
+			}
 		}
 		return createModelMetadata(txn, s.schema)
 	})
 	if err != nil {
 		return fmt.Errorf("datastore: start: %w", err)
 	}
+	s.catalog = true
 	return s.buildNewIndexes()
 }
 
