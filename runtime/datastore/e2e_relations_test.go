@@ -552,7 +552,7 @@ func TestE2ELargeCascade(t *testing.T) {
 	start := time.Now()
 	must(t, ds.Blog.DeleteKey(ctx, "big"))
 	t.Logf("cascade of %d posts: %v", posts, time.Since(start))
-	if el := time.Since(start); el > 1500*time.Millisecond {
+	if el := time.Since(start); el > 3*time.Second {
 		t.Errorf("deleting a blog with %d posts took %v", posts, el)
 	}
 	for name, q := range map[string]func(context.Context) (int, error){
@@ -595,7 +595,7 @@ func TestE2ELargeCascade(t *testing.T) {
 		t.Errorf("DeleteWhere = %d, %v; want %d", n, err, roots)
 	}
 	t.Logf("DeleteWhere of %d posts: %v", roots, time.Since(start))
-	if el := time.Since(start); el > 1500*time.Millisecond {
+	if el := time.Since(start); el > 3*time.Second {
 		t.Errorf("DeleteWhere of %d posts took %v", roots, el)
 	}
 	if n, _ := ds.Comment.Query().Count(ctx); n != 0 {
