@@ -100,11 +100,11 @@ func fuzzPosts(t *testing.T, seed uint64, n int) {
 	ds, err := blogm.Open(ctx, "", datastore.InMemory(), datastore.MemoryPreset(storage.PresetDevice))
 	must(t, err)
 	defer ds.Close(ctx)
-	blogs := []string{"b", "ba", "b\x00", "c"}
+	blogs := []string{"b", "ba", "b\x00", "c", "b\xff", "b\x00\xff"}
 	for _, id := range blogs {
 		must(t, ds.Blog.Save(ctx, &blogm.Blog{ID: id, Name: id}))
 	}
-	ids := []string{"", "a", "ab", "b", "b\x00", "ba", "z", "é"}
+	ids := []string{"", "a", "ab", "b", "b\x00", "ba", "z", "é", "\xff", "a\x00\xff"}
 	titles := []string{"", "x", "xy", "y", "X"}
 	latest := map[string]*blogm.Post{}
 	for i := range n {
@@ -323,6 +323,13 @@ func fuzzTasks(t *testing.T, seed uint64, n int) {
 			case 3:
 				return task.DueOn.Between(d, date())
 			case 4:
+				if rng.IntN(2) == 0 { // a large set
+					var ds []scalar.Date
+					for range 9 + rng.IntN(4) {
+						ds = append(ds, date())
+					}
+					return task.DueOn.In(ds...)
+				}
 				return task.DueOn.In(d, date())
 			case 5:
 				return task.DueOn.Ne(d)
