@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"strings"
 
 	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/meta"
@@ -65,20 +66,76 @@ func (r *Repo[T]) validate(v *T) error {
 		if key[f.Name] && val == "" {
 			return fail("key field is empty", nil)
 		}
-		if f.IsList {
-			rv := reflect.ValueOf(val)
-			for i := range rv.Len() {
-				if reason, err := checkValue(f, rv.Index(i).Interface()); reason != "" {
-					return fail(fmt.Sprintf("element %d: %s", i, reason), err)
-				}
-			}
-			continue
-		}
-		if reason, err := checkValue(f, val); reason != "" {
+		if reason, err := checkField(r.store.schema, f, reflect.ValueOf(val)); reason != "" {
 			return fail(reason, err)
 		}
 	}
 	return nil
+}
+
+// checkField returns why the non-null value v of f (a list for list
+// fields) is invalid, or "".
+func checkField(s *meta.Schema, f *meta.Field, v reflect.Value) (string, error) {
+	if !f.IsList {
+		return checkElement(s, f, v)
+	}
+	for i := range v.Len() {
+		if reason, err := checkElement(s, f, v.Index(i)); reason != "" {
+			return fmt.Sprintf("element %d: %s", i, reason), err
+		}
+	}
+	return "", nil
+}
+
+// checkElement checks one value of f: a scalar or enum value, or a value
+// of a non-model type, whose fields are checked in turn.
+func checkElement(s *meta.Schema, f *meta.Field, v reflect.Value) (string, error) {
+	for v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return "", nil
+		}
+		v = v.Elem()
+	}
+	if f.Kind == meta.KindNonModel {
+		return checkNonModel(s, s.NonModel(f.Type), v)
+	}
+	return checkValue(f, v.Interface())
+}
+
+// checkNonModel checks the fields of v, a struct of the generated type of
+// non-model n, found by their JSON names. Reasons name the nested field.
+func checkNonModel(s *meta.Schema, n *meta.NonModel, v reflect.Value) (string, error) {
+	if n == nil || v.Kind() != reflect.Struct {
+		return "", nil
+	}
+	t := v.Type()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		var f *meta.Field
+		for _, nf := range n.Fields {
+			if nf.Name == name {
+				f = nf
+			}
+		}
+		if f == nil {
+			continue
+		}
+		fv := v.Field(i)
+		null := (fv.Kind() == reflect.Pointer || fv.Kind() == reflect.Slice) && fv.IsNil()
+		if !null && fv.CanInterface() && isZeroScalar(fv.Interface()) {
+			null = true
+		}
+		if null {
+			if (f.IsList && f.ListRequired) || (!f.IsList && f.Required) {
+				return f.Name + ": required field is null", nil
+			}
+			continue
+		}
+		if reason, err := checkField(s, f, fv); reason != "" {
+			return f.Name + ": " + reason, err
+		}
+	}
+	return "", nil
 }
 
 // checkValue returns why a non-null value is invalid for f, or "".
