@@ -437,9 +437,13 @@ func TestE2EValidation(t *testing.T) {
 	// Enums in lists.
 	wantInvalid(t, enums.Site.Save(ctx, &enm.Site{ID: "s", Name: "n", Levels: []enm.Priority{enm.PriorityLow, "URGENT"}}), "Site", "levels", "element 1")
 	wantInvalid(t, enums.Site.Save(ctx, &enm.Site{ID: "s", Name: "n", Units: ptr(enm.UnitSystem("METRIC"))}), "Site", "units", "not a value of enum")
+	// Values of non-model types are checked field by field.
+	wantInvalid(t, enums.Site.Save(ctx, &enm.Site{ID: "s", Name: "n", Address: &enm.Address{Line1: "x", Geo: &enm.Geo{Lat: math.NaN()}}}), "Site", "address", "geo: lat: NaN is not a GraphQL Float")
+	wantInvalid(t, enums.Site.Save(ctx, &enm.Site{ID: "s", Name: "n", Previous: []enm.Address{{Line1: "ok"}, {Line1: "x", Geo: &enm.Geo{Lng: math.Inf(1)}}}}), "Site", "previous", "element 1: geo: lng:")
 	if n, _ := enums.Site.Query().Count(ctx); n != 0 {
 		t.Errorf("%d invalid sites written", n)
 	}
+	must(t, enums.Site.Save(ctx, &enm.Site{ID: "s", Name: "n", Address: &enm.Address{Line1: "x", Geo: &enm.Geo{Lat: -90, Lng: 180}}, Previous: []enm.Address{{Line1: "y", Tags: []string{"t"}}}}))
 }
 
 // TestE2ELargeValues stores records far above Badger's value threshold
