@@ -248,3 +248,54 @@ func TestE2EConcurrentInsertAndCascade(t *testing.T) {
 		t.Errorf("%d posts outlived the cascade delete of their blog", orphans)
 	}
 }
+
+// TestE2EConditionalSaveIsCompareAndSwap: goroutines read a counter and
+// save counter+1 on the condition that it still holds the value read. The
+// condition is checked in the write's transaction, so exactly one save
+// succeeds per value and none is lost.
+func TestE2EConditionalSaveIsCompareAndSwap(t *testing.T) {
+	ctx := context.Background()
+	ds := openBlog(t)
+	must(t, ds.Post.Save(ctx, &blogm.Post{ID: "cas", Title: "c", Rating: ptr(0)}))
+	const workers, tries = 8, 40
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won := map[int]int{} // value written -> times
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range tries {
+				p, err := ds.Post.Get(ctx, "cas")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				seen := *p.Rating
+				*p.Rating = seen + 1
+				err = ds.Post.Save(ctx, p, datastore.If(post.Rating.Eq(seen)))
+				switch {
+				case err == nil:
+					mu.Lock()
+					won[seen+1]++
+					mu.Unlock()
+				case errors.Is(err, datastore.ErrConditionFailed):
+				default:
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	p, err := ds.Post.Get(ctx, "cas")
+	must(t, err)
+	if *p.Rating != len(won) {
+		t.Errorf("counter %d after %d successful swaps", *p.Rating, len(won))
+	}
+	for v, n := range won {
+		if n != 1 || v < 1 || v > *p.Rating {
+			t.Errorf("value %d written %d times", v, n)
+		}
+	}
+}
