@@ -81,7 +81,6 @@ type link struct {
 type engine struct {
 	schema *meta.Schema
 	tables map[string]*table
-	byID   map[uint32]*table
 }
 
 // slotOf returns the slot number of field name, adding the slot if needed.
@@ -133,7 +132,7 @@ func (t *table) pathFor(slots []int) (path, bool) {
 // newEngine builds the tables of s. Table and index ids are assigned by
 // loadCatalog.
 func newEngine(s *meta.Schema) (*engine, error) {
-	e := &engine{schema: s, tables: map[string]*table{}, byID: map[uint32]*table{}}
+	e := &engine{schema: s, tables: map[string]*table{}}
 	for _, m := range s.Models {
 		t := &table{model: m, createdAt: m.Options.Timestamps.CreatedAt, updatedAt: m.Options.Timestamps.UpdatedAt}
 		pk, err := t.slotsOf(m.PrimaryKey.Fields())
@@ -225,7 +224,6 @@ func (e *engine) loadCatalog(txn *badger.Txn) error {
 		}
 		t.id = id
 		t.prefix = storage.RecordPrefix(id)
-		e.byID[id] = t
 		if err := e.loadIndexIDs(txn, t); err != nil {
 			return err
 		}
@@ -402,15 +400,6 @@ func valueComponent(b []byte, f *meta.Field, v any) ([]byte, bool) {
 	return b, false
 }
 
-// recordKey returns the record key of r.
-func (t *table) recordKey(r row) []byte {
-	k := bytes.Clone(t.prefix)
-	for _, s := range t.pk {
-		k = append(k, r[s]...)
-	}
-	return k
-}
-
 // indexKey returns the entry key of r in ix.
 func (t *table) indexKey(ix *index, r row) []byte {
 	k := bytes.Clone(ix.prefix)
@@ -510,7 +499,7 @@ func get(txn *badger.Txn, key []byte) ([]byte, error) {
 func (l *link) related(txn *badger.Txn, r row, fn func(key, data []byte) error) error {
 	prefix := bytes.Clone(l.to.pathPrefix(l.via))
 	for _, s := range l.fromSlots {
-		if r[s][0] == storage.AppendNull(nil)[0] {
+		if storage.IsNull(r[s]) {
 			return nil
 		}
 		prefix = append(prefix, r[s]...)

@@ -524,7 +524,7 @@ func (q *Query[T]) plan() *plan[T] {
 func findEq(cs []predicate.Expr, f *meta.Field) ([]byte, bool) {
 	for _, c := range cs {
 		if c.Field == f.Name && c.Op == predicate.OpEq && len(c.Args) == 1 {
-			if b, ok := valueComponent(nil, f, c.Args[0]); ok && b[0] != storage.AppendNull(nil)[0] {
+			if b, ok := valueComponent(nil, f, c.Args[0]); ok && !storage.IsNull(b) {
 				return b, true
 			}
 		}

@@ -212,7 +212,7 @@ func (r *Repo[T]) checkParent(txn *badger.Txn, l *link, rw row) error {
 	found := false
 	isNull := false
 	for _, s := range l.fromSlots {
-		if rw[s][0] == storage.AppendNull(nil)[0] {
+		if storage.IsNull(rw[s]) {
 			isNull = true
 		}
 	}

@@ -24,6 +24,9 @@ const (
 // AppendNull appends a null component.
 func AppendNull(b []byte) []byte { return append(b, tagNull) }
 
+// IsNull reports whether the key component comp is null.
+func IsNull(comp []byte) bool { return len(comp) > 0 && comp[0] == tagNull }
+
 // AppendBool appends a boolean component; false sorts first.
 func AppendBool(b []byte, v bool) []byte {
 	if v {
