@@ -1,0 +1,631 @@
+package gqlexec
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/dsgen/dsgen/runtime/appsync"
+)
+
+// Field is one field to resolve.
+type Field struct {
+	Name       string         // field name in the schema
+	Alias      string         // response key
+	Args       map[string]any // coerced arguments (literals and variables, defaults applied)
+	Def        *ast.FieldDefinition
+	Selections ast.SelectionSet // its sub-selection, for resolvers that want to know what's asked
+	Path       []any            // response path: keys and list indexes
+}
+
+// Resolver supplies values. Objects are map[string]any; lists []any (or
+// []map[string]any, or any other slice; a nil slice is an empty list);
+// leaves are JSON values. An object of an interface or union type must hold
+// its concrete type's name under "__typename".
+type Resolver interface {
+	// Root resolves a top-level field of Query, Mutation or Subscription.
+	Root(ctx context.Context, f Field) (any, error)
+	// Field resolves a field of an object of type typeName that the parent
+	// map does not hold as a key (relations, connections). Fields present as
+	// keys in the parent map are read directly without calling Field.
+	Field(ctx context.Context, typeName string, parent map[string]any, f Field) (any, error)
+}
+
+// Execute runs op and returns the response: data shaped by the selection
+// sets, errors with path and locations. Root fields run one after another
+// in document order, which gives mutations the serial order the spec asks
+// for. A resolver error that is an *appsync.Error keeps its ErrorType, Data
+// and ErrorInfo; any other becomes an InternalFailure carrying err.Error().
+func (e *Executor) Execute(ctx context.Context, op *Operation, r Resolver) *appsync.Response {
+	root, aerr := e.rootType(op)
+	if aerr != nil {
+		return &appsync.Response{Errors: []*appsync.Error{aerr}}
+	}
+	x := e.newExecution(ctx, op, r)
+	groups := x.collect(root, op.Def.SelectionSet)
+	x.buf = append(x.buf, '{')
+	for i, g := range groups {
+		if i > 0 {
+			x.buf = append(x.buf, ',')
+		}
+		x.buf = appendString(x.buf, g.key)
+		x.buf = append(x.buf, ':')
+		path := &pathNode{key: g.key}
+		v, err := x.resolveRoot(root, g, path)
+		if !x.finish(g, path, v, err) {
+			return x.response(false)
+		}
+	}
+	x.buf = append(x.buf, '}')
+	return x.response(true)
+}
+
+// SubscriptionField returns the one root field of a subscription operation,
+// with its coerced arguments.
+func (e *Executor) SubscriptionField(op *Operation) (Field, error) {
+	x := e.newExecution(context.Background(), op, nil)
+	g, err := e.subscriptionGroup(x, op)
+	if err != nil {
+		return Field{}, err
+	}
+	args, err := x.args(g)
+	if err != nil {
+		return Field{}, fmt.Errorf("gqlexec: subscription %s: %w", g.name, err)
+	}
+	return Field{
+		Name:       g.name,
+		Alias:      g.key,
+		Args:       args,
+		Def:        g.def,
+		Selections: g.selections(),
+		Path:       []any{g.key},
+	}, nil
+}
+
+// Render executes op's selection set for a subscription event whose root
+// field value is value: the same output Execute gives when Root returns
+// value. Nested relation fields call r.Field.
+func (e *Executor) Render(ctx context.Context, op *Operation, value any, r Resolver) *appsync.Response {
+	x := e.newExecution(ctx, op, r)
+	g, err := e.subscriptionGroup(x, op)
+	if err != nil {
+		return &appsync.Response{Errors: []*appsync.Error{appsync.Errorf(appsync.BadRequest, "%v", err)}}
+	}
+	x.buf = append(x.buf, '{')
+	x.buf = appendString(x.buf, g.key)
+	x.buf = append(x.buf, ':')
+	if !x.finish(g, &pathNode{key: g.key}, value, nil) {
+		return x.response(false)
+	}
+	x.buf = append(x.buf, '}')
+	return x.response(true)
+}
+
+// subscriptionGroup returns the single root field group of a subscription.
+func (e *Executor) subscriptionGroup(x *execution, op *Operation) (*fieldGroup, error) {
+	if op == nil || op.Def == nil {
+		return nil, fmt.Errorf("gqlexec: no operation")
+	}
+	if op.Def.Operation != ast.Subscription {
+		return nil, fmt.Errorf("gqlexec: operation %q is a %s, not a subscription", op.Name, op.Def.Operation)
+	}
+	root, aerr := e.rootType(op)
+	if aerr != nil {
+		return nil, aerr
+	}
+	groups := x.collect(root, op.Def.SelectionSet)
+	if len(groups) != 1 || groups[0].def == nil {
+		return nil, fmt.Errorf("gqlexec: a subscription must select exactly one root field, not %d", len(groups))
+	}
+	return groups[0], nil
+}
+
+// rootType returns the root object type of op's kind.
+func (e *Executor) rootType(op *Operation) (*ast.Definition, *appsync.Error) {
+	if op == nil || op.Def == nil {
+		return nil, appsync.Errorf(appsync.BadRequest, "no operation to execute")
+	}
+	var root *ast.Definition
+	switch op.Def.Operation {
+	case ast.Query:
+		root = e.schema.Query
+	case ast.Mutation:
+		root = e.schema.Mutation
+	case ast.Subscription:
+		root = e.schema.Subscription
+	}
+	if root == nil {
+		return nil, appsync.Errorf(appsync.ValidationError, "the schema has no %s type", op.Def.Operation)
+	}
+	return root, nil
+}
+
+// execution is the state of one Execute or Render call.
+type execution struct {
+	e    *Executor
+	ctx  context.Context
+	op   *Operation
+	r    Resolver
+	buf  []byte
+	errs []*appsync.Error
+}
+
+func (e *Executor) newExecution(ctx context.Context, op *Operation, r Resolver) *execution {
+	return &execution{e: e, ctx: ctx, op: op, r: r, buf: make([]byte, 0, 512)}
+}
+
+// response returns the result; ok false means null propagated to the root.
+func (x *execution) response(ok bool) *appsync.Response {
+	data := json.RawMessage(x.buf)
+	if !ok {
+		data = json.RawMessage("null")
+	}
+	return &appsync.Response{Data: data, Errors: x.errs}
+}
+
+// fieldGroup is the fields of one response key in a selection set, merged
+// as the spec's CollectFields does. Groups are built once per execution and
+// per concrete type, and cache what every list item would otherwise redo.
+type fieldGroup struct {
+	key    string
+	name   string
+	parent *ast.Definition
+	def    *ast.FieldDefinition // nil for __typename
+	fields []*ast.Field
+
+	sub      map[string][]*fieldGroup // sub-selection groups by concrete type name
+	argsDone bool
+	argVals  map[string]any
+	argsErr  error
+}
+
+// selections returns the merged sub-selection of the group.
+func (g *fieldGroup) selections() ast.SelectionSet {
+	if len(g.fields) == 1 {
+		return g.fields[0].SelectionSet
+	}
+	var ss ast.SelectionSet
+	for _, f := range g.fields {
+		ss = append(ss, f.SelectionSet...)
+	}
+	return ss
+}
+
+// position returns the location of the group's first field.
+func (g *fieldGroup) position() []appsync.Location {
+	return locations(g.fields[0].Position)
+}
+
+// collect groups the fields of ss that apply to object type obj.
+func (x *execution) collect(obj *ast.Definition, ss ast.SelectionSet) []*fieldGroup {
+	var groups []*fieldGroup
+	var byKey map[string]*fieldGroup
+	visited := map[string]bool{}
+	var walk func(ss ast.SelectionSet)
+	walk = func(ss ast.SelectionSet) {
+		for _, s := range ss {
+			switch s := s.(type) {
+			case *ast.Field:
+				if !x.included(s.Directives) {
+					continue
+				}
+				key := s.Alias
+				if key == "" {
+					key = s.Name
+				}
+				if g := findGroup(groups, byKey, key); g != nil {
+					g.fields = append(g.fields, s)
+					continue
+				}
+				g := &fieldGroup{key: key, name: s.Name, parent: obj, fields: []*ast.Field{s}}
+				if s.Name != "__typename" {
+					g.def = obj.Fields.ForName(s.Name)
+				}
+				groups = append(groups, g)
+				if len(groups) == 16 {
+					byKey = make(map[string]*fieldGroup, 32)
+					for _, g := range groups {
+						byKey[g.key] = g
+					}
+				} else if byKey != nil {
+					byKey[key] = g
+				}
+			case *ast.InlineFragment:
+				if x.included(s.Directives) && x.applies(obj, s.TypeCondition) {
+					walk(s.SelectionSet)
+				}
+			case *ast.FragmentSpread:
+				if visited[s.Name] || !x.included(s.Directives) {
+					continue
+				}
+				visited[s.Name] = true
+				f := x.op.Doc.Fragments.ForName(s.Name)
+				if f != nil && x.applies(obj, f.TypeCondition) {
+					walk(f.SelectionSet)
+				}
+			}
+		}
+	}
+	walk(ss)
+	return groups
+}
+
+func findGroup(groups []*fieldGroup, byKey map[string]*fieldGroup, key string) *fieldGroup {
+	if byKey != nil {
+		return byKey[key]
+	}
+	for _, g := range groups {
+		if g.key == key {
+			return g
+		}
+	}
+	return nil
+}
+
+// subGroups returns the groups of g's merged sub-selection for type obj.
+func (x *execution) subGroups(g *fieldGroup, obj *ast.Definition) []*fieldGroup {
+	if gs, ok := g.sub[obj.Name]; ok {
+		return gs
+	}
+	gs := x.collect(obj, g.selections())
+	if g.sub == nil {
+		g.sub = make(map[string][]*fieldGroup, 1)
+	}
+	g.sub[obj.Name] = gs
+	return gs
+}
+
+// included evaluates @skip and @include.
+func (x *execution) included(ds ast.DirectiveList) bool {
+	for _, d := range ds {
+		if d.Name != "skip" && d.Name != "include" {
+			continue
+		}
+		a := d.Arguments.ForName("if")
+		if a == nil {
+			continue
+		}
+		v, _, _ := coerceLiteral(x.e.schema, ast.NonNullNamedType("Boolean", nil), a.Value, x.op.Variables)
+		b, _ := v.(bool)
+		if d.Name == "skip" && b {
+			return false
+		}
+		if d.Name == "include" && !b {
+			return false
+		}
+	}
+	return true
+}
+
+// applies reports whether a fragment with type condition cond applies to
+// object type obj.
+func (x *execution) applies(obj *ast.Definition, cond string) bool {
+	if cond == "" || cond == obj.Name {
+		return true
+	}
+	for _, p := range x.e.schema.PossibleTypes[cond] {
+		if p.Name == obj.Name {
+			return true
+		}
+	}
+	return false
+}
+
+// args returns the group's coerced arguments, computed once.
+func (x *execution) args(g *fieldGroup) (map[string]any, error) {
+	if !g.argsDone {
+		g.argsDone = true
+		if g.def != nil {
+			g.argVals, g.argsErr = coerceArgs(x.e.schema, g.def.Arguments, g.fields[0].Arguments, x.op.Variables)
+		}
+	}
+	return g.argVals, g.argsErr
+}
+
+// field returns the Field handed to a resolver.
+func (x *execution) field(g *fieldGroup, path *pathNode) (Field, error) {
+	args, err := x.args(g)
+	if err != nil {
+		return Field{}, err
+	}
+	return Field{
+		Name:       g.name,
+		Alias:      g.key,
+		Args:       args,
+		Def:        g.def,
+		Selections: g.selections(),
+		Path:       path.slice(),
+	}, nil
+}
+
+// resolveRoot resolves a root field: the executor answers __typename and
+// introspection, the resolver the rest.
+func (x *execution) resolveRoot(root *ast.Definition, g *fieldGroup, path *pathNode) (any, error) {
+	switch {
+	case g.name == "__typename":
+		return root.Name, nil
+	case root == x.e.schema.Query && g.name == "__schema":
+		return introSchema{}, nil
+	case root == x.e.schema.Query && g.name == "__type":
+		args, err := x.args(g)
+		if err != nil {
+			return nil, err
+		}
+		name, _ := args["name"].(string)
+		if d := x.e.schema.Types[name]; d != nil {
+			return introType{def: d}, nil
+		}
+		return nil, nil
+	}
+	if err := x.ctx.Err(); err != nil {
+		return nil, err
+	}
+	f, err := x.field(g, path)
+	if err != nil {
+		return nil, err
+	}
+	return x.r.Root(x.ctx, f)
+}
+
+// finish completes a resolved field value (or records its error) into the
+// buffer. It returns false when the null must propagate to the parent.
+func (x *execution) finish(g *fieldGroup, path *pathNode, v any, err error) bool {
+	if g.name == "__typename" {
+		s, _ := v.(string)
+		x.buf = appendString(x.buf, s)
+		return true
+	}
+	if err != nil {
+		x.resolverError(err, g, path)
+		if g.def.Type.NonNull {
+			return false
+		}
+		x.buf = append(x.buf, "null"...)
+		return true
+	}
+	return x.complete(g.def.Type, g, path, v)
+}
+
+// complete writes v as a value of type t, applying null propagation.
+func (x *execution) complete(t *ast.Type, g *fieldGroup, path *pathNode, v any) bool {
+	if isNull(v) {
+		if t.NonNull {
+			x.fieldError(g, path, fmt.Sprintf("Cannot return null for non-nullable type: '%s' within parent '%s' (%s)",
+				t.Name(), g.parent.Name, path.String()))
+			return false
+		}
+		x.buf = append(x.buf, "null"...)
+		return true
+	}
+	start := len(x.buf)
+	if x.completeValue(t, g, path, v) {
+		return true
+	}
+	if t.NonNull {
+		return false
+	}
+	x.buf = append(x.buf[:start], "null"...)
+	return true
+}
+
+// isNull reports whether a resolved value is null. A nil slice is not: it
+// is an empty list, as a Go resolver that found nothing returns it.
+func isNull(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return true
+	case map[string]any:
+		return v == nil
+	case json.RawMessage:
+		return len(v) == 0 || string(v) == "null"
+	}
+	return false
+}
+
+// completeValue writes a non-null v of type t (nullability aside).
+func (x *execution) completeValue(t *ast.Type, g *fieldGroup, path *pathNode, v any) bool {
+	if t.Elem != nil {
+		return x.completeList(t, g, path, v)
+	}
+	def := x.e.schema.Types[t.NamedType]
+	if def == nil {
+		x.fieldError(g, path, fmt.Sprintf("unknown type %s", t.NamedType))
+		return false
+	}
+	switch def.Kind {
+	case ast.Scalar, ast.Enum:
+		b, err := appendLeaf(x.buf, def, v)
+		if err != nil {
+			x.fieldError(g, path, fmt.Sprintf("%s.%s: %v", g.parent.Name, g.name, err))
+			return false
+		}
+		x.buf = b
+		return true
+	case ast.Object:
+		return x.executeObject(def, g, path, v)
+	case ast.Interface, ast.Union:
+		obj := x.concreteType(def, v)
+		if obj == nil {
+			x.fieldError(g, path, fmt.Sprintf("cannot tell which type of %s the value of %s.%s is: it needs a __typename naming one",
+				def.Name, g.parent.Name, g.name))
+			return false
+		}
+		return x.executeObject(obj, g, path, v)
+	}
+	x.fieldError(g, path, fmt.Sprintf("%s.%s: type %s cannot be output", g.parent.Name, g.name, def.Name))
+	return false
+}
+
+// concreteType resolves the object type of a value of an abstract type.
+func (x *execution) concreteType(abstract *ast.Definition, v any) *ast.Definition {
+	var name string
+	switch v := v.(type) {
+	case map[string]any:
+		name, _ = v["__typename"].(string)
+	case introObject:
+		name = v.typeName()
+	}
+	for _, p := range x.e.schema.PossibleTypes[abstract.Name] {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// completeList writes a list of t.Elem.
+func (x *execution) completeList(t *ast.Type, g *fieldGroup, path *pathNode, v any) bool {
+	x.buf = append(x.buf, '[')
+	switch list := v.(type) {
+	case []any:
+		for i, item := range list {
+			if i > 0 {
+				x.buf = append(x.buf, ',')
+			}
+			if !x.complete(t.Elem, g, &pathNode{parent: path, index: i, isIndex: true}, item) {
+				return false
+			}
+		}
+	case []map[string]any:
+		for i, item := range list {
+			if i > 0 {
+				x.buf = append(x.buf, ',')
+			}
+			if !x.complete(t.Elem, g, &pathNode{parent: path, index: i, isIndex: true}, item) {
+				return false
+			}
+		}
+	default:
+		rv := reflect.ValueOf(v)
+		if rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array {
+			x.fieldError(g, path, fmt.Sprintf("%s.%s: expected a list, got a %T", g.parent.Name, g.name, v))
+			return false
+		}
+		for i := range rv.Len() {
+			if i > 0 {
+				x.buf = append(x.buf, ',')
+			}
+			if !x.complete(t.Elem, g, &pathNode{parent: path, index: i, isIndex: true}, rv.Index(i).Interface()) {
+				return false
+			}
+		}
+	}
+	x.buf = append(x.buf, ']')
+	return true
+}
+
+// executeObject writes the sub-selection of g over object v of type obj.
+func (x *execution) executeObject(obj *ast.Definition, g *fieldGroup, path *pathNode, v any) bool {
+	m, isMap := v.(map[string]any)
+	intro, isIntro := v.(introObject)
+	if !isMap && !isIntro {
+		x.fieldError(g, path, fmt.Sprintf("%s.%s: expected an object, got a %T", g.parent.Name, g.name, v))
+		return false
+	}
+	groups := x.subGroups(g, obj)
+	x.buf = append(x.buf, '{')
+	for i, sg := range groups {
+		if i > 0 {
+			x.buf = append(x.buf, ',')
+		}
+		x.buf = appendString(x.buf, sg.key)
+		x.buf = append(x.buf, ':')
+		fp := &pathNode{parent: path, key: sg.key}
+		if sg.name == "__typename" {
+			x.buf = appendString(x.buf, obj.Name)
+			continue
+		}
+		if sg.def == nil {
+			x.fieldError(sg, fp, fmt.Sprintf("type %s has no field %s", obj.Name, sg.name))
+			return false
+		}
+		var val any
+		var err error
+		if isIntro {
+			var args map[string]any
+			if args, err = x.args(sg); err == nil {
+				val, err = intro.field(x.e, sg.name, args)
+			}
+		} else if fv, ok := m[sg.name]; ok {
+			val = fv
+		} else {
+			val, err = x.resolveField(obj, m, sg, fp)
+		}
+		if !x.finish(sg, fp, val, err) {
+			return false
+		}
+	}
+	x.buf = append(x.buf, '}')
+	return true
+}
+
+// resolveField asks the resolver for a field its parent map lacks.
+func (x *execution) resolveField(obj *ast.Definition, parent map[string]any, g *fieldGroup, path *pathNode) (any, error) {
+	if err := x.ctx.Err(); err != nil {
+		return nil, err
+	}
+	f, err := x.field(g, path)
+	if err != nil {
+		return nil, err
+	}
+	return x.r.Field(x.ctx, obj.Name, parent, f)
+}
+
+// resolverError records a resolver's error at path. An *appsync.Error keeps
+// its type and data; anything else is an InternalFailure.
+func (x *execution) resolverError(err error, g *fieldGroup, path *pathNode) {
+	var out appsync.Error
+	if ae, ok := appsync.AsError(err); ok {
+		out = *ae
+	} else {
+		out = appsync.Error{Message: err.Error(), ErrorType: appsync.InternalFailure}
+	}
+	out.Path = path.slice()
+	out.Locations = g.position()
+	x.errs = append(x.errs, &out)
+}
+
+// fieldError records an error the executor found in a field's value.
+func (x *execution) fieldError(g *fieldGroup, path *pathNode, msg string) {
+	x.errs = append(x.errs, &appsync.Error{Message: msg, Path: path.slice(), Locations: g.position()})
+}
+
+// pathNode is one step of a response path, linked to its parent so that
+// paths cost nothing until an error or a resolver needs one.
+type pathNode struct {
+	parent  *pathNode
+	key     string
+	index   int
+	isIndex bool
+}
+
+// slice returns the path from the root as keys (string) and indexes (int).
+func (p *pathNode) slice() []any {
+	n := 0
+	for q := p; q != nil; q = q.parent {
+		n++
+	}
+	out := make([]any, n)
+	for q := p; q != nil; q = q.parent {
+		n--
+		if q.isIndex {
+			out[n] = q.index
+		} else {
+			out[n] = q.key
+		}
+	}
+	return out
+}
+
+// String returns the path as AppSync prints it: /getPost/comments/0/id.
+func (p *pathNode) String() string {
+	var b strings.Builder
+	for _, s := range p.slice() {
+		fmt.Fprintf(&b, "/%v", s)
+	}
+	return b.String()
+}

@@ -1,0 +1,287 @@
+// Package gqlexec executes GraphQL requests for `dsgen serve`.
+//
+// Requests are parsed and validated with gqlparser against one schema, then
+// executed with a Resolver that supplies values: root fields, and the fields
+// of objects that their parent map does not already hold (relations,
+// connections). The executor itself shapes the response by the selection
+// sets (aliases, fragments, @skip/@include, __typename), coerces leaf values,
+// propagates nulls the way the GraphQL spec says, and answers introspection
+// from the schema. Response data is written in selection order.
+package gqlexec
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/parser"
+	"github.com/vektah/gqlparser/v2/validator"
+	"github.com/vektah/gqlparser/v2/validator/rules"
+
+	"github.com/dsgen/dsgen/runtime/appsync"
+)
+
+// DefaultMaxDepth is the selection depth allowed when Options.MaxDepth is 0.
+// It leaves room for the standard introspection query, which nests 13 deep.
+const DefaultMaxDepth = 15
+
+// Options limit what a request may do.
+type Options struct {
+	// MaxDepth is the maximum selection depth (default DefaultMaxDepth); a
+	// deeper document fails validation. A root field is at depth 1.
+	MaxDepth int
+}
+
+// Executor executes operations against one schema. Safe for concurrent use.
+type Executor struct {
+	schema *ast.Schema
+	opts   Options
+	rules  *rules.Rules
+	// types is the schema's types sorted by name, for __schema.types.
+	types []*ast.Definition
+	// directives is the schema's directives sorted by name.
+	directives []*ast.DirectiveDefinition
+}
+
+// New returns an Executor for schema, a schema loaded by gqlparser (with its
+// prelude, as gqlparser.LoadSchema adds it).
+func New(schema *ast.Schema, opts Options) *Executor {
+	if opts.MaxDepth <= 0 {
+		opts.MaxDepth = DefaultMaxDepth
+	}
+	e := &Executor{schema: schema, opts: opts, rules: rules.NewDefaultRules()}
+	for _, d := range schema.Types {
+		e.types = append(e.types, d)
+	}
+	sort.Slice(e.types, func(i, j int) bool { return e.types[i].Name < e.types[j].Name })
+	for _, d := range schema.Directives {
+		e.directives = append(e.directives, d)
+	}
+	sort.Slice(e.directives, func(i, j int) bool { return e.directives[i].Name < e.directives[j].Name })
+	return e
+}
+
+// Schema returns the schema the executor was built for.
+func (e *Executor) Schema() *ast.Schema { return e.schema }
+
+// Operation is a parsed, validated request with coerced variables.
+type Operation struct {
+	Kind      string // "query", "mutation" or "subscription"
+	Name      string
+	Doc       *ast.QueryDocument
+	Def       *ast.OperationDefinition
+	Variables map[string]any // coerced
+}
+
+// Prepare parses and validates req: it picks the operation named by
+// req.OperationName (required when the document holds several), checks the
+// document against the schema and the depth limit, and coerces the variables
+// against their declared types. On failure it returns ValidationError errors
+// with locations; it never panics.
+func (e *Executor) Prepare(req appsync.Request) (op *Operation, errs []*appsync.Error) {
+	// gqlparser is fed untrusted text; a panic in it must not take the
+	// server down, so it is reported as an invalid request instead.
+	defer func() {
+		if p := recover(); p != nil {
+			op = nil
+			errs = []*appsync.Error{appsync.Errorf(appsync.ValidationError, "invalid request: %v", p)}
+		}
+	}()
+	if strings.TrimSpace(req.Query) == "" {
+		return nil, []*appsync.Error{appsync.Errorf(appsync.ValidationError, "the request has no query")}
+	}
+	doc, err := parser.ParseQuery(&ast.Source{Name: "request", Input: req.Query})
+	if err != nil {
+		return nil, fromGQLErrors(err)
+	}
+	if gerrs := validator.ValidateWithRules(e.schema, doc, e.rules); len(gerrs) > 0 {
+		return nil, fromGQLErrors(gerrs)
+	}
+	def, aerr := selectOperation(doc, req.OperationName)
+	if aerr != nil {
+		return nil, []*appsync.Error{aerr}
+	}
+	if aerr := e.checkDepth(doc, def); aerr != nil {
+		return nil, []*appsync.Error{aerr}
+	}
+	vars, aerr := e.coerceVariables(def, req.Variables)
+	if aerr != nil {
+		return nil, []*appsync.Error{aerr}
+	}
+	return &Operation{
+		Kind:      string(def.Operation),
+		Name:      def.Name,
+		Doc:       doc,
+		Def:       def,
+		Variables: vars,
+	}, nil
+}
+
+// selectOperation picks the operation to run as the spec's GetOperation does.
+func selectOperation(doc *ast.QueryDocument, name string) (*ast.OperationDefinition, *appsync.Error) {
+	if len(doc.Operations) == 0 {
+		return nil, appsync.Errorf(appsync.ValidationError, "the document has no operation")
+	}
+	if name == "" {
+		if len(doc.Operations) > 1 {
+			return nil, appsync.Errorf(appsync.ValidationError,
+				"the document has %d operations: operationName must say which to run", len(doc.Operations))
+		}
+		return doc.Operations[0], nil
+	}
+	for _, o := range doc.Operations {
+		if o.Name == name {
+			return o, nil
+		}
+	}
+	return nil, appsync.Errorf(appsync.ValidationError, "unknown operation named %q", name)
+}
+
+// coerceVariables checks the request's variables against the operation's
+// declarations and normalises them (Int to int64, Float to float64, ID to
+// string) so resolvers see one Go type per GraphQL type.
+func (e *Executor) coerceVariables(def *ast.OperationDefinition, in map[string]any) (map[string]any, *appsync.Error) {
+	// VariableValues writes coerced values back into nested maps; copy so
+	// the caller's request stays as it was sent.
+	in, _ = deepCopy(in).(map[string]any)
+	vars, err := validator.VariableValues(e.schema, def, in)
+	if err != nil {
+		return nil, variableError(def, err)
+	}
+	for _, vd := range def.VariableDefinitions {
+		if v, ok := vars[vd.Variable]; ok {
+			nv, err := normaliseInput(e.schema, vd.Type, v)
+			if err != nil {
+				ae := appsync.Errorf(appsync.ValidationError, "variable $%s: %v", vd.Variable, err)
+				ae.Locations = locations(vd.Position)
+				return nil, ae
+			}
+			vars[vd.Variable] = nv
+		}
+	}
+	return vars, nil
+}
+
+// variableError turns gqlparser's variable error, whose path is
+// variable.<name>[.<field>...], into a message that names the variable.
+func variableError(def *ast.OperationDefinition, err error) *appsync.Error {
+	var ge *gqlerror.Error
+	if !errors.As(err, &ge) || len(ge.Path) < 2 {
+		return appsync.Errorf(appsync.ValidationError, "invalid variables: %v", err)
+	}
+	name, _ := ge.Path[1].(ast.PathName)
+	where := "$" + string(name) + ast.Path(ge.Path[2:]).String()
+	if len(ge.Path) > 2 {
+		if _, idx := ge.Path[2].(ast.PathIndex); !idx {
+			where = "$" + string(name) + "." + ast.Path(ge.Path[2:]).String()
+		}
+	}
+	ae := appsync.Errorf(appsync.ValidationError, "variable %s: %s", where, ge.Message)
+	if vd := def.VariableDefinitions.ForName(string(name)); vd != nil {
+		ae.Message = fmt.Sprintf("variable %s of type %s: %s", where, vd.Type.String(), ge.Message)
+		ae.Locations = locations(vd.Position)
+	}
+	return ae
+}
+
+// fromGQLErrors converts gqlparser errors (a *gqlerror.Error or a
+// gqlerror.List) into ValidationErrors.
+func fromGQLErrors(err error) []*appsync.Error {
+	var list gqlerror.List
+	var one *gqlerror.Error
+	switch {
+	case errors.As(err, &list):
+	case errors.As(err, &one):
+		list = gqlerror.List{one}
+	default:
+		return []*appsync.Error{appsync.Errorf(appsync.ValidationError, "%v", err)}
+	}
+	out := make([]*appsync.Error, 0, len(list))
+	for _, ge := range list {
+		ae := &appsync.Error{Message: ge.Message, ErrorType: appsync.ValidationError}
+		for _, l := range ge.Locations {
+			ae.Locations = append(ae.Locations, appsync.Location{Line: l.Line, Column: l.Column})
+		}
+		out = append(out, ae)
+	}
+	return out
+}
+
+// locations returns p as an error location list, or nil.
+func locations(p *ast.Position) []appsync.Location {
+	if p == nil || p.Line == 0 {
+		return nil
+	}
+	return []appsync.Location{{Line: p.Line, Column: p.Column}}
+}
+
+// checkDepth rejects an operation whose selections, fragments expanded,
+// nest deeper than the limit. Validation has ruled out fragment cycles;
+// depths of fragments are memoised so repeated spreads cost nothing.
+func (e *Executor) checkDepth(doc *ast.QueryDocument, def *ast.OperationDefinition) *appsync.Error {
+	memo := map[string]int{}
+	var deepest *ast.Field
+	var depth func(ss ast.SelectionSet, level int) int
+	depth = func(ss ast.SelectionSet, level int) int {
+		maxd := 0
+		for _, s := range ss {
+			d := 0
+			switch s := s.(type) {
+			case *ast.Field:
+				d = 1 + depth(s.SelectionSet, level+1)
+				if level+1 > e.opts.MaxDepth && deepest == nil {
+					deepest = s
+				}
+			case *ast.InlineFragment:
+				d = depth(s.SelectionSet, level)
+			case *ast.FragmentSpread:
+				if m, ok := memo[s.Name]; ok {
+					d = m
+					if level+m > e.opts.MaxDepth && deepest == nil {
+						deepest = &ast.Field{Position: s.Position}
+					}
+					break
+				}
+				memo[s.Name] = 0 // guards against a cycle validation missed
+				if f := doc.Fragments.ForName(s.Name); f != nil {
+					d = depth(f.SelectionSet, level)
+				}
+				memo[s.Name] = d
+			}
+			maxd = max(maxd, d)
+		}
+		return maxd
+	}
+	if d := depth(def.SelectionSet, 0); d > e.opts.MaxDepth {
+		ae := appsync.Errorf(appsync.ValidationError,
+			"the query is %d levels deep; the maximum is %d", d, e.opts.MaxDepth)
+		if deepest != nil {
+			ae.Locations = locations(deepest.Position)
+		}
+		return ae
+	}
+	return nil
+}
+
+// deepCopy copies the maps and slices of a decoded JSON value.
+func deepCopy(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, x := range v {
+			m[k] = deepCopy(x)
+		}
+		return m
+	case []any:
+		s := make([]any, len(v))
+		for i, x := range v {
+			s[i] = deepCopy(x)
+		}
+		return s
+	default:
+		return v
+	}
+}

@@ -1,0 +1,370 @@
+package gqlexec
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"reflect"
+	"strconv"
+
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// Input values reach resolvers with one Go type per GraphQL type: Int is
+// int64, Float float64, ID and String string, Boolean bool, enums string,
+// input objects map[string]any, lists []any. Custom scalars pass as decoded.
+
+// normaliseInput converts a variable value that gqlparser has accepted for
+// typ into the canonical Go types, and fills in input object field defaults.
+func normaliseInput(schema *ast.Schema, typ *ast.Type, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	if typ.Elem != nil {
+		rv := reflect.ValueOf(v)
+		if rv.Kind() != reflect.Slice {
+			x, err := normaliseInput(schema, typ.Elem, v)
+			if err != nil {
+				return nil, err
+			}
+			return []any{x}, nil
+		}
+		out := make([]any, rv.Len())
+		for i := range out {
+			x, err := normaliseInput(schema, typ.Elem, rv.Index(i).Interface())
+			if err != nil {
+				return nil, fmt.Errorf("[%d]: %w", i, err)
+			}
+			out[i] = x
+		}
+		return out, nil
+	}
+	def := schema.Types[typ.NamedType]
+	if def == nil {
+		return nil, fmt.Errorf("unknown type %s", typ.NamedType)
+	}
+	switch def.Kind {
+	case ast.InputObject:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("must be an object of type %s", def.Name)
+		}
+		out := make(map[string]any, len(m))
+		for _, f := range def.Fields {
+			x, present := m[f.Name]
+			if !present {
+				if f.DefaultValue != nil {
+					d, _, err := coerceLiteral(schema, f.Type, f.DefaultValue, nil)
+					if err != nil {
+						return nil, fmt.Errorf("%s: default: %w", f.Name, err)
+					}
+					out[f.Name] = d
+				}
+				continue
+			}
+			nx, err := normaliseInput(schema, f.Type, x)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", f.Name, err)
+			}
+			out[f.Name] = nx
+		}
+		return out, nil
+	case ast.Enum:
+		if s, ok := v.(string); ok {
+			return s, nil
+		}
+		return fmt.Sprint(v), nil
+	case ast.Scalar:
+		switch def.Name {
+		case "Int":
+			return toInt64(v)
+		case "Float":
+			return toFloat64(v)
+		case "ID":
+			return toID(v)
+		}
+	}
+	return v, nil
+}
+
+// coerceLiteral returns the value of a literal (or variable reference) in
+// the document for an input of type typ. present is false when val is a
+// variable the request did not supply, so the input's default applies.
+func coerceLiteral(schema *ast.Schema, typ *ast.Type, val *ast.Value, vars map[string]any) (v any, present bool, err error) {
+	if val == nil {
+		return nil, false, nil
+	}
+	switch val.Kind {
+	case ast.Variable:
+		v, present = vars[val.Raw]
+		return v, present, nil
+	case ast.NullValue:
+		return nil, true, nil
+	}
+	if typ.Elem != nil {
+		if val.Kind != ast.ListValue {
+			x, _, err := coerceLiteral(schema, typ.Elem, val, vars)
+			if err != nil {
+				return nil, false, err
+			}
+			return []any{x}, true, nil
+		}
+		out := make([]any, len(val.Children))
+		for i, c := range val.Children {
+			x, _, err := coerceLiteral(schema, typ.Elem, c.Value, vars)
+			if err != nil {
+				return nil, false, fmt.Errorf("[%d]: %w", i, err)
+			}
+			out[i] = x
+		}
+		return out, true, nil
+	}
+	def := schema.Types[typ.NamedType]
+	if def == nil {
+		return nil, false, fmt.Errorf("unknown type %s", typ.NamedType)
+	}
+	switch def.Kind {
+	case ast.InputObject:
+		if val.Kind != ast.ObjectValue {
+			return nil, false, fmt.Errorf("expected an object of type %s, got %s", def.Name, val.String())
+		}
+		out := make(map[string]any, len(def.Fields))
+		for _, f := range def.Fields {
+			x, ok, err := coerceLiteral(schema, f.Type, val.Children.ForName(f.Name), vars)
+			if err != nil {
+				return nil, false, fmt.Errorf("%s: %w", f.Name, err)
+			}
+			if !ok && f.DefaultValue != nil {
+				x, ok, err = coerceLiteral(schema, f.Type, f.DefaultValue, nil)
+				if err != nil {
+					return nil, false, fmt.Errorf("%s: default: %w", f.Name, err)
+				}
+			}
+			if ok {
+				out[f.Name] = x
+			}
+		}
+		return out, true, nil
+	case ast.Enum:
+		return val.Raw, true, nil
+	}
+	switch def.Name {
+	case "Int":
+		n, err := strconv.ParseInt(val.Raw, 10, 64)
+		if err != nil {
+			return nil, false, fmt.Errorf("Int cannot represent %s", val.Raw)
+		}
+		return n, true, nil
+	case "Float":
+		f, err := strconv.ParseFloat(val.Raw, 64)
+		if err != nil {
+			return nil, false, fmt.Errorf("Float cannot represent %s", val.Raw)
+		}
+		return f, true, nil
+	case "Boolean":
+		return val.Raw == "true", true, nil
+	case "String", "ID":
+		return val.Raw, true, nil
+	}
+	// A custom scalar takes any literal; lists and objects keep their shape.
+	v, err = val.Value(vars)
+	if err != nil {
+		return nil, false, fmt.Errorf("%s: %w", def.Name, err)
+	}
+	return v, true, nil
+}
+
+// coerceArgs returns the arguments of a field or directive: the literals and
+// variables given, with the definitions' defaults for the rest.
+func coerceArgs(schema *ast.Schema, defs ast.ArgumentDefinitionList, args ast.ArgumentList, vars map[string]any) (map[string]any, error) {
+	out := make(map[string]any, len(defs))
+	for _, d := range defs {
+		var given *ast.Value
+		if a := args.ForName(d.Name); a != nil {
+			given = a.Value
+		}
+		v, ok, err := coerceLiteral(schema, d.Type, given, vars)
+		if err != nil {
+			return nil, fmt.Errorf("argument %s: %w", d.Name, err)
+		}
+		if !ok && d.DefaultValue != nil {
+			v, ok, err = coerceLiteral(schema, d.Type, d.DefaultValue, nil)
+			if err != nil {
+				return nil, fmt.Errorf("argument %s: default: %w", d.Name, err)
+			}
+		}
+		if ok {
+			out[d.Name] = v
+		}
+	}
+	return out, nil
+}
+
+// toInt64 accepts the integral numbers a resolver or a JSON decoder yields.
+func toInt64(v any) (int64, error) {
+	switch n := v.(type) {
+	case int:
+		return int64(n), nil
+	case int64:
+		return n, nil
+	case int32:
+		return int64(n), nil
+	case int16:
+		return int64(n), nil
+	case int8:
+		return int64(n), nil
+	case uint:
+		if uint64(n) > math.MaxInt64 {
+			return 0, fmt.Errorf("Int cannot represent %d", n)
+		}
+		return int64(n), nil
+	case uint64:
+		if n > math.MaxInt64 {
+			return 0, fmt.Errorf("Int cannot represent %d", n)
+		}
+		return int64(n), nil
+	case uint32:
+		return int64(n), nil
+	case uint16:
+		return int64(n), nil
+	case uint8:
+		return int64(n), nil
+	case float64:
+		return floatToInt(n)
+	case float32:
+		return floatToInt(float64(n))
+	case json.Number:
+		if i, err := n.Int64(); err == nil {
+			return i, nil
+		}
+		f, err := n.Float64()
+		if err != nil {
+			return 0, fmt.Errorf("Int cannot represent %q", string(n))
+		}
+		return floatToInt(f)
+	case string:
+		// gqlparser accepts a numeric string for an Int variable.
+		i, err := strconv.ParseInt(n, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("Int cannot represent %q", n)
+		}
+		return i, nil
+	}
+	return 0, fmt.Errorf("Int cannot represent a %T", v)
+}
+
+func floatToInt(f float64) (int64, error) {
+	if f != math.Trunc(f) || math.IsInf(f, 0) || math.Abs(f) > 1<<63-1024 {
+		return 0, fmt.Errorf("Int cannot represent non-integer value %v", f)
+	}
+	return int64(f), nil
+}
+
+// toFloat64 accepts any number.
+func toFloat64(v any) (float64, error) {
+	var f float64
+	switch n := v.(type) {
+	case float64:
+		f = n
+	case float32:
+		f = float64(n)
+	case json.Number:
+		x, err := n.Float64()
+		if err != nil {
+			return 0, fmt.Errorf("Float cannot represent %q", string(n))
+		}
+		f = x
+	case string:
+		x, err := strconv.ParseFloat(n, 64)
+		if err != nil {
+			return 0, fmt.Errorf("Float cannot represent %q", n)
+		}
+		f = x
+	default:
+		i, err := toInt64(v)
+		if err != nil {
+			return 0, fmt.Errorf("Float cannot represent a %T", v)
+		}
+		f = float64(i)
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("Float cannot represent %v", f)
+	}
+	return f, nil
+}
+
+// toID accepts a string or an integer, as the spec allows for ID.
+func toID(v any) (string, error) {
+	switch s := v.(type) {
+	case string:
+		return s, nil
+	case json.Number:
+		if _, err := s.Int64(); err == nil {
+			return string(s), nil
+		}
+	}
+	if i, err := toInt64(v); err == nil {
+		return strconv.FormatInt(i, 10), nil
+	}
+	return "", fmt.Errorf("ID cannot represent a %T", v)
+}
+
+// appendLeaf writes the output value of a scalar or enum of type def.
+func appendLeaf(buf []byte, def *ast.Definition, v any) ([]byte, error) {
+	if def.Kind == ast.Enum {
+		s, ok := v.(string)
+		if !ok {
+			if st, isStringer := v.(fmt.Stringer); isStringer {
+				s = st.String()
+			} else {
+				return buf, fmt.Errorf("enum %s cannot represent a %T", def.Name, v)
+			}
+		}
+		if def.EnumValues.ForName(s) == nil {
+			return buf, fmt.Errorf("enum %s has no value %q", def.Name, s)
+		}
+		return appendString(buf, s), nil
+	}
+	switch def.Name {
+	case "Int":
+		i, err := toInt64(v)
+		if err != nil {
+			return buf, err
+		}
+		return strconv.AppendInt(buf, i, 10), nil
+	case "Float":
+		f, err := toFloat64(v)
+		if err != nil {
+			return buf, err
+		}
+		return appendFloat(buf, f), nil
+	case "Boolean":
+		b, ok := v.(bool)
+		if !ok {
+			return buf, fmt.Errorf("Boolean cannot represent a %T", v)
+		}
+		return strconv.AppendBool(buf, b), nil
+	case "ID":
+		s, err := toID(v)
+		if err != nil {
+			return buf, err
+		}
+		return appendString(buf, s), nil
+	case "String":
+		switch s := v.(type) {
+		case string:
+			return appendString(buf, s), nil
+		case bool:
+			return appendString(buf, strconv.FormatBool(s)), nil
+		}
+		if i, err := toInt64(v); err == nil {
+			return appendString(buf, strconv.FormatInt(i, 10)), nil
+		}
+		if f, err := toFloat64(v); err == nil {
+			return appendString(buf, strconv.FormatFloat(f, 'g', -1, 64)), nil
+		}
+		return buf, fmt.Errorf("String cannot represent a %T", v)
+	}
+	// Custom scalars (AWSDateTime, AWSJSON, AWSTimestamp...) pass as they are.
+	return appendAny(buf, v)
+}
