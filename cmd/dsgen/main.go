@@ -2,6 +2,7 @@
 // schemas.
 //
 //	dsgen generate --schema schema.graphql --out ./model
+//	dsgen serve --schema schema.graphql --api-key da2-local
 //	dsgen version
 //
 // Exit status: 0 on success, 1 when the schema is invalid or generation
@@ -28,6 +29,7 @@ Usage:
 
 Commands:
   generate   generate the Go package for a schema
+  serve      serve an AppSync-compatible sync backend for a schema
   version    print the dsgen version
 
 Run "dsgen <command> --help" for a command's flags.
@@ -49,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "generate":
 		err = generate(args[1:], stdout, stderr)
+	case "serve":
+		err = serveCmd(args[1:], stdout, stderr)
 	case "version":
 		err = version(args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":

@@ -1,0 +1,147 @@
+package serve
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/dsgen/dsgen/internal/serve/auth"
+	"github.com/dsgen/dsgen/internal/serve/gqlexec"
+	"github.com/dsgen/dsgen/runtime/appsync"
+)
+
+// serveGraphQL answers POST /graphql: it decodes the request, authenticates
+// the caller, validates the document against the API and executes it.
+func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeErrors(w, http.StatusMethodNotAllowed, appsync.Errorf(appsync.BadRequestException,
+			"%s /graphql is not supported: POST a JSON GraphQL request", r.Method))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeErrors(w, http.StatusRequestEntityTooLarge, appsync.Errorf(appsync.RequestTooLarge,
+				"request body exceeds the limit of %d bytes", s.cfg.MaxBodyBytes))
+			return
+		}
+		writeErrors(w, http.StatusBadRequest, appsync.Errorf(appsync.MalformedHTTPRequest, "reading the request body: %v", err))
+		return
+	}
+	req, err := decodeRequest(body)
+	if err != nil {
+		writeErrors(w, http.StatusBadRequest, appsync.Errorf(appsync.MalformedHTTPRequest, "%v", err))
+		return
+	}
+	id, err := s.authn.Authenticate(lowerHeaders(r.Header))
+	if err != nil {
+		ae, ok := appsync.AsError(err)
+		if !ok {
+			ae = appsync.Errorf(appsync.UnauthorizedExc, "%v", err)
+		}
+		writeErrors(w, http.StatusUnauthorized, ae)
+		s.log.Info("request refused", "remote", r.RemoteAddr, "error", ae.Message)
+		return
+	}
+	op, errs := s.exec.Prepare(req)
+	if len(errs) > 0 {
+		writeJSON(w, http.StatusBadRequest, &appsync.Response{Errors: errs})
+		s.log.Info("invalid request", "remote", r.RemoteAddr, "error", errs[0].Message)
+		return
+	}
+	if op.Kind == "subscription" {
+		writeErrors(w, http.StatusBadRequest, appsync.Errorf(appsync.UnsupportedOperation,
+			"subscriptions are served over WebSocket at /graphql/realtime"))
+		return
+	}
+	if op.Kind == "mutation" {
+		s.writes.Add(1)
+		defer s.writes.Done()
+	}
+	resp := s.exec.Execute(r.Context(), op, &resolver{s: s, id: id})
+	writeJSON(w, http.StatusOK, resp)
+	s.log.Debug("request", "op", op.Kind, "name", op.Name, "fields", rootFields(op), "errors", len(resp.Errors), "took", time.Since(start))
+}
+
+// decodeRequest parses a GraphQL request body. Numbers in variables stay
+// json.Number so integers keep their exact value.
+func decodeRequest(body []byte) (appsync.Request, error) {
+	var req appsync.Request
+	if len(bytes.TrimSpace(body)) == 0 {
+		return req, errors.New("empty request body: want a JSON object with a query")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&req); err != nil {
+		return req, fmt.Errorf("request body is not a GraphQL JSON request: %v", err)
+	}
+	if dec.More() {
+		return req, errors.New("request body holds more than one JSON value")
+	}
+	if strings.TrimSpace(req.Query) == "" {
+		return req, errors.New(`request has no "query"`)
+	}
+	return req, nil
+}
+
+// rootFields names the root fields of op, for logs.
+func rootFields(op *gqlexec.Operation) []string {
+	var names []string
+	for _, sel := range op.Def.SelectionSet {
+		if f, ok := sel.(*ast.Field); ok {
+			names = append(names, f.Name)
+		}
+	}
+	return names
+}
+
+func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
+	conns, subs := s.hub.Stats()
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "connections": conns, "subscriptions": subs})
+}
+
+// lowerHeaders flattens HTTP headers to lower-cased keys, as auth expects.
+func lowerHeaders(h http.Header) map[string]string {
+	out := make(map[string]string, len(h))
+	for k, v := range h {
+		if len(v) > 0 {
+			out[strings.ToLower(k)] = v[0]
+		}
+	}
+	return out
+}
+
+func writeErrors(w http.ResponseWriter, status int, errs ...*appsync.Error) {
+	writeJSON(w, status, &appsync.Response{Errors: errs})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"errors":[{"errorType":"InternalFailure","message":"encoding the response failed"}]}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// identityFor is a helper for the real-time backend: it authenticates
+// authorization headers.
+func (s *Server) identityFor(h map[string]string) (*auth.Identity, error) {
+	lower := make(map[string]string, len(h))
+	for k, v := range h {
+		lower[strings.ToLower(k)] = v
+	}
+	return s.authn.Authenticate(lower)
+}

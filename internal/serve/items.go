@@ -1,0 +1,156 @@
+package serve
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"strconv"
+	"time"
+
+	"github.com/dsgen/dsgen/internal/serve/store"
+	"github.com/dsgen/dsgen/runtime/appsync"
+	"github.com/dsgen/dsgen/runtime/codec"
+	"github.com/dsgen/dsgen/runtime/meta"
+)
+
+// The sync metadata fields every model type carries.
+const (
+	fieldVersion     = "_version"
+	fieldDeleted     = "_deleted"
+	fieldLastChanged = "_lastChangedAt"
+)
+
+// output is a record as the API returns it: the item plus its metadata.
+// _deleted is null for live items, as AppSync returns it.
+func output(r store.Record) map[string]any {
+	out := make(map[string]any, len(r.Item)+3)
+	maps.Copy(out, r.Item)
+	out[fieldVersion] = r.Version
+	out[fieldLastChanged] = r.LastChangedAt
+	if r.Deleted {
+		out[fieldDeleted] = true
+	} else {
+		out[fieldDeleted] = nil
+	}
+	return out
+}
+
+// keyOf returns the primary key values of item, in key order.
+func keyOf(m *meta.Model, item map[string]any) ([]any, error) {
+	fields := m.PrimaryKey.Fields()
+	key := make([]any, len(fields))
+	for i, f := range fields {
+		v, ok := item[f]
+		if !ok || v == nil {
+			return nil, appsync.Errorf(appsync.BadRequest, "%s: the key field %q is missing", m.Name, f)
+		}
+		key[i] = normNumber(v)
+	}
+	return key, nil
+}
+
+// normNumber turns json.Number and float64 integers into int64 so one key
+// value has one representation whatever the request carried.
+func normNumber(v any) any {
+	switch n := v.(type) {
+	case json.Number:
+		if i, err := n.Int64(); err == nil {
+			return i
+		}
+		if f, err := n.Float64(); err == nil {
+			return f
+		}
+	case float64:
+		if n == float64(int64(n)) {
+			return int64(n)
+		}
+	case int:
+		return int64(n)
+	case int32:
+		return int64(n)
+	}
+	return v
+}
+
+// normItem normalises the numbers of an input map, recursively.
+func normItem(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = normItem(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = normItem(e)
+		}
+		return out
+	}
+	return normNumber(v)
+}
+
+// awsNow formats t as AppSync's $util.time.nowISO8601() does.
+func awsNow(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// newID returns a random UUID v4, as AppSync's $util.autoId().
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// defaultValue converts a @default value as written to the field's type.
+func defaultValue(f *meta.Field) (any, error) {
+	d := *f.Default
+	if f.Kind != meta.KindScalar {
+		return d, nil
+	}
+	switch f.Type {
+	case meta.Int, meta.AWSTimestamp:
+		return strconv.ParseInt(d, 10, 64)
+	case meta.Float:
+		return strconv.ParseFloat(d, 64)
+	case meta.Boolean:
+		return strconv.ParseBool(d)
+	}
+	return d, nil
+}
+
+// storedFields are the model's fields kept in items.
+func storedFields(m *meta.Model) []*meta.Field {
+	out := make([]*meta.Field, 0, len(m.Fields))
+	for _, f := range m.Fields {
+		if f.Stored() {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// checkValues validates the item's values against the schema (AWS scalar
+// formats, number ranges, nested non-model shapes) with the record codec,
+// which refuses exactly what generated clients would refuse.
+func (s *Server) checkValues(m *meta.Model, item map[string]any) error {
+	known := make(map[string]any, len(item))
+	for k, v := range item {
+		if f := m.Field(k); f != nil && f.Stored() {
+			known[k] = v
+		}
+	}
+	if _, err := codec.EncodeMap(s.cfg.Schema, storedFields(m), known, nil); err != nil {
+		return appsync.Errorf(appsync.BadRequest, "%s: %v", m.Name, err)
+	}
+	for _, f := range storedFields(m) {
+		if f.Required && !f.IsList && f.Kind != meta.KindModel {
+			if v, ok := item[f.Name]; ok && v == nil {
+				return appsync.Errorf(appsync.BadRequest, "%s.%s: the field is required and cannot be null", m.Name, f.Name)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,357 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"maps"
+	"net/http"
+	"reflect"
+
+	"github.com/dsgen/dsgen/internal/serve/auth"
+	"github.com/dsgen/dsgen/internal/serve/filter"
+	"github.com/dsgen/dsgen/internal/serve/gqlexec"
+	"github.com/dsgen/dsgen/internal/serve/sdl"
+	"github.com/dsgen/dsgen/internal/serve/store"
+	"github.com/dsgen/dsgen/runtime/appsync"
+	"github.com/dsgen/dsgen/runtime/meta"
+)
+
+// conflictErr aborts a Mutate whose input was based on another version; it
+// carries the current record out of the store's write path so the conflict
+// is resolved outside it (a webhook must not run under the commit lock).
+type conflictErr struct{ cur store.Record }
+
+func (e *conflictErr) Error() string { return "version conflict" }
+
+// conditionFailed is DynamoDB's answer to a failed condition expression.
+func conditionFailed(m *meta.Model) error {
+	return appsync.Errorf(appsync.ConditionalCheck, "The conditional request failed (model %s)", m.Name)
+}
+
+// mutationArgs reads input and condition.
+func mutationArgs(f gqlexec.Field) (input, cond map[string]any, err error) {
+	in, ok := f.Args["input"].(map[string]any)
+	if !ok {
+		return nil, nil, appsync.Errorf(appsync.BadRequest, "%s: input must be an object", f.Name)
+	}
+	cond, err = filterArg(f.Args, "condition")
+	return normItem(in).(map[string]any), cond, err
+}
+
+// inputVersion reads and removes _version from input; absent is 0, which
+// never matches a stored version, as AppSync's templates default it.
+func inputVersion(input map[string]any) (int64, bool, error) {
+	v, ok := input[fieldVersion]
+	delete(input, fieldVersion)
+	if !ok || v == nil {
+		return 0, false, nil
+	}
+	n, isInt := normNumber(v).(int64)
+	if !isInt || n < 0 {
+		return 0, true, appsync.Errorf(appsync.BadRequest, "_version must be a non-negative integer, got %v", v)
+	}
+	return n, true, nil
+}
+
+func (r *resolver) create(ctx context.Context, op sdl.Op, f gqlexec.Field) (any, error) {
+	m := op.Model
+	acc, err := r.authorize(m, auth.OpCreate)
+	if err != nil {
+		return nil, err
+	}
+	input, cond, err := mutationArgs(f)
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := inputVersion(input); err != nil {
+		return nil, err
+	}
+	if input, err = acc.PrepareCreate(input); err != nil {
+		return nil, err
+	}
+	if err := auth.CheckWrite(m, input, auth.OpCreate, r.id); err != nil {
+		return nil, err
+	}
+	pk := m.PrimaryKey.Field
+	if v, ok := input[pk]; (!ok || v == nil) && m.Field(pk) != nil && m.Field(pk).Type == meta.ID {
+		input[pk] = newID()
+	}
+	now := r.s.cfg.Now()
+	for _, fd := range m.Fields {
+		if _, ok := input[fd.Name]; ok || fd.Default == nil {
+			continue
+		}
+		v, err := defaultValue(fd)
+		if err != nil {
+			return nil, appsync.Errorf(appsync.BadRequest, "%s.%s: @default %q: %v", m.Name, fd.Name, *fd.Default, err)
+		}
+		input[fd.Name] = v
+	}
+	ts := m.Options.Timestamps
+	for _, name := range []string{ts.CreatedAt, ts.UpdatedAt} {
+		if name != "" && input[name] == nil {
+			input[name] = awsNow(now)
+		}
+	}
+	if err := r.s.checkValues(m, input); err != nil {
+		return nil, err
+	}
+	key, err := keyOf(m, input)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := r.s.cfg.Store.Mutate(ctx, m.Name, key, func(cur *store.Record) (map[string]any, store.Op, error) {
+		if cur != nil {
+			return nil, 0, conditionFailed(m)
+		}
+		if ok, err := filter.Match(cond, map[string]any{}); err != nil || !ok {
+			return nil, 0, conditionFailed(m)
+		}
+		return input, store.OpCreate, nil
+	})
+	if err != nil {
+		return nil, mutationError(err)
+	}
+	return auth.Redact(m, output(ch.Record), auth.OpCreate, r.id), nil
+}
+
+func (r *resolver) update(ctx context.Context, op sdl.Op, f gqlexec.Field) (any, error) {
+	return r.write(ctx, op, f, store.OpUpdate)
+}
+
+func (r *resolver) delete(ctx context.Context, op sdl.Op, f gqlexec.Field) (any, error) {
+	return r.write(ctx, op, f, store.OpDelete)
+}
+
+// write serves update and delete: the condition, the owner check and the
+// version check run in the store's transaction; a version conflict is
+// resolved by the model's strategy and the write retried against the version
+// the resolution was based on.
+func (r *resolver) write(ctx context.Context, op sdl.Op, f gqlexec.Field, kind store.Op) (any, error) {
+	m := op.Model
+	aop := auth.OpUpdate
+	if kind == store.OpDelete {
+		aop = auth.OpDelete
+	}
+	acc, err := r.authorize(m, aop)
+	if err != nil {
+		return nil, err
+	}
+	input, cond, err := mutationArgs(f)
+	if err != nil {
+		return nil, err
+	}
+	version, _, err := inputVersion(input)
+	if err != nil {
+		return nil, err
+	}
+	if kind == store.OpDelete {
+		if err := auth.CheckWrite(m, input, aop, r.id); err != nil {
+			return nil, err
+		}
+	}
+	key, err := keyOf(m, input)
+	if err != nil {
+		return nil, err
+	}
+	if kind == store.OpUpdate {
+		if ts := m.Options.Timestamps; ts.UpdatedAt != "" {
+			if _, given := input[ts.UpdatedAt]; !given {
+				input[ts.UpdatedAt] = awsNow(r.s.cfg.Now())
+			}
+		}
+		if err := r.s.checkValues(m, input); err != nil {
+			return nil, err
+		}
+	}
+	strategy := r.s.strategy(m.Name)
+	// next is the write to attempt: the input itself, then a merged or
+	// resolved item after a conflict.
+	next, nextKind, check := input, kind, strategy != None
+	for attempt := 0; attempt <= r.s.cfg.MaxConflictRetries; attempt++ {
+		ch, err := r.s.cfg.Store.Mutate(ctx, m.Name, key, func(cur *store.Record) (map[string]any, store.Op, error) {
+			if cur == nil {
+				return nil, 0, conditionFailed(m)
+			}
+			curOut := output(*cur)
+			if !acc.Allows(curOut) {
+				return nil, 0, unauthorized(f.Name, m)
+			}
+			if ok, err := filter.Match(cond, curOut); err != nil || !ok {
+				return nil, 0, conditionFailed(m)
+			}
+			if cur.Deleted || (check && version != cur.Version) {
+				return nil, 0, &conflictErr{cur: *cur}
+			}
+			if nextKind == store.OpDelete {
+				return cur.Item, store.OpDelete, nil
+			}
+			if err := auth.CheckUpdate(m, next, cur.Item, r.id); err != nil {
+				return nil, 0, err
+			}
+			item := maps.Clone(cur.Item)
+			maps.Copy(item, next)
+			if !acc.Allows(item) {
+				// An update may not hand the record to another owner.
+				return nil, 0, unauthorized(f.Name, m)
+			}
+			return item, store.OpUpdate, nil
+		})
+		var conflict *conflictErr
+		if !errors.As(err, &conflict) {
+			if err != nil {
+				return nil, mutationError(err)
+			}
+			return auth.Redact(m, output(ch.Record), aop, r.id), nil
+		}
+		cur := conflict.cur
+		if cur.Deleted || strategy == Optimistic || strategy == None {
+			return nil, conflictUnhandled(m, cur)
+		}
+		switch strategy {
+		case Automerge:
+			if kind == store.OpDelete {
+				// AppSync's automerge merges fields; a delete based on
+				// an old version has nothing to merge.
+				return nil, conflictUnhandled(m, cur)
+			}
+			merged := automerge(cur.Item, input)
+			if reflect.DeepEqual(merged, cur.Item) {
+				return auth.Redact(m, output(cur), aop, r.id), nil
+			}
+			next, nextKind = merged, store.OpUpdate
+		case Custom:
+			res, err := r.s.callWebhook(ctx, m, f, cur, input, kind, r.id)
+			if err != nil {
+				return nil, err
+			}
+			switch res.action {
+			case "REJECT":
+				return nil, conflictUnhandled(m, cur)
+			case "REMOVE":
+				next, nextKind = nil, store.OpDelete
+			default:
+				for _, k := range m.PrimaryKey.Fields() {
+					res.item[k] = cur.Item[k]
+				}
+				if err := r.s.checkValues(m, res.item); err != nil {
+					return nil, appsync.Errorf(appsync.ConflictError, "conflict webhook returned an invalid item: %v", err)
+				}
+				next, nextKind = res.item, store.OpUpdate
+			}
+		}
+		version = cur.Version
+	}
+	return nil, appsync.Errorf(appsync.MaxConflicts, "%s %v: gave up after %d conflicting concurrent writes", m.Name, key, r.s.cfg.MaxConflictRetries)
+}
+
+// mutationError passes typed API errors through and hides the rest.
+func mutationError(err error) error {
+	if _, ok := appsync.AsError(err); ok {
+		return err
+	}
+	return internal(err)
+}
+
+// conflictUnhandled is the rejection AppSync sends, with the server's item.
+func conflictUnhandled(m *meta.Model, cur store.Record) error {
+	e := appsync.Errorf(appsync.ConflictUnhandled, "Conflict resolver rejects mutation.")
+	e.Data = output(cur)
+	return e
+}
+
+// automerge applies AppSync's AUTOMERGE rules to an incoming input against
+// the server's item: server scalars win, incoming list elements are
+// appended, fields the server holds no value for are filled, and non-model
+// objects are merged field by field.
+func automerge(server, incoming map[string]any) map[string]any {
+	out := maps.Clone(server)
+	for k, in := range incoming {
+		sv, ok := server[k]
+		if !ok || sv == nil {
+			out[k] = in
+			continue
+		}
+		switch s := sv.(type) {
+		case []any:
+			if l, ok := in.([]any); ok {
+				out[k] = append(append([]any{}, s...), l...)
+			}
+		case map[string]any:
+			if mm, ok := in.(map[string]any); ok {
+				out[k] = automerge(s, mm)
+			}
+		}
+	}
+	return out
+}
+
+// webhookResult is the parsed answer of a conflict webhook.
+type webhookResult struct {
+	action string
+	item   map[string]any
+}
+
+// callWebhook sends AppSync's Lambda conflict payload and reads the answer.
+func (s *Server) callWebhook(ctx context.Context, m *meta.Model, f gqlexec.Field, cur store.Record, input map[string]any, kind store.Op, id *auth.Identity) (webhookResult, error) {
+	preview := maps.Clone(cur.Item)
+	if kind == store.OpUpdate {
+		maps.Copy(preview, input)
+	}
+	var identity any
+	if id != nil && id.Mode == auth.ModeJWT {
+		identity = map[string]any{"claims": id.Claims, "groups": id.Groups}
+	}
+	body, err := json.Marshal(map[string]any{
+		"newItem":      preview,
+		"existingItem": output(cur),
+		"arguments":    f.Args,
+		"resolver":     map[string]any{"tableName": m.Name, "awsRegion": "local", "parentType": "Mutation", "field": f.Name},
+		"identity":     identity,
+	})
+	if err != nil {
+		return webhookResult{}, appsync.Errorf(appsync.ConflictError, "encoding the conflict payload: %v", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.ConflictWebhook, bytes.NewReader(body))
+	if err != nil {
+		return webhookResult{}, appsync.Errorf(appsync.ConflictError, "conflict webhook: %v", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return webhookResult{}, appsync.Errorf(appsync.ConflictError, "conflict webhook unreachable: %v", err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil || resp.StatusCode/100 != 2 {
+		return webhookResult{}, appsync.Errorf(appsync.ConflictError, "conflict webhook answered %s", resp.Status)
+	}
+	var ans struct {
+		Action string         `json:"action"`
+		Item   map[string]any `json:"item"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&ans); err != nil {
+		return webhookResult{}, appsync.Errorf(appsync.ConflictError, "conflict webhook answer is not JSON: %v", err)
+	}
+	switch ans.Action {
+	case "REJECT", "REMOVE":
+	case "RESOLVE":
+		if ans.Item == nil {
+			return webhookResult{}, appsync.Errorf(appsync.ConflictError, "conflict webhook answered RESOLVE without an item")
+		}
+		for _, meta := range []string{fieldVersion, fieldDeleted, fieldLastChanged} {
+			delete(ans.Item, meta)
+		}
+		ans.Item = normItem(ans.Item).(map[string]any)
+	default:
+		return webhookResult{}, appsync.Errorf(appsync.ConflictError, "conflict webhook answered action %q (want RESOLVE, REJECT or REMOVE)", ans.Action)
+	}
+	s.log.Info("conflict resolved by webhook", "model", m.Name, "field", f.Name, "action", ans.Action)
+	return webhookResult{action: ans.Action, item: ans.Item}, nil
+}
+

@@ -1,0 +1,137 @@
+package serve
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/dsgen/dsgen/internal/serve/auth"
+	"github.com/dsgen/dsgen/internal/serve/filter"
+	"github.com/dsgen/dsgen/internal/serve/gqlexec"
+	"github.com/dsgen/dsgen/internal/serve/realtime"
+	"github.com/dsgen/dsgen/internal/serve/sdl"
+	"github.com/dsgen/dsgen/runtime/appsync"
+	"github.com/dsgen/dsgen/runtime/meta"
+)
+
+// backend connects the real-time hub to authentication, the API and @auth.
+type backend struct{ s *Server }
+
+// Authenticate checks a connection's authorization headers.
+func (b *backend) Authenticate(ctx context.Context, headers map[string]string) (any, error) {
+	return b.s.identityFor(headers)
+}
+
+// Subscribe validates a start message: the document, the subscription
+// field, the caller's right to listen, owner arguments and the filter.
+func (b *backend) Subscribe(ctx context.Context, principal any, req appsync.Request, hdrs map[string]string) (realtime.Subscription, error) {
+	id, _ := principal.(*auth.Identity)
+	if hasCredentials(hdrs) {
+		var err error
+		if id, err = b.s.identityFor(hdrs); err != nil {
+			return nil, err
+		}
+	}
+	if id == nil {
+		return nil, appsync.Errorf(appsync.UnauthorizedExc, "the subscription carries no credentials")
+	}
+	op, errs := b.s.exec.Prepare(req)
+	if len(errs) > 0 {
+		return nil, errors.Join(asErrors(errs)...)
+	}
+	if op.Kind != "subscription" {
+		return nil, appsync.Errorf(appsync.UnsupportedOperation, "a start message must carry a subscription, got a %s", op.Kind)
+	}
+	f, err := b.s.exec.SubscriptionField(op)
+	if err != nil {
+		return nil, appsync.Errorf(appsync.ValidationError, "%v", err)
+	}
+	sop, ok := b.s.api.Op("Subscription", f.Name)
+	if !ok {
+		return nil, appsync.Errorf(appsync.UnsupportedOperation, "%s is not served by dsgen serve", f.Name)
+	}
+	acc, err := auth.Authorize(sop.Model, auth.OpListen, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := acc.CheckOwnerArgs(f.Args); err != nil {
+		return nil, err
+	}
+	flt, err := filterArg(f.Args, "filter")
+	if err != nil {
+		return nil, err
+	}
+	// Plain arguments (owner fields) are equality filters, as AppSync's
+	// argument-based filtering.
+	eq := map[string]any{}
+	for _, name := range sop.OwnerArgs {
+		if v := f.Args[name]; v != nil {
+			eq[name] = map[string]any{"eq": v}
+		}
+	}
+	var kind string
+	switch sop.Kind {
+	case sdl.OpOnCreate:
+		kind = "create"
+	case sdl.OpOnUpdate:
+		kind = "update"
+	case sdl.OpOnDelete:
+		kind = "delete"
+	default:
+		return nil, appsync.Errorf(appsync.UnsupportedOperation, "%s is not a model subscription", f.Name)
+	}
+	return &subscription{s: b.s, id: id, acc: acc, model: sop.Model, kind: kind, op: op, filters: []map[string]any{flt, eq}}, nil
+}
+
+func hasCredentials(h map[string]string) bool {
+	for k := range h {
+		switch k {
+		case "x-api-key", "X-Api-Key", "authorization", "Authorization":
+			return true
+		}
+	}
+	return false
+}
+
+func asErrors(errs []*appsync.Error) []error {
+	out := make([]error, len(errs))
+	for i, e := range errs {
+		out[i] = e
+	}
+	return out
+}
+
+// subscription is one registered subscription of one caller.
+type subscription struct {
+	s       *Server
+	id      *auth.Identity
+	acc     *auth.Access
+	model   *meta.Model
+	kind    string
+	op      *gqlexec.Operation
+	filters []map[string]any
+}
+
+// Topic is the model and mutation kind the subscription listens to.
+func (sub *subscription) Topic() (string, string) { return sub.model.Name, sub.kind }
+
+// Render renders ev for this subscriber, when it matches the filter and the
+// subscriber may see the item.
+func (sub *subscription) Render(ctx context.Context, ev realtime.Event) (json.RawMessage, bool, error) {
+	if !sub.acc.Allows(ev.Item) {
+		return nil, false, nil
+	}
+	for _, f := range sub.filters {
+		ok, err := filter.Match(f, ev.Item)
+		if err != nil || !ok {
+			return nil, false, err
+		}
+	}
+	item := auth.Redact(sub.model, ev.Item, auth.OpListen, sub.id)
+	resp := sub.s.exec.Render(ctx, sub.op, item, &resolver{s: sub.s, id: sub.id})
+	b, err := json.Marshal(resp)
+	if err != nil {
+		return nil, false, err
+	}
+	return b, true, nil
+}

@@ -1,0 +1,537 @@
+package serve
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/dsgen/dsgen/internal/serve/auth"
+	"github.com/dsgen/dsgen/internal/serve/filter"
+	"github.com/dsgen/dsgen/internal/serve/gqlexec"
+	"github.com/dsgen/dsgen/internal/serve/sdl"
+	"github.com/dsgen/dsgen/internal/serve/store"
+	"github.com/dsgen/dsgen/runtime/appsync"
+	"github.com/dsgen/dsgen/runtime/meta"
+)
+
+// resolver serves one request (or one subscription) for one caller.
+type resolver struct {
+	s  *Server
+	id *auth.Identity
+}
+
+// Root dispatches a root field to its operation.
+func (r *resolver) Root(ctx context.Context, f gqlexec.Field) (any, error) {
+	root := "Query"
+	if _, ok := r.s.api.Op("Mutation", f.Name); ok {
+		root = "Mutation"
+	}
+	op, ok := r.s.api.Op(root, f.Name)
+	if !ok {
+		return nil, appsync.Errorf(appsync.UnsupportedOperation, "%s is not served by dsgen serve", f.Name)
+	}
+	switch op.Kind {
+	case sdl.OpGet:
+		return r.get(ctx, op, f)
+	case sdl.OpList:
+		return r.list(ctx, op, f)
+	case sdl.OpSync:
+		return r.sync(ctx, op, f)
+	case sdl.OpIndexQuery:
+		return r.indexQuery(ctx, op, f)
+	case sdl.OpCreate:
+		return r.create(ctx, op, f)
+	case sdl.OpUpdate:
+		return r.update(ctx, op, f)
+	case sdl.OpDelete:
+		return r.delete(ctx, op, f)
+	}
+	return nil, appsync.Errorf(appsync.UnsupportedOperation, "%s is a subscription: use /graphql/realtime", f.Name)
+}
+
+// authorize evaluates the model's rules for op.
+func (r *resolver) authorize(m *meta.Model, op auth.Operation) (*auth.Access, error) {
+	return auth.Authorize(m, op, r.id)
+}
+
+// visible renders a record for the caller, or reports it hidden.
+func (r *resolver) visible(m *meta.Model, acc *auth.Access, rec store.Record, op auth.Operation) (map[string]any, bool) {
+	item := output(rec)
+	if !acc.Allows(item) {
+		return nil, false
+	}
+	return auth.Redact(m, item, op, r.id), true
+}
+
+func (r *resolver) get(ctx context.Context, op sdl.Op, f gqlexec.Field) (any, error) {
+	acc, err := r.authorize(op.Model, auth.OpGet)
+	if err != nil {
+		return nil, err
+	}
+	key, err := keyOf(op.Model, f.Args)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := r.s.cfg.Store.Get(ctx, op.Model.Name, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, internal(err)
+	}
+	item, ok := r.visible(op.Model, acc, rec, auth.OpGet)
+	if !ok {
+		return nil, unauthorized(f.Name, op.Model)
+	}
+	return item, nil
+}
+
+// limitOf reads the limit argument, defaulting and capping it.
+func (r *resolver) limitOf(args map[string]any) (int, error) {
+	v, ok := args["limit"]
+	if !ok || v == nil {
+		return r.s.cfg.DefaultLimit, nil
+	}
+	n, ok := normNumber(v).(int64)
+	if !ok || n < 1 {
+		return 0, appsync.Errorf(appsync.BadRequest, "limit must be a positive integer, got %v", v)
+	}
+	return int(min(n, int64(r.s.cfg.MaxLimit))), nil
+}
+
+func filterArg(args map[string]any, name string) (map[string]any, error) {
+	v, ok := args[name]
+	if !ok || v == nil {
+		return nil, nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, appsync.Errorf(appsync.BadRequest, "%s must be an object", name)
+	}
+	if err := filter.Validate(m); err != nil {
+		return nil, appsync.Errorf(appsync.BadRequest, "%s: %v", name, err)
+	}
+	return m, nil
+}
+
+func stringArg(args map[string]any, name string) string {
+	s, _ := args[name].(string)
+	return s
+}
+
+// connection is a Model<T>Connection value.
+func connection(items []any, next string, startedAt int64) map[string]any {
+	c := map[string]any{"items": items, "nextToken": nil, "startedAt": nil}
+	if next != "" {
+		c["nextToken"] = next
+	}
+	if startedAt != 0 {
+		c["startedAt"] = startedAt
+	}
+	return c
+}
+
+// sync serves syncXs: a base scan when lastSync is absent or older than the
+// delta TTL, else the change log since lastSync. startedAt is taken on the
+// first page and carried in the signed nextToken.
+func (r *resolver) sync(ctx context.Context, op sdl.Op, f gqlexec.Field) (any, error) {
+	m := op.Model
+	acc, err := r.authorize(m, auth.OpSync)
+	if err != nil {
+		return nil, err
+	}
+	limit, err := r.limitOf(f.Args)
+	if err != nil {
+		return nil, err
+	}
+	flt, err := filterArg(f.Args, "filter")
+	if err != nil {
+		return nil, err
+	}
+	var lastSync int64
+	if v := f.Args["lastSync"]; v != nil {
+		n, ok := normNumber(v).(int64)
+		if !ok || n < 0 {
+			return nil, appsync.Errorf(appsync.BadRequest, "lastSync must be epoch milliseconds, got %v", v)
+		}
+		lastSync = n
+	}
+	scope := scopeOf(flt, lastSync)
+	var tok pageToken
+	if raw := stringArg(f.Args, "nextToken"); raw != "" {
+		if tok, err = r.s.openToken(raw, f.Name, scope); err != nil {
+			return nil, err
+		}
+	} else {
+		startedAt, err := r.s.cfg.Store.StartedAt(ctx)
+		if err != nil {
+			return nil, internal(err)
+		}
+		tok = pageToken{Field: f.Name, Kind: "base", StartedAt: startedAt, Scope: scope}
+		horizon := r.s.cfg.Now().Add(-r.s.cfg.DeltaTTL).UnixMilli()
+		if lastSync > 0 && lastSync >= horizon {
+			tok.Kind, tok.Since = "delta", lastSync
+		}
+	}
+	var page store.Page
+	if tok.Kind == "delta" {
+		page, err = r.s.cfg.Store.Changes(ctx, m.Name, tok.Since, tok.StartedAt, tok.Cursor, limit)
+	} else {
+		page, err = r.s.cfg.Store.Scan(ctx, m.Name, tok.Cursor, limit)
+	}
+	if errors.Is(err, store.ErrBadCursor) {
+		return nil, appsync.Errorf(appsync.BadRequest, "invalid nextToken for %s", f.Name)
+	}
+	if err != nil {
+		return nil, internal(err)
+	}
+	items, err := r.page(m, acc, page.Records, flt, auth.OpSync)
+	if err != nil {
+		return nil, err
+	}
+	next := ""
+	if page.Next != nil {
+		tok.Cursor = page.Next
+		next = r.s.signToken(tok)
+	}
+	return connection(items, next, tok.StartedAt), nil
+}
+
+// page filters records by the caller's access and the filter argument.
+func (r *resolver) page(m *meta.Model, acc *auth.Access, recs []store.Record, flt map[string]any, op auth.Operation) ([]any, error) {
+	items := make([]any, 0, len(recs))
+	for _, rec := range recs {
+		item := output(rec)
+		if !acc.Allows(item) {
+			continue
+		}
+		ok, err := filter.Match(flt, item)
+		if err != nil {
+			return nil, appsync.Errorf(appsync.BadRequest, "filter: %v", err)
+		}
+		if ok {
+			items = append(items, auth.Redact(m, item, op, r.id))
+		}
+	}
+	return items, nil
+}
+
+// list serves listXs. With only filter, limit and nextToken it pages the
+// base table in key order; key arguments (a partition key value, a sort key
+// condition, sortDirection) make it a key query.
+func (r *resolver) list(ctx context.Context, op sdl.Op, f gqlexec.Field) (any, error) {
+	if hasKeyArgs(f.Args) {
+		return r.keyQuery(ctx, op, f, op.Model.PrimaryKey.Fields())
+	}
+	m := op.Model
+	acc, err := r.authorize(m, auth.OpList)
+	if err != nil {
+		return nil, err
+	}
+	limit, err := r.limitOf(f.Args)
+	if err != nil {
+		return nil, err
+	}
+	flt, err := filterArg(f.Args, "filter")
+	if err != nil {
+		return nil, err
+	}
+	scope := scopeOf(flt)
+	tok := pageToken{Field: f.Name, Kind: "list", Scope: scope}
+	if raw := stringArg(f.Args, "nextToken"); raw != "" {
+		if tok, err = r.s.openToken(raw, f.Name, scope); err != nil {
+			return nil, err
+		}
+	}
+	page, err := r.s.cfg.Store.Scan(ctx, m.Name, tok.Cursor, limit)
+	if errors.Is(err, store.ErrBadCursor) {
+		return nil, appsync.Errorf(appsync.BadRequest, "invalid nextToken for %s", f.Name)
+	}
+	if err != nil {
+		return nil, internal(err)
+	}
+	items, err := r.page(m, acc, page.Records, flt, auth.OpList)
+	if err != nil {
+		return nil, err
+	}
+	next := ""
+	if page.Next != nil {
+		tok.Cursor = page.Next
+		next = r.s.signToken(tok)
+	}
+	return connection(items, next, 0), nil
+}
+
+// pageArgs are the arguments that are not key conditions.
+var pageArgs = map[string]bool{"filter": true, "limit": true, "nextToken": true, "sortDirection": true}
+
+func hasKeyArgs(args map[string]any) bool {
+	for k, v := range args {
+		if !pageArgs[k] && v != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *resolver) indexQuery(ctx context.Context, op sdl.Op, f gqlexec.Field) (any, error) {
+	return r.keyQuery(ctx, op, f, op.Index.Fields)
+}
+
+// keyQuery serves a query on a key (primary or @index): equality on the
+// partition key, an optional condition on the sort key, sortDirection. It
+// scans the model (bounded by MaxScan) and pages by offset.
+func (r *resolver) keyQuery(ctx context.Context, op sdl.Op, f gqlexec.Field, keyFields []string) (any, error) {
+	m := op.Model
+	acc, err := r.authorize(m, auth.OpList)
+	if err != nil {
+		return nil, err
+	}
+	limit, err := r.limitOf(f.Args)
+	if err != nil {
+		return nil, err
+	}
+	flt, err := filterArg(f.Args, "filter")
+	if err != nil {
+		return nil, err
+	}
+	cond := map[string]any{}
+	for k, v := range f.Args {
+		if pageArgs[k] || v == nil {
+			continue
+		}
+		switch x := v.(type) {
+		case map[string]any:
+			// A sort key condition: on one field, or on a composite sort
+			// key whose condition names the fields.
+			if m.Field(k) != nil {
+				cond[k] = x
+				continue
+			}
+			for op, operand := range x {
+				sub, ok := operand.(map[string]any)
+				if !ok {
+					continue
+				}
+				for field, val := range sub {
+					cond[field] = map[string]any{op: val}
+				}
+			}
+		default:
+			cond[k] = map[string]any{"eq": v}
+		}
+	}
+	desc := stringArg(f.Args, "sortDirection") == "DESC"
+	return r.scanQuery(ctx, m, acc, f, []map[string]any{cond, flt}, keyFields, desc, limit)
+}
+
+// scanQuery reads every record of m matching all conds, sorted by sortBy,
+// and returns one page of them.
+func (r *resolver) scanQuery(ctx context.Context, m *meta.Model, acc *auth.Access, f gqlexec.Field, conds []map[string]any, sortBy []string, desc bool, limit int) (any, error) {
+	scope := scopeOf(conds, sortBy, desc)
+	tok := pageToken{Field: f.Name, Kind: "offset", Scope: scope}
+	if raw := stringArg(f.Args, "nextToken"); raw != "" {
+		var err error
+		if tok, err = r.s.openToken(raw, f.Name, scope); err != nil {
+			return nil, err
+		}
+	}
+	var matched []map[string]any
+	var cursor []byte
+	read := 0
+	for {
+		page, err := r.s.cfg.Store.Scan(ctx, m.Name, cursor, 1000)
+		if err != nil {
+			return nil, internal(err)
+		}
+		for _, rec := range page.Records {
+			item := output(rec)
+			if !acc.Allows(item) {
+				continue
+			}
+			ok := true
+			for _, c := range conds {
+				if ok, err = filter.Match(c, item); err != nil {
+					return nil, appsync.Errorf(appsync.BadRequest, "%s: %v", f.Name, err)
+				} else if !ok {
+					break
+				}
+			}
+			if ok {
+				matched = append(matched, item)
+			}
+		}
+		read += len(page.Records)
+		if page.Next == nil {
+			break
+		}
+		if read >= r.s.cfg.MaxScan {
+			return nil, appsync.Errorf(appsync.LimitExceeded, "%s reads more than %d %s records; narrow it with a key", f.Name, r.s.cfg.MaxScan, m.Name)
+		}
+		cursor = page.Next
+	}
+	slices.SortStableFunc(matched, func(a, b map[string]any) int {
+		for _, k := range sortBy {
+			if c := compareValues(a[k], b[k]); c != 0 {
+				if desc {
+					return -c
+				}
+				return c
+			}
+		}
+		return 0
+	})
+	end := min(tok.Offset+limit, len(matched))
+	items := make([]any, 0, max(end-tok.Offset, 0))
+	for _, it := range matched[min(tok.Offset, len(matched)):end] {
+		items = append(items, auth.Redact(m, it, auth.OpList, r.id))
+	}
+	next := ""
+	if end < len(matched) {
+		tok.Offset = end
+		next = r.s.signToken(tok)
+	}
+	return connection(items, next, 0), nil
+}
+
+// compareValues orders JSON values: null first, then numbers, then strings,
+// then anything else as equal.
+func compareValues(a, b any) int {
+	a, b = normNumber(a), normNumber(b)
+	rank := func(v any) int {
+		switch v.(type) {
+		case nil:
+			return 0
+		case int64, float64:
+			return 1
+		case string:
+			return 2
+		case bool:
+			return 3
+		}
+		return 4
+	}
+	if ra, rb := rank(a), rank(b); ra != rb {
+		return cmp.Compare(ra, rb)
+	}
+	switch x := a.(type) {
+	case string:
+		return cmp.Compare(x, b.(string))
+	case int64, float64:
+		return cmp.Compare(toFloat(x), toFloat(b))
+	case bool:
+		y := b.(bool)
+		switch {
+		case x == y:
+			return 0
+		case !x:
+			return -1
+		}
+		return 1
+	}
+	return 0
+}
+
+func toFloat(v any) float64 {
+	switch n := v.(type) {
+	case int64:
+		return float64(n)
+	case float64:
+		return n
+	}
+	return 0
+}
+
+// Field resolves relation fields of model objects: belongsTo and hasOne by
+// key, hasMany as a connection.
+func (r *resolver) Field(ctx context.Context, typeName string, parent map[string]any, f gqlexec.Field) (any, error) {
+	m := r.s.models[typeName]
+	if m == nil {
+		return nil, nil
+	}
+	fd := m.Field(f.Name)
+	if fd == nil || fd.Relation == nil {
+		return nil, nil
+	}
+	rel := fd.Relation
+	target := r.s.models[rel.Model]
+	if target == nil {
+		return nil, nil
+	}
+	vals := make([]any, len(rel.Keys))
+	for i, k := range rel.Keys {
+		vals[i] = parent[k]
+		if vals[i] == nil {
+			if fd.IsList {
+				return connection([]any{}, "", 0), nil
+			}
+			return nil, nil
+		}
+	}
+	pk := target.PrimaryKey.Fields()
+	if !fd.IsList && slices.Equal(rel.RelatedKeys, pk) {
+		acc, err := r.authorize(target, auth.OpGet)
+		if err != nil {
+			return nil, err
+		}
+		rec, err := r.s.cfg.Store.Get(ctx, target.Name, vals)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, internal(err)
+		}
+		item, ok := r.visible(target, acc, rec, auth.OpGet)
+		if !ok {
+			return nil, nil
+		}
+		return item, nil
+	}
+	acc, err := r.authorize(target, auth.OpList)
+	if err != nil {
+		return nil, err
+	}
+	cond := make(map[string]any, len(vals))
+	for i, k := range rel.RelatedKeys {
+		cond[k] = map[string]any{"eq": vals[i]}
+	}
+	flt, err := filterArg(f.Args, "filter")
+	if err != nil {
+		return nil, err
+	}
+	limit, err := r.limitOf(f.Args)
+	if err != nil {
+		return nil, err
+	}
+	desc := stringArg(f.Args, "sortDirection") == "DESC"
+	sortBy := target.PrimaryKey.Fields()
+	if rel.IndexName != "" {
+		if ix := target.Index(rel.IndexName); ix != nil {
+			sortBy = ix.Fields
+		}
+	}
+	if !fd.IsList {
+		limit = 1
+	}
+	f.Name = typeName + "." + f.Name + fmt.Sprint(vals)
+	conn, err := r.scanQuery(ctx, target, acc, f, []map[string]any{cond, flt}, sortBy, desc, limit)
+	if err != nil || fd.IsList {
+		return conn, err
+	}
+	items := conn.(map[string]any)["items"].([]any)
+	if len(items) == 0 {
+		return nil, nil
+	}
+	return items[0], nil
+}
+
+func unauthorized(field string, m *meta.Model) error {
+	return appsync.Errorf(appsync.Unauthorized, "Not Authorized to access %s on type %s", field, m.Name)
+}
+
+// internal reports a storage failure without leaking more than its text.
+func internal(err error) error {
+	return appsync.Errorf(appsync.InternalFailure, "%v", err)
+}

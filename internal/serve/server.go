@@ -1,0 +1,310 @@
+// Package serve is `dsgen serve`: an AppSync-compatible GraphQL backend for
+// DataStore clients, built from the same schema metadata as the generator.
+//
+// It serves the API the Amplify transformer generates for models with
+// conflict detection on (get, list, sync, create, update, delete and the
+// onCreate/onUpdate/onDelete subscriptions), keeps per-record versions,
+// tombstones and a change log for delta sync (in a store.Store), resolves
+// conflicts per model, enforces @auth rules, and fans committed mutations out
+// over the AppSync real-time WebSocket protocol.
+//
+// The pieces live in sub-packages: sdl builds the API, gqlexec executes
+// GraphQL, filter evaluates filter and condition inputs, auth authenticates
+// callers and evaluates rules, realtime speaks the WebSocket protocol and
+// store keeps the data. This package wires them into resolvers and an
+// http.Handler.
+package serve
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/dsgen/dsgen/internal/serve/auth"
+	"github.com/dsgen/dsgen/internal/serve/gqlexec"
+	"github.com/dsgen/dsgen/internal/serve/realtime"
+	"github.com/dsgen/dsgen/internal/serve/sdl"
+	"github.com/dsgen/dsgen/internal/serve/store"
+	"github.com/dsgen/dsgen/runtime/meta"
+)
+
+// Strategy is a conflict-resolution strategy, as AppSync's conflictHandler.
+type Strategy string
+
+// The conflict strategies.
+const (
+	// Automerge keeps the server's scalars, appends incoming list elements
+	// and fills fields the server holds no value for (AppSync AUTOMERGE).
+	Automerge Strategy = "automerge"
+	// Optimistic rejects a stale _version with ConflictUnhandled
+	// (OPTIMISTIC_CONCURRENCY).
+	Optimistic Strategy = "optimistic"
+	// Custom asks an HTTP webhook with AppSync's Lambda conflict payload
+	// (LAMBDA).
+	Custom Strategy = "custom"
+	// None writes without comparing versions (last writer wins).
+	None Strategy = "none"
+)
+
+// ParseStrategy accepts a strategy name, and AppSync's names for them.
+func ParseStrategy(s string) (Strategy, error) {
+	switch s {
+	case "automerge", "AUTOMERGE":
+		return Automerge, nil
+	case "optimistic", "OPTIMISTIC_CONCURRENCY", "optimistic_concurrency":
+		return Optimistic, nil
+	case "custom", "lambda", "LAMBDA":
+		return Custom, nil
+	case "none", "NONE":
+		return None, nil
+	}
+	return "", fmt.Errorf("unknown conflict strategy %q (want automerge, optimistic, custom or none)", s)
+}
+
+// Config configures a Server.
+type Config struct {
+	// Schema is the processed schema the API is built from.
+	Schema *meta.Schema
+	// Store keeps the data; the server does not close it.
+	Store store.Store
+	// Auth configures API keys and JWT verification.
+	Auth auth.Config
+	// DefaultConflict applies to models without an entry in Conflict
+	// (default Automerge, as the Amplify CLI).
+	DefaultConflict Strategy
+	Conflict        map[string]Strategy
+	// ConflictWebhook receives the Lambda-shaped payload for models under
+	// Custom.
+	ConflictWebhook string
+	// MaxConflictRetries bounds how often a merged write is retried against
+	// concurrent writers before MaxConflicts (default 8).
+	MaxConflictRetries int
+	// DeltaTTL must equal the store's: a lastSync older than now-DeltaTTL
+	// gets a base scan (default 30 minutes).
+	DeltaTTL time.Duration
+	// TokenSecret signs nextTokens; random when empty (tokens then do not
+	// survive a restart).
+	TokenSecret []byte
+	// MaxBodyBytes limits a GraphQL request body (default 1 MiB).
+	MaxBodyBytes int64
+	// DefaultLimit and MaxLimit bound list and sync pages (100 and 1000).
+	DefaultLimit int
+	MaxLimit     int
+	// MaxScan bounds the records an index query or relation connection
+	// reads (they scan the model; default 100,000).
+	MaxScan int
+	// Realtime tunes the WebSocket endpoint.
+	Realtime realtime.Options
+	// Exec tunes the GraphQL executor.
+	Exec gqlexec.Options
+	// Logger receives structured logs (default: discard).
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// HTTPClient calls the conflict webhook (default: 10 s timeout).
+	HTTPClient *http.Client
+}
+
+// Server is a running API over one store. Create it with New, serve
+// Handler (or call Serve) and stop it with Shutdown.
+type Server struct {
+	cfg    Config
+	api    *sdl.API
+	exec   *gqlexec.Executor
+	authn  *auth.Authenticator
+	hub    *realtime.Hub
+	log    *slog.Logger
+	models map[string]*meta.Model
+	secret []byte
+
+	stopFeed context.CancelFunc
+	// writes counts mutations under way so Shutdown can wait for them.
+	writes sync.WaitGroup
+}
+
+// New builds the API for cfg.Schema and connects the store's commit feed to
+// the real-time hub.
+func New(cfg Config) (*Server, error) {
+	if cfg.Schema == nil || cfg.Store == nil {
+		return nil, errors.New("serve: Config.Schema and Config.Store are required")
+	}
+	if cfg.DefaultConflict == "" {
+		cfg.DefaultConflict = Automerge
+	}
+	for name, st := range cfg.Conflict {
+		if cfg.Schema.Model(name) == nil {
+			return nil, fmt.Errorf("serve: conflict strategy for unknown model %q", name)
+		}
+		if _, err := ParseStrategy(string(st)); err != nil {
+			return nil, fmt.Errorf("serve: model %s: %w", name, err)
+		}
+	}
+	if _, err := ParseStrategy(string(cfg.DefaultConflict)); err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	if cfg.ConflictWebhook == "" && usesCustom(cfg) {
+		return nil, errors.New("serve: the custom conflict strategy needs a conflict webhook URL")
+	}
+	if cfg.MaxConflictRetries <= 0 {
+		cfg.MaxConflictRetries = 8
+	}
+	if cfg.DeltaTTL <= 0 {
+		cfg.DeltaTTL = 30 * time.Minute
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.DefaultLimit <= 0 {
+		cfg.DefaultLimit = 100
+	}
+	if cfg.MaxLimit <= 0 {
+		cfg.MaxLimit = 1000
+	}
+	if cfg.MaxScan <= 0 {
+		cfg.MaxScan = 100_000
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	secret := cfg.TokenSecret
+	if len(secret) == 0 {
+		secret = make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return nil, fmt.Errorf("serve: token secret: %w", err)
+		}
+	}
+	if cfg.Auth.Now == nil {
+		cfg.Auth.Now = cfg.Now
+	}
+	api, err := sdl.Build(cfg.Schema, sdl.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("serve: build API: %w", err)
+	}
+	authn, err := auth.New(cfg.Auth)
+	if err != nil {
+		return nil, fmt.Errorf("serve: auth: %w", err)
+	}
+	if cfg.Realtime.Logger == nil {
+		cfg.Realtime.Logger = cfg.Logger
+	}
+	s := &Server{
+		cfg:    cfg,
+		api:    api,
+		exec:   gqlexec.New(api.Schema, cfg.Exec),
+		authn:  authn,
+		log:    cfg.Logger,
+		models: make(map[string]*meta.Model, len(cfg.Schema.Models)),
+		secret: secret,
+	}
+	for _, m := range cfg.Schema.Models {
+		s.models[m.Name] = m
+	}
+	s.hub = realtime.New(&backend{s: s}, cfg.Realtime)
+	feedCtx, stop := context.WithCancel(context.Background())
+	s.stopFeed = stop
+	cfg.Store.Feed(feedCtx, s.publish)
+	return s, nil
+}
+
+func usesCustom(cfg Config) bool {
+	if cfg.DefaultConflict == Custom {
+		return true
+	}
+	for _, st := range cfg.Conflict {
+		if st == Custom {
+			return true
+		}
+	}
+	return false
+}
+
+// API returns the served API (its SDL and operations).
+func (s *Server) API() *sdl.API { return s.api }
+
+// Hub returns the real-time hub, for stats.
+func (s *Server) Hub() *realtime.Hub { return s.hub }
+
+// strategy returns the conflict strategy of model.
+func (s *Server) strategy(model string) Strategy {
+	if st, ok := s.cfg.Conflict[model]; ok {
+		return st
+	}
+	return s.cfg.DefaultConflict
+}
+
+// publish hands one committed change to the hub; it runs on the store's
+// commit path and never blocks.
+func (s *Server) publish(ch store.Change) {
+	s.hub.Publish(realtime.Event{
+		Model: ch.Record.Model,
+		Op:    ch.Op.String(),
+		Item:  output(ch.Record),
+	})
+}
+
+// Handler returns the HTTP API: POST /graphql, the WebSocket endpoint
+// /graphql/realtime and GET /healthz.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/graphql", s.serveGraphQL)
+	mux.Handle("/graphql/realtime", s.hub)
+	mux.HandleFunc("/healthz", s.serveHealth)
+	return mux
+}
+
+// Serve serves Handler on ln until ctx ends, then shuts down gracefully:
+// it stops accepting, lets requests under way (and so their writes) finish
+// within grace, and closes every WebSocket connection.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
+	hs := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	var wg sync.WaitGroup
+	var herr, rerr error
+	wg.Add(2)
+	go func() { defer wg.Done(); herr = hs.Shutdown(sctx) }()
+	go func() { defer wg.Done(); rerr = s.Shutdown(sctx) }()
+	wg.Wait()
+	<-errc
+	return errors.Join(herr, rerr)
+}
+
+// Shutdown closes every real-time connection, waits for mutations under way
+// and detaches from the store's feed. It does not close the store.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.hub.Shutdown(ctx)
+	done := make(chan struct{})
+	go func() { s.writes.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = errors.Join(err, fmt.Errorf("serve: waiting for writes: %w", ctx.Err()))
+	}
+	s.stopFeed()
+	return err
+}
