@@ -354,4 +354,3 @@ func (s *Server) callWebhook(ctx context.Context, m *meta.Model, f gqlexec.Field
 	s.log.Info("conflict resolved by webhook", "model", m.Name, "field", f.Name, "action", ans.Action)
 	return webhookResult{action: ans.Action, item: ans.Item}, nil
 }
-
