@@ -13,6 +13,7 @@ package sdl
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -150,6 +151,9 @@ func Build(s *meta.Schema, opts Options) (*API, error) {
 	if gerr != nil {
 		return nil, fmt.Errorf("sdl: generated schema does not load: %w", gerr)
 	}
+	// Root fields print grouped by root type, in the order each was added.
+	rank := map[string]int{Query: 0, Mutation: 1, Subscription: 2}
+	slices.SortStableFunc(g.ops, func(a, b Op) int { return rank[a.Root] - rank[b.Root] })
 	api := &API{SDL: text, Schema: sch, Ops: g.ops, byName: make(map[string]int, len(g.ops))}
 	for i, op := range g.ops {
 		api.byName[op.Root+"."+op.Field] = i

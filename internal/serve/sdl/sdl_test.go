@@ -277,6 +277,19 @@ func TestDeterministic(t *testing.T) {
 	if !slices.Equal(an, bn) {
 		t.Fatalf("op order differs: %v vs %v", an, bn)
 	}
+	// Ops follow the printed root fields.
+	var printed []string
+	for _, root := range []string{Query, Mutation, Subscription} {
+		for _, f := range a.Schema.Types[root].Fields {
+			if strings.HasPrefix(f.Name, "__") {
+				continue // introspection fields gqlparser adds
+			}
+			printed = append(printed, root+"."+f.Name)
+		}
+	}
+	if !slices.Equal(an, printed) {
+		t.Fatalf("Ops are not in SDL order:\n ops %v\n sdl %v", an, printed)
+	}
 }
 
 // fieldSig prints a root or object field as "name(a: T, ...): R".
