@@ -183,6 +183,11 @@ func (r *resolver) write(ctx context.Context, op sdl.Op, f gqlexec.Field, kind s
 			if ok, err := filter.Match(cond, curOut); err != nil || !ok {
 				return nil, 0, conditionFailed(m)
 			}
+			if check && version > cur.Version {
+				// No client has seen a version the server has not
+				// assigned: this is tampering, not a conflict.
+				return nil, 0, appsync.Errorf(appsync.BadRequest, "%s: _version %d is ahead of the stored version %d: versions are assigned by the server", m.Name, version, cur.Version)
+			}
 			if cur.Deleted || (check && version != cur.Version) {
 				return nil, 0, &conflictErr{cur: *cur}
 			}
