@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/vektah/gqlparser/v2/ast"
@@ -54,9 +55,9 @@ func (e *Executor) Execute(ctx context.Context, op *Operation, r Resolver) *apps
 		}
 		x.buf = appendString(x.buf, g.key)
 		x.buf = append(x.buf, ':')
-		path := &pathNode{key: g.key}
-		v, err := x.resolveRoot(root, g, path)
-		if !x.finish(g, path, v, err) {
+		x.path = append(x.path[:0], pathElem{key: g.key})
+		v, err := x.resolveRoot(root, g)
+		if !x.finish(g, v, err) {
 			return x.response(false)
 		}
 	}
@@ -98,7 +99,8 @@ func (e *Executor) Render(ctx context.Context, op *Operation, value any, r Resol
 	x.buf = append(x.buf, '{')
 	x.buf = appendString(x.buf, g.key)
 	x.buf = append(x.buf, ':')
-	if !x.finish(g, &pathNode{key: g.key}, value, nil) {
+	x.path = append(x.path[:0], pathElem{key: g.key})
+	if !x.finish(g, value, nil) {
 		return x.response(false)
 	}
 	x.buf = append(x.buf, '}')
@@ -152,6 +154,7 @@ type execution struct {
 	r    Resolver
 	buf  []byte
 	errs []*appsync.Error
+	path []pathElem // response path of the value being completed
 }
 
 func (e *Executor) newExecution(ctx context.Context, op *Operation, r Resolver) *execution {
@@ -327,7 +330,7 @@ func (x *execution) args(g *fieldGroup) (map[string]any, error) {
 }
 
 // field returns the Field handed to a resolver.
-func (x *execution) field(g *fieldGroup, path *pathNode) (Field, error) {
+func (x *execution) field(g *fieldGroup) (Field, error) {
 	args, err := x.args(g)
 	if err != nil {
 		return Field{}, err
@@ -338,13 +341,13 @@ func (x *execution) field(g *fieldGroup, path *pathNode) (Field, error) {
 		Args:       args,
 		Def:        g.def,
 		Selections: g.selections(),
-		Path:       path.slice(),
+		Path:       x.pathSlice(),
 	}, nil
 }
 
 // resolveRoot resolves a root field: the executor answers __typename and
 // introspection, the resolver the rest.
-func (x *execution) resolveRoot(root *ast.Definition, g *fieldGroup, path *pathNode) (any, error) {
+func (x *execution) resolveRoot(root *ast.Definition, g *fieldGroup) (any, error) {
 	switch {
 	case g.name == "__typename":
 		return root.Name, nil
@@ -364,7 +367,7 @@ func (x *execution) resolveRoot(root *ast.Definition, g *fieldGroup, path *pathN
 	if err := x.ctx.Err(); err != nil {
 		return nil, err
 	}
-	f, err := x.field(g, path)
+	f, err := x.field(g)
 	if err != nil {
 		return nil, err
 	}
@@ -373,36 +376,36 @@ func (x *execution) resolveRoot(root *ast.Definition, g *fieldGroup, path *pathN
 
 // finish completes a resolved field value (or records its error) into the
 // buffer. It returns false when the null must propagate to the parent.
-func (x *execution) finish(g *fieldGroup, path *pathNode, v any, err error) bool {
+func (x *execution) finish(g *fieldGroup, v any, err error) bool {
 	if g.name == "__typename" {
 		s, _ := v.(string)
 		x.buf = appendString(x.buf, s)
 		return true
 	}
 	if err != nil {
-		x.resolverError(err, g, path)
+		x.resolverError(err, g)
 		if g.def.Type.NonNull {
 			return false
 		}
 		x.buf = append(x.buf, "null"...)
 		return true
 	}
-	return x.complete(g.def.Type, g, path, v)
+	return x.complete(g.def.Type, g, v)
 }
 
 // complete writes v as a value of type t, applying null propagation.
-func (x *execution) complete(t *ast.Type, g *fieldGroup, path *pathNode, v any) bool {
+func (x *execution) complete(t *ast.Type, g *fieldGroup, v any) bool {
 	if isNull(v) {
 		if t.NonNull {
-			x.fieldError(g, path, fmt.Sprintf("Cannot return null for non-nullable type: '%s' within parent '%s' (%s)",
-				t.Name(), g.parent.Name, path.String()))
+			x.fieldError(g, fmt.Sprintf("Cannot return null for non-nullable type: '%s' within parent '%s' (%s)",
+				t.Name(), g.parent.Name, x.pathString()))
 			return false
 		}
 		x.buf = append(x.buf, "null"...)
 		return true
 	}
 	start := len(x.buf)
-	if x.completeValue(t, g, path, v) {
+	if x.completeValue(t, g, v) {
 		return true
 	}
 	if t.NonNull {
@@ -427,36 +430,36 @@ func isNull(v any) bool {
 }
 
 // completeValue writes a non-null v of type t (nullability aside).
-func (x *execution) completeValue(t *ast.Type, g *fieldGroup, path *pathNode, v any) bool {
+func (x *execution) completeValue(t *ast.Type, g *fieldGroup, v any) bool {
 	if t.Elem != nil {
-		return x.completeList(t, g, path, v)
+		return x.completeList(t, g, v)
 	}
 	def := x.e.schema.Types[t.NamedType]
 	if def == nil {
-		x.fieldError(g, path, fmt.Sprintf("unknown type %s", t.NamedType))
+		x.fieldError(g, fmt.Sprintf("unknown type %s", t.NamedType))
 		return false
 	}
 	switch def.Kind {
 	case ast.Scalar, ast.Enum:
 		b, err := appendLeaf(x.buf, def, v)
 		if err != nil {
-			x.fieldError(g, path, fmt.Sprintf("%s.%s: %v", g.parent.Name, g.name, err))
+			x.fieldError(g, fmt.Sprintf("%s.%s: %v", g.parent.Name, g.name, err))
 			return false
 		}
 		x.buf = b
 		return true
 	case ast.Object:
-		return x.executeObject(def, g, path, v)
+		return x.executeObject(def, g, v)
 	case ast.Interface, ast.Union:
 		obj := x.concreteType(def, v)
 		if obj == nil {
-			x.fieldError(g, path, fmt.Sprintf("cannot tell which type of %s the value of %s.%s is: it needs a __typename naming one",
+			x.fieldError(g, fmt.Sprintf("cannot tell which type of %s the value of %s.%s is: it needs a __typename naming one",
 				def.Name, g.parent.Name, g.name))
 			return false
 		}
-		return x.executeObject(obj, g, path, v)
+		return x.executeObject(obj, g, v)
 	}
-	x.fieldError(g, path, fmt.Sprintf("%s.%s: type %s cannot be output", g.parent.Name, g.name, def.Name))
+	x.fieldError(g, fmt.Sprintf("%s.%s: type %s cannot be output", g.parent.Name, g.name, def.Name))
 	return false
 }
 
@@ -478,7 +481,7 @@ func (x *execution) concreteType(abstract *ast.Definition, v any) *ast.Definitio
 }
 
 // completeList writes a list of t.Elem.
-func (x *execution) completeList(t *ast.Type, g *fieldGroup, path *pathNode, v any) bool {
+func (x *execution) completeList(t *ast.Type, g *fieldGroup, v any) bool {
 	x.buf = append(x.buf, '[')
 	switch list := v.(type) {
 	case []any:
@@ -486,7 +489,7 @@ func (x *execution) completeList(t *ast.Type, g *fieldGroup, path *pathNode, v a
 			if i > 0 {
 				x.buf = append(x.buf, ',')
 			}
-			if !x.complete(t.Elem, g, &pathNode{parent: path, index: i, isIndex: true}, item) {
+			if !x.completeItem(t.Elem, g, i, item) {
 				return false
 			}
 		}
@@ -495,21 +498,21 @@ func (x *execution) completeList(t *ast.Type, g *fieldGroup, path *pathNode, v a
 			if i > 0 {
 				x.buf = append(x.buf, ',')
 			}
-			if !x.complete(t.Elem, g, &pathNode{parent: path, index: i, isIndex: true}, item) {
+			if !x.completeItem(t.Elem, g, i, item) {
 				return false
 			}
 		}
 	default:
 		rv := reflect.ValueOf(v)
 		if rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array {
-			x.fieldError(g, path, fmt.Sprintf("%s.%s: expected a list, got a %T", g.parent.Name, g.name, v))
+			x.fieldError(g, fmt.Sprintf("%s.%s: expected a list, got a %T", g.parent.Name, g.name, v))
 			return false
 		}
 		for i := range rv.Len() {
 			if i > 0 {
 				x.buf = append(x.buf, ',')
 			}
-			if !x.complete(t.Elem, g, &pathNode{parent: path, index: i, isIndex: true}, rv.Index(i).Interface()) {
+			if !x.completeItem(t.Elem, g, i, rv.Index(i).Interface()) {
 				return false
 			}
 		}
@@ -519,11 +522,11 @@ func (x *execution) completeList(t *ast.Type, g *fieldGroup, path *pathNode, v a
 }
 
 // executeObject writes the sub-selection of g over object v of type obj.
-func (x *execution) executeObject(obj *ast.Definition, g *fieldGroup, path *pathNode, v any) bool {
+func (x *execution) executeObject(obj *ast.Definition, g *fieldGroup, v any) bool {
 	m, isMap := v.(map[string]any)
 	intro, isIntro := v.(introObject)
 	if !isMap && !isIntro {
-		x.fieldError(g, path, fmt.Sprintf("%s.%s: expected an object, got a %T", g.parent.Name, g.name, v))
+		x.fieldError(g, fmt.Sprintf("%s.%s: expected an object, got a %T", g.parent.Name, g.name, v))
 		return false
 	}
 	groups := x.subGroups(g, obj)
@@ -534,13 +537,14 @@ func (x *execution) executeObject(obj *ast.Definition, g *fieldGroup, path *path
 		}
 		x.buf = appendString(x.buf, sg.key)
 		x.buf = append(x.buf, ':')
-		fp := &pathNode{parent: path, key: sg.key}
 		if sg.name == "__typename" {
 			x.buf = appendString(x.buf, obj.Name)
 			continue
 		}
+		x.path = append(x.path, pathElem{key: sg.key})
 		if sg.def == nil {
-			x.fieldError(sg, fp, fmt.Sprintf("type %s has no field %s", obj.Name, sg.name))
+			x.fieldError(sg, fmt.Sprintf("type %s has no field %s", obj.Name, sg.name))
+			x.path = x.path[:len(x.path)-1]
 			return false
 		}
 		var val any
@@ -553,9 +557,11 @@ func (x *execution) executeObject(obj *ast.Definition, g *fieldGroup, path *path
 		} else if fv, ok := m[sg.name]; ok {
 			val = fv
 		} else {
-			val, err = x.resolveField(obj, m, sg, fp)
+			val, err = x.resolveField(obj, m, sg)
 		}
-		if !x.finish(sg, fp, val, err) {
+		ok := x.finish(sg, val, err)
+		x.path = x.path[:len(x.path)-1]
+		if !ok {
 			return false
 		}
 	}
@@ -564,11 +570,11 @@ func (x *execution) executeObject(obj *ast.Definition, g *fieldGroup, path *path
 }
 
 // resolveField asks the resolver for a field its parent map lacks.
-func (x *execution) resolveField(obj *ast.Definition, parent map[string]any, g *fieldGroup, path *pathNode) (any, error) {
+func (x *execution) resolveField(obj *ast.Definition, parent map[string]any, g *fieldGroup) (any, error) {
 	if err := x.ctx.Err(); err != nil {
 		return nil, err
 	}
-	f, err := x.field(g, path)
+	f, err := x.field(g)
 	if err != nil {
 		return nil, err
 	}
@@ -577,55 +583,63 @@ func (x *execution) resolveField(obj *ast.Definition, parent map[string]any, g *
 
 // resolverError records a resolver's error at path. An *appsync.Error keeps
 // its type and data; anything else is an InternalFailure.
-func (x *execution) resolverError(err error, g *fieldGroup, path *pathNode) {
+func (x *execution) resolverError(err error, g *fieldGroup) {
 	var out appsync.Error
 	if ae, ok := appsync.AsError(err); ok {
 		out = *ae
 	} else {
 		out = appsync.Error{Message: err.Error(), ErrorType: appsync.InternalFailure}
 	}
-	out.Path = path.slice()
+	out.Path = x.pathSlice()
 	out.Locations = g.position()
 	x.errs = append(x.errs, &out)
 }
 
 // fieldError records an error the executor found in a field's value.
-func (x *execution) fieldError(g *fieldGroup, path *pathNode, msg string) {
-	x.errs = append(x.errs, &appsync.Error{Message: msg, Path: path.slice(), Locations: g.position()})
+func (x *execution) fieldError(g *fieldGroup, msg string) {
+	x.errs = append(x.errs, &appsync.Error{Message: msg, Path: x.pathSlice(), Locations: g.position()})
 }
 
-// pathNode is one step of a response path, linked to its parent so that
-// paths cost nothing until an error or a resolver needs one.
-type pathNode struct {
-	parent  *pathNode
+// pathElem is one step of the response path: a key or a list index. The
+// execution keeps the current path as a stack and copies it only when an
+// error or a resolver needs it.
+type pathElem struct {
 	key     string
 	index   int
 	isIndex bool
 }
 
-// slice returns the path from the root as keys (string) and indexes (int).
-func (p *pathNode) slice() []any {
-	n := 0
-	for q := p; q != nil; q = q.parent {
-		n++
-	}
-	out := make([]any, n)
-	for q := p; q != nil; q = q.parent {
-		n--
-		if q.isIndex {
-			out[n] = q.index
+// completeItem completes item i of a list with the index on the path.
+func (x *execution) completeItem(t *ast.Type, g *fieldGroup, i int, item any) bool {
+	x.path = append(x.path, pathElem{index: i, isIndex: true})
+	ok := x.complete(t, g, item)
+	x.path = x.path[:len(x.path)-1]
+	return ok
+}
+
+// pathSlice returns the current path as keys (string) and indexes (int).
+func (x *execution) pathSlice() []any {
+	out := make([]any, len(x.path))
+	for i, p := range x.path {
+		if p.isIndex {
+			out[i] = p.index
 		} else {
-			out[n] = q.key
+			out[i] = p.key
 		}
 	}
 	return out
 }
 
-// String returns the path as AppSync prints it: /getPost/comments/0/id.
-func (p *pathNode) String() string {
+// pathString returns the path as AppSync prints it: /getPost/comments/0/id.
+func (x *execution) pathString() string {
 	var b strings.Builder
-	for _, s := range p.slice() {
-		fmt.Fprintf(&b, "/%v", s)
+	for _, p := range x.path {
+		b.WriteByte('/')
+		if p.isIndex {
+			b.WriteString(strconv.Itoa(p.index))
+		} else {
+			b.WriteString(p.key)
+		}
 	}
 	return b.String()
 }
