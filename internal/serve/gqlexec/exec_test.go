@@ -137,6 +137,7 @@ func TestVariableErrorsNameTheVariable(t *testing.T) {
 		{"string for Int", `query($n: Int) { listPosts(limit: $n) { id } }`, map[string]any{"n": "many"}, "$n"},
 		{"fraction for Int", `query($n: Int) { listPosts(limit: $n) { id } }`, map[string]any{"n": 1.5}, "$n"},
 		{"bad enum", `subscription($s: Status) { onCreatePost(status: $s) { id } }`, map[string]any{"s": "LOST"}, "$s"},
+		{"enum in the wrong case", `subscription($s: Status) { onCreatePost(status: $s) { id } }`, map[string]any{"s": "draft"}, "$s"},
 		{"missing input field", `mutation($in: PostInput!) { createPost(input: $in) { id } }`,
 			map[string]any{"in": map[string]any{"views": 1}}, "$in.title"},
 		{"unknown input field", `mutation($in: PostInput!) { createPost(input: $in) { id } }`,

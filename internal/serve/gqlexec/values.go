@@ -70,10 +70,12 @@ func normaliseInput(schema *ast.Schema, typ *ast.Type, v any) (any, error) {
 		}
 		return out, nil
 	case ast.Enum:
-		if s, ok := v.(string); ok {
-			return s, nil
+		// gqlparser matches enum names case-insensitively; GraphQL does not.
+		s, ok := v.(string)
+		if !ok || def.EnumValues.ForName(s) == nil {
+			return nil, fmt.Errorf("%v is not a value of enum %s", v, def.Name)
 		}
-		return fmt.Sprint(v), nil
+		return s, nil
 	case ast.Scalar:
 		switch def.Name {
 		case "Int":
