@@ -177,7 +177,12 @@ func (r *resolver) sync(ctx context.Context, op sdl.Op, f gqlexec.Field) (any, e
 	}
 	var page store.Page
 	if tok.Kind == "delta" {
-		page, err = r.s.cfg.Store.Changes(ctx, m.Name, tok.Since, tok.StartedAt, tok.Cursor, limit)
+		// Up to and including startedAt: a write committed before the
+		// watermark in the same millisecond is stamped startedAt, and an
+		// exclusive bound would leave it out of this sync although it
+		// precedes the snapshot. Writes after the watermark stamped
+		// startedAt come again in the next sync; clients gate by version.
+		page, err = r.s.cfg.Store.Changes(ctx, m.Name, tok.Since, tok.StartedAt+1, tok.Cursor, limit)
 	} else {
 		page, err = r.s.cfg.Store.Scan(ctx, m.Name, tok.Cursor, limit)
 	}
