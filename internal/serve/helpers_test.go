@@ -189,11 +189,20 @@ func (r gqlResult) errType(t testing.TB) string {
 // post sends raw bytes to /graphql with the given headers (nil: e's).
 func (e *env) post(t testing.TB, body []byte, headers map[string]string) gqlResult {
 	t.Helper()
+	status, raw, err := e.postRaw(body, headers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return decodeResult(t, status, raw)
+}
+
+// postRaw sends raw bytes to /graphql; it is safe in any goroutine.
+func (e *env) postRaw(body []byte, headers map[string]string) (int, []byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), frameWait)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.ts.URL+"/graphql", bytes.NewReader(body))
 	if err != nil {
-		t.Fatal(err)
+		return 0, nil, err
 	}
 	if headers == nil {
 		headers = e.headers
@@ -206,14 +215,37 @@ func (e *env) post(t testing.TB, body []byte, headers map[string]string) gqlResu
 	}
 	resp, err := e.ts.Client().Do(req)
 	if err != nil {
-		t.Fatalf("POST /graphql: %v", err)
+		return 0, nil, fmt.Errorf("POST /graphql: %w", err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("read response: %v", err)
+		return 0, nil, fmt.Errorf("read response: %w", err)
 	}
-	return decodeResult(t, resp.StatusCode, raw)
+	return resp.StatusCode, raw, nil
+}
+
+// tryDo runs a request in any goroutine and returns the object under
+// data.<field>, or an error when the request failed or carried errors.
+func (e *env) tryDo(query string, vars map[string]any, field string) (map[string]any, error) {
+	body, err := json.Marshal(appsync.Request{Query: query, Variables: vars})
+	if err != nil {
+		return nil, err
+	}
+	status, raw, err := e.postRaw(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	var r struct {
+		Data   map[string]map[string]any `json:"data"`
+		Errors []*appsync.Error          `json:"errors"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&r); err != nil || status != http.StatusOK || len(r.Errors) > 0 || r.Data[field] == nil {
+		return nil, fmt.Errorf("%s: HTTP %d: %s", field, status, raw)
+	}
+	return r.Data[field], nil
 }
 
 // decodeResult decodes a GraphQL response body, numbers as json.Number.
