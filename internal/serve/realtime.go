@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 
 	"github.com/dsgen/dsgen/internal/serve/auth"
 	"github.com/dsgen/dsgen/internal/serve/filter"
@@ -117,7 +118,14 @@ func (sub *subscription) Topic() (string, string) { return sub.model.Name, sub.k
 
 // Render renders ev for this subscriber, when it matches the filter and the
 // subscriber may see the item.
-func (sub *subscription) Render(ctx context.Context, ev realtime.Event) (json.RawMessage, bool, error) {
+func (sub *subscription) Render(ctx context.Context, ev realtime.Event) (payload json.RawMessage, ok bool, err error) {
+	// A resolver bug must cost one event, not the process: Render runs on
+	// a connection's goroutine, outside net/http's panic recovery.
+	defer func() {
+		if p := recover(); p != nil {
+			payload, ok, err = nil, false, fmt.Errorf("rendering %s event: panic: %v", ev.Model, p)
+		}
+	}()
 	if !sub.acc.Allows(ev.Item) {
 		return nil, false, nil
 	}
