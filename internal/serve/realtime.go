@@ -81,7 +81,15 @@ func (b *backend) Subscribe(ctx context.Context, principal any, req appsync.Requ
 	default:
 		return nil, appsync.Errorf(appsync.UnsupportedOperation, "%s is not a model subscription", f.Name)
 	}
-	return &subscription{s: b.s, id: id, acc: acc, model: sop.Model, kind: kind, op: op, filters: []map[string]any{flt, eq}}, nil
+	sub := &subscription{s: b.s, id: id, acc: acc, model: sop.Model, kind: kind, op: op}
+	for _, m := range []map[string]any{flt, eq} {
+		c, err := filter.Compile(m)
+		if err != nil {
+			return nil, appsync.Errorf(appsync.BadRequest, "%v", err)
+		}
+		sub.filters = append(sub.filters, c)
+	}
+	return sub, nil
 }
 
 func hasCredentials(h map[string]string) bool {
@@ -110,7 +118,8 @@ type subscription struct {
 	model   *meta.Model
 	kind    string
 	op      *gqlexec.Operation
-	filters []map[string]any
+	// filters are compiled once: they run for every event of the topic.
+	filters []*filter.Filter
 }
 
 // Topic is the model and mutation kind the subscription listens to.
@@ -130,9 +139,8 @@ func (sub *subscription) Render(ctx context.Context, ev realtime.Event) (payload
 		return nil, false, nil
 	}
 	for _, f := range sub.filters {
-		ok, err := filter.Match(f, ev.Item)
-		if err != nil || !ok {
-			return nil, false, err
+		if !f.Match(ev.Item) {
+			return nil, false, nil
 		}
 	}
 	item := auth.Redact(sub.model, ev.Item, auth.OpListen, sub.id)
