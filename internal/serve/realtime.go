@@ -20,7 +20,19 @@ type backend struct{ s *Server }
 
 // Authenticate checks a connection's authorization headers.
 func (b *backend) Authenticate(ctx context.Context, headers map[string]string) (any, error) {
-	return b.s.identityFor(headers)
+	id, err := b.s.identityFor(headers)
+	if err != nil {
+		// AppSync's connection_error carries errorCode 401, which
+		// amplify-js reads as "do not retry".
+		e, ok := appsync.AsError(err)
+		if !ok {
+			e = appsync.Errorf(appsync.UnauthorizedExc, "%v", err)
+		}
+		ce := *e
+		ce.ErrorCode = 401
+		return nil, &ce
+	}
+	return id, nil
 }
 
 // Subscribe validates a start message: the document, the subscription
