@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"strconv"
 	"time"
 
@@ -151,6 +152,29 @@ func (s *Server) checkValues(m *meta.Model, item map[string]any) error {
 				return appsync.Errorf(appsync.BadRequest, "%s.%s: the field is required and cannot be null", m.Name, f.Name)
 			}
 		}
+		// GraphQL's Int is 32-bit; AppSync refuses wider values, and
+		// clients that decode Int as int32 would break on them.
+		if f.Kind == meta.KindScalar && f.Type == meta.Int {
+			if v, ok := outsideInt32(item[f.Name]); ok {
+				return appsync.Errorf(appsync.BadRequest, "%s.%s: %v is outside the 32-bit range of Int", m.Name, f.Name, v)
+			}
+		}
 	}
 	return nil
+}
+
+// outsideInt32 returns the first integer of v (a value or a list) that an
+// Int cannot hold.
+func outsideInt32(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return x, x < math.MinInt32 || x > math.MaxInt32
+	case []any:
+		for _, e := range x {
+			if n, bad := outsideInt32(e); bad {
+				return n, true
+			}
+		}
+	}
+	return 0, false
 }
