@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
@@ -102,22 +104,34 @@ func (c *conn) serve() {
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
+		// However the writer ends, the reader must too: cancelling ctx
+		// drops the socket under a pending Read.
+		defer c.cancel()
 		c.writeLoop(log)
 	}()
 
 	err := c.readLoop(log)
+	dropped := c.ctx.Err() != nil // by the writer or Shutdown, not the peer
 
 	c.cancel() // stops the writer if it is still running
 	<-writerDone
 	c.ws.CloseNow()
 	c.h.forget(c)
+
+	level := slog.LevelInfo
 	attrs := []any{"duration", time.Since(c.opened).Round(time.Millisecond)}
+	select {
+	case <-c.slow:
+		level = slog.LevelWarn
+		attrs = append(attrs, "reason", ReasonSlowConsumer, "queue", cap(c.queue))
+	default:
+	}
 	if st := websocket.CloseStatus(err); st != -1 {
 		attrs = append(attrs, "status", int(st))
-	} else if err != nil && c.ctx.Err() == nil {
-		attrs = append(attrs, "err", err)
+	} else if !dropped && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+		attrs = append(attrs, "err", err) // not just the peer vanishing
 	}
-	log.Info("realtime: connection closed", attrs...)
+	log.Log(context.Background(), level, "realtime: connection closed", attrs...)
 }
 
 // abort drops the connection without a close handshake.
@@ -305,21 +319,21 @@ func (c *conn) writeLoop(log *slog.Logger) {
 		// A slow consumer is closed before anything else queued is sent.
 		select {
 		case <-c.slow:
-			c.closeWith(log, websocket.StatusPolicyViolation, ReasonSlowConsumer)
+			c.closeWith(websocket.StatusPolicyViolation, ReasonSlowConsumer)
 			return
 		default:
 		}
 		select {
 		case <-c.slow:
-			c.closeWith(log, websocket.StatusPolicyViolation, ReasonSlowConsumer)
+			c.closeWith(websocket.StatusPolicyViolation, ReasonSlowConsumer)
 			return
 		case <-c.ctx.Done():
 			return
 		case <-c.h.shutdown:
-			c.closeWith(log, websocket.StatusGoingAway, ReasonShutdown)
+			c.closeWith(websocket.StatusGoingAway, ReasonShutdown)
 			return
 		case <-init.C:
-			c.closeWith(log, CloseInitTimeout, ReasonInitTimeout)
+			c.closeWith(CloseInitTimeout, ReasonInitTimeout)
 			return
 		case <-kaC:
 			if !c.write(kaFrame) {
@@ -350,7 +364,7 @@ func (c *conn) writeLoop(log *slog.Logger) {
 				ka = time.NewTicker(c.h.opts.KeepAlive)
 				kaC = ka.C
 			case afterClose:
-				c.closeWith(log, it.code, it.reason)
+				c.closeWith(it.code, it.reason)
 				return
 			}
 		}
@@ -396,10 +410,7 @@ func (c *conn) write(frame []byte) bool {
 	return c.ws.Write(ctx, websocket.MessageText, frame) == nil
 }
 
-func (c *conn) closeWith(log *slog.Logger, code websocket.StatusCode, reason string) {
-	if code == websocket.StatusPolicyViolation {
-		log.Warn("realtime: closing slow consumer", "queue", cap(c.queue))
-	}
+func (c *conn) closeWith(code websocket.StatusCode, reason string) {
 	// An error means the peer did not complete the close handshake; the
 	// socket is closed all the same, and the reader reports the end.
 	_ = c.ws.Close(code, reason)
