@@ -1,0 +1,159 @@
+// client-proc.mjs hosts one Amplify DataStore client in its own process, so a
+// test can drive several (Amplify is a singleton per process). It reads JSON
+// commands, one per line, on stdin, and writes one JSON answer per command on
+// stdout: {id, ok:true, result} or {id, ok:false, error}. Observed changes are
+// streamed as {event:"observe", ...} lines. Everything Amplify logs goes to
+// stderr so stdout stays a clean protocol channel.
+import { createInterface } from 'node:readline';
+import { format } from 'node:util';
+import { Client, DataStore, plain, DEFAULT_TIMEOUT_MS } from './client.mjs';
+
+for (const level of ['log', 'info', 'warn', 'debug', 'error', 'trace']) {
+  console[level] = (...args) => process.stderr.write(`[${level}] ${format(...args)}\n`);
+}
+
+const out = (msg) => process.stdout.write(`${JSON.stringify(msg)}\n`);
+const client = new Client();
+/** @type {{unsubscribe(): void}[]} */
+const observers = [];
+
+/** matches reports whether every key of want equals the same key of got (deep, via JSON). */
+function matches(got, want) {
+  if (got == null) return false;
+  return Object.entries(want).every(([k, v]) => JSON.stringify(got[k]) === JSON.stringify(v));
+}
+
+async function find(model, id) {
+  const rec = await DataStore.query(client.model(model), id);
+  return rec ?? undefined;
+}
+
+async function withLinks(links = {}) {
+  const out = {};
+  for (const [field, { model, id }] of Object.entries(links)) {
+    const rec = await find(model, id);
+    if (!rec) throw new Error(`link ${field}: no local ${model} with id ${id}`);
+    out[field] = rec;
+  }
+  return out;
+}
+
+const ops = {
+  async start(a) {
+    await client.start(a);
+    return { socketsOpened: client.socketsOpened };
+  },
+  async create({ model, fields, links }) {
+    const M = client.model(model);
+    const saved = await DataStore.save(new M({ ...fields, ...(await withLinks(links)) }));
+    return plain(saved);
+  },
+  async update({ model, id, fields, links }) {
+    const M = client.model(model);
+    const cur = await find(model, id);
+    if (!cur) throw new Error(`update: no local ${model} with id ${id}`);
+    const extra = await withLinks(links);
+    const saved = await DataStore.save(M.copyOf(cur, (d) => Object.assign(d, fields, extra)));
+    return plain(saved);
+  },
+  async delete({ model, id }) {
+    const cur = await find(model, id);
+    if (!cur) throw new Error(`delete: no local ${model} with id ${id}`);
+    return plain(await DataStore.delete(cur));
+  },
+  async get({ model, id }) {
+    return plain(await find(model, id)) ?? null;
+  },
+  async list({ model }) {
+    return (await DataStore.query(client.model(model))).map(plain);
+  },
+  async relation({ model, id, field }) {
+    const rec = await find(model, id);
+    if (!rec) throw new Error(`relation: no local ${model} with id ${id}`);
+    const v = rec[field];
+    if (v && typeof v.toArray === 'function') return (await v.toArray()).map(plain);
+    return plain(await v) ?? null;
+  },
+  async waitRecord({ model, id, match = {}, absent = false, timeoutMs = DEFAULT_TIMEOUT_MS }) {
+    const what = absent
+      ? `${model} ${id} to be absent from the local store`
+      : `local ${model} ${id} to match ${JSON.stringify(match)}`;
+    let last;
+    try {
+      return await client.waitFor(what, async () => {
+        const rec = await find(model, id);
+        last = plain(rec);
+        if (absent) return rec ? undefined : null;
+        return rec && matches(last, match) ? last : undefined;
+      }, timeoutMs);
+    } catch (err) {
+      err.message += ` (last seen: ${JSON.stringify(last ?? null)})`;
+      throw err;
+    }
+  },
+  async waitOutboxEmpty({ timeoutMs } = {}) {
+    await client.waitOutboxEmpty(timeoutMs);
+    return null;
+  },
+  async waitHub({ event, match = {}, timeoutMs }) {
+    return client.waitHub(event, (d) => matches(d ?? {}, match), timeoutMs);
+  },
+  async network({ online }) {
+    client.connectivity.set(online);
+    if (online) return null;
+    // Offline is only real once the engine has acknowledged it.
+    await client.waitHub('networkStatus', (d) => d.active === false).catch(() => {});
+    return null;
+  },
+  async observe({ model }) {
+    const sub = DataStore.observe(client.model(model)).subscribe((msg) => {
+      out({ event: 'observe', model, opType: msg.opType, element: plain(msg.element) });
+    });
+    observers.push(sub);
+    return null;
+  },
+  async report() {
+    return {
+      hubEvents: client.hubEvents,
+      conflicts: client.conflicts,
+      errors: client.errors,
+      socketsOpened: client.socketsOpened,
+    };
+  },
+  async stop() {
+    for (const s of observers.splice(0)) s.unsubscribe();
+    await client.stop();
+    return null;
+  },
+};
+
+const rl = createInterface({ input: process.stdin });
+// Commands run one at a time, in order, like a test script would.
+let chain = Promise.resolve();
+rl.on('line', (line) => {
+  if (!line.trim()) return;
+  chain = chain.then(async () => {
+    let req;
+    try {
+      req = JSON.parse(line);
+    } catch (err) {
+      out({ id: null, ok: false, error: { message: `bad command line ${JSON.stringify(line)}: ${err.message}` } });
+      return;
+    }
+    const op = ops[req.op];
+    if (!op) {
+      out({ id: req.id, ok: false, error: { message: `unknown op "${req.op}" (known: ${Object.keys(ops).join(', ')})` } });
+      return;
+    }
+    try {
+      out({ id: req.id, ok: true, result: (await op(req.args ?? {})) ?? null });
+    } catch (err) {
+      out({ id: req.id, ok: false, error: { message: err?.message ?? String(err), stack: err?.stack } });
+    }
+  });
+});
+rl.on('close', () => {
+  // A DataStore stuck mid-start may never stop; do not outlive the test.
+  setTimeout(() => process.exit(0), 5_000).unref();
+  chain.then(() => DataStore.stop()).finally(() => process.exit(0));
+});

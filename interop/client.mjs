@@ -1,0 +1,293 @@
+// client.mjs runs the unmodified Amplify JS DataStore client in Node against an
+// AppSync-compatible endpoint such as `dsgen serve`, and offers the waits the
+// interop tests need (hub events, an empty outbox, a query matching a shape).
+//
+// Amplify is a process-wide singleton: one process holds one client. Tests that
+// need two clients run each in its own process (see client-proc.mjs).
+import 'fake-indexeddb/auto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const require = createRequire(import.meta.url);
+// Both packages through CommonJS: an ESM import of one and a CJS require of the
+// other yield two Amplify singletons and the config never reaches DataStore.
+const { Amplify } = require('aws-amplify');
+const { Hub } = require('aws-amplify/utils');
+const { DataStore, initSchema, DISCARD } = require('@aws-amplify/datastore');
+const { default: IndexedDBAdapter } = require('@aws-amplify/datastore/dist/cjs/storage/adapter/IndexedDBAdapter.js');
+const { WebSocket: WS } = require('ws');
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** Default bound of every wait, in milliseconds. */
+export const DEFAULT_TIMEOUT_MS = 20_000;
+
+/**
+ * TimeoutError reports a bounded wait that ran out; its message names what was awaited.
+ */
+export class TimeoutError extends Error {
+  /** @param {string} what @param {number} ms @param {string} [detail] */
+  constructor(what, ms, detail = '') {
+    super(`timed out after ${ms} ms waiting for ${what}${detail ? `: ${detail}` : ''}`);
+    this.name = 'TimeoutError';
+  }
+}
+
+/**
+ * installWebSocket puts a WebSocket class on globalThis (Node 20 has none).
+ * Amplify turns a custom `http://host:port/graphql` endpoint into
+ * `wss://host:port/graphql/realtime`, so the socket must speak TLS to a server
+ * with a self-signed certificate: trust exactly that certificate via `ca`.
+ * @param {{ca?: string|Buffer, onOpen?: (url: string) => void}} opts
+ */
+export function installWebSocket({ ca, onOpen } = {}) {
+  globalThis.WebSocket = class TrustingWebSocket extends WS {
+    constructor(url, protocols) {
+      super(url, protocols, ca ? { ca } : {});
+      if (onOpen) this.addEventListener('open', () => onOpen(String(url)));
+    }
+  };
+}
+
+/**
+ * Connectivity is a network switch for DataStore. DataStore's own monitor
+ * follows `window` online/offline events, which do not exist in Node (it
+ * reports "online" forever); the sync engine accepts any object with this
+ * shape in its `connectivityMonitor` slot. Offline, the engine closes its
+ * subscriptions and holds the outbox; back online it resubscribes, runs a
+ * delta sync and then drains the outbox, exactly as after a real outage.
+ */
+export class Connectivity {
+  #online = true;
+  /** @type {Set<(s: {online: boolean}) => void>} */
+  #listeners = new Set();
+
+  /**
+   * status is what the sync engine subscribes to: the current state at once,
+   * then every change. It returns the minimal Observable shape the engine uses.
+   */
+  status() {
+    return {
+      subscribe: (observer) => {
+        const next = typeof observer === 'function' ? observer : (s) => observer.next?.(s);
+        this.#listeners.add(next);
+        next({ online: this.#online });
+        return { unsubscribe: () => this.#listeners.delete(next), closed: false };
+      },
+    };
+  }
+
+  /** set switches the network on or off for DataStore. @param {boolean} online */
+  set(online) {
+    if (online === this.#online) return;
+    this.#online = online;
+    for (const l of [...this.#listeners]) l({ online });
+  }
+
+  /** @returns {boolean} */
+  get online() {
+    return this.#online;
+  }
+
+  /** socketDisconnected is called by the engine when the websocket drops. */
+  socketDisconnected() {}
+
+  /** unsubscribe and stop end the engine's use of the monitor. */
+  unsubscribe() {}
+
+  async stop() {}
+}
+
+/**
+ * loadModels generates nothing: it loads the schema metadata written by
+ * gen-models.mjs and builds the model classes with DataStore's initSchema.
+ * @param {string} [schemaModule] path of schema.js
+ */
+export async function loadModels(schemaModule = path.join(here, 'models', 'schema.js')) {
+  let mod;
+  try {
+    mod = await import(pathToFileURL(schemaModule).href);
+  } catch (err) {
+    throw new Error(`loading ${schemaModule} (run "npm run gen" first): ${err.message}`, { cause: err });
+  }
+  return { schema: mod.schema, models: initSchema(mod.schema) };
+}
+
+/**
+ * Client is one started DataStore plus the record of what it went through
+ * (hub events, conflicts, errors) for the tests to inspect.
+ */
+export class Client {
+  /** @type {Record<string, any>} */ models = {};
+  /** @type {{event: string, data: any}[]} */ hubEvents = [];
+  /** @type {any[]} */ conflicts = [];
+  /** @type {any[]} */ errors = [];
+  /** @type {string[]} */ socketsOpened = [];
+  connectivity = new Connectivity();
+  #hubWaiters = new Set();
+  #stopHub = () => {};
+
+  /**
+   * start configures Amplify for endpoint and starts DataStore, resolving when
+   * its hub reports `ready` (subscriptions up and the startup sync done).
+   * @param {object} opts
+   * @param {string} opts.endpoint plain-HTTP GraphQL URL, e.g. http://127.0.0.1:PORT/graphql
+   * @param {string} opts.apiKey
+   * @param {string} [opts.caFile] PEM of the server's (dev) certificate for the wss socket
+   * @param {'default'|'discard'} [opts.conflict] conflict handler: Amplify's default
+   *   (local fields with the remote _version, i.e. client wins) or DISCARD (server wins)
+   * @param {string} [opts.schemaModule]
+   * @param {number} [opts.timeoutMs]
+   */
+  async start({ endpoint, apiKey, caFile, conflict = 'default', schemaModule, timeoutMs = DEFAULT_TIMEOUT_MS }) {
+    installWebSocket({
+      ca: caFile ? readFileSync(caFile) : undefined,
+      onOpen: (url) => this.socketsOpened.push(url),
+    });
+    const { models } = await loadModels(schemaModule);
+    this.models = models;
+    this.#stopHub = Hub.listen('datastore', ({ payload }) => {
+      this.hubEvents.push({ event: payload.event, data: summarize(payload.data) });
+      for (const w of this.#hubWaiters) w(payload);
+    });
+    Amplify.configure({
+      API: { GraphQL: { endpoint, region: 'us-east-1', defaultAuthMode: 'apiKey', apiKey } },
+    });
+    DataStore.configure({
+      storageAdapter: IndexedDBAdapter,
+      errorHandler: (e) => {
+        this.errors.push({ message: e.message, errorType: e.errorType, process: e.process, operation: e.operation });
+      },
+    });
+    // Record every conflict the engine hands over, then decide as configured:
+    // Amplify's own default handler (local fields on the remote _version, i.e.
+    // the client wins) or DISCARD (the server's copy wins).
+    const builtin = DataStore.conflictHandler;
+    DataStore.conflictHandler = async (c) => {
+      this.conflicts.push({
+        operation: c.operation,
+        attempts: c.attempts,
+        local: plain(c.localModel),
+        remote: plain(c.remoteModel),
+      });
+      return conflict === 'discard' ? DISCARD : builtin(c);
+    };
+    // The engine reads this slot when DataStore.start builds it.
+    DataStore.connectivityMonitor = this.connectivity;
+    // In Node, start itself waits for the startup sync; bound both.
+    await Promise.all([DataStore.start(), this.waitHub('ready', () => true, timeoutMs)]);
+  }
+
+  /**
+   * waitHub resolves with the first datastore hub payload named event for which
+   * pred(data) holds, or rejects after timeoutMs.
+   * @param {string} event @param {(data: any) => boolean} pred @param {number} [timeoutMs]
+   */
+  waitHub(event, pred = () => true, timeoutMs = DEFAULT_TIMEOUT_MS) {
+    return new Promise((resolve, reject) => {
+      const w = (payload) => {
+        if (payload.event !== event || !pred(payload.data)) return;
+        done();
+        resolve(payload.data);
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new TimeoutError(`datastore hub event "${event}"`, timeoutMs,
+          `events seen: ${this.hubEvents.map((e) => e.event).join(', ')}`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.#hubWaiters.delete(w);
+      };
+      this.#hubWaiters.add(w);
+    });
+  }
+
+  /**
+   * waitOutboxEmpty resolves once every queued mutation has been answered by
+   * the server: an outboxStatus {isEmpty:true} after the call, or the outbox
+   * already being empty (checked through DataStore's own outbox model).
+   * @param {number} [timeoutMs]
+   */
+  async waitOutboxEmpty(timeoutMs = DEFAULT_TIMEOUT_MS) {
+    const deadline = Date.now() + timeoutMs;
+    while (true) {
+      const last = [...this.hubEvents].reverse().find((e) => e.event === 'outboxStatus');
+      if (last?.data?.isEmpty) return;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new TimeoutError('an empty outbox (hub outboxStatus isEmpty:true)', timeoutMs);
+      try {
+        await this.waitHub('outboxStatus', (d) => d.isEmpty === true, Math.min(left, 250));
+        return;
+      } catch (err) {
+        if (!(err instanceof TimeoutError)) throw err;
+      }
+    }
+  }
+
+  /**
+   * waitFor re-runs fn until it returns a value other than undefined, waking on
+   * every local change (DataStore.observe) and at least every 100 ms.
+   * @template T
+   * @param {string} what description used in the timeout message
+   * @param {() => Promise<T|undefined>} fn
+   * @param {number} [timeoutMs]
+   * @returns {Promise<T>}
+   */
+  async waitFor(what, fn, timeoutMs = DEFAULT_TIMEOUT_MS) {
+    const deadline = Date.now() + timeoutMs;
+    let wake = () => {};
+    const sub = DataStore.observe().subscribe(() => wake());
+    let last;
+    try {
+      while (true) {
+        const v = await fn();
+        if (v !== undefined) return v;
+        last = v;
+        const left = deadline - Date.now();
+        if (left <= 0) throw new TimeoutError(what, timeoutMs);
+        await new Promise((r) => {
+          const t = setTimeout(r, Math.min(left, 100));
+          wake = () => { clearTimeout(t); r(); };
+        });
+      }
+    } finally {
+      sub.unsubscribe();
+      void last;
+    }
+  }
+
+  /** model returns the class of a model by name, or throws naming the known ones. */
+  model(name) {
+    const m = this.models[name];
+    if (!m) throw new Error(`unknown model "${name}" (known: ${Object.keys(this.models).join(', ')})`);
+    return m;
+  }
+
+  /** stop ends the hub listener and DataStore's sync; local data is kept. */
+  async stop() {
+    await DataStore.stop();
+    this.#stopHub();
+  }
+}
+
+/** plain turns a model instance into its JSON fields (metadata included). */
+export function plain(m) {
+  if (m == null || typeof m !== 'object') return m;
+  return JSON.parse(JSON.stringify(m));
+}
+
+function summarize(data) {
+  if (data == null || typeof data !== 'object') return data;
+  const out = {};
+  for (const [k, v] of Object.entries(data)) {
+    if (k === 'model' && typeof v === 'function') out.model = v.name;
+    else if (k === 'element') out.element = plain(v);
+    else if (typeof v !== 'function') out[k] = v;
+  }
+  return out;
+}
+
+export { DataStore };

@@ -1,0 +1,290 @@
+// harness.mjs starts the parts of an interop test as real processes: a
+// `dsgen serve` on 127.0.0.1 and Amplify DataStore clients (client-proc.mjs),
+// plus a direct GraphQL caller for seeding and checking the server.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const interopDir = path.resolve(here, '..');
+const repoRoot = path.resolve(interopDir, '..');
+
+/** The blog schema the generated JS models describe. */
+export const BLOG_SCHEMA = path.join(repoRoot, 'examples', 'blog', 'schema.graphql');
+/** API key every test server accepts. */
+export const API_KEY = 'da2-test';
+/** Bound of every wait in the tests, in milliseconds. */
+export const WAIT_MS = 20_000;
+
+/** GraphQL selection of every Post field the checks read. */
+export const POST_FIELDS = 'id title rating status blogPostsId createdAt updatedAt _version _deleted _lastChangedAt';
+/** GraphQL selection of every Blog field the checks read. */
+export const BLOG_FIELDS = 'id name createdAt updatedAt _version _deleted _lastChangedAt';
+
+let builtBin;
+
+/**
+ * dsgenBin returns the dsgen binary: $DSGEN_BIN, else one built once per test
+ * process with `go build` from the repository root.
+ */
+export function dsgenBin() {
+  if (process.env.DSGEN_BIN) return process.env.DSGEN_BIN;
+  if (builtBin) return builtBin;
+  const dir = mkdtempSync(path.join(tmpdir(), 'dsgen-interop-bin-'));
+  const bin = path.join(dir, 'dsgen');
+  try {
+    execFileSync('go', ['build', '-o', bin, './cmd/dsgen'], { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
+  } catch (err) {
+    throw new Error(`building dsgen (go build ./cmd/dsgen in ${repoRoot}) failed: ${err.message}`, { cause: err });
+  }
+  builtBin = bin;
+  return bin;
+}
+
+/**
+ * Server is a running `dsgen serve` process.
+ * @typedef {object} Server
+ * @property {string} addr host:port bound
+ * @property {string} endpoint plain-HTTP GraphQL URL the clients are configured with
+ * @property {string} devCert path of the dev TLS certificate (PEM)
+ * @property {() => string} logs everything the server wrote on stderr so far
+ * @property {(query: string, variables?: object) => Promise<any>} gql
+ * @property {() => Promise<void>} stop
+ */
+
+/**
+ * startServer runs `dsgen serve` in memory on a free loopback port with dev
+ * TLS, and resolves once its "listening" log line is out.
+ * @param {{conflictDefault?: string, extraArgs?: string[], t?: import('node:test').TestContext}} opts
+ * @returns {Promise<Server>}
+ */
+export async function startServer({ conflictDefault, extraArgs = [], t } = {}) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'dsgen-interop-'));
+  const args = [
+    'serve', '--schema', BLOG_SCHEMA, '--in-memory', '--addr', '127.0.0.1:0',
+    '--dev-tls', '--dev-tls-dir', dir, '--api-key', API_KEY,
+    ...(conflictDefault ? ['--conflict-default', conflictDefault] : []),
+    ...extraArgs,
+  ];
+  const bin = dsgenBin();
+  const proc = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+
+  const listening = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`timed out after ${WAIT_MS} ms waiting for dsgen serve's "listening" log line; stderr:\n${stderr}`));
+    }, WAIT_MS);
+    const rl = createInterface({ input: proc.stderr });
+    rl.on('line', (line) => {
+      stderr += `${line}\n`;
+      let rec;
+      try {
+        rec = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (rec.msg === 'listening') {
+        clearTimeout(timer);
+        resolve(rec);
+      }
+    });
+    exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`${bin} ${args.join(' ')} exited (code ${code}, signal ${signal}) before listening; stderr:\n${stderr}`));
+    });
+  });
+  for (const f of ['addr', 'devCert']) {
+    if (!listening[f]) throw new Error(`dsgen serve's listening line lacks "${f}": ${JSON.stringify(listening)}`);
+  }
+  if (!existsSync(listening.devCert)) throw new Error(`dev certificate ${listening.devCert} does not exist`);
+
+  // The client is configured with plain HTTP; Amplify derives
+  // wss://addr/graphql/realtime from it, served on the same port via TLS.
+  const endpoint = `http://${listening.addr}/graphql`;
+  const server = {
+    addr: listening.addr,
+    endpoint,
+    devCert: listening.devCert,
+    listening,
+    logs: () => stderr,
+    gql: (query, variables) => gql(endpoint, query, variables),
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      const killer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killer);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  t?.after(() => server.stop());
+  return server;
+}
+
+/**
+ * GraphQLError is a GraphQL response that carried errors.
+ */
+export class GraphQLError extends Error {
+  /** @param {string} query @param {any} body */
+  constructor(query, body) {
+    super(`GraphQL errors for ${query.replace(/\s+/g, ' ').slice(0, 120)}: ${JSON.stringify(body.errors)}`);
+    this.name = 'GraphQLError';
+    this.body = body;
+  }
+}
+
+/**
+ * gql POSTs one GraphQL operation with the API key, the way the Amplify client
+ * does, and returns `data`; a response with errors throws GraphQLError.
+ */
+export async function gql(endpoint, query, variables = {}) {
+  const res = await fetch(endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json; charset=UTF-8', 'x-api-key': API_KEY },
+    body: JSON.stringify({ query, variables }),
+    signal: AbortSignal.timeout(WAIT_MS),
+  });
+  const text = await res.text();
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new Error(`POST ${endpoint}: HTTP ${res.status}, not JSON: ${text.slice(0, 500)}`);
+  }
+  if (body.errors?.length) throw new GraphQLError(query, body);
+  if (!res.ok) throw new Error(`POST ${endpoint}: HTTP ${res.status}: ${text.slice(0, 500)}`);
+  return body.data;
+}
+
+/**
+ * ClientProc is an Amplify DataStore client running in its own process.
+ */
+export class ClientProc {
+  /** @type {any[]} observe events streamed by the client */
+  observed = [];
+  #proc;
+  #nextId = 1;
+  #pending = new Map();
+  #stderr = '';
+  #eventWaiters = new Set();
+  #exited;
+
+  /** @param {string} name label used in error messages */
+  constructor(name) {
+    this.name = name;
+    this.#proc = spawn(process.execPath, [path.join(interopDir, 'client-proc.mjs')], {
+      cwd: interopDir,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    this.#exited = new Promise((resolve) => this.#proc.once('exit', (code, signal) => {
+      for (const { reject } of this.#pending.values()) {
+        reject(new Error(`client ${name} exited (code ${code}, signal ${signal}); stderr:\n${this.#stderr}`));
+      }
+      this.#pending.clear();
+      resolve();
+    }));
+    this.#proc.stderr.on('data', (b) => { this.#stderr += b; });
+    createInterface({ input: this.#proc.stdout }).on('line', (line) => this.#onLine(line));
+  }
+
+  #onLine(line) {
+    let msg;
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      this.#stderr += `[stdout, not JSON] ${line}\n`;
+      return;
+    }
+    if (msg.event) {
+      this.observed.push(msg);
+      for (const w of this.#eventWaiters) w();
+      return;
+    }
+    const p = this.#pending.get(msg.id);
+    if (!p) return;
+    this.#pending.delete(msg.id);
+    if (msg.ok) p.resolve(msg.result);
+    else p.reject(new Error(`client ${this.name}: ${p.op}: ${msg.error.message}\n` +
+      `--- client ${this.name} stderr (tail) ---\n${this.#stderr.slice(-3000)}`));
+  }
+
+  /**
+   * call runs one client-proc op and resolves with its result.
+   * @param {string} op @param {object} [args]
+   */
+  call(op, args = {}) {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, op });
+      this.#proc.stdin.write(`${JSON.stringify({ id, op, args })}\n`);
+    });
+  }
+
+  /**
+   * waitObserved resolves with the first observe event satisfying pred,
+   * bounded by WAIT_MS.
+   * @param {string} what @param {(e: any) => boolean} pred
+   */
+  waitObserved(what, pred) {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const hit = this.observed.find(pred);
+        if (!hit) return false;
+        done();
+        resolve(hit);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`client ${this.name}: timed out after ${WAIT_MS} ms waiting for observe event: ${what}; ` +
+          `seen: ${JSON.stringify(this.observed.map((e) => [e.model, e.opType, e.element?.id]))}`));
+      }, WAIT_MS);
+      const done = () => {
+        clearTimeout(timer);
+        this.#eventWaiters.delete(check);
+      };
+      this.#eventWaiters.add(check);
+      check();
+    });
+  }
+
+  /** stderr returns what the client logged so far (Amplify's warnings, errors). */
+  stderr() {
+    return this.#stderr;
+  }
+
+  /** close stops DataStore and ends the process. */
+  async close() {
+    this.#proc.stdin.end();
+    const killer = setTimeout(() => this.#proc.kill('SIGKILL'), 10_000);
+    await this.#exited;
+    clearTimeout(killer);
+  }
+}
+
+/**
+ * startClient runs a client process and starts its DataStore against server,
+ * resolving when DataStore's hub reports `ready`.
+ * @param {Server} server
+ * @param {{name?: string, conflict?: 'default'|'discard', t?: import('node:test').TestContext}} [opts]
+ */
+export async function startClient(server, { name = 'A', conflict = 'default', t } = {}) {
+  const c = new ClientProc(name);
+  t?.after(async () => {
+    if (process.env.INTEROP_DEBUG) {
+      process.stderr.write(`--- client ${name} stderr ---\n${c.stderr()}\n`);
+    }
+    await c.close();
+  });
+  await c.call('start', {
+    endpoint: server.endpoint,
+    apiKey: API_KEY,
+    caFile: server.devCert,
+    conflict,
+    timeoutMs: WAIT_MS,
+  });
+  return c;
+}
