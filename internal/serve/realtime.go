@@ -124,12 +124,12 @@ func asErrors(errs []*appsync.Error) []error {
 
 // subscription is one registered subscription of one caller.
 type subscription struct {
-	s       *Server
-	id      *auth.Identity
-	acc     *auth.Access
-	model   *meta.Model
-	kind    string
-	op      *gqlexec.Operation
+	s     *Server
+	id    *auth.Identity
+	acc   *auth.Access
+	model *meta.Model
+	kind  string
+	op    *gqlexec.Operation
 	// filters are compiled once: they run for every event of the topic.
 	filters []*filter.Filter
 }
