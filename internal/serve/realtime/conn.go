@@ -400,6 +400,10 @@ func (c *conn) render(log *slog.Logger, buf []byte, s *sub, ev *Event) ([]byte, 
 	if !ok {
 		return buf, false
 	}
+	if len(payload) == 0 {
+		log.Error("realtime: Render returned ok with an empty payload", "sub", s.id, "model", ev.Model, "op", ev.Op)
+		return dataFrame(buf, s.idJSON, renderErrorPayload(appsync.Errorf(appsync.InternalFailure, "subscription event could not be rendered"))), true
+	}
 	return dataFrame(buf, s.idJSON, payload), true
 }
 

@@ -124,5 +124,10 @@ func decodeStart(raw json.RawMessage) (appsync.Request, map[string]string, error
 	if strings.TrimSpace(req.Query) == "" {
 		return req, nil, fmt.Errorf("start payload.data has no query")
 	}
-	return req, p.Extensions.Authorization, nil
+	var auth map[string]string
+	if len(p.Extensions.Authorization) > 0 {
+		auth = make(map[string]string, len(p.Extensions.Authorization))
+		merge(auth, p.Extensions.Authorization)
+	}
+	return req, auth, nil
 }

@@ -27,6 +27,7 @@ import (
 type testBackend struct {
 	mu      sync.Mutex
 	headers map[string]string // the last connection's headers
+	auth    map[string]string // the last start's authorization headers
 }
 
 func (b *testBackend) Authenticate(_ context.Context, h map[string]string) (any, error) {
@@ -51,7 +52,10 @@ func (b *testBackend) lastHeaders() map[string]string {
 
 var subField = regexp.MustCompile(`on(Create|Update|Delete)(\w+)`)
 
-func (b *testBackend) Subscribe(_ context.Context, principal any, req appsync.Request, _ map[string]string) (realtime.Subscription, error) {
+func (b *testBackend) Subscribe(_ context.Context, principal any, req appsync.Request, auth map[string]string) (realtime.Subscription, error) {
+	b.mu.Lock()
+	b.auth = auth
+	b.mu.Unlock()
 	if principal != "key:good" {
 		return nil, fmt.Errorf("unexpected principal %v", principal)
 	}
@@ -261,7 +265,7 @@ func startMsg(id, query string, vars map[string]any) map[string]any {
 		"type": "start",
 		"payload": map[string]any{
 			"data":       string(data),
-			"extensions": map[string]any{"authorization": map[string]string{"x-api-key": "good"}},
+			"extensions": map[string]any{"authorization": map[string]string{"x-api-key": "good", "Authorization": "Bearer t"}},
 		},
 	}
 }

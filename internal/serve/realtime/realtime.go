@@ -49,8 +49,9 @@ type Backend interface {
 	// connection_error; others as UnauthorizedException 401.
 	Authenticate(ctx context.Context, headers map[string]string) (principal any, err error)
 	// Subscribe validates one start message: req is the decoded
-	// payload.data, auth the payload.extensions.authorization headers (may
-	// be empty: then the connection's principal applies). It returns the
+	// payload.data, auth the payload.extensions.authorization headers with
+	// lower-cased keys (may be empty: then the connection's principal
+	// applies). It returns the
 	// subscription or an error, rendered in the error frame: an ErrorList or
 	// *appsync.Error as is, anything else as an InternalFailure whose detail
 	// is logged, not sent.
@@ -64,8 +65,11 @@ type Subscription interface {
 	Topic() (model, op string)
 	// Render returns the data frame payload for ev (typically
 	// {"data":{"onCreatePost":{...}}}), or ok=false when ev does not match
-	// the subscription's filter or the subscriber may not see it. The
-	// payload must be valid JSON; it is sent without re-encoding. An error
+	// the subscription's filter or the subscriber may not see it. It runs
+	// on the connection's writer goroutine, concurrently with other
+	// connections' Render calls for the same event, so it must not modify
+	// ev.Item. The payload must be valid JSON; it is sent without
+	// re-encoding. An error
 	// is sent to the subscriber as a data frame carrying errors (AppSync's
 	// shape for a failed subscription resolver) and logged.
 	Render(ctx context.Context, ev Event) (payload json.RawMessage, ok bool, err error)

@@ -170,6 +170,12 @@ func TestStartDataStopComplete(t *testing.T) {
 	c := f.ready(t)
 	c.start("s1", "onCreatePost", nil)
 	c.start("s2", "onUpdatePost", map[string]any{"title": "keep"})
+	f.backend.mu.Lock()
+	auth := f.backend.auth
+	f.backend.mu.Unlock()
+	if auth["authorization"] != "Bearer t" || auth["x-api-key"] != "good" {
+		t.Fatalf("Subscribe saw authorization %v, want lower-cased keys", auth)
+	}
 	if conns, subs := f.hub.Stats(); conns != 1 || subs != 2 {
 		t.Fatalf("Stats = %d, %d; want 1, 2", conns, subs)
 	}
