@@ -38,28 +38,54 @@ async function withLinks(links = {}) {
   return out;
 }
 
+/** processed waits for the server's answer to a queued mutation of model id. */
+function processed(model, id, timeoutMs) {
+  return client.waitHub('outboxMutationProcessed',
+    (d) => d?.model?.name === model && d?.element?.id === id, timeoutMs)
+    .catch((err) => {
+      err.message += ` for ${model} ${id} (errors: ${JSON.stringify(client.errors)}, conflicts: ${client.conflicts.length})`;
+      throw err;
+    });
+}
+
+async function mutate(model, id, what, save, awaitServer, timeoutMs) {
+  // Listen before saving: the answer can arrive before save() returns.
+  const answered = awaitServer ? processed(model, id, timeoutMs) : null;
+  answered?.catch(() => {});
+  const local = plain(await save());
+  if (!answered) return local;
+  return { local, server: plain((await answered).element) };
+}
+
 const ops = {
   async start(a) {
     await client.start(a);
     return { socketsOpened: client.socketsOpened };
   },
-  async create({ model, fields, links }) {
+  // create, update and delete save locally and resolve with the local record;
+  // with awaitServer they also wait until the server has answered the
+  // mutation and resolve with {local, server} (server = the record the
+  // server returned, which DataStore merges into its store).
+  async create({ model, fields, links, awaitServer = false, timeoutMs }) {
     const M = client.model(model);
-    const saved = await DataStore.save(new M({ ...fields, ...(await withLinks(links)) }));
-    return plain(saved);
+    const rec = new M({ ...fields, ...(await withLinks(links)) });
+    return mutate(model, rec.id, 'create', () => DataStore.save(rec), awaitServer, timeoutMs);
   },
-  async update({ model, id, fields, links }) {
+  async update({ model, id, fields, links, awaitServer = false, timeoutMs }) {
     const M = client.model(model);
     const cur = await find(model, id);
     if (!cur) throw new Error(`update: no local ${model} with id ${id}`);
     const extra = await withLinks(links);
-    const saved = await DataStore.save(M.copyOf(cur, (d) => Object.assign(d, fields, extra)));
-    return plain(saved);
+    return mutate(model, id, 'update', () => DataStore.save(M.copyOf(cur, (d) => { Object.assign(d, fields, extra); })),
+      awaitServer, timeoutMs);
   },
-  async delete({ model, id }) {
+  async delete({ model, id, awaitServer = false, timeoutMs }) {
     const cur = await find(model, id);
     if (!cur) throw new Error(`delete: no local ${model} with id ${id}`);
-    return plain(await DataStore.delete(cur));
+    return mutate(model, id, 'delete', () => DataStore.delete(cur), awaitServer, timeoutMs);
+  },
+  async waitProcessed({ model, id, timeoutMs }) {
+    return { server: plain((await processed(model, id, timeoutMs)).element) };
   },
   async get({ model, id }) {
     return plain(await find(model, id)) ?? null;
@@ -98,11 +124,12 @@ const ops = {
   async waitHub({ event, match = {}, timeoutMs }) {
     return client.waitHub(event, (d) => matches(d ?? {}, match), timeoutMs);
   },
-  async network({ online }) {
+  // network switches DataStore's connectivity and resolves once the sync
+  // engine has reported the new network status on its hub.
+  async network({ online, timeoutMs }) {
+    const seen = client.waitHub('networkStatus', (d) => d.active === online, timeoutMs);
     client.connectivity.set(online);
-    if (online) return null;
-    // Offline is only real once the engine has acknowledged it.
-    await client.waitHub('networkStatus', (d) => d.active === false).catch(() => {});
+    await seen;
     return null;
   },
   async observe({ model }) {
