@@ -302,8 +302,8 @@ func (c *conn) sendErrors(id string, errs []*appsync.Error) {
 // writeLoop writes queued frames and keep-alives until the connection ends,
 // closing it with a status when the hub or the protocol asks to.
 func (c *conn) writeLoop(log *slog.Logger) {
-	init := time.NewTimer(c.h.opts.InitTimeout)
-	defer init.Stop()
+	initTimer := time.NewTimer(c.h.opts.InitTimeout)
+	defer initTimer.Stop()
 	var ka *time.Ticker
 	var kaC <-chan time.Time
 	defer func() {
@@ -332,7 +332,7 @@ func (c *conn) writeLoop(log *slog.Logger) {
 		case <-c.h.shutdown:
 			c.closeWith(websocket.StatusGoingAway, ReasonShutdown)
 			return
-		case <-init.C:
+		case <-initTimer.C:
 			c.closeWith(CloseInitTimeout, ReasonInitTimeout)
 			return
 		case <-kaC:
@@ -357,7 +357,7 @@ func (c *conn) writeLoop(log *slog.Logger) {
 			}
 			switch it.after {
 			case afterAck:
-				init.Stop()
+				initTimer.Stop()
 				if !c.write(kaFrame) {
 					return
 				}
