@@ -51,10 +51,9 @@ type Backend interface {
 	// Subscribe validates one start message: req is the decoded
 	// payload.data, auth the payload.extensions.authorization headers with
 	// lower-cased keys (may be empty: then the connection's principal
-	// applies). It returns the
-	// subscription or an error, rendered in the error frame: an ErrorList or
-	// *appsync.Error as is, anything else as an InternalFailure whose detail
-	// is logged, not sent.
+	// applies). It returns the subscription or an error, rendered in the
+	// error frame: an ErrorList or *appsync.Error as is, anything else as
+	// an InternalFailure whose detail is logged, not sent.
 	Subscribe(ctx context.Context, principal any, req appsync.Request, auth map[string]string) (Subscription, error)
 }
 
@@ -69,9 +68,9 @@ type Subscription interface {
 	// on the connection's writer goroutine, concurrently with other
 	// connections' Render calls for the same event, so it must not modify
 	// ev.Item. The payload must be valid JSON; it is sent without
-	// re-encoding. An error
-	// is sent to the subscriber as a data frame carrying errors (AppSync's
-	// shape for a failed subscription resolver) and logged.
+	// re-encoding. An error is sent to the subscriber as a data frame
+	// carrying errors (AppSync's shape for a failed subscription resolver)
+	// and logged.
 	Render(ctx context.Context, ev Event) (payload json.RawMessage, ok bool, err error)
 }
 
@@ -110,7 +109,7 @@ type Options struct {
 	InitTimeout       time.Duration // connection_init must arrive within; default 15 s
 	MaxSubscriptions  int           // per connection; default 100
 	MaxMessageBytes   int64         // inbound frame limit; default 240 KiB; larger frames close the connection with 1009
-	SendQueue         int           // frames buffered per connection; default 1024; overflow closes the connection (slow consumer)
+	SendQueue         int           // events and protocol frames queued per connection; default 1024; overflow closes the connection (slow consumer)
 	// WriteTimeout bounds one frame write; a peer that stops reading is
 	// dropped after it. Default 10 s.
 	WriteTimeout time.Duration
