@@ -25,15 +25,6 @@ func offeredProtocols(r *http.Request) []string {
 	return out
 }
 
-func hasProtocol(protos []string, want string) bool {
-	for _, p := range protos {
-		if p == want {
-			return true
-		}
-	}
-	return false
-}
-
 // connHeaders collects the connection's auth headers: the request's own
 // headers, overlaid by the header= query parameter, overlaid by a header-
 // sub-protocol. Keys are lower-cased so backends look up one spelling.

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -240,7 +241,7 @@ func New(b Backend, opts Options) *Hub {
 // be decoded, gets HTTP 400; after Shutdown, 503.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	protos := offeredProtocols(r)
-	if !hasProtocol(protos, appsync.Subprotocol) {
+	if !slices.Contains(protos, appsync.Subprotocol) {
 		http.Error(w, fmt.Sprintf("realtime: the client must offer the %q WebSocket sub-protocol", appsync.Subprotocol), http.StatusBadRequest)
 		return
 	}
