@@ -916,3 +916,34 @@ func TestWatermark(t *testing.T) {
 		}
 	}
 }
+
+// TestStartedAtRaisesTheFloor pins the watermark property on a clock that
+// steps back: a write after StartedAt is stamped at or after the
+// watermark, so a delta read since it finds the write.
+func TestStartedAtRaisesTheFloor(t *testing.T) {
+	c := newClock()
+	s := openMem(t, c)
+	ctx := context.Background()
+	before := put(t, s, "Post", []any{"a"}, map[string]any{})
+	c.Add(10 * time.Millisecond)
+	w, err := s.StartedAt(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w != c.ms() || w < before.Record.LastChangedAt {
+		t.Fatalf("StartedAt %d, want now (%d)", w, c.ms())
+	}
+	c.Add(-time.Second)
+	after := put(t, s, "Post", []any{"b"}, map[string]any{})
+	if after.Record.LastChangedAt < w {
+		t.Fatalf("write after StartedAt stamped %d < watermark %d", after.Record.LastChangedAt, w)
+	}
+	got := changesAll(t, s, "Post", w, math.MaxInt64, 10)
+	if len(got) != 1 || got[0].Key[0] != "b" {
+		t.Fatalf("changes since the watermark: %+v, want b", got)
+	}
+	// A watermark never goes back either.
+	if w2, err := s.StartedAt(ctx); err != nil || w2 < after.Record.LastChangedAt {
+		t.Fatalf("second StartedAt %d (%v) before the last write %d", w2, err, after.Record.LastChangedAt)
+	}
+}
