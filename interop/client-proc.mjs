@@ -6,11 +6,14 @@
 // stderr so stdout stays a clean protocol channel.
 import { createInterface } from 'node:readline';
 import { format } from 'node:util';
-import { Client, DataStore, plain, DEFAULT_TIMEOUT_MS } from './client.mjs';
+import { Client, DataStore, plain, traceHTTP, DEFAULT_TIMEOUT_MS } from './client.mjs';
 
 for (const level of ['log', 'info', 'warn', 'debug', 'error', 'trace']) {
   console[level] = (...args) => process.stderr.write(`[${level}] ${format(...args)}\n`);
 }
+
+// INTEROP_TRACE=1 logs every GraphQL request and response on stderr.
+if (process.env.INTEROP_TRACE) traceHTTP((line) => process.stderr.write(`${line}\n`));
 
 const out = (msg) => process.stdout.write(`${JSON.stringify(msg)}\n`);
 const client = new Client();
@@ -155,11 +158,12 @@ const ops = {
 };
 
 const rl = createInterface({ input: process.stdin });
-// Commands run one at a time, in order, like a test script would.
-let chain = Promise.resolve();
+// Commands run concurrently, so a test can wait for something (waitProcessed)
+// while it makes it happen (network); a test orders them by awaiting answers.
+const running = new Set();
 rl.on('line', (line) => {
   if (!line.trim()) return;
-  chain = chain.then(async () => {
+  const done = (async () => {
     let req;
     try {
       req = JSON.parse(line);
@@ -177,10 +181,12 @@ rl.on('line', (line) => {
     } catch (err) {
       out({ id: req.id, ok: false, error: { message: err?.message ?? String(err), stack: err?.stack } });
     }
-  });
+  })();
+  running.add(done);
+  done.finally(() => running.delete(done));
 });
 rl.on('close', () => {
   // A DataStore stuck mid-start may never stop; do not outlive the test.
   setTimeout(() => process.exit(0), 5_000).unref();
-  chain.then(() => DataStore.stop()).finally(() => process.exit(0));
+  Promise.allSettled([...running]).then(() => DataStore.stop()).finally(() => process.exit(0));
 });

@@ -52,6 +52,23 @@ export function installWebSocket({ ca, onOpen } = {}) {
 }
 
 /**
+ * traceHTTP wraps globalThis.fetch so every request body and response body is
+ * written to log: the record to hand over when the server misbehaves.
+ * @param {(line: string) => void} log
+ */
+export function traceHTTP(log) {
+  const inner = globalThis.fetch;
+  globalThis.fetch = async (input, init = {}) => {
+    const url = String(input?.url ?? input);
+    log(`http> ${init.method ?? 'GET'} ${url} ${typeof init.body === 'string' ? init.body : ''}`);
+    const res = await inner(input, init);
+    const text = await res.clone().text();
+    log(`http< ${res.status} ${text}`);
+    return res;
+  };
+}
+
+/**
  * Connectivity is a network switch for DataStore. DataStore's own monitor
  * follows `window` online/offline events, which do not exist in Node (it
  * reports "online" forever); the sync engine accepts any object with this

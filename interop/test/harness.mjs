@@ -288,3 +288,8 @@ export async function startClient(server, { name = 'A', conflict = 'default', t 
   });
   return c;
 }
+
+/** pick returns the listed keys of o (missing ones as undefined). */
+export function pick(o, keys) {
+  return Object.fromEntries(keys.map((k) => [k, o?.[k]]));
+}

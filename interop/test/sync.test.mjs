@@ -3,7 +3,7 @@
 // client reaching the server and a second client's subscription.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BLOG_FIELDS, POST_FIELDS, startClient, startServer } from './harness.mjs';
+import { BLOG_FIELDS, POST_FIELDS, pick, startClient, startServer } from './harness.mjs';
 
 test('a fresh client syncs the records seeded on the server, relations included', async (t) => {
   const server = await startServer({ t });
@@ -104,8 +104,3 @@ test("client A's create, update and delete reach the server and client B's subsc
     assert.deepEqual(conflicts, [], `client ${name} saw no conflicts`);
   }
 });
-
-/** pick returns the listed keys of o (missing ones as undefined). */
-export function pick(o, keys) {
-  return Object.fromEntries(keys.map((k) => [k, o?.[k]]));
-}
