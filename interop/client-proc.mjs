@@ -150,6 +150,14 @@ const ops = {
       socketsOpened: client.socketsOpened,
     };
   },
+  async pause() {
+    await client.pause();
+    return null;
+  },
+  async restart({ timeoutMs } = {}) {
+    await client.restart(timeoutMs);
+    return null;
+  },
   async stop() {
     for (const s of observers.splice(0)) s.unsubscribe();
     await client.stop();

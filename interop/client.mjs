@@ -283,6 +283,20 @@ export class Client {
     return m;
   }
 
+  /**
+   * restart starts a stopped DataStore again (same configuration and local
+   * data), resolving on the next `ready`.
+   * @param {number} [timeoutMs]
+   */
+  async restart(timeoutMs = DEFAULT_TIMEOUT_MS) {
+    await Promise.all([DataStore.start(), this.waitHub('ready', () => true, timeoutMs)]);
+  }
+
+  /** pause stops DataStore's sync and subscriptions; local data is kept. */
+  async pause() {
+    await DataStore.stop();
+  }
+
   /** stop ends the hub listener and DataStore's sync; local data is kept. */
   async stop() {
     await DataStore.stop();

@@ -50,7 +50,10 @@ test('automerge: an offline edit on a stale version is merged by the server, and
   assert.deepEqual(pick(answer, KEYS), want, "the server answered A's mutation with the merged record");
   await a.call('waitRecord', { model: 'Post', id, match: { title: 'Server title', rating: 5, _version: 3 } });
 
-  const { conflicts, errors } = await a.call('report');
+  const { conflicts, errors, hubEvents } = await a.call('report');
+  const postSyncs = hubEvents.filter((e) => e.event === 'modelSynced' && e.data.model === 'Post');
+  assert.deepEqual(postSyncs.map((e) => [e.data.isFullSync, e.data.isDeltaSync]), [[true, false], [false, true]],
+    'A ran a full sync at start and a delta sync when it came back online');
   assert.deepEqual(conflicts, [], 'the server resolved it: no ConflictUnhandled reached the client');
   assert.deepEqual(errors, [], 'A reported no errors');
 });

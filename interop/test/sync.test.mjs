@@ -99,8 +99,57 @@ test("client A's create, update and delete reach the server and client B's subsc
   assert.equal(await a.call('get', { model: 'Post', id }), null);
 
   for (const [name, c] of [['A', a], ['B', b]]) {
-    const { errors, conflicts } = await c.call('report');
+    const { errors, conflicts, hubEvents } = await c.call('report');
+    assert.equal(hubEvents.filter((e) => e.event === 'syncQueriesStarted').length, 1,
+      `client ${name} synced once, at start: later changes came through its subscription`);
     assert.deepEqual(errors, [], `client ${name} reported no errors`);
     assert.deepEqual(conflicts, [], `client ${name} saw no conflicts`);
   }
+});
+
+test('a restarted client catches up with a delta sync from its last sync', async (t) => {
+  const server = await startServer({ t });
+  const a = await startClient(server, { name: 'A', t });
+  const { server: post } = await a.call('create', { model: 'Post', fields: { title: 'Before' }, awaitServer: true });
+
+  await a.call('pause');
+  const { createPost: added } = await server.gql(
+    `mutation ($input: CreatePostInput!) { createPost(input: $input) { ${POST_FIELDS} } }`,
+    { input: { title: 'Added while stopped' } });
+  await server.gql(
+    `mutation ($input: UpdatePostInput!) { updatePost(input: $input) { ${POST_FIELDS} } }`,
+    { input: { id: post.id, title: 'Changed while stopped', _version: 1 } });
+  await a.call('restart');
+
+  const synced = (await a.call('report')).hubEvents.filter((e) => e.event === 'modelSynced' && e.data.model === 'Post');
+  assert.deepEqual(synced.at(-1).data, {
+    model: 'Post', isFullSync: false, isDeltaSync: true, counts: { new: 1, updated: 1, deleted: 0 },
+  }, 'the restart ran a delta sync that brought exactly the two changes');
+  await a.call('waitRecord', { model: 'Post', id: added.id, match: { title: 'Added while stopped', _version: 1 } });
+  await a.call('waitRecord', { model: 'Post', id: post.id, match: { title: 'Changed while stopped', _version: 2 } });
+});
+
+test('a many-to-many link made by client A reaches client B', async (t) => {
+  const server = await startServer({ t });
+  const a = await startClient(server, { name: 'A', t });
+  const b = await startClient(server, { name: 'B', t });
+
+  const { server: post } = await a.call('create', { model: 'Post', fields: { title: 'Tagged' }, awaitServer: true });
+  const { server: tag } = await a.call('create', { model: 'Tag', fields: { label: 'go' }, awaitServer: true });
+  const { server: link } = await a.call('create', {
+    model: 'PostTags',
+    links: { post: { model: 'Post', id: post.id }, tag: { model: 'Tag', id: tag.id } },
+    awaitServer: true,
+  });
+  assert.equal(link._version, 1);
+
+  const { getPostTags: onServer } = await server.gql(
+    'query ($id: ID!) { getPostTags(id: $id) { id postId tagId _version post { title } tag { label } } }', { id: link.id });
+  assert.deepEqual(onServer, { id: link.id, postId: post.id, tagId: tag.id, _version: 1, post: { title: 'Tagged' }, tag: { label: 'go' } });
+
+  await b.call('waitRecord', { model: 'PostTags', id: link.id, match: { postId: post.id, tagId: tag.id } });
+  const tags = await b.call('relation', { model: 'Post', id: post.id, field: 'tags' });
+  assert.deepEqual(tags.map((l) => l.tagId), [tag.id], "B lists the post's tag link");
+  const linkedTag = await b.call('relation', { model: 'PostTags', id: link.id, field: 'tag' });
+  assert.equal(linkedTag?.label, 'go', 'B resolves the link to the tag');
 });
