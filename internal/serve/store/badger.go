@@ -17,9 +17,12 @@ import (
 	"github.com/dsgen/dsgen/runtime/storage"
 )
 
-// Defaults for Options.
+// Defaults for Options, as the Amplify CLI configures AppSync.
 const (
-	DefaultBaseTTL  = 30 * 24 * time.Hour
+	// DefaultBaseTTL is how long a tombstone is kept (BaseTableTTL).
+	DefaultBaseTTL = 30 * 24 * time.Hour
+	// DefaultDeltaTTL is how long a change-log entry is kept
+	// (DeltaSyncTableTTL).
 	DefaultDeltaTTL = 30 * time.Minute
 )
 
@@ -491,8 +494,8 @@ func (s *Badger) Changes(ctx context.Context, model string, since, until int64, 
 
 // Feed calls fn with every change committed from now until ctx ends or the
 // store closes, in commit order, on the committing goroutine (under the
-// commit mutex): fn must return quickly, must not call Mutate or StartedAt,
-// and must not modify the change's Item, which every listener and the
+// commit mutex): fn must return quickly, must not call Mutate, StartedAt
+// or Expire (they wait for that mutex), and must not modify the change's Item, which every listener and the
 // writer share.
 func (s *Badger) Feed(ctx context.Context, fn func(Change)) {
 	if ctx.Err() != nil {
