@@ -120,8 +120,12 @@ const ops = {
       throw err;
     }
   },
-  async waitOutboxEmpty({ timeoutMs } = {}) {
-    await client.waitOutboxEmpty(timeoutMs);
+  async mark() {
+    return client.mark();
+  },
+  async waitOutboxEmpty({ since, timeoutMs }) {
+    if (typeof since !== 'number') throw new Error('waitOutboxEmpty: "since" (from the mark op) is required');
+    await client.waitOutboxEmpty(since, timeoutMs);
     return null;
   },
   async waitHub({ event, match = {}, timeoutMs }) {

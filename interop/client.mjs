@@ -223,24 +223,32 @@ export class Client {
   }
 
   /**
-   * waitOutboxEmpty resolves once every queued mutation has been answered by
-   * the server: an outboxStatus {isEmpty:true} after the call, or the outbox
-   * already being empty (checked through DataStore's own outbox model).
-   * @param {number} [timeoutMs]
+   * mark returns the current position in the hub event record, to pass to
+   * waitOutboxEmpty before making local changes.
    */
-  async waitOutboxEmpty(timeoutMs = DEFAULT_TIMEOUT_MS) {
-    const deadline = Date.now() + timeoutMs;
-    while (true) {
-      const last = [...this.hubEvents].reverse().find((e) => e.event === 'outboxStatus');
-      if (last?.data?.isEmpty) return;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new TimeoutError('an empty outbox (hub outboxStatus isEmpty:true)', timeoutMs);
-      try {
-        await this.waitHub('outboxStatus', (d) => d.isEmpty === true, Math.min(left, 250));
-        return;
-      } catch (err) {
-        if (!(err instanceof TimeoutError)) throw err;
+  mark() {
+    return this.hubEvents.length;
+  }
+
+  /**
+   * waitOutboxEmpty resolves once DataStore has reported an empty outbox
+   * (outboxStatus {isEmpty:true}) at or after position since of the hub event
+   * record. Take since with mark() before saving: a save resolves before its
+   * mutation is even queued, so "empty now" right after it proves nothing.
+   * @param {number} since @param {number} [timeoutMs]
+   */
+  async waitOutboxEmpty(since, timeoutMs = DEFAULT_TIMEOUT_MS) {
+    const empty = (e) => e.event === 'outboxStatus' && e.data?.isEmpty === true;
+    const seen = () => this.hubEvents.slice(since).some(empty);
+    if (seen()) return;
+    try {
+      await this.waitHub('outboxStatus', (d) => d?.isEmpty === true, timeoutMs);
+    } catch (err) {
+      if (err instanceof TimeoutError) {
+        err.message = `timed out after ${timeoutMs} ms waiting for an empty outbox (hub outboxStatus isEmpty:true); ` +
+          `errors: ${JSON.stringify(this.errors)}`;
       }
+      throw err;
     }
   }
 

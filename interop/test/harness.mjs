@@ -26,6 +26,19 @@ export const BLOG_FIELDS = 'id name createdAt updatedAt _version _deleted _lastC
 
 let builtBin;
 
+// Child processes still running when this test process exits (a crash, an
+// aborted run) are killed, so no server or client outlives the suite.
+const children = new Set();
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+function track(proc) {
+  children.add(proc);
+  proc.once('exit', () => children.delete(proc));
+  return proc;
+}
+
 /**
  * dsgenBin returns the dsgen binary: $DSGEN_BIN, else one built once per test
  * process with `go build` from the repository root.
@@ -41,6 +54,7 @@ export function dsgenBin() {
     throw new Error(`building dsgen (go build ./cmd/dsgen in ${repoRoot}) failed: ${err.message}`, { cause: err });
   }
   builtBin = bin;
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   return bin;
 }
 
@@ -70,7 +84,7 @@ export async function startServer({ conflictDefault, extraArgs = [], t } = {}) {
     ...extraArgs,
   ];
   const bin = dsgenBin();
-  const proc = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = track(spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] }));
   let stderr = '';
   const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
 
@@ -175,10 +189,10 @@ export class ClientProc {
   /** @param {string} name label used in error messages */
   constructor(name) {
     this.name = name;
-    this.#proc = spawn(process.execPath, [path.join(interopDir, 'client-proc.mjs')], {
+    this.#proc = track(spawn(process.execPath, [path.join(interopDir, 'client-proc.mjs')], {
       cwd: interopDir,
       stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    }));
     this.#exited = new Promise((resolve) => this.#proc.once('exit', (code, signal) => {
       for (const { reject } of this.#pending.values()) {
         reject(new Error(`client ${name} exited (code ${code}, signal ${signal}); stderr:\n${this.#stderr}`));
