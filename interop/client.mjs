@@ -265,12 +265,10 @@ export class Client {
     const deadline = Date.now() + timeoutMs;
     let wake = () => {};
     const sub = DataStore.observe().subscribe(() => wake());
-    let last;
     try {
       while (true) {
         const v = await fn();
         if (v !== undefined) return v;
-        last = v;
         const left = deadline - Date.now();
         if (left <= 0) throw new TimeoutError(what, timeoutMs);
         await new Promise((r) => {
@@ -280,7 +278,6 @@ export class Client {
       }
     } finally {
       sub.unsubscribe();
-      void last;
     }
   }
 
