@@ -2,12 +2,17 @@
 #   go run ./examples/blog    run the example end to end
 #   make test                 everything CI checks
 
-.PHONY: test generate check-generated bench
+.PHONY: test generate check-generated bench interop
 
 test: check-generated
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "not gofmt'ed:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
 	go test -race ./...
+	$(MAKE) interop
+
+# The real Amplify JS DataStore client syncing against dsgen serve.
+interop:
+	./interop/run.sh
 
 # Regenerating the example must not change the checked-in code.
 check-generated: generate

@@ -264,7 +264,15 @@ func mutationError(err error) error {
 // conflictUnhandled is the rejection AppSync sends, with the server's item.
 func conflictUnhandled(m *meta.Model, cur store.Record) error {
 	e := appsync.Errorf(appsync.ConflictUnhandled, "Conflict resolver rejects mutation.")
-	e.Data = output(cur)
+	item := output(cur)
+	// The error's data is not shaped by a selection set: list every field,
+	// null ones too, so a client can take it as the whole server copy.
+	for _, f := range storedFields(m) {
+		if _, ok := item[f.Name]; !ok {
+			item[f.Name] = nil
+		}
+	}
+	e.Data = item
 	return e
 }
 
