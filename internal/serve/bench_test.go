@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dsgen/dsgen/internal/serve"
 	"github.com/dsgen/dsgen/internal/serve/store"
 	"github.com/dsgen/dsgen/runtime/appsync"
 )
@@ -53,18 +54,21 @@ func BenchmarkBaseSync10k(b *testing.B) {
 // subscriber's receipt of its data frame.
 func BenchmarkSubscriptionLatency100(b *testing.B) {
 	const subscribers = 100
-	e := newEnv(b, envOptions{})
 	var mu sync.Mutex
 	committed := map[string]time.Time{}
 	feedCtx, stopFeed := context.WithCancel(context.Background())
 	b.Cleanup(stopFeed)
-	e.store.Feed(feedCtx, func(ch store.Change) {
-		now := time.Now()
-		id, _ := ch.Record.Item["id"].(string)
-		mu.Lock()
-		committed[id] = now
-		mu.Unlock()
-	})
+	// The commit is stamped by a feed listener registered before the
+	// server's own, so the stamp precedes the hub's publication.
+	e := newEnv(b, envOptions{config: func(cfg *serve.Config) {
+		cfg.Store.Feed(feedCtx, func(ch store.Change) {
+			now := time.Now()
+			id, _ := ch.Record.Item["id"].(string)
+			mu.Lock()
+			committed[id] = now
+			mu.Unlock()
+		})
+	}})
 	subs := make([]*wsClient, subscribers)
 	for i := range subs {
 		c := e.dialWS(b, nil)
@@ -80,6 +84,10 @@ func BenchmarkSubscriptionLatency100(b *testing.B) {
 	receipts := make([][]receipt, subscribers)
 	errs := make([]error, subscribers)
 	var readers sync.WaitGroup
+	// Writes are paced: the next mutation is sent once every subscriber
+	// has the previous event, so the figure is delivery latency and not
+	// time spent queued behind earlier events.
+	got := make(chan struct{}, subscribers)
 	b.ResetTimer()
 	for i, c := range subs {
 		readers.Go(func() {
@@ -99,6 +107,7 @@ func BenchmarkSubscriptionLatency100(b *testing.B) {
 					return
 				}
 				receipts[i] = append(receipts[i], receipt{r, at})
+				got <- struct{}{}
 			}
 		})
 	}
@@ -106,6 +115,13 @@ func BenchmarkSubscriptionLatency100(b *testing.B) {
 		in := map[string]any{"id": fmt.Sprint("lat-", n), "title": "t"}
 		if _, err := e.tryDo(wireCreatePost, map[string]any{"input": in}, "createPost"); err != nil {
 			b.Fatal(err)
+		}
+		for range subscribers {
+			select {
+			case <-got:
+			case <-time.After(20 * time.Second):
+				b.Fatalf("event %d: not every subscriber received it within 20s", n)
+			}
 		}
 	}
 	readers.Wait()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/dsgen/dsgen/internal/serve/auth"
 	"github.com/dsgen/dsgen/internal/serve/filter"
@@ -93,7 +94,7 @@ func (b *backend) Subscribe(ctx context.Context, principal any, req appsync.Requ
 	default:
 		return nil, appsync.Errorf(appsync.UnsupportedOperation, "%s is not a model subscription", f.Name)
 	}
-	sub := &subscription{s: b.s, id: id, acc: acc, model: sop.Model, kind: kind, op: op}
+	sub := &subscription{s: b.s, id: id, acc: acc, model: sop.Model, kind: kind, op: op, renderKey: renderKey(req, id)}
 	for _, m := range []map[string]any{flt, eq} {
 		c, err := filter.Compile(m)
 		if err != nil {
@@ -132,6 +133,64 @@ type subscription struct {
 	op    *gqlexec.Operation
 	// filters are compiled once: they run for every event of the topic.
 	filters []*filter.Filter
+	// renderKey names what the rendered payload depends on: the document,
+	// its variables and the caller. Subscribers with equal keys share one
+	// render per event.
+	renderKey string
+}
+
+// renderKey fingerprints a subscription's document and caller.
+func renderKey(req appsync.Request, id *auth.Identity) string {
+	vars, _ := json.Marshal(req.Variables)
+	who := id.Mode.String()
+	if id.Mode == auth.ModeJWT {
+		claims, _ := json.Marshal(id.Claims)
+		who += string(claims)
+	}
+	return req.OperationName + "\x00" + req.Query + "\x00" + string(vars) + "\x00" + who
+}
+
+// renderCache keeps recent event renders by (commit, render key), so one
+// event fanned out to many subscribers of the same document is rendered
+// once. It is bounded: old commits are dropped as new ones arrive.
+type renderCache struct {
+	mu     sync.Mutex
+	latest uint64
+	m      map[renderCacheKey]json.RawMessage
+}
+
+type renderCacheKey struct {
+	seq uint64
+	key string
+}
+
+const (
+	renderCacheMax    = 4096
+	renderCacheWindow = 256
+)
+
+func (c *renderCache) get(seq uint64, key string) (json.RawMessage, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.m[renderCacheKey{seq, key}]
+	return b, ok
+}
+
+func (c *renderCache) put(seq uint64, key string, b json.RawMessage) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[renderCacheKey]json.RawMessage)
+	}
+	c.latest = max(c.latest, seq)
+	if len(c.m) >= renderCacheMax {
+		for k := range c.m {
+			if k.seq+renderCacheWindow < c.latest || len(c.m) >= renderCacheMax {
+				delete(c.m, k)
+			}
+		}
+	}
+	c.m[renderCacheKey{seq, key}] = b
 }
 
 // Topic is the model and mutation kind the subscription listens to.
@@ -155,11 +214,17 @@ func (sub *subscription) Render(ctx context.Context, ev realtime.Event) (payload
 			return nil, false, nil
 		}
 	}
+	if b, ok := sub.s.renders.get(ev.Seq, sub.renderKey); ok {
+		return b, true, nil
+	}
 	item := auth.Redact(sub.model, ev.Item, auth.OpListen, sub.id)
 	resp := sub.s.exec.Render(ctx, sub.op, item, &resolver{s: sub.s, id: sub.id})
 	b, err := json.Marshal(resp)
 	if err != nil {
 		return nil, false, err
+	}
+	if len(resp.Errors) == 0 {
+		sub.s.renders.put(ev.Seq, sub.renderKey, b)
 	}
 	return b, true, nil
 }

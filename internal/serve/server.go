@@ -124,6 +124,7 @@ type Server struct {
 	models map[string]*meta.Model
 	secret []byte
 
+	renders  renderCache
 	stopFeed context.CancelFunc
 	// writes counts mutations under way so Shutdown can wait for them.
 	writes sync.WaitGroup
@@ -252,6 +253,7 @@ func (s *Server) publish(ch store.Change) {
 		Model: ch.Record.Model,
 		Op:    ch.Op.String(),
 		Item:  output(ch.Record),
+		Seq:   ch.Seq,
 	})
 }
 

@@ -38,6 +38,9 @@ type Event struct {
 	Model string
 	Op    string         // "create", "update" or "delete"
 	Item  map[string]any // the full post-write item including _version, _lastChangedAt, _deleted
+	// Seq identifies the commit (strictly increasing); every receiver of
+	// one event sees the same Seq, so a Backend may cache renders by it.
+	Seq uint64
 }
 
 // Backend authenticates connections and validates subscriptions.
