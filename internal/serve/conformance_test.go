@@ -512,10 +512,11 @@ func TestChecklist04_UpdateWithCurrentVersion(t *testing.T) {
 // stripRelations drops the relation fields the client selects and the
 // null fields, leaving the stored values and the metadata: what a conflict
 // error's data or a webhook payload carries.
+// stripRelations is the item as a ConflictUnhandled error carries it: every
+// stored field (null ones too) and the metadata, but no related objects.
 func stripRelations(item map[string]any) map[string]any {
 	out := maps.Clone(item)
 	delete(out, "blog")
-	maps.DeleteFunc(out, func(k string, v any) bool { return v == nil && k != "_deleted" })
 	return out
 }
 

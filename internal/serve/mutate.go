@@ -264,16 +264,21 @@ func mutationError(err error) error {
 // conflictUnhandled is the rejection AppSync sends, with the server's item.
 func conflictUnhandled(m *meta.Model, cur store.Record) error {
 	e := appsync.Errorf(appsync.ConflictUnhandled, "Conflict resolver rejects mutation.")
+	e.Data = fullItem(m, cur)
+	return e
+}
+
+// fullItem is a record with every stored field, null ones too: what the
+// server sends where no selection set shapes it (conflict error data, the
+// webhook's existingItem), so a client can take it as the whole copy.
+func fullItem(m *meta.Model, cur store.Record) map[string]any {
 	item := output(cur)
-	// The error's data is not shaped by a selection set: list every field,
-	// null ones too, so a client can take it as the whole server copy.
 	for _, f := range storedFields(m) {
 		if _, ok := item[f.Name]; !ok {
 			item[f.Name] = nil
 		}
 	}
-	e.Data = item
-	return e
+	return item
 }
 
 // automerge applies AppSync's AUTOMERGE rules to an incoming input against
@@ -320,7 +325,7 @@ func (s *Server) callWebhook(ctx context.Context, m *meta.Model, f gqlexec.Field
 	}
 	body, err := json.Marshal(map[string]any{
 		"newItem":      preview,
-		"existingItem": output(cur),
+		"existingItem": fullItem(m, cur),
 		"arguments":    f.Args,
 		"resolver":     map[string]any{"tableName": m.Name, "awsRegion": "local", "parentType": "Mutation", "field": f.Name},
 		"identity":     identity,
