@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,8 +23,19 @@ type serveProc struct {
 	cmd     *exec.Cmd
 	addr    string
 	devCert string
-	stderr  *bytes.Buffer
 	done    chan error
+	// scanned is closed once every line of stderr has been read.
+	scanned chan struct{}
+
+	mu     sync.Mutex
+	stderr bytes.Buffer
+}
+
+// log returns what the process wrote to stderr so far.
+func (p *serveProc) log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stderr.String()
 }
 
 // startServe runs dsgen serve and waits for its "listening" log line.
@@ -35,12 +47,14 @@ func startServe(t *testing.T, bin string, args ...string) *serveProc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &serveProc{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	p := &serveProc{cmd: cmd, done: make(chan error, 1), scanned: make(chan struct{})}
 	lines := make(chan map[string]any, 16)
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
+			p.mu.Lock()
 			p.stderr.Write(append(sc.Bytes(), '\n'))
+			p.mu.Unlock()
 			var rec map[string]any
 			if json.Unmarshal(sc.Bytes(), &rec) == nil {
 				select {
@@ -50,6 +64,7 @@ func startServe(t *testing.T, bin string, args ...string) *serveProc {
 			}
 		}
 		close(lines)
+		close(p.scanned)
 	}()
 	go func() { p.done <- cmd.Wait(); pw.Close() }()
 	t.Cleanup(func() {
@@ -63,7 +78,7 @@ func startServe(t *testing.T, bin string, args ...string) *serveProc {
 		select {
 		case rec, ok := <-lines:
 			if !ok {
-				t.Fatalf("dsgen serve exited before listening:\n%s", p.stderr)
+				t.Fatalf("dsgen serve exited before listening:\n%s", p.log())
 			}
 			if rec["msg"] == "listening" {
 				p.addr, _ = rec["addr"].(string)
@@ -71,7 +86,7 @@ func startServe(t *testing.T, bin string, args ...string) *serveProc {
 				return p
 			}
 		case <-deadline:
-			t.Fatalf("dsgen serve did not log a listening line within 30s:\n%s", p.stderr)
+			t.Fatalf("dsgen serve did not log a listening line within 30s:\n%s", p.log())
 		}
 	}
 }
@@ -87,6 +102,7 @@ func (p *serveProc) stop(t *testing.T) int {
 	case <-time.After(30 * time.Second):
 		t.Fatal("dsgen serve did not stop within 30s of SIGTERM")
 	}
+	<-p.scanned
 	return p.cmd.ProcessState.ExitCode()
 }
 
@@ -188,10 +204,10 @@ func TestServe(t *testing.T) {
 		}
 
 		if code := p.stop(t); code != 0 {
-			t.Fatalf("exit code after SIGTERM = %d\n%s", code, p.stderr)
+			t.Fatalf("exit code after SIGTERM = %d\n%s", code, p.log())
 		}
-		if !strings.Contains(p.stderr.String(), `"msg":"stopped"`) {
-			t.Errorf("no stopped log line:\n%s", p.stderr)
+		if !strings.Contains(p.log(), `"msg":"stopped"`) {
+			t.Errorf("no stopped log line:\n%s", p.log())
 		}
 
 		p = startServe(t, bin, args...)
