@@ -94,7 +94,10 @@ func (c *Conn) Subscribe(ctx context.Context, req appsync.Request) (*Subscriptio
 		return s, nil
 	case <-s.done:
 		var se *SubscribeError
-		if errors.As(s.err, &se) {
+		switch {
+		case s.err == nil:
+			return nil, fmt.Errorf("rtclient: subscribe: %w: complete before start_ack", ErrProtocol)
+		case errors.As(s.err, &se):
 			return nil, se
 		}
 		return nil, fmt.Errorf("rtclient: subscribe: %w", s.err)
