@@ -407,6 +407,9 @@ func TestNewValidatesEndpoint(t *testing.T) {
 	if _, err := client.New("https://x/graphql", client.APIKey("k"), client.WithMaxResponseBytes(-1)); err == nil {
 		t.Error("negative response limit accepted")
 	}
+	if _, err := newClient(t, startServer(t, blogSchema(t), nil), client.APIKey(testKey)).Sync(ctxT(t), nil, client.SyncArgs{}); err == nil || !strings.Contains(err.Error(), "Documents") {
+		t.Errorf("Sync with nil docs: %v", err)
+	}
 	c, err := client.New("https://abcdefghijklmnopqrstuvwxyz.appsync-api.eu-west-1.amazonaws.com/graphql", client.APIKey("k"))
 	if err != nil {
 		t.Fatal(err)

@@ -3,10 +3,13 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/dsgen/dsgen/runtime/appsync"
 )
+
+var errNoDocs = errors.New("appsync client: nil *ModelDocs (build them with Documents)")
 
 // SyncArgs are the arguments of one sync query page.
 type SyncArgs struct {
@@ -54,6 +57,9 @@ type syncConn struct {
 // and errors is a page with Errors set; errors without data are returned
 // as errors.
 func (c *Client) Sync(ctx context.Context, docs *ModelDocs, args SyncArgs) (SyncPage, error) {
+	if docs == nil {
+		return SyncPage{}, errNoDocs
+	}
 	if docs.Sync == "" {
 		return SyncPage{}, fmt.Errorf("appsync client: model %s has no sync query (disabled by its @model arguments)", docs.Model.Name)
 	}
@@ -128,6 +134,9 @@ const (
 // mutation's condition, or nil; creates take none, as the JS client sends
 // them.
 func (c *Client) Mutate(ctx context.Context, docs *ModelDocs, op string, input, condition map[string]any) (map[string]any, error) {
+	if docs == nil {
+		return nil, errNoDocs
+	}
 	var doc, field string
 	switch op {
 	case OpCreate:
@@ -161,6 +170,9 @@ func (c *Client) Mutate(ctx context.Context, docs *ModelDocs, op string, input, 
 // Get fetches one record by its primary key fields (a tombstone included).
 // It returns nil and no error when the server has no such record.
 func (c *Client) Get(ctx context.Context, docs *ModelDocs, key map[string]any) (map[string]any, error) {
+	if docs == nil {
+		return nil, errNoDocs
+	}
 	if docs.Get == "" {
 		return nil, fmt.Errorf("appsync client: model %s has no get query (disabled by its @model arguments)", docs.Model.Name)
 	}
