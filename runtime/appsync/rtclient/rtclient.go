@@ -20,6 +20,7 @@
 package rtclient
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -242,9 +243,7 @@ func (c *Conn) handshake(ctx context.Context) (time.Duration, error) {
 				return DefaultConnectionTimeout, nil
 			}
 			return time.Duration(p.ConnectionTimeoutMs) * time.Millisecond, nil
-		case appsync.MsgConnectionError:
-			return 0, &ConnectionError{Errors: decodeErrors(m.Payload)}
-		case appsync.MsgError:
+		case appsync.MsgConnectionError, appsync.MsgError:
 			return 0, &ConnectionError{Errors: decodeErrors(m.Payload)}
 		default:
 			// ka and anything else before the ack carry no decision.
@@ -336,10 +335,13 @@ func (c *Conn) setErr(err error) bool {
 	return true
 }
 
-// fail ends the connection with err (unless it already has a cause).
+// fail ends the connection with err (unless it already has a cause). It
+// drops the socket at once: the cause is either a dead peer (keep-alive)
+// or a broken write, and there is nobody to shake hands with.
 func (c *Conn) fail(err error) {
 	c.setErr(err)
 	c.cancel()
+	_ = c.ws.CloseNow()
 }
 
 // writeFrame sends one text frame; a failed write fails the connection
@@ -388,11 +390,18 @@ func (c *Conn) run() {
 }
 
 func (c *Conn) readLoop() error {
+	var buf bytes.Buffer // reused: decoding copies what it keeps
 	for {
-		typ, b, err := c.ws.Read(c.ctx)
+		// No per-read context: fail and Close end a read by closing the
+		// socket, which saves a timer per frame.
+		typ, r, err := c.ws.Reader(context.Background())
+		if err == nil {
+			buf.Reset()
+			_, err = buf.ReadFrom(r)
+		}
 		if err != nil {
-			if c.ctx.Err() != nil {
-				return c.Err()
+			if cause := c.Err(); cause != nil {
+				return cause
 			}
 			return closeErr(err)
 		}
@@ -400,7 +409,7 @@ func (c *Conn) readLoop() error {
 		if typ != websocket.MessageText {
 			return fmt.Errorf("%w: binary frame", ErrProtocol)
 		}
-		if err := c.handle(b); err != nil {
+		if err := c.handle(buf.Bytes()); err != nil {
 			return err
 		}
 	}
@@ -418,35 +427,51 @@ func closeErr(err error) error {
 	return fmt.Errorf("rtclient: read: %w", err)
 }
 
+// inFrame is a server frame decoded in one pass: the payload fields of
+// every frame type the client acts on after the handshake.
+type inFrame struct {
+	ID      string `json:"id"`
+	Type    string `json:"type"`
+	Payload *struct {
+		// Data holds a data frame's root field; a subscription has one.
+		Data   map[string]json.RawMessage `json:"data"`
+		Errors json.RawMessage            `json:"errors"`
+	} `json:"payload"`
+}
+
 // handle dispatches one server frame; an error ends the connection.
 func (c *Conn) handle(b []byte) error {
-	var m appsync.Message
+	var m inFrame
 	if err := json.Unmarshal(b, &m); err != nil {
-		return fmt.Errorf("%w: frame is not a JSON message: %v", ErrProtocol, err)
+		return fmt.Errorf("%w: frame is not an AppSync message: %v", ErrProtocol, err)
+	}
+	var errs json.RawMessage
+	if m.Payload != nil {
+		errs = m.Payload.Errors
 	}
 	switch m.Type {
 	case appsync.MsgKeepAlive, appsync.MsgConnectionAck:
 	case appsync.MsgStartAck:
 		c.started(m.ID)
 	case appsync.MsgData:
-		ev, err := decodeData(m.Payload)
+		ev, err := dataEvent(m)
 		if err != nil {
 			return fmt.Errorf("%w: data frame for subscription %q: %v", ErrProtocol, m.ID, err)
 		}
 		return c.deliver(m.ID, ev)
 	case appsync.MsgError:
-		errs := decodeErrors(m.Payload)
+		list := errorsOrDefault(errs)
 		if m.ID == "" {
 			// AppSync sends throttling errors without an id; they end
 			// nothing.
-			c.log.Warn("rtclient: server error", "err", joinErrors(errs))
+			c.log.Warn("rtclient: server error", "err", joinErrors(list))
 			return nil
 		}
-		c.rejected(m.ID, errs)
+		c.rejected(m.ID, list)
 	case appsync.MsgComplete:
 		c.completed(m.ID)
 	case appsync.MsgConnectionError:
-		return &ConnectionError{Errors: decodeErrors(m.Payload)}
+		return &ConnectionError{Errors: errorsOrDefault(errs)}
 	default:
 		c.log.Debug("rtclient: unknown frame type ignored", "type", m.Type, "id", m.ID)
 	}

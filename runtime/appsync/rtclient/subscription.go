@@ -235,36 +235,20 @@ func stopFrame(id string) []byte {
 	return b
 }
 
-// decodeData decodes a data frame's payload into an Event: a subscription
-// has exactly one root field.
-func decodeData(payload json.RawMessage) (Event, error) {
-	var p struct {
-		Data   json.RawMessage `json:"data"`
-		Errors json.RawMessage `json:"errors"`
-	}
-	if len(payload) == 0 {
+// dataEvent turns a data frame into an Event.
+func dataEvent(m inFrame) (Event, error) {
+	if m.Payload == nil {
 		return Event{}, errors.New("no payload")
 	}
-	if err := json.Unmarshal(payload, &p); err != nil {
-		return Event{}, fmt.Errorf("payload: %w", err)
-	}
 	var ev Event
-	if len(p.Errors) > 0 && string(p.Errors) != "null" {
-		ev.Errors = decodeErrorList(p.Errors)
+	ev.Errors = decodeErrorList(m.Payload.Errors)
+	if len(m.Payload.Data) > 1 {
+		return Event{}, fmt.Errorf("payload.data has %d root fields, a subscription has one", len(m.Payload.Data))
 	}
-	if len(p.Data) > 0 && string(p.Data) != "null" {
-		var root map[string]json.RawMessage
-		if err := json.Unmarshal(p.Data, &root); err != nil {
-			return Event{}, fmt.Errorf("payload.data: %w", err)
-		}
-		if len(root) > 1 {
-			return Event{}, fmt.Errorf("payload.data has %d root fields, a subscription has one", len(root))
-		}
-		for k, v := range root {
-			ev.Field = k
-			if string(v) != "null" {
-				ev.Data = v
-			}
+	for k, v := range m.Payload.Data {
+		ev.Field = k
+		if string(v) != "null" {
+			ev.Data = v
 		}
 	}
 	if ev.Field == "" && len(ev.Errors) == 0 {
@@ -273,8 +257,8 @@ func decodeData(payload json.RawMessage) (Event, error) {
 	return ev, nil
 }
 
-// decodeErrors reads the errors of an error or connection_error payload,
-// never returning an empty list: a frame that says it failed failed.
+// decodeErrors reads the errors of an error or connection_error payload
+// (see errorsOrDefault).
 func decodeErrors(payload json.RawMessage) []*appsync.Error {
 	var p struct {
 		Errors json.RawMessage `json:"errors"`
@@ -284,7 +268,13 @@ func decodeErrors(payload json.RawMessage) []*appsync.Error {
 			return []*appsync.Error{{ErrorType: appsync.InternalFailure, Message: fmt.Sprintf("unreadable error payload: %v", err)}}
 		}
 	}
-	errs := decodeErrorList(p.Errors)
+	return errorsOrDefault(p.Errors)
+}
+
+// errorsOrDefault decodes errors, never returning an empty list: a frame
+// that says it failed failed.
+func errorsOrDefault(raw json.RawMessage) []*appsync.Error {
+	errs := decodeErrorList(raw)
 	if len(errs) == 0 {
 		return []*appsync.Error{{ErrorType: appsync.InternalFailure, Message: "the server sent an error without detail"}}
 	}
