@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -44,6 +45,42 @@ type Executor struct {
 	types []*ast.Definition
 	// directives is the schema's directives sorted by name.
 	directives []*ast.DirectiveDefinition
+	// docs caches parsed and validated documents by their text: clients
+	// send the same few documents again and again, and parsing plus
+	// validation costs more than executing them.
+	docs docCache
+}
+
+// docCache is a bounded map of validated documents. A validated document is
+// never modified again, so it is shared between requests.
+type docCache struct {
+	mu sync.Mutex
+	m  map[string]*ast.QueryDocument
+}
+
+const (
+	docCacheEntries  = 1024
+	docCacheMaxBytes = 64 << 10
+)
+
+func (c *docCache) get(q string) *ast.QueryDocument {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[q]
+}
+
+func (c *docCache) put(q string, doc *ast.QueryDocument) {
+	if len(q) > docCacheMaxBytes {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= docCacheEntries {
+		// Dropping everything is crude but bounded; a working set of
+		// documents refills it at once.
+		c.m = make(map[string]*ast.QueryDocument)
+	}
+	c.m[q] = doc
 }
 
 // New returns an Executor for schema, a schema loaded by gqlparser (with its
@@ -93,12 +130,16 @@ func (e *Executor) Prepare(req appsync.Request) (op *Operation, errs []*appsync.
 	if strings.TrimSpace(req.Query) == "" {
 		return nil, []*appsync.Error{appsync.Errorf(appsync.ValidationError, "the request has no query")}
 	}
-	doc, err := parser.ParseQuery(&ast.Source{Name: "request", Input: req.Query})
-	if err != nil {
-		return nil, fromGQLErrors(err)
-	}
-	if gerrs := validator.ValidateWithRules(e.schema, doc, e.rules); len(gerrs) > 0 {
-		return nil, fromGQLErrors(gerrs)
+	doc := e.docs.get(req.Query)
+	if doc == nil {
+		var err error
+		if doc, err = parser.ParseQuery(&ast.Source{Name: "request", Input: req.Query}); err != nil {
+			return nil, fromGQLErrors(err)
+		}
+		if gerrs := validator.ValidateWithRules(e.schema, doc, e.rules); len(gerrs) > 0 {
+			return nil, fromGQLErrors(gerrs)
+		}
+		e.docs.put(req.Query, doc)
 	}
 	def, aerr := selectOperation(doc, req.OperationName)
 	if aerr != nil {
