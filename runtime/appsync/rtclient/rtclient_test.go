@@ -211,7 +211,7 @@ func TestKeepAliveTimeout(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	c, err := rtclient.Dial(ctx, url, rtclient.Options{})
+	c, err := rtclient.Dial(ctx, url, rtclient.Options{Logger: discard()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +356,7 @@ func TestErrorFrames(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	c, err := rtclient.Dial(ctx, url, rtclient.Options{})
+	c, err := rtclient.Dial(ctx, url, rtclient.Options{Logger: discard()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -482,3 +482,24 @@ func TestAuthHeaders(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// Bad arguments are refused before any network use, saying what is wrong.
+func TestDialBadInput(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		url  string
+		opts rtclient.Options
+		want string
+	}{
+		{"ftp://127.0.0.1/graphql/realtime", rtclient.Options{}, `scheme "ftp" is not ws or wss`},
+		{"ws://127.0.0.1:1/graphql/realtime", rtclient.Options{Buffer: -1}, "Buffer -1"},
+		{"ws://127.0.0.1:1/graphql/realtime", rtclient.Options{Header: func(context.Context) (map[string]string, error) {
+			return nil, errors.New("token expired")
+		}}, "auth headers: token expired"},
+	} {
+		_, err := rtclient.Dial(ctx, tc.url, tc.opts)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Dial(%s): err = %v, want it to say %q", tc.url, err, tc.want)
+		}
+	}
+}

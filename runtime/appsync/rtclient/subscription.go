@@ -93,6 +93,13 @@ func (c *Conn) Subscribe(ctx context.Context, req appsync.Request) (*Subscriptio
 	case <-s.ack:
 		return s, nil
 	case <-s.done:
+		select {
+		case <-s.ack:
+			// Started, then ended at once: the caller sees the end on
+			// Events and Err like any other.
+			return s, nil
+		default:
+		}
 		var se *SubscribeError
 		switch {
 		case s.err == nil:
