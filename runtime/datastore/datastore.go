@@ -93,6 +93,7 @@ type config struct {
 	snapshotWindow time.Duration
 	backlog        int
 	now            func() time.Time
+	outbox         bool
 }
 
 // InMemory keeps all data in memory; nothing is written to dir, and
@@ -132,6 +133,11 @@ func SnapshotBatch(count int, window time.Duration) Option {
 // fall behind before the store gives up on it (default 100,000); see
 // Repo.Observe.
 func ObserveBacklog(n int) Option { return func(c *config) { c.backlog = n } }
+
+// Outbox makes every local write also queue its mutation in the outbox,
+// in the same transaction, for the sync engine to send. Records applied
+// with ApplyRemote are never queued.
+func Outbox() Option { return func(c *config) { c.outbox = true } }
 
 // Clock replaces the clock used for the createdAt and updatedAt timestamps.
 // For tests.
@@ -225,7 +231,7 @@ func (s *Store) Stop(ctx context.Context) error {
 // Clear deletes every record, index entry and sync state of the store,
 // keeping the catalog. Open observers are ended (their channels close), as
 // Amplify's clear stops its observers.
-func (s *Store) Clear(ctx context.Context) error {
+func (s *Store) Clear(ctx context.Context, opts ...ClearOption) error {
 	if err := s.live(ctx); err != nil {
 		return err
 	}
@@ -233,8 +239,19 @@ func (s *Store) Clear(ctx context.Context) error {
 		return err
 	}
 	defer s.exit()
+	var co clearOptions
+	for _, o := range opts {
+		o(&co)
+	}
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
+	if !co.force {
+		var pending bool
+		_ = s.db.Badger().View(func(txn *badger.Txn) error { pending = hasPending(txn); return nil })
+		if pending {
+			return ErrPendingMutations
+		}
+	}
 	s.hub.closeAll()
 	for _, p := range storage.DataPrefixes() {
 		if err := s.db.Badger().DropPrefix(p); err != nil {
@@ -248,6 +265,14 @@ func (s *Store) Clear(ctx context.Context) error {
 	s.mu.Unlock()
 	return nil
 }
+
+// ClearOption tunes Clear.
+type ClearOption func(*clearOptions)
+
+type clearOptions struct{ force bool }
+
+// Force lets Clear delete mutations that have not reached the backend.
+func Force() ClearOption { return func(o *clearOptions) { o.force = true } }
 
 // Close ends every observer, waits for their goroutines and for the
 // operations under way, and releases the store's files; operations that

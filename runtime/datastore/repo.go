@@ -63,6 +63,10 @@ func Bind[T any](s *Store, t *Txn, m *Model[T]) *Repo[T] {
 // Model returns the model description.
 func (r *Repo[T]) Model() *Model[T] { return r.model }
 
+// Store returns the store the repository writes to: the sync engine's
+// entry point (outbox, sync metadata, ApplyRemote).
+func (r *Repo[T]) Store() *Store { return r.store }
+
 // WriteOption adjusts a save or delete.
 type WriteOption[T any] struct {
 	cond predicate.Predicate[T]
@@ -161,6 +165,15 @@ func (r *Repo[T]) save(tx *Txn, v *T, cond predicate.Predicate[T], fromSync bool
 	op := OpCreate
 	if old != nil {
 		op = OpUpdate
+	}
+	if tx.store.cfg.outbox && !fromSync {
+		mop := MutationCreate
+		if old != nil {
+			mop = MutationUpdate
+		}
+		if err := tx.enqueue(t, mop, key, data, old); err != nil {
+			return fmt.Errorf("datastore: save %s: outbox: %w", t.model.Name, err)
+		}
 	}
 	tx.events = append(tx.events, event{table: t, op: op, key: key, data: data, fromSync: fromSync})
 	return nil
@@ -462,9 +475,27 @@ func collectTree(txn *badger.Txn, t *table, key, old []byte, visited map[string]
 
 // deleteAll deletes recs, in order, with their index entries.
 func (tx *Txn) deleteAll(recs []doomed, fromSync bool) error {
+	queue := tx.store.cfg.outbox && !fromSync
 	for _, d := range recs {
+		var sm *SyncMeta
+		if queue {
+			var err error
+			if sm, err = readSyncMeta(tx.btx, d.t, d.key); err != nil {
+				return err
+			}
+			if err := tx.enqueue(d.t, MutationDelete, d.key, nil, d.data); err != nil {
+				return fmt.Errorf("datastore: delete %s: outbox: %w", d.t.model.Name, err)
+			}
+		}
 		if err := d.t.deleteRecord(tx.btx, d.key, d.row); err != nil {
 			return fmt.Errorf("datastore: delete %s: %w", d.t.model.Name, err)
+		}
+		if sm != nil {
+			// The delete is sent with the version the backend knows.
+			sm.Deleted = true
+			if err := writeSyncMeta(tx.btx, d.t, d.key, *sm); err != nil {
+				return err
+			}
 		}
 		tx.events = append(tx.events, event{table: d.t, op: OpDelete, key: d.key, data: d.data, fromSync: fromSync})
 	}

@@ -10,6 +10,7 @@ import "encoding/binary"
 //	0x00 'm' <model>                        sync state of a model (JSON ModelMetadata)
 //	0x00 'o' <seq: 8 bytes>                 outbox: local mutations waiting to be sent, in order
 //	0x00 'x' <seq: 8 bytes>                 dead letters: mutations the backend refused
+//	0x00 'p' <record key>                   pending: seq of the newest outbox entry of a record
 //	0x01 <table: 4> <pk components>         record: the codec-encoded stored fields
 //	0x02 <table: 4> <index: 2> <index field components> <pk components>
 //	                                        index entry: empty value
@@ -69,6 +70,13 @@ func DeadLetterKey(seq uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte{nsSystem, 'x'}, seq)
 }
 
+// PendingKey is the key that points a record (by its record key) at its
+// newest outbox entry, so a local write merges into it and an incoming
+// change for the record is held back while it is pending.
+func PendingKey(recordKey []byte) []byte {
+	return append([]byte{nsSystem, 'p'}, recordKey...)
+}
+
 // DeadLetterPrefix is the prefix of every DeadLetterKey.
 func DeadLetterPrefix() []byte { return []byte{nsSystem, 'x'} }
 
@@ -105,6 +113,6 @@ func TablePrefixes(table uint32) [][]byte {
 func DataPrefixes() [][]byte {
 	return [][]byte{
 		{nsRecord}, {nsIndex}, {nsSyncMeta},
-		{nsSystem, 'm'}, {nsSystem, 'o'}, {nsSystem, 'x'},
+		{nsSystem, 'm'}, {nsSystem, 'o'}, {nsSystem, 'x'}, {nsSystem, 'p'},
 	}
 }

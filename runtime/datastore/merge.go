@@ -1,0 +1,312 @@
+package datastore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/dsgen/dsgen/runtime/codec"
+	"github.com/dsgen/dsgen/runtime/meta"
+	"github.com/dsgen/dsgen/runtime/storage"
+)
+
+// SyncMeta is a record's sync metadata, kept beside the record and never in
+// the user's struct (DESIGN.md rule 3).
+type SyncMeta struct {
+	Version       int64 `json:"v"`
+	LastChangedAt int64 `json:"t"`
+	Deleted       bool  `json:"d,omitempty"`
+}
+
+func syncMetaKey(t *table, recordKey []byte) []byte {
+	return append(storage.SyncMetaPrefix(t.id), recordKey[len(t.prefix):]...)
+}
+
+func readSyncMeta(txn *badger.Txn, t *table, recordKey []byte) (*SyncMeta, error) {
+	b, err := get(txn, syncMetaKey(t, recordKey))
+	if err != nil || b == nil {
+		return nil, err
+	}
+	var m SyncMeta
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("datastore: %s: sync metadata: %w", t.model.Name, err)
+	}
+	return &m, nil
+}
+
+func writeSyncMeta(txn *badger.Txn, t *table, recordKey []byte, m SyncMeta) error {
+	b, _ := json.Marshal(m)
+	return txn.Set(syncMetaKey(t, recordKey), b)
+}
+
+// RecordSyncMeta returns the sync metadata of the record of model under
+// key, and false when the record has never been synced.
+func (s *Store) RecordSyncMeta(ctx context.Context, model string, key ...any) (SyncMeta, bool, error) {
+	var out SyncMeta
+	var found bool
+	if err := s.live(ctx); err != nil {
+		return out, false, err
+	}
+	t, err := s.table(model)
+	if err != nil {
+		return out, false, err
+	}
+	rk, err := t.keyFromValues(key)
+	if err != nil {
+		return out, false, err
+	}
+	err = s.view(nil, func(txn *badger.Txn) error {
+		m, err := readSyncMeta(txn, t, rk)
+		if m != nil {
+			out, found = *m, true
+		}
+		return err
+	})
+	return out, found, err
+}
+
+func (s *Store) table(model string) (*table, error) {
+	t := s.eng.tables[model]
+	if t == nil {
+		return nil, fmt.Errorf("datastore: no model %q: %w", model, ErrNotFound)
+	}
+	return t, nil
+}
+
+// keyFromValues builds a record key from primary key values as they come
+// over the wire: JSON numbers (json.Number, float64) become the field's
+// Go kind first.
+func (t *table) keyFromValues(values []any) ([]byte, error) {
+	if len(values) != len(t.pk) {
+		return nil, fmt.Errorf("datastore: %s: key has %d values, want %d", t.model.Name, len(values), len(t.pk))
+	}
+	k := append([]byte(nil), t.prefix...)
+	for i, sl := range t.pk {
+		f := t.slots[sl].field
+		v := wireValue(f, values[i])
+		if v == nil {
+			return nil, &ValidationError{Model: t.model.Name, Field: f.Name, Reason: "primary key field is null"}
+		}
+		var ok bool
+		if k, ok = valueComponent(k, f, v); !ok {
+			return nil, &ValidationError{Model: t.model.Name, Field: f.Name, Reason: fmt.Sprintf("key value %v has type %T, not %s", v, v, f.Type)}
+		}
+	}
+	return k, nil
+}
+
+// wireValue converts a JSON number to the Go kind of f's scalar.
+func wireValue(f *meta.Field, v any) any {
+	n, ok := v.(json.Number)
+	if !ok {
+		if fl, isFloat := v.(float64); isFloat && (f.Type == meta.Int || f.Type == meta.AWSTimestamp) {
+			return int64(fl)
+		}
+		return v
+	}
+	switch f.Type {
+	case meta.Int, meta.AWSTimestamp:
+		if i, err := n.Int64(); err == nil {
+			return i
+		}
+	case meta.Float:
+		if fl, err := n.Float64(); err == nil {
+			return fl
+		}
+	}
+	return n.String()
+}
+
+// ApplyResult counts what ApplyRemote did with a page of records.
+type ApplyResult struct {
+	Applied int
+	// Skipped records were held back (a local mutation for them is
+	// pending) or not newer than the local copy.
+	Skipped int
+	// Rejected records could not be stored (they do not fit the schema);
+	// the local copy, if any, is kept.
+	Rejected []error
+}
+
+// ApplyRemote applies records received from the backend (a sync page or a
+// subscription event) to model, in one transaction: a record is applied
+// only when no local mutation for it is pending and its _version is newer
+// than the local copy's; a tombstone (_deleted) deletes the local record
+// (not its children: their own tombstones arrive separately). Observers see
+// the changes with FromSync set.
+func (s *Store) ApplyRemote(ctx context.Context, model string, items []map[string]any) (ApplyResult, error) {
+	var res ApplyResult
+	if err := s.live(ctx); err != nil {
+		return res, err
+	}
+	t, err := s.table(model)
+	if err != nil {
+		return res, err
+	}
+	err = s.update(ctx, func(tx *Txn) error {
+		res = ApplyResult{}
+		for _, item := range items {
+			applied, err := tx.applyRemote(t, item, false)
+			var rej *RemoteRecordError
+			switch {
+			case errors.As(err, &rej):
+				res.Rejected = append(res.Rejected, err)
+			case err != nil:
+				return err
+			case applied:
+				res.Applied++
+			default:
+				res.Skipped++
+			}
+		}
+		return nil
+	})
+	return res, err
+}
+
+// RemoteRecordError reports a record from the backend that does not fit
+// the local schema.
+type RemoteRecordError struct {
+	Model string
+	Key   []any
+	Err   error
+}
+
+func (e *RemoteRecordError) Error() string {
+	return fmt.Sprintf("datastore: %s %v from the backend: %v", e.Model, e.Key, e.Err)
+}
+
+func (e *RemoteRecordError) Unwrap() error { return e.Err }
+
+// applyRemote writes one backend record. force skips the pending and
+// version checks (a mutation's own response).
+func (tx *Txn) applyRemote(t *table, item map[string]any, force bool) (bool, error) {
+	key := keyValues(t, item)
+	rk, err := t.keyFromValues(key)
+	if err != nil {
+		return false, &RemoteRecordError{Model: t.model.Name, Key: key, Err: err}
+	}
+	version, _ := toInt64(item["_version"])
+	changed, _ := toInt64(item["_lastChangedAt"])
+	deleted, _ := item["_deleted"].(bool)
+	if !force {
+		if _, pending, err := pendingSeq(tx.btx, rk); err != nil || pending {
+			return false, err
+		}
+		m, err := readSyncMeta(tx.btx, t, rk)
+		if err != nil {
+			return false, err
+		}
+		if m != nil && m.Version >= version {
+			return false, nil
+		}
+	}
+	old, err := get(tx.btx, rk)
+	if err != nil {
+		return false, err
+	}
+	if deleted {
+		if old != nil {
+			rw, err := t.project(old)
+			if err != nil {
+				return false, err
+			}
+			if err := tx.deleteAll([]doomed{{t: t, key: rk, data: old, row: rw}}, true); err != nil {
+				return false, err
+			}
+		}
+		return true, writeSyncMeta(tx.btx, t, rk, SyncMeta{Version: version, LastChangedAt: changed, Deleted: true})
+	}
+	rec := make(map[string]any, len(item))
+	for _, f := range t.model.Fields {
+		if v, ok := item[f.Name]; ok && f.Stored() {
+			rec[f.Name] = wireValue(f, v)
+		}
+	}
+	data, err := codec.EncodeMap(tx.store.schema, t.model.Fields, rec, nil)
+	if err != nil {
+		return false, &RemoteRecordError{Model: t.model.Name, Key: key, Err: err}
+	}
+	rw, err := t.project(data)
+	if err != nil {
+		return false, &RemoteRecordError{Model: t.model.Name, Key: key, Err: err}
+	}
+	if err := t.writeRecord(tx.btx, rk, data, rw, old); err != nil {
+		return false, err
+	}
+	op := OpCreate
+	if old != nil {
+		op = OpUpdate
+	}
+	tx.events = append(tx.events, event{table: t, op: op, key: rk, data: data, fromSync: true})
+	return true, writeSyncMeta(tx.btx, t, rk, SyncMeta{Version: version, LastChangedAt: changed})
+}
+
+func toInt64(v any) (int64, bool) {
+	switch n := v.(type) {
+	case json.Number:
+		i, err := n.Int64()
+		return i, err == nil
+	case float64:
+		return int64(n), true
+	case int64:
+		return n, true
+	case int:
+		return int64(n), true
+	}
+	return 0, false
+}
+
+// CompleteMutation records the backend's answer to a sent mutation: the
+// record's sync metadata takes the answer's version, the entry leaves the
+// outbox (unless a local write merged into it while it was sent: then it is
+// sent again), and, when no other mutation of the record is pending, the
+// answer (which may hold the server's merge) replaces the local copy.
+func (s *Store) CompleteMutation(ctx context.Context, m *Mutation, result map[string]any) error {
+	if err := s.live(ctx); err != nil {
+		return err
+	}
+	t, err := s.table(m.Model)
+	if err != nil {
+		return err
+	}
+	return s.update(ctx, func(tx *Txn) error {
+		e, err := readMutation(tx.btx, m.Seq)
+		if err != nil {
+			return err
+		}
+		if e != nil && e.Rev != m.Rev {
+			e.InFlight = false
+			if err := writeMutation(tx.btx, e); err != nil {
+				return err
+			}
+		} else if e != nil {
+			if err := tx.dropEntry(e); err != nil {
+				return err
+			}
+		}
+		if result == nil {
+			return nil
+		}
+		rk, err := t.keyFromValues(keyValues(t, result))
+		if err != nil {
+			return err
+		}
+		if _, pending, err := pendingSeq(tx.btx, rk); err != nil {
+			return err
+		} else if pending {
+			// Later writes are queued: keep the local values, take
+			// the version they will be sent with.
+			version, _ := toInt64(result["_version"])
+			changed, _ := toInt64(result["_lastChangedAt"])
+			deleted, _ := result["_deleted"].(bool)
+			return writeSyncMeta(tx.btx, t, rk, SyncMeta{Version: version, LastChangedAt: changed, Deleted: deleted})
+		}
+		_, err = tx.applyRemote(t, maps.Clone(result), true)
+		return err
+	})
+}

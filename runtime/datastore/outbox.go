@@ -1,0 +1,467 @@
+package datastore
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"reflect"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/dsgen/dsgen/runtime/codec"
+	"github.com/dsgen/dsgen/runtime/storage"
+)
+
+// The outbox holds the local writes the sync engine has not yet sent, in
+// the order they were made. Each local write appends (or merges into) its
+// entry in the same Badger transaction as the data (DESIGN.md rule 4), so a
+// crash never leaves one without the other. Entries are merged per record
+// by this state machine, where the existing entry is the record's newest
+// entry that is not being sent:
+//
+//	existing  new write  result
+//	create    update     one create with the record's current values
+//	create    delete     nothing: the record never reached the backend
+//	update    update     one update with the union of the changed fields
+//	update    delete     one delete
+//	(none, or the newest is being sent, or any other pair) → a new entry
+//	                     queued behind
+//
+// An update carries only the fields it changed (plus the key), as the
+// Amplify client sends it; _version is not stored: the sync engine takes it
+// from the record's sync metadata when it sends the mutation.
+
+// ErrPendingMutations is returned by Clear while the outbox holds mutations
+// that have not reached the backend (use Force to clear anyway).
+var ErrPendingMutations = errors.New("datastore: the outbox holds unsent mutations")
+
+// MutationOp is the kind of a queued mutation.
+type MutationOp string
+
+// The mutation kinds, named as the GraphQL mutations.
+const (
+	MutationCreate MutationOp = "create"
+	MutationUpdate MutationOp = "update"
+	MutationDelete MutationOp = "delete"
+)
+
+// Mutation is one outbox entry.
+type Mutation struct {
+	// Seq orders the outbox; it is the entry's key.
+	Seq   uint64     `json:"-"`
+	Model string     `json:"model"`
+	Op    MutationOp `json:"op"`
+	// Key holds the record's primary key values, in key order.
+	Key []any `json:"key"`
+	// Data holds the values to send, JSON-shaped: the whole record for a
+	// create, the key and the changed fields for an update, the key for a
+	// delete.
+	Data map[string]any `json:"data"`
+	// Condition is the GraphQL condition input to send, or nil.
+	Condition map[string]any `json:"condition,omitempty"`
+	// InFlight is set while the sync engine sends the entry; a later local
+	// write to the record queues behind it instead of merging.
+	InFlight bool `json:"inFlight,omitempty"`
+	// Rev counts the merges into the entry, so completing a send that
+	// raced with a merge keeps the merged entry for another send.
+	Rev uint64 `json:"rev"`
+	// Attempts counts the sends that failed and will be retried.
+	Attempts int `json:"attempts,omitempty"`
+	// Enqueued is when the entry was made (ms since the epoch).
+	Enqueued int64 `json:"enqueued"`
+	// RecordKey is the entry's record in the store's key space.
+	RecordKey []byte `json:"recordKey"`
+	// Version is the record's _version when NextMutation handed the entry
+	// out (0 for a record the backend has never acknowledged): send it.
+	Version int64 `json:"-"`
+}
+
+// DeadLetter is a mutation the backend refused for good, with why.
+type DeadLetter struct {
+	Mutation
+	Reason string `json:"reason"`
+	Failed int64  `json:"failed"`
+}
+
+// outboxSeqKey holds the last sequence number given to an outbox entry or
+// dead letter. Reading and writing it in each enqueue makes concurrent
+// enqueues conflict (and retry) instead of taking the same number.
+var outboxSeqKey = storage.SettingKey("outboxSeq")
+
+func nextSeq(txn *badger.Txn) (uint64, error) {
+	b, err := get(txn, outboxSeqKey)
+	if err != nil {
+		return 0, err
+	}
+	var n uint64
+	if len(b) == 8 {
+		n = binary.BigEndian.Uint64(b)
+	}
+	n++
+	return n, txn.Set(outboxSeqKey, binary.BigEndian.AppendUint64(nil, n))
+}
+
+func readMutation(txn *badger.Txn, seq uint64) (*Mutation, error) {
+	b, err := get(txn, storage.OutboxKey(seq))
+	if err != nil || b == nil {
+		return nil, err
+	}
+	m := &Mutation{}
+	if err := unmarshalNumbers(b, m); err != nil {
+		return nil, fmt.Errorf("datastore: outbox entry %d: %w", seq, err)
+	}
+	m.Seq = seq
+	return m, nil
+}
+
+func writeMutation(txn *badger.Txn, m *Mutation) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("datastore: outbox entry of %s: %w", m.Model, err)
+	}
+	return txn.Set(storage.OutboxKey(m.Seq), b)
+}
+
+// unmarshalNumbers decodes JSON keeping numbers exact (json.Number).
+func unmarshalNumbers(b []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	return d.Decode(v)
+}
+
+func pendingSeq(txn *badger.Txn, recordKey []byte) (uint64, bool, error) {
+	b, err := get(txn, storage.PendingKey(recordKey))
+	if err != nil || len(b) != 8 {
+		return 0, false, err
+	}
+	return binary.BigEndian.Uint64(b), true, nil
+}
+
+// recordMap decodes an encoded record of t into JSON-shaped values.
+func (s *Store) recordMap(t *table, data []byte) (map[string]any, error) {
+	m, err := codec.DecodeMap(s.schema, t.model.Fields, data)
+	if err != nil {
+		return nil, fmt.Errorf("datastore: %s: %w", t.model.Name, err)
+	}
+	return m, nil
+}
+
+// keyValues returns the primary key values of a decoded record.
+func keyValues(t *table, rec map[string]any) []any {
+	pk := t.model.PrimaryKey.Fields()
+	out := make([]any, len(pk))
+	for i, f := range pk {
+		out[i] = rec[f]
+	}
+	return out
+}
+
+// enqueue records a local write of t's record under key in the outbox, in
+// tx. data is the new encoded record (nil for a delete), old the previous
+// one (nil for a create).
+func (tx *Txn) enqueue(t *table, op MutationOp, key, data, old []byte) error {
+	s := tx.store
+	var cur, prev map[string]any
+	var err error
+	if data != nil {
+		if cur, err = s.recordMap(t, data); err != nil {
+			return err
+		}
+	}
+	if old != nil {
+		if prev, err = s.recordMap(t, old); err != nil {
+			return err
+		}
+	}
+	m := &Mutation{Model: t.model.Name, Op: op, RecordKey: key, Enqueued: s.cfg.now().UnixMilli()}
+	switch op {
+	case MutationCreate:
+		m.Key, m.Data = keyValues(t, cur), cur
+	case MutationUpdate:
+		m.Key = keyValues(t, cur)
+		m.Data = changedFields(t, prev, cur)
+	case MutationDelete:
+		m.Key = keyValues(t, prev)
+		m.Data = keyMap(t, prev)
+	}
+
+	seq, ok, err := pendingSeq(tx.btx, key)
+	if err != nil {
+		return err
+	}
+	if ok {
+		e, err := readMutation(tx.btx, seq)
+		if err != nil {
+			return err
+		}
+		if e != nil && !e.InFlight {
+			merged, drop := mergeMutation(e, m, cur)
+			switch {
+			case drop:
+				if err := tx.btx.Delete(storage.OutboxKey(e.Seq)); err != nil {
+					return err
+				}
+				return tx.btx.Delete(storage.PendingKey(key))
+			case merged:
+				e.Rev++
+				return writeMutation(tx.btx, e)
+			}
+		}
+	}
+	if m.Seq, err = nextSeq(tx.btx); err != nil {
+		return err
+	}
+	if err := writeMutation(tx.btx, m); err != nil {
+		return err
+	}
+	return tx.btx.Set(storage.PendingKey(key), binary.BigEndian.AppendUint64(nil, m.Seq))
+}
+
+// mergeMutation merges the new write n into the pending entry e, reporting
+// whether it merged and whether e is to be dropped (a create then delete).
+func mergeMutation(e, n *Mutation, cur map[string]any) (merged, drop bool) {
+	switch {
+	case e.Op == MutationCreate && n.Op == MutationUpdate:
+		e.Data = cur
+		return true, false
+	case e.Op == MutationCreate && n.Op == MutationDelete:
+		return false, true
+	case e.Op == MutationUpdate && n.Op == MutationUpdate:
+		maps.Copy(e.Data, n.Data)
+		return true, false
+	case e.Op == MutationUpdate && n.Op == MutationDelete:
+		e.Op, e.Data, e.Condition = MutationDelete, n.Data, n.Condition
+		return true, false
+	}
+	return false, false
+}
+
+// changedFields returns the key fields and the fields whose value differs
+// between prev and cur (a field that became null is sent as null).
+func changedFields(t *table, prev, cur map[string]any) map[string]any {
+	out := keyMap(t, cur)
+	for _, f := range t.model.Fields {
+		if !f.Stored() {
+			continue
+		}
+		a, b := prev[f.Name], cur[f.Name]
+		if !reflect.DeepEqual(a, b) {
+			out[f.Name] = b
+		}
+	}
+	return out
+}
+
+func keyMap(t *table, rec map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, f := range t.model.PrimaryKey.Fields() {
+		out[f] = rec[f]
+	}
+	return out
+}
+
+// NextMutation returns the oldest outbox entry and marks it in flight, or
+// nil when the outbox is empty. The sync engine sends it, then calls
+// CompleteMutation, RetryMutation or FailMutation with it.
+func (s *Store) NextMutation(ctx context.Context) (*Mutation, error) {
+	if err := s.live(ctx); err != nil {
+		return nil, err
+	}
+	var out *Mutation
+	err := s.update(ctx, func(tx *Txn) error {
+		out = nil
+		it := tx.btx.NewIterator(badger.IteratorOptions{Prefix: storage.OutboxPrefix()})
+		defer it.Close()
+		it.Rewind()
+		if !it.Valid() {
+			return nil
+		}
+		seq := binary.BigEndian.Uint64(it.Item().Key()[len(storage.OutboxPrefix()):])
+		m, err := readMutation(tx.btx, seq)
+		if err != nil || m == nil {
+			return err
+		}
+		if !m.InFlight {
+			m.InFlight = true
+			if err := writeMutation(tx.btx, m); err != nil {
+				return err
+			}
+		}
+		if t := s.eng.tables[m.Model]; t != nil {
+			sm, err := readSyncMeta(tx.btx, t, m.RecordKey)
+			if err != nil {
+				return err
+			}
+			if sm != nil {
+				m.Version = sm.Version
+			}
+		}
+		out = m
+		return nil
+	})
+	return out, err
+}
+
+// RetryMutation puts a sent entry back (not in flight) after a failure the
+// engine will retry, counting the attempt.
+func (s *Store) RetryMutation(ctx context.Context, m *Mutation) error {
+	if err := s.live(ctx); err != nil {
+		return err
+	}
+	return s.update(ctx, func(tx *Txn) error {
+		e, err := readMutation(tx.btx, m.Seq)
+		if err != nil || e == nil {
+			return err
+		}
+		e.InFlight = false
+		e.Attempts++
+		return writeMutation(tx.btx, e)
+	})
+}
+
+// FailMutation moves a sent entry to the dead letters with the reason the
+// backend gave. Nothing is dropped silently: the app reads DeadLetters and
+// retries or drops each.
+func (s *Store) FailMutation(ctx context.Context, m *Mutation, reason string) error {
+	if err := s.live(ctx); err != nil {
+		return err
+	}
+	return s.update(ctx, func(tx *Txn) error {
+		e, err := readMutation(tx.btx, m.Seq)
+		if err != nil || e == nil {
+			return err
+		}
+		if err := tx.dropEntry(e); err != nil {
+			return err
+		}
+		e.InFlight = false
+		b, err := json.Marshal(DeadLetter{Mutation: *e, Reason: reason, Failed: s.cfg.now().UnixMilli()})
+		if err != nil {
+			return err
+		}
+		return tx.btx.Set(storage.DeadLetterKey(e.Seq), b)
+	})
+}
+
+// dropEntry deletes an outbox entry and, when it is its record's newest,
+// the record's pending mark.
+func (tx *Txn) dropEntry(e *Mutation) error {
+	if err := tx.btx.Delete(storage.OutboxKey(e.Seq)); err != nil {
+		return err
+	}
+	seq, ok, err := pendingSeq(tx.btx, e.RecordKey)
+	if err != nil {
+		return err
+	}
+	if ok && seq == e.Seq {
+		return tx.btx.Delete(storage.PendingKey(e.RecordKey))
+	}
+	return nil
+}
+
+// Outbox lists the outbox entries in order.
+func (s *Store) Outbox(ctx context.Context) ([]Mutation, error) {
+	var out []Mutation
+	err := s.scanSystem(ctx, storage.OutboxPrefix(), func(seq uint64, b []byte) error {
+		var m Mutation
+		if err := unmarshalNumbers(b, &m); err != nil {
+			return fmt.Errorf("datastore: outbox entry %d: %w", seq, err)
+		}
+		m.Seq = seq
+		out = append(out, m)
+		return nil
+	})
+	return out, err
+}
+
+// DeadLetters lists the mutations the backend refused, oldest first.
+func (s *Store) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
+	var out []DeadLetter
+	err := s.scanSystem(ctx, storage.DeadLetterPrefix(), func(seq uint64, b []byte) error {
+		var d DeadLetter
+		if err := unmarshalNumbers(b, &d); err != nil {
+			return fmt.Errorf("datastore: dead letter %d: %w", seq, err)
+		}
+		d.Seq = seq
+		out = append(out, d)
+		return nil
+	})
+	return out, err
+}
+
+// RetryDeadLetter moves a dead letter back to the end of the outbox.
+func (s *Store) RetryDeadLetter(ctx context.Context, seq uint64) error {
+	if err := s.live(ctx); err != nil {
+		return err
+	}
+	return s.update(ctx, func(tx *Txn) error {
+		b, err := get(tx.btx, storage.DeadLetterKey(seq))
+		if err != nil {
+			return err
+		}
+		if b == nil {
+			return fmt.Errorf("datastore: dead letter %d: %w", seq, ErrNotFound)
+		}
+		var d DeadLetter
+		if err := unmarshalNumbers(b, &d); err != nil {
+			return err
+		}
+		m := d.Mutation
+		m.Attempts, m.InFlight = 0, false
+		if m.Seq, err = nextSeq(tx.btx); err != nil {
+			return err
+		}
+		if err := writeMutation(tx.btx, &m); err != nil {
+			return err
+		}
+		if err := tx.btx.Delete(storage.DeadLetterKey(seq)); err != nil {
+			return err
+		}
+		return tx.btx.Set(storage.PendingKey(m.RecordKey), binary.BigEndian.AppendUint64(nil, m.Seq))
+	})
+}
+
+// DropDeadLetter deletes a dead letter for good.
+func (s *Store) DropDeadLetter(ctx context.Context, seq uint64) error {
+	if err := s.live(ctx); err != nil {
+		return err
+	}
+	return s.update(ctx, func(tx *Txn) error {
+		b, err := get(tx.btx, storage.DeadLetterKey(seq))
+		if err != nil {
+			return err
+		}
+		if b == nil {
+			return fmt.Errorf("datastore: dead letter %d: %w", seq, ErrNotFound)
+		}
+		return tx.btx.Delete(storage.DeadLetterKey(seq))
+	})
+}
+
+// scanSystem calls fn for each key under an 8-byte-sequence prefix.
+func (s *Store) scanSystem(ctx context.Context, prefix []byte, fn func(seq uint64, b []byte) error) error {
+	if err := s.live(ctx); err != nil {
+		return err
+	}
+	return s.view(nil, func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			b, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			if err := fn(binary.BigEndian.Uint64(it.Item().Key()[len(prefix):]), b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// hasPending reports whether the outbox holds any entry.
+func hasPending(txn *badger.Txn) bool { return hasPrefix(txn, storage.OutboxPrefix()) }
