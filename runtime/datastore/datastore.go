@@ -174,6 +174,40 @@ type Store struct {
 	// commitMu orders commits with the publication of their changes, so
 	// observers see changes in commit order.
 	commitMu sync.Mutex
+
+	// outboxSignal gets a token after each commit that queued a mutation.
+	outboxSignal chan struct{}
+	// syncMu guards synced and syncChange: which models have completed a
+	// sync, and a channel closed (and replaced) when that changes.
+	syncMu     sync.Mutex
+	synced     map[string]bool
+	syncChange chan struct{}
+}
+
+// OutboxSignal returns a channel that receives a token after a local write
+// queues a mutation: the sync engine's mutation processor waits on it.
+func (s *Store) OutboxSignal() <-chan struct{} { return s.outboxSignal }
+
+// SetSynced records whether model has completed a sync with the backend;
+// ObserveQuery snapshots report it as IsSynced (a store without Outbox is
+// local-only and always synced).
+func (s *Store) SetSynced(model string, synced bool) {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	if s.synced[model] == synced {
+		return
+	}
+	s.synced[model] = synced
+	close(s.syncChange)
+	s.syncChange = make(chan struct{})
+}
+
+// syncState returns whether model is synced and a channel closed when any
+// model's state changes.
+func (s *Store) syncState(model string) (bool, <-chan struct{}) {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	return !s.cfg.outbox || s.synced[model], s.syncChange
 }
 
 // Open opens the store for schema in dir, creating it if needed. It fails
@@ -199,7 +233,8 @@ func Open(ctx context.Context, schema *meta.Schema, dir string, opts ...Option) 
 	if err != nil {
 		return nil, fmt.Errorf("datastore: open: %w", err)
 	}
-	return &Store{schema: schema, cfg: cfg, db: db, eng: eng, hub: newHub(), done: make(chan struct{}), drained: make(chan struct{}, 1)}, nil
+	return &Store{schema: schema, cfg: cfg, db: db, eng: eng, hub: newHub(), done: make(chan struct{}), drained: make(chan struct{}, 1),
+		outboxSignal: make(chan struct{}, 1), synced: map[string]bool{}, syncChange: make(chan struct{})}, nil
 }
 
 // Schema returns the schema the store was opened with.
@@ -435,6 +470,26 @@ type ModelMetadata struct {
 	LastFullSync *int64 `json:"lastFullSync"`
 	// LastSyncPredicate is the sync expression of the last sync, as JSON.
 	LastSyncPredicate *string `json:"lastSyncPredicate"`
+	// A sync under way: its startedAt, the nextToken of the next page and
+	// whether it is a full sync, so a crash mid-sync resumes it.
+	SyncStartedAt *int64  `json:"syncStartedAt,omitempty"`
+	SyncNextToken *string `json:"syncNextToken,omitempty"`
+	SyncFull      bool    `json:"syncFull,omitempty"`
+}
+
+// SetModelMetadata stores the sync state of a model.
+func (s *Store) SetModelMetadata(ctx context.Context, md ModelMetadata) error {
+	if err := s.live(ctx); err != nil {
+		return err
+	}
+	if s.eng.tables[md.Model] == nil {
+		return fmt.Errorf("datastore: no model %q: %w", md.Model, ErrNotFound)
+	}
+	b, err := json.Marshal(md)
+	if err != nil {
+		return err
+	}
+	return s.update(ctx, func(tx *Txn) error { return tx.btx.Set(storage.ModelMetaKey(md.Model), b) })
 }
 
 // createModelMetadata adds the sync state row of every model that lacks one.
@@ -536,6 +591,8 @@ type Txn struct {
 	store  *Store
 	btx    *badger.Txn
 	events []event
+	// enqueued is set when the transaction queued a mutation.
+	enqueued bool
 }
 
 // Store returns the store the transaction belongs to.
@@ -571,6 +628,12 @@ func (s *Store) update(ctx context.Context, fn func(*Txn) error) error {
 			err = t.btx.Commit()
 			if err == nil {
 				s.hub.publish(t.events)
+				if t.enqueued {
+					select {
+					case s.outboxSignal <- struct{}{}:
+					default:
+					}
+				}
 			}
 			s.commitMu.Unlock()
 		}

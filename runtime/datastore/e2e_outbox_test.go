@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -273,5 +274,58 @@ func TestOutboxConcurrentWriters(t *testing.T) {
 			t.Fatalf("entry %+v: duplicate or not merged", m)
 		}
 		seen[m.Key[0]] = true
+	}
+}
+
+func TestSweepUnseenAndSyncedState(t *testing.T) {
+	ctx := context.Background()
+	ds := openBlog(t, datastore.Outbox())
+	s := ds.Post.Repo().Store()
+	snaps := ds.Post.ObserveQuery(ctx, ds.Post.Query())
+	first := <-snaps
+	if first.IsSynced {
+		t.Fatal("a store with an outbox reports IsSynced before any sync")
+	}
+	for _, id := range []string{"a", "b", "c"} {
+		applyOne(t, s, "Post", map[string]any{"id": id, "title": id, "_version": 1, "_lastChangedAt": 1})
+	}
+	must(t, ds.Post.Save(ctx, &blogm.Post{ID: "local", Title: "never synced"}))
+	// A full sync at 500 lists a and b only (c's tombstone expired on the
+	// backend); c goes, the local record with a pending create stays.
+	page := []map[string]any{
+		{"id": "a", "title": "a", "_version": json.Number("1"), "_lastChangedAt": json.Number("1")},
+		{"id": "b", "title": "b2", "_version": json.Number("2"), "_lastChangedAt": json.Number("2")},
+	}
+	res, err := s.ApplyRemote(ctx, "Post", page, datastore.SeenIn(500))
+	must(t, err)
+	if res.Applied != 1 || res.Skipped != 1 {
+		t.Fatalf("page = %+v", res)
+	}
+	n, err := s.SweepUnseen(ctx, "Post", 500)
+	must(t, err)
+	if n != 1 {
+		t.Fatalf("swept %d, want 1", n)
+	}
+	all, err := ds.Post.Query().All(ctx)
+	must(t, err)
+	var ids []string
+	for _, p := range all {
+		ids = append(ids, p.ID)
+	}
+	slices.Sort(ids)
+	if !slices.Equal(ids, []string{"a", "b", "local"}) {
+		t.Fatalf("after the sweep: %v", ids)
+	}
+	s.SetSynced("Post", true)
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case snap := <-snaps:
+			if snap.IsSynced {
+				return
+			}
+		case <-deadline:
+			t.Fatal("ObserveQuery never reported IsSynced after SetSynced")
+		}
 	}
 }

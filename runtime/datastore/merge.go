@@ -1,6 +1,7 @@
 package datastore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,7 +21,18 @@ type SyncMeta struct {
 	Version       int64 `json:"v"`
 	LastChangedAt int64 `json:"t"`
 	Deleted       bool  `json:"d,omitempty"`
+	// Seen is the startedAt of the last full sync that listed the record.
+	Seen int64 `json:"s,omitempty"`
 }
+
+// ApplyOption tunes ApplyRemote.
+type ApplyOption func(*applyOptions)
+
+type applyOptions struct{ seen int64 }
+
+// SeenIn marks every record of the page as listed by the full sync that
+// started at startedAt, for SweepUnseen.
+func SeenIn(startedAt int64) ApplyOption { return func(o *applyOptions) { o.seen = startedAt } }
 
 func syncMetaKey(t *table, recordKey []byte) []byte {
 	return append(storage.SyncMetaPrefix(t.id), recordKey[len(t.prefix):]...)
@@ -138,8 +150,12 @@ type ApplyResult struct {
 // than the local copy's; a tombstone (_deleted) deletes the local record
 // (not its children: their own tombstones arrive separately). Observers see
 // the changes with FromSync set.
-func (s *Store) ApplyRemote(ctx context.Context, model string, items []map[string]any) (ApplyResult, error) {
+func (s *Store) ApplyRemote(ctx context.Context, model string, items []map[string]any, opts ...ApplyOption) (ApplyResult, error) {
 	var res ApplyResult
+	var o applyOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if err := s.live(ctx); err != nil {
 		return res, err
 	}
@@ -150,7 +166,7 @@ func (s *Store) ApplyRemote(ctx context.Context, model string, items []map[strin
 	err = s.update(ctx, func(tx *Txn) error {
 		res = ApplyResult{}
 		for _, item := range items {
-			applied, err := tx.applyRemote(t, item, false)
+			applied, err := tx.applyRemote(t, item, false, o.seen)
 			var rej *RemoteRecordError
 			switch {
 			case errors.As(err, &rej):
@@ -184,7 +200,7 @@ func (e *RemoteRecordError) Unwrap() error { return e.Err }
 
 // applyRemote writes one backend record. force skips the pending and
 // version checks (a mutation's own response).
-func (tx *Txn) applyRemote(t *table, item map[string]any, force bool) (bool, error) {
+func (tx *Txn) applyRemote(t *table, item map[string]any, force bool, seen int64) (bool, error) {
 	key := keyValues(t, item)
 	rk, err := t.keyFromValues(key)
 	if err != nil {
@@ -202,6 +218,10 @@ func (tx *Txn) applyRemote(t *table, item map[string]any, force bool) (bool, err
 			return false, err
 		}
 		if m != nil && m.Version >= version {
+			if seen != 0 && m.Seen != seen {
+				m.Seen = seen
+				return false, writeSyncMeta(tx.btx, t, rk, *m)
+			}
 			return false, nil
 		}
 	}
@@ -219,7 +239,7 @@ func (tx *Txn) applyRemote(t *table, item map[string]any, force bool) (bool, err
 				return false, err
 			}
 		}
-		return true, writeSyncMeta(tx.btx, t, rk, SyncMeta{Version: version, LastChangedAt: changed, Deleted: true})
+		return true, writeSyncMeta(tx.btx, t, rk, SyncMeta{Version: version, LastChangedAt: changed, Deleted: true, Seen: seen})
 	}
 	rec := make(map[string]any, len(item))
 	for _, f := range t.model.Fields {
@@ -243,7 +263,89 @@ func (tx *Txn) applyRemote(t *table, item map[string]any, force bool) (bool, err
 		op = OpUpdate
 	}
 	tx.events = append(tx.events, event{table: t, op: op, key: rk, data: data, fromSync: true})
-	return true, writeSyncMeta(tx.btx, t, rk, SyncMeta{Version: version, LastChangedAt: changed})
+	return true, writeSyncMeta(tx.btx, t, rk, SyncMeta{Version: version, LastChangedAt: changed, Seen: seen})
+}
+
+// SweepUnseen deletes the local records of model that the backend knows
+// (they have sync metadata) but the full sync that started at startedAt
+// did not list: records deleted on the backend whose tombstones expired.
+// Records with a pending mutation are kept. It works in bounded
+// transactions and reports how many records it removed.
+func (s *Store) SweepUnseen(ctx context.Context, model string, startedAt int64) (int, error) {
+	if err := s.live(ctx); err != nil {
+		return 0, err
+	}
+	t, err := s.table(model)
+	if err != nil {
+		return 0, err
+	}
+	prefix := storage.SyncMetaPrefix(t.id)
+	removed := 0
+	var after []byte
+	for {
+		var batch [][]byte
+		err := s.view(nil, func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+			defer it.Close()
+			start := prefix
+			if after != nil {
+				start = append(after, 0)
+			}
+			for it.Seek(start); it.Valid() && len(batch) < 500; it.Next() {
+				var m SyncMeta
+				b, err := it.Item().ValueCopy(nil)
+				if err != nil {
+					return err
+				}
+				if json.Unmarshal(b, &m) == nil && m.Seen != startedAt {
+					batch = append(batch, it.Item().KeyCopy(nil))
+				}
+				after = it.Item().KeyCopy(nil)
+			}
+			if !it.Valid() {
+				after = nil
+			}
+			return nil
+		})
+		if err != nil {
+			return removed, err
+		}
+		n := 0
+		err = s.update(ctx, func(tx *Txn) error {
+			n = 0
+			for _, mk := range batch {
+				rk := append(bytes.Clone(t.prefix), mk[len(prefix):]...)
+				if _, pending, err := pendingSeq(tx.btx, rk); err != nil || pending {
+					if err != nil {
+						return err
+					}
+					continue
+				}
+				old, err := get(tx.btx, rk)
+				if err != nil {
+					return err
+				}
+				if old != nil {
+					rw, err := t.project(old)
+					if err != nil {
+						return err
+					}
+					if err := tx.deleteAll([]doomed{{t: t, key: rk, data: old, row: rw}}, true); err != nil {
+						return err
+					}
+					n++
+				}
+				if err := tx.btx.Delete(mk); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		removed += n
+		if err != nil || after == nil {
+			return removed, err
+		}
+	}
 }
 
 func toInt64(v any) (int64, bool) {
@@ -306,7 +408,7 @@ func (s *Store) CompleteMutation(ctx context.Context, m *Mutation, result map[st
 			deleted, _ := result["_deleted"].(bool)
 			return writeSyncMeta(tx.btx, t, rk, SyncMeta{Version: version, LastChangedAt: changed, Deleted: deleted})
 		}
-		_, err = tx.applyRemote(t, maps.Clone(result), true)
+		_, err = tx.applyRemote(t, maps.Clone(result), true, 0)
 		return err
 	})
 }

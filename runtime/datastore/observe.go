@@ -288,7 +288,9 @@ func (r *Repo[T]) ObserveQuery(ctx context.Context, q *Query[T]) <-chan Snapshot
 				items[string(k)] = v
 			}
 		}
-		ready := q.snapshot(items)
+		model := r.model.Meta.Name
+		synced, syncChange := r.store.syncState(model)
+		ready := q.snapshot(items, synced)
 		var timer <-chan time.Time
 		pending := 0
 		for {
@@ -322,12 +324,19 @@ func (r *Repo[T]) ObserveQuery(ctx context.Context, q *Query[T]) <-chan Snapshot
 					return
 				}
 				if pending >= r.store.cfg.snapshotCount {
-					ready, pending, timer = q.snapshot(items), 0, nil
+					ready, pending, timer = q.snapshot(items, synced), 0, nil
 				} else if pending > 0 && timer == nil {
 					timer = time.After(r.store.cfg.snapshotWindow)
 				}
 			case <-timer:
-				ready, pending, timer = q.snapshot(items), 0, nil
+				ready, pending, timer = q.snapshot(items, synced), 0, nil
+			case <-syncChange:
+				if now, next := r.store.syncState(model); now != synced {
+					synced, syncChange = now, next
+					ready, pending, timer = q.snapshot(items, synced), 0, nil
+				} else {
+					syncChange = next
+				}
 			}
 		}
 	})
@@ -338,7 +347,7 @@ func (r *Repo[T]) ObserveQuery(ctx context.Context, q *Query[T]) <-chan Snapshot
 }
 
 // snapshot sorts and pages the items of an observed query.
-func (q *Query[T]) snapshot(items map[string]*T) *Snapshot[T] {
+func (q *Query[T]) snapshot(items map[string]*T, synced bool) *Snapshot[T] {
 	type kv struct {
 		k string
 		v *T
@@ -362,5 +371,5 @@ func (q *Query[T]) snapshot(items map[string]*T) *Snapshot[T] {
 	for _, e := range list[lo:hi] {
 		out = append(out, e.v)
 	}
-	return &Snapshot[T]{Items: out, IsSynced: true}
+	return &Snapshot[T]{Items: out, IsSynced: synced}
 }

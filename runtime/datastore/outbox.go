@@ -78,6 +78,10 @@ type Mutation struct {
 	// Version is the record's _version when NextMutation handed the entry
 	// out (0 for a record the backend has never acknowledged): send it.
 	Version int64 `json:"-"`
+	// Resent is set when NextMutation hands out an entry that was already
+	// in flight (the process stopped during its send): the backend may
+	// have applied it.
+	Resent bool `json:"-"`
 }
 
 // DeadLetter is a mutation the backend refused for good, with why.
@@ -208,6 +212,7 @@ func (tx *Txn) enqueue(t *table, op MutationOp, key, data, old []byte) error {
 				return tx.btx.Delete(storage.PendingKey(key))
 			case merged:
 				e.Rev++
+				tx.enqueued = true
 				return writeMutation(tx.btx, e)
 			}
 		}
@@ -218,6 +223,7 @@ func (tx *Txn) enqueue(t *table, op MutationOp, key, data, old []byte) error {
 	if err := writeMutation(tx.btx, m); err != nil {
 		return err
 	}
+	tx.enqueued = true
 	return tx.btx.Set(storage.PendingKey(key), binary.BigEndian.AppendUint64(nil, m.Seq))
 }
 
@@ -285,7 +291,9 @@ func (s *Store) NextMutation(ctx context.Context) (*Mutation, error) {
 		if err != nil || m == nil {
 			return err
 		}
-		if !m.InFlight {
+		if m.InFlight {
+			m.Resent = true
+		} else {
 			m.InFlight = true
 			if err := writeMutation(tx.btx, m); err != nil {
 				return err
