@@ -1,0 +1,191 @@
+package syncengine_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	blogm "github.com/dsgen/dsgen/examples/blog/model"
+	"github.com/dsgen/dsgen/internal/schema"
+	"github.com/dsgen/dsgen/internal/serve"
+	"github.com/dsgen/dsgen/internal/serve/auth"
+	"github.com/dsgen/dsgen/internal/serve/store"
+	"github.com/dsgen/dsgen/runtime/appsync/client"
+	"github.com/dsgen/dsgen/runtime/datastore"
+	"github.com/dsgen/dsgen/runtime/syncengine"
+)
+
+const apiKey = "da2-engine-test"
+
+// backend is dsgen serve in-process on loopback, over Badger on disk.
+type backend struct {
+	url string
+	srv *serve.Server
+	ts  *httptest.Server
+}
+
+func newBackend(t *testing.T, strategy serve.Strategy) *backend {
+	t.Helper()
+	sch, err := schema.LoadPath(filepath.Join("..", "..", "examples", "blog", "schema.graphql"), schema.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), store.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := serve.New(serve.Config{Schema: sch, Store: st, DefaultConflict: strategy,
+		Auth: auth.Config{APIKeys: []auth.APIKey{{Key: apiKey}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		ts.Close()
+		_ = st.Close()
+	})
+	return &backend{url: ts.URL + "/graphql", srv: srv, ts: ts}
+}
+
+// goClient is a Go app: a generated blog store with a sync engine.
+type goClient struct {
+	ds  *blogm.DataStore
+	eng *syncengine.Engine
+}
+
+func newClient(t *testing.T, b *backend, cfg syncengine.Config) *goClient {
+	t.Helper()
+	ctx := context.Background()
+	ds, err := blogm.Open(ctx, t.TempDir(), datastore.Outbox())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Endpoint, cfg.Auth = b.url, client.APIKey(apiKey)
+	if cfg.MaxBackoff == 0 {
+		cfg.MaxBackoff = 300 * time.Millisecond
+	}
+	eng, err := syncengine.New(ds.Post.Repo().Store(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &goClient{ds: ds, eng: eng}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := eng.Close(ctx); err != nil {
+			t.Errorf("engine close: %v", err)
+		}
+		if err := ds.Close(ctx); err != nil {
+			t.Errorf("store close: %v", err)
+		}
+	})
+	c.start(t)
+	return c
+}
+
+func (c *goClient) start(t *testing.T) {
+	t.Helper()
+	if err := c.eng.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.eng.Ready():
+	case <-time.After(20 * time.Second):
+		t.Fatal("engine not ready within 20s")
+	}
+}
+
+func (c *goClient) stop(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := c.eng.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// eventually polls cond until it holds or 20 s pass.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within 20s: %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (c *goClient) post(t *testing.T, id string) *blogm.Post {
+	t.Helper()
+	p, err := c.ds.Post.Get(context.Background(), id)
+	if err != nil {
+		return nil
+	}
+	return p
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestTwoClientsConverge(t *testing.T) {
+	ctx := context.Background()
+	b := newBackend(t, serve.Automerge)
+	a := newClient(t, b, syncengine.Config{})
+	c := newClient(t, b, syncengine.Config{})
+
+	blog := &blogm.Blog{ID: "b1", Name: "Offline first"}
+	must(t, a.ds.Blog.Save(ctx, blog))
+	must(t, a.ds.Post.Save(ctx, &blogm.Post{ID: "p1", Title: "Hello", Rating: ptr(3), BlogPostsID: &blog.ID}))
+	eventually(t, "client c receives p1 through its subscription", func() bool {
+		p := c.post(t, "p1")
+		return p != nil && p.Title == "Hello" && p.BlogPostsID != nil && *p.BlogPostsID == "b1"
+	})
+
+	// c goes offline and edits; a edits another record meanwhile.
+	c.stop(t)
+	p, err := c.ds.Post.Get(ctx, "p1")
+	must(t, err)
+	p.Title = "Edited offline"
+	must(t, c.ds.Post.Save(ctx, p))
+	must(t, a.ds.Post.Save(ctx, &blogm.Post{ID: "p2", Title: "While c was away", BlogPostsID: &blog.ID}))
+	eventually(t, "a's p2 acknowledged", func() bool {
+		_, ok, _ := a.ds.Post.Repo().Store().RecordSyncMeta(ctx, "Post", "p2")
+		return ok
+	})
+	if c.post(t, "p2") != nil {
+		t.Fatal("an offline client received p2")
+	}
+	c.start(t)
+	eventually(t, "c catches up with p2 and a receives c's offline edit", func() bool {
+		ap, cp := a.post(t, "p1"), c.post(t, "p2")
+		return ap != nil && ap.Title == "Edited offline" && cp != nil && cp.Title == "While c was away"
+	})
+
+	// A delete reaches the other client.
+	must(t, a.ds.Post.Delete(ctx, a.post(t, "p2")))
+	eventually(t, "c sees the delete", func() bool { return c.post(t, "p2") == nil })
+
+	for _, cl := range []*goClient{a, c} {
+		eventually(t, "outbox empty", func() bool {
+			box, err := cl.ds.Post.Repo().Store().Outbox(ctx)
+			return err == nil && len(box) == 0
+		})
+	}
+	sm, _, _ := c.ds.Post.Repo().Store().RecordSyncMeta(ctx, "Post", "p1")
+	am, _, _ := a.ds.Post.Repo().Store().RecordSyncMeta(ctx, "Post", "p1")
+	if sm.Version != am.Version || sm.Version < 2 {
+		t.Fatalf("p1 versions differ: a %d, c %d", am.Version, sm.Version)
+	}
+}

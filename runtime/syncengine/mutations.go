@@ -1,0 +1,172 @@
+package syncengine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+
+	"github.com/dsgen/dsgen/runtime/appsync/client"
+	"github.com/dsgen/dsgen/runtime/datastore"
+	"github.com/dsgen/dsgen/runtime/meta"
+)
+
+// errOffline ends a session when the backend stops answering mutations.
+var errOffline = errors.New("syncengine: backend unreachable")
+
+// drain sends every queued mutation, returning when the outbox is empty.
+func (e *Engine) drain(ctx context.Context) error {
+	for {
+		m, err := e.store.NextMutation(ctx)
+		if err != nil {
+			return err
+		}
+		if m == nil {
+			e.events.emit(OutboxStatus{IsEmpty: true})
+			return nil
+		}
+		if err := e.send(ctx, m); err != nil {
+			return err
+		}
+	}
+}
+
+// processMutations sends mutations as local writes queue them, one at a
+// time and in order, until ctx ends or the backend becomes unreachable.
+func (e *Engine) processMutations(ctx context.Context) error {
+	for {
+		if err := e.drain(ctx); err != nil {
+			return err
+		}
+		select {
+		case <-e.store.OutboxSignal():
+			e.events.emit(OutboxStatus{IsEmpty: false})
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// send sends one mutation and records the outcome. Network failures, 5xx,
+// throttling and refused credentials are retried with backoff; after a few
+// attempts the session ends (offline) and the mutation waits in the outbox
+// for the reconnect. A conflict goes to the conflict handler; any other
+// refusal moves the mutation to the dead letters, never silently dropped.
+func (e *Engine) send(ctx context.Context, m *datastore.Mutation) error {
+	d := e.docs[m.Model]
+	if d == nil {
+		return e.fail(ctx, m, fmt.Errorf("no model %q in the schema", m.Model))
+	}
+	data := e.sendable(d.Model, m.Data)
+	version := m.Version
+	for attempt, conflicts := 0, 0; ; attempt++ {
+		input := maps.Clone(data)
+		if m.Op != datastore.MutationCreate {
+			input["_version"] = version
+		}
+		res, err := e.client.Mutate(ctx, d, string(m.Op), input, m.Condition)
+		if err == nil {
+			return e.complete(ctx, m, res)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if _, ok := client.IsRetryable(err); ok || errors.Is(err, client.ErrUnauthorized) {
+			if attempt >= 3 {
+				// Leave it queued; the reconnect resends it.
+				if rerr := e.store.RetryMutation(ctx, m); rerr != nil {
+					return rerr
+				}
+				return fmt.Errorf("%w: %v", errOffline, err)
+			}
+			if err := sleep(ctx, e.backoff(attempt)); err != nil {
+				return err
+			}
+			continue
+		}
+		if ae, ok := client.IsConflict(err); ok {
+			server, _ := ae.Data.(map[string]any)
+			if server == nil {
+				return e.fail(ctx, m, err)
+			}
+			if del, _ := server["_deleted"].(bool); del && m.Op == datastore.MutationDelete {
+				// Deleted there already: the delete is done.
+				return e.complete(ctx, m, server)
+			}
+			conflicts++
+			if conflicts > e.cfg.MaxConflictAttempts {
+				return e.fail(ctx, m, fmt.Errorf("gave up after %d conflicts: %w", conflicts-1, err))
+			}
+			r := e.cfg.ConflictHandler(ctx, Conflict{Model: m.Model, Op: string(m.Op), Local: maps.Clone(data), Remote: server, Attempts: conflicts})
+			if r.Discard {
+				e.events.emit(ConflictSeen{Model: m.Model, Op: string(m.Op), Resolution: "discard"})
+				return e.complete(ctx, m, server)
+			}
+			e.events.emit(ConflictSeen{Model: m.Model, Op: string(m.Op), Resolution: "retry"})
+			if r.Data != nil {
+				data = e.sendable(d.Model, r.Data)
+				for _, k := range d.Model.PrimaryKey.Fields() {
+					data[k] = m.Data[k]
+				}
+			}
+			v, ok := asInt(server["_version"])
+			if !ok {
+				return e.fail(ctx, m, fmt.Errorf("conflict without the server's _version: %w", err))
+			}
+			version = v
+			if del, _ := server["_deleted"].(bool); del {
+				// An update of a record deleted there cannot be retried.
+				return e.fail(ctx, m, err)
+			}
+			continue
+		}
+		if _, ok := client.IsConditionFailed(err); ok && m.Op == datastore.MutationCreate && m.Resent {
+			// The first send of this create may have landed before a
+			// crash: if the backend has the record, the create is done.
+			key := map[string]any{}
+			for _, k := range d.Model.PrimaryKey.Fields() {
+				key[k] = m.Data[k]
+			}
+			if got, gerr := e.client.Get(ctx, d, key); gerr == nil && got != nil {
+				return e.complete(ctx, m, got)
+			}
+		}
+		return e.fail(ctx, m, err)
+	}
+}
+
+func (e *Engine) complete(ctx context.Context, m *datastore.Mutation, res map[string]any) error {
+	if err := e.store.CompleteMutation(ctx, m, res); err != nil {
+		return err
+	}
+	e.events.emit(OutboxMutationProcessed{Model: m.Model, Op: string(m.Op), Element: res})
+	return nil
+}
+
+// fail moves m to the dead letters and tells the error handler.
+func (e *Engine) fail(ctx context.Context, m *datastore.Mutation, err error) error {
+	if ferr := e.store.FailMutation(ctx, m, err.Error()); ferr != nil {
+		return ferr
+	}
+	f := MutationFailed{Model: m.Model, Op: string(m.Op), Data: m.Data, Err: err}
+	e.log.Warn("mutation refused by the backend; moved to dead letters", "model", m.Model, "op", m.Op, "error", err)
+	e.events.emit(f)
+	if e.cfg.ErrorHandler != nil {
+		e.cfg.ErrorHandler(ctx, f)
+	}
+	return nil
+}
+
+// sendable drops what a mutation input may not carry: the read-only
+// timestamps the backend sets, relation fields and sync metadata.
+func (e *Engine) sendable(m *meta.Model, data map[string]any) map[string]any {
+	out := make(map[string]any, len(data))
+	for k, v := range data {
+		f := m.Field(k)
+		if f == nil || f.ReadOnly || !f.Stored() {
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,142 @@
+package syncengine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/dsgen/dsgen/runtime/appsync/client"
+	"github.com/dsgen/dsgen/runtime/datastore"
+	"github.com/dsgen/dsgen/runtime/meta"
+)
+
+// syncAll runs every model's sync query, level by level (parents before
+// children), the models of a level in parallel with a bound.
+func (e *Engine) syncAll(ctx context.Context) error {
+	var names []string
+	for _, level := range e.levels {
+		for _, m := range level {
+			names = append(names, m.Name)
+		}
+	}
+	e.events.emit(SyncQueriesStarted{Models: names})
+	for _, level := range e.levels {
+		sem := make(chan struct{}, e.cfg.Parallel)
+		var wg sync.WaitGroup
+		errs := make([]error, len(level))
+		for i, m := range level {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				errs[i] = e.syncModel(ctx, m)
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				return err
+			}
+		}
+	}
+	e.events.emit(SyncQueriesReady{})
+	return nil
+}
+
+// syncModel runs one model's sync query to its last page. A full sync
+// (no lastSync yet, the last full sync older than FullSyncInterval, or a
+// changed sync expression) also removes local records the backend no
+// longer lists. Progress is stored after every page, so a sync cut short
+// resumes from its last page.
+func (e *Engine) syncModel(ctx context.Context, m *meta.Model) error {
+	md, err := e.store.ModelMetadata(ctx, m.Name)
+	if err != nil {
+		return err
+	}
+	var filter map[string]any
+	if e.cfg.SyncExpression != nil {
+		filter = e.cfg.SyncExpression(m.Name)
+	}
+	predJSON := "null"
+	if filter != nil {
+		b, err := json.Marshal(filter)
+		if err != nil {
+			return fmt.Errorf("syncengine: sync expression of %s: %w", m.Name, err)
+		}
+		predJSON = string(b)
+	}
+	now := e.cfg.Now().UnixMilli()
+	full := md.LastSync == nil || md.LastFullSync == nil ||
+		md.LastSyncPredicate == nil || *md.LastSyncPredicate != predJSON ||
+		now-*md.LastFullSync > e.cfg.FullSyncInterval.Milliseconds()
+	var lastSync, startedAt int64
+	if !full {
+		lastSync = *md.LastSync
+	}
+	token := ""
+	if md.SyncNextToken != nil && md.SyncStartedAt != nil && md.SyncFull == full {
+		token, startedAt = *md.SyncNextToken, *md.SyncStartedAt
+	}
+	limit := e.cfg.MaxRecordsToSync
+	if n, ok := e.cfg.MaxRecordsPerModel[m.Name]; ok && n > 0 {
+		limit = n
+	}
+	items, applied, truncated := 0, 0, false
+	for {
+		page, err := e.client.Sync(ctx, e.docs[m.Name], client.SyncArgs{
+			Filter: filter, Limit: e.cfg.SyncPageSize, NextToken: token, LastSync: lastSync,
+		})
+		if err != nil {
+			return fmt.Errorf("sync %s: %w", m.Name, err)
+		}
+		if startedAt == 0 {
+			startedAt = page.StartedAt
+		}
+		var opts []datastore.ApplyOption
+		if full {
+			opts = append(opts, datastore.SeenIn(startedAt))
+		}
+		res, err := e.store.ApplyRemote(ctx, m.Name, page.Items, opts...)
+		if err != nil {
+			return fmt.Errorf("sync %s: %w", m.Name, err)
+		}
+		for _, r := range res.Rejected {
+			e.log.Warn("the backend sent a record that does not fit the schema", "model", m.Name, "error", r)
+		}
+		items += len(page.Items)
+		applied += res.Applied
+		if page.NextToken == "" {
+			break
+		}
+		if items >= limit {
+			truncated = true
+			e.log.Warn("sync stopped at the record limit", "model", m.Name, "limit", limit)
+			break
+		}
+		token = page.NextToken
+		md.SyncStartedAt, md.SyncNextToken, md.SyncFull = &startedAt, &token, full
+		if err := e.store.SetModelMetadata(ctx, md); err != nil {
+			return err
+		}
+	}
+	removed := 0
+	if full && !truncated {
+		if removed, err = e.store.SweepUnseen(ctx, m.Name, startedAt); err != nil {
+			return err
+		}
+	}
+	md.LastSync = &startedAt
+	if full {
+		md.LastFullSync = &startedAt
+	}
+	md.LastSyncPredicate = &predJSON
+	md.SyncStartedAt, md.SyncNextToken, md.SyncFull = nil, nil, false
+	if err := e.store.SetModelMetadata(ctx, md); err != nil {
+		return err
+	}
+	e.store.SetSynced(m.Name, true)
+	e.events.emit(ModelSynced{Model: m.Name, IsFullSync: full, IsDeltaSync: !full, Items: items, Applied: applied, Removed: removed})
+	return nil
+}
