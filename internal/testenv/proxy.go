@@ -85,6 +85,7 @@ type Proxy struct {
 	links      map[*link]struct{}
 	nextID     uint64
 	stallUntil time.Time
+	wake       chan struct{} // closed and replaced by Resume
 }
 
 // link is one client connection and, unless blackholed, its upstream one.
@@ -126,7 +127,7 @@ func NewProxy(t testing.TB, target string) *Proxy {
 		t.Fatalf("testenv: NewProxy: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &Proxy{target: target, ln: ln, ctx: ctx, cancel: cancel, links: make(map[*link]struct{})}
+	p := &Proxy{target: target, ln: ln, ctx: ctx, cancel: cancel, links: make(map[*link]struct{}), wake: make(chan struct{})}
 	p.wg.Add(1)
 	go p.acceptLoop()
 	t.Cleanup(p.Close)
@@ -189,6 +190,15 @@ func (p *Proxy) Stall(d time.Duration) {
 	if until.After(p.stallUntil) {
 		p.stallUntil = until
 	}
+	p.mu.Unlock()
+}
+
+// Resume ends any stall now.
+func (p *Proxy) Resume() {
+	p.mu.Lock()
+	p.stallUntil = time.Time{}
+	close(p.wake) // wakes every pump waiting out the stall
+	p.wake = make(chan struct{})
 	p.mu.Unlock()
 }
 
@@ -359,7 +369,7 @@ func (l *link) halfClosed() bool {
 func (p *Proxy) waitStall(l *link) bool {
 	for {
 		p.mu.Lock()
-		d := time.Until(p.stallUntil)
+		d, wake := time.Until(p.stallUntil), p.wake
 		p.mu.Unlock()
 		if d <= 0 {
 			return true
@@ -367,6 +377,8 @@ func (p *Proxy) waitStall(l *link) bool {
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:
+		case <-wake:
+			t.Stop()
 		case <-l.done:
 			t.Stop()
 			return false
