@@ -1,0 +1,149 @@
+package syncengine_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	blogm "github.com/dsgen/dsgen/examples/blog/model"
+	"github.com/dsgen/dsgen/internal/serve"
+	"github.com/dsgen/dsgen/runtime/syncengine"
+)
+
+// offlineConflict makes a and c edit p1 while c is offline, a first, and
+// returns once both have settled.
+func offlineConflict(t *testing.T, a, c *goClient, aEdit, cEdit func(*blogm.Post)) {
+	t.Helper()
+	ctx := context.Background()
+	must(t, a.ds.Post.Save(ctx, &blogm.Post{ID: "p1", Title: "base", Rating: ptr(1), Status: ptr(blogm.PostStatusDraft)}))
+	eventually(t, "c has p1", func() bool { return c.post(t, "p1") != nil })
+	c.stop(t)
+	p := a.post(t, "p1")
+	aEdit(p)
+	must(t, a.ds.Post.Save(ctx, p))
+	eventually(t, "a's edit acknowledged", func() bool {
+		sm, _, _ := a.ds.Post.Repo().Store().RecordSyncMeta(ctx, "Post", "p1")
+		return sm.Version == 2
+	})
+	q := c.post(t, "p1")
+	cEdit(q)
+	must(t, c.ds.Post.Save(ctx, q))
+	c.start(t)
+	for _, cl := range []*goClient{a, c} {
+		eventually(t, "outbox empty", func() bool {
+			box, err := cl.ds.Post.Repo().Store().Outbox(ctx)
+			return err == nil && len(box) == 0
+		})
+	}
+}
+
+func converged(t *testing.T, a, c *goClient, want func(*blogm.Post) bool) {
+	t.Helper()
+	eventually(t, "both clients hold the expected p1", func() bool {
+		ap, cp := a.post(t, "p1"), c.post(t, "p1")
+		return ap != nil && cp != nil && want(ap) && want(cp)
+	})
+}
+
+func TestConflictAutomerge(t *testing.T) {
+	b := newBackend(t, serve.Automerge)
+	a := newClient(t, b, syncengine.Config{})
+	c := newClient(t, b, syncengine.Config{})
+	offlineConflict(t, a, c,
+		func(p *blogm.Post) { p.Title = "a's title" },
+		func(p *blogm.Post) { p.Title = "c's title"; p.Rating = ptr(5) })
+	// AppSync automerge: the server's scalars win; c's change to a field
+	// the server had not changed (rating) is also a scalar, so it loses too.
+	converged(t, a, c, func(p *blogm.Post) bool { return p.Title == "a's title" && *p.Rating == 1 })
+}
+
+func TestConflictOptimisticRetry(t *testing.T) {
+	b := newBackend(t, serve.Optimistic)
+	var seen atomic.Int32
+	a := newClient(t, b, syncengine.Config{})
+	c := newClient(t, b, syncengine.Config{ConflictHandler: func(_ context.Context, cf syncengine.Conflict) syncengine.Resolution {
+		seen.Add(1)
+		if cf.Remote["title"] != "a's title" {
+			t.Errorf("conflict remote = %v, want a's title", cf.Remote)
+		}
+		return syncengine.Retry(cf.Local)
+	}})
+	offlineConflict(t, a, c,
+		func(p *blogm.Post) { p.Title = "a's title" },
+		func(p *blogm.Post) { p.Rating = ptr(5) })
+	if seen.Load() == 0 {
+		t.Fatal("the conflict handler was never called")
+	}
+	// Only c's changed field (rating) was resent on the server's version.
+	converged(t, a, c, func(p *blogm.Post) bool { return p.Title == "a's title" && *p.Rating == 5 })
+}
+
+func TestConflictOptimisticDiscard(t *testing.T) {
+	b := newBackend(t, serve.Optimistic)
+	a := newClient(t, b, syncengine.Config{})
+	events := make(chan syncengine.Event, 1000)
+	c := newClient(t, b, syncengine.Config{ConflictHandler: func(context.Context, syncengine.Conflict) syncengine.Resolution {
+		return syncengine.Discard()
+	}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for ev := range c.eng.Events(ctx) {
+			select {
+			case events <- ev:
+			default:
+			}
+		}
+	}()
+	offlineConflict(t, a, c,
+		func(p *blogm.Post) { p.Title = "a's title" },
+		func(p *blogm.Post) { p.Title = "c's title" })
+	converged(t, a, c, func(p *blogm.Post) bool { return p.Title == "a's title" })
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-events:
+			if cs, ok := ev.(syncengine.ConflictSeen); ok && cs.Resolution == "discard" {
+				return
+			}
+		case <-deadline:
+			t.Fatal("no ConflictSeen{discard} event")
+		}
+	}
+}
+
+func TestRefusedMutationGoesToDeadLetters(t *testing.T) {
+	ctx := context.Background()
+	b := newBackend(t, serve.Automerge)
+	a := newClient(t, b, syncengine.Config{})
+	failed := make(chan syncengine.MutationFailed, 1)
+	c := newClient(t, b, syncengine.Config{ErrorHandler: func(_ context.Context, f syncengine.MutationFailed) {
+		select {
+		case failed <- f:
+		default:
+		}
+	}})
+	// Both create the same id; c's create, sent later, is refused.
+	c.stop(t)
+	must(t, c.ds.Post.Save(ctx, &blogm.Post{ID: "dup", Title: "c's"}))
+	must(t, a.ds.Post.Save(ctx, &blogm.Post{ID: "dup", Title: "a's"}))
+	eventually(t, "a's create acknowledged", func() bool {
+		_, ok, _ := a.ds.Post.Repo().Store().RecordSyncMeta(ctx, "Post", "dup")
+		return ok
+	})
+	c.start(t)
+	select {
+	case f := <-failed:
+		if f.Model != "Post" || f.Op != "create" {
+			t.Fatalf("failure = %+v", f)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the error handler was not called")
+	}
+	dead, err := c.ds.Post.Repo().Store().DeadLetters(ctx)
+	must(t, err)
+	if len(dead) != 1 || dead[0].Key[0] != "dup" {
+		t.Fatalf("dead letters = %+v", dead)
+	}
+}
