@@ -5,7 +5,15 @@
 // seeded random moments.
 //
 // It is test-support code: its functions take a testing.TB, fail the test on
-// setup errors and register their own cleanup.
+// setup errors and register their own cleanup. A typical test:
+//
+//	srv := testenv.StartServer(t, testenv.ServerOptions{Schema: "examples/blog/schema.graphql"})
+//	net := testenv.NewProxy(t, srv.Addr)
+//	stop := net.Chaos(seed, 50*time.Millisecond)
+//	client := testenv.RunGoProgram(t, "./internal/testenv/testdata/x", "--endpoint", net.URL("/graphql"))
+//	... drive the client with client.Send, read client.Lines() ...
+//	srv.Kill(t); srv.Restart(t) // same port, same data
+//	stop()
 package testenv
 
 import (

@@ -269,6 +269,7 @@ func (s *Server) kill(p *serverProc) {
 	_ = p.cmd.Process.Kill()
 	<-p.exited
 	<-p.drained
+	s.client.CloseIdleConnections()
 }
 
 // Stop sends SIGTERM, waits for the process to exit and fails the test
@@ -289,6 +290,9 @@ func (s *Server) Stop(t testing.TB) {
 		t.Fatalf("testenv: Stop: dsgen serve still running %v after SIGTERM; killed:\n%s", stopTimeout, s.Log())
 	}
 	<-p.drained
+	// Pooled connections died with the process; a POST is not retried on
+	// them, so Do after Restart would fail.
+	s.client.CloseIdleConnections()
 	if p.err != nil {
 		t.Fatalf("testenv: Stop: dsgen serve exited with %v:\n%s", p.err, s.Log())
 	}
@@ -322,6 +326,12 @@ func (s *Server) Restart(t testing.TB) {
 	if bound != s.Addr {
 		t.Fatalf("testenv: Restart: bound %s, want %s", bound, s.Addr)
 	}
+}
+
+// Running reports whether the server process is running.
+func (s *Server) Running() bool {
+	p := s.current()
+	return p != nil && p.running()
 }
 
 // Log returns everything the server wrote to stderr so far, across
@@ -364,8 +374,12 @@ func (s *Server) cleanup() {
 // PostGraphQL posts one GraphQL request to url with the API key in
 // x-api-key, and returns the decoded JSON response, "errors" included. It
 // fails on transport errors and on answers that are not a JSON object; the
-// error says which, and the status and body for the latter.
+// error says which, and the status and body for the latter. A nil client
+// means http.DefaultClient.
 func PostGraphQL(ctx context.Context, client *http.Client, url, apiKey, query string, vars map[string]any) (map[string]any, error) {
+	if client == nil {
+		client = http.DefaultClient
+	}
 	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
 	if err != nil {
 		return nil, fmt.Errorf("graphql: encode variables: %w", err)

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,6 +70,9 @@ func TestServerKillRestartKeepsData(t *testing.T) {
 	id := dig(t, created, "createBlog", "id").(string)
 
 	s.Kill(t)
+	if s.Running() {
+		t.Fatal("Running after Kill")
+	}
 	if _, err := PostGraphQL(ctx, client, s.URL, s.APIKey, getBlog, map[string]any{"id": id}); err == nil {
 		t.Fatal("a killed server answered")
 	}
@@ -91,6 +95,10 @@ func TestServerKillRestartKeepsData(t *testing.T) {
 	}
 	if name := dig(t, mustData(t, resp), "getBlog", "name"); name != "before the crash" {
 		t.Fatalf("after restart getBlog name = %v, want %q", name, "before the crash")
+	}
+	// Do works across the restart, though its pooled connection died.
+	if name := dig(t, mustData(t, s.Do(t, getBlog, map[string]any{"id": id})), "getBlog", "name"); name != "before the crash" || !s.Running() {
+		t.Fatalf("after restart Do: getBlog name = %v, running %v", name, s.Running())
 	}
 	if !strings.Contains(s.Log(), "--- testenv: restart ---") {
 		t.Fatalf("Log() does not mark the restart:\n%s", s.Log())
@@ -134,5 +142,35 @@ func TestBuildIsMemoised(t *testing.T) {
 	}
 	if _, err := os.Stat(a); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestRestartWaitsForThePort(t *testing.T) {
+	s := StartServer(t, ServerOptions{Schema: blogSchema(t)})
+	s.Stop(t)
+
+	// Someone else holds the port when Restart begins; it lets go once the
+	// server has failed to bind at least once.
+	ln, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan struct{})
+	go func() {
+		defer close(released)
+		defer ln.Close()
+		for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+			if strings.Contains(s.Log(), "address already in use") {
+				return
+			}
+		}
+	}()
+	s.Restart(t)
+	<-released
+	if !strings.Contains(s.Log(), "address already in use") {
+		t.Fatal("Restart never met the held port")
+	}
+	if !s.Running() {
+		t.Fatal("not running after Restart")
 	}
 }
