@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"runtime"
 	"sync"
@@ -319,4 +320,41 @@ func TestProxyCloseEndsGoroutines(t *testing.T) {
 func TestNewProxyBadTarget(t *testing.T) {
 	msg := expectFatal(t, func(tb testing.TB) { NewProxy(tb, "no-port") })
 	contains(t, msg, `"no-port" is not host:port`)
+}
+
+// BenchmarkProxyThroughput measures bytes forwarded through the proxy and
+// back by an echo server, against which a sync benchmark run through the
+// proxy can be judged.
+func BenchmarkProxyThroughput(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); io.Copy(c, c) }()
+		}
+	}()
+	p := NewProxy(b, ln.Addr().String())
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	msg := make([]byte, 64<<10)
+	buf := make([]byte, len(msg))
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		if _, err := c.Write(msg); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, buf); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
