@@ -1,11 +1,25 @@
 // Command client is a sync-engine client in its own process, for tests that
-// kill it (kill -9) and restart it. It opens the blog store in -dir, syncs
-// with -url and obeys JSON lines on stdin:
+// kill it (kill -9) and restart it, or drive it next to other clients (the
+// interop suite runs it beside the Amplify JS client). It opens the blog
+// store in -dir, syncs with -url and obeys JSON lines on stdin, answering
+// each with one JSON line on stdout, in order:
 //
-//	{"op":"save","id":"p1","title":"t"}   save a post; answers {"ok":"p1"} once committed locally
-//	{"op":"outbox"}                        answers {"outbox":N}
+//	{"op":"save","id":"p1","title":"t"}   create or update a post; answers {"ok":"p1"} once committed locally.
+//	                                       "title", "rating" (number or null), "status" (string or null) and
+//	                                       "blogPostsId" (string or null) are set when present, kept when absent.
+//	{"op":"delete","id":"p1"}             delete a post locally; answers {"ok":"p1"}
+//	{"op":"get","id":"p1"}                answers {"post":{...}} or {"post":null}
+//	{"op":"list"}                         answers {"posts":[...]}, ordered by id
+//	{"op":"outbox"}                       answers {"outbox":N,"deadLetters":M}
+//	{"op":"stop"}                         stops syncing (offline; local writes queue); answers {"stopped":true}
+//	{"op":"start"}                        starts syncing again; answers {"started":true} once that start is ready
 //
-// It prints {"ready":true} when the engine's first sync is done.
+// A post is {"id","title","rating","status","blogPostsId"} plus the record's
+// sync metadata "_version", "_lastChangedAt" and "_deleted" (null until the
+// record has been synced). A command carrying "req" gets it back in its
+// answer; a command that fails answers {"error":"..."} and the program goes
+// on. It prints {"ready":true} when the engine's first sync is done, and
+// exits when stdin closes.
 package main
 
 import (
@@ -16,6 +30,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +40,9 @@ import (
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/syncengine"
 )
+
+// readyTimeout bounds how long "start" waits for the engine to be ready.
+const readyTimeout = 60 * time.Second
 
 func main() {
 	dir := flag.String("dir", "", "store directory")
@@ -34,6 +53,24 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+// command is one line of input. Optional fields are raw so that "absent"
+// (keep the value) and null (clear it) differ.
+type command struct {
+	Op          string          `json:"op"`
+	Req         json.RawMessage `json:"req"`
+	ID          string          `json:"id"`
+	Title       json.RawMessage `json:"title"`
+	Rating      json.RawMessage `json:"rating"`
+	Status      json.RawMessage `json:"status"`
+	BlogPostsID json.RawMessage `json:"blogPostsId"`
+}
+
+// app is the store, its engine, and the command handlers.
+type app struct {
+	ds  *model.DataStore
+	eng *syncengine.Engine
 }
 
 func run(dir, url, key string) error {
@@ -53,44 +90,178 @@ func run(dir, url, key string) error {
 	}
 	var mu sync.Mutex
 	enc := json.NewEncoder(os.Stdout)
-	say := func(v any) {
+	say := func(v map[string]any) {
 		mu.Lock()
 		defer mu.Unlock()
 		_ = enc.Encode(v)
 	}
-	go func() {
-		<-eng.Ready()
-		say(map[string]any{"ready": true})
-	}()
+	// The first Ready is announced once; the goroutine ends with it or
+	// when the program returns.
+	quit := make(chan struct{})
+	defer close(quit)
+	go func(ready <-chan struct{}) {
+		select {
+		case <-ready:
+			say(map[string]any{"ready": true})
+		case <-quit:
+		}
+	}(eng.Ready())
+
+	a := &app{ds: ds, eng: eng}
 	sc := bufio.NewScanner(os.Stdin)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
-		var cmd struct{ Op, ID, Title string }
-		if err := json.Unmarshal(sc.Bytes(), &cmd); err != nil {
-			return fmt.Errorf("bad command %q: %w", sc.Text(), err)
+		if strings.TrimSpace(sc.Text()) == "" {
+			continue
 		}
-		switch cmd.Op {
-		case "save":
-			p, err := ds.Post.Get(ctx, cmd.ID)
-			if errors.Is(err, datastore.ErrNotFound) {
-				p, err = &model.Post{ID: cmd.ID}, nil
-			}
-			if err != nil {
-				return err
-			}
-			p.Title = cmd.Title
-			if err := ds.Post.Save(ctx, p); err != nil {
-				return err
-			}
-			say(map[string]any{"ok": cmd.ID})
-		case "outbox":
-			box, err := ds.Post.Repo().Store().Outbox(ctx)
-			if err != nil {
-				return err
-			}
-			say(map[string]any{"outbox": len(box)})
-		default:
-			return fmt.Errorf("unknown op %q", cmd.Op)
+		var cmd command
+		ans, err := map[string]any(nil), json.Unmarshal(sc.Bytes(), &cmd)
+		if err != nil {
+			err = fmt.Errorf("bad command line %q: %w", sc.Text(), err)
+		} else {
+			ans, err = a.do(ctx, cmd)
 		}
+		if err != nil && cmd.Op != "" {
+			err = fmt.Errorf("%s: %w", cmd.Op, err)
+		}
+		if err != nil {
+			ans = map[string]any{"error": err.Error()}
+		}
+		if len(cmd.Req) > 0 {
+			ans["req"] = cmd.Req
+		}
+		say(ans)
 	}
 	return sc.Err()
+}
+
+// do runs one command and returns its answer.
+func (a *app) do(ctx context.Context, cmd command) (map[string]any, error) {
+	switch cmd.Op {
+	case "save":
+		return a.save(ctx, cmd)
+	case "delete":
+		if cmd.ID == "" {
+			return nil, errors.New(`"id" is required`)
+		}
+		if err := a.ds.Post.DeleteKey(ctx, cmd.ID); err != nil {
+			return nil, err
+		}
+		return map[string]any{"ok": cmd.ID}, nil
+	case "get":
+		if cmd.ID == "" {
+			return nil, errors.New(`"id" is required`)
+		}
+		p, err := a.ds.Post.Get(ctx, cmd.ID)
+		if errors.Is(err, datastore.ErrNotFound) {
+			return map[string]any{"post": nil}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out, err := a.describe(ctx, p)
+		return map[string]any{"post": out}, err
+	case "list":
+		ps, err := a.ds.Post.Query().All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		slices.SortFunc(ps, func(x, y *model.Post) int { return strings.Compare(x.ID, y.ID) })
+		out := make([]map[string]any, 0, len(ps))
+		for _, p := range ps {
+			d, err := a.describe(ctx, p)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, d)
+		}
+		return map[string]any{"posts": out}, nil
+	case "outbox":
+		st := a.ds.Post.Repo().Store()
+		box, err := st.Outbox(ctx)
+		if err != nil {
+			return nil, err
+		}
+		dead, err := st.DeadLetters(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"outbox": len(box), "deadLetters": len(dead)}, nil
+	case "stop":
+		if err := a.eng.Stop(ctx); err != nil {
+			return nil, err
+		}
+		return map[string]any{"stopped": true}, nil
+	case "start":
+		if err := a.eng.Start(ctx); err != nil {
+			return nil, err
+		}
+		select {
+		case <-a.eng.Ready():
+			return map[string]any{"started": true}, nil
+		case <-time.After(readyTimeout):
+			return nil, fmt.Errorf("engine not ready within %v", readyTimeout)
+		}
+	default:
+		return nil, fmt.Errorf("unknown op %q (known: save, delete, get, list, outbox, stop, start)", cmd.Op)
+	}
+}
+
+// save creates the post cmd.ID or updates it with the fields cmd holds.
+func (a *app) save(ctx context.Context, cmd command) (map[string]any, error) {
+	if cmd.ID == "" {
+		return nil, errors.New(`"id" is required`)
+	}
+	p, err := a.ds.Post.Get(ctx, cmd.ID)
+	if errors.Is(err, datastore.ErrNotFound) {
+		p, err = &model.Post{ID: cmd.ID}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := setField(cmd.Title, "title", &p.Title); err != nil {
+		return nil, err
+	}
+	if err := setField(cmd.Rating, "rating", &p.Rating); err != nil {
+		return nil, err
+	}
+	if err := setField(cmd.Status, "status", &p.Status); err != nil {
+		return nil, err
+	}
+	if err := setField(cmd.BlogPostsID, "blogPostsId", &p.BlogPostsID); err != nil {
+		return nil, err
+	}
+	if err := a.ds.Post.Save(ctx, p); err != nil {
+		return nil, err
+	}
+	return map[string]any{"ok": cmd.ID}, nil
+}
+
+// setField decodes raw into *dst when the command holds the field.
+func setField[T any](raw json.RawMessage, name string, dst *T) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	var v T
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return fmt.Errorf("field %q: %w", name, err)
+	}
+	*dst = v
+	return nil
+}
+
+// describe returns p as JSON fields with its sync metadata.
+func (a *app) describe(ctx context.Context, p *model.Post) (map[string]any, error) {
+	out := map[string]any{
+		"id": p.ID, "title": p.Title, "rating": p.Rating, "status": p.Status, "blogPostsId": p.BlogPostsID,
+		"_version": nil, "_lastChangedAt": nil, "_deleted": nil,
+	}
+	sm, ok, err := a.ds.Post.Repo().Store().RecordSyncMeta(ctx, "Post", p.ID)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		out["_version"], out["_lastChangedAt"], out["_deleted"] = sm.Version, sm.LastChangedAt, sm.Deleted
+	}
+	return out, nil
 }
