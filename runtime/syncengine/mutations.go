@@ -59,6 +59,10 @@ func (e *Engine) send(ctx context.Context, m *datastore.Mutation) error {
 	}
 	data := e.sendable(d.Model, m.Data)
 	version := m.Version
+	// maybeLanded is set once a send of m may have reached the backend
+	// without its answer reaching us: a crash mid-send (Resent), or a
+	// retryable failure in this or an earlier session.
+	maybeLanded := m.Resent || m.Attempts > 0
 	for attempt, conflicts := 0, 0; ; attempt++ {
 		input := maps.Clone(data)
 		if m.Op != datastore.MutationCreate {
@@ -72,6 +76,7 @@ func (e *Engine) send(ctx context.Context, m *datastore.Mutation) error {
 			return ctx.Err()
 		}
 		if _, ok := client.IsRetryable(err); ok || errors.Is(err, client.ErrUnauthorized) {
+			maybeLanded = true
 			if attempt >= 3 {
 				// Leave it queued; the reconnect resends it.
 				if rerr := e.store.RetryMutation(ctx, m); rerr != nil {
@@ -120,9 +125,10 @@ func (e *Engine) send(ctx context.Context, m *datastore.Mutation) error {
 			}
 			continue
 		}
-		if _, ok := client.IsConditionFailed(err); ok && m.Op == datastore.MutationCreate && m.Resent {
-			// The first send of this create may have landed before a
-			// crash: if the backend has the record, the create is done.
+		if _, ok := client.IsConditionFailed(err); ok && m.Op == datastore.MutationCreate && maybeLanded {
+			// An earlier send of this create may have landed with its
+			// answer lost: if the backend has the record, the create is
+			// done.
 			key := map[string]any{}
 			for _, k := range d.Model.PrimaryKey.Fields() {
 				key[k] = m.Data[k]
