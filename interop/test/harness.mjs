@@ -307,3 +307,216 @@ export async function startClient(server, { name = 'A', conflict = 'default', t 
 export function pick(o, keys) {
   return Object.fromEntries(keys.map((k) => [k, o?.[k]]));
 }
+
+let builtGoClient;
+
+/**
+ * goClientBin returns the Go sync client program
+ * (runtime/syncengine/testdata/client): $GOCLIENT_BIN, else one built once
+ * per test process with `go build` from the repository root.
+ */
+export function goClientBin() {
+  if (process.env.GOCLIENT_BIN) return process.env.GOCLIENT_BIN;
+  if (builtGoClient) return builtGoClient;
+  const dir = mkdtempSync(path.join(tmpdir(), 'dsgen-interop-goclient-'));
+  const bin = path.join(dir, 'goclient');
+  try {
+    execFileSync('go', ['build', '-o', bin, './runtime/syncengine/testdata/client'],
+      { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
+  } catch (err) {
+    throw new Error(`building the Go client (go build ./runtime/syncengine/testdata/client in ${repoRoot}) failed: ${err.message}`,
+      { cause: err });
+  }
+  builtGoClient = bin;
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return bin;
+}
+
+/**
+ * GoClientProc is dsgen's Go sync engine over a blog store on disk, running
+ * as its own process (the Go client program) and driven by JSON lines: each
+ * command carries a `req` number that its one-line answer echoes.
+ */
+export class GoClientProc {
+  #proc;
+  #dir;
+  #nextReq = 1;
+  #pending = new Map();
+  #stderr = '';
+  #exited;
+  #ready;
+  #resolveReady = () => {};
+  #rejectReady = () => {};
+
+  /**
+   * @param {string} name label used in error messages
+   * @param {Server} server the server to sync with, over plain HTTP and ws://
+   */
+  constructor(name, server) {
+    this.name = name;
+    this.#dir = mkdtempSync(path.join(tmpdir(), 'dsgen-interop-go-'));
+    // -v: the engine's log goes to stderr, which failure messages quote.
+    const args = ['-dir', this.#dir, '-url', server.endpoint, '-key', API_KEY, '-v'];
+    this.#proc = track(spawn(goClientBin(), args, { stdio: ['pipe', 'pipe', 'pipe'] }));
+    this.#proc.stdin.on('error', () => {}); // a dead process is reported through exit
+    let readyTimer;
+    this.#ready = new Promise((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+      readyTimer = setTimeout(() => reject(new Error(
+        `Go client ${name}: timed out after ${WAIT_MS} ms waiting for {"ready":true} (its first sync); stderr:\n${this.#stderr}`)), WAIT_MS);
+    }).finally(() => clearTimeout(readyTimer));
+    this.#ready.catch(() => {}); // awaited by ready()
+    this.#exited = new Promise((resolve) => this.#proc.once('exit', (code, signal) => {
+      const err = new Error(`Go client ${name} exited (code ${code}, signal ${signal}); stderr:\n${this.#stderr}`);
+      for (const { reject } of this.#pending.values()) reject(err);
+      this.#pending.clear();
+      this.#rejectReady(err);
+      resolve();
+    }));
+    this.#proc.stderr.on('data', (b) => { this.#stderr += b; });
+    createInterface({ input: this.#proc.stdout }).on('line', (line) => this.#onLine(line));
+  }
+
+  #onLine(line) {
+    let msg;
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      this.#stderr += `[stdout, not JSON] ${line}\n`;
+      return;
+    }
+    if (msg.ready === true && msg.req === undefined) {
+      this.#resolveReady();
+      return;
+    }
+    const p = this.#pending.get(msg.req);
+    if (!p) {
+      this.#stderr += `[stdout, unexpected] ${line}\n`;
+      return;
+    }
+    this.#pending.delete(msg.req);
+    clearTimeout(p.timer);
+    if (msg.error !== undefined) p.reject(new Error(`Go client ${this.name}: ${p.op}: ${msg.error}`));
+    else p.resolve(msg);
+  }
+
+  /** ready resolves when the engine's first sync is done. */
+  ready() {
+    return this.#ready;
+  }
+
+  /**
+   * call sends one command ({op, ...args}) and resolves with its answer,
+   * rejecting on an {"error"} answer, an exit, or after WAIT_MS.
+   * @param {string} op @param {object} [args]
+   */
+  call(op, args = {}) {
+    const req = this.#nextReq++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(req);
+        reject(new Error(`Go client ${this.name}: timed out after ${WAIT_MS} ms waiting for the answer to ${op} ` +
+          `${JSON.stringify(args)}; stderr:\n${this.#stderr.slice(-3000)}`));
+      }, WAIT_MS);
+      this.#pending.set(req, { resolve, reject, op, timer });
+      this.#proc.stdin.write(`${JSON.stringify({ ...args, op, req })}\n`);
+    });
+  }
+
+  /** save creates or updates post id with fields (title, rating, status, blogPostsId). */
+  async save(id, fields) {
+    await this.call('save', { id, ...fields });
+  }
+
+  /** delete deletes post id locally. */
+  async delete(id) {
+    await this.call('delete', { id });
+  }
+
+  /** get returns the local post id with its sync metadata, or null. */
+  async get(id) {
+    return (await this.call('get', { id })).post;
+  }
+
+  /** list returns the local posts, ordered by id. */
+  async list() {
+    return (await this.call('list')).posts;
+  }
+
+  /** outbox returns {outbox, deadLetters}: mutations waiting and refused for good. */
+  async outbox() {
+    const { outbox, deadLetters } = await this.call('outbox');
+    return { outbox, deadLetters };
+  }
+
+  /** offline stops the engine: the socket closes, local writes queue. */
+  async offline() {
+    await this.call('stop');
+  }
+
+  /** online starts the engine again and resolves once its start sequence is done. */
+  async online() {
+    await this.call('start');
+  }
+
+  /**
+   * waitPost polls the local post id (every 50 ms, bounded by WAIT_MS) until
+   * every key of match equals it, or until it is absent; resolves with it.
+   * @param {string} id @param {{match?: object, absent?: boolean}} want
+   */
+  async waitPost(id, { match = {}, absent = false } = {}) {
+    const what = absent ? `post ${id} to be absent` : `post ${id} to match ${JSON.stringify(match)}`;
+    return this.#poll(what, () => this.get(id), (p) => (absent ? p === null
+      : p !== null && Object.entries(match).every(([k, v]) => JSON.stringify(p[k]) === JSON.stringify(v))));
+  }
+
+  /** waitOutboxEmpty polls until the outbox holds no mutation (bounded by WAIT_MS). */
+  async waitOutboxEmpty() {
+    return this.#poll('an empty outbox', () => this.outbox(), (o) => o.outbox === 0);
+  }
+
+  async #poll(what, get, ok) {
+    const deadline = Date.now() + WAIT_MS;
+    let last;
+    while (true) {
+      last = await get();
+      if (ok(last)) return last;
+      if (Date.now() >= deadline) {
+        throw new Error(`Go client ${this.name}: timed out after ${WAIT_MS} ms waiting for ${what}; ` +
+          `last seen: ${JSON.stringify(last)}; stderr:\n${this.#stderr.slice(-3000)}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** stderr returns what the Go client logged so far. */
+  stderr() {
+    return this.#stderr;
+  }
+
+  /** close ends the program (stdin closed: it stops its engine) and removes its store. */
+  async close() {
+    this.#proc.stdin.end();
+    const killer = setTimeout(() => this.#proc.kill('SIGKILL'), 10_000);
+    await this.#exited;
+    clearTimeout(killer);
+    rmSync(this.#dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * startGoClient runs the Go client against server and resolves once its
+ * first sync is done.
+ * @param {Server} server
+ * @param {{name?: string, t?: import('node:test').TestContext}} [opts]
+ */
+export async function startGoClient(server, { name = 'Go', t } = {}) {
+  const c = new GoClientProc(name, server);
+  t?.after(async () => {
+    if (process.env.INTEROP_DEBUG) process.stderr.write(`--- Go client ${name} stderr ---\n${c.stderr()}\n`);
+    await c.close();
+  });
+  await c.ready();
+  return c;
+}

@@ -1,7 +1,8 @@
 // Command client is a sync-engine client in its own process, for tests that
 // kill it (kill -9) and restart it, or drive it next to other clients (the
 // interop suite runs it beside the Amplify JS client). It opens the blog
-// store in -dir, syncs with -url and obeys JSON lines on stdin, answering
+// store in -dir, syncs with -url (logging the engine's work on stderr with
+// -v) and obeys JSON lines on stdin, answering
 // each with one JSON line on stdout, in order:
 //
 //	{"op":"save","id":"p1","title":"t"}   create or update a post; answers {"ok":"p1"} once committed locally.
@@ -29,6 +30,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -48,8 +50,9 @@ func main() {
 	dir := flag.String("dir", "", "store directory")
 	url := flag.String("url", "", "GraphQL endpoint")
 	key := flag.String("key", "", "API key")
+	verbose := flag.Bool("v", false, "log the engine's work on stderr")
 	flag.Parse()
-	if err := run(*dir, *url, *key); err != nil {
+	if err := run(*dir, *url, *key, *verbose); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -73,14 +76,18 @@ type app struct {
 	eng *syncengine.Engine
 }
 
-func run(dir, url, key string) error {
+func run(dir, url, key string, verbose bool) error {
 	ctx := context.Background()
 	ds, err := model.Open(ctx, dir, datastore.Outbox())
 	if err != nil {
 		return err
 	}
 	defer ds.Close(ctx)
-	eng, err := syncengine.New(ds.Post.Repo().Store(), syncengine.Config{Endpoint: url, Auth: client.APIKey(key), MaxBackoff: 300 * time.Millisecond})
+	cfg := syncengine.Config{Endpoint: url, Auth: client.APIKey(key), MaxBackoff: 300 * time.Millisecond}
+	if verbose {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	eng, err := syncengine.New(ds.Post.Repo().Store(), cfg)
 	if err != nil {
 		return err
 	}
