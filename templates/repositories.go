@@ -239,7 +239,6 @@ func (g *gen) datastoreFile() *jen.File {
 	for _, lc := range []struct{ name, doc string }{
 		{"Start", "Start brings the store up. Operations start it on demand, so calling\nStart is optional."},
 		{"Stop", "Stop stops background work; the next operation starts the store again."},
-		{"Clear", "Clear deletes all local data."},
 		{"Close", "Close stops the store and releases its files."},
 	} {
 		doc(f, "%s", lc.doc)
@@ -248,6 +247,18 @@ func (g *gen) datastoreFile() *jen.File {
 		)
 		f.Line()
 	}
+
+	doc(f, "Clear deletes all local data and sync state. While the outbox holds\nmutations not yet sent it refuses with datastore.ErrPendingMutations,\nunless called with datastore.Force().")
+	f.Func().Params(jen.Id("ds").Op("*").Id("DataStore")).Id("Clear").Params(ctxParam(), jen.Id("opts").Op("...").Qual(pkgDatastore, "ClearOption")).Error().Block(
+		jen.Return(jen.Id("ds").Dot("store").Dot("Clear").Call(jen.Id("ctx"), jen.Id("opts").Op("..."))),
+	)
+	f.Line()
+
+	doc(f, "Store returns the untyped store underneath, for the sync engine\n(syncengine.New) and tools.")
+	f.Func().Params(jen.Id("ds").Op("*").Id("DataStore")).Id("Store").Params().Op("*").Qual(pkgDatastore, "Store").Block(
+		jen.Return(jen.Id("ds").Dot("store")),
+	)
+	f.Line()
 
 	doc(f, "Batch runs fn in one transaction: its writes all happen, or, when fn\nreturns an error, none do.")
 	f.Func().Params(jen.Id("ds").Op("*").Id("DataStore")).Id("Batch").Params(ctxParam(), jen.Id("fn").Func().Params(jen.Id("tx").Op("*").Id("Tx")).Error()).Error().Block(

@@ -59,6 +59,11 @@ func (b *builder) checkTypeNames() {
 			what = "join model " + m.Name + " (generated for @manyToMany)"
 		}
 		reserved("model", m.Name, pos)
+		switch GoName(m.Name) {
+		case "Start", "Stop", "Clear", "Close", "Batch", "Store":
+			// DataStore embeds a field per model beside these methods.
+			b.errorf(pos, "model %s: the name is reserved: the generated DataStore has a method %s; rename the model", m.Name, GoName(m.Name))
+		}
 		add(GoName(m.Name), what, pos)
 		add(GoName(m.Name)+"Repo", "the repository type "+GoName(m.Name)+"Repo of "+what, pos)
 		pkg := strings.ToLower(GoName(m.Name))

@@ -69,7 +69,7 @@ func newClient(t *testing.T, b *backend, cfg syncengine.Config) *goClient {
 	if cfg.MaxBackoff == 0 {
 		cfg.MaxBackoff = 300 * time.Millisecond
 	}
-	eng, err := syncengine.New(ds.Post.Repo().Store(), cfg)
+	eng, err := syncengine.New(ds.Store(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -175,7 +175,7 @@ func openClient(ctx context.Context, name, dir, url string) (*syncClient, error)
 	if err != nil {
 		return nil, err
 	}
-	eng, err := syncengine.New(ds.Post.Repo().Store(), syncengine.Config{Endpoint: url, Auth: client.APIKey(apiKey), MaxBackoff: time.Second})
+	eng, err := syncengine.New(ds.Store(), syncengine.Config{Endpoint: url, Auth: client.APIKey(apiKey), MaxBackoff: time.Second})
 	if err != nil {
 		ds.Close(ctx)
 		return nil, err

@@ -62,14 +62,22 @@ func (ds *DataStore) Stop(ctx context.Context) error {
 	return ds.store.Stop(ctx)
 }
 
-// Clear deletes all local data.
-func (ds *DataStore) Clear(ctx context.Context) error {
-	return ds.store.Clear(ctx)
-}
-
 // Close stops the store and releases its files.
 func (ds *DataStore) Close(ctx context.Context) error {
 	return ds.store.Close(ctx)
+}
+
+// Clear deletes all local data and sync state. While the outbox holds
+// mutations not yet sent it refuses with datastore.ErrPendingMutations,
+// unless called with datastore.Force().
+func (ds *DataStore) Clear(ctx context.Context, opts ...datastore.ClearOption) error {
+	return ds.store.Clear(ctx, opts...)
+}
+
+// Store returns the untyped store underneath, for the sync engine
+// (syncengine.New) and tools.
+func (ds *DataStore) Store() *datastore.Store {
+	return ds.store
 }
 
 // Batch runs fn in one transaction: its writes all happen, or, when fn
