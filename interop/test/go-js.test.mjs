@@ -56,6 +56,9 @@ async function clean(js, go) {
   assert.deepEqual(errors, [], 'the JS client reported no errors');
   assert.deepEqual(conflicts, [], 'no conflict reached the JS client');
   assert.deepEqual(await go.outbox(), { outbox: 0, deadLetters: 0 }, 'the Go client sent everything and nothing was refused');
+  const rep = await go.report();
+  assert.deepEqual(rep.conflicts, [], 'no conflict reached the Go client');
+  assert.deepEqual(rep.failed, [], 'the Go client reported no failed mutation');
 }
 
 test("a JS and a Go client receive each other's creates, updates and deletes through their subscriptions", async (t) => {
@@ -112,6 +115,7 @@ test("a JS and a Go client receive each other's creates, updates and deletes thr
   const { hubEvents } = await js.call('report');
   assert.equal(hubEvents.filter((e) => e.event === 'syncQueriesStarted').length, 1,
     'JS synced once, at start: every change came through its subscription');
+  assert.equal((await go.report()).syncsStarted, 1, 'Go synced once, at start: every change came through its subscription');
   await clean(js, go);
 });
 
@@ -138,6 +142,10 @@ async function goOffline(t, conflictDefault) {
   await go.waitPost(id, { match: { title: 'Go title', rating: 7, status: 'DRAFT', _version: 1 } });
 
   await go.online();
+  const postSyncs = (r) => r.synced.filter((s) => s.model === 'Post');
+  const { synced } = await go.waitReport('a second Post sync', (r) => postSyncs(r).length >= 2);
+  assert.deepEqual(postSyncs({ synced }).map((s) => [s.full, s.delta]), [[true, false], [false, true]],
+    'Go ran a full sync at start and a delta sync when it came back online');
   return { js, go, truth: await converged(server, js, go, id) };
 }
 
@@ -187,7 +195,12 @@ test("optimistic concurrency: Go's offline edit is rejected, retried on the serv
   // Go's default handler resends its changed fields (title, rating) on
   // version 2: JS's status stays.
   assert.deepEqual([truth.title, truth.rating, truth.status, truth._version], ['Go title', 7, 'PUBLISHED', 3]);
-  await clean(js, go);
+  const { conflicts, failed } = await go.waitReport('one conflict', (r) => r.conflicts.length > 0);
+  assert.deepEqual(conflicts, [{ model: 'Post', op: 'update', resolution: 'retry' }], 'the Go handler saw one conflict and retried');
+  assert.deepEqual(failed, []);
+  const { errors, conflicts: jsConflicts } = await js.call('report');
+  assert.deepEqual([errors, jsConflicts], [[], []], 'the JS client saw no error and no conflict');
+  assert.deepEqual(await go.outbox(), { outbox: 0, deadLetters: 0 });
 });
 
 test("optimistic concurrency: JS's offline edit is rejected, retried by Amplify's handler, and both converge", async (t) => {
@@ -204,4 +217,5 @@ test("optimistic concurrency: JS's offline edit is rejected, retried by Amplify'
   // else may be there.
   assert.deepEqual(errors.filter((e) => e.message !== 'RetryMutation'), [], 'the JS client reported no other errors');
   assert.deepEqual(await go.outbox(), { outbox: 0, deadLetters: 0 });
+  assert.deepEqual((await go.report()).conflicts, [], 'no conflict reached the Go client');
 });

@@ -450,6 +450,25 @@ export class GoClientProc {
     return { outbox, deadLetters };
   }
 
+  /**
+   * report returns what the engine reported so far: {syncsStarted, synced:
+   * [{model, full, delta, items}], conflicts: [{model, op, resolution}],
+   * failed: [{model, op, error}]}.
+   */
+  async report() {
+    const { req, ...rep } = await this.call('report');
+    return rep;
+  }
+
+  /**
+   * waitReport polls report() (bounded by WAIT_MS) until pred holds of it:
+   * events reach the record a moment after the work they report.
+   * @param {string} what @param {(r: any) => boolean} pred
+   */
+  async waitReport(what, pred) {
+    return this.#poll(what, () => this.report(), pred);
+  }
+
   /** offline stops the engine: the socket closes, local writes queue. */
   async offline() {
     await this.call('stop');

@@ -14,6 +14,9 @@
 //	{"op":"outbox"}                       answers {"outbox":N,"deadLetters":M}
 //	{"op":"stop"}                         stops syncing (offline; local writes queue); answers {"stopped":true}
 //	{"op":"start"}                        starts syncing again; answers {"started":true} once that start is ready
+//	{"op":"report"}                       answers what the engine reported so far: {"syncsStarted":N,
+//	                                       "synced":[{"model","full","delta","items"}], "conflicts":[{"model","op","resolution"}],
+//	                                       "failed":[{"model","op","error"}]}
 //
 // A post is {"id","title","rating","status","blogPostsId"} plus the record's
 // sync metadata "_version", "_lastChangedAt" and "_deleted" (null until the
@@ -74,6 +77,35 @@ type command struct {
 type app struct {
 	ds  *model.DataStore
 	eng *syncengine.Engine
+
+	mu  sync.Mutex
+	rep report
+}
+
+// report is the record of the engine's events that "report" answers with.
+type report struct {
+	SyncsStarted int              `json:"syncsStarted"`
+	Synced       []map[string]any `json:"synced"`
+	Conflicts    []map[string]any `json:"conflicts"`
+	Failed       []map[string]any `json:"failed"`
+}
+
+// record keeps the events of evs until it is closed.
+func (a *app) record(evs <-chan syncengine.Event) {
+	for ev := range evs {
+		a.mu.Lock()
+		switch ev := ev.(type) {
+		case syncengine.SyncQueriesStarted:
+			a.rep.SyncsStarted++
+		case syncengine.ModelSynced:
+			a.rep.Synced = append(a.rep.Synced, map[string]any{"model": ev.Model, "full": ev.IsFullSync, "delta": ev.IsDeltaSync, "items": ev.Items})
+		case syncengine.ConflictSeen:
+			a.rep.Conflicts = append(a.rep.Conflicts, map[string]any{"model": ev.Model, "op": ev.Op, "resolution": ev.Resolution})
+		case syncengine.MutationFailed:
+			a.rep.Failed = append(a.rep.Failed, map[string]any{"model": ev.Model, "op": ev.Op, "error": ev.Err.Error()})
+		}
+		a.mu.Unlock()
+	}
 }
 
 func run(dir, url, key string, verbose bool) error {
@@ -92,6 +124,18 @@ func run(dir, url, key string, verbose bool) error {
 		return err
 	}
 	defer eng.Close(ctx)
+	a := &app{ds: ds, eng: eng, rep: report{Synced: []map[string]any{}, Conflicts: []map[string]any{}, Failed: []map[string]any{}}}
+	// The recorder listens from before the first start and ends with evCtx.
+	evCtx, stopEvents := context.WithCancel(ctx)
+	recorded := make(chan struct{})
+	go func(evs <-chan syncengine.Event) {
+		defer close(recorded)
+		a.record(evs)
+	}(eng.Events(evCtx))
+	defer func() {
+		stopEvents()
+		<-recorded
+	}()
 	if err := eng.Start(ctx); err != nil {
 		return err
 	}
@@ -114,7 +158,6 @@ func run(dir, url, key string, verbose bool) error {
 		}
 	}(eng.Ready())
 
-	a := &app{ds: ds, eng: eng}
 	sc := bufio.NewScanner(os.Stdin)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -209,8 +252,17 @@ func (a *app) do(ctx context.Context, cmd command) (map[string]any, error) {
 		case <-time.After(readyTimeout):
 			return nil, fmt.Errorf("engine not ready within %v", readyTimeout)
 		}
+	case "report":
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		b, err := json.Marshal(a.rep)
+		if err != nil {
+			return nil, err
+		}
+		var out map[string]any
+		return out, json.Unmarshal(b, &out)
 	default:
-		return nil, fmt.Errorf("unknown op %q (known: save, delete, get, list, outbox, stop, start)", cmd.Op)
+		return nil, fmt.Errorf("unknown op %q (known: save, delete, get, list, outbox, stop, start, report)", cmd.Op)
 	}
 }
 
