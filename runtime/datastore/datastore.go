@@ -593,6 +593,9 @@ type Txn struct {
 	events []event
 	// enqueued is set when the transaction queued a mutation.
 	enqueued bool
+	// conds holds the GraphQL conditions of conditional deletes under way,
+	// by record key, for their outbox entries.
+	conds map[string]map[string]any
 }
 
 // Store returns the store the transaction belongs to.

@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
 
 	blogm "github.com/dsgen/dsgen/examples/blog/model"
+	"github.com/dsgen/dsgen/examples/blog/model/post"
 	"github.com/dsgen/dsgen/runtime/datastore"
 )
 
@@ -327,5 +329,32 @@ func TestSweepUnseenAndSyncedState(t *testing.T) {
 		case <-deadline:
 			t.Fatal("ObserveQuery never reported IsSynced after SetSynced")
 		}
+	}
+}
+
+func TestOutboxCarriesConditions(t *testing.T) {
+	ctx := context.Background()
+	ds := openBlog(t, datastore.Outbox())
+	s := ds.Store()
+	applyOne(t, s, "Post", map[string]any{"id": "c1", "title": "t", "rating": 3, "_version": 1, "_lastChangedAt": 1})
+	p, err := ds.Post.Get(ctx, "c1")
+	must(t, err)
+	p.Title = "t2"
+	must(t, ds.Post.Save(ctx, p, datastore.If(post.Rating.Lt(5))))
+	box := outboxOf(t, s)
+	want := map[string]any{"rating": map[string]any{"lt": json.Number("5")}}
+	if len(box) != 1 || !reflect.DeepEqual(box[0].Condition, want) {
+		t.Fatalf("condition = %#v, want %#v", box[0].Condition, want)
+	}
+	p.Title = "t3"
+	must(t, ds.Post.Save(ctx, p, datastore.If(post.Title.Eq("t2"))))
+	box = outboxOf(t, s)
+	if c := box[0].Condition; len(box) != 1 || c["and"] == nil {
+		t.Fatalf("merged update conditions = %#v, want both joined by and", c)
+	}
+	must(t, ds.Post.Delete(ctx, p, datastore.If(post.Title.Eq("t3"))))
+	box = outboxOf(t, s)
+	if len(box) != 1 || box[0].Op != datastore.MutationDelete || box[0].Condition["title"] == nil {
+		t.Fatalf("conditional delete = %#v", box)
 	}
 }

@@ -167,7 +167,7 @@ func keyValues(t *table, rec map[string]any) []any {
 // enqueue records a local write of t's record under key in the outbox, in
 // tx. data is the new encoded record (nil for a delete), old the previous
 // one (nil for a create).
-func (tx *Txn) enqueue(t *table, op MutationOp, key, data, old []byte) error {
+func (tx *Txn) enqueue(t *table, op MutationOp, key, data, old []byte, cond map[string]any) error {
 	s := tx.store
 	var cur, prev map[string]any
 	var err error
@@ -181,7 +181,7 @@ func (tx *Txn) enqueue(t *table, op MutationOp, key, data, old []byte) error {
 			return err
 		}
 	}
-	m := &Mutation{Model: t.model.Name, Op: op, RecordKey: key, Enqueued: s.cfg.now().UnixMilli()}
+	m := &Mutation{Model: t.model.Name, Op: op, RecordKey: key, Enqueued: s.cfg.now().UnixMilli(), Condition: cond}
 	switch op {
 	case MutationCreate:
 		m.Key, m.Data = keyValues(t, cur), cur
@@ -232,18 +232,31 @@ func (tx *Txn) enqueue(t *table, op MutationOp, key, data, old []byte) error {
 func mergeMutation(e, n *Mutation, cur map[string]any) (merged, drop bool) {
 	switch {
 	case e.Op == MutationCreate && n.Op == MutationUpdate:
+		// The backend has no copy yet to check an update's condition on.
 		e.Data = cur
 		return true, false
 	case e.Op == MutationCreate && n.Op == MutationDelete:
 		return false, true
 	case e.Op == MutationUpdate && n.Op == MutationUpdate:
 		maps.Copy(e.Data, n.Data)
+		e.Condition = andConditions(e.Condition, n.Condition)
 		return true, false
 	case e.Op == MutationUpdate && n.Op == MutationDelete:
 		e.Op, e.Data, e.Condition = MutationDelete, n.Data, n.Condition
 		return true, false
 	}
 	return false, false
+}
+
+// andConditions joins two GraphQL conditions (either may be nil).
+func andConditions(a, b map[string]any) map[string]any {
+	switch {
+	case len(a) == 0:
+		return b
+	case len(b) == 0:
+		return a
+	}
+	return map[string]any{"and": []any{a, b}}
 }
 
 // changedFields returns the key fields and the fields whose value differs

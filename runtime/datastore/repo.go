@@ -171,7 +171,11 @@ func (r *Repo[T]) save(tx *Txn, v *T, cond predicate.Predicate[T], fromSync bool
 		if old != nil {
 			mop = MutationUpdate
 		}
-		if err := tx.enqueue(t, mop, key, data, old); err != nil {
+		var c map[string]any
+		if e := cond.Expr(); e.Kind != predicate.KindTrue {
+			c = e.GraphQLFilter()
+		}
+		if err := tx.enqueue(t, mop, key, data, old, c); err != nil {
 			return fmt.Errorf("datastore: save %s: outbox: %w", t.model.Name, err)
 		}
 	}
@@ -391,6 +395,11 @@ func (r *Repo[T]) DeleteKey(ctx context.Context, key []any, opts ...WriteOption[
 				return fmt.Errorf("datastore: delete %s %s: %w (%s)", r.table.model.Name, keyString(key), ErrConditionFailed, cond)
 			}
 		}
+		if c := cond.Expr(); c.Kind != predicate.KindTrue && tx.store.cfg.outbox {
+			// The backend checks the condition too, on its copy.
+			tx.conds = map[string]map[string]any{string(k): c.GraphQLFilter()}
+			defer func() { tx.conds = nil }()
+		}
 		return tx.deleteTree(r.table, k, old, false, map[string]bool{})
 	})
 }
@@ -483,7 +492,7 @@ func (tx *Txn) deleteAll(recs []doomed, fromSync bool) error {
 			if sm, err = readSyncMeta(tx.btx, d.t, d.key); err != nil {
 				return err
 			}
-			if err := tx.enqueue(d.t, MutationDelete, d.key, nil, d.data); err != nil {
+			if err := tx.enqueue(d.t, MutationDelete, d.key, nil, d.data, tx.conds[string(d.key)]); err != nil {
 				return fmt.Errorf("datastore: delete %s: outbox: %w", d.t.model.Name, err)
 			}
 		}

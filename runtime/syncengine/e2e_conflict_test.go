@@ -7,7 +7,9 @@ import (
 	"time"
 
 	blogm "github.com/dsgen/dsgen/examples/blog/model"
+	"github.com/dsgen/dsgen/examples/blog/model/post"
 	"github.com/dsgen/dsgen/internal/serve"
+	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/syncengine"
 )
 
@@ -145,5 +147,34 @@ func TestRefusedMutationGoesToDeadLetters(t *testing.T) {
 	must(t, err)
 	if len(dead) != 1 || dead[0].Key[0] != "dup" {
 		t.Fatalf("dead letters = %+v", dead)
+	}
+}
+
+func TestConditionCheckedByTheBackend(t *testing.T) {
+	ctx := context.Background()
+	b := newBackend(t, serve.Automerge)
+	a := newClient(t, b, syncengine.Config{})
+	c := newClient(t, b, syncengine.Config{})
+	must(t, a.ds.Post.Save(ctx, &blogm.Post{ID: "p1", Title: "t", Rating: ptr(1)}))
+	eventually(t, "c has p1", func() bool { return c.post(t, "p1") != nil })
+	c.stop(t)
+	p := a.post(t, "p1")
+	p.Rating = ptr(9)
+	must(t, a.ds.Post.Save(ctx, p))
+	eventually(t, "a's edit acknowledged", func() bool {
+		sm, _, _ := a.ds.Store().RecordSyncMeta(ctx, "Post", "p1")
+		return sm.Version == 2
+	})
+	// True on c's stale copy, false on the server's.
+	q := c.post(t, "p1")
+	q.Title = "only if rating < 5"
+	must(t, c.ds.Post.Save(ctx, q, datastore.If(post.Rating.Lt(5))))
+	c.start(t)
+	eventually(t, "the refused conditional update is a dead letter", func() bool {
+		dead, err := c.ds.Store().DeadLetters(ctx)
+		return err == nil && len(dead) == 1 && dead[0].Op == datastore.MutationUpdate
+	})
+	if got := a.post(t, "p1"); got.Title != "t" {
+		t.Fatalf("the server applied a write whose condition failed: %q", got.Title)
 	}
 }
