@@ -177,6 +177,12 @@ type Store struct {
 
 	// outboxSignal gets a token after each commit that queued a mutation.
 	outboxSignal chan struct{}
+	// outboxHead is a sequence number no live outbox entry is below:
+	// NextMutation seeks to it instead of walking, from the start of the
+	// outbox, the delete markers every sent mutation leaves until
+	// compaction (which made a drain quadratic). Sequence numbers only
+	// grow (Clear keeps the counter), so it never passes a live entry.
+	outboxHead atomic.Uint64
 	// syncMu guards synced and syncChange: which models have completed a
 	// sync, and a channel closed (and replaced) when that changes.
 	syncMu     sync.Mutex

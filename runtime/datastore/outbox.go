@@ -291,11 +291,12 @@ func (s *Store) NextMutation(ctx context.Context) (*Mutation, error) {
 		return nil, err
 	}
 	var out *Mutation
+	head := s.outboxHead.Load()
 	err := s.update(ctx, func(tx *Txn) error {
 		out = nil
 		it := tx.btx.NewIterator(badger.IteratorOptions{Prefix: storage.OutboxPrefix()})
 		defer it.Close()
-		it.Rewind()
+		it.Seek(storage.OutboxKey(head))
 		if !it.Valid() {
 			return nil
 		}
@@ -324,6 +325,16 @@ func (s *Store) NextMutation(ctx context.Context) (*Mutation, error) {
 		out = m
 		return nil
 	})
+	if err == nil && out != nil {
+		// out was the oldest entry in a committed snapshot, and later
+		// entries get higher numbers: raise the head to it.
+		for {
+			h := s.outboxHead.Load()
+			if h >= out.Seq || s.outboxHead.CompareAndSwap(h, out.Seq) {
+				break
+			}
+		}
+	}
 	return out, err
 }
 
