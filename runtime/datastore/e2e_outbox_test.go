@@ -358,3 +358,35 @@ func TestOutboxCarriesConditions(t *testing.T) {
 		t.Fatalf("conditional delete = %#v", box)
 	}
 }
+
+func TestFailMutationTakesTheServerCopy(t *testing.T) {
+	ctx := context.Background()
+	ds := openBlog(t, datastore.Outbox())
+	s := ds.Store()
+	applyOne(t, s, "Post", map[string]any{"id": "f1", "title": "server", "_version": 2, "_lastChangedAt": 1})
+	p, err := ds.Post.Get(ctx, "f1")
+	must(t, err)
+	p.Title = "refused"
+	must(t, ds.Post.Save(ctx, p))
+	m, err := s.NextMutation(ctx)
+	must(t, err)
+	server := map[string]any{"id": "f1", "title": "server v3", "_version": json.Number("3"), "_lastChangedAt": json.Number("2")}
+	must(t, s.FailMutation(ctx, m, "ConditionalCheckFailed", datastore.WithServerCopy(server)))
+	if got, _ := ds.Post.Get(ctx, "f1"); got == nil || got.Title != "server v3" {
+		t.Fatalf("local record after a refusal = %+v, want the server's copy", got)
+	}
+	dead, err := s.DeadLetters(ctx)
+	must(t, err)
+	if len(dead) != 1 || dead[0].Data["title"] != "refused" {
+		t.Fatalf("dead letter = %+v, want the refused change kept", dead)
+	}
+
+	// A record the backend does not have goes away locally.
+	must(t, ds.Post.Save(ctx, &blogm.Post{ID: "f2", Title: "unknown there"}))
+	m, err = s.NextMutation(ctx)
+	must(t, err)
+	must(t, s.FailMutation(ctx, m, "Unauthorized", datastore.WithServerCopy(nil)))
+	if _, err := ds.Post.Get(ctx, "f2"); !errors.Is(err, datastore.ErrNotFound) {
+		t.Fatalf("record the backend lacks still present: %v", err)
+	}
+}

@@ -358,10 +358,15 @@ func (s *Store) RetryMutation(ctx context.Context, m *Mutation) error {
 // FailMutation moves a sent entry to the dead letters with the reason the
 // backend gave. Nothing is dropped silently: the app reads DeadLetters and
 // retries or drops each.
-func (s *Store) FailMutation(ctx context.Context, m *Mutation, reason string) error {
+func (s *Store) FailMutation(ctx context.Context, m *Mutation, reason string, opts ...FailOption) error {
 	if err := s.live(ctx); err != nil {
 		return err
 	}
+	var o failOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	t := s.eng.tables[m.Model]
 	return s.update(ctx, func(tx *Txn) error {
 		e, err := readMutation(tx.btx, m.Seq)
 		if err != nil || e == nil {
@@ -375,8 +380,51 @@ func (s *Store) FailMutation(ctx context.Context, m *Mutation, reason string) er
 		if err != nil {
 			return err
 		}
-		return tx.btx.Set(storage.DeadLetterKey(e.Seq), b)
+		if err := tx.btx.Set(storage.DeadLetterKey(e.Seq), b); err != nil {
+			return err
+		}
+		if !o.known || t == nil {
+			return nil
+		}
+		// The local change stays in the dead letter; the record itself
+		// takes the backend's copy, so the stores converge.
+		if _, pending, err := pendingSeq(tx.btx, e.RecordKey); err != nil || pending {
+			return err
+		}
+		if o.server != nil {
+			_, err := tx.applyRemote(t, maps.Clone(o.server), true, 0)
+			return err
+		}
+		old, err := get(tx.btx, e.RecordKey)
+		if err != nil || old == nil {
+			return err
+		}
+		rw, err := t.project(old)
+		if err != nil {
+			return err
+		}
+		if err := tx.deleteAll([]doomed{{t: t, key: e.RecordKey, data: old, row: rw}}, true); err != nil {
+			return err
+		}
+		return tx.btx.Delete(syncMetaKey(t, e.RecordKey))
 	})
+}
+
+// FailOption tunes FailMutation.
+type FailOption func(*failOptions)
+
+type failOptions struct {
+	known  bool
+	server map[string]any
+}
+
+// WithServerCopy makes FailMutation replace the local record with the
+// backend's copy (item, as the backend returned it; nil when the backend
+// has no such record, which removes the local one), unless another
+// mutation of the record is pending. The refused change stays readable in
+// the dead letter.
+func WithServerCopy(item map[string]any) FailOption {
+	return func(o *failOptions) { o.known, o.server = true, item }
 }
 
 // dropEntry deletes an outbox entry and, when it is its record's newest,

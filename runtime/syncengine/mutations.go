@@ -149,9 +149,26 @@ func (e *Engine) complete(ctx context.Context, m *datastore.Mutation, res map[st
 	return nil
 }
 
-// fail moves m to the dead letters and tells the error handler.
+// fail moves m to the dead letters and tells the error handler. The local
+// record then takes the backend's copy (from a conflict's data, or fetched),
+// so a refused change does not leave the stores apart; the change itself
+// stays in the dead letter for the app to retry or drop.
 func (e *Engine) fail(ctx context.Context, m *datastore.Mutation, err error) error {
-	if ferr := e.store.FailMutation(ctx, m, err.Error()); ferr != nil {
+	var opts []datastore.FailOption
+	if ae, ok := client.IsConflict(err); ok {
+		if server, ok := ae.Data.(map[string]any); ok {
+			opts = append(opts, datastore.WithServerCopy(server))
+		}
+	} else if d := e.docs[m.Model]; d != nil {
+		key := map[string]any{}
+		for _, k := range d.Model.PrimaryKey.Fields() {
+			key[k] = m.Data[k]
+		}
+		if got, gerr := e.client.Get(ctx, d, key); gerr == nil {
+			opts = append(opts, datastore.WithServerCopy(got))
+		}
+	}
+	if ferr := e.store.FailMutation(ctx, m, err.Error(), opts...); ferr != nil {
 		return ferr
 	}
 	f := MutationFailed{Model: m.Model, Op: string(m.Op), Data: m.Data, Err: err}
