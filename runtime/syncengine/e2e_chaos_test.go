@@ -470,7 +470,7 @@ func chaosWrites(ctx context.Context, c *goClient, rng *rand.Rand, name string, 
 			}
 			own = slices.Delete(own, k, k+1)
 		}
-		time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond)
+		time.Sleep(time.Duration(rng.IntN(40)) * time.Millisecond)
 	}
 	return nil
 }
@@ -512,6 +512,13 @@ func chaosSettle(t *testing.T, seed int64, srv *testenv.Server, clients []*goCli
 			return
 		}
 		if time.Now().After(deadline) {
+			for _, m := range models {
+				t.Logf("server %s: %v", m, chaosServerSet(t, srv, m))
+				t.Logf("server raw %s: %v", m, srv.Do(t, fmt.Sprintf(`{ sync%ss(limit: 1000) { items { id _version _deleted } } }`, m), nil))
+				for i, c := range clients {
+					t.Logf("client %d (online %v) %s: %v", i, c.eng.Online(), m, chaosClientSet(t, c, m))
+				}
+			}
 			t.Fatalf("seed %d: no convergence within 25s: %s", seed, diff)
 		}
 		time.Sleep(50 * time.Millisecond)
