@@ -2,6 +2,10 @@ package syncengine_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -176,5 +180,44 @@ func TestConditionCheckedByTheBackend(t *testing.T) {
 	})
 	if got := a.post(t, "p1"); got.Title != "t" {
 		t.Fatalf("the server applied a write whose condition failed: %q", got.Title)
+	}
+}
+
+func TestConflictNoneLastWriterWins(t *testing.T) {
+	b := newBackend(t, serve.None)
+	a := newClient(t, b, syncengine.Config{})
+	c := newClient(t, b, syncengine.Config{})
+	offlineConflict(t, a, c,
+		func(p *blogm.Post) { p.Title = "a's title" },
+		func(p *blogm.Post) { p.Title = "c's title" })
+	converged(t, a, c, func(p *blogm.Post) bool { return p.Title == "c's title" })
+}
+
+func TestConflictCustomWebhook(t *testing.T) {
+	var calls atomic.Int32
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		var in struct {
+			NewItem, ExistingItem map[string]any
+		}
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		// Resolve by joining both titles.
+		item := in.ExistingItem
+		item["title"] = fmt.Sprint(in.ExistingItem["title"], " + ", in.NewItem["title"])
+		_ = json.NewEncoder(w).Encode(map[string]any{"action": "RESOLVE", "item": item})
+	}))
+	defer hook.Close()
+	b := newBackendWith(t, serve.Config{DefaultConflict: serve.Custom, ConflictWebhook: hook.URL})
+	a := newClient(t, b, syncengine.Config{})
+	c := newClient(t, b, syncengine.Config{})
+	offlineConflict(t, a, c,
+		func(p *blogm.Post) { p.Title = "a's title" },
+		func(p *blogm.Post) { p.Title = "c's title" })
+	converged(t, a, c, func(p *blogm.Post) bool { return p.Title == "a's title + c's title" })
+	if calls.Load() == 0 {
+		t.Fatal("the webhook was never called")
 	}
 }

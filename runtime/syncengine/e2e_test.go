@@ -28,6 +28,13 @@ type backend struct {
 
 func newBackend(t *testing.T, strategy serve.Strategy) *backend {
 	t.Helper()
+	return newBackendWith(t, serve.Config{DefaultConflict: strategy})
+}
+
+// newBackendWith starts a backend with cfg (Schema, Store and Auth are
+// filled in).
+func newBackendWith(t *testing.T, cfg serve.Config) *backend {
+	t.Helper()
 	sch, err := schema.LoadPath(filepath.Join("..", "..", "examples", "blog", "schema.graphql"), schema.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -36,8 +43,9 @@ func newBackend(t *testing.T, strategy serve.Strategy) *backend {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := serve.New(serve.Config{Schema: sch, Store: st, DefaultConflict: strategy,
-		Auth: auth.Config{APIKeys: []auth.APIKey{{Key: apiKey}}}})
+	cfg.Schema, cfg.Store = sch, st
+	cfg.Auth = auth.Config{APIKeys: []auth.APIKey{{Key: apiKey}}}
+	srv, err := serve.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
