@@ -1,5 +1,5 @@
 # The two commands a newcomer needs:
-#   go run ./examples/blog    run the example end to end
+#   go run ./examples/blog/sync   run the example end to end (backend and two clients)
 #   make test                 everything CI checks
 
 .PHONY: test generate check-generated bench interop
