@@ -305,7 +305,9 @@ func (b *builder) model(d *ast.Definition) *meta.Model {
 	}
 	b.modelOptions(m, d.Directives.ForName("model"))
 	for _, td := range b.typeDirs[d.Name] {
-		if td.Name == "auth" {
+		// @renamedFrom is dsgen's own (read by internal/migrate): Amplify's
+		// introspection must not list it.
+		if td.Name == "auth" || td.Name == "renamedFrom" {
 			continue
 		}
 		m.Directives = append(m.Directives, meta.Directive{Name: td.Name, Args: argsJSON(td.Arguments)})

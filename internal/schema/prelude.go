@@ -28,6 +28,7 @@ directive @hasMany(indexName: String, fields: [String!], references: [String!], 
 directive @belongsTo(fields: [String!], references: [String!]) on FIELD_DEFINITION
 directive @manyToMany(relationName: String!, limit: Int = 100) on FIELD_DEFINITION
 directive @default(value: String) on FIELD_DEFINITION
+directive @renamedFrom(name: String!) repeatable on OBJECT | FIELD_DEFINITION
 
 directive @auth(rules: [AuthRule!]!) on OBJECT | FIELD_DEFINITION
 input AuthRule {
