@@ -1,0 +1,389 @@
+package migrate
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/dsgen/dsgen/runtime/meta"
+)
+
+// StepKind says what a migration step does.
+type StepKind string
+
+// The step kinds, in the order a plan lists them: renames first, so later
+// steps use the new names; drops before adds; indexes last, once the fields
+// they cover exist.
+const (
+	RenameModel      StepKind = "renameModel"
+	RenameField      StepKind = "renameField"
+	DropIndex        StepKind = "dropIndex"
+	DropField        StepKind = "dropField"
+	DropModel        StepKind = "dropModel"
+	AddEnumValue     StepKind = "addEnumValue"
+	RemoveEnumValue  StepKind = "removeEnumValue"
+	AddModel         StepKind = "addModel"
+	AddField         StepKind = "addField"
+	ChangeFieldType  StepKind = "changeFieldType"
+	ChangePrimaryKey StepKind = "changePrimaryKey"
+	AddIndex         StepKind = "addIndex"
+	ChangeIndex      StepKind = "changeIndex"
+	// ChangeShape is a schema version change that touches no stored data
+	// (a relation rewired over existing fields, say): only the recorded
+	// version moves.
+	ChangeShape StepKind = "changeShape"
+)
+
+var kindOrder = []StepKind{RenameModel, RenameField, DropIndex, DropField, DropModel,
+	AddEnumValue, RemoveEnumValue, AddModel, AddField, ChangeFieldType, ChangePrimaryKey,
+	AddIndex, ChangeIndex, ChangeShape}
+
+// Effect says what a step does to local data.
+type Effect string
+
+// The effects of steps.
+const (
+	// Preserving steps keep every record (converted by rule when needed).
+	Preserving Effect = "preserving"
+	// Drops removes data the schema no longer has: a model's records, a
+	// field's values, an index.
+	Drops Effect = "drops"
+	// NeedsCode steps need a conversion the developer writes in the
+	// migration; until then the migration has a todo.
+	NeedsCode Effect = "needsCode"
+	// Resync steps cannot convert the model's records: the runtime clears
+	// the model and its lastSync so the next sync is a full one, keeping
+	// the outbox.
+	Resync Effect = "resync"
+)
+
+// Step is one migration step. Names are those of the next schema, except in
+// From and in steps that drop something.
+type Step struct {
+	Kind StepKind `json:"kind"`
+	// Model is the model, non-model type or enum the step touches.
+	Model   string `json:"model"`
+	ModelID int    `json:"modelId,omitempty"`
+	// NonModel is true when Model is a non-model type (its values are
+	// nested in the records of the models that use it).
+	NonModel bool   `json:"nonModel,omitempty"`
+	Field    string `json:"field,omitempty"`
+	FieldID  int    `json:"fieldId,omitempty"`
+	Index    string `json:"index,omitempty"`
+	Value    string `json:"value,omitempty"`
+	// From and To describe the change: former name, former and new type,
+	// former and new key fields.
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
+	// Default is the @default backfilling an added field or the nulls of a
+	// field made required.
+	Default *string `json:"default,omitempty"`
+	Effect  Effect  `json:"effect"`
+	// Todo says what the developer must write, for NeedsCode steps.
+	Todo string `json:"todo,omitempty"`
+}
+
+// String describes the step on one line.
+func (s Step) String() string {
+	var b strings.Builder
+	target := s.Model
+	if s.Field != "" {
+		target += "." + s.Field
+	}
+	fmt.Fprintf(&b, "%s %s", s.Kind, target)
+	switch {
+	case s.Index != "":
+		fmt.Fprintf(&b, " index %s", s.Index)
+	case s.Value != "":
+		fmt.Fprintf(&b, " value %s", s.Value)
+	}
+	if s.From != "" || s.To != "" {
+		fmt.Fprintf(&b, " (%s -> %s)", s.From, s.To)
+	}
+	if s.Default != nil {
+		fmt.Fprintf(&b, " default %q", *s.Default)
+	}
+	fmt.Fprintf(&b, " [%s]", s.Effect)
+	if s.Todo != "" {
+		fmt.Fprintf(&b, " TODO: %s", s.Todo)
+	}
+	return b.String()
+}
+
+// Plan is the ordered list of steps from a locked schema to the next one.
+type Plan struct {
+	// From and To are the schema versions before and after.
+	From  string `json:"from"`
+	To    string `json:"to"`
+	Steps []Step `json:"steps"`
+}
+
+// Unchanged reports whether the next schema is the locked one.
+func (p *Plan) Unchanged() bool { return len(p.Steps) == 0 }
+
+// Todos returns the steps that need developer code.
+func (p *Plan) Todos() []Step {
+	var out []Step
+	for _, s := range p.Steps {
+		if s.Effect == NeedsCode {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// RequiredFieldError reports new required fields without a @default: the
+// records already stored have no value for them, so the developer must give
+// one (@default) or make the field optional.
+type RequiredFieldError struct {
+	// Fields are "Model.field" names.
+	Fields []string
+}
+
+// Error lists the fields and what to do.
+func (e *RequiredFieldError) Error() string {
+	return fmt.Sprintf("new required field(s) without @default: %s: existing records have no value for them; add @default(value: ...) or make them optional",
+		strings.Join(e.Fields, ", "))
+}
+
+// Diff compares the locked schema with next and returns the steps that
+// migrate stored data from one to the other. Renames are honoured when prev
+// declares them (see Lock.ApplyRenames). A new required field without
+// @default fails with a *RequiredFieldError naming every such field.
+func Diff(prev *Lock, next *meta.Schema) (*Plan, error) {
+	if prev == nil {
+		return nil, errors.New("migrate: diff: no lock to compare with (write the first one with NewLock)")
+	}
+	mt, err := match(prev, next)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{From: prev.SchemaVersion, To: next.Version}
+	var required []string
+	add := func(s Step) { p.Steps = append(p.Steps, s) }
+
+	for _, mp := range mt.models {
+		m := mp.next
+		if mp.prev == nil {
+			add(Step{Kind: AddModel, Model: m.Name, Effect: Preserving})
+			continue
+		}
+		old := mp.prev
+		if old.Name != m.Name {
+			add(Step{Kind: RenameModel, Model: m.Name, ModelID: old.ID, From: old.Name, To: m.Name, Effect: Preserving})
+		}
+		required = append(required, diffFields(add, m.Name, old.ID, false, old.Fields, m.Fields, mp.fields)...)
+		diffKey(add, m, old, mp.fields)
+		diffIndexes(add, m, old, mp.fields)
+	}
+	for _, old := range mt.dropped {
+		add(Step{Kind: DropModel, Model: old.Name, ModelID: old.ID, Effect: Drops})
+	}
+	for _, tp := range mt.types {
+		if tp.prev != nil {
+			if tp.prev.Name != tp.next.Name {
+				add(Step{Kind: RenameModel, Model: tp.next.Name, NonModel: true, From: tp.prev.Name, To: tp.next.Name, Effect: Preserving})
+			}
+			required = append(required, diffFields(add, tp.next.Name, 0, true, tp.prev.Fields, tp.next.Fields, tp.fields)...)
+		}
+	}
+	for _, e := range next.Enums {
+		var old *EnumLock
+		for _, x := range prev.Enums {
+			if x.Name == e.Name {
+				old = x
+			}
+		}
+		if old == nil {
+			continue // a new enum holds no data; fields using it show as type changes
+		}
+		for _, v := range e.Values {
+			if !slices.Contains(old.Values, v) {
+				add(Step{Kind: AddEnumValue, Model: e.Name, Value: v, Effect: Preserving})
+			}
+		}
+		for _, v := range old.Values {
+			if !e.Has(v) {
+				add(Step{Kind: RemoveEnumValue, Model: e.Name, Value: v, Effect: NeedsCode,
+					Todo: fmt.Sprintf("map stored %s values %s to a remaining value (or null where the field is optional)", e.Name, v)})
+			}
+		}
+	}
+	if len(required) > 0 {
+		return nil, &RequiredFieldError{Fields: required}
+	}
+	if len(p.Steps) == 0 && p.From != p.To {
+		add(Step{Kind: ChangeShape, Effect: Preserving})
+	}
+	slices.SortStableFunc(p.Steps, func(a, b Step) int {
+		return slices.Index(kindOrder, a.Kind) - slices.Index(kindOrder, b.Kind)
+	})
+	return p, nil
+}
+
+// diffFields adds the field steps of one type and returns the new required
+// fields without a default.
+func diffFields(add func(Step), owner string, modelID int, nonModel bool, prev []*FieldLock, next []*meta.Field, fm fieldMatch) []string {
+	var required []string
+	matched := map[*FieldLock]bool{}
+	for _, f := range next {
+		if !f.Stored() {
+			continue
+		}
+		base := Step{Model: owner, ModelID: modelID, NonModel: nonModel, Field: f.Name}
+		old := fm[f.Name]
+		if old == nil {
+			s := base
+			s.Kind, s.Default, s.Effect = AddField, f.Default, Preserving
+			add(s)
+			// Implicit fields (timestamps, foreign keys) are filled by the
+			// runtime or by sync, never by the developer.
+			if f.Required && f.Default == nil && !f.Implicit && !f.ReadOnly {
+				required = append(required, owner+"."+f.Name)
+			}
+			continue
+		}
+		matched[old] = true
+		base.FieldID = old.ID
+		if old.Name != f.Name {
+			s := base
+			s.Kind, s.From, s.To, s.Effect = RenameField, old.Name, f.Name, Preserving
+			add(s)
+		}
+		now := lockField(f)
+		if *now == (FieldLock{ID: now.ID, Name: now.Name, RenamedTo: now.RenamedTo, Type: old.Type, Kind: old.Kind,
+			Required: old.Required, List: old.List, ListRequired: old.ListRequired}) {
+			continue
+		}
+		sameType := now.Type == old.Type && now.Kind == old.Kind && now.List == old.List
+		s := base
+		s.Kind, s.From, s.To = ChangeFieldType, typeString(old), typeString(now)
+		switch {
+		case sameType && (!now.Required || old.Required) && (!now.ListRequired || old.ListRequired):
+			s.Effect = Preserving // only nullability relaxed: every stored value stays valid
+		case sameType && f.Default != nil:
+			s.Default, s.Effect = f.Default, Preserving // nulls become the default
+		case sameType:
+			s.Effect = NeedsCode
+			s.Todo = fmt.Sprintf("%s.%s is now required: give stored records that hold null a value (or add @default)", owner, f.Name)
+		case textCompatible(old, now):
+			s.Effect = Preserving // stored as the same text
+		default:
+			s.Effect = NeedsCode
+			s.Todo = fmt.Sprintf("convert %s.%s from %s to %s", owner, f.Name, s.From, s.To)
+		}
+		add(s)
+	}
+	for _, old := range prev {
+		if !matched[old] {
+			add(Step{Kind: DropField, Model: owner, ModelID: modelID, NonModel: nonModel, Field: old.Name, FieldID: old.ID, Effect: Drops})
+		}
+	}
+	return required
+}
+
+// textCompatible reports whether values of old read unchanged as now: the
+// codec stores IDs, strings, enum names and AWS text scalars all as text.
+func textCompatible(old, now *FieldLock) bool {
+	if old.List != now.List || now.Kind != "scalar" || (now.Type != meta.String && now.Type != meta.ID) {
+		return false
+	}
+	if (now.Required && !old.Required) || (now.ListRequired && !old.ListRequired) {
+		return false
+	}
+	if old.Kind == "enum" {
+		return true
+	}
+	switch old.Type {
+	case meta.ID, meta.String, meta.AWSDate, meta.AWSTime, meta.AWSDateTime, meta.AWSEmail,
+		meta.AWSJSON, meta.AWSURL, meta.AWSPhone, meta.AWSIPAddress:
+		return old.Kind == "scalar"
+	}
+	return false
+}
+
+func typeString(f *FieldLock) string {
+	t := f.Type
+	if f.Required {
+		t += "!"
+	}
+	if f.List {
+		t = "[" + t + "]"
+		if f.ListRequired {
+			t += "!"
+		}
+	}
+	return t
+}
+
+// ids maps next-schema field names to their locked ids (0 for new fields).
+func ids(names []string, fm fieldMatch) []int {
+	out := make([]int, len(names))
+	for i, n := range names {
+		if f := fm[n]; f != nil {
+			out[i] = f.ID
+		}
+	}
+	return out
+}
+
+func lockedIDs(names []string, m *ModelLock) []int {
+	out := make([]int, len(names))
+	for i, n := range names {
+		if f := m.Field(n); f != nil {
+			out[i] = f.ID
+		}
+	}
+	return out
+}
+
+// diffKey compares primary keys by field id, so renaming a key field is not
+// a key change. Records are re-keyed when the new key holds every old key
+// field (old keys unique, so new ones are) and only fields that existed and
+// were required; otherwise the model is re-synced.
+func diffKey(add func(Step), m *meta.Model, old *ModelLock, fm fieldMatch) {
+	oldIDs, newIDs := lockedIDs(old.PrimaryKey, old), ids(m.PrimaryKey.Fields(), fm)
+	if slices.Equal(oldIDs, newIDs) {
+		return
+	}
+	s := Step{Kind: ChangePrimaryKey, Model: m.Name, ModelID: old.ID,
+		From: strings.Join(old.PrimaryKey, ","), To: strings.Join(m.PrimaryKey.Fields(), ","), Effect: Preserving}
+	for _, id := range oldIDs {
+		if !slices.Contains(newIDs, id) {
+			s.Effect = Resync
+		}
+	}
+	for _, n := range m.PrimaryKey.Fields() {
+		if f := fm[n]; f == nil || !f.Required {
+			s.Effect = Resync
+		}
+	}
+	add(s)
+}
+
+// diffIndexes compares indexes by name and field ids.
+func diffIndexes(add func(Step), m *meta.Model, old *ModelLock, fm fieldMatch) {
+	for _, ix := range m.Indexes {
+		var was *IndexLock
+		for _, o := range old.Indexes {
+			if o.Name == ix.Name {
+				was = o
+			}
+		}
+		s := Step{Model: m.Name, ModelID: old.ID, Index: ix.Name, To: strings.Join(ix.Fields, ","), Effect: Preserving}
+		switch {
+		case was == nil:
+			s.Kind = AddIndex
+			add(s)
+		case !slices.Equal(lockedIDs(was.Fields, old), ids(ix.Fields, fm)) || slices.Contains(ids(ix.Fields, fm), 0):
+			s.Kind, s.From = ChangeIndex, strings.Join(was.Fields, ",")
+			add(s)
+		}
+	}
+	for _, o := range old.Indexes {
+		if m.Index(o.Name) == nil {
+			add(Step{Kind: DropIndex, Model: m.Name, ModelID: old.ID, Index: o.Name, From: strings.Join(o.Fields, ","), Effect: Drops})
+		}
+	}
+}

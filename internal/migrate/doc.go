@@ -1,0 +1,37 @@
+// Package migrate keeps a schema's lock and plans the migration of stored
+// data from the locked schema to the current one.
+//
+// # The lock
+//
+// dsgen.lock.json, committed next to the schema, pins a stable id to every
+// model and every stored field (of models and non-model types) and records
+// the stored shape: field types, primary keys, indexes, enum values and the
+// schema Version. Ids are never reused. A first lock gives every field its
+// current codec field number (1 + its index in meta.Model.Fields), so stores
+// written before the lock existed read the same when the codec switches to
+// lock ids. A rename keeps the id: the schema declares it with
+// @renamedFrom(name: "old") on the type or field (ReadRenames,
+// Lock.ApplyRenames), or the user sets "renamedTo" on the lock entry.
+//
+// # Plans
+//
+// Diff compares a lock with a schema and returns a Plan: ordered, typed
+// steps, each saying what it touches and its Effect (preserving, drops,
+// needs developer code, forces a re-sync). `dsgen migrate` writes each plan
+// as a numbered declarative file, migrations/NNNN_<slug>.json, and moves the
+// lock forward.
+//
+// # What the runtime will do (not built yet)
+//
+// At start, before sync, the runtime will compare the store's recorded
+// schema version and migration number with the generated code's, refuse a
+// store newer than the code, and apply the pending migration files' steps in
+// order, in bounded Badger batches that resume after a crash: renames cost
+// nothing once records and catalog keys use lock ids; added fields are
+// backfilled from their default (or left null); dropped fields, models and
+// indexes are deleted; changed indexes are rebuilt; a re-keyable primary key
+// change rewrites keys; Resync steps clear the model and its lastSync;
+// NeedsCode steps call the developer's conversion function (Go placeholders
+// are a later piece). The outbox's pending mutations are rewritten by the
+// same steps.
+package migrate
