@@ -3,6 +3,7 @@
 //
 //	dsgen generate --schema schema.graphql --out ./model
 //	dsgen serve --schema schema.graphql --api-key da2-local
+//	dsgen migrate --schema schema.graphql [--check | --init]
 //	dsgen version
 //
 // Exit status: 0 on success, 1 when the schema is invalid or generation
@@ -30,6 +31,7 @@ Usage:
 Commands:
   generate   generate the Go package for a schema
   serve      serve an AppSync-compatible sync backend for a schema
+  migrate    lock the schema and plan migrations of stored data (--check for CI)
   version    print the dsgen version
 
 Run "dsgen <command> --help" for a command's flags.
@@ -53,6 +55,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = generate(args[1:], stdout, stderr)
 	case "serve":
 		err = serveCmd(args[1:], stdout, stderr)
+	case "migrate":
+		err = migrateCmd(args[1:], stdout, stderr)
 	case "version":
 		err = version(args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
