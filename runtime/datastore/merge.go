@@ -192,10 +192,12 @@ type RemoteRecordError struct {
 	Err   error
 }
 
+// Error says which record did not fit and why.
 func (e *RemoteRecordError) Error() string {
 	return fmt.Sprintf("datastore: %s %v from the backend: %v", e.Model, e.Key, e.Err)
 }
 
+// Unwrap returns the codec or key error behind the rejection.
 func (e *RemoteRecordError) Unwrap() error { return e.Err }
 
 // applyRemote writes one backend record. force skips the pending and

@@ -311,7 +311,7 @@ func (g *gen) model(m *meta.Model) error {
 	g.models.add(fi)
 	g.models.add(ci)
 
-	names := modelOps(m)
+	names := m.Operations()
 
 	// Mutation inputs.
 	create := &def{kind: kindInput, name: "Create" + upperFirst(name) + "Input"}
@@ -349,28 +349,28 @@ func (g *gen) model(m *meta.Model) error {
 	for _, in := range []*def{create, update, del} {
 		in.inputs = append(in.inputs, arg{"_version", "Int"})
 	}
-	if names.create != "" {
+	if names.Create != "" {
 		g.models.add(create)
 	}
-	if names.update != "" {
+	if names.Update != "" {
 		g.models.add(update)
 	}
-	if names.delete != "" {
+	if names.Delete != "" {
 		g.models.add(del)
 	}
-	if len(names.onCreate)+len(names.onUpdate)+len(names.onDelete) > 0 {
+	if len(names.OnCreate)+len(names.OnUpdate)+len(names.OnDelete) > 0 {
 		g.models.add(si)
 	}
 
 	// Queries.
-	if names.get != "" {
+	if names.Get != "" {
 		var args []arg
 		for _, k := range keyFields {
 			args = append(args, arg{k, m.Field(k).Type + "!"})
 		}
-		g.addRoot(Query, field{name: names.get, args: args, typ: name}, Op{Kind: OpGet, Model: m})
+		g.addRoot(Query, field{name: names.Get, args: args, typ: name}, Op{Kind: OpGet, Model: m})
 	}
-	if names.list != "" {
+	if names.List != "" {
 		var args []arg
 		sortArg := ""
 		if m.PrimaryKey.Custom {
@@ -388,10 +388,10 @@ func (g *gen) model(m *meta.Model) error {
 		if m.PrimaryKey.Custom {
 			args = append(args, arg{"sortDirection", "ModelSortDirection"})
 		}
-		g.addRoot(Query, field{name: names.list, args: args, typ: conn}, Op{Kind: OpList, Model: m, SortKeyArg: sortArg})
+		g.addRoot(Query, field{name: names.List, args: args, typ: conn}, Op{Kind: OpList, Model: m, SortKeyArg: sortArg})
 	}
-	if names.sync != "" {
-		g.addRoot(Query, field{name: names.sync, typ: conn, args: []arg{
+	if names.Sync != "" {
+		g.addRoot(Query, field{name: names.Sync, typ: conn, args: []arg{
 			{"filter", filter}, {"limit", "Int"}, {"nextToken", "String"}, {"lastSync", "AWSTimestamp"}}},
 			Op{Kind: OpSync, Model: m})
 	}
@@ -420,7 +420,7 @@ func (g *gen) model(m *meta.Model) error {
 		field string
 		kind  OpKind
 		input *def
-	}{{names.create, OpCreate, create}, {names.update, OpUpdate, update}, {names.delete, OpDelete, del}} {
+	}{{names.Create, OpCreate, create}, {names.Update, OpUpdate, update}, {names.Delete, OpDelete, del}} {
 		if mu.field == "" {
 			continue
 		}
@@ -430,14 +430,14 @@ func (g *gen) model(m *meta.Model) error {
 
 	// Subscriptions.
 	var owners []string
-	if !names.subsPublic {
+	if !names.SubscriptionsPublic {
 		owners = ownerArgs(m)
 	}
 	for _, su := range []struct {
 		fields   []string
 		kind     OpKind
 		mutation string
-	}{{names.onCreate, OpOnCreate, names.create}, {names.onUpdate, OpOnUpdate, names.update}, {names.onDelete, OpOnDelete, names.delete}} {
+	}{{names.OnCreate, OpOnCreate, names.Create}, {names.OnUpdate, OpOnUpdate, names.Update}, {names.OnDelete, OpOnDelete, names.Delete}} {
 		for _, fname := range su.fields {
 			args := []arg{{"filter", subFilter}}
 			for _, o := range owners {

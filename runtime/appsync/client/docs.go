@@ -1,7 +1,6 @@
 package client
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -315,106 +314,20 @@ type names struct {
 	subsPublic                        bool
 }
 
-// opNames resolves m's root field names as the Amplify v2 transformer does:
-// the @model arguments are deep-merged into the defaults, so a key left out
-// keeps its default name and a key set to null disables the field. A
-// subscription renamed to a list of names uses the first.
+// opNames takes m's root field names from the metadata (the rules dsgen
+// serve builds its API with); a subscription renamed to a list of names
+// uses the first.
 func opNames(m *meta.Model) names {
-	n := names{
-		get:      "get" + upperFirst(m.Name),
-		sync:     "sync" + upperFirst(m.PluralName),
-		create:   "create" + upperFirst(m.Name),
-		update:   "update" + upperFirst(m.Name),
-		delete:   "delete" + upperFirst(m.Name),
-		onCreate: "onCreate" + upperFirst(m.Name),
-		onUpdate: "onUpdate" + upperFirst(m.Name),
-		onDelete: "onDelete" + upperFirst(m.Name),
-	}
-	o := m.Options
-	// The maps in meta.ModelOptions drop null entries and lists, so the
-	// argument object as written is the better source when present.
-	var raw map[string]json.RawMessage
-	if o.Raw != "" && json.Unmarshal([]byte(o.Raw), &raw) == nil {
-		mergeNames(raw["queries"], map[string]*string{"get": &n.get, "sync": &n.sync})
-		mergeNames(raw["mutations"], map[string]*string{"create": &n.create, "update": &n.update, "delete": &n.delete})
-		mergeNames(raw["subscriptions"], map[string]*string{"onCreate": &n.onCreate, "onUpdate": &n.onUpdate, "onDelete": &n.onDelete})
-	} else {
-		if o.QueriesDisabled {
-			n.get, n.sync = "", ""
+	o := m.Operations()
+	first := func(l []string) string {
+		if len(l) == 0 {
+			return ""
 		}
-		if o.MutationsDisabled {
-			n.create, n.update, n.delete = "", "", ""
-		}
-		if o.SubscriptionsDisabled {
-			n.onCreate, n.onUpdate, n.onDelete = "", "", ""
-		}
-		for k, p := range map[string]*string{"get": &n.get, "sync": &n.sync, "create": &n.create, "update": &n.update, "delete": &n.delete} {
-			v, ok := o.Queries[k]
-			if !ok {
-				v, ok = o.Mutations[k]
-			}
-			if ok && *p != "" {
-				*p = v
-			}
-		}
+		return l[0]
 	}
-	switch o.SubscriptionLevel {
-	case "off":
-		n.onCreate, n.onUpdate, n.onDelete = "", "", ""
-	case "public":
-		n.subsPublic = true
+	return names{
+		get: o.Get, sync: o.Sync, create: o.Create, update: o.Update, delete: o.Delete,
+		onCreate: first(o.OnCreate), onUpdate: first(o.OnUpdate), onDelete: first(o.OnDelete),
+		subsPublic: o.SubscriptionsPublic,
 	}
-	// A subscription exists only with its mutation.
-	for _, p := range []struct{ mu, sub *string }{{&n.create, &n.onCreate}, {&n.update, &n.onUpdate}, {&n.delete, &n.onDelete}} {
-		if *p.mu == "" {
-			*p.sub = ""
-		}
-	}
-	return n
-}
-
-// mergeNames merges a JSON object of names into dst: null disables every
-// name, a null entry disables one, a string or the first string of a list
-// renames one.
-func mergeNames(msg json.RawMessage, dst map[string]*string) {
-	if msg == nil {
-		return
-	}
-	if string(msg) == "null" {
-		for _, p := range dst {
-			*p = ""
-		}
-		return
-	}
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(msg, &obj) != nil {
-		return
-	}
-	for k, v := range obj {
-		p, ok := dst[k]
-		if !ok {
-			continue
-		}
-		var one string
-		var list []string
-		switch {
-		case string(v) == "null":
-			*p = ""
-		case json.Unmarshal(v, &one) == nil:
-			*p = one
-		case json.Unmarshal(v, &list) == nil:
-			*p = ""
-			if i := slices.IndexFunc(list, func(s string) bool { return s != "" }); i >= 0 {
-				*p = list[i]
-			}
-		}
-	}
-}
-
-// upperFirst upper-cases the first ASCII letter, as Amplify's toUpper.
-func upperFirst(s string) string {
-	if s == "" || s[0] < 'a' || s[0] > 'z' {
-		return s
-	}
-	return string(s[0]-'a'+'A') + s[1:]
 }
