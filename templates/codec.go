@@ -7,6 +7,7 @@ import (
 
 	"github.com/dave/jennifer/jen"
 
+	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/meta"
 )
 
@@ -106,8 +107,9 @@ func (g *gen) codecFuncs(f *jen.File, typ string, fields []*meta.Field) {
 		if !encoded(fd) {
 			continue
 		}
-		writes = append(writes, g.encodeField(fd, i+1))
-		cases = append(cases, jen.Case(jen.Lit(i+1)).Comment(fd.Name))
+		n := codec.Number(fields, i)
+		writes = append(writes, g.encodeField(fd, n))
+		cases = append(cases, jen.Case(jen.Lit(n)).Comment(fd.Name))
 		cases = append(cases, g.decodeField(typ, fd)...)
 	}
 	cases = append(cases, jen.Default(), jen.Id("d").Dot("Skip").Call())

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strings"
 
 	"github.com/dave/jennifer/jen"
 
@@ -69,7 +70,15 @@ func literal(v reflect.Value) jen.Code {
 		}
 		return jen.Map(jen.String()).String().Values(d)
 	case reflect.String:
+		switch v.Type() {
+		case reflect.TypeFor[meta.StepKind](), reflect.TypeFor[meta.Effect]():
+			// The constants are the values with an upper-case first letter.
+			c := v.String()
+			return jen.Qual(pkgMeta, strings.ToUpper(c[:1])+c[1:])
+		}
 		return jen.Lit(v.String())
+	case reflect.Int:
+		return jen.Lit(int(v.Int()))
 	case reflect.Bool:
 		return jen.Lit(v.Bool())
 	case reflect.Uint8:
@@ -94,9 +103,18 @@ func elemLiteral(v reflect.Value) jen.Code {
 func structDict(v reflect.Value) []jen.Code {
 	var out []jen.Code
 	for i := 0; i < v.NumField(); i++ {
-		if fv := v.Field(i); !fv.IsZero() && v.Type().Field(i).IsExported() {
+		fv := v.Field(i)
+		if fv.Kind() == reflect.Func {
+			continue // a Converter: named by its step's Func, below
+		}
+		if !fv.IsZero() && v.Type().Field(i).IsExported() {
 			out = append(out, jen.Id(v.Type().Field(i).Name).Op(":").Add(literal(fv)))
 		}
+	}
+	if st, ok := v.Interface().(meta.MigrationStep); ok && st.Func != "" {
+		// The developer writes the function in the model package
+		// (dsgen migrate leaves a placeholder that does not compile).
+		out = append(out, jen.Id("Convert").Op(":").Id(st.Func))
 	}
 	if len(out) > 1 && !flat(v) {
 		for i := range out {

@@ -9,107 +9,14 @@ import (
 	"github.com/dsgen/dsgen/runtime/meta"
 )
 
+// Step is one migration step (see meta.MigrationStep).
+type Step = meta.MigrationStep
+
 // StepKind says what a migration step does.
-type StepKind string
-
-// The step kinds, in the order a plan lists them: renames first, so later
-// steps use the new names; drops before adds; indexes last, once the fields
-// they cover exist.
-const (
-	RenameModel      StepKind = "renameModel"
-	RenameField      StepKind = "renameField"
-	DropIndex        StepKind = "dropIndex"
-	DropField        StepKind = "dropField"
-	DropModel        StepKind = "dropModel"
-	AddEnumValue     StepKind = "addEnumValue"
-	RemoveEnumValue  StepKind = "removeEnumValue"
-	AddModel         StepKind = "addModel"
-	AddField         StepKind = "addField"
-	ChangeFieldType  StepKind = "changeFieldType"
-	ChangePrimaryKey StepKind = "changePrimaryKey"
-	AddIndex         StepKind = "addIndex"
-	ChangeIndex      StepKind = "changeIndex"
-	// ChangeShape is a schema version change that touches no stored data
-	// (a relation rewired over existing fields, say): only the recorded
-	// version moves.
-	ChangeShape StepKind = "changeShape"
-)
-
-var kindOrder = []StepKind{RenameModel, RenameField, DropIndex, DropField, DropModel,
-	AddEnumValue, RemoveEnumValue, AddModel, AddField, ChangeFieldType, ChangePrimaryKey,
-	AddIndex, ChangeIndex, ChangeShape}
+type StepKind = meta.StepKind
 
 // Effect says what a step does to local data.
-type Effect string
-
-// The effects of steps.
-const (
-	// Preserving steps keep every record (converted by rule when needed).
-	Preserving Effect = "preserving"
-	// Drops removes data the schema no longer has: a model's records, a
-	// field's values, an index.
-	Drops Effect = "drops"
-	// NeedsCode steps need a conversion the developer writes in the
-	// migration; until then the migration has a todo.
-	NeedsCode Effect = "needsCode"
-	// Resync steps cannot convert the model's records: the runtime clears
-	// the model and its lastSync so the next sync is a full one, keeping
-	// the outbox.
-	Resync Effect = "resync"
-)
-
-// Step is one migration step. Names are those of the next schema, except in
-// From and in steps that drop something.
-type Step struct {
-	Kind StepKind `json:"kind"`
-	// Model is the model, non-model type or enum the step touches.
-	Model   string `json:"model"`
-	ModelID int    `json:"modelId,omitempty"`
-	// NonModel is true when Model is a non-model type (its values are
-	// nested in the records of the models that use it).
-	NonModel bool   `json:"nonModel,omitempty"`
-	Field    string `json:"field,omitempty"`
-	FieldID  int    `json:"fieldId,omitempty"`
-	Index    string `json:"index,omitempty"`
-	Value    string `json:"value,omitempty"`
-	// From and To describe the change: former name, former and new type,
-	// former and new key fields.
-	From string `json:"from,omitempty"`
-	To   string `json:"to,omitempty"`
-	// Default is the @default backfilling an added field or the nulls of a
-	// field made required.
-	Default *string `json:"default,omitempty"`
-	Effect  Effect  `json:"effect"`
-	// Todo says what the developer must write, for NeedsCode steps.
-	Todo string `json:"todo,omitempty"`
-}
-
-// String describes the step on one line.
-func (s Step) String() string {
-	var b strings.Builder
-	target := s.Model
-	if s.Field != "" {
-		target += "." + s.Field
-	}
-	fmt.Fprintf(&b, "%s %s", s.Kind, target)
-	switch {
-	case s.Index != "":
-		fmt.Fprintf(&b, " index %s", s.Index)
-	case s.Value != "":
-		fmt.Fprintf(&b, " value %s", s.Value)
-	}
-	if s.From != "" || s.To != "" {
-		fmt.Fprintf(&b, " (%s -> %s)", s.From, s.To)
-	}
-	if s.Default != nil {
-		fmt.Fprintf(&b, " default %q", *s.Default)
-	}
-	fmt.Fprintf(&b, " [%s]", s.Effect)
-	if s.Todo != "" {
-		fmt.Fprintf(&b, " TODO: %s", s.Todo)
-	}
-	return b.String()
-}
+type Effect = meta.Effect
 
 // Plan is the ordered list of steps from a locked schema to the next one.
 type Plan struct {
@@ -126,7 +33,7 @@ func (p *Plan) Unchanged() bool { return len(p.Steps) == 0 }
 func (p *Plan) Todos() []Step {
 	var out []Step
 	for _, s := range p.Steps {
-		if s.Effect == NeedsCode {
+		if s.Effect == meta.NeedsCode {
 			out = append(out, s)
 		}
 	}
@@ -166,24 +73,24 @@ func Diff(prev *Lock, next *meta.Schema) (*Plan, error) {
 	for _, mp := range mt.models {
 		m := mp.next
 		if mp.prev == nil {
-			add(Step{Kind: AddModel, Model: m.Name, Effect: Preserving})
+			add(Step{Kind: meta.AddModel, Model: m.Name, Effect: meta.Preserving})
 			continue
 		}
 		old := mp.prev
 		if old.Name != m.Name {
-			add(Step{Kind: RenameModel, Model: m.Name, ModelID: old.ID, From: old.Name, To: m.Name, Effect: Preserving})
+			add(Step{Kind: meta.RenameModel, Model: m.Name, ModelID: old.ID, From: old.Name, To: m.Name, Effect: meta.Preserving})
 		}
 		required = append(required, diffFields(add, m.Name, old.ID, false, old.Fields, m.Fields, mp.fields)...)
 		diffKey(add, m, old, mp.fields)
 		diffIndexes(add, m, old, mp.fields)
 	}
 	for _, old := range mt.dropped {
-		add(Step{Kind: DropModel, Model: old.Name, ModelID: old.ID, Effect: Drops})
+		add(Step{Kind: meta.DropModel, Model: old.Name, ModelID: old.ID, Effect: meta.Drops})
 	}
 	for _, tp := range mt.types {
 		if tp.prev != nil {
 			if tp.prev.Name != tp.next.Name {
-				add(Step{Kind: RenameModel, Model: tp.next.Name, NonModel: true, From: tp.prev.Name, To: tp.next.Name, Effect: Preserving})
+				add(Step{Kind: meta.RenameModel, Model: tp.next.Name, NonModel: true, From: tp.prev.Name, To: tp.next.Name, Effect: meta.Preserving})
 			}
 			required = append(required, diffFields(add, tp.next.Name, 0, true, tp.prev.Fields, tp.next.Fields, tp.fields)...)
 		}
@@ -200,12 +107,12 @@ func Diff(prev *Lock, next *meta.Schema) (*Plan, error) {
 		}
 		for _, v := range e.Values {
 			if !slices.Contains(old.Values, v) {
-				add(Step{Kind: AddEnumValue, Model: e.Name, Value: v, Effect: Preserving})
+				add(Step{Kind: meta.AddEnumValue, Model: e.Name, Value: v, Effect: meta.Preserving})
 			}
 		}
 		for _, v := range old.Values {
 			if !e.Has(v) {
-				add(Step{Kind: RemoveEnumValue, Model: e.Name, Value: v, Effect: NeedsCode,
+				add(Step{Kind: meta.RemoveEnumValue, Model: e.Name, Value: v, Effect: meta.NeedsCode,
 					Todo: fmt.Sprintf("map stored %s values %s to a remaining value (or null where the field is optional)", e.Name, v)})
 			}
 		}
@@ -214,10 +121,11 @@ func Diff(prev *Lock, next *meta.Schema) (*Plan, error) {
 		return nil, &RequiredFieldError{Fields: required}
 	}
 	if len(p.Steps) == 0 && p.From != p.To {
-		add(Step{Kind: ChangeShape, Effect: Preserving})
+		add(Step{Kind: meta.ChangeShape, Effect: meta.Preserving})
 	}
+	order := meta.StepKinds()
 	slices.SortStableFunc(p.Steps, func(a, b Step) int {
-		return slices.Index(kindOrder, a.Kind) - slices.Index(kindOrder, b.Kind)
+		return slices.Index(order, a.Kind) - slices.Index(order, b.Kind)
 	})
 	return p, nil
 }
@@ -235,7 +143,7 @@ func diffFields(add func(Step), owner string, modelID int, nonModel bool, prev [
 		old := fm[f.Name]
 		if old == nil {
 			s := base
-			s.Kind, s.Default, s.Effect = AddField, f.Default, Preserving
+			s.Kind, s.Default, s.Effect = meta.AddField, f.Default, meta.Preserving
 			add(s)
 			// Implicit fields (timestamps, foreign keys) are filled by the
 			// runtime or by sync, never by the developer.
@@ -248,7 +156,7 @@ func diffFields(add func(Step), owner string, modelID int, nonModel bool, prev [
 		base.FieldID = old.ID
 		if old.Name != f.Name {
 			s := base
-			s.Kind, s.From, s.To, s.Effect = RenameField, old.Name, f.Name, Preserving
+			s.Kind, s.From, s.To, s.Effect = meta.RenameField, old.Name, f.Name, meta.Preserving
 			add(s)
 		}
 		now := lockField(f)
@@ -258,26 +166,26 @@ func diffFields(add func(Step), owner string, modelID int, nonModel bool, prev [
 		}
 		sameType := now.Type == old.Type && now.Kind == old.Kind && now.List == old.List
 		s := base
-		s.Kind, s.From, s.To = ChangeFieldType, typeString(old), typeString(now)
+		s.Kind, s.From, s.To = meta.ChangeFieldType, typeString(old), typeString(now)
 		switch {
 		case sameType && (!now.Required || old.Required) && (!now.ListRequired || old.ListRequired):
-			s.Effect = Preserving // only nullability relaxed: every stored value stays valid
+			s.Effect = meta.Preserving // only nullability relaxed: every stored value stays valid
 		case sameType && f.Default != nil:
-			s.Default, s.Effect = f.Default, Preserving // nulls become the default
+			s.Default, s.Effect = f.Default, meta.Preserving // nulls become the default
 		case sameType:
-			s.Effect = NeedsCode
+			s.Effect = meta.NeedsCode
 			s.Todo = fmt.Sprintf("%s.%s is now required: give stored records that hold null a value (or add @default)", owner, f.Name)
 		case textCompatible(old, now):
-			s.Effect = Preserving // stored as the same text
+			s.Effect = meta.Preserving // stored as the same text
 		default:
-			s.Effect = NeedsCode
+			s.Effect = meta.NeedsCode
 			s.Todo = fmt.Sprintf("convert %s.%s from %s to %s", owner, f.Name, s.From, s.To)
 		}
 		add(s)
 	}
 	for _, old := range prev {
 		if !matched[old] {
-			add(Step{Kind: DropField, Model: owner, ModelID: modelID, NonModel: nonModel, Field: old.Name, FieldID: old.ID, Effect: Drops})
+			add(Step{Kind: meta.DropField, Model: owner, ModelID: modelID, NonModel: nonModel, Field: old.Name, FieldID: old.ID, Effect: meta.Drops})
 		}
 	}
 	return required
@@ -347,16 +255,16 @@ func diffKey(add func(Step), m *meta.Model, old *ModelLock, fm fieldMatch) {
 	if slices.Equal(oldIDs, newIDs) {
 		return
 	}
-	s := Step{Kind: ChangePrimaryKey, Model: m.Name, ModelID: old.ID,
-		From: strings.Join(old.PrimaryKey, ","), To: strings.Join(m.PrimaryKey.Fields(), ","), Effect: Preserving}
+	s := Step{Kind: meta.ChangePrimaryKey, Model: m.Name, ModelID: old.ID,
+		From: strings.Join(old.PrimaryKey, ","), To: strings.Join(m.PrimaryKey.Fields(), ","), Effect: meta.Preserving}
 	for _, id := range oldIDs {
 		if !slices.Contains(newIDs, id) {
-			s.Effect = Resync
+			s.Effect = meta.Resync
 		}
 	}
 	for _, n := range m.PrimaryKey.Fields() {
 		if f := fm[n]; f == nil || !f.Required {
-			s.Effect = Resync
+			s.Effect = meta.Resync
 		}
 	}
 	add(s)
@@ -371,19 +279,19 @@ func diffIndexes(add func(Step), m *meta.Model, old *ModelLock, fm fieldMatch) {
 				was = o
 			}
 		}
-		s := Step{Model: m.Name, ModelID: old.ID, Index: ix.Name, To: strings.Join(ix.Fields, ","), Effect: Preserving}
+		s := Step{Model: m.Name, ModelID: old.ID, Index: ix.Name, To: strings.Join(ix.Fields, ","), Effect: meta.Preserving}
 		switch {
 		case was == nil:
-			s.Kind = AddIndex
+			s.Kind = meta.AddIndex
 			add(s)
 		case !slices.Equal(lockedIDs(was.Fields, old), ids(ix.Fields, fm)) || slices.Contains(ids(ix.Fields, fm), 0):
-			s.Kind, s.From = ChangeIndex, strings.Join(was.Fields, ",")
+			s.Kind, s.From = meta.ChangeIndex, strings.Join(was.Fields, ",")
 			add(s)
 		}
 	}
 	for _, o := range old.Indexes {
 		if m.Index(o.Name) == nil {
-			add(Step{Kind: DropIndex, Model: m.Name, ModelID: old.ID, Index: o.Name, From: strings.Join(o.Fields, ","), Effect: Drops})
+			add(Step{Kind: meta.DropIndex, Model: m.Name, ModelID: old.ID, Index: o.Name, From: strings.Join(o.Fields, ","), Effect: meta.Drops})
 		}
 	}
 }

@@ -30,8 +30,8 @@
 // nothing once records and catalog keys use lock ids; added fields are
 // backfilled from their default (or left null); dropped fields, models and
 // indexes are deleted; changed indexes are rebuilt; a re-keyable primary key
-// change rewrites keys; Resync steps clear the model and its lastSync;
-// NeedsCode steps call the developer's conversion function (Go placeholders
+// change rewrites keys; meta.Resync steps clear the model and its lastSync;
+// meta.NeedsCode steps call the developer's conversion function (Go placeholders
 // are a later piece). The outbox's pending mutations are rewritten by the
 // same steps.
 package migrate

@@ -61,30 +61,30 @@ enum Status { DRAFT PUBLISHED }`
 		effect       Effect // of the last step
 	}{
 		{"unchanged", base, base, nil, ""},
-		{"add model", base, base + ` type Tag @model { id: ID! label: String }`, []StepKind{AddModel}, Preserving},
-		{"drop model", base + ` type Tag @model { id: ID! }`, base, []StepKind{DropModel}, Drops},
-		{"rename model", base + ` type Tag @model { id: ID! }`, base + ` type Label @model @renamedFrom(name: "Tag") { id: ID! }`, []StepKind{RenameModel}, Preserving},
-		{"add optional field", base, strings.Replace(base, "rating: Int", "rating: Int views: Int", 1), []StepKind{AddField}, Preserving},
-		{"add required field with default", base, strings.Replace(base, "rating: Int", `rating: Int views: Int! @default(value: "0")`, 1), []StepKind{AddField}, Preserving},
-		{"drop field", base, strings.Replace(base, "rating: Int", "", 1), []StepKind{DropField}, Drops},
-		{"rename field", base, strings.Replace(base, "title: String!", `headline: String! @renamedFrom(name: "title")`, 1), []StepKind{RenameField}, Preserving},
-		{"add index", base, strings.Replace(base, "status: Status", `status: Status @index(name: "byStatus")`, 1), []StepKind{AddIndex}, Preserving},
-		{"drop index", strings.Replace(base, "status: Status", `status: Status @index(name: "byStatus")`, 1), base, []StepKind{DropIndex}, Drops},
+		{"add model", base, base + ` type Tag @model { id: ID! label: String }`, []StepKind{meta.AddModel}, meta.Preserving},
+		{"drop model", base + ` type Tag @model { id: ID! }`, base, []StepKind{meta.DropModel}, meta.Drops},
+		{"rename model", base + ` type Tag @model { id: ID! }`, base + ` type Label @model @renamedFrom(name: "Tag") { id: ID! }`, []StepKind{meta.RenameModel}, meta.Preserving},
+		{"add optional field", base, strings.Replace(base, "rating: Int", "rating: Int views: Int", 1), []StepKind{meta.AddField}, meta.Preserving},
+		{"add required field with default", base, strings.Replace(base, "rating: Int", `rating: Int views: Int! @default(value: "0")`, 1), []StepKind{meta.AddField}, meta.Preserving},
+		{"drop field", base, strings.Replace(base, "rating: Int", "", 1), []StepKind{meta.DropField}, meta.Drops},
+		{"rename field", base, strings.Replace(base, "title: String!", `headline: String! @renamedFrom(name: "title")`, 1), []StepKind{meta.RenameField}, meta.Preserving},
+		{"add index", base, strings.Replace(base, "status: Status", `status: Status @index(name: "byStatus")`, 1), []StepKind{meta.AddIndex}, meta.Preserving},
+		{"drop index", strings.Replace(base, "status: Status", `status: Status @index(name: "byStatus")`, 1), base, []StepKind{meta.DropIndex}, meta.Drops},
 		{"change index", strings.Replace(base, "status: Status", `status: Status @index(name: "byStatus")`, 1),
-			strings.Replace(base, "status: Status", `status: Status @index(name: "byStatus", sortKeyFields: ["title"])`, 1), []StepKind{ChangeIndex}, Preserving},
-		{"add sort key: re-key", base, strings.Replace(base, "id: ID!", `id: ID! @primaryKey(sortKeyFields: ["title"])`, 1), []StepKind{ChangePrimaryKey}, Preserving},
-		{"key on a new field: re-sync", base, strings.Replace(base, "id: ID!", `id: ID! @primaryKey(sortKeyFields: ["slug"]) slug: String! @default(value: "x")`, 1), []StepKind{AddField, ChangePrimaryKey}, Resync},
-		{"drop sort key: re-sync", strings.Replace(base, "id: ID!", `id: ID! @primaryKey(sortKeyFields: ["title"])`, 1), base, []StepKind{ChangePrimaryKey}, Resync},
-		{"change type", base, strings.Replace(base, "rating: Int", "rating: Float", 1), []StepKind{ChangeFieldType}, NeedsCode},
-		{"enum to String", base, strings.Replace(base, "status: Status", "status: String", 1), []StepKind{ChangeFieldType}, Preserving},
-		{"make required", base, strings.Replace(base, "rating: Int", "rating: Int!", 1), []StepKind{ChangeFieldType}, NeedsCode},
-		{"make required with default", base, strings.Replace(base, "rating: Int", `rating: Int! @default(value: "3")`, 1), []StepKind{ChangeFieldType}, Preserving},
-		{"make optional", base, strings.Replace(base, "title: String!", "title: String", 1), []StepKind{ChangeFieldType}, Preserving},
-		{"enum value added", base, strings.Replace(base, "PUBLISHED", "PUBLISHED ARCHIVED", 1), []StepKind{AddEnumValue}, Preserving},
-		{"enum value removed", base, strings.Replace(base, "DRAFT ", "", 1), []StepKind{RemoveEnumValue}, NeedsCode},
+			strings.Replace(base, "status: Status", `status: Status @index(name: "byStatus", sortKeyFields: ["title"])`, 1), []StepKind{meta.ChangeIndex}, meta.Preserving},
+		{"add sort key: re-key", base, strings.Replace(base, "id: ID!", `id: ID! @primaryKey(sortKeyFields: ["title"])`, 1), []StepKind{meta.ChangePrimaryKey}, meta.Preserving},
+		{"key on a new field: re-sync", base, strings.Replace(base, "id: ID!", `id: ID! @primaryKey(sortKeyFields: ["slug"]) slug: String! @default(value: "x")`, 1), []StepKind{meta.AddField, meta.ChangePrimaryKey}, meta.Resync},
+		{"drop sort key: re-sync", strings.Replace(base, "id: ID!", `id: ID! @primaryKey(sortKeyFields: ["title"])`, 1), base, []StepKind{meta.ChangePrimaryKey}, meta.Resync},
+		{"change type", base, strings.Replace(base, "rating: Int", "rating: Float", 1), []StepKind{meta.ChangeFieldType}, meta.NeedsCode},
+		{"enum to String", base, strings.Replace(base, "status: Status", "status: String", 1), []StepKind{meta.ChangeFieldType}, meta.Preserving},
+		{"make required", base, strings.Replace(base, "rating: Int", "rating: Int!", 1), []StepKind{meta.ChangeFieldType}, meta.NeedsCode},
+		{"make required with default", base, strings.Replace(base, "rating: Int", `rating: Int! @default(value: "3")`, 1), []StepKind{meta.ChangeFieldType}, meta.Preserving},
+		{"make optional", base, strings.Replace(base, "title: String!", "title: String", 1), []StepKind{meta.ChangeFieldType}, meta.Preserving},
+		{"enum value added", base, strings.Replace(base, "PUBLISHED", "PUBLISHED ARCHIVED", 1), []StepKind{meta.AddEnumValue}, meta.Preserving},
+		{"enum value removed", base, strings.Replace(base, "DRAFT ", "", 1), []StepKind{meta.RemoveEnumValue}, meta.NeedsCode},
 		{"combined, renames first and indexes last", base,
 			`type Article @model @renamedFrom(name: "Post") { id: ID! headline: String! @renamedFrom(name: "title") status: Status @index(name: "byStatus") views: Int }
-enum Status { DRAFT PUBLISHED }`, []StepKind{RenameModel, RenameField, DropField, AddField, AddIndex}, Preserving},
+enum Status { DRAFT PUBLISHED }`, []StepKind{meta.RenameModel, meta.RenameField, meta.DropField, meta.AddField, meta.AddIndex}, meta.Preserving},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -102,7 +102,7 @@ enum Status { DRAFT PUBLISHED }`, []StepKind{RenameModel, RenameField, DropField
 				t.Errorf("Unchanged %v, versions %s -> %s, with steps %v", p.Unchanged(), p.From, p.To, c.want)
 			}
 			for _, s := range p.Steps {
-				if (s.Effect == NeedsCode) != (s.Todo != "") {
+				if (s.Effect == meta.NeedsCode) != (s.Todo != "") {
 					t.Errorf("step %v: a todo exactly when it needs code", s)
 				}
 			}
@@ -160,7 +160,7 @@ func TestLockEntryRename(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := kinds(p); !slices.Equal(got, []StepKind{RenameField}) || p.Steps[0].From != "title" {
+	if got := kinds(p); !slices.Equal(got, []StepKind{meta.RenameField}) || p.Steps[0].From != "title" {
 		t.Errorf("steps %v", p.Steps)
 	}
 	l.Model("Post").Field("title").RenamedTo = "heading"
@@ -207,18 +207,18 @@ func TestCorpusPairs(t *testing.T) {
 		want         []StepKind
 	}{
 		{"searchable initial -> updated", corpus(t, "api-migrations-searchable-initial-searchable"),
-			corpus(t, "api-migrations-searchable-updated-searchable"), []StepKind{AddField}},
+			corpus(t, "api-migrations-searchable-updated-searchable"), []StepKind{meta.AddField}},
 		{"add sort to primary key", `type Blog @model { id: ID! name: String! }`,
-			corpus(t, "api-iterative-push-add-sort-to-primary-key-final-schema"), []StepKind{ChangePrimaryKey}},
+			corpus(t, "api-iterative-push-add-sort-to-primary-key-final-schema"), []StepKind{meta.ChangePrimaryKey}},
 		{"two key add", corpus(t, "api-iterative-push-two-key-add-initial-schema"),
 			strings.Replace(corpus(t, "api-iterative-push-two-key-add-initial-schema"), "name: String", `name: String @index(name: "byName") @index(name: "byNameOwner", sortKeyFields: ["owner"])`, 1),
-			[]StepKind{AddIndex, AddIndex}},
+			[]StepKind{meta.AddIndex, meta.AddIndex}},
 		{"multiple key delete", `type Todo3 @model { id: ID! }
 type Something @model { id: ID! }
 type Todo @model { id: ID! name: String! @index(name: "byName") description: String @index(name: "byDescription", sortKeyFields: ["name"]) addfield2: String }`,
-			corpus(t, "api-iterative-push-multiple-key-delete-final-schema"), []StepKind{DropIndex, DropIndex}},
+			corpus(t, "api-iterative-push-multiple-key-delete-final-schema"), []StepKind{meta.DropIndex, meta.DropIndex}},
 		{"key blog: content dropped, title added", corpus(t, "api-initial-key-blog"),
-			strings.Replace(corpus(t, "api-initial-key-blog"), "content: String", "title: String", 1), []StepKind{DropField, AddField}},
+			strings.Replace(corpus(t, "api-initial-key-blog"), "content: String", "title: String", 1), []StepKind{meta.DropField, meta.AddField}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -229,7 +229,7 @@ type Todo @model { id: ID! name: String! @index(name: "byName") description: Str
 			if got := kinds(p); !slices.Equal(got, c.want) {
 				t.Errorf("steps %v, want %v", p.Steps, c.want)
 			}
-			if c.want[0] == ChangePrimaryKey && p.Steps[0].Effect != Preserving {
+			if c.want[0] == meta.ChangePrimaryKey && p.Steps[0].Effect != meta.Preserving {
 				t.Errorf("adding a required sort key re-keys: %v", p.Steps[0])
 			}
 		})

@@ -22,18 +22,21 @@
 //
 // The wire types are numbered as in protocol buffers, so a record without
 // lists reads as a protocol buffer message. Null fields are absent. Fields
-// are written in field-number order, but readers accept any order; when a
+// are written in declaration order, but readers accept any order; when a
 // field occurs twice the last occurrence wins. Readers skip fields whose
 // numbers they do not know, so records written by a newer schema stay
 // readable.
 //
 // # Field numbers
 //
-// The number of a field is 1 + its index in meta.Model.Fields (or
-// meta.NonModel.Fields), counting every field, including relation fields
-// (KindModel) that hold other models: those are not stored and their numbers
-// are never written. FieldNumber computes it. The storage engine, migrations
-// and dsgen serve rely on this rule, so it must not change.
+// The number of a field is its meta.Field.Number, the stable id the schema
+// lock (dsgen.lock.json) gives it, which renames and reordering keep. A
+// field without one (a schema never locked) has 1 + its index in
+// meta.Model.Fields (or meta.NonModel.Fields), counting every field,
+// including relation fields (KindModel) that hold other models: those are
+// not stored and their numbers are never written. A first lock gives every
+// field that same number, so locking a schema moves no data. FieldNumber
+// and Number compute it.
 //
 // # Lists
 //
@@ -85,10 +88,18 @@ const MaxField = 1<<29 - 1
 func FieldNumber(fields []*meta.Field, name string) int {
 	for i, f := range fields {
 		if f.Name == name {
-			return i + 1
+			return Number(fields, i)
 		}
 	}
 	return 0
+}
+
+// Number returns the field number of fields[i].
+func Number(fields []*meta.Field, i int) int {
+	if n := fields[i].Number; n != 0 {
+		return n
+	}
+	return i + 1
 }
 
 // wireType says how a field's value is encoded.

@@ -12,7 +12,7 @@ import (
 // an Encoder panics on others, which are programming errors.
 //
 // Encoders write fields in the order they are called; callers write them in
-// field-number order so that equal records encode to equal bytes.
+// a fixed order (declaration order) so that equal records encode to equal bytes.
 type Encoder struct {
 	buf []byte
 }

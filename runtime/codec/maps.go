@@ -98,9 +98,9 @@ func encodeMap(e *Encoder, s *meta.Schema, fields []*meta.Field, rec map[string]
 		}
 		var err error
 		if f.IsList {
-			err = encodeList(e, s, f, i+1, v)
+			err = encodeList(e, s, f, Number(fields, i), v)
 		} else {
-			err = encodeValue(e, s, f, i+1, v)
+			err = encodeValue(e, s, f, Number(fields, i), v)
 		}
 		if err != nil {
 			return at(f.Name, err)
@@ -283,12 +283,11 @@ func encodeElem(l *ListEncoder, s *meta.Schema, f *meta.Field, nm *meta.NonModel
 func decodeMap(d *Decoder, s *meta.Schema, fields []*meta.Field) (map[string]any, error) {
 	rec := map[string]any{}
 	for d.Next() {
-		n := d.Field()
-		if n > len(fields) || !fields[n-1].Stored() {
+		f := fieldByNumber(fields, d.Field())
+		if f == nil || !f.Stored() {
 			d.Skip()
 			continue
 		}
-		f := fields[n-1]
 		var v any
 		var err error
 		if f.IsList {
@@ -522,4 +521,20 @@ func toFloat(v any) (float64, error) {
 		return float64(i), nil
 	}
 	return 0, wrongType("a number", v)
+}
+
+// fieldByNumber returns the stored field of fields numbered n, or nil.
+// Fields of a schema never migrated are numbered by position, which is
+// checked first. (Relation fields are not stored and keep their position
+// number, which a locked stored field may also have.)
+func fieldByNumber(fields []*meta.Field, n int) *meta.Field {
+	if n >= 1 && n <= len(fields) && fields[n-1].Stored() && Number(fields, n-1) == n {
+		return fields[n-1]
+	}
+	for i, f := range fields {
+		if f.Stored() && Number(fields, i) == n {
+			return f
+		}
+	}
+	return nil
 }

@@ -29,6 +29,12 @@ type Schema struct {
 	Subscriptions []*Operation
 	// Inputs are GraphQL input types declared in the schema.
 	Inputs []*Input
+	// Migration is the number of the schema's last migration (0 before
+	// the first); a store records the number it was last migrated to.
+	Migration int
+	// Migrations are the schema's migrations, oldest first: what the
+	// runtime applies to a store written by an older schema.
+	Migrations []*Migration
 }
 
 // Model returns the model called name, or nil.
@@ -247,6 +253,11 @@ type Field struct {
 	Auth []AuthRule
 	// Relation is set on fields that hold related models.
 	Relation *Relation
+	// Number is the field's codec field number: its stable id in the schema
+	// lock (dsgen.lock.json), which survives renames and reordering. Zero
+	// means 1 + the field's index in its type's Fields, the number a field
+	// has before its schema is locked.
+	Number int
 }
 
 // Stored reports whether the field is kept in the record itself. Relation
