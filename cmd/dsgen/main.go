@@ -122,7 +122,9 @@ func (l *listFlag) Set(v string) error {
 func generate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("generate", `Generates a Go package (models, typed predicates, repositories, schema
 metadata) from a GraphQL schema. Settings not given as flags are read from
-the nearest dsgen.yml in the current directory or above.`, stderr)
+the nearest dsgen.yml in the current directory or above. The first run writes
+the schema's lock (dsgen.lock.json); once it exists, a schema that changed
+since it is refused until dsgen migrate has written the migration.`, stderr)
 	var opts gen.Options
 	var directives listFlag
 	fs.StringVar(&opts.Schema, "schema", "", "schema `file` or directory of *.graphql files")
@@ -130,6 +132,8 @@ the nearest dsgen.yml in the current directory or above.`, stderr)
 	fs.StringVar(&opts.Package, "package", "", "Go package `name` (default: the output directory's name)")
 	fs.StringVar(&opts.ImportPath, "import-path", "", "import `path` of the output directory (default: from go.mod)")
 	fs.StringVar(&opts.Introspection, "introspection", "", "also write Amplify model introspection JSON to `file`")
+	fs.StringVar(&opts.Lock, "lock", "", "schema lock `file` (default: dsgen.lock.json next to the schema)")
+	fs.StringVar(&opts.Migrations, "migrations", "", "migration files' `directory` (default: migrations next to the schema)")
 	fs.Var(&directives, "directive", "accept and ignore a custom transformer directive `name` (repeatable)")
 	quiet := fs.Bool("q", false, "print nothing on success")
 	if err := parse(fs, args); err != nil {
@@ -163,6 +167,9 @@ the nearest dsgen.yml in the current directory or above.`, stderr)
 	}
 	if !*quiet {
 		fmt.Fprintf(stdout, "dsgen: %d file(s) written, %d unchanged, %d removed\n", len(res.Written), res.Unchanged, len(res.Removed))
+		if res.Lock != "" {
+			fmt.Fprintf(stdout, "dsgen: wrote the schema's first lock, %s: commit it with the schema\n", res.Lock)
+		}
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/dsgen/dsgen/internal/gen"
 	"github.com/dsgen/dsgen/internal/migrate"
@@ -16,12 +15,18 @@ import (
 func migrateCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("migrate", `Compares the schema with its lock (dsgen.lock.json, next to the schema) and
 writes the migration of stored data as migrations/NNNN_<slug>.json, then
-moves the lock forward. --init writes the first lock; --check only reports
-(exit 1 when the schema changed since the lock or a migration has a todo).`, stderr)
+moves the lock forward. When a step needs a conversion only you can write
+(a changed field type, a field made required, a removed enum value), it also
+writes <out>/migration_NNNN.go with one placeholder function per step: the
+package does not build until you write them. --init writes the first lock;
+--check only reports (exit 1 when the schema changed since the lock or a
+placeholder is left in the out directory).`, stderr)
 	var directives listFlag
 	schemaPath := fs.String("schema", "", "schema `file` or directory of *.graphql files (default: from dsgen.yml)")
 	lockPath := fs.String("lock", "", "lock `file` (default: dsgen.lock.json next to the schema)")
-	check := fs.Bool("check", false, "report pending changes and exit 1 if there are any; write nothing")
+	out := fs.String("out", "", "the model package's `directory`, where conversion placeholders go (default: out from dsgen.yml)")
+	pkg := fs.String("package", "", "Go package `name` of the placeholders (default: package from dsgen.yml, else as generate derives it)")
+	check := fs.Bool("check", false, "report pending changes and placeholders and exit 1 if there are any; write nothing")
 	initLock := fs.Bool("init", false, "write the first lock of the schema")
 	fs.Var(&directives, "directive", "accept and ignore a custom transformer directive `name` (repeatable)")
 	if err := parse(fs, args); err != nil {
@@ -32,7 +37,7 @@ moves the lock forward. --init writes the first lock; --check only reports
 		fs.Usage()
 		return errUsage
 	}
-	if *schemaPath == "" {
+	if *schemaPath == "" || *out == "" {
 		cfgPath, err := gen.FindConfig(".")
 		if err != nil {
 			return err
@@ -42,7 +47,15 @@ moves the lock forward. --init writes the first lock; --check only reports
 			if err != nil {
 				return err
 			}
-			*schemaPath = cfg.Schema
+			if *schemaPath == "" {
+				*schemaPath = cfg.Schema
+			}
+			if *out == "" {
+				*out = cfg.Out
+			}
+			if *pkg == "" {
+				*pkg = cfg.Package
+			}
 			if len(directives) == 0 {
 				directives = cfg.Directives
 			}
@@ -53,6 +66,13 @@ moves the lock forward. --init writes the first lock; --check only reports
 		fs.Usage()
 		return errUsage
 	}
+	if *pkg == "" && *out != "" {
+		abs, err := filepath.Abs(*out)
+		if err != nil {
+			return err
+		}
+		*pkg = gen.PackageName(abs)
+	}
 
 	srcs, err := schema.ReadPath(*schemaPath)
 	if err != nil {
@@ -62,14 +82,8 @@ moves the lock forward. --init writes the first lock; --check only reports
 	if err != nil {
 		return err
 	}
-	base := filepath.Dir(*schemaPath)
-	if st, err := os.Stat(*schemaPath); err == nil && st.IsDir() {
-		base = *schemaPath
-	}
-	if *lockPath == "" {
-		*lockPath = filepath.Join(base, migrate.LockFile)
-	}
-	migDir := filepath.Join(base, migrate.MigrationsDir)
+	var migDir string
+	*lockPath, migDir = gen.Paths(gen.Options{Schema: *schemaPath, Lock: *lockPath})
 
 	prev, err := migrate.LoadLock(*lockPath)
 	if err != nil {
@@ -90,7 +104,7 @@ moves the lock forward. --init writes the first lock; --check only reports
 		return nil
 	}
 	if prev == nil {
-		return fmt.Errorf("migrate: no lock at %s; run dsgen migrate --init first", *lockPath)
+		return fmt.Errorf("migrate: no lock at %s; run dsgen generate (which writes the first one) or dsgen migrate --init", *lockPath)
 	}
 	renames, err := migrate.ReadRenames(srcs)
 	if err != nil {
@@ -111,13 +125,19 @@ moves the lock forward. --init writes the first lock; --check only reports
 			printSteps(stdout, plan)
 			return errors.New("migrate --check: the schema changed without a migration; run dsgen migrate")
 		}
-		todos, err := migrate.PendingTodos(migDir)
-		if err != nil {
-			return err
-		}
-		if len(todos) > 0 {
-			printTodos(stdout, todos)
-			return fmt.Errorf("migrate --check: %d migration(s) still have a todo", len(todos))
+		if *out == "" {
+			fmt.Fprintln(stderr, "dsgen migrate --check: no --out (or out in dsgen.yml): conversion placeholders not checked")
+		} else {
+			todos, err := migrate.PendingTodos(*out)
+			if err != nil {
+				return err
+			}
+			if len(todos) > 0 {
+				for _, t := range todos {
+					fmt.Fprintln(stdout, t)
+				}
+				return fmt.Errorf("migrate --check: %d migration conversion(s) still to write (the lines above do not compile)", len(todos))
+			}
 		}
 		fmt.Fprintln(stdout, "dsgen: the schema matches the lock")
 		return nil
@@ -128,7 +148,22 @@ moves the lock forward. --init writes the first lock; --check only reports
 		return nil
 	}
 	printSteps(stdout, plan)
-	path, n, err := migrate.WriteMigration(migDir, prev, plan)
+	todos := plan.Todos()
+	if len(todos) > 0 {
+		// Check before writing anything, so a rerun starts clean.
+		if *out == "" {
+			return fmt.Errorf("migrate: %d step(s) need a conversion you write; pass --out DIR (the model package's directory, or set out in dsgen.yml) so dsgen can put the Go placeholders there", len(todos))
+		}
+		n, err := migrate.NextNumber(migDir, prev)
+		if err != nil {
+			return err
+		}
+		ph := filepath.Join(*out, migrate.PlaceholderFile(n))
+		if _, err := os.Stat(ph); err == nil {
+			return fmt.Errorf("migrate: %s already exists and is never overwritten; move it away, then run dsgen migrate again", ph)
+		}
+	}
+	mg, path, err := migrate.WriteMigration(migDir, prev, plan)
 	if err != nil {
 		return err
 	}
@@ -136,18 +171,24 @@ moves the lock forward. --init writes the first lock; --check only reports
 	if err != nil {
 		return err
 	}
-	next.Migration = n
+	next.Migration = mg.Number
 	if err := next.Write(*lockPath); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "dsgen: wrote %s and updated %s\n", path, *lockPath)
-	if todos := plan.Todos(); len(todos) > 0 {
-		fmt.Fprintf(stderr, "%s needs code you write:\n", path)
-		for _, t := range todos {
-			fmt.Fprintf(stderr, "  - %s\n", t.Todo)
+	if len(todos) == 0 {
+		return nil
+	}
+	cite := filepath.ToSlash(filepath.Join(migrate.MigrationsDir, filepath.Base(path)))
+	ph, err := migrate.WritePlaceholders(*out, mg, s, *pkg, cite)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "dsgen: %d step(s) need a conversion you write: %s has a placeholder function for each; the package does not build until you write them:\n", len(todos), ph)
+	for _, st := range mg.Steps {
+		if st.Func != "" {
+			fmt.Fprintf(stderr, "  - %s: %s\n", st.Func, st.Todo)
 		}
-		fmt.Fprintln(stderr, "Go conversion placeholders are not generated yet (a later dsgen version will); until then answer in the schema if you can (e.g. @default) or remove the \"todo\" entry once your conversion is in place. dsgen migrate --check fails while a todo remains.")
-		return fmt.Errorf("migrate: %s has %d step(s) needing developer code", path, len(todos))
 	}
 	return nil
 }
@@ -155,19 +196,5 @@ moves the lock forward. --init writes the first lock; --check only reports
 func printSteps(w io.Writer, p *migrate.Plan) {
 	for i, s := range p.Steps {
 		fmt.Fprintf(w, "  %2d. %s\n", i+1, s)
-	}
-}
-
-func printTodos(w io.Writer, todos map[string][]string) {
-	paths := make([]string, 0, len(todos))
-	for p := range todos {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
-	for _, p := range paths {
-		fmt.Fprintf(w, "%s:\n", p)
-		for _, t := range todos[p] {
-			fmt.Fprintf(w, "  todo: %s\n", t)
-		}
 	}
 }

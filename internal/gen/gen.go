@@ -1,6 +1,7 @@
-// Package gen runs `dsgen generate`: it loads a schema, renders the Go
-// package and the optional introspection JSON, writes what changed and
-// removes generated files that no longer belong to the schema.
+// Package gen runs `dsgen generate`: it loads a schema, keeps its lock
+// (dsgen.lock.json, see internal/migrate), renders the Go package and the
+// optional introspection JSON, writes what changed and removes generated
+// files that no longer belong to the schema.
 package gen
 
 import (
@@ -16,7 +17,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/dsgen/dsgen/internal/migrate"
 	"github.com/dsgen/dsgen/internal/schema"
+	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/templates"
 )
 
@@ -31,6 +34,14 @@ type Options struct {
 	ImportPath    string   // import path of Out; default: derived from the enclosing go.mod
 	Introspection string   // where to write introspection JSON; "" for none
 	Directives    []string // custom directives accepted and ignored
+	// Lock is the schema lock's path; "" means migrate.LockFile next to
+	// the schema (in the schema's directory, or in Schema itself when it
+	// is a directory). The first run writes it; later runs refuse a schema
+	// that changed since it (see migrate.PendingError).
+	Lock string
+	// Migrations is the directory of the migration files; "" means
+	// migrate.MigrationsDir next to the schema.
+	Migrations string
 	// Warn receives problems that do not stop generation; nil drops them.
 	Warn func(error)
 }
@@ -98,6 +109,9 @@ type Result struct {
 	Written   []string // files created or changed
 	Unchanged int      // files already up to date
 	Removed   []string // stale generated files deleted
+	// Lock is the path of the lock this run wrote: the schema's first.
+	// It is "" when the lock already existed.
+	Lock string
 }
 
 // Run generates the package described by opts.
@@ -109,7 +123,11 @@ func Run(opts Options) (*Result, error) {
 	if opts.Warn != nil {
 		sopts.Warn = func(e *schema.Error) { opts.Warn(e) }
 	}
-	s, err := schema.LoadPath(opts.Schema, sopts)
+	srcs, err := schema.ReadPath(opts.Schema)
+	if err != nil {
+		return nil, err
+	}
+	s, err := schema.Load(srcs, sopts)
 	if err != nil {
 		return nil, err
 	}
@@ -117,9 +135,13 @@ func Run(opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	lockPath, first, err := useLock(opts, srcs, s)
+	if err != nil {
+		return nil, err
+	}
 	pkg := opts.Package
 	if pkg == "" {
-		pkg = strings.ToLower(strings.NewReplacer("-", "", ".", "", "_", "").Replace(filepath.Base(out)))
+		pkg = PackageName(out)
 	}
 	imp := opts.ImportPath
 	if imp == "" {
@@ -162,7 +184,77 @@ func Run(opts Options) (*Result, error) {
 			res.Written = append(res.Written, opts.Introspection)
 		}
 	}
+	if first != nil {
+		// Written last, so a failed run leaves no lock behind.
+		if err := first.Write(lockPath); err != nil {
+			return nil, err
+		}
+		res.Lock = lockPath
+	}
 	return res, nil
+}
+
+// PackageName is the Go package name generate gives the package in
+// directory out when none is configured: its base name, lower-cased, less
+// '-', '.' and '_'.
+func PackageName(out string) string {
+	return strings.ToLower(strings.NewReplacer("-", "", ".", "", "_", "").Replace(filepath.Base(out)))
+}
+
+// Paths returns the lock file and the migrations directory of opts, with
+// their defaults next to the schema.
+func Paths(opts Options) (lock, migrations string) {
+	base := filepath.Dir(opts.Schema)
+	if st, err := os.Stat(opts.Schema); err == nil && st.IsDir() {
+		base = opts.Schema
+	}
+	lock, migrations = opts.Lock, opts.Migrations
+	if lock == "" {
+		lock = filepath.Join(base, migrate.LockFile)
+	}
+	if migrations == "" {
+		migrations = filepath.Join(base, migrate.MigrationsDir)
+	}
+	return lock, migrations
+}
+
+// useLock finds the schema's lock. With none it returns the first lock, to
+// write once the run succeeds; otherwise it checks s against the lock and
+// gives s its lock ids and migrations.
+func useLock(opts Options, srcs []schema.Source, s *meta.Schema) (lockPath string, first *migrate.Lock, err error) {
+	lockPath, migDir := Paths(opts)
+	lock, err := migrate.LoadLock(lockPath)
+	if err != nil {
+		return "", nil, err
+	}
+	if lock == nil {
+		// The first lock's ids are the codec's position numbers: the
+		// output is what it was before the schema had a lock.
+		first, err = migrate.NewLock(s, nil)
+		return lockPath, first, err
+	}
+	renames, err := migrate.ReadRenames(srcs)
+	if err != nil {
+		return "", nil, err
+	}
+	renamed, err := lock.ApplyRenames(renames)
+	if err != nil {
+		return "", nil, err
+	}
+	plan, err := migrate.Diff(renamed, s)
+	if err != nil {
+		return "", nil, fmt.Errorf("generate: compare with %s: %w", lockPath, err)
+	}
+	if !plan.Unchanged() {
+		return "", nil, &migrate.PendingError{Lock: lockPath, Steps: plan.Steps}
+	}
+	if err := lock.Apply(s); err != nil {
+		return "", nil, fmt.Errorf("generate: %s: %w", lockPath, err)
+	}
+	if s.Migrations, err = migrate.LoadMigrations(migDir, lock.Migration); err != nil {
+		return "", nil, fmt.Errorf("generate: %w", err)
+	}
+	return lockPath, nil, nil
 }
 
 // writeIfChanged writes content to p unless p already holds it, so that

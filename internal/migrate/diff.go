@@ -166,7 +166,7 @@ func diffFields(add func(Step), owner string, modelID int, nonModel bool, prev [
 		}
 		sameType := now.Type == old.Type && now.Kind == old.Kind && now.List == old.List
 		s := base
-		s.Kind, s.From, s.To = meta.ChangeFieldType, typeString(old), typeString(now)
+		s.Kind, s.From, s.To, s.Old = meta.ChangeFieldType, typeString(old), typeString(now), old.meta()
 		switch {
 		case sameType && (!now.Required || old.Required) && (!now.ListRequired || old.ListRequired):
 			s.Effect = meta.Preserving // only nullability relaxed: every stored value stays valid
@@ -294,4 +294,23 @@ func diffIndexes(add func(Step), m *meta.Model, old *ModelLock, fm fieldMatch) {
 			add(Step{Kind: meta.DropIndex, Model: m.Name, ModelID: old.ID, Index: o.Name, From: strings.Join(o.Fields, ","), Effect: meta.Drops})
 		}
 	}
+}
+
+// PendingError reports that the schema changed since its lock: generated
+// code would not match the stored data until a migration is written.
+type PendingError struct {
+	// Lock is the lock file's path.
+	Lock  string
+	Steps []Step
+}
+
+// Error lists the pending steps and what to run.
+func (e *PendingError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "the schema changed since %s (%d step(s) to migrate):\n", e.Lock, len(e.Steps))
+	for i, s := range e.Steps {
+		fmt.Fprintf(&b, "  %2d. %s\n", i+1, s)
+	}
+	b.WriteString("run dsgen migrate to write the migration and move the lock, then generate again")
+	return b.String()
 }

@@ -154,6 +154,9 @@ func checkFields(owner string, fields []*FieldLock, next int) error {
 		if names[f.Name] {
 			return fmt.Errorf("field %s.%s is listed twice", owner, f.Name)
 		}
+		if _, ok := storedKinds[f.Kind]; !ok || f.Type == "" {
+			return fmt.Errorf("field %s.%s: kind %q and type %q: want kind scalar, enum or nonModel and a type name", owner, f.Name, f.Kind, f.Type)
+		}
 		ids[f.ID], names[f.Name] = f.Name, true
 	}
 	return nil
