@@ -93,7 +93,7 @@ func what(st Step) string {
 	target := st.Model + "." + st.Field
 	switch {
 	case st.Kind == meta.RemoveEnumValue:
-		return fmt.Sprintf("maps %s values %s, which the enum no longer has,", st.Model, st.Value)
+		return fmt.Sprintf("maps stored %s values %s, removed from the enum,", st.Model, st.Value)
 	case st.Old != nil && typeName(st.From) == typeName(st.To) && st.Old.IsList == strings.HasPrefix(st.To, "["):
 		return fmt.Sprintf("fills %s, now required (%s -> %s),", target, st.From, st.To)
 	}
