@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -77,9 +78,27 @@ func TestMigrateCLI(t *testing.T) {
 		if r := runIn(t, bin, dir, "migrate", "--schema", "schema.graphql", "--init"); r.code != 0 {
 			t.Fatal(r.stderr)
 		}
+		lock, _ := os.ReadFile(filepath.Join(dir, "dsgen.lock.json"))
 		write(t, dir, strings.Replace(twoModels, "title: String!", "title: Int!", 1))
+		// Without --out there is nowhere to put the placeholder: nothing is written.
 		r := runIn(t, bin, dir, "migrate", "--schema", "schema.graphql")
-		if r.code != 1 || !strings.Contains(r.stderr, "convert Post.title from String! to Int!") {
+		if r.code != 1 || !strings.Contains(r.stderr, "pass --out DIR") {
+			t.Fatalf("no --out: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		if after, _ := os.ReadFile(filepath.Join(dir, "dsgen.lock.json")); string(after) != string(lock) || len(migrationFiles(t, dir)) != 0 {
+			t.Fatal("a refused migrate wrote files")
+		}
+		// A file of the developer's in the way is never overwritten.
+		must(t, os.MkdirAll(filepath.Join(dir, "model"), 0o755))
+		mine := filepath.Join(dir, "model", "migration_0001.go")
+		must(t, os.WriteFile(mine, []byte("package model\n"), 0o644))
+		if r := runIn(t, bin, dir, "migrate", "--schema", "schema.graphql", "--out", "model"); r.code != 1 || !strings.Contains(r.stderr, "never overwritten") || len(migrationFiles(t, dir)) != 0 {
+			t.Fatalf("placeholder file in the way: exit %d\n%s", r.code, r.stderr)
+		}
+		must(t, os.Remove(mine))
+
+		r = runIn(t, bin, dir, "migrate", "--schema", "schema.graphql", "--out", "model")
+		if r.code != 0 || !strings.Contains(r.stderr, "convert0001PostTitle: convert Post.title from String! to Int!") {
 			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
 		files := migrationFiles(t, dir)
@@ -87,11 +106,18 @@ func TestMigrateCLI(t *testing.T) {
 			t.Fatalf("migration files %v", files)
 		}
 		b, _ := os.ReadFile(files[0])
-		if !strings.Contains(string(b), `"todo": [`) {
-			t.Errorf("no todo in %s", b)
+		if strings.Contains(string(b), `"todo": [`) || !strings.Contains(string(b), `"func": "convert0001PostTitle"`) {
+			t.Errorf("migration file:\n%s", b)
 		}
-		if r := runIn(t, bin, dir, "migrate", "--schema", "schema.graphql", "--check"); r.code != 1 || !strings.Contains(r.stdout, "todo: convert Post.title") {
-			t.Errorf("check with a todo: exit %d: %s%s", r.code, r.stdout, r.stderr)
+		ph, err := os.ReadFile(mine)
+		must(t, err)
+		prose := strings.Join(strings.Fields(strings.ReplaceAll(string(ph), "// ", "")), " ")
+		if !strings.Contains(string(ph), "package model\n") || !strings.Contains(prose, "v is the stored value (string) or nil; return the new value (int64), not nil: the field is required.") {
+			t.Errorf("placeholder:\n%s", ph)
+		}
+		r = runIn(t, bin, dir, "migrate", "--schema", "schema.graphql", "--check", "--out", "model")
+		if r.code != 1 || !strings.Contains(r.stdout, filepath.Join("model", "migration_0001.go")+":") || !strings.Contains(r.stdout, "TODO_dsgen_") {
+			t.Errorf("check with a placeholder left: exit %d: %s%s", r.code, r.stdout, r.stderr)
 		}
 	})
 
@@ -120,4 +146,112 @@ func TestMigrateCLI(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestMigrationFlow takes an app from schema v1 to v2 as a developer does,
+// through the real dsgen binary and the Go toolchain: generate locks v1;
+// v2 renames a field, adds one with a default and changes a type; generate
+// refuses it until dsgen migrate has written the migration and a
+// placeholder conversion, which keeps the package from building until the
+// developer writes it.
+func TestMigrationFlow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the generated package")
+	}
+	bin := dsgenBinary(t)
+	const v1 = `type Blog @model { id: ID! name: String! posts: [Post] @hasMany }
+type Post @model { id: ID! title: String! rating: Int blog: Blog @belongsTo }
+`
+	v2 := strings.Replace(v1, "title: String! rating: Int",
+		`headline: String! @renamedFrom(name: "title") views: Int! @default(value: "0") rating: Float`, 1)
+	dir := t.TempDir()
+	writeAppModule(t, dir)
+	must(t, os.WriteFile(filepath.Join(dir, "dsgen.yml"), []byte("schema: schema.graphql\nout: model\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "schema.graphql"), []byte(v1), 0o644))
+	file := func(name string) string {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		must(t, err)
+		return string(b)
+	}
+
+	r := runIn(t, bin, dir, "generate")
+	if r.code != 0 || !strings.Contains(r.stdout, "first lock") {
+		t.Fatalf("generate v1: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	lock := file("dsgen.lock.json")
+
+	must(t, os.WriteFile(filepath.Join(dir, "schema.graphql"), []byte(v2), 0o644))
+	r = runIn(t, bin, dir, "generate")
+	if r.code != 1 || !strings.Contains(r.stderr, "schema changed since") || !strings.Contains(r.stderr, "changeFieldType Post.rating (Int -> Float)") ||
+		!strings.Contains(r.stderr, "run dsgen migrate") {
+		t.Fatalf("generate v2 before migrating: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if file("dsgen.lock.json") != lock {
+		t.Fatal("a refused generate moved the lock")
+	}
+
+	r = runIn(t, bin, dir, "migrate")
+	if r.code != 0 || !strings.Contains(r.stderr, "model/migration_0001.go") {
+		t.Fatalf("migrate: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	mig, _ := filepath.Glob(filepath.Join(dir, "migrations", "0001_*.json"))
+	if len(mig) != 1 {
+		t.Fatalf("migration files %v", mig)
+	}
+	r = runIn(t, bin, dir, "migrate", "--check")
+	if r.code != 1 || !strings.Contains(r.stdout, filepath.Join("model", "migration_0001.go")+":") {
+		t.Errorf("check with the placeholder left: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	r = runIn(t, bin, dir, "generate")
+	if r.code != 0 {
+		t.Fatalf("generate v2 after migrating: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	schemaGo := file("model/schema.go")
+	for _, want := range []string{"Number: ", "Migration: 1,", "Convert: convert0001PostRating"} {
+		if !strings.Contains(schemaGo, want) {
+			t.Errorf("model/schema.go lacks %q", want)
+		}
+	}
+
+	build := func() (string, error) {
+		cmd := exec.Command("go", "build", "./...")
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := build(); err == nil || !strings.Contains(out, "migration_0001.go") || !strings.Contains(out, "TODO_dsgen_write_this_conversion_then_delete_this_line") {
+		t.Fatalf("the package built with the placeholder in place (%v):\n%s", err, out)
+	}
+
+	ph := file("model/migration_0001.go")
+	body := strings.Replace(ph, "\tTODO_dsgen_write_this_conversion_then_delete_this_line\n",
+		"\tif n, ok := v.(int64); ok {\n\t\treturn float64(n), nil\n\t}\n", 1)
+	must(t, os.WriteFile(filepath.Join(dir, "model", "migration_0001.go"), []byte(body), 0o644))
+	if out, err := build(); err != nil {
+		t.Fatalf("go build with the conversion written: %v\n%s", err, out)
+	}
+	if r := runIn(t, bin, dir, "migrate", "--check"); r.code != 0 {
+		t.Errorf("check once written: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// The developer's file survives generate, and generate is stable.
+	if r := runIn(t, bin, dir, "generate"); r.code != 0 || !strings.Contains(r.stdout, " 0 file(s) written") || file("model/migration_0001.go") != body {
+		t.Errorf("generate again: exit %d %s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// writeAppModule makes dir a module that uses this checkout of dsgen.
+func writeAppModule(t *testing.T, dir string) {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	must(t, err)
+	gomod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	must(t, err)
+	body := strings.Replace(string(gomod), "module github.com/dsgen/dsgen", "module example.com/app", 1) +
+		"\nrequire github.com/dsgen/dsgen v0.0.0\n\nreplace github.com/dsgen/dsgen => " + root + "\n"
+	must(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte(body), 0o644))
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644))
 }

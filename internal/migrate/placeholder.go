@@ -36,7 +36,8 @@ func PlaceholderFile(n int) string { return fmt.Sprintf("migration_%04d.go", n) 
 func Placeholders(mg *Migration, s *meta.Schema, pkg, file string) ([]byte, error) {
 	var b bytes.Buffer
 	// No Marker outside the bodies: --check counts every line holding it.
-	fmt.Fprintf(&b, "package %s\n\n// Conversions of migration %04d (%s): write each body,\n// then delete the line that does not compile.\n", pkg, mg.Number, file)
+	fmt.Fprintf(&b, "package %s\n\n", pkg)
+	b.WriteString(comment(fmt.Sprintf("Conversions of migration %04d (%s): write each body, then delete the line that does not compile.", mg.Number, file)))
 	n := 0
 	for _, st := range mg.Steps {
 		if st.Effect != meta.NeedsCode {
