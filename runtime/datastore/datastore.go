@@ -45,6 +45,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -94,6 +95,7 @@ type config struct {
 	backlog        int
 	now            func() time.Time
 	outbox         bool
+	onMigrate      func(MigrationProgress)
 }
 
 // InMemory keeps all data in memory; nothing is written to dir, and
@@ -421,28 +423,47 @@ func layout(s *meta.Schema) []byte {
 	return b
 }
 
-// start loads the catalog and checks the schema. It runs with s.mu held.
+// start migrates the store when the schema has migrations it has not had
+// (see migrate.go), loads the catalog and checks the schema. It runs with
+// s.mu held.
 func (s *Store) start() error {
-	err := s.db.Badger().Update(func(txn *badger.Txn) error {
+	var pending *migrationState
+	err := s.db.Badger().View(func(txn *badger.Txn) error {
+		var err error
+		pending, err = s.pendingMigration(txn)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("datastore: start: %w", err)
+	}
+	if pending != nil {
+		if err := s.migrate(pending); err != nil {
+			return err
+		}
+	}
+	err = s.db.Badger().Update(func(txn *badger.Txn) error {
 		want := layout(s.schema)
 		have, err := get(txn, storage.SettingKey(settingLayout))
 		if err != nil {
 			return err
 		}
-		if have != nil && string(have) != string(want) {
+		if pending == nil && have != nil && string(have) != string(want) {
 			empty, err := noRecords(txn)
 			if err != nil {
 				return err
 			}
 			if !empty {
 				version, _ := get(txn, storage.SettingKey(settingSchemaVersion))
-				return fmt.Errorf("datastore: start: store written with schema version %s, generated code has %s: %w", version, s.schema.Version, ErrSchemaChanged)
+				return fmt.Errorf("datastore: start: store written with schema version %s, generated code has %s and no migration between them (run dsgen migrate, then dsgen generate): %w", version, s.schema.Version, ErrSchemaChanged)
 			}
 		}
 		if err := txn.Set(storage.SettingKey(settingLayout), want); err != nil {
 			return err
 		}
 		if err := txn.Set(storage.SettingKey(settingSchemaVersion), []byte(s.schema.Version)); err != nil {
+			return err
+		}
+		if err := txn.Set(storage.SettingKey(settingMigration), []byte(strconv.Itoa(s.schema.Migration))); err != nil {
 			return err
 		}
 		if !s.catalog {
@@ -457,6 +478,45 @@ func (s *Store) start() error {
 	}
 	s.catalog = true
 	return s.buildNewIndexes()
+}
+
+// pendingMigration returns the migration the store needs before use: one
+// a previous run left part way, or one from the store's migration number to
+// the schema's. It refuses a store migrated further than the schema.
+func (s *Store) pendingMigration(txn *badger.Txn) (*migrationState, error) {
+	b, err := get(txn, storage.SettingKey(settingMigrating))
+	if err != nil {
+		return nil, err
+	}
+	if b != nil {
+		st := &migrationState{}
+		if err := json.Unmarshal(b, st); err != nil {
+			return nil, fmt.Errorf("the state of the migration under way is damaged: %w", err)
+		}
+		return st, nil
+	}
+	lay, err := get(txn, storage.SettingKey(settingLayout))
+	if err != nil || lay == nil {
+		return nil, err // a new store starts at the schema's migration
+	}
+	stored := 0
+	if b, err = get(txn, storage.SettingKey(settingMigration)); err != nil {
+		return nil, err
+	}
+	if b != nil {
+		if stored, err = strconv.Atoi(string(b)); err != nil {
+			return nil, fmt.Errorf("the store's migration number %q is damaged", b)
+		}
+	}
+	switch {
+	case stored > s.schema.Migration:
+		version, _ := get(txn, storage.SettingKey(settingSchemaVersion))
+		return nil, fmt.Errorf("the store is at migration %d (schema version %s), this code's schema at migration %d (version %s): open it with an app built from the newer schema: %w",
+			stored, version, s.schema.Migration, s.schema.Version, ErrStoreNewer)
+	case stored < s.schema.Migration:
+		return &migrationState{From: stored, To: s.schema.Migration}, nil
+	}
+	return nil, nil
 }
 
 func noRecords(txn *badger.Txn) (bool, error) {

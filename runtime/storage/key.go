@@ -2,7 +2,9 @@ package storage
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
+	"strconv"
 )
 
 // Key components. Each value in a key is one self-delimiting component whose
@@ -179,4 +181,53 @@ func Successor(p []byte) []byte {
 		}
 	}
 	return nil
+}
+
+// DescribeComponent renders a key component for messages: null, true,
+// false, a number, or a string (an instant shows as its text), quoted.
+func DescribeComponent(comp []byte) string {
+	if len(comp) == 0 {
+		return "?"
+	}
+	switch comp[0] {
+	case tagNull:
+		return "null"
+	case tagFalse:
+		return "false"
+	case tagTrue:
+		return "true"
+	case tagInt:
+		if len(comp) == 9 {
+			return strconv.FormatInt(int64(binary.BigEndian.Uint64(comp[1:])^(1<<63)), 10)
+		}
+	case tagFloat:
+		if len(comp) == 9 {
+			u := binary.BigEndian.Uint64(comp[1:])
+			if u&(1<<63) != 0 {
+				u &^= 1 << 63
+			} else {
+				u = ^u
+			}
+			return strconv.FormatFloat(math.Float64frombits(u), 'g', -1, 64)
+		}
+	case tagInstant:
+		if len(comp) > 13 {
+			return DescribeComponent(comp[13:])
+		}
+	case tagString:
+		var b []byte
+		for i := 1; i+1 < len(comp); i++ {
+			if comp[i] == 0 {
+				if comp[i+1] == 0x01 {
+					break
+				}
+				i++ // 0x00 0xFF is an escaped 0x00
+				b = append(b, 0)
+				continue
+			}
+			b = append(b, comp[i])
+		}
+		return strconv.Quote(string(b))
+	}
+	return fmt.Sprintf("%x", comp)
 }

@@ -11,6 +11,8 @@ import "encoding/binary"
 //	0x00 'o' <seq: 8 bytes>                 outbox: local mutations waiting to be sent, in order
 //	0x00 'x' <seq: 8 bytes>                 dead letters: mutations the backend refused
 //	0x00 'p' <record key>                   pending: seq of the newest outbox entry of a record
+//	0x00 'r' <old record key>               re-keyed: the new key of a record with unsent
+//	                                        changes, while a migration re-keys its model
 //	0x01 <table: 4> <pk components>         record: the codec-encoded stored fields
 //	0x02 <table: 4> <index: 2> <index field components> <pk components>
 //	                                        index entry: empty value
@@ -76,6 +78,15 @@ func DeadLetterKey(seq uint64) []byte {
 func PendingKey(recordKey []byte) []byte {
 	return append([]byte{nsSystem, 'p'}, recordKey...)
 }
+
+// RekeyKey is the key that maps a record's key before a migration re-keyed
+// its model to the key after, for the outbox entries that name the record.
+func RekeyKey(oldRecordKey []byte) []byte {
+	return append([]byte{nsSystem, 'r'}, oldRecordKey...)
+}
+
+// RekeyPrefix is the prefix of every RekeyKey.
+func RekeyPrefix() []byte { return []byte{nsSystem, 'r'} }
 
 // DeadLetterPrefix is the prefix of every DeadLetterKey.
 func DeadLetterPrefix() []byte { return []byte{nsSystem, 'x'} }

@@ -1,0 +1,104 @@
+package datastore
+
+import (
+	"context"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/dsgen/dsgen/runtime/storage"
+)
+
+// RecordsForTest returns every record of model as codec map values, in key
+// order: what the external tests of migrations inspect without generated
+// code for the migrated schema.
+func RecordsForTest(ctx context.Context, s *Store, model string) ([]map[string]any, error) {
+	if err := s.live(ctx); err != nil {
+		return nil, err
+	}
+	t, err := s.table(model)
+	if err != nil {
+		return nil, err
+	}
+	var out []map[string]any
+	err = s.db.Badger().View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: t.prefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			b, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			m, err := s.recordMap(t, b)
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// IndexForTest returns the entries of model's index name, each as its
+// components described (index fields, then primary key), in index order.
+func IndexForTest(ctx context.Context, s *Store, model, name string) ([][]string, error) {
+	if err := s.live(ctx); err != nil {
+		return nil, err
+	}
+	t, err := s.table(model)
+	if err != nil {
+		return nil, err
+	}
+	var out [][]string
+	for _, ix := range t.indexes {
+		if ix.name != name {
+			continue
+		}
+		err = s.db.Badger().View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: ix.prefix, PrefetchValues: false})
+			defer it.Close()
+			for it.Rewind(); it.Valid(); it.Next() {
+				rest := it.Item().Key()[len(ix.prefix):]
+				var parts []string
+				for len(rest) > 0 {
+					c, r, ok := storage.SplitComponent(rest)
+					if !ok {
+						break
+					}
+					parts = append(parts, storage.DescribeComponent(c))
+					rest = r
+				}
+				out = append(out, parts)
+			}
+			return nil
+		})
+		return out, err
+	}
+	return nil, ErrNotFound
+}
+
+// TableCountForTest returns how many keys the store holds under the
+// record, index and sync-metadata prefixes of every table id, including
+// tables no model uses any more.
+func TableCountForTest(s *Store) (records, indexEntries, syncMeta int, err error) {
+	err = s.db.Badger().View(func(txn *badger.Txn) error {
+		for i, p := range [][]byte{{0x01}, {0x02}, {0x03}} {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: p, PrefetchValues: false})
+			n := 0
+			for it.Rewind(); it.Valid(); it.Next() {
+				n++
+			}
+			it.Close()
+			switch i {
+			case 0:
+				records = n
+			case 1:
+				indexEntries = n
+			case 2:
+				syncMeta = n
+			}
+		}
+		return nil
+	})
+	return
+}
