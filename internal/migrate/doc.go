@@ -19,7 +19,19 @@
 // steps, each saying what it touches and its Effect (preserving, drops,
 // needs developer code, forces a re-sync). `dsgen migrate` writes each plan
 // as a numbered declarative file, migrations/NNNN_<slug>.json, and moves the
-// lock forward.
+// lock forward. A step that needs developer code names a Go function,
+// convertNNNN<Model><Field>, which `dsgen migrate` leaves as a placeholder
+// in the model package (migration_NNNN.go, the developer's file) whose body
+// does not compile until the developer writes it (Placeholders, Marker).
+//
+// # Generate
+//
+// `dsgen generate` writes a schema's first lock, and afterwards refuses a
+// schema that changed since its lock (PendingError). Otherwise Lock.Apply
+// gives the schema's fields their lock ids as codec field numbers and
+// LoadMigrations reads the migration files, so the generated Schema()
+// carries the ids, the last migration number and every migration, with
+// Convert set to the developer's functions.
 //
 // # What the runtime will do (not built yet)
 //
@@ -31,7 +43,7 @@
 // backfilled from their default (or left null); dropped fields, models and
 // indexes are deleted; changed indexes are rebuilt; a re-keyable primary key
 // change rewrites keys; meta.Resync steps clear the model and its lastSync;
-// meta.NeedsCode steps call the developer's conversion function (Go placeholders
-// are a later piece). The outbox's pending mutations are rewritten by the
+// meta.NeedsCode steps call the developer's conversion function
+// (MigrationStep.Convert). The outbox's pending mutations are rewritten by the
 // same steps.
 package migrate
