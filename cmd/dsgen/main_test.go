@@ -99,7 +99,15 @@ func TestCLI(t *testing.T) {
 		own := filepath.Join(dir, "model", "helpers.go")
 		must(t, os.WriteFile(own, []byte("package model\n"), 0o644))
 		must(t, os.WriteFile(filepath.Join(dir, "schema.graphql"), []byte(`type Blog @model { id: ID! name: String! }`), 0o644))
+		// A changed schema is refused until its migration is written.
 		r := runIn(t, bin, dir, "generate", "--schema", "schema.graphql", "--out", "model")
+		if r.code == 0 || !strings.Contains(r.stderr, "dsgen migrate") {
+			t.Fatalf("generate after dropping Post: exit %d, %q; want a refusal naming dsgen migrate", r.code, r.stderr)
+		}
+		if r := runIn(t, bin, dir, "migrate", "--schema", "schema.graphql", "--out", "model"); r.code != 0 {
+			t.Fatal(r.stderr)
+		}
+		r = runIn(t, bin, dir, "generate", "--schema", "schema.graphql", "--out", "model")
 		if r.code != 0 {
 			t.Fatal(r.stderr)
 		}
