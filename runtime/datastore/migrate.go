@@ -706,7 +706,7 @@ func (s *Store) migrateModel(plan *migrationPlan, w *modelWork, st *migrationSta
 	if copying {
 		src = storage.RecordPrefix(oldID)
 	}
-	done := 0
+	done, limit := 0, migrateBatch
 	for {
 		type kv struct{ k, v []byte }
 		var batch []kv
@@ -721,7 +721,7 @@ func (s *Store) migrateModel(plan *migrationPlan, w *modelWork, st *migrationSta
 					it.Next()
 				}
 			}
-			for ; it.Valid() && len(batch) < migrateBatch && size < migrateBatchBytes; it.Next() {
+			for ; it.Valid() && len(batch) < limit && size < migrateBatchBytes; it.Next() {
 				v, err := it.Item().ValueCopy(nil)
 				if err != nil {
 					return err
@@ -744,12 +744,19 @@ func (s *Store) migrateModel(plan *migrationPlan, w *modelWork, st *migrationSta
 					return err
 				}
 			}
-			st.Cursor = batch[len(batch)-1].k
-			return saveState(txn, st)
+			next := *st
+			next.Cursor = batch[len(batch)-1].k
+			return saveState(txn, &next)
 		})
+		if errors.Is(err, badger.ErrTxnTooBig) && len(batch) > 1 {
+			// Small memtables (MemoryPreset) cap transactions: halve.
+			limit = len(batch) / 2
+			continue
+		}
 		if err != nil {
 			return err
 		}
+		st.Cursor = batch[len(batch)-1].k
 		done += len(batch)
 		report(MigrationProgress{Phase: "records", Model: t.model.Name, Records: done})
 	}
@@ -1043,7 +1050,7 @@ func (s *Store) migrateMutations(plan *migrationPlan, st *migrationState, report
 		if phase == "dead" {
 			prefix = storage.DeadLetterPrefix()
 		}
-		done := 0
+		done, limit := 0, migrateBatch
 		for {
 			var keys, values [][]byte
 			err := db.View(func(txn *badger.Txn) error {
@@ -1056,7 +1063,7 @@ func (s *Store) migrateMutations(plan *migrationPlan, st *migrationState, report
 						it.Next()
 					}
 				}
-				for ; it.Valid() && len(keys) < migrateBatch; it.Next() {
+				for ; it.Valid() && len(keys) < limit; it.Next() {
 					v, err := it.Item().ValueCopy(nil)
 					if err != nil {
 						return err
@@ -1083,6 +1090,10 @@ func (s *Store) migrateMutations(plan *migrationPlan, st *migrationState, report
 			})
 			if err != nil {
 				*st = saved // the counters of a failed batch do not count
+				if errors.Is(err, badger.ErrTxnTooBig) && len(keys) > 1 {
+					limit = len(keys) / 2
+					continue
+				}
 				return err
 			}
 			done += len(keys)
