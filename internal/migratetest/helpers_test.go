@@ -29,7 +29,8 @@ type app struct {
 	dsgen string
 }
 
-// newApp makes the module, with the schema testdata/<schema> and the
+// newApp makes the module, with the schema testdata/<schema> (or schema,
+// when absolute) and the
 // testdata/appkit package.
 func newApp(t *testing.T, schema string) *app {
 	t.Helper()
@@ -83,10 +84,13 @@ func (a *app) read(t *testing.T, name string) string {
 	return string(b)
 }
 
-// copy copies testdata/<from> to the app's <to>.
+// copy copies testdata/<from> (or from, when absolute) to the app's <to>.
 func (a *app) copy(t *testing.T, from, to string) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", from))
+	if !filepath.IsAbs(from) {
+		from = filepath.Join("testdata", from)
+	}
+	b, err := os.ReadFile(from)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +128,8 @@ func (a *app) convert(t *testing.T, number int, fn, body string) {
 	a.write(t, name, src)
 }
 
-// migrate moves the app to the schema testdata/<schema>: dsgen generate
+// migrate moves the app to the schema testdata/<schema> (or schema, when
+// absolute): dsgen generate
 // must refuse it, dsgen migrate writes migration number, the developer's
 // conversions are written (func name -> body), then dsgen generate.
 func (a *app) migrate(t *testing.T, schema string, number int, convs map[string]string) {
