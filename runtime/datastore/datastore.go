@@ -563,8 +563,11 @@ func createModelMetadata(txn *badger.Txn, s *meta.Schema) error {
 	for _, m := range s.Models {
 		key := storage.ModelMetaKey(m.Name)
 		have, err := get(txn, key)
-		if err != nil || have != nil {
+		if err != nil {
 			return err
+		}
+		if have != nil {
+			continue
 		}
 		b, _ := json.Marshal(ModelMetadata{Model: m.Name})
 		if err := txn.Set(key, b); err != nil {

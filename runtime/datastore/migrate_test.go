@@ -4,7 +4,7 @@ package datastore_test
 // (schema v1) is opened with a v2 schema and its migrations, as code
 // generated from v2 would open it. The end-to-end tests with code generated
 // for both versions, dsgen serve and killed processes are in
-// internal/migrate/e2e.
+// internal/migratetest.
 
 import (
 	"context"

@@ -53,27 +53,22 @@ func Progress(stallAt int) datastore.Option {
 	})
 }
 
-// EnsureModelMetadata works around a runtime bug: a migrated store lacks
-// the sync state row of a model the migration added (createModelMetadata in
-// runtime/datastore stops at the first model that has one), and the sync
-// engine then fails with `no model "X"` until it exists. It adds the
-// missing rows and returns the models it fixed.
-func EnsureModelMetadata(ctx context.Context, st *datastore.Store) ([]string, error) {
-	var fixed []string
+// MissingModelMetadata returns the models of st's schema that have no sync
+// state row: a migrated store must have one for every model, including
+// those the migration added, or the sync engine cannot start.
+func MissingModelMetadata(ctx context.Context, st *datastore.Store) ([]string, error) {
+	var missing []string
 	for _, m := range st.Schema().Models {
 		_, err := st.ModelMetadata(ctx, m.Name)
 		if errors.Is(err, datastore.ErrNotFound) {
-			if err := st.SetModelMetadata(ctx, datastore.ModelMetadata{Model: m.Name}); err != nil {
-				return nil, err
-			}
-			fixed = append(fixed, m.Name)
+			missing = append(missing, m.Name)
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
-	return fixed, nil
+	return missing, nil
 }
 
 // Sync runs a sync engine on st against url until its first sync is done

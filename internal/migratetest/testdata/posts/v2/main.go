@@ -80,11 +80,11 @@ func run(ctx context.Context, ds *model.DataStore, url, key string) error {
 	if err := ds.Comment.Save(ctx, &model.Comment{ID: "c1", Content: "migrated fine"}); err != nil {
 		return err
 	}
-	fixed, err := appkit.EnsureModelMetadata(ctx, ds.Store())
+	missing, err := appkit.MissingModelMetadata(ctx, ds.Store())
 	if err != nil {
 		return err
 	}
-	appkit.Emit(map[string]any{"event": "workaround", "missingModelMetadata": fixed})
+	appkit.Emit(map[string]any{"event": "syncState", "missing": missing})
 	dead, err := appkit.Sync(ctx, ds.Store(), url, key)
 	if err != nil {
 		return err
