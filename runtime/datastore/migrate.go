@@ -158,6 +158,8 @@ type migrationPlan struct {
 	schema *meta.Schema
 	migs   []*meta.Migration
 	models map[string]*modelWork // by final name
+	// enums are the removeEnumValue steps, in order.
+	enums []convStep
 }
 
 // modelWork is what the pending migrations do to one model (final name).
@@ -167,6 +169,18 @@ type modelWork struct {
 	rewrite, rekey, resync, rebuildAll bool
 	reindex                            []string
 	convs                              []*conversion
+	// fills are the @default values of added fields, for records and
+	// mutations that have none.
+	fills []fillDefault
+	// rest are the model's stored fields other than the converted ones,
+	// numbered explicitly: what records are decoded with.
+	rest []*meta.Field
+}
+
+// fillDefault is the value an added field gets where it has none.
+type fillDefault struct {
+	field string
+	value any
 }
 
 // conversion carries a field's values through type changes.
@@ -267,6 +281,7 @@ func planMigrations(s *meta.Schema, migs []*meta.Migration) (*migrationPlan, err
 				for _, m := range usersOf(s, st.Model) {
 					p.work(m).rewrite = true
 				}
+				p.enums = append(p.enums, convStep{mig: mg.Number, st: st})
 				continue
 			}
 			model, field, ok := p.forward(k, st.Model, st.Field)
@@ -293,9 +308,17 @@ func planMigrations(s *meta.Schema, migs []*meta.Migration) (*migrationPlan, err
 			case meta.DropField:
 				p.work(model).rewrite = true
 			case meta.AddField:
-				if st.Default != nil {
-					p.work(model).rewrite = true
+				f := fm.Field(field)
+				if st.Default == nil || f == nil || f.IsList {
+					continue
 				}
+				dv, err := defaultValue(f, *st.Default)
+				if err != nil {
+					return nil, bad("@default %q: %w", *st.Default, err)
+				}
+				w := p.work(model)
+				w.rewrite = true
+				w.fills = append(w.fills, fillDefault{field: field, value: dv})
 			case meta.ChangeFieldType:
 				f := fm.Field(field)
 				if f == nil {
@@ -333,9 +356,18 @@ func planMigrations(s *meta.Schema, migs []*meta.Migration) (*migrationPlan, err
 			}
 		}
 	}
-	for _, w := range p.models {
+	for name, w := range p.models {
 		if w.rewrite || w.rekey || w.resync {
 			w.rebuildAll = true
+		}
+		fields := s.Model(name).Fields
+		for i, f := range fields {
+			if !f.Stored() || slices.ContainsFunc(w.convs, func(c *conversion) bool { return c.field == f }) {
+				continue
+			}
+			cp := *f
+			cp.Number = codec.Number(fields, i)
+			w.rest = append(w.rest, &cp)
 		}
 	}
 	return p, nil
@@ -708,30 +740,7 @@ func (s *Store) migrateModel(plan *migrationPlan, w *modelWork, st *migrationSta
 	}
 	done, limit := 0, migrateBatch
 	for {
-		type kv struct{ k, v []byte }
-		var batch []kv
-		err := db.View(func(txn *badger.Txn) error {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: src, PrefetchValues: true, PrefetchSize: 64})
-			defer it.Close()
-			size := 0
-			it.Seek(src)
-			if st.Cursor != nil {
-				it.Seek(st.Cursor)
-				if it.Valid() && bytes.Equal(it.Item().Key(), st.Cursor) {
-					it.Next()
-				}
-			}
-			for ; it.Valid() && len(batch) < limit && size < migrateBatchBytes; it.Next() {
-				v, err := it.Item().ValueCopy(nil)
-				if err != nil {
-					return err
-				}
-				k := it.Item().KeyCopy(nil)
-				batch = append(batch, kv{k, v})
-				size += 2*len(v) + 64
-			}
-			return nil
-		})
+		batch, err := readBatch(db, src, st.Cursor, limit)
 		if err != nil {
 			return fmt.Errorf("datastore: migrate: %s: %w", t.model.Name, err)
 		}
@@ -777,6 +786,37 @@ func (s *Store) migrateModel(plan *migrationPlan, w *modelWork, st *migrationSta
 		st.Model, st.Prepared, st.Cursor = "", false, nil
 		return saveState(txn, st)
 	})
+}
+
+// kv is a key and its value.
+type kv struct{ k, v []byte }
+
+// readBatch reads, under prefix and after the key cursor (from the start
+// when nil), up to limit entries or migrateBatchBytes of values.
+func readBatch(db *badger.DB, prefix, cursor []byte, limit int) ([]kv, error) {
+	var batch []kv
+	err := db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
+		defer it.Close()
+		it.Seek(prefix)
+		if cursor != nil {
+			it.Seek(cursor)
+			if it.Valid() && bytes.Equal(it.Item().Key(), cursor) {
+				it.Next()
+			}
+		}
+		size := 0
+		for ; it.Valid() && len(batch) < limit && size < migrateBatchBytes; it.Next() {
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			batch = append(batch, kv{it.Item().KeyCopy(nil), v})
+			size += 2*len(v) + 64
+		}
+		return nil
+	})
+	return batch, err
 }
 
 // migrateRecord moves one record: converted when values change, its index
@@ -879,16 +919,7 @@ func (p *migrationPlan) convertRecord(t *table, data []byte) ([]byte, error) {
 	w := p.models[t.model.Name]
 	// Values whose type changed are read with their old type, the rest
 	// with the new schema (which skips dropped fields).
-	rest := make([]*meta.Field, 0, len(t.model.Fields))
-	for i, f := range t.model.Fields {
-		if !f.Stored() || slices.ContainsFunc(w.convs, func(c *conversion) bool { return c.field == f }) {
-			continue
-		}
-		cp := *f
-		cp.Number = codec.Number(t.model.Fields, i)
-		rest = append(rest, &cp)
-	}
-	rec, err := codec.DecodeMap(s, rest, data)
+	rec, err := codec.DecodeMap(s, w.rest, data)
 	if err != nil {
 		return nil, err
 	}
@@ -905,7 +936,7 @@ func (p *migrationPlan) convertRecord(t *table, data []byte) ([]byte, error) {
 			rec[c.field.Name] = v
 		}
 	}
-	p.fill(t.model, rec, false)
+	w.fill(rec, false)
 	if err := p.fixEnums(t.model.Name, t.model.Fields, rec); err != nil {
 		return nil, err
 	}
@@ -940,27 +971,10 @@ func (c *conversion) apply(v any, model string) (any, error) {
 
 // fill sets the @default of the fields added with one where rec has none
 // (onlyPresent: only where rec holds the field as null, for updates).
-func (p *migrationPlan) fill(m *meta.Model, rec map[string]any, onlyPresent bool) {
-	for k, mg := range p.migs {
-		for _, st := range mg.Steps {
-			if st.Kind != meta.AddField || st.NonModel || st.Default == nil {
-				continue
-			}
-			model, field, ok := p.forward(k, st.Model, st.Field)
-			if !ok || model != m.Name {
-				continue
-			}
-			f := m.Field(field)
-			if f == nil || f.IsList {
-				continue
-			}
-			v, present := rec[field]
-			if v != nil || (onlyPresent && !present) {
-				continue
-			}
-			if dv, err := defaultValue(f, *st.Default); err == nil {
-				rec[field] = dv
-			}
+func (w *modelWork) fill(rec map[string]any, onlyPresent bool) {
+	for _, f := range w.fills {
+		if v, present := rec[f.field]; v == nil && (present || !onlyPresent) {
+			rec[f.field] = f.value
 		}
 	}
 }
@@ -968,14 +982,9 @@ func (p *migrationPlan) fill(m *meta.Model, rec map[string]any, onlyPresent bool
 // fixEnums replaces removed enum values in rec (values of fields, nested in
 // non-model values and lists) by their conversion functions' answers.
 func (p *migrationPlan) fixEnums(model string, fields []*meta.Field, rec map[string]any) error {
-	for _, mg := range p.migs {
-		for _, st := range mg.Steps {
-			if st.Kind != meta.RemoveEnumValue {
-				continue
-			}
-			if err := replaceEnum(p.schema, fields, rec, st); err != nil {
-				return &MigrationError{Migration: mg.Number, Model: model, Err: fmt.Errorf("%s value %s: %s: %w", st.Model, st.Value, st.Func, err)}
-			}
+	for _, cs := range p.enums {
+		if err := replaceEnum(p.schema, fields, rec, cs.st); err != nil {
+			return &MigrationError{Migration: cs.mig, Model: model, Err: fmt.Errorf("%s value %s: %s: %w", cs.st.Model, cs.st.Value, cs.st.Func, err)}
 		}
 	}
 	return nil
@@ -1052,51 +1061,32 @@ func (s *Store) migrateMutations(plan *migrationPlan, st *migrationState, report
 		}
 		done, limit := 0, migrateBatch
 		for {
-			var keys, values [][]byte
-			err := db.View(func(txn *badger.Txn) error {
-				it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-				defer it.Close()
-				it.Seek(prefix)
-				if st.Cursor != nil {
-					it.Seek(st.Cursor)
-					if it.Valid() && bytes.Equal(it.Item().Key(), st.Cursor) {
-						it.Next()
-					}
-				}
-				for ; it.Valid() && len(keys) < limit; it.Next() {
-					v, err := it.Item().ValueCopy(nil)
-					if err != nil {
-						return err
-					}
-					keys, values = append(keys, it.Item().KeyCopy(nil)), append(values, v)
-				}
-				return nil
-			})
+			batch, err := readBatch(db, prefix, st.Cursor, limit)
 			if err != nil {
 				return fmt.Errorf("datastore: migrate: %s: %w", phase, err)
 			}
-			if len(keys) == 0 {
+			if len(batch) == 0 {
 				break
 			}
 			saved := *st
 			err = db.Update(func(txn *badger.Txn) error {
-				for i, k := range keys {
-					if err := s.migrateEntry(txn, plan, st, phase == "dead", k, values[i]); err != nil {
+				for _, e := range batch {
+					if err := s.migrateEntry(txn, plan, st, phase == "dead", e.k, e.v); err != nil {
 						return err
 					}
 				}
-				st.Cursor = keys[len(keys)-1]
+				st.Cursor = batch[len(batch)-1].k
 				return saveState(txn, st)
 			})
 			if err != nil {
 				*st = saved // the counters of a failed batch do not count
-				if errors.Is(err, badger.ErrTxnTooBig) && len(keys) > 1 {
-					limit = len(keys) / 2
+				if errors.Is(err, badger.ErrTxnTooBig) && len(batch) > 1 {
+					limit = len(batch) / 2
 					continue
 				}
 				return err
 			}
-			done += len(keys)
+			done += len(batch)
 			report(MigrationProgress{Phase: "outbox", Records: done})
 		}
 		if phase == "outbox" {
@@ -1151,30 +1141,32 @@ func (s *Store) migrateEntry(txn *badger.Txn, plan *migrationPlan, st *migration
 	m.Condition = plan.renameCondition(from, model, m.Condition)
 	// Values: conversions of fields whose type changed, defaults of added
 	// fields (a create carries the whole record), removed enum values.
-	if w := plan.models[model]; w != nil {
-		for _, c := range w.convs {
-			v, present := m.Data[c.field.Name]
-			if !present {
-				continue
-			}
-			nv, err := c.apply(jsonValue(c.old, v), model)
-			if err != nil {
-				var me *MigrationError
-				if errors.As(err, &me) {
-					me.Record = ref
-				}
-				return err
-			}
-			m.Data[c.field.Name] = nv
-		}
+	w := plan.models[model]
+	if w == nil {
+		w = &modelWork{}
 	}
-	plan.fill(t.model, m.Data, m.Op != MutationCreate)
+	for _, c := range w.convs {
+		v, present := m.Data[c.field.Name]
+		if !present {
+			continue
+		}
+		nv, err := c.apply(jsonValue(c.old, v), model)
+		if err != nil {
+			var me *MigrationError
+			if errors.As(err, &me) {
+				me.Record = ref
+			}
+			return err
+		}
+		m.Data[c.field.Name] = nv
+	}
+	w.fill(m.Data, m.Op != MutationCreate)
 	if err := plan.fixEnums(model, t.model.Fields, m.Data); err != nil {
 		return err
 	}
 	// A re-keyed record: the entry follows it to its new key.
 	var unsendable string
-	if w := plan.models[model]; w != nil && (w.rekey || w.resync) {
+	if w.rekey || w.resync {
 		newKey, err := get(txn, storage.RekeyKey(m.RecordKey))
 		if err != nil {
 			return err
@@ -1182,11 +1174,7 @@ func (s *Store) migrateEntry(txn *badger.Txn, plan *migrationPlan, st *migration
 		if newKey == nil {
 			// The record is gone locally (a delete): its new key can be
 			// built only from what the mutation carries.
-			vals := make([]any, len(t.pk))
-			for i, f := range t.model.PrimaryKey.Fields() {
-				vals[i] = m.Data[f]
-			}
-			if k, err := t.keyFromValues(vals); err == nil {
+			if k, err := t.keyFromValues(keyValues(t, m.Data)); err == nil {
 				newKey = k
 			} else {
 				unsendable = fmt.Sprintf("migration: %s's primary key changed to (%s) and the mutation does not carry the new key", model, strings.Join(t.model.PrimaryKey.Fields(), ", "))
@@ -1213,11 +1201,7 @@ func (s *Store) migrateEntry(txn *badger.Txn, plan *migrationPlan, st *migration
 					m.Data[k] = v
 				}
 			}
-			vals := make([]any, len(t.pk))
-			for i, f := range t.model.PrimaryKey.Fields() {
-				vals[i] = m.Data[f]
-			}
-			m.Key = vals
+			m.Key = keyValues(t, m.Data)
 		}
 	}
 	if unsendable != "" && !dead {

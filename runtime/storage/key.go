@@ -215,19 +215,9 @@ func DescribeComponent(comp []byte) string {
 			return DescribeComponent(comp[13:])
 		}
 	case tagString:
-		var b []byte
-		for i := 1; i+1 < len(comp); i++ {
-			if comp[i] == 0 {
-				if comp[i+1] == 0x01 {
-					break
-				}
-				i++ // 0x00 0xFF is an escaped 0x00
-				b = append(b, 0)
-				continue
-			}
-			b = append(b, comp[i])
+		if str, ok := DecodeString(comp); ok {
+			return strconv.Quote(str)
 		}
-		return strconv.Quote(string(b))
 	}
 	return fmt.Sprintf("%x", comp)
 }
