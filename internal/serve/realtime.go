@@ -68,20 +68,16 @@ func (b *backend) Subscribe(ctx context.Context, principal any, req appsync.Requ
 	if err != nil {
 		return nil, err
 	}
-	if err := acc.CheckOwnerArgs(f.Args); err != nil {
+	// Owner arguments select the items of the owner they name, in every
+	// stored form of that owner's identity: DataStore sends the bare user
+	// name, records hold "<sub>::<username>".
+	owners, err := acc.OwnerFilters(f.Args, sop.OwnerArgs)
+	if err != nil {
 		return nil, err
 	}
 	flt, err := filterArg(f.Args, "filter")
 	if err != nil {
 		return nil, err
-	}
-	// Plain arguments (owner fields) are equality filters, as AppSync's
-	// argument-based filtering.
-	eq := map[string]any{}
-	for _, name := range sop.OwnerArgs {
-		if v := f.Args[name]; v != nil {
-			eq[name] = map[string]any{"eq": v}
-		}
 	}
 	var kind string
 	switch sop.Kind {
@@ -94,13 +90,9 @@ func (b *backend) Subscribe(ctx context.Context, principal any, req appsync.Requ
 	default:
 		return nil, appsync.Errorf(appsync.UnsupportedOperation, "%s is not a model subscription", f.Name)
 	}
-	sub := &subscription{s: b.s, id: id, acc: acc, model: sop.Model, kind: kind, op: op, renderKey: renderKey(req, id)}
-	for _, m := range []map[string]any{flt, eq} {
-		c, err := filter.Compile(m)
-		if err != nil {
-			return nil, appsync.Errorf(appsync.BadRequest, "%v", err)
-		}
-		sub.filters = append(sub.filters, c)
+	sub := &subscription{s: b.s, id: id, acc: acc, model: sop.Model, kind: kind, op: op, owners: owners, renderKey: renderKey(req, id)}
+	if sub.filter, err = filter.Compile(flt); err != nil {
+		return nil, appsync.Errorf(appsync.BadRequest, "%v", err)
 	}
 	return sub, nil
 }
@@ -131,8 +123,10 @@ type subscription struct {
 	model *meta.Model
 	kind  string
 	op    *gqlexec.Operation
-	// filters are compiled once: they run for every event of the topic.
-	filters []*filter.Filter
+	// filter and owners are compiled once: they run for every event of
+	// the topic.
+	filter *filter.Filter
+	owners []auth.OwnerFilter
 	// renderKey names what the rendered payload depends on: the document,
 	// its variables and the caller. Subscribers with equal keys share one
 	// render per event.
@@ -209,8 +203,11 @@ func (sub *subscription) Render(ctx context.Context, ev realtime.Event) (payload
 	if !sub.acc.Allows(ev.Item) {
 		return nil, false, nil
 	}
-	for _, f := range sub.filters {
-		if !f.Match(ev.Item) {
+	if !sub.filter.Match(ev.Item) {
+		return nil, false, nil
+	}
+	for _, o := range sub.owners {
+		if !o.Match(ev.Item) {
 			return nil, false, nil
 		}
 	}

@@ -384,3 +384,80 @@ func TestCheckWrite(t *testing.T) {
 		t.Errorf("owner with read-only memo rule updated it: %v", err)
 	}
 }
+
+func TestOwnerFilters(t *testing.T) {
+	s := loadModels(t, rulesSDL+`
+type Board @model @auth(rules: [{allow: owner}, {allow: public, operations: [read]}, {allow: private, operations: [read]}]) { id: ID! }
+`)
+	c := newCallers(t)
+	listen := func(model string, id *Identity) *Access {
+		t.Helper()
+		a, err := Authorize(s.Model(model), OpListen, id)
+		if err != nil {
+			t.Fatalf("%s listen: %v", model, err)
+		}
+		return a
+	}
+	filters := func(a *Access, field string, arg any) []OwnerFilter {
+		t.Helper()
+		fs, err := a.OwnerFilters(map[string]any{field: arg}, []string{field})
+		if err != nil {
+			t.Fatalf("OwnerFilters(%s: %v): %v", field, arg, err)
+		}
+		return fs
+	}
+	type tc struct {
+		stored any
+		want   bool
+	}
+	check := func(what string, fs []OwnerFilter, field string, cases []tc) {
+		t.Helper()
+		if len(fs) != 1 {
+			t.Fatalf("%s: %d filters, want 1", what, len(fs))
+		}
+		for _, k := range cases {
+			if got := fs[0].Match(map[string]any{field: k.stored}); got != k.want {
+				t.Errorf("%s: Match(%s: %v) = %v, want %v", what, field, k.stored, got, k.want)
+			}
+		}
+	}
+	mine := []tc{
+		{"a-1::alice", true}, {"alice", true}, {"a-1", true},
+		{"b-2::bob", false}, {"bob", false}, {"b-2", false},
+		{"x-9::alice", false}, {"a-1::alicex", false}, {"a-1::", false}, {nil, false}, {42, false},
+	}
+	// Under owner-only access every form alice may name herself by selects
+	// her items in every stored form, and nothing else.
+	note := listen("Note", c.alice)
+	for _, arg := range []string{"alice", "a-1", "a-1::alice"} {
+		check("Note, alice, owner "+arg, filters(note, "owner", arg), "owner", mine)
+	}
+	for _, arg := range []any{"bob", "b-2", "b-2::bob", "a-1::bob", 7} {
+		_, err := note.OwnerFilters(map[string]any{"owner": arg}, []string{"owner"})
+		wantNotAuthorized(t, err, "Not Authorized to access Note on type Note")
+	}
+	if fs, err := note.OwnerFilters(map[string]any{"owner": nil, "filter": map[string]any{}}, []string{"owner"}); err != nil || len(fs) != 0 {
+		t.Errorf("null owner argument: %v, %v; want no filter", fs, err)
+	}
+
+	// A custom identity claim keeps to that claim: alice's user name is not
+	// one of her forms there.
+	art := listen("Article", c.alice)
+	check("Article, alice, author email", filters(art, "author", "alice@x.test"), "author",
+		[]tc{{"alice@x.test", true}, {"alice", false}, {"a-1::alice", false}, {"a-1", false}})
+	for _, arg := range []string{"alice", "a-1", "a-1::alice"} {
+		_, err := art.OwnerFilters(map[string]any{"author": arg}, []string{"author"})
+		wantNotAuthorized(t, err, "")
+	}
+
+	// Full access: the caller's own forms still select all of its items;
+	// someone else's name is a plain filter matching that value or the
+	// user name part of a composite, as AppSync's owner field reads.
+	open := listen("Board", c.alice)
+	check("Board, alice, owner alice", filters(open, "owner", "alice"), "owner", mine)
+	check("Board, alice, owner bob", filters(open, "owner", "bob"), "owner",
+		[]tc{{"b-2::bob", true}, {"bob", true}, {"b-2", false}, {"a-1::alice", false}, {"bob::x", false}})
+	key := listen("Board", c.key)
+	check("Board, API key, owner alice", filters(key, "owner", "alice"), "owner",
+		[]tc{{"a-1::alice", true}, {"alice", true}, {"a-1", false}, {"b-2::bob", false}})
+}

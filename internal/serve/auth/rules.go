@@ -2,6 +2,7 @@ package auth
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/dsgen/dsgen/runtime/appsync"
 	"github.com/dsgen/dsgen/runtime/meta"
@@ -54,6 +55,10 @@ type Access struct {
 	op    Operation
 	full  bool
 	conds []Condition
+	// owned are the caller's owner conditions, kept under full access too:
+	// a subscription's owner argument naming the caller selects the
+	// caller's items in every stored form (see OwnerFilters).
+	owned []Condition
 }
 
 // Full reports whether access is unrestricted.
@@ -132,7 +137,9 @@ func evaluate(m *meta.Model, rules []meta.AuthRule, op Operation, id *Identity) 
 				if field == "" {
 					field = "owner"
 				}
-				a.conds = append(a.conds, Condition{Field: field, Values: vals, Owner: true, List: isList(m, field)})
+				c := Condition{Field: field, Values: vals, Owner: true, List: isList(m, field)}
+				a.conds = append(a.conds, c)
+				a.owned = append(a.owned, c)
 			}
 		}
 	}
@@ -313,6 +320,85 @@ func (a *Access) CheckOwnerArgs(args map[string]any) error {
 		}
 	}
 	return nil
+}
+
+// OwnerFilter is a subscription's owner argument as an event filter (see
+// Access.OwnerFilters). The zero OwnerFilter matches nothing.
+type OwnerFilter struct {
+	field string
+	// forms are the stored owner values the argument selects.
+	forms []string
+	// user is set for an argument that does not name the caller: it also
+	// selects "<sub>::<user>" values, since AppSync compares the argument
+	// with the owner field as read, which shows only the user name part.
+	user string
+}
+
+// Field names the owner field the filter reads.
+func (f OwnerFilter) Field() string { return f.field }
+
+// Match reports whether item's owner field (a string, or a list containing
+// one) holds a value the argument selects.
+func (f OwnerFilter) Match(item map[string]any) bool {
+	for _, s := range itemStrings(item[f.field]) {
+		if slices.Contains(f.forms, s) {
+			return true
+		}
+		if _, user, ok := strings.Cut(s, claimDelimiter); ok && f.user != "" && user == f.user {
+			return true
+		}
+	}
+	return false
+}
+
+// claimDelimiter joins the parts of a composite identity claim value, as in
+// "<sub>::<username>".
+const claimDelimiter = "::"
+
+// OwnerFilters checks a subscription's owner arguments and turns them into
+// event filters, one per argument in fields (the subscription's owner
+// arguments) that args gives a non-null value.
+//
+// An owner argument is one form of an owner's identity, and the client picks
+// which: Amplify DataStore in user pool mode sends the bare user name while
+// AppSync v2 stores "<sub>::<username>". So, as in AppSync, an argument that
+// is any identity form of the caller (the composite, the sub or the user
+// name) selects every item the caller owns, in whichever of those forms its
+// owner field holds it. Under limited access any other value is refused
+// with Unauthorized (CheckOwnerArgs). Under full access another value is a
+// plain filter: it selects owner values equal to it or whose user name part
+// is it. Owner rules with a custom identityClaim keep to that claim: the
+// caller's only form is its value.
+func (a *Access) OwnerFilters(args map[string]any, fields []string) ([]OwnerFilter, error) {
+	if err := a.CheckOwnerArgs(args); err != nil {
+		return nil, err
+	}
+	var out []OwnerFilter
+	for _, name := range fields {
+		v, ok := args[name]
+		if !ok || v == nil {
+			continue
+		}
+		s, isStr := v.(string)
+		if !isStr {
+			return nil, appsync.Errorf(appsync.BadRequest, "subscription argument %s of %s must be a string, got %T", name, opField(a.model, a.op), v)
+		}
+		f := OwnerFilter{field: name}
+		for _, c := range a.owned {
+			if c.Field == name && slices.Contains(c.Values, s) {
+				for _, form := range c.Values {
+					if !slices.Contains(f.forms, form) {
+						f.forms = append(f.forms, form)
+					}
+				}
+			}
+		}
+		if f.forms == nil {
+			f.forms, f.user = []string{s}, s
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }
 
 // notAuthorized is AppSync's error for a denied operation or field.
