@@ -56,7 +56,7 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 		tlsCert     = fs.String("tls-cert", "", "serve HTTPS/WSS with this certificate `file` (plain HTTP stays available on the same port)")
 		tlsKey      = fs.String("tls-key", "", "private key `file` for --tls-cert")
 		devTLS      = fs.Bool("dev-tls", false, "serve HTTPS/WSS with a self-signed certificate for 127.0.0.1 and localhost")
-		devTLSDir   = fs.String("dev-tls-dir", "", "`directory` for dev-cert.pem (default: the data directory, or a temporary one)")
+		devTLSDir   = fs.String("dev-tls-dir", "", "`directory` keeping dev-cert.pem and dev-key.pem across restarts (default: the data directory, or a temporary one)")
 		maxBody     = fs.Int64("max-body", 1<<20, "maximum GraphQL request body in `bytes`")
 		maxSubs     = fs.Int("max-subscriptions", 100, "subscriptions per WebSocket connection")
 		maxFrame    = fs.Int64("max-message", 240<<10, "maximum inbound WebSocket message in `bytes`")
@@ -183,7 +183,7 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 					return err
 				}
 			}
-			cert, devCert, err = serve.DevCertificate(dir)
+			cert, devCert, err = serve.DevCertificate(dir, log)
 		} else {
 			cert, err = tls.LoadX509KeyPair(*tlsCert, *tlsKey)
 		}
