@@ -156,9 +156,12 @@ export class Client {
    * @param {'default'|'discard'} [opts.conflict] conflict handler: Amplify's default
    *   (local fields with the remote _version, i.e. client wins) or DISCARD (server wins)
    * @param {string} [opts.schemaModule]
+   * @param {{accessToken: string, idToken: string}} [opts.userPool] signed-in user: the API's
+   *   default auth mode becomes userPool and Amplify gets these JWTs from a token provider
+   *   function, as from Cognito (the access token is sent, DataStore reads the id token's claims)
    * @param {number} [opts.timeoutMs]
    */
-  async start({ endpoint, apiKey, caFile, conflict = 'default', schemaModule, timeoutMs = DEFAULT_TIMEOUT_MS }) {
+  async start({ endpoint, apiKey, caFile, conflict = 'default', schemaModule, userPool, timeoutMs = DEFAULT_TIMEOUT_MS }) {
     installWebSocket({
       ca: caFile ? readFileSync(caFile) : undefined,
       onOpen: (url) => this.socketsOpened.push(url),
@@ -169,9 +172,10 @@ export class Client {
       this.hubEvents.push({ event: payload.event, data: summarize(payload.data) });
       for (const w of this.#hubWaiters) w(payload);
     });
+    const defaultAuthMode = userPool ? 'userPool' : 'apiKey';
     Amplify.configure({
-      API: { GraphQL: { endpoint, region: 'us-east-1', defaultAuthMode: 'apiKey', apiKey } },
-    });
+      API: { GraphQL: { endpoint, region: 'us-east-1', defaultAuthMode, apiKey } },
+    }, userPool ? { Auth: { tokenProvider: tokenProvider(userPool) } } : undefined);
     DataStore.configure({
       storageAdapter: IndexedDBAdapter,
       errorHandler: (e) => {
@@ -307,6 +311,25 @@ export class Client {
     await DataStore.stop();
     this.#stopHub();
   }
+}
+
+/**
+ * tokenProvider is Amplify's token provider slot (libraryOptions.Auth.tokenProvider)
+ * filled by a function instead of Cognito: it hands out the given JWTs, decoded
+ * the way Amplify's own provider does ({toString(), payload}).
+ * @param {{accessToken: string, idToken: string}} tokens
+ */
+export function tokenProvider({ accessToken, idToken }) {
+  return {
+    getTokens: async () => ({ accessToken: decodeJWT(accessToken), idToken: decodeJWT(idToken) }),
+  };
+}
+
+/** decodeJWT returns a JWT as Amplify holds one: its text and its decoded payload. @param {string} token */
+function decodeJWT(token) {
+  const parts = String(token).split('.');
+  if (parts.length !== 3) throw new Error(`not a JWT (want three dot-separated parts): ${String(token).slice(0, 40)}`);
+  return { toString: () => token, payload: JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) };
 }
 
 /** plain turns a model instance into its JSON fields (metadata included). */

@@ -2,6 +2,7 @@
 // `dsgen serve` on 127.0.0.1 and Amplify DataStore clients (client-proc.mjs),
 // plus a direct GraphQL caller for seeding and checking the server.
 import { spawn, execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -65,20 +66,20 @@ export function dsgenBin() {
  * @property {string} endpoint plain-HTTP GraphQL URL the clients are configured with
  * @property {string} devCert path of the dev TLS certificate (PEM)
  * @property {() => string} logs everything the server wrote on stderr so far
- * @property {(query: string, variables?: object) => Promise<any>} gql
+ * @property {(query: string, variables?: object, auth?: object) => Promise<any>} gql
  * @property {() => Promise<void>} stop
  */
 
 /**
  * startServer runs `dsgen serve` in memory on a free loopback port with dev
  * TLS, and resolves once its "listening" log line is out.
- * @param {{conflictDefault?: string, extraArgs?: string[], t?: import('node:test').TestContext}} opts
+ * @param {{conflictDefault?: string, schema?: string, extraArgs?: string[], t?: import('node:test').TestContext}} opts
  * @returns {Promise<Server>}
  */
-export async function startServer({ conflictDefault, extraArgs = [], t } = {}) {
+export async function startServer({ conflictDefault, schema = BLOG_SCHEMA, extraArgs = [], t } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'dsgen-interop-'));
   const args = [
-    'serve', '--schema', BLOG_SCHEMA, '--in-memory', '--addr', '127.0.0.1:0',
+    'serve', '--schema', schema, '--in-memory', '--addr', '127.0.0.1:0',
     '--dev-tls', '--dev-tls-dir', dir, '--api-key', API_KEY,
     ...(conflictDefault ? ['--conflict-default', conflictDefault] : []),
     ...extraArgs,
@@ -125,7 +126,7 @@ export async function startServer({ conflictDefault, extraArgs = [], t } = {}) {
     devCert: listening.devCert,
     listening,
     logs: () => stderr,
-    gql: (query, variables) => gql(endpoint, query, variables),
+    gql: (query, variables, auth) => gql(endpoint, query, variables, auth),
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
       const killer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
@@ -151,13 +152,14 @@ export class GraphQLError extends Error {
 }
 
 /**
- * gql POSTs one GraphQL operation with the API key, the way the Amplify client
- * does, and returns `data`; a response with errors throws GraphQLError.
+ * gql POSTs one GraphQL operation with the API key (or the given auth
+ * headers, e.g. {authorization: jwt}), the way the Amplify client does, and
+ * returns `data`; a response with errors throws GraphQLError.
  */
-export async function gql(endpoint, query, variables = {}) {
+export async function gql(endpoint, query, variables = {}, auth = { 'x-api-key': API_KEY }) {
   const res = await fetch(endpoint, {
     method: 'POST',
-    headers: { 'content-type': 'application/json; charset=UTF-8', 'x-api-key': API_KEY },
+    headers: { 'content-type': 'application/json; charset=UTF-8', ...auth },
     body: JSON.stringify({ query, variables }),
     signal: AbortSignal.timeout(WAIT_MS),
   });
@@ -283,9 +285,11 @@ export class ClientProc {
  * startClient runs a client process and starts its DataStore against server,
  * resolving when DataStore's hub reports `ready`.
  * @param {Server} server
- * @param {{name?: string, conflict?: 'default'|'discard', t?: import('node:test').TestContext}} [opts]
+ * @param {{name?: string, conflict?: 'default'|'discard', schemaModule?: string,
+ *   userPool?: {accessToken: string, idToken: string}, t?: import('node:test').TestContext}} [opts]
+ *   schemaModule: generated models other than the blog's; userPool: sign the client in with these JWTs
  */
-export async function startClient(server, { name = 'A', conflict = 'default', t } = {}) {
+export async function startClient(server, { name = 'A', conflict = 'default', schemaModule, userPool, t } = {}) {
   const c = new ClientProc(name);
   t?.after(async () => {
     if (process.env.INTEROP_DEBUG) {
@@ -298,9 +302,36 @@ export async function startClient(server, { name = 'A', conflict = 'default', t 
     apiKey: API_KEY,
     caFile: server.devCert,
     conflict,
+    schemaModule,
+    userPool,
     timeoutMs: WAIT_MS,
   });
   return c;
+}
+
+/**
+ * signHS256 mints a JWT signed with HMAC-SHA256, as `dsgen serve --jwt-hs256-secret` accepts.
+ * @param {string} secret @param {object} claims
+ */
+export function signHS256(secret, claims) {
+  const enc = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const signed = `${enc({ alg: 'HS256', typ: 'JWT' })}.${enc(claims)}`;
+  return `${signed}.${createHmac('sha256', secret).update(signed).digest('base64url')}`;
+}
+
+/**
+ * cognitoTokens mints the access and id tokens Cognito would issue to user
+ * (sub "<user>-sub"), valid for an hour: the access token carries
+ * `username`, the id token `cognito:username`.
+ * @param {string} secret @param {string} user
+ */
+export function cognitoTokens(secret, user) {
+  const now = Math.floor(Date.now() / 1000);
+  const common = { sub: `${user}-sub`, iat: now, exp: now + 3600, iss: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_dsgen' };
+  return {
+    accessToken: signHS256(secret, { ...common, token_use: 'access', client_id: 'dsgen-interop', username: user }),
+    idToken: signHS256(secret, { ...common, token_use: 'id', aud: 'dsgen-interop', 'cognito:username': user, email: `${user}@example.test` }),
+  };
 }
 
 /** pick returns the listed keys of o (missing ones as undefined). */
