@@ -334,9 +334,6 @@ type OwnerFilter struct {
 	user string
 }
 
-// Field names the owner field the filter reads.
-func (f OwnerFilter) Field() string { return f.field }
-
 // Match reports whether item's owner field (a string, or a list containing
 // one) holds a value the argument selects.
 func (f OwnerFilter) Match(item map[string]any) bool {
