@@ -292,7 +292,7 @@ func startRemoteJWKS(rawURL string, client *http.Client, log *slog.Logger, now f
 	r := &remoteJWKS{url: u.String(), client: &c, log: log, now: now, missEvery: missEvery, life: ctx, stop: stop, done: make(chan struct{})}
 	if err := r.fetch(ctx); err != nil {
 		stop()
-		return nil, fmt.Errorf("auth: JWKS %s: %w", r.url, err)
+		return nil, fmt.Errorf("auth: JWKS %s: first fetch failed, and no token can be verified without it: %w", r.url, err)
 	}
 	go r.run(ctx, every)
 	return r, nil
