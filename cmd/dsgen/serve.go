@@ -48,7 +48,10 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 		baseTTL     = fs.Duration("base-ttl", 30*24*time.Hour, "how long tombstones are kept")
 		deltaTTL    = fs.Duration("delta-ttl", 30*time.Minute, "how long the change log is kept (older lastSync gets a base sync)")
 		hsSecret    = fs.String("jwt-hs256-secret", "", "accept HS256 bearer tokens signed with this `secret`")
-		jwks        = fs.String("jwks", "", "accept RS256 bearer tokens signed by the keys in this JWKS `file`")
+		jwks        = fs.String("jwks", "", "accept RS256/ES256 bearer tokens signed by the keys in this JWKS `file`")
+		jwksURL     = fs.String("jwks-url", "", fmt.Sprintf("accept RS256/ES256 bearer tokens signed by the keys of the JWKS at this `URL`, e.g. https://cognito-idp.REGION.amazonaws.com/POOL_ID/.well-known/jwks.json;\nhttps only (plain http only to a loopback address such as 127.0.0.1); fetched at start (the server does not start\nwhen that fails), then every --jwks-refresh and on a token with an unknown key id (at most once per %s); a failed\nrefresh keeps the last good keys", auth.DefaultJWKSMissInterval))
+		jwksRefresh = fs.Duration("jwks-refresh", auth.DefaultJWKSRefresh, "how often the --jwks-url keys are refetched")
+		allowNoExp  = fs.Bool("jwt-allow-no-exp", false, "accept JWTs without an \"exp\" claim (refused by default: they never expire)")
 		issuer      = fs.String("jwt-issuer", "", "required JWT \"iss\"")
 		audience    = fs.String("jwt-audience", "", "required JWT \"aud\" or \"client_id\"")
 		userClaim   = fs.String("jwt-username-claim", "", "JWT claim naming the owner (default username, cognito:username, sub)")
@@ -124,8 +127,12 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		cfg.Auth.APIKeys = append(cfg.Auth.APIKeys, ak)
 	}
-	if *hsSecret != "" || *jwks != "" {
+	if *jwks != "" && *jwksURL != "" {
+		return usageErr(fs, "--jwks and --jwks-url exclude each other")
+	}
+	if *hsSecret != "" || *jwks != "" || *jwksURL != "" {
 		cfg.Auth.JWT = &auth.JWTConfig{JWKSFile: *jwks, Issuer: *issuer, Audience: *audience, UsernameClaim: *userClaim, GroupsClaim: *groupsClaim}
+		cfg.Auth.JWT.JWKSURL, cfg.Auth.JWT.JWKSRefresh, cfg.Auth.JWT.AllowNoExp = *jwksURL, *jwksRefresh, *allowNoExp
 		if *hsSecret != "" {
 			cfg.Auth.JWT.HS256Secret = []byte(*hsSecret)
 		}

@@ -190,6 +190,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Auth.Now == nil {
 		cfg.Auth.Now = cfg.Now
 	}
+	if cfg.Auth.Logger == nil {
+		cfg.Auth.Logger = cfg.Logger
+	}
 	api, err := sdl.Build(cfg.Schema, sdl.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("serve: build API: %w", err)
@@ -308,5 +311,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = errors.Join(err, fmt.Errorf("serve: waiting for writes: %w", ctx.Err()))
 	}
 	s.stopFeed()
+	s.authn.Close()
 	return err
 }

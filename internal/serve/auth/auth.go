@@ -3,25 +3,30 @@
 //
 // Authentication: an Authenticator accepts API keys (the x-api-key header)
 // and JWT bearer tokens (the authorization header), HS256 with a shared
-// secret or RS256 with the RSA keys of a JWKS file, and yields an Identity.
+// secret, or RS256 and ES256 with the keys of a JWKS file or of a JWKS URL
+// (fetched at start, refreshed periodically and on an unknown key id), and
+// yields an Identity.
 //
 // Authorization: Authorize evaluates a model's normalised rules
 // (meta.AuthRule) for an operation and an Identity and returns an Access:
 // full, or limited to the items the caller owns or whose dynamic groups it
 // belongs to. Redact and CheckWrite apply field-level rules.
 //
-// Only the standard library is used for the cryptography.
+// Token signatures and time claims are verified by github.com/golang-jwt/jwt/v5;
+// JWKS documents are read here, since that library has no JWKS support.
 package auth
 
 import (
-	"crypto/rsa"
 	"crypto/subtle"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/dsgen/dsgen/runtime/appsync"
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // APIKey is an accepted value of the x-api-key header.
@@ -36,9 +41,32 @@ type APIKey struct {
 type JWTConfig struct {
 	// HS256Secret, when set, accepts HS256 tokens signed with it.
 	HS256Secret []byte
-	// JWKSFile, when set, names a JWKS JSON file of RSA public keys (kty
-	// "RSA", kid, n, e); RS256 tokens signed by one of them are accepted.
+	// JWKSFile, when set, names a JWKS JSON file of public keys: RSA keys
+	// (kty "RSA", n, e) verify RS256 tokens, EC P-256 keys (kty "EC", crv
+	// "P-256", x, y) ES256 tokens. A malformed key is an error.
 	JWKSFile string
+	// JWKSURL, when set, is where a JWKS of such keys is published, such as
+	// a Cognito user pool's
+	// https://cognito-idp.<region>.amazonaws.com/<poolId>/.well-known/jwks.json.
+	// It must be https, or http to a loopback address. New fetches it and
+	// fails when that fetch fails; afterwards it is refetched every
+	// JWKSRefresh and when a token names an unknown key id (at most once per
+	// JWKSMissInterval). A failed refetch is logged and keeps the last good
+	// keys. Malformed keys in it are logged and skipped. Exclusive with
+	// JWKSFile.
+	JWKSURL string
+	// JWKSRefresh is how often JWKSURL is refetched; zero means
+	// DefaultJWKSRefresh.
+	JWKSRefresh time.Duration
+	// JWKSMissInterval is the least time, by Config.Now, between refetches
+	// of JWKSURL caused by unknown key ids; zero means
+	// DefaultJWKSMissInterval.
+	JWKSMissInterval time.Duration
+	// HTTPClient fetches JWKSURL; nil means a client with a 10 s timeout.
+	HTTPClient *http.Client
+	// AllowNoExp accepts tokens without an "exp" claim, for issuers that
+	// omit it; by default they are refused, since they would never expire.
+	AllowNoExp bool
 	// Issuer, when set, must equal the token's "iss" claim.
 	Issuer string
 	// Audience, when set, must be the token's "aud" (a string, or one of an
@@ -64,6 +92,8 @@ type Config struct {
 	// Now returns the current time; nil means time.Now. Tests move it to
 	// check expiry.
 	Now func() time.Time
+	// Logger receives JWKS refresh failures; nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // Mode is how a caller authenticated.
@@ -186,23 +216,21 @@ func claimStrings(v any) []string {
 }
 
 // Authenticator checks the credentials of requests. It is safe for
-// concurrent use and holds no goroutines.
+// concurrent use. With a JWKS URL it owns a goroutine that refreshes the
+// keys; Close stops it.
 type Authenticator struct {
 	keys   []APIKey
 	jwt    *JWTConfig
-	rsa    []jwk
+	static *keySet     // from JWTConfig.JWKSFile
+	remote *remoteJWKS // from JWTConfig.JWKSURL
+	parser *jwt.Parser
 	now    func() time.Time
 	leeway time.Duration
 }
 
-// jwk is one RSA public key of the JWKS file.
-type jwk struct {
-	kid string
-	key *rsa.PublicKey
-}
-
-// New returns an Authenticator for cfg. It reads and checks the JWKS file
-// now, so a bad file or key is reported at startup with its path.
+// New returns an Authenticator for cfg. It reads and checks the JWKS file,
+// or fetches the JWKS URL, now, so a bad file, key or URL is reported at
+// startup with its path or URL.
 func New(cfg Config) (*Authenticator, error) {
 	a := &Authenticator{now: cfg.Now, leeway: time.Minute}
 	if a.now == nil {
@@ -216,8 +244,11 @@ func New(cfg Config) (*Authenticator, error) {
 	a.keys = append([]APIKey(nil), cfg.APIKeys...)
 	if cfg.JWT != nil {
 		j := *cfg.JWT
-		if j.HS256Secret == nil && j.JWKSFile == "" {
-			return nil, fmt.Errorf("auth: JWT config accepts no tokens: set HS256Secret or JWKSFile")
+		if j.HS256Secret == nil && j.JWKSFile == "" && j.JWKSURL == "" {
+			return nil, fmt.Errorf("auth: JWT config accepts no tokens: set HS256Secret, JWKSFile or JWKSURL")
+		}
+		if j.JWKSFile != "" && j.JWKSURL != "" {
+			return nil, fmt.Errorf("auth: set JWKSFile or JWKSURL, not both")
 		}
 		if j.HS256Secret != nil && len(j.HS256Secret) < 16 {
 			return nil, fmt.Errorf("auth: HS256 secret is %d bytes; use at least 16", len(j.HS256Secret))
@@ -228,16 +259,43 @@ func New(cfg Config) (*Authenticator, error) {
 		if j.Leeway > 0 {
 			a.leeway = j.Leeway
 		}
-		if j.JWKSFile != "" {
-			keys, err := loadJWKS(j.JWKSFile)
+		if j.JWKSRefresh <= 0 {
+			j.JWKSRefresh = DefaultJWKSRefresh
+		}
+		if j.JWKSMissInterval <= 0 {
+			j.JWKSMissInterval = DefaultJWKSMissInterval
+		}
+		a.jwt = &j
+		switch {
+		case j.JWKSFile != "":
+			keys, err := loadJWKSFile(j.JWKSFile)
 			if err != nil {
 				return nil, err
 			}
-			a.rsa = keys
+			a.static = keys
+		case j.JWKSURL != "":
+			log := cfg.Logger
+			if log == nil {
+				log = slog.Default()
+			}
+			r, err := startRemoteJWKS(j.JWKSURL, j.HTTPClient, log, a.now, j.JWKSRefresh, j.JWKSMissInterval)
+			if err != nil {
+				return nil, err
+			}
+			a.remote = r
 		}
-		a.jwt = &j
+		a.parser = newParser(a.algs(), a.now, a.leeway, j.AllowNoExp)
 	}
 	return a, nil
+}
+
+// Close stops the JWKS refresh, if any, and waits for it. It is safe to
+// call more than once; the Authenticator keeps working with the last keys.
+func (a *Authenticator) Close() error {
+	if a.remote != nil {
+		a.remote.Close()
+	}
+	return nil
 }
 
 // unauthorized returns the error of a failed authentication.

@@ -189,7 +189,11 @@ func TestHS256(t *testing.T) {
 		{"RS256 without JWKS", rawToken(t, map[string]any{"alg": "RS256"}, good, func([]byte) []byte { return []byte("x") }), "accepts HS256 tokens only"},
 		{"two parts", "abc.def", "malformed token"},
 		{"not base64", "a*b.c.d", "malformed token"},
-		{"payload not object", rawToken(t, map[string]any{"alg": "HS256"}, nil, func([]byte) []byte { return nil }), "not a JSON object"},
+		// A JSON null payload is an empty claim set to golang-jwt (refused
+		// for its bad signature or, signed, for lacking exp); an array is
+		// malformed.
+		{"payload not object", base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256"}`)) + "." +
+			base64.RawURLEncoding.EncodeToString([]byte(`["sub"]`)) + ".AAAA", "payload is not a JSON object"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -212,8 +216,8 @@ func TestAudienceForms(t *testing.T) {
 	c := &clock{t0}
 	a := hsAuth(t, c, JWTConfig{Audience: "app"})
 	for name, claims := range map[string]map[string]any{
-		"array":     {"sub": "x", "aud": []any{"other", "app"}},
-		"client_id": {"sub": "x", "client_id": "app"},
+		"array":     {"sub": "x", "aud": []any{"other", "app"}, "exp": float64(t0.Add(time.Hour).Unix())},
+		"client_id": {"sub": "x", "client_id": "app", "exp": float64(t0.Add(time.Hour).Unix())},
 	} {
 		if _, err := a.Authenticate(map[string]string{"authorization": sign(t, claims)}); err != nil {
 			t.Errorf("%s: %v", name, err)
@@ -223,7 +227,8 @@ func TestAudienceForms(t *testing.T) {
 
 func TestClaimMapping(t *testing.T) {
 	c := &clock{t0}
-	claims := map[string]any{"sub": "s-9", "email": "e@x.test", "roles": "[\"Ops\",\"Dev\"]", "n": float64(1234567)}
+	exp := float64(t0.Add(time.Hour).Unix())
+	claims := map[string]any{"sub": "s-9", "email": "e@x.test", "roles": "[\"Ops\",\"Dev\"]", "n": float64(1234567), "exp": exp}
 	a := hsAuth(t, c, JWTConfig{GroupsClaim: "roles", UsernameClaim: "email"})
 	id, err := a.Authenticate(map[string]string{"authorization": sign(t, claims)})
 	if err != nil {
@@ -245,7 +250,7 @@ func TestClaimMapping(t *testing.T) {
 	// Without a configured user name claim the chain is username,
 	// cognito:username, sub; a token with only sub yields it once.
 	b := hsAuth(t, c, JWTConfig{})
-	id, err = b.Authenticate(map[string]string{"authorization": sign(t, map[string]any{"sub": "only-sub"})})
+	id, err = b.Authenticate(map[string]string{"authorization": sign(t, map[string]any{"sub": "only-sub", "exp": exp})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +317,7 @@ func writeJSON(t *testing.T, v any) string {
 func TestRS256JWKS(t *testing.T) {
 	k1, k2, stranger := newRSA(t, "k1"), newRSA(t, "k2"), newRSA(t, "k3")
 	path := writeJSON(t, map[string]any{"keys": []any{
-		map[string]any{"kty": "EC", "kid": "ec", "crv": "P-256", "x": "AA", "y": "AA"}, // skipped
+		map[string]any{"kty": "OKP", "kid": "ed", "crv": "Ed25519", "x": "AA"}, // skipped: EdDSA is not accepted
 		k1.jwk(), k2.jwk(),
 	}})
 	c := &clock{t0}
@@ -354,7 +359,7 @@ func TestAlgorithmConfusion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	claims := map[string]any{"sub": "attacker"}
+	claims := map[string]any{"sub": "attacker", "exp": float64(t0.Add(time.Hour).Unix())}
 	for name, pub := range map[string][]byte{
 		"pem": pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}),
 		"der": der,

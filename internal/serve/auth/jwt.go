@@ -1,169 +1,211 @@
 package auth
 
 import (
-	"bytes"
-	"crypto"
-	"crypto/hmac"
-	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
-	"math/big"
-	"os"
 	"strings"
 	"time"
+
+	"github.com/dsgen/dsgen/runtime/appsync"
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // maxTokenLen bounds the tokens we decode; Cognito tokens are a few KB.
 const maxTokenLen = 16 << 10
 
-// jwtHeader is the part of a JOSE header we read.
-type jwtHeader struct {
-	Alg string `json:"alg"`
-	Kid string `json:"kid"`
-	Typ string `json:"typ"`
-}
-
-// token is a decoded, not yet verified, compact JWS.
-type token struct {
-	header jwtHeader
-	claims map[string]any
-	signed []byte // header.payload, the signing input
-	sig    []byte
-}
-
-// parseToken splits and decodes a compact JWT. It checks shape only; the
-// error says which part is malformed.
-func parseToken(s string) (*token, error) {
-	if len(s) > maxTokenLen {
-		return nil, fmt.Errorf("token is %d bytes, more than %d", len(s), maxTokenLen)
-	}
-	parts := strings.Split(s, ".")
-	if len(parts) != 3 {
-		return nil, fmt.Errorf("token has %d dot-separated parts, want 3 (header.payload.signature)", len(parts))
-	}
-	hb, err := base64.RawURLEncoding.DecodeString(parts[0])
-	if err != nil {
-		return nil, fmt.Errorf("token header is not base64url: %w", err)
-	}
-	pb, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return nil, fmt.Errorf("token payload is not base64url: %w", err)
-	}
-	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
-	if err != nil {
-		return nil, fmt.Errorf("token signature is not base64url: %w", err)
-	}
-	t := &token{signed: []byte(parts[0] + "." + parts[1]), sig: sig}
-	if err := json.Unmarshal(hb, &t.header); err != nil {
-		return nil, fmt.Errorf("token header is not a JSON object: %w", err)
-	}
-	if err := json.Unmarshal(pb, &t.claims); err != nil || t.claims == nil {
-		if err == nil {
-			err = fmt.Errorf("null")
-		}
-		return nil, fmt.Errorf("token payload is not a JSON object: %w", err)
-	}
-	return t, nil
-}
-
-// authenticateJWT verifies a token's signature and claims.
+// authenticateJWT verifies a token's signature and claims. The signature
+// and the time claims are checked by golang-jwt; issuer and audience here,
+// since the audience may be Cognito's client_id.
 func (a *Authenticator) authenticateJWT(s string) (*Identity, error) {
 	if a.jwt == nil {
 		return nil, unauthorized("JWT authentication is not enabled on this server")
 	}
-	t, err := parseToken(s)
+	if len(s) > maxTokenLen {
+		return nil, unauthorized("malformed token: token is %d bytes, more than %d", len(s), maxTokenLen)
+	}
+	claims := jwt.MapClaims{}
+	tok, err := a.parser.ParseWithClaims(s, claims, a.key)
 	if err != nil {
-		return nil, unauthorized("malformed token: %v", err)
+		return nil, a.explain(tok, claims, err)
 	}
-	if err := a.verifySignature(t); err != nil {
-		return nil, err
-	}
-	if err := a.checkClaims(t.claims); err != nil {
+	if err := a.checkIssuerAudience(claims); err != nil {
 		return nil, err
 	}
 	return &Identity{
 		Mode:          ModeJWT,
-		Claims:        t.claims,
-		Groups:        groupsOf(t.claims[a.jwt.GroupsClaim]),
+		Claims:        claims,
+		Groups:        groupsOf(claims[a.jwt.GroupsClaim]),
 		usernameClaim: a.jwt.UsernameClaim,
 	}, nil
 }
 
-// verifySignature checks the signature with the key the algorithm calls
-// for. The algorithm picks the key type, never the other way round: an HS256
-// token is only ever checked against HS256Secret, so an RSA public key
-// cannot be replayed as an HMAC secret, and "none" is refused.
-func (a *Authenticator) verifySignature(t *token) error {
-	switch t.header.Alg {
-	case "HS256":
-		if a.jwt.HS256Secret == nil {
-			return unauthorized("unsupported token algorithm HS256: this server accepts RS256 tokens only")
-		}
-		mac := hmac.New(sha256.New, a.jwt.HS256Secret)
-		mac.Write(t.signed)
-		if !hmac.Equal(mac.Sum(nil), t.sig) {
-			return unauthorized("bad token signature")
-		}
-		return nil
-	case "RS256":
-		if len(a.rsa) == 0 {
-			return unauthorized("unsupported token algorithm RS256: this server accepts HS256 tokens only")
-		}
-		sum := sha256.Sum256(t.signed)
-		if t.header.Kid != "" {
-			for _, k := range a.rsa {
-				if k.kid == t.header.Kid {
-					if rsa.VerifyPKCS1v15(k.key, crypto.SHA256, sum[:], t.sig) != nil {
-						return unauthorized("bad token signature")
-					}
-					return nil
-				}
-			}
-			return unauthorized("token key id %q is not in the JWKS", t.header.Kid)
-		}
-		for _, k := range a.rsa {
-			if rsa.VerifyPKCS1v15(k.key, crypto.SHA256, sum[:], t.sig) == nil {
-				return nil
-			}
-		}
-		return unauthorized("bad token signature")
-	case "", "none", "None", "NONE":
-		return unauthorized("unsigned tokens (alg %q) are refused", t.header.Alg)
+// newParser returns the token parser: only the algorithms this server has
+// keys for, golang-jwt's checks of exp, nbf and iat with the leeway, and exp
+// required unless allowNoExp.
+func newParser(algs []string, now func() time.Time, leeway time.Duration, allowNoExp bool) *jwt.Parser {
+	opts := []jwt.ParserOption{
+		jwt.WithValidMethods(algs),
+		jwt.WithTimeFunc(now),
+		jwt.WithLeeway(leeway),
+		jwt.WithIssuedAt(),
 	}
-	return unauthorized("unsupported token algorithm %q: use HS256 or RS256", t.header.Alg)
+	if !allowNoExp {
+		opts = append(opts, jwt.WithExpirationRequired())
+	}
+	return jwt.NewParser(opts...)
 }
 
-// checkClaims checks the time, issuer and audience claims.
-func (a *Authenticator) checkClaims(c map[string]any) error {
-	now := a.now()
-	for _, name := range []string{"exp", "nbf", "iat"} {
-		v, ok := c[name]
-		if !ok {
-			continue
+// key picks the verification key of a token. The algorithm is pinned by
+// key type: HS256 is only ever checked against the HS256 secret, RS256 and
+// ES256 only against JWKS keys of that type and algorithm, so an RSA public
+// key cannot be replayed as an HMAC secret; "none" never reaches here
+// (WithValidMethods refuses it).
+func (a *Authenticator) key(t *jwt.Token) (any, error) {
+	alg := t.Method.Alg()
+	if alg == "HS256" {
+		return a.jwt.HS256Secret, nil
+	}
+	raw, hasKid := t.Header["kid"]
+	kid, ok := raw.(string)
+	if hasKid && !ok {
+		return nil, unauthorized("malformed token: header \"kid\" is not a string")
+	}
+	set := a.keySet()
+	if kid == "" {
+		keys := set.byAlg(alg)
+		if len(keys) == 0 {
+			return nil, unauthorized("token has no key id and the JWKS holds no %s key", alg)
 		}
-		f, ok := v.(float64)
-		if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
-			return unauthorized("malformed token: claim %q is not a number", name)
+		vs := jwt.VerificationKeySet{}
+		for _, k := range keys {
+			vs.Keys = append(vs.Keys, k)
 		}
-		at := unixTime(f)
-		switch name {
-		case "exp":
-			if !now.Before(at.Add(a.leeway)) {
-				return unauthorized("token expired at %s", at.UTC().Format(time.RFC3339))
-			}
-		case "nbf":
-			if now.Add(a.leeway).Before(at) {
-				return unauthorized("token is not valid before %s", at.UTC().Format(time.RFC3339))
-			}
-		case "iat":
-			if now.Add(a.leeway).Before(at) {
-				return unauthorized("token was issued in the future (%s)", at.UTC().Format(time.RFC3339))
-			}
+		return vs, nil
+	}
+	k, found := set.byKid(kid, alg)
+	if !found && a.remote != nil {
+		a.remote.refreshForKid(kid)
+		k, found = a.keySet().byKid(kid, alg)
+	}
+	if !found {
+		return nil, unauthorized("token key id %q is not in the JWKS", kid)
+	}
+	if k.alg != alg {
+		return nil, unauthorized("token key id %q names a key for %s, not %s", kid, k.alg, alg)
+	}
+	return k.key, nil
+}
+
+// keySet returns the JWKS keys in use.
+func (a *Authenticator) keySet() *keySet {
+	if a.remote != nil {
+		return a.remote.current()
+	}
+	if a.static != nil {
+		return a.static
+	}
+	return &keySet{}
+}
+
+// algs lists the token algorithms accepted: HS256 with a secret, RS256 and
+// ES256 from a JWKS URL (its keys may rotate to either), or those of the
+// keys in a JWKS file.
+func (a *Authenticator) algs() []string {
+	var out []string
+	if a.jwt.HS256Secret != nil {
+		out = append(out, "HS256")
+	}
+	switch {
+	case a.remote != nil:
+		out = append(out, "RS256", "ES256")
+	case a.static != nil:
+		out = append(out, a.static.algs...)
+	}
+	return out
+}
+
+// explain turns a golang-jwt error into an UnauthorizedException that says
+// what is wrong with the token.
+func (a *Authenticator) explain(tok *jwt.Token, claims jwt.MapClaims, err error) error {
+	if ae, ok := appsync.AsError(err); ok {
+		return ae // from key
+	}
+	if tok != nil && tok.Header != nil {
+		if e := a.checkAlg(tok.Header["alg"]); e != nil {
+			return e
 		}
 	}
+	at := func(name string) string {
+		f, _ := claims[name].(float64)
+		return unixTime(f).UTC().Format(time.RFC3339)
+	}
+	switch {
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		// golang-jwt's messages name Go types; say it in the token's terms.
+		malformed := [...][2]string{
+			{"invalid number of segments", "token does not have 3 dot-separated parts (header.payload.signature)"},
+			{"could not base64 decode header", "token header is not base64url"},
+			{"could not JSON decode header", "token header is not a JSON object"},
+			{"could not base64 decode claim", "token payload is not base64url"},
+			{"could not JSON decode claim", "token payload is not a JSON object"},
+			{"could not base64 decode signature", "token signature is not base64url"},
+		}
+		msg := err.Error()
+		for _, m := range malformed {
+			if strings.Contains(msg, m[0]) {
+				return unauthorized("malformed token: %s", m[1])
+			}
+		}
+		return unauthorized("malformed token: %s", strings.TrimPrefix(msg, jwt.ErrTokenMalformed.Error()+": "))
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return unauthorized("bad token signature")
+	case errors.Is(err, jwt.ErrInvalidType):
+		for _, name := range []string{"exp", "nbf", "iat"} {
+			if v, ok := claims[name]; ok {
+				if _, num := v.(float64); !num {
+					return unauthorized("malformed token: claim %q is not a number", name)
+				}
+			}
+		}
+		return unauthorized("malformed token: %v", err)
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return unauthorized("token expired at %s", at("exp"))
+	case errors.Is(err, jwt.ErrTokenNotValidYet):
+		return unauthorized("token is not valid before %s", at("nbf"))
+	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return unauthorized("token was issued in the future (%s)", at("iat"))
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		return unauthorized("token has no expiry (\"exp\" claim); this server requires one")
+	}
+	return unauthorized("invalid token: %v", err)
+}
+
+// checkAlg refuses a header algorithm this server does not accept, saying
+// which it does.
+func (a *Authenticator) checkAlg(v any) error {
+	alg, ok := v.(string)
+	if !ok && v != nil {
+		return unauthorized("malformed token: header \"alg\" is not a string")
+	}
+	algs := a.algs()
+	for _, x := range algs {
+		if x == alg {
+			return nil
+		}
+	}
+	switch alg {
+	case "", "none", "None", "NONE":
+		return unauthorized("unsigned tokens (alg %q) are refused", alg)
+	case "HS256", "RS256", "ES256":
+		return unauthorized("unsupported token algorithm %s: this server accepts %s tokens only", alg, strings.Join(algs, " and "))
+	}
+	return unauthorized("unsupported token algorithm %q: use %s", alg, strings.Join(algs, " or "))
+}
+
+// checkIssuerAudience checks the issuer and audience claims.
+func (a *Authenticator) checkIssuerAudience(c map[string]any) error {
 	if want := a.jwt.Issuer; want != "" {
 		if got, _ := c["iss"].(string); got != want {
 			return unauthorized("wrong token issuer %q, want %q", got, want)
@@ -185,7 +227,7 @@ func (a *Authenticator) checkClaims(c map[string]any) error {
 	return nil
 }
 
-// unixTime converts a NumericDate, clamping absurd values so they compare
+// unixTime converts a NumericDate, clamping absurd values so they format
 // sanely instead of overflowing.
 func unixTime(f float64) time.Time {
 	const limit = 1 << 40 // about 36,000 years
@@ -206,85 +248,17 @@ func groupsOf(v any) []string {
 	return claimStrings(v)
 }
 
-// jwksFile is the JSON shape of a JWKS file.
-type jwksFile struct {
-	Keys []struct {
-		Kty string `json:"kty"`
-		Kid string `json:"kid"`
-		Use string `json:"use"`
-		Alg string `json:"alg"`
-		N   string `json:"n"`
-		E   string `json:"e"`
-	} `json:"keys"`
-}
-
-// loadJWKS reads the RSA signing keys of a JWKS file. Keys of other types or
-// uses are skipped; a file without a usable RSA key is an error.
-func loadJWKS(path string) ([]jwk, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("auth: read JWKS: %w", err)
-	}
-	var f jwksFile
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("auth: JWKS %s is not valid JSON of the form {\"keys\":[...]}: %w", path, err)
-	}
-	var keys []jwk
-	for i, k := range f.Keys {
-		if k.Kty != "RSA" || (k.Use != "" && k.Use != "sig") || (k.Alg != "" && k.Alg != "RS256") {
-			continue
-		}
-		pub, err := rsaKey(k.N, k.E)
-		if err != nil {
-			return nil, fmt.Errorf("auth: JWKS %s: key %d (kid %q): %w", path, i, k.Kid, err)
-		}
-		keys = append(keys, jwk{kid: k.Kid, key: pub})
-	}
-	if len(keys) == 0 {
-		return nil, fmt.Errorf("auth: JWKS %s holds no RSA signing key (kty \"RSA\", alg RS256)", path)
-	}
-	return keys, nil
-}
-
-// rsaKey builds an RSA public key from the base64url modulus and exponent.
-func rsaKey(n64, e64 string) (*rsa.PublicKey, error) {
-	if n64 == "" || e64 == "" {
-		return nil, fmt.Errorf("modulus \"n\" or exponent \"e\" is missing")
-	}
-	nb, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(n64, "="))
-	if err != nil {
-		return nil, fmt.Errorf("modulus \"n\" is not base64url: %w", err)
-	}
-	eb, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(e64, "="))
-	if err != nil {
-		return nil, fmt.Errorf("exponent \"e\" is not base64url: %w", err)
-	}
-	n := new(big.Int).SetBytes(nb)
-	if n.BitLen() < 2048 {
-		return nil, fmt.Errorf("modulus is %d bits; at least 2048 are required", n.BitLen())
-	}
-	e := new(big.Int).SetBytes(eb)
-	if !e.IsInt64() || e.Int64() < 3 || e.Int64() > math.MaxInt32 || e.Bit(0) == 0 {
-		return nil, fmt.Errorf("exponent %s is not an odd number between 3 and 2^31", e)
-	}
-	return &rsa.PublicKey{N: n, E: int(e.Int64())}, nil
-}
-
 // SignHS256 returns a compact HS256 JWT of claims signed with secret. It is
 // meant for tests and tools that need tokens dsgen serve accepts; it does
-// not add exp or any other claim by itself.
+// not add exp or any other claim by itself (and dsgen serve refuses tokens
+// without exp unless JWTConfig.AllowNoExp).
 func SignHS256(secret []byte, claims map[string]any) (string, error) {
 	if len(secret) == 0 {
 		return "", fmt.Errorf("auth: sign HS256: empty secret")
 	}
-	pb, err := json.Marshal(claims)
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims(claims)).SignedString(secret)
 	if err != nil {
-		return "", fmt.Errorf("auth: sign HS256: encode claims: %w", err)
+		return "", fmt.Errorf("auth: sign HS256: %w", err)
 	}
-	signed := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." +
-		base64.RawURLEncoding.EncodeToString(pb)
-	mac := hmac.New(sha256.New, secret)
-	mac.Write([]byte(signed))
-	return signed + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil)), nil
+	return s, nil
 }
