@@ -349,10 +349,12 @@ func (c *conn) writeLoop(log *slog.Logger) {
 					if !ok {
 						continue
 					}
+					// Counted before the write, so a client that read
+					// the frame finds it counted.
+					c.h.sent.Add(1)
 					if !c.write(buf) {
 						return
 					}
-					c.h.sent.Add(1)
 				}
 				clear(matched)
 				continue

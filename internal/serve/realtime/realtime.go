@@ -354,8 +354,8 @@ func (h *Hub) Stats() (conns, subs int) {
 type Counters struct {
 	// Published counts events offered to at least one connection.
 	Published uint64
-	// Sent counts data messages written to clients: one per matching
-	// subscription per event.
+	// Sent counts data messages handed to clients' sockets: one per
+	// matching subscription per event.
 	Sent uint64
 	// SlowConsumers counts connections closed because their send queue
 	// overflowed.
