@@ -128,8 +128,8 @@ func ReadConfig(path string) (*yaml.Node, error) {
 
 // CheckKeys reports the first key of mapping m that is not in valid, with
 // its line, the section it is in ("" for the top level), a suggestion when
-// the key differs from a valid one only in spelling style (importpath,
-// import_path, apiKey, api_key) and the valid keys.
+// the key is close to a valid one (apiKey, api_key, srve) and the valid
+// keys.
 func CheckKeys(file string, m *yaml.Node, section string, valid []string) error {
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k := m.Content[i]
@@ -141,17 +141,48 @@ func CheckKeys(file string, m *yaml.Node, section string, valid []string) error 
 			where = " in " + section
 		}
 		msg := fmt.Sprintf("unknown key %q%s", k.Value, where)
-		for _, v := range valid {
-			if foldKey(v) == foldKey(k.Value) {
-				msg += fmt.Sprintf(" (did you mean %q?)", v)
-				break
-			}
+		if v := suggest(k.Value, valid); v != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", v)
 		}
 		sorted := slices.Sorted(slices.Values(valid))
 		msg += "; valid keys: " + strings.Join(sorted, ", ")
 		return &ConfigError{File: file, Line: k.Line, Msg: msg}
 	}
 	return nil
+}
+
+// suggest returns the valid key that key most likely meant: the same but
+// for spelling style, else one within two edits; "" when none is close.
+func suggest(key string, valid []string) string {
+	best, bestDist := "", 3
+	for _, v := range valid {
+		d := editDistance(foldKey(key), foldKey(v))
+		if d < bestDist && d < len(v)/2+1 {
+			best, bestDist = v, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // foldKey drops case, dashes and underscores, so that api-key, apiKey and

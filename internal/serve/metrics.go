@@ -67,8 +67,8 @@ const (
 )
 
 // metrics are one server's Prometheus metrics, in a registry of its own.
-// The children the hot paths use are made once in newMetrics, so a request
-// costs a map lookup and atomic adds.
+// Series appear when first used: a large schema does not export thousands
+// of zeros.
 type metrics struct {
 	reg       *prometheus.Registry
 	requests  *prometheus.CounterVec
@@ -78,14 +78,9 @@ type metrics struct {
 	syncPages *prometheus.CounterVec
 	syncRecs  *prometheus.CounterVec
 
-	// ops holds the children of every served root field, read-only after
-	// newMetrics.
-	ops map[string]*opMetrics
-}
-
-type opMetrics struct {
-	ok      prometheus.Counter
-	latency prometheus.Observer
+	// ops are the served root fields, the only operation labels besides
+	// opOther, opMultiple and opUnknown; read-only after newMetrics.
+	ops map[string]bool
 }
 
 // newMetrics registers the server's metrics; s.api, s.models, s.hub and
@@ -119,23 +114,14 @@ func newMetrics(s *Server) *metrics {
 			Name: "dsgen_sync_records_total",
 			Help: "Records returned by sync queries, by model and kind (base or delta).",
 		}, []string{"model", "kind"}),
-		ops: make(map[string]*opMetrics, len(s.api.Ops)),
+		ops: make(map[string]bool, len(s.api.Ops)),
 	}
 	reg.MustRegister(m.requests, m.latency, m.mutations, m.conflicts, m.syncPages, m.syncRecs)
 	for _, op := range s.api.Ops {
 		if op.Root == "Subscription" {
 			continue
 		}
-		m.ops[op.Field] = &opMetrics{
-			ok:      m.requests.WithLabelValues(op.Field, outcomeOK),
-			latency: m.latency.WithLabelValues(op.Field),
-		}
-	}
-	for name := range s.models {
-		st := string(s.strategy(name))
-		for _, op := range []string{"create", "update", "delete"} {
-			m.mutations.WithLabelValues(name, op, st)
-		}
+		m.ops[op.Field] = true
 	}
 
 	hub := s.hub
@@ -192,24 +178,15 @@ func (c *storeSize) Collect(ch chan<- prometheus.Metric) {
 
 // request records one /graphql request.
 func (m *metrics) request(op string, errs []*appsync.Error, took time.Duration) {
-	om, known := m.ops[op]
-	if !known && op != opMultiple && op != opUnknown {
+	if !m.ops[op] && op != opMultiple && op != opUnknown {
 		op = opOther
 	}
-	if known {
-		om.latency.Observe(took.Seconds())
-	} else {
-		m.latency.WithLabelValues(op).Observe(took.Seconds())
+	m.latency.WithLabelValues(op).Observe(took.Seconds())
+	outcome := outcomeOK
+	if len(errs) > 0 {
+		outcome = outcomeOf(errs[0])
 	}
-	if len(errs) == 0 {
-		if known {
-			om.ok.Inc()
-		} else {
-			m.requests.WithLabelValues(op, outcomeOK).Inc()
-		}
-		return
-	}
-	m.requests.WithLabelValues(op, outcomeOf(errs[0])).Inc()
+	m.requests.WithLabelValues(op, outcome).Inc()
 }
 
 // outcomeOf bounds an error's errorType to the known ones.
