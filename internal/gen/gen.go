@@ -157,7 +157,7 @@ func suggest(key string, valid []string) string {
 	best, bestDist := "", 3
 	for _, v := range valid {
 		d := editDistance(foldKey(key), foldKey(v))
-		if d < bestDist && d < len(v)/2+1 {
+		if d < bestDist && d < len(v) {
 			best, bestDist = v, d
 		}
 	}
