@@ -3,6 +3,7 @@ package serve
 import (
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -81,6 +82,22 @@ type metrics struct {
 	// ops are the served root fields, the only operation labels besides
 	// opOther, opMultiple and opUnknown; read-only after newMetrics.
 	ops map[string]bool
+	// okSeries (operation -> *opSeries) and mutSeries (mutationKey ->
+	// prometheus.Counter) cache the children of the common cases:
+	// WithLabelValues hashes and validates its labels on every call.
+	okSeries  sync.Map
+	mutSeries sync.Map
+}
+
+// opSeries are the children of one operation's successful requests.
+type opSeries struct {
+	latency prometheus.Observer
+	ok      prometheus.Counter
+}
+
+type mutationKey struct {
+	model string
+	op    store.Op
 }
 
 // newMetrics registers the server's metrics; s.api, s.models, s.hub and
@@ -181,12 +198,21 @@ func (m *metrics) request(op string, errs []*appsync.Error, took time.Duration) 
 	if !m.ops[op] && op != opMultiple && op != opUnknown {
 		op = opOther
 	}
-	m.latency.WithLabelValues(op).Observe(took.Seconds())
-	outcome := outcomeOK
 	if len(errs) > 0 {
-		outcome = outcomeOf(errs[0])
+		m.latency.WithLabelValues(op).Observe(took.Seconds())
+		m.requests.WithLabelValues(op, outcomeOf(errs[0])).Inc()
+		return
 	}
-	m.requests.WithLabelValues(op, outcome).Inc()
+	v, ok := m.okSeries.Load(op)
+	if !ok {
+		v, _ = m.okSeries.LoadOrStore(op, &opSeries{
+			latency: m.latency.WithLabelValues(op),
+			ok:      m.requests.WithLabelValues(op, outcomeOK),
+		})
+	}
+	series := v.(*opSeries)
+	series.latency.Observe(took.Seconds())
+	series.ok.Inc()
 }
 
 // outcomeOf bounds an error's errorType to the known ones.
@@ -201,7 +227,12 @@ func outcomeOf(e *appsync.Error) string {
 
 // countMutation records a committed write.
 func (s *Server) countMutation(model string, op store.Op) {
-	s.metrics.mutations.WithLabelValues(model, op.String(), string(s.strategy(model))).Inc()
+	k := mutationKey{model, op}
+	c, ok := s.metrics.mutSeries.Load(k)
+	if !ok {
+		c, _ = s.metrics.mutSeries.LoadOrStore(k, s.metrics.mutations.WithLabelValues(model, op.String(), string(s.strategy(model))))
+	}
+	c.(prometheus.Counter).Inc()
 }
 
 // countConflict records a version conflict and how it was resolved.
