@@ -322,6 +322,14 @@ serve:
 		if r := runIn(t, bin, bad, "generate", "-q"); r.code != 0 {
 			t.Errorf("generate with a serve section: exit %d, %q", r.code, r.stderr)
 		}
+		// A bad expiry is reported without the key, a secret.
+		cmd := exec.Command(bin, "serve")
+		cmd.Dir, cmd.Env = bad, cleanEnv("DSGEN_SERVE_API_KEY=da2-topsecret@tomorrow")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); cmd.ProcessState.ExitCode() != 2 || !strings.Contains(stderr.String(), `"tomorrow"`) || strings.Contains(stderr.String(), "topsecret") {
+			t.Errorf("bad API key expiry: %v, %q", err, stderr.String())
+		}
 		r = runIn(t, bin, bad, "serve", "--config", "missing.yml")
 		if r.code != 1 || !strings.Contains(r.stderr, "missing.yml") {
 			t.Errorf("--config missing.yml: exit %d, %q", r.code, r.stderr)
