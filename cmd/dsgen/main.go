@@ -4,7 +4,7 @@
 //	dsgen generate --schema schema.graphql --out ./model
 //	dsgen serve --schema schema.graphql --api-key da2-local
 //	dsgen migrate --schema schema.graphql [--check | --init]
-//	dsgen version
+//	dsgen version (or dsgen --version, dsgen -v)
 //
 // Exit status: 0 on success, 1 when the schema is invalid or generation
 // fails, 2 on a usage error.
@@ -32,7 +32,7 @@ Commands:
   generate   generate the Go package for a schema
   serve      serve an AppSync-compatible sync backend for a schema
   migrate    lock the schema and plan migrations of stored data (--check for CI)
-  version    print the dsgen version
+  version    print the dsgen version (also --version, -v)
 
 Run "dsgen <command> --help" for a command's flags.
 `
@@ -57,7 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = serveCmd(args[1:], stdout, stderr)
 	case "migrate":
 		err = migrateCmd(args[1:], stdout, stderr)
-	case "version":
+	case "version", "--version", "-version", "-v":
 		err = version(args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)

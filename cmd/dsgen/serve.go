@@ -29,8 +29,16 @@ const serveSummary = `Serves an AppSync-compatible GraphQL API for the schema's 
 conflict detection, delta sync and real-time subscriptions, so DataStore
 clients (dsgen's and Amplify's) sync against it. GraphQL is served at
 /graphql, the real-time WebSocket at /graphql/realtime, health at /healthz.
-Logs are JSON lines on stderr; the "listening" line names the bound
-address. SIGINT or SIGTERM stops it gracefully.`
+Prometheus metrics at /metrics (see --metrics). Logs are JSON lines on
+stderr; the "listening" line names the bound address. SIGINT or SIGTERM
+stops it gracefully.
+
+Every flag not given on the command line is read from the environment as
+DSGEN_SERVE_<FLAG> (--api-key: DSGEN_SERVE_API_KEY; lists comma-separated),
+else from the serve: section of dsgen.yml (the nearest in the current
+directory or above, or --config), keyed by flag name (api-key: [k1, k2];
+paths relative to the file). Secrets given by environment stay out of the
+process list.`
 
 func serveCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", serveSummary, stderr)
@@ -66,6 +74,8 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 		pageMax     = fs.Int("max-limit", 1000, "largest page a list or sync query returns")
 		grace       = fs.Duration("grace", 10*time.Second, "how long shutdown waits for requests under way")
 		logLevel    = fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+		configPath  = fs.String("config", "", "settings `file` (default: the nearest dsgen.yml in the current directory or above)")
+		metricsMode = fs.String("metrics", "auto", "who may read /metrics: open, auth (the credentials of a GraphQL request), off, or auto (open on a loopback --addr, else auth)")
 	)
 	fs.Var(&apiKeys, "api-key", "accept this API `key` in x-api-key; KEY@2026-12-31T00:00:00Z sets an expiry (repeatable)")
 	fs.Var(&conflicts, "conflict", "conflict strategy of one model, `MODEL=STRATEGY` (repeatable)")
@@ -73,8 +83,16 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	cfgFile, err := findServeConfig(*configPath, os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	sources, err := applySettings(fs, os.LookupEnv, cfgFile)
+	if err != nil {
+		return err
+	}
 	if *schemaPath == "" {
-		fmt.Fprintln(stderr, "dsgen serve: --schema is required")
+		fmt.Fprintln(stderr, "dsgen serve: --schema is required (or DSGEN_SERVE_SCHEMA, or schema in dsgen.yml)")
 		fs.Usage()
 		return errUsage
 	}
@@ -98,6 +116,9 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 
 	cfg := serve.Config{Schema: sch, DeltaTTL: *deltaTTL, MaxBodyBytes: *maxBody, MaxLimit: *pageMax, Logger: log, ConflictWebhook: *webhook}
+	if cfg.Metrics, err = metricsAccess(*metricsMode, *addr); err != nil {
+		return usageErr(fs, "--metrics: %v", err)
+	}
 	cfg.Realtime.MaxSubscriptions = *maxSubs
 	cfg.Realtime.MaxMessageBytes = *maxFrame
 	if cfg.DefaultConflict, err = serve.ParseStrategy(*conflictDef); err != nil {
@@ -122,7 +143,8 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 		ak := auth.APIKey{Key: key}
 		if hasExp {
 			if ak.Expires, err = time.Parse(time.RFC3339, exp); err != nil {
-				return usageErr(fs, "--api-key %q: the expiry is not RFC 3339: %v", key, err)
+				// The key is a secret: name only the expiry.
+				return usageErr(fs, "--api-key: the expiry %q is not RFC 3339 (KEY@2026-12-31T00:00:00Z)", exp)
 			}
 		}
 		cfg.Auth.APIKeys = append(cfg.Auth.APIKeys, ak)
@@ -214,10 +236,40 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 	} else {
 		attrs = append(attrs, "data", *dataDir)
 	}
+	attrs = append(attrs, "metrics", string(cfg.Metrics))
+	// Where settings came from, by name only: values may be secrets.
+	if sources.File != "" {
+		attrs = append(attrs, "config", sources.File)
+	}
+	if len(sources.FromEnv) > 0 {
+		attrs = append(attrs, "fromEnv", sources.FromEnv)
+	}
+	if len(sources.FromFile) > 0 {
+		attrs = append(attrs, "fromFile", sources.FromFile)
+	}
 	log.Info("listening", attrs...)
 	err = srv.Serve(ctx, ln, *grace)
 	log.Info("stopped")
 	return err
+}
+
+// metricsAccess resolves --metrics; auto is open on a loopback address and
+// auth elsewhere.
+func metricsAccess(mode, addr string) (serve.MetricsAccess, error) {
+	if mode != "auto" {
+		return serve.ParseMetricsAccess(mode)
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return serve.MetricsAuth, nil // net.Listen reports the address
+	}
+	if host == "localhost" {
+		return serve.MetricsOpen, nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return serve.MetricsOpen, nil
+	}
+	return serve.MetricsAuth, nil
 }
 
 // usageErr reports a bad flag value and exits with status 2.

@@ -41,7 +41,13 @@ func (p *serveProc) log() string {
 // startServe runs dsgen serve and waits for its "listening" log line.
 func startServe(t *testing.T, bin string, args ...string) *serveProc {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve"}, args...)...)
+	return startServeCmd(t, exec.Command(bin, append([]string{"serve"}, args...)...))
+}
+
+// startServeCmd runs a prepared dsgen serve command (its Dir and Env set)
+// and waits for its "listening" log line.
+func startServeCmd(t *testing.T, cmd *exec.Cmd) *serveProc {
+	t.Helper()
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
 	if err := cmd.Start(); err != nil {

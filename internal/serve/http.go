@@ -21,9 +21,18 @@ import (
 // the caller, validates the document against the API and executes it.
 func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	// op and errs label the request's metrics: op is the root field once
+	// the document is read.
+	op := opUnknown
+	var errs []*appsync.Error
+	defer func() { s.metrics.request(op, errs, time.Since(start)) }()
+	fail := func(status int, e ...*appsync.Error) {
+		errs = e
+		writeErrors(w, status, e...)
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeErrors(w, http.StatusMethodNotAllowed, appsync.Errorf(appsync.BadRequestException,
+		fail(http.StatusMethodNotAllowed, appsync.Errorf(appsync.BadRequestException,
 			"%s /graphql is not supported: POST a JSON GraphQL request", r.Method))
 		return
 	}
@@ -31,16 +40,16 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeErrors(w, http.StatusRequestEntityTooLarge, appsync.Errorf(appsync.RequestTooLarge,
+			fail(http.StatusRequestEntityTooLarge, appsync.Errorf(appsync.RequestTooLarge,
 				"request body exceeds the limit of %d bytes", s.cfg.MaxBodyBytes))
 			return
 		}
-		writeErrors(w, http.StatusBadRequest, appsync.Errorf(appsync.MalformedHTTPRequest, "reading the request body: %v", err))
+		fail(http.StatusBadRequest, appsync.Errorf(appsync.MalformedHTTPRequest, "reading the request body: %v", err))
 		return
 	}
 	req, err := decodeRequest(body)
 	if err != nil {
-		writeErrors(w, http.StatusBadRequest, appsync.Errorf(appsync.MalformedHTTPRequest, "%v", err))
+		fail(http.StatusBadRequest, appsync.Errorf(appsync.MalformedHTTPRequest, "%v", err))
 		return
 	}
 	id, err := s.authn.Authenticate(lowerHeaders(r.Header))
@@ -49,28 +58,39 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			ae = appsync.Errorf(appsync.UnauthorizedExc, "%v", err)
 		}
-		writeErrors(w, http.StatusUnauthorized, ae)
+		fail(http.StatusUnauthorized, ae)
 		s.log.Info("request refused", "remote", r.RemoteAddr, "error", ae.Message)
 		return
 	}
-	op, errs := s.exec.Prepare(req)
-	if len(errs) > 0 {
-		writeJSON(w, http.StatusBadRequest, &appsync.Response{Errors: errs})
-		s.log.Info("invalid request", "remote", r.RemoteAddr, "error", errs[0].Message)
+	prepared, perrs := s.exec.Prepare(req)
+	if len(perrs) > 0 {
+		errs = perrs
+		writeJSON(w, http.StatusBadRequest, &appsync.Response{Errors: perrs})
+		s.log.Info("invalid request", "remote", r.RemoteAddr, "error", perrs[0].Message)
 		return
 	}
-	if op.Kind == "subscription" {
-		writeErrors(w, http.StatusBadRequest, appsync.Errorf(appsync.UnsupportedOperation,
+	fields := rootFields(prepared)
+	switch len(fields) {
+	case 0: // only fragments at the root
+		op = opOther
+	case 1:
+		op = fields[0]
+	default:
+		op = opMultiple
+	}
+	if prepared.Kind == "subscription" {
+		fail(http.StatusBadRequest, appsync.Errorf(appsync.UnsupportedOperation,
 			"subscriptions are served over WebSocket at /graphql/realtime"))
 		return
 	}
-	if op.Kind == "mutation" {
+	if prepared.Kind == "mutation" {
 		s.writes.Add(1)
 		defer s.writes.Done()
 	}
-	resp := s.exec.Execute(r.Context(), op, &resolver{s: s, id: id})
+	resp := s.exec.Execute(r.Context(), prepared, &resolver{s: s, id: id})
+	errs = resp.Errors
 	writeJSON(w, http.StatusOK, resp)
-	s.log.Debug("request", "op", op.Kind, "name", op.Name, "fields", rootFields(op), "errors", len(resp.Errors), "took", time.Since(start))
+	s.log.Debug("request", "op", prepared.Kind, "name", prepared.Name, "fields", fields, "errors", len(resp.Errors), "took", time.Since(start))
 }
 
 // decodeRequest parses a GraphQL request body. Numbers in variables stay

@@ -115,6 +115,7 @@ func (r *resolver) create(ctx context.Context, op sdl.Op, f gqlexec.Field) (any,
 	if err != nil {
 		return nil, mutationError(err)
 	}
+	r.s.countMutation(m.Name, ch.Op)
 	return auth.Redact(m, output(ch.Record), auth.OpCreate, r.id), nil
 }
 
@@ -210,10 +211,12 @@ func (r *resolver) write(ctx context.Context, op sdl.Op, f gqlexec.Field, kind s
 			if err != nil {
 				return nil, mutationError(err)
 			}
+			r.s.countMutation(m.Name, ch.Op)
 			return auth.Redact(m, output(ch.Record), aop, r.id), nil
 		}
 		cur := conflict.cur
 		if cur.Deleted || strategy == Optimistic || strategy == None {
+			r.s.countConflict(m.Name, resolutionRejected)
 			return nil, conflictUnhandled(m, cur)
 		}
 		switch strategy {
@@ -221,8 +224,10 @@ func (r *resolver) write(ctx context.Context, op sdl.Op, f gqlexec.Field, kind s
 			if kind == store.OpDelete {
 				// AppSync's automerge merges fields; a delete based on
 				// an old version has nothing to merge.
+				r.s.countConflict(m.Name, resolutionRejected)
 				return nil, conflictUnhandled(m, cur)
 			}
+			r.s.countConflict(m.Name, resolutionMerged)
 			merged := automerge(cur.Item, input)
 			if reflect.DeepEqual(merged, cur.Item) {
 				return auth.Redact(m, output(cur), aop, r.id), nil
@@ -231,14 +236,18 @@ func (r *resolver) write(ctx context.Context, op sdl.Op, f gqlexec.Field, kind s
 		case Custom:
 			res, err := r.s.callWebhook(ctx, m, f, cur, input, kind, r.id)
 			if err != nil {
+				r.s.countConflict(m.Name, resolutionFailed)
 				return nil, err
 			}
 			switch res.action {
 			case "REJECT":
+				r.s.countConflict(m.Name, resolutionRejected)
 				return nil, conflictUnhandled(m, cur)
 			case "REMOVE":
+				r.s.countConflict(m.Name, resolutionRemoved)
 				next, nextKind = nil, store.OpDelete
 			default:
+				r.s.countConflict(m.Name, resolutionResolved)
 				for _, k := range m.PrimaryKey.Fields() {
 					res.item[k] = cur.Item[k]
 				}

@@ -196,6 +196,7 @@ func (r *resolver) sync(ctx context.Context, op sdl.Op, f gqlexec.Field) (any, e
 	if err != nil {
 		return nil, err
 	}
+	r.s.countSyncPage(m.Name, tok.Kind, len(items))
 	next := ""
 	if page.Next != nil {
 		tok.Cursor = page.Next

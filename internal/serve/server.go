@@ -110,6 +110,9 @@ type Config struct {
 	Now func() time.Time
 	// HTTPClient calls the conflict webhook (default: 10 s timeout).
 	HTTPClient *http.Client
+	// Metrics says who may read GET /metrics (default MetricsOff: the
+	// metrics are kept but only Registry serves them).
+	Metrics MetricsAccess
 }
 
 // Server is a running API over one store. Create it with New, serve
@@ -125,6 +128,7 @@ type Server struct {
 	secret []byte
 
 	renders  renderCache
+	metrics  *metrics
 	stopFeed context.CancelFunc
 	// writes counts mutations under way so Shutdown can wait for them.
 	writes sync.WaitGroup
@@ -177,6 +181,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Metrics == "" {
+		cfg.Metrics = MetricsOff
+	}
+	if _, err := ParseMetricsAccess(string(cfg.Metrics)); err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -217,6 +227,7 @@ func New(cfg Config) (*Server, error) {
 		s.models[m.Name] = m
 	}
 	s.hub = realtime.New(&backend{s: s}, cfg.Realtime)
+	s.metrics = newMetrics(s)
 	feedCtx, stop := context.WithCancel(context.Background())
 	s.stopFeed = stop
 	cfg.Store.Feed(feedCtx, s.publish)
@@ -261,12 +272,16 @@ func (s *Server) publish(ch store.Change) {
 }
 
 // Handler returns the HTTP API: POST /graphql, the WebSocket endpoint
-// /graphql/realtime and GET /healthz.
+// /graphql/realtime, GET /healthz and, unless Config.Metrics is MetricsOff,
+// GET /metrics.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/graphql", s.serveGraphQL)
 	mux.Handle("/graphql/realtime", s.hub)
 	mux.HandleFunc("/healthz", s.serveHealth)
+	if s.cfg.Metrics != MetricsOff {
+		mux.Handle("/metrics", s.serveMetrics())
+	}
 	return mux
 }
 

@@ -144,6 +144,7 @@ func (c *conn) offer(it item) {
 	case c.queue <- it:
 	default:
 		c.slowOnce.Do(func() {
+			c.h.slow.Add(1)
 			close(c.slow)
 			c.writeCancel()
 		})
@@ -345,7 +346,13 @@ func (c *conn) writeLoop(log *slog.Logger) {
 				for _, s := range matched {
 					var ok bool
 					buf, ok = c.render(log, buf[:0], s, it.ev)
-					if ok && !c.write(buf) {
+					if !ok {
+						continue
+					}
+					// Counted before the write, so a client that read
+					// the frame finds it counted.
+					c.h.sent.Add(1)
+					if !c.write(buf) {
 						return
 					}
 				}

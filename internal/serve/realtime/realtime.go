@@ -200,6 +200,9 @@ type Hub struct {
 	seq    atomic.Uint64
 	nextID atomic.Uint64
 
+	// published, sent and slow feed Counters.
+	published, sent, slow atomic.Uint64
+
 	// mu guards the index and the counts. Publish holds it for reading
 	// while it enqueues; registration holds it for writing so that
 	// start_ack is queued before any event the subscription will see.
@@ -302,6 +305,7 @@ func (h *Hub) Publish(ev Event) {
 		return
 	}
 	it := item{ev: &ev, seq: h.seq.Add(1)}
+	h.published.Add(1)
 	for c := range conns {
 		c.offer(it)
 	}
@@ -344,6 +348,23 @@ func (h *Hub) Stats() (conns, subs int) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	return len(h.conns), h.nsubs
+}
+
+// Counters are running totals since the hub started, for metrics.
+type Counters struct {
+	// Published counts events offered to at least one connection.
+	Published uint64
+	// Sent counts data messages handed to clients' sockets: one per
+	// matching subscription per event.
+	Sent uint64
+	// SlowConsumers counts connections closed because their send queue
+	// overflowed.
+	SlowConsumers uint64
+}
+
+// Counters returns the hub's running totals.
+func (h *Hub) Counters() Counters {
+	return Counters{Published: h.published.Load(), Sent: h.sent.Load(), SlowConsumers: h.slow.Load()}
 }
 
 // register adds s to the index and queues its start_ack under the write

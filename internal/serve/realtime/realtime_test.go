@@ -457,6 +457,9 @@ func TestSlowConsumerIsClosedWhileOthersKeepUp(t *testing.T) {
 	if _, subs := f.hub.Stats(); subs != 1 {
 		t.Fatalf("subs = %d, want only the fast client's", subs)
 	}
+	if c := f.hub.Counters(); c.SlowConsumers != 1 || c.Published != n || c.Sent < uint64(n+got) {
+		t.Errorf("counters %+v; want 1 slow consumer, %d published, at least %d sent", c, n, n+got)
+	}
 }
 
 func TestShutdownClosesAllAndRefusesNew(t *testing.T) {

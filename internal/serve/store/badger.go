@@ -128,6 +128,11 @@ func Open(ctx context.Context, opts Options) (*Badger, error) {
 	return s, nil
 }
 
+// Size reports the bytes on disk of the LSM tree and of the value log, as
+// Badger last measured them (at open and every minute after); both are 0
+// in memory.
+func (s *Badger) Size() (lsm, vlog int64) { return s.bdb.Size() }
+
 // loadMeta restores the sequence, the clock and the floor.
 func (s *Badger) loadMeta() error {
 	return s.bdb.View(func(txn *badger.Txn) error {
