@@ -2,11 +2,13 @@ package serve
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -35,9 +37,17 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 				"request body exceeds the limit of %d bytes", s.cfg.MaxBodyBytes))
 			return
 		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			writeErrors(w, http.StatusRequestTimeout, appsync.Errorf(appsync.MalformedHTTPRequest,
+				"the request body did not arrive within %v", s.cfg.ReadTimeout))
+			return
+		}
 		writeErrors(w, http.StatusBadRequest, appsync.Errorf(appsync.MalformedHTTPRequest, "reading the request body: %v", err))
 		return
 	}
+	// The work stops when the response could no longer be written.
+	ctx, cancel := context.WithDeadline(r.Context(), start.Add(s.cfg.WriteTimeout))
+	defer cancel()
 	req, err := decodeRequest(body)
 	if err != nil {
 		writeErrors(w, http.StatusBadRequest, appsync.Errorf(appsync.MalformedHTTPRequest, "%v", err))
@@ -68,7 +78,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		s.writes.Add(1)
 		defer s.writes.Done()
 	}
-	resp := s.exec.Execute(r.Context(), op, &resolver{s: s, id: id})
+	resp := s.exec.Execute(ctx, op, &resolver{s: s, id: id})
 	writeJSON(w, http.StatusOK, resp)
 	s.log.Debug("request", "op", op.Kind, "name", op.Name, "fields", rootFields(op), "errors", len(resp.Errors), "took", time.Since(start))
 }
