@@ -514,6 +514,18 @@ func BenchmarkPathologicalDocuments(b *testing.B) {
 		}
 		return q.String()
 	}
+	objectFragments := func(objects, fragments int) string {
+		var q strings.Builder
+		q.WriteString(`{ getPost(id: "p") {`)
+		for i := range objects {
+			fmt.Fprintf(&q, " blog { ...F%d }", i%fragments)
+		}
+		q.WriteString(" } }")
+		for i := range fragments {
+			fmt.Fprintf(&q, "\nfragment F%d on Blog { id name }", i)
+		}
+		return q.String()
+	}
 	inline := func(n int) string {
 		return `{ getPost(id: "p") {` + strings.Repeat(" ... on Post { id }", n) + " } }"
 	}
@@ -525,10 +537,12 @@ func BenchmarkPathologicalDocuments(b *testing.B) {
 		{"typename-1000-refused", typenames(1_000), true},
 		{"fragment-bomb-refused", fragmentBomb(40), true},
 		{"root-aliases-2000-refused", rootAliases(2_000), true},
-		{"typename-599", typenames(599), false},
+		{"repeated-field-599", `{ getPost(id: "p") {` + strings.Repeat(" __typename", 598) + " } }", false},
+		{"repeated-object-599", `{ getPost(id: "p") {` + strings.Repeat(" blog { id }", 299) + " } }", false},
 		{"inline-fragments-598", inline(598), false},
 		{"fragment-chain-32", chain(32), false},
 		{"fragments-100", manyFragments(100), false},
+		{"objects-120-fragments-100", objectFragments(120, 100), false},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
