@@ -42,8 +42,9 @@ type Resolver interface {
 // in document order, which gives mutations the serial order the spec asks
 // for. An execution that outgrows Options.MaxResponseBytes or
 // Options.MaxResolverCalls stops there and answers data null with one
-// LimitExceededError. A resolver error that is an *appsync.Error keeps its ErrorType, Data
-// and ErrorInfo; any other becomes an InternalFailure carrying err.Error().
+// LimitExceededError. A resolver error that is an *appsync.Error keeps its
+// ErrorType, Data and ErrorInfo; any other becomes an InternalFailure
+// carrying err.Error().
 func (e *Executor) Execute(ctx context.Context, op *Operation, r Resolver) *appsync.Response {
 	root, aerr := e.rootType(op)
 	if aerr != nil {

@@ -158,8 +158,9 @@ type Operation struct {
 // Prepare parses and validates req: it picks the operation named by
 // req.OperationName (required when the document holds several), checks the
 // document against the limits of Options and then the schema, and coerces
-// the variables against their declared types. On failure it returns ValidationError errors
-// with locations; it never panics.
+// the variables against their declared types. On failure it returns
+// ValidationError errors, with locations where the document has them; it
+// never panics.
 func (e *Executor) Prepare(req appsync.Request) (op *Operation, errs []*appsync.Error) {
 	// gqlparser is fed untrusted text; a panic in it must not take the
 	// server down, so it is reported as an invalid request instead.
