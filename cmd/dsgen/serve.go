@@ -21,6 +21,7 @@ import (
 	"github.com/dsgen/dsgen/internal/schema"
 	"github.com/dsgen/dsgen/internal/serve"
 	"github.com/dsgen/dsgen/internal/serve/auth"
+	"github.com/dsgen/dsgen/internal/serve/gqlexec"
 	"github.com/dsgen/dsgen/internal/serve/sdl"
 	"github.com/dsgen/dsgen/internal/serve/store"
 )
@@ -73,6 +74,17 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 		maxFrame    = fs.Int64("max-message", 240<<10, "maximum inbound WebSocket message in `bytes`")
 		pageMax     = fs.Int("max-limit", 1000, "largest page a list or sync query returns")
 		grace       = fs.Duration("grace", 10*time.Second, "how long shutdown waits for requests under way")
+		readTO      = fs.Duration("read-timeout", 10*time.Second, "time allowed to read a request's headers and body")
+		writeTO     = fs.Duration("write-timeout", 30*time.Second, "time allowed from a request's headers to the end of its response; its work is cancelled after it")
+		idleTO      = fs.Duration("idle-timeout", 60*time.Second, "close a keep-alive connection idle this long")
+		maxResp     = fs.Int("max-response", gqlexec.DefaultMaxResponseBytes, "largest response data in `bytes`; a larger one is refused with LimitExceededError")
+		maxRoots    = fs.Int("max-root-fields", gqlexec.DefaultMaxRootFields, "root fields an operation may select")
+		maxFields   = fs.Int("max-fields", gqlexec.DefaultMaxFields, "fields a document may select, fragments expanded")
+		maxAliases  = fs.Int("max-aliases", gqlexec.DefaultMaxAliases, "aliased fields a document may hold, fragments expanded")
+		maxFrags    = fs.Int("max-fragments", gqlexec.DefaultMaxFragments, "fragments a document may define")
+		maxDepth    = fs.Int("max-depth", gqlexec.DefaultMaxDepth, "how deep a document's selections may nest")
+		maxTokens   = fs.Int("max-tokens", gqlexec.DefaultMaxTokens, "lexical tokens a document may hold")
+		maxCalls    = fs.Int("max-resolver-calls", gqlexec.DefaultMaxResolverCalls, "resolver calls (root fields, relations per item) a request may make")
 		logLevel    = fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 		configPath  = fs.String("config", "", "settings `file` (default: the nearest dsgen.yml in the current directory or above)")
 		metricsMode = fs.String("metrics", "auto", "who may read /metrics: open, auth (the credentials of a GraphQL request), off, or auto (open on a loopback --addr, else auth)")
@@ -121,6 +133,9 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	cfg.Realtime.MaxSubscriptions = *maxSubs
 	cfg.Realtime.MaxMessageBytes = *maxFrame
+	cfg.ReadTimeout, cfg.WriteTimeout, cfg.IdleTimeout = *readTO, *writeTO, *idleTO
+	cfg.Exec = gqlexec.Options{MaxDepth: *maxDepth, MaxTokens: *maxTokens, MaxFields: *maxFields, MaxFragments: *maxFrags,
+		MaxAliases: *maxAliases, MaxRootFields: *maxRoots, MaxResponseBytes: *maxResp, MaxResolverCalls: *maxCalls}
 	if cfg.DefaultConflict, err = serve.ParseStrategy(*conflictDef); err != nil {
 		return usageErr(fs, "--conflict-default: %v", err)
 	}

@@ -2,11 +2,13 @@ package serve
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -44,9 +46,17 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 				"request body exceeds the limit of %d bytes", s.cfg.MaxBodyBytes))
 			return
 		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			fail(http.StatusRequestTimeout, appsync.Errorf(appsync.MalformedHTTPRequest,
+				"the request body did not arrive within %v", s.cfg.ReadTimeout))
+			return
+		}
 		fail(http.StatusBadRequest, appsync.Errorf(appsync.MalformedHTTPRequest, "reading the request body: %v", err))
 		return
 	}
+	// The work stops when the response could no longer be written.
+	ctx, cancel := context.WithDeadline(r.Context(), start.Add(s.cfg.WriteTimeout))
+	defer cancel()
 	req, err := decodeRequest(body)
 	if err != nil {
 		fail(http.StatusBadRequest, appsync.Errorf(appsync.MalformedHTTPRequest, "%v", err))
@@ -87,7 +97,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		s.writes.Add(1)
 		defer s.writes.Done()
 	}
-	resp := s.exec.Execute(r.Context(), prepared, &resolver{s: s, id: id})
+	resp := s.exec.Execute(ctx, prepared, &resolver{s: s, id: id})
 	errs = resp.Errors
 	writeJSON(w, http.StatusOK, resp)
 	s.log.Debug("request", "op", prepared.Kind, "name", prepared.Name, "fields", fields, "errors", len(resp.Errors), "took", time.Since(start))

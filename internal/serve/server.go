@@ -94,6 +94,18 @@ type Config struct {
 	TokenSecret []byte
 	// MaxBodyBytes limits a GraphQL request body (default 1 MiB).
 	MaxBodyBytes int64
+	// ReadTimeout bounds reading a request, headers and body (default
+	// 10 s): a client that sends them slower is answered 408 or cut off.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds a request from its headers to the end of its
+	// response (default 30 s, AppSync's execution timeout): past it the
+	// request's work is cancelled and its connection closed.
+	WriteTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection that sends no request
+	// for this long (default 60 s). Serve applies the three timeouts to
+	// its connections (a server of its own around Handler must set its
+	// own); a WebSocket connection, once upgraded, is bound by none.
+	IdleTimeout time.Duration
 	// DefaultLimit and MaxLimit bound list and sync pages (100 and 1000).
 	DefaultLimit int
 	MaxLimit     int
@@ -165,6 +177,15 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = 10 * time.Second
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 30 * time.Second
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 60 * time.Second
 	}
 	if cfg.DefaultLimit <= 0 {
 		cfg.DefaultLimit = 100
@@ -273,7 +294,8 @@ func (s *Server) publish(ch store.Change) {
 
 // Handler returns the HTTP API: POST /graphql, the WebSocket endpoint
 // /graphql/realtime, GET /healthz and, unless Config.Metrics is MetricsOff,
-// GET /metrics.
+// GET /metrics. Connection timeouts are the http.Server's: Serve sets them
+// from Config.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/graphql", s.serveGraphQL)
@@ -290,10 +312,16 @@ func (s *Server) Handler() http.Handler {
 // within grace, and closes every WebSocket connection.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
 	hs := &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		Handler: s.Handler(),
+		// net/http lifts these deadlines where they must not apply: the
+		// read deadline once a body is read (the connection is then
+		// watched for the client leaving, which cancels the request's
+		// context), both on a connection hijacked for a WebSocket.
+		ReadTimeout:  s.cfg.ReadTimeout,
+		WriteTimeout: s.cfg.WriteTimeout,
+		IdleTimeout:  s.cfg.IdleTimeout,
+		ErrorLog:     slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:  func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

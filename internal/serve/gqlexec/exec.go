@@ -3,6 +3,7 @@ package gqlexec
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -39,8 +40,11 @@ type Resolver interface {
 // Execute runs op and returns the response: data shaped by the selection
 // sets, errors with path and locations. Root fields run one after another
 // in document order, which gives mutations the serial order the spec asks
-// for. A resolver error that is an *appsync.Error keeps its ErrorType, Data
-// and ErrorInfo; any other becomes an InternalFailure carrying err.Error().
+// for. An execution that outgrows Options.MaxResponseBytes or
+// Options.MaxResolverCalls stops there and answers data null with one
+// LimitExceededError. A resolver error that is an *appsync.Error keeps its
+// ErrorType, Data and ErrorInfo; any other becomes an InternalFailure
+// carrying err.Error().
 func (e *Executor) Execute(ctx context.Context, op *Operation, r Resolver) *appsync.Response {
 	root, aerr := e.rootType(op)
 	if aerr != nil {
@@ -64,6 +68,10 @@ func (e *Executor) Execute(ctx context.Context, op *Operation, r Resolver) *apps
 	x.buf = append(x.buf, '}')
 	return x.response(true)
 }
+
+// errHalted is what a resolver call returns once the execution has stopped
+// at a limit; the limit's error is reported instead.
+var errHalted = errors.New("gqlexec: execution stopped at a limit")
 
 // SubscriptionField returns the one root field of a subscription operation,
 // with its coerced arguments.
@@ -155,6 +163,11 @@ type execution struct {
 	buf  []byte
 	errs []*appsync.Error
 	path []pathElem // response path of the value being completed
+	// calls counts Resolver calls, for Options.MaxResolverCalls.
+	calls int
+	// halt, once set, stops the execution: the response is data null
+	// with this error alone.
+	halt *appsync.Error
 }
 
 func (e *Executor) newExecution(ctx context.Context, op *Operation, r Resolver) *execution {
@@ -163,6 +176,9 @@ func (e *Executor) newExecution(ctx context.Context, op *Operation, r Resolver) 
 
 // response returns the result; ok false means null propagated to the root.
 func (x *execution) response(ok bool) *appsync.Response {
+	if x.halt != nil {
+		return &appsync.Response{Data: json.RawMessage("null"), Errors: []*appsync.Error{x.halt}}
+	}
 	data := json.RawMessage(x.buf)
 	if !ok {
 		data = json.RawMessage("null")
@@ -364,7 +380,7 @@ func (x *execution) resolveRoot(root *ast.Definition, g *fieldGroup) (any, error
 		}
 		return nil, nil
 	}
-	if err := x.ctx.Err(); err != nil {
+	if err := x.admit(g); err != nil {
 		return nil, err
 	}
 	f, err := x.field(g)
@@ -383,6 +399,9 @@ func (x *execution) finish(g *fieldGroup, v any, err error) bool {
 		return true
 	}
 	if err != nil {
+		if x.halt != nil {
+			return false
+		}
 		x.resolverError(err, g)
 		if g.def.Type.NonNull {
 			return false
@@ -406,9 +425,15 @@ func (x *execution) complete(t *ast.Type, g *fieldGroup, v any) bool {
 	}
 	start := len(x.buf)
 	if x.completeValue(t, g, v) {
+		if len(x.buf) > x.e.opts.MaxResponseBytes {
+			// Checked as each value completes, so the buffer outgrows the
+			// limit by one leaf at most.
+			x.stop(g, "the response is larger than %d bytes, the maximum: ask for fewer items or fields", x.e.opts.MaxResponseBytes)
+			return false
+		}
 		return true
 	}
-	if t.NonNull {
+	if t.NonNull || x.halt != nil {
 		return false
 	}
 	x.buf = append(x.buf[:start], "null"...)
@@ -571,7 +596,7 @@ func (x *execution) executeObject(obj *ast.Definition, g *fieldGroup, v any) boo
 
 // resolveField asks the resolver for a field its parent map lacks.
 func (x *execution) resolveField(obj *ast.Definition, parent map[string]any, g *fieldGroup) (any, error) {
-	if err := x.ctx.Err(); err != nil {
+	if err := x.admit(g); err != nil {
 		return nil, err
 	}
 	f, err := x.field(g)
@@ -579,6 +604,30 @@ func (x *execution) resolveField(obj *ast.Definition, parent map[string]any, g *
 		return nil, err
 	}
 	return x.r.Field(x.ctx, obj.Name, parent, f)
+}
+
+// admit counts one Resolver call, refusing it when the request's context
+// has ended or the call limit is reached.
+func (x *execution) admit(g *fieldGroup) error {
+	if err := x.ctx.Err(); err != nil {
+		return err
+	}
+	x.calls++
+	if x.calls > x.e.opts.MaxResolverCalls {
+		x.stop(g, "the request needs more than %d resolver calls, the maximum: ask for fewer items or nested fields", x.e.opts.MaxResolverCalls)
+		return errHalted
+	}
+	return nil
+}
+
+// stop halts the execution with a LimitExceededError at the current path.
+func (x *execution) stop(g *fieldGroup, format string, args ...any) {
+	if x.halt != nil {
+		return
+	}
+	x.halt = appsync.Errorf(appsync.LimitExceeded, format, args...)
+	x.halt.Path = x.pathSlice()
+	x.halt.Locations = g.position()
 }
 
 // resolverError records a resolver's error at path. An *appsync.Error keeps

@@ -29,11 +29,55 @@ import (
 // It leaves room for the standard introspection query, which nests 13 deep.
 const DefaultMaxDepth = 15
 
-// Options limit what a request may do.
+// Options limit what a request may do. A zero field takes its default.
+// The document limits are checked after parsing and before validation, so
+// a document over them costs little; each is refused with a
+// ValidationError that names the limit.
 type Options struct {
 	// MaxDepth is the maximum selection depth (default DefaultMaxDepth); a
 	// deeper document fails validation. A root field is at depth 1.
 	MaxDepth int
+	// MaxTokens bounds the lexical tokens of a document, so parsing is
+	// bounded too (default DefaultMaxTokens).
+	MaxTokens int
+	// MaxFields bounds the fields of a document, counted with every
+	// fragment spread expanded (default DefaultMaxFields).
+	MaxFields int
+	// MaxFragments bounds the fragment definitions of a document (default
+	// DefaultMaxFragments).
+	MaxFragments int
+	// MaxAliases bounds the aliased fields of a document, counted with
+	// every fragment spread expanded (default DefaultMaxAliases).
+	MaxAliases int
+	// MaxRootFields bounds the root fields of one operation (default
+	// DefaultMaxRootFields).
+	MaxRootFields int
+	// MaxResponseBytes bounds the data an execution writes; past it the
+	// execution stops and answers a LimitExceededError (default
+	// DefaultMaxResponseBytes).
+	MaxResponseBytes int
+	// MaxResolverCalls bounds the Resolver calls of one execution; past it
+	// the execution stops and answers a LimitExceededError (default
+	// DefaultMaxResolverCalls).
+	MaxResolverCalls int
+}
+
+// withDefaults fills the zero limits.
+func (o Options) withDefaults() Options {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&o.MaxDepth, DefaultMaxDepth)
+	def(&o.MaxTokens, DefaultMaxTokens)
+	def(&o.MaxFields, DefaultMaxFields)
+	def(&o.MaxFragments, DefaultMaxFragments)
+	def(&o.MaxAliases, DefaultMaxAliases)
+	def(&o.MaxRootFields, DefaultMaxRootFields)
+	def(&o.MaxResponseBytes, DefaultMaxResponseBytes)
+	def(&o.MaxResolverCalls, DefaultMaxResolverCalls)
+	return o
 }
 
 // Executor executes operations against one schema. Safe for concurrent use.
@@ -86,9 +130,7 @@ func (c *docCache) put(q string, doc *ast.QueryDocument) {
 // New returns an Executor for schema, a schema loaded by gqlparser (with its
 // prelude, as gqlparser.LoadSchema adds it).
 func New(schema *ast.Schema, opts Options) *Executor {
-	if opts.MaxDepth <= 0 {
-		opts.MaxDepth = DefaultMaxDepth
-	}
+	opts = opts.withDefaults()
 	e := &Executor{schema: schema, opts: opts, rules: rules.NewDefaultRules()}
 	for _, d := range schema.Types {
 		e.types = append(e.types, d)
@@ -115,9 +157,10 @@ type Operation struct {
 
 // Prepare parses and validates req: it picks the operation named by
 // req.OperationName (required when the document holds several), checks the
-// document against the schema and the depth limit, and coerces the variables
-// against their declared types. On failure it returns ValidationError errors
-// with locations; it never panics.
+// document against the limits of Options and then the schema, and coerces
+// the variables against their declared types. On failure it returns
+// ValidationError errors, with locations where the document has them; it
+// never panics.
 func (e *Executor) Prepare(req appsync.Request) (op *Operation, errs []*appsync.Error) {
 	// gqlparser is fed untrusted text; a panic in it must not take the
 	// server down, so it is reported as an invalid request instead.
@@ -133,8 +176,13 @@ func (e *Executor) Prepare(req appsync.Request) (op *Operation, errs []*appsync.
 	doc := e.docs.get(req.Query)
 	if doc == nil {
 		var err error
-		if doc, err = parser.ParseQuery(&ast.Source{Name: "request", Input: req.Query}); err != nil {
-			return nil, fromGQLErrors(err)
+		if doc, err = parser.ParseQueryWithTokenLimit(&ast.Source{Name: "request", Input: req.Query}, e.opts.MaxTokens); err != nil {
+			return nil, e.parseErrors(err)
+		}
+		// Validation costs more than linear time in some shapes (repeated
+		// fields), so the cheap limits go first.
+		if aerr := e.checkDocument(doc); aerr != nil {
+			return nil, []*appsync.Error{aerr}
 		}
 		if gerrs := validator.ValidateWithRules(e.schema, doc, e.rules); len(gerrs) > 0 {
 			return nil, fromGQLErrors(gerrs)
@@ -143,9 +191,6 @@ func (e *Executor) Prepare(req appsync.Request) (op *Operation, errs []*appsync.
 	}
 	def, aerr := selectOperation(doc, req.OperationName)
 	if aerr != nil {
-		return nil, []*appsync.Error{aerr}
-	}
-	if aerr := e.checkDepth(doc, def); aerr != nil {
 		return nil, []*appsync.Error{aerr}
 	}
 	vars, aerr := e.coerceVariables(def, req.Variables)
@@ -228,6 +273,18 @@ func variableError(def *ast.OperationDefinition, err error) *appsync.Error {
 	return ae
 }
 
+// parseErrors converts a parse error, naming the token limit when that is
+// what stopped the parser.
+func (e *Executor) parseErrors(err error) []*appsync.Error {
+	errs := fromGQLErrors(err)
+	for _, ae := range errs {
+		if strings.HasPrefix(ae.Message, "exceeded token limit") {
+			ae.Message = fmt.Sprintf("the document has more than %d tokens, the maximum", e.opts.MaxTokens)
+		}
+	}
+	return errs
+}
+
 // fromGQLErrors converts gqlparser errors (a *gqlerror.Error or a
 // gqlerror.List) into ValidationErrors.
 func fromGQLErrors(err error) []*appsync.Error {
@@ -257,54 +314,6 @@ func locations(p *ast.Position) []appsync.Location {
 		return nil
 	}
 	return []appsync.Location{{Line: p.Line, Column: p.Column}}
-}
-
-// checkDepth rejects an operation whose selections, fragments expanded,
-// nest deeper than the limit. Validation has ruled out fragment cycles;
-// depths of fragments are memoised so repeated spreads cost nothing.
-func (e *Executor) checkDepth(doc *ast.QueryDocument, def *ast.OperationDefinition) *appsync.Error {
-	memo := map[string]int{}
-	var deepest *ast.Field
-	var depth func(ss ast.SelectionSet, level int) int
-	depth = func(ss ast.SelectionSet, level int) int {
-		maxd := 0
-		for _, s := range ss {
-			d := 0
-			switch s := s.(type) {
-			case *ast.Field:
-				d = 1 + depth(s.SelectionSet, level+1)
-				if level+1 > e.opts.MaxDepth && deepest == nil {
-					deepest = s
-				}
-			case *ast.InlineFragment:
-				d = depth(s.SelectionSet, level)
-			case *ast.FragmentSpread:
-				if m, ok := memo[s.Name]; ok {
-					d = m
-					if level+m > e.opts.MaxDepth && deepest == nil {
-						deepest = &ast.Field{Position: s.Position}
-					}
-					break
-				}
-				memo[s.Name] = 0 // guards against a cycle validation missed
-				if f := doc.Fragments.ForName(s.Name); f != nil {
-					d = depth(f.SelectionSet, level)
-				}
-				memo[s.Name] = d
-			}
-			maxd = max(maxd, d)
-		}
-		return maxd
-	}
-	if d := depth(def.SelectionSet, 0); d > e.opts.MaxDepth {
-		ae := appsync.Errorf(appsync.ValidationError,
-			"the query is %d levels deep; the maximum is %d", d, e.opts.MaxDepth)
-		if deepest != nil {
-			ae.Locations = locations(deepest.Position)
-		}
-		return ae
-	}
-	return nil
 }
 
 // deepCopy copies the maps and slices of a decoded JSON value.
