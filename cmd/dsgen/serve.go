@@ -63,6 +63,7 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 		pageMax     = fs.Int("max-limit", 1000, "largest page a list or sync query returns")
 		grace       = fs.Duration("grace", 10*time.Second, "how long shutdown waits for requests under way")
 		logLevel    = fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+		noFsync     = fs.Bool("unsafe-no-fsync", false, "acknowledge writes before they are on disk: faster, but an OS crash or power loss loses acknowledged writes")
 	)
 	fs.Var(&apiKeys, "api-key", "accept this API `key` in x-api-key; KEY@2026-12-31T00:00:00Z sets an expiry (repeatable)")
 	fs.Var(&conflicts, "conflict", "conflict strategy of one model, `MODEL=STRATEGY` (repeatable)")
@@ -154,7 +155,10 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	st, err := store.Open(ctx, store.Options{Dir: *dataDir, InMemory: *inMemory, BaseTTL: *baseTTL, DeltaTTL: *deltaTTL})
+	if *noFsync && !*inMemory {
+		log.Warn("--unsafe-no-fsync: writes are acknowledged before they are on disk; an OS crash or power loss loses writes clients were told succeeded", "data", *dataDir)
+	}
+	st, err := store.Open(ctx, store.Options{Dir: *dataDir, InMemory: *inMemory, BaseTTL: *baseTTL, DeltaTTL: *deltaTTL, UnsafeNoFsync: *noFsync})
 	if err != nil {
 		return fmt.Errorf("opening the data store: %w", err)
 	}

@@ -219,4 +219,19 @@ func TestServe(t *testing.T) {
 		}
 		p.stop(t)
 	})
+
+	t.Run("unsafe-no-fsync warns and still serves", func(t *testing.T) {
+		data := filepath.Join(t.TempDir(), "data")
+		p := startServe(t, bin, "--schema", filepath.Join(dir, "schema.graphql"), "--data", data,
+			"--addr", "127.0.0.1:0", "--api-key", "da2-test", "--unsafe-no-fsync")
+		if !strings.Contains(p.log(), `"level":"WARN","msg":"--unsafe-no-fsync`) {
+			t.Errorf("no warning about --unsafe-no-fsync at start:\n%s", p.log())
+		}
+		client := &http.Client{}
+		gql(t, client, "http://"+p.addr+"/graphql", "da2-test", `mutation($i: CreateBlogInput!) { createBlog(input: $i) { id } }`,
+			map[string]any{"i": map[string]any{"id": "a", "name": "blog a"}})
+		if code := p.stop(t); code != 0 {
+			t.Fatalf("exit code after SIGTERM = %d\n%s", code, p.log())
+		}
+	})
 }
