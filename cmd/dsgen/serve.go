@@ -88,6 +88,7 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 		logLevel    = fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 		configPath  = fs.String("config", "", "settings `file` (default: the nearest dsgen.yml in the current directory or above)")
 		metricsMode = fs.String("metrics", "auto", "who may read /metrics: open, auth (the credentials of a GraphQL request), off, or auto (open on a loopback --addr, else auth)")
+		noFsync     = fs.Bool("unsafe-no-fsync", false, "acknowledge writes before they are on disk: faster, but an OS crash or power loss loses acknowledged writes")
 	)
 	fs.Var(&apiKeys, "api-key", "accept this API `key` in x-api-key; KEY@2026-12-31T00:00:00Z sets an expiry (repeatable)")
 	fs.Var(&conflicts, "conflict", "conflict strategy of one model, `MODEL=STRATEGY` (repeatable)")
@@ -198,7 +199,10 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	st, err := store.Open(ctx, store.Options{Dir: *dataDir, InMemory: *inMemory, BaseTTL: *baseTTL, DeltaTTL: *deltaTTL})
+	if *noFsync && !*inMemory {
+		log.Warn("--unsafe-no-fsync: writes are acknowledged before they are on disk; an OS crash or power loss loses writes clients were told succeeded", "data", *dataDir)
+	}
+	st, err := store.Open(ctx, store.Options{Dir: *dataDir, InMemory: *inMemory, BaseTTL: *baseTTL, DeltaTTL: *deltaTTL, UnsafeNoFsync: *noFsync})
 	if err != nil {
 		return fmt.Errorf("opening the data store: %w", err)
 	}

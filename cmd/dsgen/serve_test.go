@@ -18,6 +18,11 @@ import (
 	"time"
 )
 
+// hangGuard bounds a wait for something that must happen, so a broken
+// test fails instead of hanging. It is no timing assertion: minutes, so a
+// loaded machine never trips it.
+const hangGuard = 5 * time.Minute
+
 // serveProc is a running `dsgen serve` process.
 type serveProc struct {
 	cmd     *exec.Cmd
@@ -79,7 +84,7 @@ func startServeCmd(t *testing.T, cmd *exec.Cmd) *serveProc {
 			<-p.done
 		}
 	})
-	deadline := time.After(30 * time.Second)
+	deadline := time.After(hangGuard)
 	for {
 		select {
 		case rec, ok := <-lines:
@@ -92,7 +97,7 @@ func startServeCmd(t *testing.T, cmd *exec.Cmd) *serveProc {
 				return p
 			}
 		case <-deadline:
-			t.Fatalf("dsgen serve did not log a listening line within 30s:\n%s", p.log())
+			t.Fatalf("dsgen serve did not log a listening line withbefore the hang guard:\n%s", p.log())
 		}
 	}
 }
@@ -105,8 +110,8 @@ func (p *serveProc) stop(t *testing.T) int {
 	}
 	select {
 	case <-p.done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("dsgen serve did not stop within 30s of SIGTERM")
+	case <-time.After(hangGuard):
+		t.Fatal("dsgen serve did not stop withbefore the hang guard of SIGTERM")
 	}
 	<-p.scanned
 	return p.cmd.ProcessState.ExitCode()
@@ -176,7 +181,7 @@ func TestServe(t *testing.T) {
 		args := []string{"--schema", filepath.Join(dir, "schema.graphql"), "--data", data,
 			"--addr", "127.0.0.1:0", "--api-key", "da2-test", "--dev-tls"}
 		p := startServe(t, bin, args...)
-		plain := &http.Client{Timeout: 10 * time.Second}
+		plain := &http.Client{Timeout: hangGuard}
 		url := "http://" + p.addr + "/graphql"
 		for _, name := range []string{"a", "b", "c"} {
 			gql(t, plain, url, "da2-test", `mutation($i: CreateBlogInput!) { createBlog(input: $i) { id } }`,
@@ -197,7 +202,7 @@ func TestServe(t *testing.T) {
 		if !pool.AppendCertsFromPEM(pem) {
 			t.Fatal("dev certificate is not PEM")
 		}
-		secure := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+		secure := &http.Client{Timeout: hangGuard, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 		got := gql(t, secure, "https://"+p.addr+"/graphql", "da2-test", `{ getBlog(id: "a") { name _version } }`, nil)
 		if b := got["getBlog"].(map[string]any); b["name"] != "blog a" || b["_version"] != float64(1) {
 			t.Fatalf("getBlog over HTTPS = %v", b)
@@ -224,5 +229,20 @@ func TestServe(t *testing.T) {
 			t.Fatalf("second page after restart = %v (first page %v)", rest, page)
 		}
 		p.stop(t)
+	})
+
+	t.Run("unsafe-no-fsync warns and still serves", func(t *testing.T) {
+		data := filepath.Join(t.TempDir(), "data")
+		p := startServe(t, bin, "--schema", filepath.Join(dir, "schema.graphql"), "--data", data,
+			"--addr", "127.0.0.1:0", "--api-key", "da2-test", "--unsafe-no-fsync")
+		if !strings.Contains(p.log(), `"level":"WARN","msg":"--unsafe-no-fsync`) {
+			t.Errorf("no warning about --unsafe-no-fsync at start:\n%s", p.log())
+		}
+		client := &http.Client{}
+		gql(t, client, "http://"+p.addr+"/graphql", "da2-test", `mutation($i: CreateBlogInput!) { createBlog(input: $i) { id } }`,
+			map[string]any{"i": map[string]any{"id": "a", "name": "blog a"}})
+		if code := p.stop(t); code != 0 {
+			t.Fatalf("exit code after SIGTERM = %d\n%s", code, p.log())
+		}
 	})
 }

@@ -15,6 +15,11 @@ import (
 	"time"
 )
 
+// hangGuard bounds a wait for something that must happen, so a broken
+// test fails instead of hanging. It is no timing assertion: minutes, so a
+// loaded machine never trips it.
+const hangGuard = 5 * time.Minute
+
 // blogSchema returns the path of the example blog schema.
 func blogSchema(t *testing.T) string {
 	t.Helper()

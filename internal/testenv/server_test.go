@@ -159,7 +159,7 @@ func TestRestartWaitsForThePort(t *testing.T) {
 	go func() {
 		defer close(released)
 		defer ln.Close()
-		for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		for end := time.Now().Add(hangGuard); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
 			if strings.Contains(s.Log(), "address already in use") {
 				return
 			}

@@ -23,6 +23,11 @@ import (
 	"github.com/dsgen/dsgen/runtime/predicate"
 )
 
+// hangGuard bounds a wait for something that must happen, so a broken
+// test fails instead of hanging. It is no timing assertion: minutes, so a
+// loaded machine never trips it.
+const hangGuard = 5 * time.Minute
+
 func ptr[T any](v T) *T { return &v }
 
 // closeAtEnd closes a store when the test ends.
@@ -259,6 +264,19 @@ func checkCases[T any](t *testing.T, all []*T, key func(*T) string, newQuery fun
 	}
 }
 
+// waitUntil polls cond until it holds; the hang guard only turns a hang
+// into a failure.
+func waitUntil(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(hangGuard)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // recv receives one value from ch or fails the test after a timeout.
 func recv[V any](t testing.TB, ch <-chan V, what string) V {
 	t.Helper()
@@ -268,8 +286,8 @@ func recv[V any](t testing.TB, ch <-chan V, what string) V {
 			t.Fatalf("%s: channel closed", what)
 		}
 		return v
-	case <-time.After(10 * time.Second):
-		t.Fatalf("%s: nothing received in 10s", what)
+	case <-time.After(hangGuard):
+		t.Fatalf("%s: nothing received before the hang guard", what)
 	}
 	panic("unreachable")
 }
@@ -291,7 +309,7 @@ func quiet[V any](t testing.TB, ch <-chan V, d time.Duration, what string) {
 func closed[V any](t testing.TB, ch <-chan V, what string) []V {
 	t.Helper()
 	var got []V
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(hangGuard)
 	for {
 		select {
 		case v, ok := <-ch:
@@ -300,7 +318,7 @@ func closed[V any](t testing.TB, ch <-chan V, what string) []V {
 			}
 			got = append(got, v)
 		case <-deadline:
-			t.Fatalf("%s: channel not closed within 10s (%d values received)", what, len(got))
+			t.Fatalf("%s: channel not closed before the hang guard (%d values received)", what, len(got))
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package datastore_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -304,7 +305,7 @@ func TestE2ELocked(t *testing.T) {
 	must(t, ds.Post.Save(ctx, &blogm.Post{ID: "p", Title: "t"}))
 	child := func() string {
 		t.Helper()
-		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		cctx, cancel := context.WithTimeout(ctx, hangGuard)
 		defer cancel()
 		cmd := exec.CommandContext(cctx, os.Args[0], "-test.run=^TestE2ELockedChild$", "-test.count=1")
 		cmd.Env = append(os.Environ(), lockEnv+"="+dir)
@@ -355,6 +356,7 @@ func TestE2ECloseDuringOperations(t *testing.T) {
 	var mu sync.Mutex
 	other := map[string]int{}
 	closedErrs := 0
+	var succeeded atomic.Int64 // operations that returned without error
 	for w := range 8 {
 		wg.Add(1)
 		go func() {
@@ -381,6 +383,7 @@ func TestE2ECloseDuringOperations(t *testing.T) {
 					_, err = ds.Blog.QueryPosts(&blogm.Blog{ID: "ba"}).Count(ctx)
 				}
 				if err == nil {
+					succeeded.Add(1)
 					continue
 				}
 				mu.Lock()
@@ -397,13 +400,14 @@ func TestE2ECloseDuringOperations(t *testing.T) {
 		}()
 	}
 	snaps := ds.Post.ObserveQuery(ctx, ds.Post.Query().Where(post.Rating.Gt(2)))
-	time.Sleep(50 * time.Millisecond)
+	// Close amid traffic: wait until every kind of operation has run.
+	waitUntil(t, "the workers' first 100 operations", func() bool { return succeeded.Load() >= 100 })
 	done := make(chan error, 1)
 	go func() { done <- ds.Close(ctx) }()
 	select {
 	case err := <-done:
 		must(t, err)
-	case <-time.After(20 * time.Second):
+	case <-time.After(hangGuard):
 		t.Fatal("Close did not return")
 	}
 	wg.Wait()
@@ -462,6 +466,9 @@ func TestE2ECrashChild(t *testing.T) {
 	}
 	fmt.Println("WRITING")
 	for i := 0; ; i++ {
+		if i == 200 {
+			fmt.Println("WROTE 200") // each returned, so each is committed
+		}
 		id := fmt.Sprint("p", i%500)
 		b := blogIDs[i%len(blogIDs)]
 		switch i % 7 {
@@ -503,14 +510,18 @@ func TestE2ECrash(t *testing.T) {
 	out, err := cmd.StdoutPipe()
 	must(t, err)
 	must(t, cmd.Start())
-	buf := make([]byte, 64)
-	n, _ := out.Read(buf) // "WRITING" once the child writes
-	if !strings.Contains(string(buf[:n]), "WRITING") {
+	// Kill the child once it has committed a few hundred writes, whatever
+	// the time that takes, and while it is writing more.
+	lines := bufio.NewScanner(out)
+	var said []string
+	for lines.Scan() && !strings.HasPrefix(lines.Text(), "WROTE") {
+		said = append(said, lines.Text())
+	}
+	if !strings.HasPrefix(lines.Text(), "WROTE") {
 		cmd.Process.Kill()
 		cmd.Wait()
-		t.Fatalf("child said %q", buf[:n])
+		t.Fatalf("child stopped before writing: %q", said)
 	}
-	time.Sleep(400 * time.Millisecond)
 	must(t, cmd.Process.Kill())
 	cmd.Wait()
 

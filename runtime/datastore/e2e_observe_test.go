@@ -170,7 +170,7 @@ func TestE2EObserveEnds(t *testing.T) {
 	select {
 	case err := <-done:
 		must(t, err)
-	case <-time.After(10 * time.Second):
+	case <-time.After(hangGuard):
 		t.Fatal("Close blocked by an observer nobody reads")
 	}
 	closed(t, ch3, "after Close")
@@ -202,7 +202,7 @@ func TestE2EObserveSlowConsumer(t *testing.T) {
 		select {
 		case err := <-done:
 			must(t, err)
-		case <-time.After(45 * time.Second):
+		case <-time.After(hangGuard):
 			t.Fatal("writers blocked by an observer that does not read")
 		}
 		return time.Since(start)
@@ -268,7 +268,7 @@ func TestE2EObserveQuery(t *testing.T) {
 	// ones (a slow reader may see fewer snapshots, never a wrong one).
 	next := func(want string) {
 		t.Helper()
-		deadline := time.After(10 * time.Second)
+		deadline := time.After(hangGuard)
 		var last string
 		for {
 			select {
@@ -391,7 +391,7 @@ func TestE2EObserveQueryBatching(t *testing.T) {
 			must(t, ds.Post.Save(ctx, &blogm.Post{ID: fmt.Sprint("p", i%100), Title: "t", Rating: ptr(i % 3)}))
 		}
 		// The reader gets the latest state.
-		deadline := time.After(10 * time.Second)
+		deadline := time.After(hangGuard)
 		want, _ := ds.Post.Query().Where(post.Rating.Gt(0)).Count(ctx)
 		for {
 			select {

@@ -128,7 +128,7 @@ func TestApplyRemote(t *testing.T) {
 		if !c.FromSync || c.Element.ID != "r1" {
 			t.Fatalf("observed %+v, want r1 from sync", c)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(hangGuard):
 		t.Fatal("no change observed for the applied record")
 	}
 
@@ -319,7 +319,7 @@ func TestSweepUnseenAndSyncedState(t *testing.T) {
 		t.Fatalf("after the sweep: %v", ids)
 	}
 	s.SetSynced("Post", true)
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(hangGuard)
 	for {
 		select {
 		case snap := <-snaps:

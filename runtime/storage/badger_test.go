@@ -19,6 +19,11 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
+// hangGuard bounds a wait for something that must happen, so a broken
+// test fails instead of hanging. It is no timing assertion: minutes, so a
+// loaded machine never trips it.
+const hangGuard = 5 * time.Minute
+
 // The child-process helper (TestHelperProcess) is driven by these variables.
 const (
 	envChild    = "DSGEN_STORAGE_CHILD" // what the child does: "open", "measure"
@@ -263,7 +268,7 @@ func TestOpenLockedSameProcess(t *testing.T) {
 		if !strings.Contains(r.err.Error(), dir) {
 			t.Errorf("error does not name the directory: %v", r.err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(hangGuard):
 		t.Fatal("second Open hangs instead of failing with ErrLocked")
 	}
 
@@ -532,7 +537,7 @@ func TestGCNoLeak(t *testing.T) {
 	}
 	// Badger's and ristretto's goroutines are all joined by Close, ours
 	// too; allow a moment for the last ones to be descheduled.
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(hangGuard)
 	n := settle()
 	for n > base && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
@@ -547,7 +552,7 @@ func TestGCNoLeak(t *testing.T) {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(hangGuard)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

@@ -75,6 +75,13 @@ type Options struct {
 	// processes may share a directory, but not with a read-write one.
 	ReadOnly bool
 
+	// SyncWrites makes every Badger commit return only once its write-ahead
+	// log (and value log) is synced to disk, so a committed write survives
+	// an OS crash or power loss, not only a process crash. Badger syncs once
+	// per committed transaction: callers that want one sync shared by many
+	// writes batch them into one transaction.
+	SyncWrites bool
+
 	// tune, set only by this package's tests, adjusts the Badger options
 	// after the preset is applied.
 	tune func(*badger.Options)
@@ -219,6 +226,7 @@ func (o Options) badgerOptions(dir string) badger.Options {
 	}
 
 	bo.ReadOnly = o.ReadOnly
+	bo.SyncWrites = o.SyncWrites && !o.InMemory
 	bo.Logger = newBadgerLogger(o.Logger, dir)
 	if o.tune != nil {
 		o.tune(&bo)

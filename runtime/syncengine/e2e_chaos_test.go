@@ -52,7 +52,7 @@ func chaosClient(t *testing.T, endpoint string, cfg syncengine.Config) *goClient
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 		defer cancel()
 		if err := eng.Close(ctx); err != nil {
 			t.Errorf("engine close: %v", err)
@@ -192,7 +192,7 @@ func chaosOutboxLen(t *testing.T, c *goClient) int {
 func chaosSeedPosts(t *testing.T, srv *testenv.Server, n int) {
 	t.Helper()
 	const perDoc, workers = 100, 4
-	hc := &http.Client{Timeout: 30 * time.Second}
+	hc := &http.Client{Timeout: hangGuard}
 	defer hc.CloseIdleConnections()
 	docs := make(chan string)
 	errs := make(chan error, workers)
@@ -291,8 +291,8 @@ func TestServerKilledMidBaseSync(t *testing.T) {
 
 	select {
 	case <-c.eng.Ready():
-	case <-time.After(25 * time.Second):
-		t.Fatal("engine not ready within 25s of the restart")
+	case <-time.After(hangGuard):
+		t.Fatal("engine not ready before the hang guard after the restart")
 	}
 	if d := chaosDiff(chaosServerSet(t, srv, "Post"), chaosClientSet(t, c, "Post")); d != "" {
 		t.Fatalf("client differs from the server: %s", d)
@@ -351,8 +351,8 @@ func TestServerKilledMidDrain(t *testing.T) {
 			if _, ok := ev.(syncengine.OutboxMutationProcessed); ok {
 				processed.Add(1)
 			}
-		case <-time.After(20 * time.Second):
-			t.Fatalf("only %d mutations processed within 20s", processed.Load())
+		case <-time.After(hangGuard):
+			t.Fatalf("only %d mutations processed before the hang guard", processed.Load())
 		}
 	}
 	srv.Kill(t)
@@ -490,7 +490,7 @@ func chaosUpdate(ctx context.Context, c *goClient, id string, edit func(*blogm.P
 // otherwise.
 func chaosSettle(t *testing.T, seed int64, srv *testenv.Server, clients []*goClient, models ...string) {
 	t.Helper()
-	deadline := time.Now().Add(25 * time.Second)
+	deadline := time.Now().Add(hangGuard)
 	for {
 		diff := ""
 		for i, c := range clients {
@@ -519,7 +519,7 @@ func chaosSettle(t *testing.T, seed int64, srv *testenv.Server, clients []*goCli
 					t.Logf("client %d (online %v) %s: %v", i, c.eng.Online(), m, chaosClientSet(t, c, m))
 				}
 			}
-			t.Fatalf("seed %d: no convergence within 25s: %s", seed, diff)
+			t.Fatalf("seed %d: no convergence before the hang guard: %s", seed, diff)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

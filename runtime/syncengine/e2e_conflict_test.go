@@ -106,7 +106,7 @@ func TestConflictOptimisticDiscard(t *testing.T) {
 		func(p *blogm.Post) { p.Title = "a's title" },
 		func(p *blogm.Post) { p.Title = "c's title" })
 	converged(t, a, c, func(p *blogm.Post) bool { return p.Title == "a's title" })
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(hangGuard)
 	for {
 		select {
 		case ev := <-events:
@@ -144,7 +144,7 @@ func TestRefusedMutationGoesToDeadLetters(t *testing.T) {
 		if f.Model != "Post" || f.Op != "create" {
 			t.Fatalf("failure = %+v", f)
 		}
-	case <-time.After(20 * time.Second):
+	case <-time.After(hangGuard):
 		t.Fatal("the error handler was not called")
 	}
 	dead, err := c.ds.Post.Repo().Store().DeadLetters(ctx)

@@ -41,7 +41,7 @@ func TestStartSequenceEvents(t *testing.T) {
 
 	var kinds []string
 	synced := map[string]syncengine.ModelSynced{}
-	deadline := time.After(20 * time.Second)
+	deadline := time.After(hangGuard)
 	for done := false; !done; {
 		select {
 		case ev := <-events:
@@ -56,7 +56,7 @@ func TestStartSequenceEvents(t *testing.T) {
 				kinds = append(kinds, fmt.Sprintf("%T", ev)[len("syncengine."):])
 			}
 		case <-deadline:
-			t.Fatalf("no Ready within 20s; events so far: %v", kinds)
+			t.Fatalf("no Ready before the hang guard; events so far: %v", kinds)
 		}
 	}
 	pos := func(k string) int {
@@ -90,7 +90,7 @@ func TestStartSequenceEvents(t *testing.T) {
 				}
 				return
 			}
-		case <-time.After(20 * time.Second):
+		case <-time.After(hangGuard):
 			t.Fatal("ObserveQuery never reported IsSynced")
 		}
 	}
@@ -113,7 +113,7 @@ func TestRestartDoesDeltaSync(t *testing.T) {
 	})
 	events := c.eng.Events(ctx)
 	c.start(t)
-	deadline := time.After(20 * time.Second)
+	deadline := time.After(hangGuard)
 	for {
 		select {
 		case ev := <-events:

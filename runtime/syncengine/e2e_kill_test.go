@@ -23,7 +23,7 @@ func startClientProc(t *testing.T, dir, url, key string) *clientProc {
 // await reads lines until one holds key, skipping the others.
 func (c *clientProc) await(t *testing.T, key string) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(hangGuard)
 	for time.Now().Before(deadline) {
 		line := c.p.NextLine(t, time.Until(deadline))
 		var m map[string]any
@@ -33,7 +33,7 @@ func (c *clientProc) await(t *testing.T, key string) map[string]any {
 			}
 		}
 	}
-	t.Fatalf("client process: no %q line within 30s; stderr:\n%s", key, c.p.Stderr())
+	t.Fatalf("client process: no %q line before the hang guard; stderr:\n%s", key, c.p.Stderr())
 	return nil
 }
 
@@ -133,14 +133,14 @@ func countTitle(posts map[string]map[string]any, title string) int {
 
 func waitServer(t *testing.T, s *testenv.Server, what string, ok func(map[string]map[string]any) bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(hangGuard)
 	for {
 		posts := serverPosts(t, s)
 		if ok(posts) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("not within 30s: %s (server has %d posts); server log tail:\n%s", what, len(posts), tail(s.Log(), 2000))
+			t.Fatalf("not before the hang guard: %s (server has %d posts); server log tail:\n%s", what, len(posts), tail(s.Log(), 2000))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

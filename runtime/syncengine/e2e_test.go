@@ -17,6 +17,11 @@ import (
 	"github.com/dsgen/dsgen/runtime/syncengine"
 )
 
+// hangGuard bounds a wait for something that must happen, so a broken
+// test fails instead of hanging. It is no timing assertion: minutes, so a
+// loaded machine never trips it.
+const hangGuard = 5 * time.Minute
+
 const apiKey = "da2-engine-test"
 
 // backend is dsgen serve in-process on loopback, over Badger on disk.
@@ -51,7 +56,7 @@ func newBackendWith(t *testing.T, cfg serve.Config) *backend {
 	}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 		ts.Close()
@@ -83,7 +88,7 @@ func newClient(t *testing.T, b *backend, cfg syncengine.Config) *goClient {
 	}
 	c := &goClient{ds: ds, eng: eng}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 		defer cancel()
 		if err := eng.Close(ctx); err != nil {
 			t.Errorf("engine close: %v", err)
@@ -103,14 +108,14 @@ func (c *goClient) start(t *testing.T) {
 	}
 	select {
 	case <-c.eng.Ready():
-	case <-time.After(20 * time.Second):
-		t.Fatal("engine not ready within 20s")
+	case <-time.After(hangGuard):
+		t.Fatal("engine not ready before the hang guard")
 	}
 }
 
 func (c *goClient) stop(t *testing.T) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	if err := c.eng.Stop(ctx); err != nil {
 		t.Fatal(err)
@@ -120,10 +125,10 @@ func (c *goClient) stop(t *testing.T) {
 // eventually polls cond until it holds or 20 s pass.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(hangGuard)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("not within 20s: %s", what)
+			t.Fatalf("not before the hang guard: %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

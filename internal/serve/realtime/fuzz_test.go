@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/coder/websocket"
 
@@ -55,7 +54,7 @@ func FuzzMessageLoop(f *testing.F) {
 		hub.ServeHTTP(w, r)
 	}))
 	f.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 		defer cancel()
 		if err := hub.Shutdown(ctx); err != nil {
 			f.Errorf("Shutdown: %v", err)

@@ -21,6 +21,11 @@ import (
 	"github.com/dsgen/dsgen/runtime/appsync"
 )
 
+// hangGuard bounds a wait for something that must happen, so a broken
+// test fails instead of hanging. It is no timing assertion: minutes, so a
+// loaded machine never trips it.
+const hangGuard = 5 * time.Minute
+
 // testBackend accepts the API key "good", rejects "custom" with its own
 // AppSync error and anything else with a plain error. Subscriptions are
 // named on<Op><Model>; a "title" variable filters on the item's title.
@@ -117,7 +122,7 @@ func newFixture(t testing.TB, opts realtime.Options) *fixture {
 	mux.Handle("/graphql/realtime", hub)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 		defer cancel()
 		if err := hub.Shutdown(ctx); err != nil {
 			t.Errorf("Shutdown: %v", err)
@@ -299,7 +304,7 @@ func (c *client) data(id, field string) map[string]any {
 // deadline rather than asserting any timing.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(hangGuard)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("gave up waiting for %s", what)

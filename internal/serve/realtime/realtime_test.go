@@ -484,7 +484,7 @@ func TestShutdownClosesAllAndRefusesNew(t *testing.T) {
 		c.data(fmt.Sprint("s", i), "onCreatePost")
 		go func() { code, _ := c.closeStatus(); statuses <- code }()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	if err := hub.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown: %v", err)
@@ -547,7 +547,7 @@ func TestNoGoroutineLeaks(t *testing.T) {
 		bad := f.dial(t, "wrong")
 		bad.send(map[string]string{"type": "connection_init"})
 		bad.closeStatus()
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 		defer cancel()
 		if err := hub.Shutdown(ctx); err != nil {
 			t.Fatal(err)

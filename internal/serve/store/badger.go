@@ -42,10 +42,17 @@ const (
 
 // Badger is the single-process engine of Store, on one Badger database.
 //
-// Every write runs read-decide-write-commit-publish under one commit mutex:
-// that makes commit order, the commit clock, the sequence and the feed
-// order the same thing with no further coordination. BenchmarkMutate
-// measures what it costs against a raw Badger write.
+// Every write is decided (read, decide, stamp, sequence) under one commit
+// mutex, which makes decision order, the commit clock and the sequence the
+// same thing. The decided writes are then committed by one goroutine in
+// group commits: every write decided while the previous group was being
+// committed goes into the next Badger transaction, so concurrent writers
+// share one WAL sync (Badger syncs once per transaction with SyncWrites).
+// A writer is answered, and its change published on the feed, only once
+// its group is on disk, in decision order. Until then the decided rows
+// wait in an overlay that later decisions read, so each write still sees
+// the one before it. BenchmarkMutate measures what it costs against a raw
+// Badger write.
 type Badger struct {
 	db       *storage.DB
 	bdb      *badger.DB
@@ -63,6 +70,10 @@ type Badger struct {
 
 	stopExpiry context.CancelFunc
 	expiryDone chan struct{}
+	// expMu runs one Expire at a time: each reads the expiry index as the
+	// previous one's commit left it, so none removes (and counts) an entry
+	// twice.
+	expMu sync.Mutex
 
 	// mu is the commit mutex; it guards the fields below it.
 	mu       sync.Mutex
@@ -71,11 +82,59 @@ type Badger struct {
 	floor    int64  // highest watermark handed out by StartedAt
 	reserved int64  // persisted floor (>= floor), restored on open
 
+	// Group commit state, guarded by mu.
+	queue   []*batch           // decided, not yet taken by the committer; the last one takes more writes
+	tail    *batch             // the newest batch given writes (queued, committing or done)
+	overlay map[string]pending // record rows decided but not committed yet
+	failed  error              // set when a commit fails: no later write can be trusted
+
+	maxCount, maxSize int64         // the limits of one batch, below Badger's transaction limits
+	kick              chan struct{} // (cap 1) the queue has writes
+	stopCommit        chan struct{} // closed by Close once no operation is under way
+	commitDone        chan struct{} // closed when the committer has returned
+
 	feedMu    sync.Mutex // serialises changes to listeners
 	listeners atomic.Pointer[[]*listener]
 }
 
 var _ Store = (*Badger)(nil)
+
+// wop is one Badger write of a batch.
+type wop struct {
+	key, val []byte
+	del      bool // delete key (val unused)
+}
+
+// batch is one group commit: the writes of every operation decided while
+// the previous batch was committing, committed in one Badger transaction.
+type batch struct {
+	ops     []wop
+	changes []Change // published in this order once committed
+	keys    []string // overlay entries this batch set
+	count   int64    // Badger entries, as Badger counts them
+	size    int64    // bytes, estimated as Badger does
+	done    chan struct{}
+	err     error // set before done is closed
+}
+
+// wait returns once b is committed (or failed) and its error.
+func (b *batch) wait() error {
+	<-b.done
+	return b.err
+}
+
+// pending is a record row in the overlay: decided, not committed yet.
+type pending struct {
+	val []byte // the encoded row; nil when the record was removed
+	b   *batch
+}
+
+// Per-entry bytes Badger adds in its transaction size check (metas and the
+// version suffix), rounded up, and room kept for the commit's own entry.
+const (
+	entryOverhead = 16
+	batchSlack    = 256
+)
 
 // listener is one Feed registration.
 type listener struct {
@@ -84,8 +143,10 @@ type listener struct {
 }
 
 // Open opens (creating it if needed) the store in opts.Dir, or in memory
-// with opts.InMemory, and starts its background expiry, which runs every
-// min(DeltaTTL/4, 1 minute) until Close.
+// with opts.InMemory, and starts its committer and its background expiry,
+// which runs every opts.ExpiryInterval (by default min(DeltaTTL/4,
+// 1 minute)) until Close. Unless opts.UnsafeNoFsync, a write returns only
+// once it is synced to disk.
 //
 // Errors wrap storage.ErrInvalidOptions (bad options), storage.ErrLocked
 // (another process has the directory) or Badger's error.
@@ -103,28 +164,42 @@ func Open(ctx context.Context, opts Options) (*Badger, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	db, err := storage.Open(ctx, opts.Dir, storage.Options{InMemory: opts.InMemory})
+	db, err := storage.Open(ctx, opts.Dir, storage.Options{InMemory: opts.InMemory, SyncWrites: !opts.UnsafeNoFsync})
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
+	bdb := db.Badger()
 	s := &Badger{
 		db:         db,
-		bdb:        db.Badger(),
+		bdb:        bdb,
 		now:        opts.Now,
 		baseTTL:    opts.BaseTTL.Milliseconds(),
 		deltaTTL:   opts.DeltaTTL.Milliseconds(),
 		expiryDone: make(chan struct{}),
+		overlay:    map[string]pending{},
+		maxCount:   bdb.MaxBatchCount() - 8,
+		maxSize:    bdb.MaxBatchSize() - batchSlack,
+		kick:       make(chan struct{}, 1),
+		stopCommit: make(chan struct{}),
+		commitDone: make(chan struct{}),
 	}
 	s.listeners.Store(new([]*listener))
 	if err := s.loadMeta(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
+	go s.runCommits()
 
-	interval := min(opts.DeltaTTL/4, maxExpiryInterval)
-	interval = max(interval, time.Millisecond)
+	interval := opts.ExpiryInterval
+	if interval == 0 {
+		interval = max(min(opts.DeltaTTL/4, maxExpiryInterval), time.Millisecond)
+	}
 	expCtx, cancel := context.WithCancel(context.Background())
 	s.stopExpiry = cancel
-	go s.runExpiry(expCtx, interval)
+	if interval > 0 {
+		go s.runExpiry(expCtx, interval)
+	} else {
+		close(s.expiryDone)
+	}
 	return s, nil
 }
 
@@ -214,10 +289,12 @@ func (s *Badger) Get(ctx context.Context, model string, key []any) (Record, erro
 }
 
 // Mutate reads the record under key, asks fn for the write and commits it
-// with the version bump, the change-log entry and the expiry entries in one
-// Badger transaction, then publishes it to the feed. fn runs exactly once,
-// under the commit mutex, so it must be quick. The returned change holds
-// the item as fn returned it; Get and Scan return it decoded from JSON.
+// with the version bump, the change-log entry and the expiry entries
+// atomically, then publishes it to the feed. fn runs exactly once, under
+// the commit mutex, so it must be quick. Mutate returns once the write is
+// durable (unless Options.UnsafeNoFsync), whatever ctx does meanwhile: a
+// write decided is committed. The returned change holds the item as fn
+// returned it; Get and Scan return it decoded from JSON.
 func (s *Badger) Mutate(ctx context.Context, model string, key []any, fn MutateFunc) (Change, error) {
 	if err := s.begin(ctx); err != nil {
 		return Change{}, err
@@ -231,47 +308,48 @@ func (s *Badger) Mutate(ctx context.Context, model string, key []any, fn MutateF
 	if err != nil {
 		return Change{}, fmt.Errorf("store: mutate %s %v: key: %w", model, norm, err)
 	}
-	rk := recordKey(model, pk)
+	ch, b, err := s.decide(ctx, model, pk, norm, keyJSON, fn)
+	if err != nil {
+		return Change{}, err
+	}
+	if err := b.wait(); err != nil {
+		return Change{}, fmt.Errorf("store: mutate %s %v: commit: %w", model, norm, err)
+	}
+	return ch, nil
+}
 
+// decide runs Mutate's read-decide-stamp under the commit mutex and queues
+// the writes; the caller waits for the returned batch.
+func (s *Badger) decide(ctx context.Context, model string, pk []byte, norm []any, keyJSON []byte, fn MutateFunc) (Change, *batch, error) {
+	rk := recordKey(model, pk)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := ctx.Err(); err != nil {
-		return Change{}, err
+		return Change{}, nil, err
 	}
-	txn := s.bdb.NewTransaction(true)
-	defer txn.Discard()
+	if s.failed != nil {
+		return Change{}, nil, fmt.Errorf("store: mutate %s %v: %w", model, norm, s.failed)
+	}
 
-	var (
-		cur    *Record
-		curRow row
-	)
-	switch item, err := txn.Get(rk); {
-	case errors.Is(err, badger.ErrKeyNotFound):
-	case err != nil:
-		return Change{}, fmt.Errorf("store: mutate %s %v: read: %w", model, norm, err)
-	default:
-		v, err := item.ValueCopy(nil)
-		if err == nil {
-			curRow, err = decodeRow(v)
-		}
+	var cur *Record
+	curRow, found, err := s.currentRow(rk)
+	if err == nil && found {
 		var rec Record
-		if err == nil {
-			rec, err = curRow.record(model)
-		}
-		if err != nil {
-			return Change{}, fmt.Errorf("store: mutate %s %v: read: %w", model, norm, err)
-		}
+		rec, err = curRow.record(model)
 		cur = &rec
+	}
+	if err != nil {
+		return Change{}, nil, fmt.Errorf("store: mutate %s %v: read: %w", model, norm, err)
 	}
 
 	item, op, err := fn(cur)
 	if err != nil {
-		return Change{}, err
+		return Change{}, nil, err
 	}
 	switch op {
 	case OpCreate, OpUpdate:
 		if item == nil {
-			return Change{}, fmt.Errorf("store: mutate %s %v: %s with a nil item", model, norm, op)
+			return Change{}, nil, fmt.Errorf("store: mutate %s %v: %s with a nil item", model, norm, op)
 		}
 	case OpDelete:
 		if item == nil {
@@ -281,11 +359,11 @@ func (s *Badger) Mutate(ctx context.Context, model string, key []any, fn MutateF
 			}
 		}
 	default:
-		return Change{}, fmt.Errorf("store: mutate %s %v: MutateFunc returned unknown op %d", model, norm, op)
+		return Change{}, nil, fmt.Errorf("store: mutate %s %v: MutateFunc returned unknown op %d", model, norm, op)
 	}
 	itemJSON, err := json.Marshal(item)
 	if err != nil {
-		return Change{}, fmt.Errorf("store: mutate %s %v: item: %w", model, norm, err)
+		return Change{}, nil, fmt.Errorf("store: mutate %s %v: item: %w", model, norm, err)
 	}
 
 	lca := max(s.now().UnixMilli(), s.last, s.floor)
@@ -294,11 +372,10 @@ func (s *Badger) Mutate(ctx context.Context, model string, key []any, fn MutateF
 	if cur != nil {
 		r.version = cur.Version + 1
 	}
+	writes := make([]wop, 0, 7)
 	if cur != nil && curRow.deleted && curRow.expireAt != 0 {
 		// The old tombstone is replaced: its expiry entry goes with it.
-		if err := txn.Delete(expiryTombstoneKey(curRow.expireAt, rk)); err != nil {
-			return Change{}, fmt.Errorf("store: mutate %s %v: %w", model, norm, err)
-		}
+		writes = append(writes, wop{key: expiryTombstoneKey(curRow.expireAt, rk), del: true})
 	}
 	if r.deleted {
 		r.expireAt = lca + s.baseTTL
@@ -308,60 +385,221 @@ func (s *Badger) Mutate(ctx context.Context, model string, key []any, fn MutateF
 	kk := keyLogKey(model, pk, lca, seq)
 	expVal := binary.AppendUvarint(nil, uint64(len(lk)))
 	expVal = append(append(expVal, lk...), kk...)
-	writes := [][2][]byte{
-		{rk, val},
-		{lk, val},
-		{kk, nil},
-		{expiryLogKey(lca+s.deltaTTL, seq), expVal},
-		{metaKey, metaValue(seq, lca, s.reserved)},
-	}
+	writes = append(writes,
+		wop{key: rk, val: val},
+		wop{key: lk, val: val},
+		wop{key: kk},
+		wop{key: expiryLogKey(lca+s.deltaTTL, seq), val: expVal},
+		wop{key: metaKey, val: metaValue(seq, lca, s.reserved)},
+	)
 	if r.deleted {
-		writes = append(writes, [2][]byte{expiryTombstoneKey(r.expireAt, rk), nil})
+		writes = append(writes, wop{key: expiryTombstoneKey(r.expireAt, rk)})
 	}
-	for _, w := range writes {
-		if err := txn.Set(w[0], w[1]); err != nil {
-			return Change{}, fmt.Errorf("store: mutate %s %v: %w", model, norm, err)
-		}
-	}
-	if err := txn.Commit(); err != nil {
-		return Change{}, fmt.Errorf("store: mutate %s %v: commit: %w", model, norm, err)
-	}
-	s.seq, s.last = seq, lca
-
 	ch := Change{Op: op, Seq: seq, Record: Record{
 		Model: model, Key: norm, Item: item,
 		Version: r.version, LastChangedAt: lca, Deleted: r.deleted,
 	}}
-	for _, l := range *s.listeners.Load() {
-		l.fn(ch)
+	b, err := s.enqueue(writes, &ch)
+	if err != nil {
+		return Change{}, nil, fmt.Errorf("store: mutate %s %v: %w", model, norm, err)
 	}
-	return ch, nil
+	s.setPending(b, rk, val)
+	s.seq, s.last = seq, lca
+	return ch, b, nil
+}
+
+// currentRow returns the row under rk as the decided writes leave it: from
+// the overlay when a write of it is still committing, else from Badger.
+// Called with mu held.
+func (s *Badger) currentRow(rk []byte) (r row, found bool, err error) {
+	if p, ok := s.overlay[string(rk)]; ok {
+		if p.val == nil {
+			return row{}, false, nil
+		}
+		r, err = decodeRow(p.val)
+		return r, err == nil, err
+	}
+	var v []byte
+	err = s.bdb.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(rk)
+		if err != nil {
+			return err
+		}
+		v, err = item.ValueCopy(nil)
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return row{}, false, nil
+	}
+	if err != nil {
+		return row{}, false, err
+	}
+	r, err = decodeRow(v)
+	return r, err == nil, err
+}
+
+// setPending records in the overlay that batch b writes val (nil: removes
+// the record) under rk. Called with mu held.
+func (s *Badger) setPending(b *batch, rk, val []byte) {
+	k := string(rk)
+	s.overlay[k] = pending{val: val, b: b}
+	b.keys = append(b.keys, k)
+}
+
+// enqueue adds one operation's writes, which must commit together, to the
+// last queued batch, or to a new one when there is none or it is full, and
+// wakes the committer. ch, when not nil, is published once they commit.
+// Called with mu held.
+func (s *Badger) enqueue(ops []wop, ch *Change) (*batch, error) {
+	count, size := int64(len(ops)), int64(0)
+	for _, o := range ops {
+		size += int64(len(o.key)+len(o.val)) + entryOverhead
+	}
+	if count > s.maxCount || size > s.maxSize {
+		return nil, fmt.Errorf("%w: %d writes of %d bytes, the limit is %d writes of %d bytes",
+			badger.ErrTxnTooBig, count, size, s.maxCount, s.maxSize)
+	}
+	var b *batch
+	if n := len(s.queue); n > 0 {
+		b = s.queue[n-1]
+	}
+	if b == nil || b.count+count > s.maxCount || b.size+size > s.maxSize {
+		b = &batch{done: make(chan struct{})}
+		s.queue = append(s.queue, b)
+	}
+	b.ops = append(b.ops, ops...)
+	b.count += count
+	b.size += size
+	if ch != nil {
+		b.changes = append(b.changes, *ch)
+	}
+	s.tail = b
+	select {
+	case s.kick <- struct{}{}:
+	default: // the committer is already due to look
+	}
+	return b, nil
+}
+
+// runCommits is the committer: it commits the queued batches in order
+// until Close, which stops it once no operation is under way.
+func (s *Badger) runCommits() {
+	defer close(s.commitDone)
+	for {
+		select {
+		case <-s.kick:
+			s.commitQueued()
+		case <-s.stopCommit:
+			s.commitQueued()
+			return
+		}
+	}
+}
+
+// commitQueued takes every queued batch and commits them in order.
+func (s *Badger) commitQueued() {
+	s.mu.Lock()
+	q := s.queue
+	s.queue = nil
+	s.mu.Unlock()
+	for _, b := range q {
+		s.commit(b)
+	}
+}
+
+// commit writes b in one Badger transaction (synced unless UnsafeNoFsync),
+// drops its rows from the overlay (Badger serves them from now on),
+// publishes its changes and answers its writers. After a failed commit the
+// store refuses writes: later batches were decided on top of this one,
+// and after a failed sync the state of the files is unknown.
+func (s *Badger) commit(b *batch) {
+	s.mu.Lock()
+	err := s.failed
+	s.mu.Unlock()
+	if err == nil {
+		err = s.write(b)
+	}
+	s.mu.Lock()
+	if err != nil && s.failed == nil {
+		s.failed = fmt.Errorf("a commit failed, the store takes no more writes until it is reopened: %w", err)
+	}
+	for _, k := range b.keys {
+		if s.overlay[k].b == b {
+			delete(s.overlay, k)
+		}
+	}
+	s.mu.Unlock()
+	b.err = err
+	if err == nil {
+		for _, ch := range b.changes {
+			for _, l := range *s.listeners.Load() {
+				l.fn(ch)
+			}
+		}
+	}
+	close(b.done)
+}
+
+// write commits b's operations in one Badger transaction. A later write of
+// a key in the same transaction replaces an earlier one, as it would in
+// separate ones.
+func (s *Badger) write(b *batch) error {
+	txn := s.bdb.NewTransaction(true)
+	defer txn.Discard()
+	for _, o := range b.ops {
+		var err error
+		if o.del {
+			err = txn.Delete(o.key)
+		} else {
+			err = txn.Set(o.key, o.val)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return txn.Commit()
 }
 
 // StartedAt returns the watermark W = max(now, last assigned, previous
 // watermarks) and raises the commit clock's floor to W, so every write
 // committing afterwards is stamped >= W while none committed before is
-// stamped > W.
+// stamped > W. It returns once every write decided before it is committed
+// (so a read that follows sees them all) and the raised floor is durable.
 func (s *Badger) StartedAt(ctx context.Context) (int64, error) {
 	if err := s.begin(ctx); err != nil {
 		return 0, err
 	}
 	defer s.ops.Done()
+	w, b, err := s.raiseFloor()
+	if err != nil {
+		return 0, fmt.Errorf("store: started at: %w", err)
+	}
+	if b != nil {
+		if err := b.wait(); err != nil {
+			return 0, fmt.Errorf("store: started at: commit: %w", err)
+		}
+	}
+	return w, nil
+}
+
+// raiseFloor is StartedAt's decision under the commit mutex: it returns
+// the watermark and the batch to wait for (nil when none was ever queued).
+func (s *Badger) raiseFloor() (int64, *batch, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.failed != nil {
+		return 0, nil, s.failed
+	}
 	w := max(s.now().UnixMilli(), s.last, s.floor)
 	s.floor = w
 	if w > s.reserved {
 		reserved := w + floorReserve
-		err := s.bdb.Update(func(txn *badger.Txn) error {
-			return txn.Set(metaKey, metaValue(s.seq, s.last, reserved))
-		})
-		if err != nil {
-			return 0, fmt.Errorf("store: started at: persist floor: %w", err)
+		if _, err := s.enqueue([]wop{{key: metaKey, val: metaValue(s.seq, s.last, reserved)}}, nil); err != nil {
+			return 0, nil, fmt.Errorf("persist floor: %w", err)
 		}
 		s.reserved = reserved
 	}
-	return w, nil
+	return w, s.tail, nil
 }
 
 // Scan reads model's records in key order, tombstones included, after
@@ -498,10 +736,10 @@ func (s *Badger) Changes(ctx context.Context, model string, since, until int64, 
 }
 
 // Feed calls fn with every change committed from now until ctx ends or the
-// store closes, in commit order, on the committing goroutine (under the
-// commit mutex): fn must return quickly, must not call Mutate, StartedAt
-// or Expire (they wait for that mutex), and must not modify the change's Item, which every listener and the
-// writer share.
+// store closes, in commit order, once it is durable (before its writer is
+// answered), on the committer goroutine: fn must return quickly, must not
+// call Mutate, StartedAt or Expire (they wait for the committer), and must
+// not modify the change's Item, which every listener and the writer share.
 func (s *Badger) Feed(ctx context.Context, fn func(Change)) {
 	if ctx.Err() != nil {
 		return
@@ -547,29 +785,38 @@ func (s *Badger) Expire(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	defer s.ops.Done()
+	s.expMu.Lock()
+	defer s.expMu.Unlock()
 	now := s.now().UnixMilli()
 	total := 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
-		n, more, err := s.expireBatch(now)
-		total += n
+		n, more, b, err := s.expireBatch(now)
+		if err == nil && b != nil {
+			err = b.wait()
+		}
 		if err != nil {
 			return total, fmt.Errorf("store: expire: %w", err)
 		}
+		total += n
 		if !more {
 			return total, nil
 		}
 	}
 }
 
-// expireBatch removes up to expireBatch expired entries in one transaction,
-// under the commit mutex so it never races a write of the same record.
-func (s *Badger) expireBatch(now int64) (removed int, more bool, err error) {
+// expireBatch queues the removal of up to expireBatch expired entries as
+// one unit, under the commit mutex so it never races a write of the same
+// record; the caller waits for the returned batch (nil: nothing was due).
+func (s *Badger) expireBatch(now int64) (removed int, more bool, b *batch, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	txn := s.bdb.NewTransaction(true)
+	if s.failed != nil {
+		return 0, false, nil, s.failed
+	}
+	txn := s.bdb.NewTransaction(false)
 	defer txn.Discard()
 
 	type entry struct{ key, val []byte }
@@ -585,16 +832,19 @@ func (s *Badger) expireBatch(now int64) (removed int, more bool, err error) {
 		v, err := item.ValueCopy(nil)
 		if err != nil {
 			it.Close()
-			return 0, false, err
+			return 0, false, nil, err
 		}
 		due = append(due, entry{item.KeyCopy(nil), v})
 	}
 	it.Close()
+	if len(due) == 0 {
+		return 0, false, nil, nil
+	}
 
+	var ops []wop
+	var gone [][]byte // record keys removed
 	for _, e := range due {
-		if err := txn.Delete(e.key); err != nil {
-			return 0, false, err
-		}
+		ops = append(ops, wop{key: e.key, del: true})
 		switch e.key[9] {
 		case expLog:
 			n, w := binary.Uvarint(e.val)
@@ -602,43 +852,32 @@ func (s *Badger) expireBatch(now int64) (removed int, more bool, err error) {
 				continue // unreadable: drop the expiry entry alone
 			}
 			lk, kk := e.val[w:w+int(n)], e.val[w+int(n):]
-			if err := txn.Delete(lk); err != nil {
-				return 0, false, err
-			}
-			if err := txn.Delete(kk); err != nil {
-				return 0, false, err
-			}
+			ops = append(ops, wop{key: lk, del: true}, wop{key: kk, del: true})
 			removed++
 		case expTombstone:
 			rk := e.key[10:]
-			item, err := txn.Get(rk)
-			if errors.Is(err, badger.ErrKeyNotFound) {
+			r, found, err := s.currentRow(rk)
+			if err != nil || !found {
+				// Unreadable or gone: the record row keeps its own expiry.
 				continue
 			}
-			if err != nil {
-				return 0, false, err
-			}
-			v, err := item.ValueCopy(nil)
-			if err != nil {
-				return 0, false, err
-			}
-			// The record row keeps its expiry; only remove the tombstone
-			// this entry was made for.
-			if r, err := decodeRow(v); err == nil && r.deleted && r.expireAt == readI64(e.key[1:]) {
-				if err := txn.Delete(rk); err != nil {
-					return 0, false, err
-				}
+			// Only remove the tombstone this entry was made for: a write
+			// since (committed or still committing) replaced it.
+			if r.deleted && r.expireAt == readI64(e.key[1:]) {
+				ops = append(ops, wop{key: rk, del: true})
+				gone = append(gone, rk)
 				removed++
 			}
 		}
 	}
-	if len(due) == 0 {
-		return 0, false, nil
+	b, err = s.enqueue(ops, nil)
+	if err != nil {
+		return 0, false, nil, err
 	}
-	if err := txn.Commit(); err != nil {
-		return 0, false, err
+	for _, rk := range gone {
+		s.setPending(b, rk, nil)
 	}
-	return removed, len(due) == expireBatch, nil
+	return removed, len(due) == expireBatch, b, nil
 }
 
 // runExpiry runs Expire every interval until ctx (cancelled by Close) ends.
@@ -669,6 +908,9 @@ func (s *Badger) Close() error {
 		s.stopExpiry()
 		<-s.expiryDone
 		s.ops.Wait()
+		// Every writer has its answer, so nothing is left to commit.
+		close(s.stopCommit)
+		<-s.commitDone
 		s.feedMu.Lock()
 		for _, l := range *s.listeners.Load() {
 			l.stop()

@@ -483,7 +483,8 @@ func TestChanges(t *testing.T) {
 func TestExpire(t *testing.T) {
 	c := newClock()
 	const base, delta = 24 * time.Hour, 30 * time.Minute
-	s := open(t, store.Options{Dir: t.TempDir(), Now: c.Now, BaseTTL: base, DeltaTTL: delta})
+	// No background expiry: it would race the counted Expire calls.
+	s := open(t, store.Options{Dir: t.TempDir(), Now: c.Now, BaseTTL: base, DeltaTTL: delta, ExpiryInterval: -1})
 	ctx := context.Background()
 	t0 := c.ms()
 
@@ -547,7 +548,9 @@ func TestExpire(t *testing.T) {
 
 func TestExpireManyInBatches(t *testing.T) {
 	c := newClock()
-	s := open(t, store.Options{InMemory: true, Now: c.Now, BaseTTL: time.Hour, DeltaTTL: time.Minute})
+	// No background expiry: once the clock moves, a tick of it would take
+	// entries from the counted Expire below (it did, under load).
+	s := open(t, store.Options{InMemory: true, Now: c.Now, BaseTTL: time.Hour, DeltaTTL: time.Minute, ExpiryInterval: -1})
 	const n = 3000
 	for i := range n {
 		put(t, s, "Post", []any{float64(i)}, map[string]any{})
@@ -574,6 +577,29 @@ func TestBackgroundExpiry(t *testing.T) {
 	c.Add(time.Hour)
 	// No Expire call: the store's own goroutine must remove the tombstone.
 	// The deadline only turns a hang into a failure; it times nothing.
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		_, err := s.Get(context.Background(), "Post", []any{"a"})
+		if errors.Is(err, store.ErrNotFound) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatal("the background expiry never removed the tombstone")
+}
+
+// TestExpiryInterval checks that Options.ExpiryInterval sets the period of
+// the background expiry: with the default TTLs the default period is a
+// minute, which the wait below (a hang guard of a minute) would not see.
+func TestExpiryInterval(t *testing.T) {
+	c := newClock()
+	s := open(t, store.Options{InMemory: true, Now: c.Now, ExpiryInterval: time.Millisecond})
+	put(t, s, "Post", []any{"a"}, map[string]any{})
+	del(t, s, "Post", []any{"a"})
+	c.Add(store.DefaultBaseTTL + time.Hour)
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
 		_, err := s.Get(context.Background(), "Post", []any{"a"})

@@ -109,7 +109,8 @@ type Store interface {
 	// key only its latest change before until. cursor nil starts at since.
 	Changes(ctx context.Context, model string, since, until int64, cursor []byte, limit int) (Page, error)
 	// Feed registers fn to be called with every committed change, in commit
-	// order, until ctx ends. fn must not block (it runs on the commit path).
+	// order, until ctx ends, once the change is durable. fn must not block
+	// (it runs on the commit path).
 	Feed(ctx context.Context, fn func(Change))
 	// Expire deletes tombstones older than the base TTL and change-log
 	// entries older than the delta TTL, and reports how many it removed.
@@ -129,4 +130,14 @@ type Options struct {
 	DeltaTTL time.Duration
 	// Now is the clock (default time.Now); tests move it.
 	Now func() time.Time
+	// UnsafeNoFsync acknowledges writes before they are synced to disk:
+	// faster, but an OS crash or power loss loses writes that clients were
+	// told succeeded (a process crash loses nothing). By default every
+	// write is on disk before Mutate returns, and concurrent writes share
+	// one sync (group commit).
+	UnsafeNoFsync bool
+	// ExpiryInterval is the period of the background Expire: 0 means
+	// min(DeltaTTL/4, 1 minute); negative disables it (the owner calls
+	// Expire).
+	ExpiryInterval time.Duration
 }
