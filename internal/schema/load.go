@@ -1,5 +1,5 @@
-// Package schema reads Amplify GraphQL transformer v2 schemas into schema
-// metadata (runtime/meta) and validates them.
+// Package schema reads Amplify GraphQL transformer v2 schemas (and v1 schemas,
+// see v1.go) into schema metadata (runtime/meta) and validates them.
 //
 // Load parses every source, checks it and returns either a *meta.Schema or an
 // Errors value listing every problem found, each with its file:line:col.
