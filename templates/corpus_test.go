@@ -27,6 +27,8 @@ func TestCorpusCompiles(t *testing.T) {
 		t.Skipf("no shared corpus at %s", shared)
 	}
 	schemas = append(schemas, filepath.Join(shared, "synthetic", "synth10.graphql"), filepath.Join(shared, "synthetic", "synth100.graphql"))
+	v1, _ := filepath.Glob(filepath.Join(shared, "v1", "*.graphql")) // transformer v1 schemas
+	schemas = append(schemas, v1...)
 
 	root, err := filepath.Abs("..")
 	if err != nil {

@@ -51,6 +51,8 @@ type builder struct {
 	// failed marks relation fields already reported as unusable.
 	failed map[*meta.Field]bool
 	ops    map[string]bool // root operation type names
+	// v1 is set for a transformer v1 schema (see v1.go).
+	v1 *v1State
 }
 
 func newBuilder(user *ast.SchemaDocument, sch *ast.Schema, typeDirs map[string]ast.DirectiveList, opts Options) *builder {
@@ -130,6 +132,8 @@ func (b *builder) build() *meta.Schema {
 			b.out.Inputs = append(b.out.Inputs, in)
 		case d.Kind == ast.Object && b.ops[d.Name]:
 			b.operations(d)
+		case isModel(d) && b.v1 != nil:
+			b.out.Models = append(b.out.Models, b.modelV1(d))
 		case isModel(d):
 			b.out.Models = append(b.out.Models, b.model(d))
 		case d.Kind == ast.Object:
@@ -144,7 +148,11 @@ func (b *builder) build() *meta.Schema {
 			b.out.NonModels = append(b.out.NonModels, nm)
 		}
 	}
-	b.resolveRelations()
+	if b.v1 != nil {
+		b.resolveConnections()
+	} else {
+		b.resolveRelations()
+	}
 	b.validate()
 	b.out.Version = version(b.out)
 	return b.out

@@ -14,7 +14,7 @@ func Introspection(s *meta.Schema) ([]byte, error) {
 	root := orderedObject{{"version", 1}}
 	models := orderedObject{}
 	for _, m := range s.Models {
-		models = append(models, kv{m.Name, introModel(m)})
+		models = append(models, kv{m.Name, introModel(m, s.TransformerV1)})
 	}
 	root = append(root, kv{"models", models})
 	enums := orderedObject{}
@@ -102,6 +102,9 @@ func introTypeName(f *meta.Field) any {
 func introFields(fields []*meta.Field) orderedObject {
 	out := orderedObject{}
 	for _, f := range fields {
+		if f.Hidden {
+			continue
+		}
 		o := orderedObject{{"name", f.Name}, {"isArray", f.IsList}, {"type", introTypeName(f)}, {"isRequired", f.Required}, {"attributes", []any{}}}
 		if f.IsList {
 			o = append(o, kv{"isArrayNullable", !f.ListRequired})
@@ -136,8 +139,9 @@ func nonNil(s []string) []string {
 // introModel writes a model. Its attributes follow Amplify's order: the
 // type-level directives as written (@model first unless another precedes
 // it), the primary key, the indexes (declared, then implicit), the auth
-// rules.
-func introModel(m *meta.Model) orderedObject {
+// rules. With transformer v1 the attributes are the type's directives
+// alone: @key is one of them, and @auth comes last.
+func introModel(m *meta.Model, v1 bool) orderedObject {
 	var attrs []any
 	for _, d := range m.Directives {
 		attrs = append(attrs, orderedObject{{"type", d.Name}, {"properties", rawOrEmpty(d.Args)}})
@@ -145,10 +149,13 @@ func introModel(m *meta.Model) orderedObject {
 	if len(m.Directives) == 0 {
 		attrs = append(attrs, orderedObject{{"type", "model"}, {"properties", rawOrEmpty(m.Options.Raw)}})
 	}
-	if m.PrimaryKey.Custom {
+	if m.PrimaryKey.Custom && !v1 {
 		attrs = append(attrs, orderedObject{{"type", "key"}, {"properties", orderedObject{{"fields", m.PrimaryKey.Fields()}}}})
 	}
 	for _, implicit := range []bool{false, true} {
+		if v1 {
+			break
+		}
 		for _, ix := range m.Indexes {
 			if ix.Implicit != implicit {
 				continue
@@ -161,7 +168,7 @@ func introModel(m *meta.Model) orderedObject {
 			attrs = append(attrs, orderedObject{{"type", "key"}, {"properties", props}})
 		}
 	}
-	if len(m.Auth) > 0 {
+	if len(m.Auth) > 0 && !v1 {
 		attrs = append(attrs, orderedObject{{"type", "auth"}, {"properties", orderedObject{{"rules", introAuth(m.Auth)}}}})
 	}
 	// Amplify counts an @primaryKey on id without sort keys as managed.

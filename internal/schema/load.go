@@ -1,5 +1,5 @@
-// Package schema reads Amplify GraphQL transformer v2 schemas into schema
-// metadata (runtime/meta) and validates them.
+// Package schema reads Amplify GraphQL transformer v2 schemas (and v1 schemas,
+// see v1.go) into schema metadata (runtime/meta) and validates them.
 //
 // Load parses every source, checks it and returns either a *meta.Schema or an
 // Errors value listing every problem found, each with its file:line:col.
@@ -84,6 +84,9 @@ func Load(srcs []Source, opts Options) (*meta.Schema, error) {
 	if len(srcs) == 0 {
 		return nil, errors.New("load schema: no sources")
 	}
+	if err := refuseV1Custom(opts); err != nil {
+		return nil, err
+	}
 	var errs Errors
 	user := &ast.SchemaDocument{}
 	for _, src := range srcs {
@@ -101,6 +104,11 @@ func Load(srcs []Source, opts Options) (*meta.Schema, error) {
 		return nil, errs.sorted()
 	}
 	c := &checker{opts: opts}
+	v1, terrs := detectTransformer(user, c.custom)
+	if len(terrs) > 0 {
+		return nil, terrs
+	}
+	c.v1 = v1
 	c.checkNames(user)
 	if len(c.errs) > 0 {
 		return nil, c.errs.sorted()
@@ -113,7 +121,7 @@ func Load(srcs []Source, opts Options) (*meta.Schema, error) {
 	c.lenientUnions(user)
 
 	full := validator.PreludeDocument()
-	amp, err := parser.ParseSchema(&ast.Source{Name: preludeName, Input: prelude, BuiltIn: true})
+	amp, err := parser.ParseSchema(&ast.Source{Name: preludeName, Input: preludeFor(v1), BuiltIn: true})
 	if err != nil {
 		return nil, fmt.Errorf("dsgen prelude: %w", err) // a bug in dsgen, not in the schema
 	}
@@ -124,6 +132,10 @@ func Load(srcs []Source, opts Options) (*meta.Schema, error) {
 		return nil, Errors(fromGQL(err, srcs[0].Name)).sorted()
 	}
 	b := newBuilder(user, sch, typeDirs, opts)
+	if v1 {
+		b.v1 = &v1State{conn: map[*meta.Field]*ast.Directive{}}
+		b.out.TransformerV1 = true
+	}
 	out := b.build()
 	if len(b.errs) > 0 {
 		return nil, b.errs.sorted()
@@ -170,6 +182,7 @@ func posOf(p *ast.Position) Pos {
 type checker struct {
 	opts Options
 	errs Errors
+	v1   bool // the schema uses the transformer v1 directive set
 }
 
 func (c *checker) errorf(p *ast.Position, format string, args ...any) {
@@ -203,7 +216,7 @@ func (c *checker) checkNames(user *ast.SchemaDocument) {
 		known[d.Name] = true
 	}
 	directives := map[string]bool{"deprecated": true, "skip": true, "include": true, "specifiedBy": true, "oneOf": true}
-	amp, err := parser.ParseSchema(&ast.Source{Name: preludeName, Input: prelude})
+	amp, err := parser.ParseSchema(&ast.Source{Name: preludeName, Input: preludeFor(c.v1)})
 	if err == nil {
 		for _, d := range amp.Directives {
 			directives[d.Name] = true
@@ -224,8 +237,6 @@ func (c *checker) checkNames(user *ast.SchemaDocument) {
 		for _, d := range list {
 			switch {
 			case directives[d.Name] || c.custom(d.Name):
-			case v1Hint(d.Name) != "":
-				c.errorf(d.Position, "@%s is an Amplify transformer v1 directive and is not supported: %s", d.Name, v1Hint(d.Name))
 			default:
 				c.errorf(d.Position, "unknown directive @%s (declare it with `directive @%s on ...` or list it under directives in dsgen.yml)", d.Name, d.Name)
 			}

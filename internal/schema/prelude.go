@@ -69,16 +69,3 @@ directive @aws_subscribe(mutations: [String]) on FIELD_DEFINITION
 // preludeName is the source name the prelude's definitions carry; they are
 // never reported to users as theirs.
 const preludeName = "dsgen-prelude.graphql"
-
-// v1Hint returns advice for an Amplify transformer v1 directive, or "".
-func v1Hint(name string) string {
-	switch name {
-	case "key":
-		return "use @primaryKey or @index"
-	case "connection":
-		return "use @hasOne, @hasMany, @belongsTo or @manyToMany"
-	case "versioned":
-		return "conflict detection is configured on the server, not in the schema"
-	}
-	return ""
-}

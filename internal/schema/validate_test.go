@@ -60,8 +60,8 @@ func TestValidationRejects(t *testing.T) {
 			at: "@searchableField", want: `unknown directive @searchableField`},
 		{name: "unknown type directive", src: "type Post @model @cached {\n  id: ID!\n}\n",
 			at: "@cached", want: `unknown directive @cached`},
-		{name: "v1 directive", src: "type Post @model @key(fields: [\"id\"]) {\n  id: ID!\n}\n",
-			at: "@key", want: `@key is an Amplify transformer v1 directive.*use @primaryKey or @index`},
+		{name: "v1 and v2 directives mixed", src: "type Post @model @key(fields: [\"id\"]) {\n  id: ID! @primaryKey\n}\n",
+			at: "@primaryKey", want: `mixes Amplify transformer v1 and v2 directives: @primaryKey \(v2\) and @key \(v1, at t\.graphql:1:19\)`},
 		{name: "directive in wrong place", src: "type Post @model @primaryKey {\n  id: ID!\n}\n",
 			at: "@primaryKey", want: `primaryKey`},
 

@@ -35,6 +35,12 @@ type Schema struct {
 	// Migrations are the schema's migrations, oldest first: what the
 	// runtime applies to a store written by an older schema.
 	Migrations []*Migration
+	// TransformerV1 is true for a schema written with Amplify's GraphQL
+	// transformer v1 directives (@key, @connection, @versioned). The
+	// metadata has the same meaning either way; the flag selects the v1
+	// shape of the introspection output and of the AppSync API (for
+	// example the owner argument v1 requires on owner-auth subscriptions).
+	TransformerV1 bool
 }
 
 // Model returns the model called name, or nil.
@@ -88,7 +94,9 @@ type Model struct {
 	// Directives are the model's type-level directives other than @auth, in
 	// source order and with their arguments as written: @model itself,
 	// @searchable, @refersTo, custom transformer directives... Amplify's
-	// introspection lists them as model attributes.
+	// introspection lists them as model attributes. With transformer v1
+	// they also hold the @key directives, and the @auth directives last
+	// with their rules normalised as Amplify's generator writes them.
 	Directives []Directive
 }
 
@@ -253,6 +261,11 @@ type Field struct {
 	Auth []AuthRule
 	// Relation is set on fields that hold related models.
 	Relation *Relation
+	// Hidden is true for a stored field that Amplify's model introspection
+	// does not list: with transformer v1, the foreign keys of @connection
+	// fields, which the v1 transformer adds to the mutation inputs only and
+	// Amplify's v1 model generator leaves out.
+	Hidden bool
 	// Number is the field's codec field number: its stable id in the schema
 	// lock (dsgen.lock.json), which survives renames and reordering. Zero
 	// means 1 + the field's index in its type's Fields, the number a field

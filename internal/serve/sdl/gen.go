@@ -430,8 +430,12 @@ func (g *gen) model(m *meta.Model) error {
 
 	// Subscriptions.
 	var owners []string
+	ownerType := "String"
 	if !names.SubscriptionsPublic {
 		owners = ownerArgs(m)
+		if g.s.TransformerV1 {
+			owners, ownerType = v1OwnerArgs(m)
+		}
 	}
 	for _, su := range []struct {
 		fields   []string
@@ -441,7 +445,7 @@ func (g *gen) model(m *meta.Model) error {
 		for _, fname := range su.fields {
 			args := []arg{{"filter", subFilter}}
 			for _, o := range owners {
-				args = append(args, arg{o, "String"})
+				args = append(args, arg{o, ownerType})
 			}
 			g.addRoot(Subscription, field{name: fname, typ: name, args: args,
 				directive: "@aws_subscribe(mutations: [" + strconv.Quote(su.mutation) + "])"},
