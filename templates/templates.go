@@ -17,8 +17,8 @@ import (
 
 	"github.com/dave/jennifer/jen"
 
-	"github.com/dsgen/dsgen/internal/schema"
 	"github.com/dsgen/dsgen/runtime/meta"
+	"github.com/dsgen/dsgen/templates/names"
 )
 
 // Header starts every generated file.
@@ -160,7 +160,7 @@ func (g *gen) fieldPackage(m *meta.Model) string {
 }
 
 // goName is the exported Go name of a GraphQL name.
-func goName(s string) string { return schema.GoName(s) }
+func goName(s string) string { return names.GoName(s) }
 
 // paramName is a parameter name for a GraphQL field: lower camel case, not
 // a keyword nor a name the generated method uses itself.

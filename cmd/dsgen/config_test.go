@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"io"
 	"net/http"
 	"os"
@@ -14,45 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dsgen/dsgen/internal/serve"
 	"github.com/dsgen/dsgen/internal/serve/auth"
 )
-
-// testFlags is a flag set shaped like serve's: a string, a repeatable list,
-// a duration, a bool and path flags.
-type testFlags struct {
-	fs        *flag.FlagSet
-	addr      *string
-	data      *string
-	schema    *string
-	grace     *time.Duration
-	inMemory  *bool
-	apiKeys   listFlag
-	conflicts listFlag
-}
-
-func newTestFlags(t *testing.T, args ...string) *testFlags {
-	t.Helper()
-	f := &testFlags{fs: flag.NewFlagSet("serve", flag.ContinueOnError)}
-	f.fs.SetOutput(io.Discard)
-	f.addr = f.fs.String("addr", "127.0.0.1:20002", "listen `address`")
-	f.data = f.fs.String("data", "", "data `directory`")
-	f.schema = f.fs.String("schema", "", "schema `file` or directory")
-	f.grace = f.fs.Duration("grace", 10*time.Second, "grace")
-	f.inMemory = f.fs.Bool("in-memory", false, "in memory")
-	f.fs.String("config", "", "settings `file`")
-	f.fs.Var(&f.apiKeys, "api-key", "API `key`")
-	f.fs.Var(&f.conflicts, "conflict", "`MODEL=STRATEGY`")
-	if err := f.fs.Parse(args); err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
-
-// envOf is a getenv over a fixed map.
-func envOf(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
-}
 
 func writeFile(t *testing.T, path, content string) string {
 	t.Helper()
@@ -61,128 +23,11 @@ func writeFile(t *testing.T, path, content string) string {
 	return path
 }
 
-func TestApplySettingsPrecedence(t *testing.T) {
-	dir := t.TempDir()
-	cfg := writeFile(t, filepath.Join(dir, "conf", "dsgen.yml"), `schema: schema.graphql
-serve:
-  addr: file:1
-  data: data-dir
-  grace: 3s
-  in-memory: true
-  api-key: [file-a, file-b]
-  conflict: {Post: optimistic, Blog: none}
-`)
-	f := newTestFlags(t, "--addr", "flag:1", "--api-key", "flag-a")
-	src, err := applySettings(f.fs, envOf(map[string]string{
-		"DSGEN_SERVE_ADDR":    "env:1",
-		"DSGEN_SERVE_API_KEY": "env-a",
-		"DSGEN_SERVE_GRACE":   "7s",
-		"DSGEN_SERVE_DATA":    "", // empty is unset
-	}), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	confDir := filepath.Join(dir, "conf")
-	for _, c := range []struct{ name, got, want string }{
-		{"addr (flag over env and file)", *f.addr, "flag:1"},
-		{"api-key (flag over env and file, not merged)", f.apiKeys.String(), "flag-a"},
-		{"grace (env over file)", f.grace.String(), "7s"},
-		{"data (file, relative to the file)", *f.data, filepath.Join(confDir, "data-dir")},
-		{"schema (the file's top-level schema)", *f.schema, filepath.Join(confDir, "schema.graphql")},
-		{"conflict (mapping)", f.conflicts.String(), "Blog=none,Post=optimistic"},
-	} {
-		got := c.got
-		if c.name == "conflict (mapping)" {
-			// YAML mappings keep file order; compare as a set.
-			parts := strings.Split(got, ",")
-			if len(parts) == 2 && parts[0] > parts[1] {
-				parts[0], parts[1] = parts[1], parts[0]
-			}
-			got = strings.Join(parts, ",")
-		}
-		if got != c.want {
-			t.Errorf("%s = %q, want %q", c.name, got, c.want)
-		}
-	}
-	if !*f.inMemory {
-		t.Error("in-memory: true in the file was not applied")
-	}
-	if strings.Join(src.FromEnv, ",") != "grace" {
-		t.Errorf("FromEnv = %v, want [grace]", src.FromEnv)
-	}
-
-	// Env lists are comma-separated; without a file only env applies.
-	f = newTestFlags(t)
-	if _, err := applySettings(f.fs, envOf(map[string]string{"DSGEN_SERVE_API_KEY": "k1, k2", "DSGEN_SERVE_IN_MEMORY": "true"}), ""); err != nil {
-		t.Fatal(err)
-	}
-	if f.apiKeys.String() != "k1,k2" || !*f.inMemory || *f.addr != "127.0.0.1:20002" {
-		t.Errorf("env only: api-key %q, in-memory %v, addr %q", f.apiKeys.String(), *f.inMemory, *f.addr)
-	}
-}
-
-func TestApplySettingsErrors(t *testing.T) {
-	dir := t.TempDir()
-	for _, c := range []struct {
-		name, yml string
-		env       map[string]string
-		want      []string
-	}{
-		{"unknown key", "schema: s.graphql\nserve:\n  addr: x\n  apiKey: secret\n", nil,
-			[]string{"dsgen.yml:4: unknown key \"apiKey\" in serve (did you mean \"api-key\"?)", "valid keys: addr, api-key,"}},
-		{"unknown top-level key", "schema: s.graphql\nsrve:\n  addr: x\n", nil,
-			[]string{"dsgen.yml:2: unknown key \"srve\" (did you mean \"serve\"?)", "valid keys: directives, importPath, introspection, out, package, schema, serve"}},
-		{"a command-line-only flag", "serve:\n  config: other.yml\n", nil,
-			[]string{"dsgen.yml:2: unknown key \"config\" in serve"}},
-		{"bad value", "serve:\n  grace: soon\n", nil,
-			[]string{"dsgen.yml:2: serve: grace: "}},
-		{"list for a single value", "serve:\n  addr: [a, b]\n", nil,
-			[]string{"dsgen.yml:2: serve: addr: want a single value"}},
-		{"serve not a mapping", "serve: yes\n", nil,
-			[]string{"dsgen.yml:1: serve: want a mapping"}},
-		{"bad env value", "", map[string]string{"DSGEN_SERVE_GRACE": "soon"},
-			[]string{"DSGEN_SERVE_GRACE: "}},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			cfg := writeFile(t, filepath.Join(dir, c.name, "dsgen.yml"), c.yml)
-			_, err := applySettings(newTestFlags(t).fs, envOf(c.env), cfg)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			for _, w := range c.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
-			if strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "gen.Config") {
-				t.Errorf("error %q shows a value or a Go type", err)
-			}
-		})
-	}
-}
-
-func TestMetricsAccessAuto(t *testing.T) {
-	for addr, want := range map[string]serve.MetricsAccess{
-		"127.0.0.1:0": serve.MetricsOpen, "localhost:8080": serve.MetricsOpen, "[::1]:1": serve.MetricsOpen,
-		"0.0.0.0:20002": serve.MetricsAuth, ":20002": serve.MetricsAuth, "10.1.2.3:80": serve.MetricsAuth,
-	} {
-		if got, err := metricsAccess("auto", addr); err != nil || got != want {
-			t.Errorf("auto on %s = %q, %v; want %q", addr, got, err, want)
-		}
-	}
-	if got, _ := metricsAccess("off", "127.0.0.1:0"); got != serve.MetricsOff {
-		t.Errorf("off on loopback = %q", got)
-	}
-	if _, err := metricsAccess("public", "127.0.0.1:0"); err == nil {
-		t.Error("an unknown mode was accepted")
-	}
-}
-
-// cleanEnv is the test's environment without DSGEN_SERVE_ variables.
+// cleanEnv is the test's environment without DSGEN_ variables.
 func cleanEnv(extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, envPrefix) {
+		if !strings.HasPrefix(kv, "DSGEN_") {
 			env = append(env, kv)
 		}
 	}

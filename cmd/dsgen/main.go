@@ -17,8 +17,8 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
-	"strings"
 
+	"github.com/dsgen/dsgen/internal/config"
 	"github.com/dsgen/dsgen/internal/gen"
 	"github.com/dsgen/dsgen/internal/schema"
 )
@@ -111,20 +111,30 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-type listFlag []string
+// listFlag is a repeatable flag (--directive a --directive b, or a,b).
+type listFlag = config.List
 
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error {
-	*l = append(*l, strings.Split(v, ",")...)
-	return nil
-}
+// Each command's settings: see config.Command.
+var (
+	generateSettings = config.Command{Name: "generate", Needs: []string{"schema", "out"}}
+	migrateSettings  = config.Command{Name: "migrate", CLIOnly: []string{"check", "init"}, Needs: []string{"schema", "out"}}
+	serveSettings    = config.Command{Name: "serve", Section: "serve", CLIOnly: []string{"print-schema"}}
+)
+
+const generateSummary = `Generates a Go package (models, typed predicates, repositories, schema
+metadata) from a GraphQL schema. The first run writes the schema's lock
+(dsgen.lock.json); once it exists, a schema that changed since it is refused
+until dsgen migrate has written the migration.
+
+Every flag not given on the command line is read from the environment as
+DSGEN_GENERATE_<FLAG>, else from the top level of dsgen.yml (schema, out,
+package, importPath, introspection, directives; the nearest dsgen.yml in the
+current directory or above, or --config). When the command line and the
+environment name both the schema and the output directory, only --config
+makes generate read a file.`
 
 func generate(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("generate", `Generates a Go package (models, typed predicates, repositories, schema
-metadata) from a GraphQL schema. Settings not given as flags are read from
-the nearest dsgen.yml in the current directory or above. The first run writes
-the schema's lock (dsgen.lock.json); once it exists, a schema that changed
-since it is refused until dsgen migrate has written the migration.`, stderr)
+	fs := newFlags("generate", generateSummary, stderr)
 	var opts gen.Options
 	var directives listFlag
 	fs.StringVar(&opts.Schema, "schema", "", "schema `file` or directory of *.graphql files")
@@ -135,26 +145,15 @@ since it is refused until dsgen migrate has written the migration.`, stderr)
 	fs.StringVar(&opts.Lock, "lock", "", "schema lock `file` (default: dsgen.lock.json next to the schema)")
 	fs.StringVar(&opts.Migrations, "migrations", "", "migration files' `directory` (default: migrations next to the schema)")
 	fs.Var(&directives, "directive", "accept and ignore a custom transformer directive `name` (repeatable)")
+	fs.String("config", "", "settings `file` (default: the nearest dsgen.yml in the current directory or above)")
 	quiet := fs.Bool("q", false, "print nothing on success")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if _, err := config.Load(fs, generateSettings, os.LookupEnv); err != nil {
+		return err
+	}
 	opts.Directives = directives
-
-	cfgPath := ""
-	if opts.Schema == "" || opts.Out == "" {
-		var err error
-		if cfgPath, err = gen.FindConfig("."); err != nil {
-			return err
-		}
-	}
-	if cfgPath != "" {
-		cfg, err := gen.LoadConfig(cfgPath)
-		if err != nil {
-			return err
-		}
-		opts = merge(opts, cfg)
-	}
 	if opts.Schema == "" || opts.Out == "" {
 		fmt.Fprintln(stderr, "dsgen generate: --schema and --out are required (or set schema and out in dsgen.yml)")
 		fs.Usage()
@@ -172,25 +171,6 @@ since it is refused until dsgen migrate has written the migration.`, stderr)
 		}
 	}
 	return nil
-}
-
-// merge fills options not given as flags from the configuration file.
-func merge(flags, cfg gen.Options) gen.Options {
-	pick := func(a, b string) string {
-		if a != "" {
-			return a
-		}
-		return b
-	}
-	flags.Schema = pick(flags.Schema, cfg.Schema)
-	flags.Out = pick(flags.Out, cfg.Out)
-	flags.Package = pick(flags.Package, cfg.Package)
-	flags.ImportPath = pick(flags.ImportPath, cfg.ImportPath)
-	flags.Introspection = pick(flags.Introspection, cfg.Introspection)
-	if len(flags.Directives) == 0 {
-		flags.Directives = cfg.Directives
-	}
-	return flags
 }
 
 func version(args []string, stdout, stderr io.Writer) error {

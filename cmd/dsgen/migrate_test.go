@@ -133,6 +133,49 @@ func TestMigrateCLI(t *testing.T) {
 		}
 	})
 
+	// Issue 17: with dsgen.yml set up for go generate, dsgen migrate needs
+	// no flags, from any directory below the file.
+	t.Run("no flags: settings from dsgen.yml", func(t *testing.T) {
+		dir := t.TempDir()
+		must(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/app\n"), 0o644))
+		writeFile(t, filepath.Join(dir, "api", "schema.graphql"), twoModels)
+		writeFile(t, filepath.Join(dir, "dsgen.yml"), "schema: api/schema.graphql\nout: internal/store\npackage: models\n")
+		sub := filepath.Join(dir, "cmd", "app")
+		must(t, os.MkdirAll(sub, 0o755))
+		if r := runIn(t, bin, sub, "migrate", "--init"); r.code != 0 || !strings.Contains(r.stdout, filepath.Join(dir, "api", "dsgen.lock.json")) {
+			t.Fatalf("init: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		writeFile(t, filepath.Join(dir, "api", "schema.graphql"), strings.Replace(twoModels, "title: String!", "title: Int!", 1))
+		r := runIn(t, bin, sub, "migrate")
+		ph := filepath.Join(dir, "internal", "store", "migration_0001.go")
+		if r.code != 0 || !strings.Contains(r.stderr, ph) {
+			t.Fatalf("migrate: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		if b, err := os.ReadFile(ph); err != nil || !strings.HasPrefix(string(b), "package models\n") && !strings.Contains(string(b), "\npackage models\n") {
+			t.Errorf("placeholder not in package models (%v):\n%s", err, b)
+		}
+		if m, _ := filepath.Glob(filepath.Join(dir, "api", "migrations", "0001_*.json")); len(m) != 1 {
+			t.Errorf("migration files next to the schema: %v", m)
+		}
+		if r := runIn(t, bin, sub, "migrate", "--check"); r.code != 1 || !strings.Contains(r.stdout, ph+":") {
+			t.Errorf("check: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		// The environment beats the file: no placeholder is left in the
+		// out it names. --check and --init come only from the command line.
+		envRun := func(env string, args ...string) (int, string) {
+			cmd := exec.Command(bin, append([]string{"migrate"}, args...)...)
+			cmd.Dir, cmd.Env = sub, cleanEnv(env)
+			out, _ := cmd.CombinedOutput()
+			return cmd.ProcessState.ExitCode(), string(out)
+		}
+		if code, out := envRun("DSGEN_MIGRATE_OUT="+filepath.Join(dir, "elsewhere"), "--check"); code != 0 || !strings.Contains(out, "the schema matches the lock") {
+			t.Errorf("check with DSGEN_MIGRATE_OUT: exit %d\n%s", code, out)
+		}
+		if code, out := envRun("DSGEN_MIGRATE_CHECK=true"); code != 0 || !strings.Contains(out, "no change since the lock") {
+			t.Errorf("DSGEN_MIGRATE_CHECK=true: exit %d, want a plain migrate run\n%s", code, out)
+		}
+	})
+
 	t.Run("usage errors", func(t *testing.T) {
 		dir := newProject(t, twoModels)
 		for _, args := range [][]string{

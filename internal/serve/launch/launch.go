@@ -1,0 +1,366 @@
+// Package launch runs `dsgen serve` as a process: it loads the schema,
+// turns the command's settings into a serve.Config, opens the data store,
+// listens (with TLS when asked), logs the "listening" line and serves until
+// its context ends. cmd/dsgen only parses flags into Options.
+package launch
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/dsgen/dsgen/internal/config"
+	"github.com/dsgen/dsgen/internal/schema"
+	"github.com/dsgen/dsgen/internal/serve"
+	"github.com/dsgen/dsgen/internal/serve/auth"
+	"github.com/dsgen/dsgen/internal/serve/gqlexec"
+	"github.com/dsgen/dsgen/internal/serve/sdl"
+	"github.com/dsgen/dsgen/internal/serve/store"
+	"github.com/dsgen/dsgen/runtime/meta"
+)
+
+// DefaultDataDir is the data directory when neither Data nor InMemory is
+// set, relative to the working directory.
+const DefaultDataDir = "dsgen-data"
+
+// Options are the settings of one `dsgen serve` process, one per flag;
+// the flag each mirrors is named where it differs.
+type Options struct {
+	Schema      string   // schema file or directory of *.graphql files
+	Directives  []string // custom directives accepted and ignored (--directive)
+	PrintSchema bool     // print the served SDL to Stdout and return
+
+	Data     string // data directory; "" means DefaultDataDir unless InMemory
+	InMemory bool
+	Addr     string // listen address; port 0 picks a free port
+
+	APIKeys         []string // KEY or KEY@RFC3339-expiry (--api-key)
+	Conflicts       []string // MODEL=STRATEGY (--conflict)
+	ConflictDefault string
+	ConflictWebhook string
+	BaseTTL         time.Duration
+	DeltaTTL        time.Duration
+
+	JWTHS256Secret   string
+	JWKS             string // JWKS file
+	JWKSURL          string
+	JWKSRefresh      time.Duration
+	JWTAllowNoExp    bool
+	JWTIssuer        string
+	JWTAudience      string
+	JWTUsernameClaim string
+	JWTGroupsClaim   string
+
+	TLSCert, TLSKey string
+	DevTLS          bool
+	DevTLSDir       string // "" means the data directory, else a temporary one
+	// UnsafeNoFsync acknowledges writes before they are on disk.
+	UnsafeNoFsync bool
+
+	MaxBody          int64 // --max-body
+	MaxSubscriptions int   // per WebSocket connection
+	MaxMessage       int64 // inbound WebSocket message bytes (--max-message)
+	MaxLimit         int   // largest page (--max-limit)
+	Grace            time.Duration
+	ReadTimeout      time.Duration
+	WriteTimeout     time.Duration
+	IdleTimeout      time.Duration
+	Exec             gqlexec.Options // the request cost limits (--max-depth, ...)
+
+	LogLevel       string         // debug, info, warn or error
+	Metrics        string         // open, auth, off or auto
+	Sources        config.Sources // where the settings came from, for the log
+	Stdout, Stderr io.Writer      // the SDL; the JSON log lines. Nil discards.
+}
+
+// OptionError is an invalid setting or a conflict between settings;
+// `dsgen serve` reports it as a usage error. Msg names the flags and never
+// a secret's value.
+type OptionError struct{ Msg string }
+
+func (e *OptionError) Error() string { return e.Msg }
+
+func optionErr(format string, args ...any) error {
+	return &OptionError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// Run serves the schema of o until ctx ends, then stops gracefully
+// (waiting up to o.Grace for requests under way). With o.PrintSchema it
+// only prints the served SDL.
+func Run(ctx context.Context, o Options) error {
+	if o.Stdout == nil {
+		o.Stdout = io.Discard
+	}
+	if o.Stderr == nil {
+		o.Stderr = io.Discard
+	}
+	if o.Schema == "" {
+		return optionErr("a schema is required")
+	}
+	sch, err := schema.LoadPath(o.Schema, schema.Options{Directives: o.Directives})
+	if err != nil {
+		return err
+	}
+	if o.PrintSchema {
+		api, err := sdl.Build(sch, sdl.Options{})
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(o.Stdout, api.SDL)
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.LogLevel)); err != nil {
+		return optionErr("--log-level: %v", err)
+	}
+	log := slog.New(slog.NewJSONHandler(o.Stderr, &slog.HandlerOptions{Level: level}))
+	cfg, err := o.serverConfig(sch, log)
+	if err != nil {
+		return err
+	}
+	if err := o.checkStorage(); err != nil {
+		return err
+	}
+	if !o.InMemory {
+		if cfg.TokenSecret, err = tokenSecret(o.Data); err != nil {
+			return err
+		}
+	}
+	if o.UnsafeNoFsync && !o.InMemory {
+		log.Warn("--unsafe-no-fsync: writes are acknowledged before they are on disk; an OS crash or power loss loses writes clients were told succeeded", "data", o.Data)
+	}
+	st, err := store.Open(ctx, store.Options{Dir: o.Data, InMemory: o.InMemory, BaseTTL: o.BaseTTL, DeltaTTL: o.DeltaTTL, UnsafeNoFsync: o.UnsafeNoFsync})
+	if err != nil {
+		return fmt.Errorf("opening the data store: %w", err)
+	}
+	defer st.Close()
+	cfg.Store = st
+	srv, err := serve.New(cfg)
+	if err != nil {
+		return err
+	}
+	ln, devCert, err := o.listen(log)
+	if err != nil {
+		return err
+	}
+	log.Info("listening", o.listeningAttrs(ln, sch, devCert, cfg.Metrics)...)
+	err = srv.Serve(ctx, ln, o.Grace)
+	log.Info("stopped")
+	return err
+}
+
+// serverConfig turns the settings into the server's configuration, in the
+// order the checks have always run.
+func (o *Options) serverConfig(sch *meta.Schema, log *slog.Logger) (serve.Config, error) {
+	cfg := serve.Config{Schema: sch, DeltaTTL: o.DeltaTTL, MaxBodyBytes: o.MaxBody, MaxLimit: o.MaxLimit, Logger: log, ConflictWebhook: o.ConflictWebhook}
+	var err error
+	if cfg.Metrics, err = metricsAccess(o.Metrics, o.Addr); err != nil {
+		return cfg, optionErr("--metrics: %v", err)
+	}
+	cfg.Realtime.MaxSubscriptions = o.MaxSubscriptions
+	cfg.Realtime.MaxMessageBytes = o.MaxMessage
+	cfg.ReadTimeout, cfg.WriteTimeout, cfg.IdleTimeout = o.ReadTimeout, o.WriteTimeout, o.IdleTimeout
+	cfg.Exec = o.Exec
+	if cfg.DefaultConflict, err = serve.ParseStrategy(o.ConflictDefault); err != nil {
+		return cfg, optionErr("--conflict-default: %v", err)
+	}
+	if cfg.Conflict, err = o.conflicts(); err != nil {
+		return cfg, err
+	}
+	if cfg.Auth, err = o.auth(); err != nil {
+		return cfg, err
+	}
+	if len(cfg.Auth.APIKeys) == 0 && cfg.Auth.JWT == nil {
+		log.Warn("no --api-key and no JWT settings: every request will be refused")
+	}
+	return cfg, nil
+}
+
+// conflicts parses the per-model conflict strategies; nil when none.
+func (o *Options) conflicts() (map[string]serve.Strategy, error) {
+	var m map[string]serve.Strategy
+	for _, c := range o.Conflicts {
+		model, st, ok := strings.Cut(c, "=")
+		if !ok {
+			return nil, optionErr("--conflict %q: want MODEL=STRATEGY", c)
+		}
+		s, err := serve.ParseStrategy(st)
+		if err != nil {
+			return nil, optionErr("--conflict %q: %v", c, err)
+		}
+		if m == nil {
+			m = map[string]serve.Strategy{}
+		}
+		m[model] = s
+	}
+	return m, nil
+}
+
+// auth builds the API keys and JWT settings.
+func (o *Options) auth() (auth.Config, error) {
+	var a auth.Config
+	for _, k := range o.APIKeys {
+		key, exp, hasExp := strings.Cut(k, "@")
+		ak := auth.APIKey{Key: key}
+		if hasExp {
+			var err error
+			if ak.Expires, err = time.Parse(time.RFC3339, exp); err != nil {
+				// The key is a secret: name only the expiry.
+				return a, optionErr("--api-key: the expiry %q is not RFC 3339 (KEY@2026-12-31T00:00:00Z)", exp)
+			}
+		}
+		a.APIKeys = append(a.APIKeys, ak)
+	}
+	if o.JWKS != "" && o.JWKSURL != "" {
+		return a, optionErr("--jwks and --jwks-url exclude each other")
+	}
+	if o.JWTHS256Secret != "" || o.JWKS != "" || o.JWKSURL != "" {
+		a.JWT = &auth.JWTConfig{JWKSFile: o.JWKS, Issuer: o.JWTIssuer, Audience: o.JWTAudience, UsernameClaim: o.JWTUsernameClaim, GroupsClaim: o.JWTGroupsClaim}
+		a.JWT.JWKSURL, a.JWT.JWKSRefresh, a.JWT.AllowNoExp = o.JWKSURL, o.JWKSRefresh, o.JWTAllowNoExp
+		if o.JWTHS256Secret != "" {
+			a.JWT.HS256Secret = []byte(o.JWTHS256Secret)
+		}
+	}
+	return a, nil
+}
+
+// checkStorage checks the data and TLS settings and sets the default data
+// directory.
+func (o *Options) checkStorage() error {
+	if o.InMemory && o.Data != "" {
+		return optionErr("--data and --in-memory exclude each other")
+	}
+	if !o.InMemory && o.Data == "" {
+		o.Data = DefaultDataDir
+	}
+	if (o.TLSCert == "") != (o.TLSKey == "") {
+		return optionErr("--tls-cert and --tls-key go together")
+	}
+	if o.DevTLS && o.TLSCert != "" {
+		return optionErr("--dev-tls and --tls-cert exclude each other")
+	}
+	return nil
+}
+
+// listen listens on o.Addr, with TLS sniffed on the same port when a
+// certificate is configured; devCert is the dev certificate's file.
+func (o *Options) listen(log *slog.Logger) (ln net.Listener, devCert string, err error) {
+	ln, err = net.Listen("tcp", o.Addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("listen: %w", err)
+	}
+	if o.TLSCert == "" && !o.DevTLS {
+		return ln, "", nil
+	}
+	var cert tls.Certificate
+	if o.DevTLS {
+		dir := o.DevTLSDir
+		if dir == "" {
+			dir = o.Data
+		}
+		if dir == "" {
+			if dir, err = os.MkdirTemp("", "dsgen-dev-tls-"); err != nil {
+				ln.Close()
+				return nil, "", err
+			}
+		}
+		cert, devCert, err = serve.DevCertificate(dir, log)
+	} else {
+		cert, err = tls.LoadX509KeyPair(o.TLSCert, o.TLSKey)
+	}
+	if err != nil {
+		ln.Close()
+		return nil, "", fmt.Errorf("TLS: %w", err)
+	}
+	return serve.SniffTLS(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}), devCert, nil
+}
+
+// listeningAttrs are the attributes of the "listening" log line: where to
+// connect, and where settings came from by name only (values may be
+// secrets).
+func (o *Options) listeningAttrs(ln net.Listener, sch *meta.Schema, devCert string, metrics serve.MetricsAccess) []any {
+	tlsOn := o.TLSCert != "" || o.DevTLS
+	scheme, wsScheme := "http", "ws"
+	if tlsOn {
+		wsScheme = "wss"
+	}
+	bound := ln.Addr().String()
+	attrs := []any{"addr", bound,
+		"graphql", scheme + "://" + bound + "/graphql",
+		"realtime", wsScheme + "://" + bound + "/graphql/realtime",
+		"models", len(sch.Models), "tls", tlsOn}
+	if devCert != "" {
+		attrs = append(attrs, "devCert", devCert)
+	}
+	if o.InMemory {
+		attrs = append(attrs, "data", ":memory:")
+	} else {
+		attrs = append(attrs, "data", o.Data)
+	}
+	attrs = append(attrs, "metrics", string(metrics))
+	if o.Sources.File != "" {
+		attrs = append(attrs, "config", o.Sources.File)
+	}
+	if len(o.Sources.FromEnv) > 0 {
+		attrs = append(attrs, "fromEnv", o.Sources.FromEnv)
+	}
+	if len(o.Sources.FromFile) > 0 {
+		attrs = append(attrs, "fromFile", o.Sources.FromFile)
+	}
+	return attrs
+}
+
+// metricsAccess resolves --metrics; auto is open on a loopback address and
+// auth elsewhere.
+func metricsAccess(mode, addr string) (serve.MetricsAccess, error) {
+	if mode != "auto" {
+		return serve.ParseMetricsAccess(mode)
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return serve.MetricsAuth, nil // net.Listen reports the address
+	}
+	if host == "localhost" {
+		return serve.MetricsOpen, nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return serve.MetricsOpen, nil
+	}
+	return serve.MetricsAuth, nil
+}
+
+// tokenSecret reads the key that signs nextTokens from the data directory,
+// creating it on first use, so tokens stay valid across restarts.
+func tokenSecret(dir string) ([]byte, error) {
+	path := filepath.Join(dir, "token-secret")
+	if b, err := os.ReadFile(path); err == nil {
+		s, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(s) < 16 {
+			return nil, fmt.Errorf("%s: not a hex key of 16 bytes or more", path)
+		}
+		return s, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	s := make([]byte, 32)
+	if _, err := rand.Read(s); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, []byte(hex.EncodeToString(s)+"\n"), 0o600); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
