@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -444,5 +445,124 @@ func TestDamageMatrix(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOpenPanicReleasesLock: Badger panics while replaying a memtable log
+// whose entry header gives a key length and a value length that overflow
+// when added (badger v4.9.6, safeRead.Entry: slice bounds). openBadger turns
+// that into an error and the directory lock is released; Open does not get
+// that far, as preflight refuses the file.
+func TestOpenPanicReleasesLock(t *testing.T) {
+	dir := t.TempDir()
+	db := openT(t, dir, smallOptions())
+	put(t, db, "k", "v")
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	entry := make([]byte, logHeaderSize, 4096)
+	entry = append(entry, 0, 0)
+	entry = binary.AppendUvarint(entry, 1<<16)
+	entry = binary.AppendUvarint(entry, 1<<32-1<<16+10) // klen+vlen wraps to 10 in uint32
+	entry = binary.AppendUvarint(entry, 0)
+	entry = append(entry, bytes.Repeat([]byte{'x'}, 14)...)
+	bad := filepath.Join(dir, "00099.mem")
+	if err := os.WriteFile(bad, entry[:cap(entry)], 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	bdb, err := openBadger(smallOptions().badgerOptions(dir))
+	if err == nil {
+		bdb.Close()
+		t.Fatal("badger opened a log that makes it panic")
+	}
+	if !errors.Is(err, errBadgerPanic) {
+		t.Fatalf("openBadger: %v, want the recovered panic", err)
+	}
+	t.Logf("recovered: %v", err)
+
+	_, err = Open(context.Background(), dir, smallOptions())
+	var ce *CorruptError
+	if !errors.As(err, &ce) || ce.File != "00099.mem" {
+		t.Fatalf("Open: %v, want a *CorruptError naming 00099.mem", err)
+	}
+	// The lock the panicking open took is free again.
+	if err := os.Remove(bad); err != nil {
+		t.Fatal(err)
+	}
+	db = openT(t, dir, smallOptions())
+	if v, _ := get(t, db, "k"); v != "v" {
+		t.Fatalf("k = %q", v)
+	}
+}
+
+// TestEmptyMemtableLog is the reproduction: a 0-byte .mem file, as
+// a crash between its creation and its sizing leaves, made the next Open
+// fail ("while opening memtables ... Create a new file"). The newest one
+// holds nothing and is removed; an older one held data and is refused.
+func TestEmptyMemtableLog(t *testing.T) {
+	pristine := pristineStore(t, true)
+	dir := copyDir(t, pristine)
+	empty := filepath.Join(dir, "00050.mem")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := openT(t, dir, smallOptions())
+	if n, err := checkRecords(db, damageRecords); err != nil {
+		t.Fatalf("%d records intact: %v", n, err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// An empty log older than one holding entries was not just created.
+	dir = copyDir(t, pristine)
+	if err := os.WriteFile(filepath.Join(dir, "00001.mem"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(context.Background(), dir, smallOptions())
+	var ce *CorruptError
+	if !errors.As(err, &ce) || ce.File != "00001.mem" {
+		t.Fatalf("older empty log: err = %v, want a *CorruptError naming 00001.mem", err)
+	}
+}
+
+// TestKillLoopNoFalseRefusal kills a writer (SIGKILL) at varying points,
+// several times over the same store, and reopens it each time: Open must
+// never refuse what a kill leaves behind, and every batch the writer
+// reported committed must be there.
+func TestKillLoopNoFalseRefusal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("several child processes")
+	}
+	dir := t.TempDir()
+	for round := range 6 {
+		until := 50 + round*97 // batches before the kill
+		lines := killChild(t, dir, "loop:"+strconv.Itoa(round), "ACK "+strconv.Itoa(until))
+		acked := -1
+		for _, l := range lines {
+			if n, ok := strings.CutPrefix(l, "ACK "); ok {
+				acked, _ = strconv.Atoi(n)
+			}
+		}
+		db, err := Open(context.Background(), dir, smallOptions())
+		if err != nil {
+			t.Fatalf("round %d: Open after kill -9: %v", round, err)
+		}
+		for r := 0; r <= round; r++ {
+			last := 50 + r*97
+			if r == round {
+				last = acked
+			}
+			for n := 0; n <= last; n++ {
+				k := fmt.Sprintf("loop/%d/%08d/000", r, n)
+				if _, ok := get(t, db, k); !ok {
+					t.Fatalf("round %d: batch %d of round %d, committed before the kill, is missing", round, n, r)
+				}
+			}
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

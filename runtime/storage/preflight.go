@@ -183,15 +183,15 @@ type checker struct {
 	tables                                  map[uint64]bool // .sst files on disk
 	mems, vlogs                             []uint32        // sorted file ids
 
-	keys      map[uint64]*pb.DataKey // the registry's data keys, decrypted
-	manifest  badger.Manifest
-	torn      bool   // the MANIFEST's last record is cut short
-	tornAt    int    // where that record starts
-	vlogData  bool   // some value log holds entries: values are checked after open
-	memMax    []uint64 // newest version in each .mem file (committed entries)
-	tableMax  uint64   // newest version in the tables the MANIFEST lists
-	empty     []string // empty newest .mem and .vlog files, to remove
-	icache    *ristretto.Cache[uint64, *fb.TableIndex]
+	keys     map[uint64]*pb.DataKey // the registry's data keys, decrypted
+	manifest badger.Manifest
+	torn     bool     // the MANIFEST's last record is cut short
+	tornAt   int      // where that record starts
+	vlogData bool     // some value log holds entries: values are checked after open
+	memMax   []uint64 // newest version in each .mem file (committed entries)
+	tableMax uint64   // newest version in the tables the MANIFEST lists
+	empty    []string // empty newest .mem and .vlog files, to remove
+	icache   *ristretto.Cache[uint64, *fb.TableIndex]
 }
 
 func (c *checker) corrupt(file, format string, args ...any) error {
@@ -415,7 +415,6 @@ type logScan struct {
 	maxTs     uint64 // newest version among the committed entries (.mem)
 	// The entry at valid, when its checksum fails or it is cut short.
 	bad     string // why it is not an entry
-	tornEnd int64  // where it would end if it were a torn write, or -1
 	nonZero int64  // end of the last non-zero byte at or after valid, or valid
 }
 
@@ -467,7 +466,20 @@ func (c *checker) checkLog(name string, mem, newest bool) error {
 	} else if s.valid > logHeaderSize {
 		c.vlogData = true
 	}
-	torn := newest && s.tornEnd >= 0 && s.tornEnd <= s.size && s.nonZero <= s.tornEnd
+	torn := false
+	if newest && s.nonZero > s.valid && s.nonZero < s.size {
+		// (A log is preallocated, so one whose data runs to its end was
+		// cut, not torn.)
+		// A kill during the copy of an entry into the mapped file leaves
+		// any part of it written (Go's memmove does not copy front to
+		// back), so a torn entry is recognised by what follows it: no
+		// entry, within the length of one. (A value log entry may be any
+		// length; references into a cut value log are caught by
+		// verifyValues.)
+		if torn, err = c.tornTail(path, s, mem); err != nil {
+			return err
+		}
+	}
 	switch {
 	case s.nonZero > s.valid && !torn:
 		return c.corrupt(name, "%s has a bad entry at offset %d (%s) and %d bytes of data after it up to offset %d, which opening would discard",
@@ -479,6 +491,64 @@ func (c *checker) checkLog(name string, mem, newest bool) error {
 			"file", name, "offset", s.committed)
 	}
 	return nil
+}
+
+// maxTornSpan bounds the bytes a torn write leaves after the last good
+// entry of a memtable log: one entry, and the gap a zeroed header makes.
+const maxTornSpan = maxEntryHeader + maxLogKey + maxMemValue + crc32.Size
+
+// tornTail reports whether the bytes after the last good entry of the
+// newest log s are what a write cut by a kill leaves: no whole entry
+// among them (which Badger would discard), and for a memtable log no more
+// than one entry's worth.
+func (c *checker) tornTail(path string, s *logScan, mem bool) (bool, error) {
+	span := s.nonZero - s.valid
+	if mem && span > maxTornSpan || span > 64<<20 {
+		return false, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false, fmt.Errorf("storage: open %q: %w", c.dir, err)
+	}
+	defer f.Close()
+	b := make([]byte, span)
+	if _, err := f.ReadAt(b, s.valid); err != nil {
+		return false, fmt.Errorf("storage: open %q: %w", c.dir, err)
+	}
+	for i := 1; i < len(b); i++ {
+		if entryAt(b[i:]) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// entryAt reports whether b starts with a whole log entry whose checksum
+// holds.
+func entryAt(b []byte) bool {
+	if len(b) < 2 {
+		return false
+	}
+	n := 2
+	klen, k := binary.Uvarint(b[n:])
+	if k <= 0 || klen == 0 || klen > maxLogKey {
+		return false
+	}
+	n += k
+	vlen, k := binary.Uvarint(b[n:])
+	if k <= 0 || vlen > uint64(len(b)) {
+		return false
+	}
+	n += k
+	if _, k = binary.Uvarint(b[n:]); k <= 0 {
+		return false
+	}
+	n += k
+	end := n + int(klen) + int(vlen)
+	if end+crc32.Size > len(b) {
+		return false
+	}
+	return crc32.Checksum(b[:end], y.CastagnoliCrcTable) == binary.BigEndian.Uint32(b[end:])
 }
 
 // hashReader reads a log file, hashing what it reads, counting bytes.
@@ -510,7 +580,7 @@ func (c *checker) scanLog(path string, size int64, mem bool) (*logScan, error) {
 		return nil, fmt.Errorf("storage: open %q: %w", c.dir, err)
 	}
 	defer f.Close()
-	s := &logScan{size: size, valid: logHeaderSize, committed: logHeaderSize, tornEnd: -1}
+	s := &logScan{size: size, valid: logHeaderSize, committed: logHeaderSize}
 	var head [logHeaderSize]byte
 	if _, err := io.ReadFull(f, head[:]); err != nil {
 		return nil, fmt.Errorf("storage: open %q: %w", c.dir, err)
@@ -551,7 +621,6 @@ func (c *checker) scanLog(path string, size int64, mem bool) (*logScan, error) {
 			break
 		}
 		end := start + hlen + int64(klen) + int64(vlen) + crc32.Size
-		s.tornEnd = end
 		if klen == 0 {
 			s.bad = "it is empty"
 			if meta == 0 && vlen == 0 {
@@ -583,7 +652,6 @@ func (c *checker) scanLog(path string, size int64, mem bool) (*logScan, error) {
 			s.bad = "its checksum fails"
 			break
 		}
-		s.tornEnd = -1
 		s.valid = end
 		if !mem {
 			s.committed = end
