@@ -76,10 +76,10 @@ func Open(ctx context.Context, dir string, o Options) (*DB, error) {
 	}
 
 	bo := o.badgerOptions(dir)
-	var vlogData bool
+	var checkValues bool
 	if !o.InMemory {
 		var err error
-		if vlogData, err = preflight(dir, o, bo, adapterLogger(o.Logger, dir)); err != nil {
+		if checkValues, err = preflight(dir, o, bo, adapterLogger(o.Logger, dir)); err != nil {
 			return nil, err
 		}
 	}
@@ -89,7 +89,7 @@ func Open(ctx context.Context, dir string, o Options) (*DB, error) {
 		// the error; it is not ours to use.
 		return nil, mapOpenError(dir, o, err)
 	}
-	if bl, ok := bo.Logger.(*badgerLogger); ok && vlogData {
+	if bl, ok := bo.Logger.(*badgerLogger); ok && checkValues {
 		if err := verifyValues(bdb, dir, bl); err != nil {
 			return nil, errors.Join(err, bdb.Close())
 		}

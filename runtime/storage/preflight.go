@@ -15,9 +15,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
@@ -66,6 +68,8 @@ const (
 	maxLogKey       = 1 << 16   // Badger's replay refuses longer keys
 	maxMemValue     = 1<<20 + 1 // a WAL value is below ValueThreshold, at most 1 MiB, or a value pointer
 	bitTxn          = 1 << 6
+	bitValuePointer = 1 << 1
+	vptrSize        = 12 // a value pointer: file id, length, offset (uint32s, native order)
 	bitFinTxn       = 1 << 7
 	manifestVersion = 8 // Badger's badgerMagicVersion
 	discardFile     = "DISCARD"
@@ -80,9 +84,11 @@ var sanityText = []byte("Hello Badger")
 // registry does not match the key (Badger reports that, as
 // ErrEncryptionKey).
 //
-// vlogData reports whether a value log holds entries, so that values must
-// be checked after Badger opened (verifyValues).
-func preflight(dir string, o Options, bo badger.Options, log *slog.Logger) (vlogData bool, err error) {
+// checkValues reports whether a table or memtable log points into a value
+// log that is missing or shorter than the pointer, so that values must be
+// checked after Badger opened (verifyValues): pointers left behind by the
+// value-log GC are harmless, but only Badger knows which are.
+func preflight(dir string, o Options, bo badger.Options, log *slog.Logger) (checkValues bool, err error) {
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
@@ -90,7 +96,8 @@ func preflight(dir string, o Options, bo badger.Options, log *slog.Logger) (vlog
 	if err != nil {
 		return false, fmt.Errorf("storage: open %q: %w", dir, err)
 	}
-	c := &checker{dir: dir, o: o, bo: bo, log: log, tables: map[uint64]bool{}}
+	c := &checker{dir: dir, o: o, bo: bo, log: log, tables: map[uint64]bool{},
+		vlogEnd: map[uint32]int64{}, refs: map[uint32]uint64{}}
 	for _, e := range ents {
 		name := e.Name()
 		switch {
@@ -116,8 +123,15 @@ func preflight(dir string, o Options, bo badger.Options, log *slog.Logger) (vlog
 	}
 	slices.Sort(c.mems)
 	slices.Sort(c.vlogs)
-	err = c.run()
-	return c.vlogData && err == nil, err
+	if err = c.run(); err != nil {
+		return false, err
+	}
+	for fid, end := range c.refs {
+		if have, ok := c.vlogEnd[fid]; !ok || int64(end) > have {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 var fidInLog = regexp.MustCompile(`(?:file with ID: |Fid:)(\d+)`)
@@ -185,9 +199,11 @@ type checker struct {
 
 	keys     map[uint64]*pb.DataKey // the registry's data keys, decrypted
 	manifest badger.Manifest
-	torn     bool     // the MANIFEST's last record is cut short
-	tornAt   int      // where that record starts
-	vlogData bool     // some value log holds entries: values are checked after open
+	torn     bool              // the MANIFEST's last record is cut short
+	tornAt   int               // where that record starts
+	vlogEnd  map[uint32]int64  // value log file id: end of its last good entry
+	refs     map[uint32]uint64 // value log file id: end of the furthest pointer into it
+	refsMu   sync.Mutex
 	memMax   []uint64 // newest version in each .mem file (committed entries)
 	tableMax uint64   // newest version in the tables the MANIFEST lists
 	empty    []string // empty newest .mem and .vlog files, to remove
@@ -206,12 +222,12 @@ func (c *checker) run() error {
 		return err
 	}
 	for i, fid := range c.mems {
-		if err := c.checkLog(fmt.Sprintf("%05d%s", fid, memSuffix), true, i == len(c.mems)-1); err != nil {
+		if err := c.checkLog(fmt.Sprintf("%05d%s", fid, memSuffix), fid, true, i == len(c.mems)-1); err != nil {
 			return err
 		}
 	}
 	for i, fid := range c.vlogs {
-		if err := c.checkLog(fmt.Sprintf("%06d%s", fid, vlogSuffix), false, i == len(c.vlogs)-1); err != nil {
+		if err := c.checkLog(fmt.Sprintf("%06d%s", fid, vlogSuffix), fid, false, i == len(c.vlogs)-1); err != nil {
 			return err
 		}
 	}
@@ -415,6 +431,7 @@ type logScan struct {
 	maxTs     uint64 // newest version among the committed entries (.mem)
 	// The entry at valid, when its checksum fails or it is cut short.
 	bad     string // why it is not an entry
+	wild    bool   // its header gives a length past the end of the file
 	nonZero int64  // end of the last non-zero byte at or after valid, or valid
 }
 
@@ -424,7 +441,7 @@ type logScan struct {
 // lost, and an older .vlog behind a bad entry is lost when the GC rewrites
 // the file. So data behind a bad entry is refused, except for a torn write
 // at the end of the newest file.
-func (c *checker) checkLog(name string, mem, newest bool) error {
+func (c *checker) checkLog(name string, fid uint32, mem, newest bool) error {
 	path := filepath.Join(c.dir, name)
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -463,8 +480,8 @@ func (c *checker) checkLog(name string, mem, newest bool) error {
 	}
 	if mem {
 		c.memMax = append(c.memMax, s.maxTs)
-	} else if s.valid > logHeaderSize {
-		c.vlogData = true
+	} else {
+		c.vlogEnd[fid] = s.valid
 	}
 	torn := false
 	if newest && s.nonZero > s.valid && s.nonZero < s.size {
@@ -481,6 +498,9 @@ func (c *checker) checkLog(name string, mem, newest bool) error {
 		}
 	}
 	switch {
+	case s.wild:
+		return c.corrupt(name, "%s has an entry at offset %d whose header is damaged or cut (%s, past the end of the file); opening would discard it and everything after it",
+			kind, s.valid, s.bad)
 	case s.nonZero > s.valid && !torn:
 		return c.corrupt(name, "%s has a bad entry at offset %d (%s) and %d bytes of data after it up to offset %d, which opening would discard",
 			kind, s.valid, s.bad, s.nonZero-s.valid, s.nonZero)
@@ -616,8 +636,13 @@ func (c *checker) scanLog(path string, size int64, mem bool) (*logScan, error) {
 			break
 		}
 		hlen := hr.n - start
-		if klen > maxLogKey || (mem && vlen > maxMemValue) {
+		// Badger's replay allocates key and value before it reads them,
+		// with their sum in a uint32 (a wrap makes it panic); a real
+		// entry, even a torn one, fits in its preallocated file.
+		wild := klen <= maxLogKey && uint64(start)+uint64(hlen)+klen+vlen+crc32.Size > uint64(size)
+		if wild || klen > maxLogKey || (mem && vlen > maxMemValue) {
 			s.bad = fmt.Sprintf("its header gives a %d-byte key and a %d-byte value", klen, vlen)
+			s.wild = wild
 			break
 		}
 		end := start + hlen + int64(klen) + int64(vlen) + crc32.Size
@@ -628,20 +653,24 @@ func (c *checker) scanLog(path string, size int64, mem bool) (*logScan, error) {
 			}
 			break
 		}
-		if end > size {
-			s.bad = "it runs past the end of the file"
-			break
-		}
 		key = slices.Grow(key[:0], int(klen))[:klen]
 		if err := hr.read(key); err != nil {
 			s.bad = "read: " + err.Error()
 			break
 		}
-		if _, err := io.CopyN(hr.h, hr.r, int64(vlen)); err != nil {
-			s.bad = "read: " + err.Error()
-			break
+		var vptr [vptrSize]byte
+		if mem && meta&bitValuePointer != 0 && vlen == vptrSize {
+			if err := hr.read(vptr[:]); err != nil {
+				s.bad = "read: " + err.Error()
+				break
+			}
+		} else {
+			if _, err := io.CopyN(hr.h, hr.r, int64(vlen)); err != nil {
+				s.bad = "read: " + err.Error()
+				break
+			}
+			hr.n += int64(vlen)
 		}
-		hr.n += int64(vlen)
 		var sum [crc32.Size]byte
 		want := hr.h.Sum32()
 		if err := hr.read(sum[:]); err != nil {
@@ -653,6 +682,9 @@ func (c *checker) scanLog(path string, size int64, mem bool) (*logScan, error) {
 			break
 		}
 		s.valid = end
+		if mem && meta&bitValuePointer != 0 && vlen == vptrSize {
+			c.noteRef(vptr[:])
+		}
 		if !mem {
 			s.committed = end
 			continue
@@ -755,23 +787,56 @@ func (c *checker) checkTables() error {
 			c.icache.Close()
 		}
 	}()
+	if len(c.keys) > 0 {
+		var err error
+		if c.icache, err = ristretto.NewCache(&ristretto.Config[uint64, *fb.TableIndex]{
+			NumCounters: 1 << 12, MaxCost: 64 << 20, BufferItems: 64,
+		}); err != nil {
+			return fmt.Errorf("storage: open %q: %w", c.dir, err)
+		}
+	}
 	ids := make([]uint64, 0, len(c.tables))
 	for id := range c.tables {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	var orphans []uint64
+	var orphans, listed []uint64
 	for _, id := range ids {
-		tf, listed := c.manifest.Tables[id]
-		if !listed {
+		if _, ok := c.manifest.Tables[id]; ok {
+			listed = append(listed, id)
+		} else {
 			orphans = append(orphans, id)
-			continue
 		}
-		mv, err := c.verifyTable(id, tf)
-		if err != nil {
-			return c.corrupt(table.IDToFilename(id), "table: %v", err)
+	}
+	// Reading and checksumming every block is most of Open's time on a
+	// large store: spread the tables over the CPUs.
+	type result struct {
+		mv  uint64
+		err error
+	}
+	results := make([]result, len(listed))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(listed)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				mv, err := c.verifyTable(listed[i], c.manifest.Tables[listed[i]])
+				results[i] = result{mv, err}
+			}
+		}()
+	}
+	for i := range listed {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i, r := range results {
+		if r.err != nil {
+			return c.corrupt(table.IDToFilename(listed[i]), "table: %v", r.err)
 		}
-		c.tableMax = max(c.tableMax, mv)
+		c.tableMax = max(c.tableMax, r.mv)
 	}
 	for _, id := range orphans {
 		name := table.IDToFilename(id)
@@ -838,14 +903,7 @@ func (c *checker) verifyTable(id uint64, tf badger.TableManifest) (mv uint64, er
 		DataKey:     dk,
 	}
 	if dk != nil {
-		if c.icache == nil {
-			if c.icache, err = ristretto.NewCache(&ristretto.Config[uint64, *fb.TableIndex]{
-				NumCounters: 1 << 12, MaxCost: 64 << 20, BufferItems: 64,
-			}); err != nil {
-				return 0, err
-			}
-		}
-		opts.IndexCache = c.icache
+		opts.IndexCache = c.icache // Badger panics without one on encrypted tables
 	}
 	if mf, err = z.OpenMmapFile(path, os.O_RDONLY, 0); err != nil {
 		mf = nil
@@ -867,7 +925,25 @@ func (c *checker) verifyTable(id uint64, tf badger.TableManifest) (mv uint64, er
 	if err := t.VerifyChecksum(); err != nil {
 		return 0, fmt.Errorf("%s: %w", phase, err)
 	}
+	// The value pointers, for checkValues.
+	it := t.NewIterator(table.NOCACHE)
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		if vs := it.Value(); vs.Meta&bitValuePointer != 0 && len(vs.Value) >= vptrSize {
+			c.noteRef(vs.Value)
+		}
+	}
 	return t.MaxVersion(), nil
+}
+
+// noteRef records a value pointer (Badger's valuePointer, copied as it is
+// in memory, hence native byte order).
+func (c *checker) noteRef(vp []byte) {
+	fid := binary.NativeEndian.Uint32(vp[0:])
+	end := uint64(binary.NativeEndian.Uint32(vp[4:])) + uint64(binary.NativeEndian.Uint32(vp[8:]))
+	c.refsMu.Lock()
+	c.refs[fid] = max(c.refs[fid], end)
+	c.refsMu.Unlock()
 }
 
 func (c *checker) dataKey(id uint64) (*pb.DataKey, error) {
