@@ -47,7 +47,6 @@ func BenchmarkOpenCheck(b *testing.B) {
 			size += fi.Size()
 		}
 	}
-	b.Logf("store: %.1f MB in %d files", float64(size)/1e6, len(files))
 	o := Options{GCInterval: -1}
 	b.Run("preflight", func(b *testing.B) {
 		bo := o.badgerOptions(dir)
@@ -56,6 +55,8 @@ func BenchmarkOpenCheck(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+		b.ReportMetric(float64(size)/1e6, "MB-store")
+		b.ReportMetric(float64(len(files)), "files")
 	})
 	b.Run("open", func(b *testing.B) {
 		for b.Loop() {
