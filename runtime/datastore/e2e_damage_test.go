@@ -115,9 +115,9 @@ func TestDamagedStoreThroughModelOpen(t *testing.T) {
 				}
 				ds, err := blogm.Open(ctx, dir, opts...)
 				if err != nil {
-					var ce *storage.CorruptError
-					if !errors.As(err, &ce) || !errors.Is(err, storage.ErrCorrupt) || ce.File != f {
-						t.Fatalf("Open: %v; want a *storage.CorruptError naming %s", err, f)
+					var ce *datastore.CorruptError
+					if !errors.As(err, &ce) || !errors.Is(err, datastore.ErrCorrupt) || ce.File != f {
+						t.Fatalf("Open: %v; want a *datastore.CorruptError naming %s", err, f)
 					}
 					t.Logf("refused: %v", err)
 					return

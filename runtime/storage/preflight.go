@@ -874,8 +874,10 @@ func (c *checker) verifyTable(id uint64, tf badger.TableManifest) (mv uint64, er
 	phase := "its index or footer is damaged or cut"
 	defer func() {
 		if r := recover(); r != nil {
-			msg, _, _ := strings.Cut(strings.TrimSpace(fmt.Sprint(r)), "\n")
-			err = fmt.Errorf("%s (Badger's reader panicked: %.120s)", phase, msg)
+			err = fmt.Errorf("%s (reading it makes Badger panic)", phase)
+			if msg, _, _ := strings.Cut(strings.TrimSpace(fmt.Sprint(r)), "\n"); !strings.HasPrefix(msg, "==") {
+				err = fmt.Errorf("%s (reading it makes Badger panic: %.120s)", phase, msg)
+			}
 		}
 		if err != nil && mf != nil {
 			// OpenTable closes (and unmaps) the file on some errors only;

@@ -88,7 +88,9 @@ type listener struct {
 // min(DeltaTTL/4, 1 minute) until Close.
 //
 // Errors wrap storage.ErrInvalidOptions (bad options), storage.ErrLocked
-// (another process has the directory) or Badger's error.
+// (another process has the directory), storage.ErrCorrupt (a
+// *storage.CorruptError naming a damaged file in opts.Dir) or Badger's
+// error.
 func Open(ctx context.Context, opts Options) (*Badger, error) {
 	if opts.BaseTTL < 0 || opts.DeltaTTL < 0 {
 		return nil, fmt.Errorf("store: open: %w: negative TTL (BaseTTL %v, DeltaTTL %v)",
