@@ -61,6 +61,25 @@ import (
 //     it (checked the same way).
 //   - a DISCARD file that is not well formed: it only steers the value-log
 //     GC, so it is removed and Badger starts a new one.
+//
+// Values in the value log are checked after Badger opened, and only when a
+// pointer in a table or memtable log reaches into a value log that is
+// missing or shorter (verifyValues); the refusal then comes after Badger
+// created its new log files, though no record was changed.
+//
+// What it cannot see:
+//   - the newest .mem deleted or cut to zero bytes, or a .mem cut exactly
+//     at an entry boundary: nothing else records what the log held.
+//   - in an encrypted store, damage to the key registry's header, which
+//     reads as a wrong key (ErrEncryptionKey); and a table the MANIFEST
+//     does not list is checked without its data key, so it is taken for a
+//     leftover.
+//   - damage done while the store is open. Badger reads lazily: an
+//     iteration skips a block it cannot read, and a value it cannot read
+//     (VerifyValueChecksum is on) is returned empty with the error only
+//     logged (badger v4.9.6, Item.yieldItemValue). The next Open finds it.
+//   - a damaged compressed block may make the decoder allocate the length
+//     it claims before its checksum is checked (Badger does the same).
 
 const (
 	logHeaderSize   = 20        // key id (8) and base IV (12) heading every .mem and .vlog file
