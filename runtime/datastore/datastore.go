@@ -81,6 +81,13 @@ var ErrLocked = storage.ErrLocked
 // missing, or given for a store that is not encrypted.
 var ErrEncryptionKey = storage.ErrEncryptionKey
 
+// ErrCorrupt is wrapped by the error Open returns when a file of the store
+// is damaged or missing; errors.As finds the *CorruptError naming it.
+var ErrCorrupt = storage.ErrCorrupt
+
+// CorruptError names the damaged file of a store Open refused to open.
+type CorruptError = storage.CorruptError
+
 // maxRetries bounds the retries of a write that conflicts with concurrent
 // writes to the same records.
 const maxRetries = 64
@@ -219,8 +226,11 @@ func (s *Store) syncState(model string) (bool, <-chan struct{}) {
 }
 
 // Open opens the store for schema in dir, creating it if needed. It fails
-// with ErrLocked when another process has dir open, and with
-// ErrEncryptionKey when the key does not fit the store. The store starts
+// with ErrLocked when another process has dir open, with ErrEncryptionKey
+// when the key does not fit the store, and with ErrCorrupt (a
+// *CorruptError naming the file, for errors.As) when a file in dir
+// is damaged: dir is then left as it was, and a store that syncs can be
+// moved aside and synced again. The store starts
 // (catalog, schema check) on first use or with Start.
 func Open(ctx context.Context, schema *meta.Schema, dir string, opts ...Option) (*Store, error) {
 	if schema == nil {

@@ -55,8 +55,15 @@ type DB struct {
 // cannot be interrupted: it replays the memtable logs and may take a while
 // on a large store.
 //
-// Errors name the directory and wrap ErrInvalidOptions, ErrLocked or
-// ErrEncryptionKey where those apply, and Badger's error otherwise.
+// Before Badger sees the directory, Open checks its files (see
+// preflight.go): a damaged or missing file that Badger would silently
+// drop data for, or crash on, is reported as a *CorruptError (wrapping
+// ErrCorrupt) naming the file, and the directory is left untouched. An
+// empty memtable log left by a crash is removed, as it holds nothing.
+//
+// Errors name the directory and wrap ErrInvalidOptions, ErrLocked,
+// ErrEncryptionKey or ErrCorrupt where those apply, and Badger's error
+// otherwise.
 func Open(ctx context.Context, dir string, o Options) (*DB, error) {
 	if o.InMemory {
 		dir = ""
@@ -68,11 +75,24 @@ func Open(ctx context.Context, dir string, o Options) (*DB, error) {
 		return nil, fmt.Errorf("storage: open %s: %w", describe(dir, o.InMemory), err)
 	}
 
-	bdb, err := badger.Open(o.badgerOptions(dir))
+	bo := o.badgerOptions(dir)
+	var checkValues bool
+	if !o.InMemory {
+		var err error
+		if checkValues, err = preflight(dir, o, bo, adapterLogger(o.Logger, dir)); err != nil {
+			return nil, err
+		}
+	}
+	bdb, err := openBadger(bo)
 	if err != nil {
 		// Badger may return a half-built (already cleaned up) DB along with
 		// the error; it is not ours to use.
 		return nil, mapOpenError(dir, o, err)
+	}
+	if bl, ok := bo.Logger.(*badgerLogger); ok && checkValues {
+		if err := verifyValues(bdb, dir, bl); err != nil {
+			return nil, errors.Join(err, bdb.Close())
+		}
 	}
 
 	db := &DB{
@@ -92,6 +112,28 @@ func Open(ctx context.Context, dir string, o Options) (*DB, error) {
 		go db.runGC(interval)
 	}
 	return db, nil
+}
+
+// errBadgerPanic marks a panic inside badger.Open, turned into an error.
+var errBadgerPanic = errors.New("badger panicked while opening the store")
+
+// openBadger is badger.Open with a panic on this goroutine turned into an
+// error. Badger's deferred release of the directory lock runs while the
+// panic unwinds, so the directory is free again (TestOpenPanicReleasesLock);
+// what Badger had started before the panic (a few goroutines, mappings of
+// memtable logs) is not cleaned up. Panics in the goroutines Badger starts
+// to open tables cannot be recovered: preflight checks the tables first.
+func openBadger(bo badger.Options) (bdb *badger.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg := fmt.Sprint(r)
+			if len(msg) > 300 {
+				msg = msg[:300] + "…"
+			}
+			bdb, err = nil, fmt.Errorf("%w: %s", errBadgerPanic, msg)
+		}
+	}()
+	return badger.Open(bo)
 }
 
 func (o Options) validate(dir string) error {
@@ -249,6 +291,9 @@ func (db *DB) gcRound() {
 type badgerLogger struct {
 	warn   *slog.Logger
 	chatty *slog.Logger
+	// capture, while set, receives Badger's error messages instead of
+	// warn (verifyValues reads the failing file from them).
+	capture atomic.Pointer[func(string)]
 }
 
 func newBadgerLogger(l *slog.Logger, dir string) badger.Logger {
@@ -284,6 +329,10 @@ func (b *badgerLogger) Errorf(format string, args ...any) {
 		// err: %v. Cleaning up..."); Open returns it too, so it is no
 		// news to the caller.
 		b.log(b.chatty, slog.LevelDebug, format, args)
+		return
+	}
+	if c := b.capture.Load(); c != nil {
+		(*c)(fmt.Sprintf(format, args...))
 		return
 	}
 	b.log(b.warn, slog.LevelError, format, args)

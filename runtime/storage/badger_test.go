@@ -324,6 +324,8 @@ func TestHelperProcess(t *testing.T) {
 		}
 	case "measure":
 		measureChild(dir, arg)
+	case "fill":
+		fillChild(dir, arg)
 	default:
 		fmt.Printf("RESULT unknown mode %q\n", mode)
 	}

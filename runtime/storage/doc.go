@@ -4,5 +4,8 @@
 //
 // Open returns a DB that owns the Badger handle and its background
 // value-log garbage collection; the engine runs its transactions on
-// DB.Badger directly.
+// DB.Badger directly. Before Badger sees the directory, Open checks its
+// files and refuses a damaged store with a *CorruptError naming the file
+// (preflight.go says what is checked, what a crash may leave and is
+// accepted, and what cannot be detected).
 package storage

@@ -225,6 +225,10 @@ func (o Options) badgerOptions(dir string) badger.Options {
 		bo.BlockCacheSize = 2 << 20
 	}
 
+	// A value read from the value log is checked against its CRC, so a
+	// damaged one is an error (y.ErrChecksumMismatch) instead of wrong
+	// data. Tables need no such option: Open verifies them all.
+	bo.VerifyValueChecksum = true
 	bo.ReadOnly = o.ReadOnly
 	bo.SyncWrites = o.SyncWrites && !o.InMemory
 	bo.Logger = newBadgerLogger(o.Logger, dir)

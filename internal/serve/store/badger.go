@@ -149,7 +149,9 @@ type listener struct {
 // once it is synced to disk.
 //
 // Errors wrap storage.ErrInvalidOptions (bad options), storage.ErrLocked
-// (another process has the directory) or Badger's error.
+// (another process has the directory), storage.ErrCorrupt (a
+// *storage.CorruptError naming a damaged file in opts.Dir) or Badger's
+// error.
 func Open(ctx context.Context, opts Options) (*Badger, error) {
 	if opts.BaseTTL < 0 || opts.DeltaTTL < 0 {
 		return nil, fmt.Errorf("store: open: %w: negative TTL (BaseTTL %v, DeltaTTL %v)",
