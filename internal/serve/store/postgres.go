@@ -675,7 +675,10 @@ func (s *Postgres) listen(ctx context.Context, ready chan struct{}) {
 // was not listening, then delivers on every notification until the
 // connection fails or ctx ends.
 func (s *Postgres) listenOnce(ctx context.Context, ready func()) error {
-	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	cfg := s.pool.Config().ConnConfig.Copy()
+	// Named, so an operator (or a test) can tell it in pg_stat_activity.
+	cfg.RuntimeParams["application_name"] = "dsgen-listen " + s.schema
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return err
 	}
