@@ -52,14 +52,6 @@ func open(t *testing.T, o store.Options) *store.Badger {
 	return s
 }
 
-func openDisk(t *testing.T, c *clock) *store.Badger {
-	return open(t, store.Options{Dir: t.TempDir(), Now: c.Now})
-}
-
-func openMem(t *testing.T, c *clock) *store.Badger {
-	return open(t, store.Options{InMemory: true, Now: c.Now})
-}
-
 // put writes item under key: a create when the key is new or a tombstone,
 // an update otherwise.
 func put(t testing.TB, s store.Store, model string, key []any, item map[string]any) store.Change {
