@@ -7,7 +7,16 @@
 test: check-generated
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "not gofmt'ed:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
-	go test -race ./...
+	@# A throwaway PostgreSQL for the PostgreSQL engine's tests (unless
+	@# DSGEN_TEST_POSTGRES names one); without a server they skip, except
+	@# under CI=true.
+	@if [ -z "$$DSGEN_TEST_POSTGRES" ]; then \
+		if url=$$(./scripts/pg-test.sh start); then export DSGEN_TEST_POSTGRES="$$url"; started=1; \
+		elif [ "$$CI" = true ]; then exit 1; \
+		else echo "no PostgreSQL: its tests skip"; fi; \
+	fi; \
+	echo "go test -race ./..."; go test -race ./...; rc=$$?; \
+	if [ -n "$$started" ]; then ./scripts/pg-test.sh stop; fi; exit $$rc
 	$(MAKE) interop
 
 # The real Amplify JS DataStore client syncing against dsgen serve.

@@ -62,6 +62,7 @@ func serveFlags(fs *flag.FlagSet, o *launch.Options) {
 	fs.StringVar(&o.Schema, "schema", "", "schema `file` or directory of *.graphql files (required)")
 	fs.StringVar(&o.Data, "data", "", "data `directory` (default ./dsgen-data)")
 	fs.BoolVar(&o.InMemory, "in-memory", false, "keep data in memory only (tests, demos)")
+	fs.StringVar(&o.Store, "store", "", "serve from PostgreSQL at this postgres:// `URL` (shared by several instances) instead of --data")
 	fs.StringVar(&o.Addr, "addr", "127.0.0.1:20002", "listen `address`; port 0 picks a free port")
 	fs.BoolVar(&o.PrintSchema, "print-schema", false, "print the served GraphQL SDL and exit")
 	fs.StringVar(&o.ConflictDefault, "conflict-default", "automerge", "conflict `strategy` of models without --conflict: automerge, optimistic, custom or none")

@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,7 +43,11 @@ type Options struct {
 
 	Data     string // data directory; "" means DefaultDataDir unless InMemory
 	InMemory bool
-	Addr     string // listen address; port 0 picks a free port
+	// Store is a postgres:// URL (or key=value connection string): serve
+	// from PostgreSQL, shared by every instance given the same URL,
+	// instead of the embedded Badger store in Data.
+	Store string
+	Addr  string // listen address; port 0 picks a free port
 
 	APIKeys         []string // KEY or KEY@RFC3339-expiry (--api-key)
 	Conflicts       []string // MODEL=STRATEGY (--conflict)
@@ -131,17 +136,9 @@ func Run(ctx context.Context, o Options) error {
 	if err := o.checkStorage(); err != nil {
 		return err
 	}
-	if !o.InMemory {
-		if cfg.TokenSecret, err = tokenSecret(o.Data); err != nil {
-			return err
-		}
-	}
-	if o.UnsafeNoFsync && !o.InMemory {
-		log.Warn("--unsafe-no-fsync: writes are acknowledged before they are on disk; an OS crash or power loss loses writes clients were told succeeded", "data", o.Data)
-	}
-	st, err := store.Open(ctx, store.Options{Dir: o.Data, InMemory: o.InMemory, BaseTTL: o.BaseTTL, DeltaTTL: o.DeltaTTL, UnsafeNoFsync: o.UnsafeNoFsync})
+	st, err := o.openStore(ctx, log, &cfg)
 	if err != nil {
-		return fmt.Errorf("opening the data store: %w", err)
+		return err
 	}
 	defer st.Close()
 	cfg.Store = st
@@ -157,6 +154,58 @@ func Run(ctx context.Context, o Options) error {
 	err = srv.Serve(ctx, ln, o.Grace)
 	log.Info("stopped")
 	return err
+}
+
+// openStore opens the engine the settings pick, PostgreSQL with Store and
+// Badger otherwise, and sets the key that signs nextTokens: kept in the
+// database or the data directory, so tokens outlive a restart and (on
+// PostgreSQL) are valid on every instance.
+func (o *Options) openStore(ctx context.Context, log *slog.Logger, cfg *serve.Config) (store.Store, error) {
+	opts := store.Options{BaseTTL: o.BaseTTL, DeltaTTL: o.DeltaTTL, UnsafeNoFsync: o.UnsafeNoFsync}
+	if o.UnsafeNoFsync && !o.InMemory {
+		log.Warn("--unsafe-no-fsync: writes are acknowledged before they are on disk; an OS crash or power loss loses writes clients were told succeeded", "data", o.dataName())
+	}
+	if o.Store != "" {
+		pg, err := store.OpenPostgres(ctx, o.Store, opts)
+		if err != nil {
+			return nil, fmt.Errorf("opening the PostgreSQL store: %w", err)
+		}
+		cfg.TokenSecret = pg.TokenKey()
+		return pg, nil
+	}
+	if !o.InMemory {
+		var err error
+		if cfg.TokenSecret, err = tokenSecret(o.Data); err != nil {
+			return nil, err
+		}
+	}
+	opts.Dir, opts.InMemory = o.Data, o.InMemory
+	st, err := store.Open(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("opening the data store: %w", err)
+	}
+	return st, nil
+}
+
+// dataName says where the data is, for the log; never a password.
+func (o *Options) dataName() string {
+	switch {
+	case o.Store != "":
+		return "postgres " + redactURL(o.Store)
+	case o.InMemory:
+		return ":memory:"
+	}
+	return o.Data
+}
+
+// redactURL drops the password from a postgres:// URL; a key=value
+// connection string is named only as such.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" {
+		return "(connection string)"
+	}
+	return u.Redacted()
 }
 
 // serverConfig turns the settings into the server's configuration, in the
@@ -240,7 +289,13 @@ func (o *Options) checkStorage() error {
 	if o.InMemory && o.Data != "" {
 		return optionErr("--data and --in-memory exclude each other")
 	}
-	if !o.InMemory && o.Data == "" {
+	if o.Store != "" && (o.InMemory || o.Data != "") {
+		return optionErr("--store and --data/--in-memory exclude each other")
+	}
+	if o.Store != "" && !strings.HasPrefix(o.Store, "postgres://") && !strings.HasPrefix(o.Store, "postgresql://") && !strings.Contains(o.Store, "=") {
+		return optionErr("--store: want a postgres:// URL")
+	}
+	if o.Store == "" && !o.InMemory && o.Data == "" {
 		o.Data = DefaultDataDir
 	}
 	if (o.TLSCert == "") != (o.TLSKey == "") {
@@ -302,11 +357,7 @@ func (o *Options) listeningAttrs(ln net.Listener, sch *meta.Schema, devCert stri
 	if devCert != "" {
 		attrs = append(attrs, "devCert", devCert)
 	}
-	if o.InMemory {
-		attrs = append(attrs, "data", ":memory:")
-	} else {
-		attrs = append(attrs, "data", o.Data)
-	}
+	attrs = append(attrs, "data", o.dataName())
 	attrs = append(attrs, "metrics", string(metrics))
 	if o.Sources.File != "" {
 		attrs = append(attrs, "config", o.Sources.File)

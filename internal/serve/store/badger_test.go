@@ -52,14 +52,6 @@ func open(t *testing.T, o store.Options) *store.Badger {
 	return s
 }
 
-func openDisk(t *testing.T, c *clock) *store.Badger {
-	return open(t, store.Options{Dir: t.TempDir(), Now: c.Now})
-}
-
-func openMem(t *testing.T, c *clock) *store.Badger {
-	return open(t, store.Options{InMemory: true, Now: c.Now})
-}
-
 // put writes item under key: a create when the key is new or a tombstone,
 // an update otherwise.
 func put(t testing.TB, s store.Store, model string, key []any, item map[string]any) store.Change {
@@ -142,9 +134,11 @@ func changesAll(t testing.TB, s store.Store, model string, since, until int64, l
 	}
 }
 
-func TestLifecycleOfARecord(t *testing.T) {
+func TestLifecycleOfARecord(t *testing.T) { forEngines(t, testLifecycleOfARecord) }
+
+func testLifecycleOfARecord(t *testing.T, e engine) {
 	c := newClock()
-	s := openDisk(t, c)
+	s := e.openDisk(t, c)
 	ctx := context.Background()
 	key := []any{"p1"}
 
@@ -204,9 +198,11 @@ type conflictError struct{ version int64 }
 
 func (e *conflictError) Error() string { return fmt.Sprintf("conflict at version %d", e.version) }
 
-func TestMutateFuncErrorWritesNothing(t *testing.T) {
+func TestMutateFuncErrorWritesNothing(t *testing.T) { forEngines(t, testMutateFuncErrorWritesNothing) }
+
+func testMutateFuncErrorWritesNothing(t *testing.T, e engine) {
 	c := newClock()
-	s := openMem(t, c)
+	s := e.openMem(t, c)
 	ctx := context.Background()
 	put(t, s, "Post", []any{"a"}, map[string]any{"id": "a", "n": 1.0})
 	since := c.ms()
@@ -256,9 +252,11 @@ func TestMutateFuncErrorWritesNothing(t *testing.T) {
 	}
 }
 
-func TestKeys(t *testing.T) {
+func TestKeys(t *testing.T) { forEngines(t, testKeys) }
+
+func testKeys(t *testing.T, e engine) {
 	c := newClock()
-	s := openMem(t, c)
+	s := e.openMem(t, c)
 	ctx := context.Background()
 
 	// Every spelling of a number names the same record.
@@ -307,9 +305,11 @@ func TestKeys(t *testing.T) {
 	}
 }
 
-func TestScanPaging(t *testing.T) {
+func TestScanPaging(t *testing.T) { forEngines(t, testScanPaging) }
+
+func testScanPaging(t *testing.T, e engine) {
 	c := newClock()
-	s := openDisk(t, c)
+	s := e.openDisk(t, c)
 	const n = 1000
 	ids := make([]string, n)
 	for i := range ids {
@@ -344,9 +344,11 @@ func TestScanPaging(t *testing.T) {
 	}
 }
 
-func TestBadCursors(t *testing.T) {
+func TestBadCursors(t *testing.T) { forEngines(t, testBadCursors) }
+
+func testBadCursors(t *testing.T, e engine) {
 	c := newClock()
-	s := openMem(t, c)
+	s := e.openMem(t, c)
 	ctx := context.Background()
 	for i := range 10 {
 		put(t, s, "Post", []any{fmt.Sprint(i)}, map[string]any{})
@@ -415,9 +417,11 @@ func flip(b []byte, i int) []byte {
 	return c
 }
 
-func TestChanges(t *testing.T) {
+func TestChanges(t *testing.T) { forEngines(t, testChanges) }
+
+func testChanges(t *testing.T, e engine) {
 	c := newClock()
-	s := openDisk(t, c)
+	s := e.openDisk(t, c)
 	ctx := context.Background()
 	t0 := c.ms()
 	step := func() { c.Add(10 * time.Millisecond) }
@@ -480,11 +484,13 @@ func TestChanges(t *testing.T) {
 	}
 }
 
-func TestExpire(t *testing.T) {
+func TestExpire(t *testing.T) { forEngines(t, testExpire) }
+
+func testExpire(t *testing.T, e engine) {
 	c := newClock()
 	const base, delta = 24 * time.Hour, 30 * time.Minute
 	// No background expiry: it would race the counted Expire calls.
-	s := open(t, store.Options{Dir: t.TempDir(), Now: c.Now, BaseTTL: base, DeltaTTL: delta, ExpiryInterval: -1})
+	s := e.open(t, store.Options{Dir: t.TempDir(), Now: c.Now, BaseTTL: base, DeltaTTL: delta, ExpiryInterval: -1})
 	ctx := context.Background()
 	t0 := c.ms()
 
@@ -546,11 +552,13 @@ func TestExpire(t *testing.T) {
 	}
 }
 
-func TestExpireManyInBatches(t *testing.T) {
+func TestExpireManyInBatches(t *testing.T) { forEngines(t, testExpireManyInBatches) }
+
+func testExpireManyInBatches(t *testing.T, e engine) {
 	c := newClock()
 	// No background expiry: once the clock moves, a tick of it would take
 	// entries from the counted Expire below (it did, under load).
-	s := open(t, store.Options{InMemory: true, Now: c.Now, BaseTTL: time.Hour, DeltaTTL: time.Minute, ExpiryInterval: -1})
+	s := e.open(t, store.Options{InMemory: true, Now: c.Now, BaseTTL: time.Hour, DeltaTTL: time.Minute, ExpiryInterval: -1})
 	const n = 3000
 	for i := range n {
 		put(t, s, "Post", []any{float64(i)}, map[string]any{})
@@ -569,9 +577,11 @@ func TestExpireManyInBatches(t *testing.T) {
 	}
 }
 
-func TestBackgroundExpiry(t *testing.T) {
+func TestBackgroundExpiry(t *testing.T) { forEngines(t, testBackgroundExpiry) }
+
+func testBackgroundExpiry(t *testing.T, e engine) {
 	c := newClock()
-	s := open(t, store.Options{InMemory: true, Now: c.Now, BaseTTL: 20 * time.Millisecond, DeltaTTL: 20 * time.Millisecond})
+	s := e.open(t, store.Options{InMemory: true, Now: c.Now, BaseTTL: 20 * time.Millisecond, DeltaTTL: 20 * time.Millisecond})
 	put(t, s, "Post", []any{"a"}, map[string]any{})
 	del(t, s, "Post", []any{"a"})
 	c.Add(time.Hour)
@@ -594,9 +604,11 @@ func TestBackgroundExpiry(t *testing.T) {
 // TestExpiryInterval checks that Options.ExpiryInterval sets the period of
 // the background expiry: with the default TTLs the default period is a
 // minute, which the wait below (a hang guard of a minute) would not see.
-func TestExpiryInterval(t *testing.T) {
+func TestExpiryInterval(t *testing.T) { forEngines(t, testExpiryInterval) }
+
+func testExpiryInterval(t *testing.T, e engine) {
 	c := newClock()
-	s := open(t, store.Options{InMemory: true, Now: c.Now, ExpiryInterval: time.Millisecond})
+	s := e.open(t, store.Options{InMemory: true, Now: c.Now, ExpiryInterval: time.Millisecond})
 	put(t, s, "Post", []any{"a"}, map[string]any{})
 	del(t, s, "Post", []any{"a"})
 	c.Add(store.DefaultBaseTTL + time.Hour)
@@ -614,11 +626,13 @@ func TestExpiryInterval(t *testing.T) {
 	t.Fatal("the background expiry never removed the tombstone")
 }
 
-func TestReopen(t *testing.T) {
+func TestReopen(t *testing.T) { forEngines(t, testReopen) }
+
+func testReopen(t *testing.T, e engine) {
 	c := newClock()
 	dir := t.TempDir()
 	ctx := context.Background()
-	s, err := store.Open(ctx, store.Options{Dir: dir, Now: c.Now})
+	s, err := e.openRaw(t, store.Options{Dir: dir, Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -641,7 +655,7 @@ func TestReopen(t *testing.T) {
 
 	// Reopen with the clock an hour behind.
 	c.Add(-time.Hour)
-	s = open(t, store.Options{Dir: dir, Now: c.Now})
+	s = e.open(t, store.Options{Dir: dir, Now: c.Now})
 	if r := get(t, s, "Post", "a"); r.Version != 2 || r.Item["v"] != 2.0 || r.LastChangedAt != t0 {
 		t.Fatalf("a after reopen: %+v", r)
 	}
@@ -677,9 +691,11 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
-func TestContextAndClose(t *testing.T) {
+func TestContextAndClose(t *testing.T) { forEngines(t, testContextAndClose) }
+
+func testContextAndClose(t *testing.T, e engine) {
 	c := newClock()
-	s, err := store.Open(context.Background(), store.Options{Dir: t.TempDir(), Now: c.Now})
+	s, err := e.openRaw(t, store.Options{Dir: t.TempDir(), Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -751,9 +767,11 @@ func TestContextAndClose(t *testing.T) {
 	s.Feed(ctx, func(store.Change) { t.Error("listener registered after Close was called") })
 }
 
-func TestFeedStopsWithItsContext(t *testing.T) {
+func TestFeedStopsWithItsContext(t *testing.T) { forEngines(t, testFeedStopsWithItsContext) }
+
+func testFeedStopsWithItsContext(t *testing.T, e engine) {
 	c := newClock()
-	s := openMem(t, c)
+	s := e.openMem(t, c)
 	ctx, cancel := context.WithCancel(context.Background())
 	var mu sync.Mutex
 	var got []uint64
@@ -791,9 +809,11 @@ func TestFeedStopsWithItsContext(t *testing.T) {
 	}
 }
 
-func TestConcurrentMutations(t *testing.T) {
+func TestConcurrentMutations(t *testing.T) { forEngines(t, testConcurrentMutations) }
+
+func testConcurrentMutations(t *testing.T, e engine) {
 	c := newClock()
-	s := openDisk(t, c)
+	s := e.openDisk(t, c)
 	ctx := context.Background()
 	const workers, perWorker, keys = 8, 150, 10
 
@@ -864,9 +884,11 @@ func TestConcurrentMutations(t *testing.T) {
 // will: a base scan after taking W=StartedAt, then delta reads chained on
 // the watermarks. After the writers stop, the reader's copy must equal the
 // store: no write slipped between a watermark and the reads.
-func TestWatermark(t *testing.T) {
+func TestWatermark(t *testing.T) { forEngines(t, testWatermark) }
+
+func testWatermark(t *testing.T, e engine) {
 	c := newClock()
-	s := openMem(t, c)
+	s := e.openMem(t, c)
 	ctx := context.Background()
 	const keys = 50
 
@@ -950,9 +972,11 @@ func TestWatermark(t *testing.T) {
 // TestStartedAtRaisesTheFloor pins the watermark property on a clock that
 // steps back: a write after StartedAt is stamped at or after the
 // watermark, so a delta read since it finds the write.
-func TestStartedAtRaisesTheFloor(t *testing.T) {
+func TestStartedAtRaisesTheFloor(t *testing.T) { forEngines(t, testStartedAtRaisesTheFloor) }
+
+func testStartedAtRaisesTheFloor(t *testing.T, e engine) {
 	c := newClock()
-	s := openMem(t, c)
+	s := e.openMem(t, c)
 	ctx := context.Background()
 	before := put(t, s, "Post", []any{"a"}, map[string]any{})
 	c.Add(10 * time.Millisecond)
