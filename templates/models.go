@@ -9,12 +9,12 @@ import (
 	"github.com/dsgen/dsgen/runtime/meta"
 )
 
-// structFields emits the fields of a model or non-model struct.
-func (g *gen) structFields(fields []*meta.Field) []jen.Code {
+// structFields emits the fields of a model struct.
+func (g *gen) structFields(m *meta.Model) []jen.Code {
 	var out []jen.Code
-	for _, f := range storedFields(fields) {
+	for _, f := range storedFields(m.Fields) {
 		st := jen.Id(goName(f.Name)).Add(g.fieldType(f, "")).Tag(map[string]string{"json": f.Name})
-		if c := fieldComment(f); c != "" {
+		if c := fieldComment(m, f); c != "" {
 			st = jen.Comment(c).Line().Add(st)
 		}
 		out = append(out, st)
@@ -24,10 +24,20 @@ func (g *gen) structFields(fields []*meta.Field) []jen.Code {
 
 // fieldComment explains fields a reader cannot understand from the schema
 // alone.
-func fieldComment(f *meta.Field) string {
+func fieldComment(m *meta.Model, f *meta.Field) string {
+	ts := m.Options.Timestamps
+	stamp := f.Name == ts.CreatedAt || f.Name == ts.UpdatedAt
 	switch {
+	case f.ReadOnly && !stamp:
+		// @model(timestamps: {updatedAt: null}): Amplify's model
+		// introspection still lists the field, but nothing sets it.
+		return fmt.Sprintf("%s is always null: @model(timestamps) disables it.", goName(f.Name))
 	case f.ReadOnly:
 		return fmt.Sprintf("%s is kept by the store; values set by callers are ignored.", goName(f.Name))
+	case stamp && f.Name == ts.CreatedAt:
+		return fmt.Sprintf("%s is stamped with the time of creation when not set.", goName(f.Name))
+	case stamp:
+		return fmt.Sprintf("%s is stamped with the time of each save when not set (or unchanged).", goName(f.Name))
 	case f.Implicit && f.Name != "id":
 		return fmt.Sprintf("%s is a foreign key added for a relation.", goName(f.Name))
 	case f.Default != nil:
@@ -46,7 +56,7 @@ func (g *gen) modelFile(m *meta.Model) *jen.File {
 		text = fmt.Sprintf("%s is a join record of the many-to-many relation %s.", name, m.Name)
 	}
 	doc(f, "%s", text)
-	f.Type().Id(name).Struct(g.structFields(m.Fields)...)
+	f.Type().Id(name).Struct(g.structFields(m)...)
 	f.Line()
 	g.descriptor(f, m)
 	f.Line()

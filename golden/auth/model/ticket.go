@@ -132,8 +132,8 @@ type TicketRepo struct {
 	set  *repos
 }
 
-// Save creates or updates t. A missing id is generated and the timestamps are
-// kept by the store. With datastore.If the save happens only when the
+// Save creates or updates t. An empty id is generated. CreatedAt and UpdatedAt
+// are kept by the store. With datastore.If the save happens only when the
 // condition holds for the stored record.
 func (r *TicketRepo) Save(ctx context.Context, t *Ticket, opts ...datastore.WriteOption[Ticket]) error {
 	return r.repo.Save(ctx, t, opts...)

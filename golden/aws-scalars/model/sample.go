@@ -328,8 +328,8 @@ type SampleRepo struct {
 	set  *repos
 }
 
-// Save creates or updates s. A missing id is generated and the timestamps are
-// kept by the store. With datastore.If the save happens only when the
+// Save creates or updates s. An empty id is generated. CreatedAt and UpdatedAt
+// are kept by the store. With datastore.If the save happens only when the
 // condition holds for the stored record.
 func (r *SampleRepo) Save(ctx context.Context, s *Sample, opts ...datastore.WriteOption[Sample]) error {
 	return r.repo.Save(ctx, s, opts...)

@@ -199,8 +199,8 @@ type SiteRepo struct {
 	set  *repos
 }
 
-// Save creates or updates s. A missing id is generated and the timestamps are
-// kept by the store. With datastore.If the save happens only when the
+// Save creates or updates s. An empty id is generated. CreatedAt and UpdatedAt
+// are kept by the store. With datastore.If the save happens only when the
 // condition holds for the stored record.
 func (r *SiteRepo) Save(ctx context.Context, s *Site, opts ...datastore.WriteOption[Site]) error {
 	return r.repo.Save(ctx, s, opts...)

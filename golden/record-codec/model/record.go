@@ -707,8 +707,8 @@ type RecordRepo struct {
 	set  *repos
 }
 
-// Save creates or updates v. A missing id is generated and the timestamps are
-// kept by the store. With datastore.If the save happens only when the
+// Save creates or updates v. An empty id is generated. CreatedAt and UpdatedAt
+// are kept by the store. With datastore.If the save happens only when the
 // condition holds for the stored record.
 func (r *RecordRepo) Save(ctx context.Context, v *Record, opts ...datastore.WriteOption[Record]) error {
 	return r.repo.Save(ctx, v, opts...)
