@@ -33,7 +33,7 @@ func TestServeTimestampsDeclaredTypes(t *testing.T) {
 	now := clock.Now()
 
 	cases := []struct {
-		model, fields          string
+		model, fields            string
 		wantCreated, wantUpdated any
 	}{
 		{"DateStamped", "createdAt updatedAt", now.Format("2006-01-02"), now.Format("2006-01-02")},
