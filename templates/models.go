@@ -2,6 +2,7 @@ package templates
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/dave/jennifer/jen"
@@ -41,7 +42,12 @@ func fieldComment(m *meta.Model, f *meta.Field) string {
 	case f.Implicit && f.Name != "id":
 		return fmt.Sprintf("%s is a foreign key added for a relation.", goName(f.Name))
 	case f.Default != nil:
-		return fmt.Sprintf("%s defaults to %q when not set.", goName(f.Name), *f.Default)
+		v := strconv.Quote(*f.Default)
+		switch {
+		case f.Kind == meta.KindEnum, f.Type == meta.Int, f.Type == meta.Float, f.Type == meta.Boolean, f.Type == meta.AWSTimestamp:
+			v = *f.Default
+		}
+		return fmt.Sprintf("%s is set to %s (its @default) by Save when nil.", goName(f.Name), v)
 	}
 	return ""
 }
@@ -80,7 +86,7 @@ func (g *gen) descriptor(f *jen.File, m *meta.Model) {
 		switch {
 		case fd.IsList:
 			body = []jen.Code{jen.Return(id.Clone(), id.Clone().Op("!=").Nil())}
-		case !fd.Required:
+		case g.ptr(fd):
 			body = []jen.Code{
 				jen.If(id.Clone().Op("==").Nil()).Block(jen.Return(jen.Nil(), jen.False())),
 				jen.Return(jen.Op("*").Add(id.Clone()), jen.True()),
@@ -93,7 +99,7 @@ func (g *gen) descriptor(f *jen.File, m *meta.Model) {
 	var set []jen.Code
 	for _, fd := range fields {
 		fn := "Assign"
-		if !fd.Required && !fd.IsList {
+		if g.ptr(fd) && !fd.IsList {
 			fn = "AssignPtr"
 		}
 		set = append(set, jen.Case(jen.Lit(fd.Name)).Block(

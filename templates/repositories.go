@@ -65,6 +65,12 @@ func saveDoc(m *meta.Model, v string) string {
 	case 2:
 		fills = append(fills, declared[0]+" and "+declared[1]+" are stamped when not set.")
 	}
+	for _, f := range m.Fields {
+		if f.Default != nil && f.Stored() && !f.IsList {
+			fills = append(fills, "Fields with a @default get it when nil.")
+			break
+		}
+	}
 	text := fmt.Sprintf("Save creates or updates %s.", v)
 	if len(fills) > 0 {
 		text += " " + strings.Join(fills, " ")

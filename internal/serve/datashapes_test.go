@@ -1,6 +1,7 @@
 package serve_test
 
 import (
+	"fmt"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -77,5 +78,65 @@ func checkStamp(t *testing.T, name string, got, want any) {
 	}
 	if got != want {
 		t.Errorf("%s = %v, want %v", name, got, want)
+	}
+}
+
+// TestServeListNullElements creates a record whose nullable-element lists
+// hold nulls (an enum list among them) and reads it back through get and
+// sync: the nulls stay null, zero values stay values.
+func TestServeListNullElements(t *testing.T) {
+	e := newEnv(t, envOptions{schema: shapesSchema(t)})
+	input := map[string]any{
+		"id":        "l1",
+		"colors":    []any{"RED", nil, "BLUE"},
+		"colorsReq": []any{"GREEN"},
+		"strings":   []any{nil, "", "x"},
+		"ints":      []any{0, nil, -3},
+		"floats":    []any{nil, 1.5},
+		"bools":     []any{false, nil},
+		"dates":     []any{nil, "2024-02-29"},
+		"epochs":    []any{nil, 0},
+		"jsons":     []any{`{"a":1}`, nil},
+		"emails":    []any{nil, "a@example.com"},
+		"points":    []any{map[string]any{"x": 1}, nil},
+	}
+	sel := "id colors colorsReq strings ints floats bools dates epochs jsons emails points { x label } _version"
+	created := mustOK(t, e.do(t, "mutation($input: CreateListsInput!) { createLists(input: $input) { "+sel+" } }", map[string]any{"input": input})).field("createLists")
+	got := mustOK(t, e.do(t, "query { getLists(id: \"l1\") { "+sel+" } }", nil)).field("getLists")
+	synced := mustOK(t, e.do(t, "query { syncLists { items { "+sel+" } } }", nil)).field("syncLists")["items"].([]any)[0].(map[string]any)
+	want := map[string]string{
+		"colors": "[RED <nil> BLUE]", "colorsReq": "[GREEN]", "strings": "[<nil>  x]", "ints": "[0 <nil> -3]",
+		"floats": "[<nil> 1.5]", "bools": "[false <nil>]", "dates": "[<nil> 2024-02-29]", "epochs": "[<nil> 0]",
+		"jsons": `[{"a":1} <nil>]`, "emails": "[<nil> a@example.com]", "points": "[map[label:<nil> x:1] <nil>]",
+	}
+	for name, rec := range map[string]map[string]any{"create": created, "get": got, "sync": synced} {
+		for f, w := range want {
+			if g := fmt.Sprint(rec[f]); g != w {
+				t.Errorf("%s: %s = %s, want %s", name, f, g, w)
+			}
+		}
+	}
+}
+
+// TestServeDefaultsOnRequiredFields creates a record without its required
+// fields that have a @default: they are optional in the create input, as
+// Amplify generates it, and get their defaults; values given are kept.
+func TestServeDefaultsOnRequiredFields(t *testing.T) {
+	e := newEnv(t, envOptions{schema: shapesSchema(t)})
+	sel := "id color count name ratio on day epoch maybe"
+	doc := "mutation($input: CreateDefaultsInput!) { createDefaults(input: $input) { " + sel + " } }"
+	got := mustOK(t, e.do(t, doc, map[string]any{"input": map[string]any{}})).field("createDefaults")
+	want := map[string]string{"color": "GREEN", "count": "5", "name": "unnamed", "ratio": "0.5", "on": "true", "day": "2020-01-02", "epoch": "1700000000", "maybe": "7"}
+	for f, w := range want {
+		if g := fmt.Sprint(got[f]); g != w {
+			t.Errorf("%s = %s, want %s", f, g, w)
+		}
+	}
+	got = mustOK(t, e.do(t, doc, map[string]any{"input": map[string]any{"color": "RED", "count": 0, "on": false, "maybe": nil}})).field("createDefaults")
+	want = map[string]string{"color": "RED", "count": "0", "on": "false", "maybe": "7"}
+	for f, w := range want {
+		if g := fmt.Sprint(got[f]); g != w {
+			t.Errorf("given: %s = %s, want %s", f, g, w)
+		}
 	}
 }

@@ -81,8 +81,8 @@ func (r *resolver) create(ctx context.Context, op sdl.Op, f gqlexec.Field) (any,
 	}
 	now := r.s.cfg.Now()
 	for _, fd := range m.Fields {
-		if _, ok := input[fd.Name]; ok || fd.Default == nil {
-			continue
+		if v, ok := input[fd.Name]; (ok && v != nil) || fd.Default == nil {
+			continue // given, or no default; null gets the default as in Amplify
 		}
 		v, err := defaultValue(fd)
 		if err != nil {

@@ -16,21 +16,21 @@ import (
 // Defaults is a record of the Defaults model.
 type Defaults struct {
 	ID string `json:"id"`
-	// Color defaults to "GREEN" when not set.
-	Color Color `json:"color"`
-	// Count defaults to "5" when not set.
-	Count int `json:"count"`
-	// Name defaults to "unnamed" when not set.
-	Name string `json:"name"`
-	// Ratio defaults to "0.5" when not set.
-	Ratio float64 `json:"ratio"`
-	// On defaults to "true" when not set.
-	On bool `json:"on"`
-	// Day defaults to "2020-01-02" when not set.
-	Day scalar.Date `json:"day"`
-	// Epoch defaults to "1700000000" when not set.
-	Epoch scalar.Timestamp `json:"epoch"`
-	// Maybe defaults to "7" when not set.
+	// Color is set to GREEN (its @default) by Save when nil.
+	Color *Color `json:"color"`
+	// Count is set to 5 (its @default) by Save when nil.
+	Count *int `json:"count"`
+	// Name is set to "unnamed" (its @default) by Save when nil.
+	Name *string `json:"name"`
+	// Ratio is set to 0.5 (its @default) by Save when nil.
+	Ratio *float64 `json:"ratio"`
+	// On is set to true (its @default) by Save when nil.
+	On *bool `json:"on"`
+	// Day is set to "2020-01-02" (its @default) by Save when nil.
+	Day *scalar.Date `json:"day"`
+	// Epoch is set to 1700000000 (its @default) by Save when nil.
+	Epoch *scalar.Timestamp `json:"epoch"`
+	// Maybe is set to 7 (its @default) by Save when nil.
 	Maybe *int `json:"maybe"`
 	// CreatedAt is kept by the store; values set by callers are ignored.
 	CreatedAt *scalar.DateTime `json:"createdAt"`
@@ -47,19 +47,40 @@ func defaultsModel(s *meta.Schema) *datastore.Model[Defaults] {
 			case "id":
 				return v.ID, true
 			case "color":
-				return v.Color, true
+				if v.Color == nil {
+					return nil, false
+				}
+				return *v.Color, true
 			case "count":
-				return v.Count, true
+				if v.Count == nil {
+					return nil, false
+				}
+				return *v.Count, true
 			case "name":
-				return v.Name, true
+				if v.Name == nil {
+					return nil, false
+				}
+				return *v.Name, true
 			case "ratio":
-				return v.Ratio, true
+				if v.Ratio == nil {
+					return nil, false
+				}
+				return *v.Ratio, true
 			case "on":
-				return v.On, true
+				if v.On == nil {
+					return nil, false
+				}
+				return *v.On, true
 			case "day":
-				return v.Day, true
+				if v.Day == nil {
+					return nil, false
+				}
+				return *v.Day, true
 			case "epoch":
-				return v.Epoch, true
+				if v.Epoch == nil {
+					return nil, false
+				}
+				return *v.Epoch, true
 			case "maybe":
 				if v.Maybe == nil {
 					return nil, false
@@ -83,19 +104,19 @@ func defaultsModel(s *meta.Schema) *datastore.Model[Defaults] {
 			case "id":
 				return datastore.Assign(&v.ID, value)
 			case "color":
-				return datastore.Assign(&v.Color, value)
+				return datastore.AssignPtr(&v.Color, value)
 			case "count":
-				return datastore.Assign(&v.Count, value)
+				return datastore.AssignPtr(&v.Count, value)
 			case "name":
-				return datastore.Assign(&v.Name, value)
+				return datastore.AssignPtr(&v.Name, value)
 			case "ratio":
-				return datastore.Assign(&v.Ratio, value)
+				return datastore.AssignPtr(&v.Ratio, value)
 			case "on":
-				return datastore.Assign(&v.On, value)
+				return datastore.AssignPtr(&v.On, value)
 			case "day":
-				return datastore.Assign(&v.Day, value)
+				return datastore.AssignPtr(&v.Day, value)
 			case "epoch":
-				return datastore.Assign(&v.Epoch, value)
+				return datastore.AssignPtr(&v.Epoch, value)
 			case "maybe":
 				return datastore.AssignPtr(&v.Maybe, value)
 			case "createdAt":
@@ -114,15 +135,27 @@ func defaultsModel(s *meta.Schema) *datastore.Model[Defaults] {
 // scalars holding their zero value (no value), are left out.
 func encodeDefaults(e *codec.Encoder, v *Defaults) {
 	e.String(1, v.ID)
-	e.String(2, string(v.Color))
-	e.Int(3, int64(v.Count))
-	e.String(4, v.Name)
-	e.Float(5, v.Ratio)
-	e.Bool(6, v.On)
-	if !v.Day.IsZero() {
+	if v.Color != nil {
+		e.String(2, string(*v.Color))
+	}
+	if v.Count != nil {
+		e.Int(3, int64(*v.Count))
+	}
+	if v.Name != nil {
+		e.String(4, *v.Name)
+	}
+	if v.Ratio != nil {
+		e.Float(5, *v.Ratio)
+	}
+	if v.On != nil {
+		e.Bool(6, *v.On)
+	}
+	if v.Day != nil && !v.Day.IsZero() {
 		e.String(7, v.Day.String())
 	}
-	e.Int(8, int64(v.Epoch))
+	if v.Epoch != nil {
+		e.Int(8, int64(*v.Epoch))
+	}
 	if v.Maybe != nil {
 		e.Int(9, int64(*v.Maybe))
 	}
@@ -142,23 +175,23 @@ func decodeDefaults(d *codec.Decoder, v *Defaults) error {
 		case 1: // id
 			v.ID = d.String()
 		case 2: // color
-			v.Color = Color(d.String())
+			v.Color = new(Color(d.String()))
 		case 3: // count
-			v.Count = int(d.Int())
+			v.Count = new(int(d.Int()))
 		case 4: // name
-			v.Name = d.String()
+			v.Name = new(d.String())
 		case 5: // ratio
-			v.Ratio = d.Float()
+			v.Ratio = new(d.Float())
 		case 6: // on
-			v.On = d.Bool()
+			v.On = new(d.Bool())
 		case 7: // day
 			day, err := codec.Parse(d, scalar.ParseDate)
 			if err != nil {
 				return fmt.Errorf("Defaults.day: %w", err)
 			}
-			v.Day = day
+			v.Day = &day
 		case 8: // epoch
-			v.Epoch = scalar.Timestamp(d.Int())
+			v.Epoch = new(scalar.Timestamp(d.Int()))
 		case 9: // maybe
 			v.Maybe = new(int(d.Int()))
 		case 10: // createdAt
@@ -187,8 +220,9 @@ type DefaultsRepo struct {
 }
 
 // Save creates or updates d. An empty id is generated. CreatedAt and UpdatedAt
-// are kept by the store. With datastore.If the save happens only when the
-// condition holds for the stored record.
+// are kept by the store. Fields with a @default get it when nil. With
+// datastore.If the save happens only when the condition holds for the stored
+// record.
 func (r *DefaultsRepo) Save(ctx context.Context, d *Defaults, opts ...datastore.WriteOption[Defaults]) error {
 	return r.repo.Save(ctx, d, opts...)
 }

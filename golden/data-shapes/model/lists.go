@@ -15,38 +15,38 @@ import (
 
 // Lists is a record of the Lists model.
 type Lists struct {
-	ID           string             `json:"id"`
-	Colors       []Color            `json:"colors"`
-	ColorsReq    []Color            `json:"colorsReq"`
-	Strings      []string           `json:"strings"`
-	StringsReq   []string           `json:"stringsReq"`
-	Ids          []string           `json:"ids"`
-	Ints         []int              `json:"ints"`
-	IntsReq      []int              `json:"intsReq"`
-	Floats       []float64          `json:"floats"`
-	FloatsReq    []float64          `json:"floatsReq"`
-	Bools        []bool             `json:"bools"`
-	BoolsReq     []bool             `json:"boolsReq"`
-	Dates        []scalar.Date      `json:"dates"`
-	DatesReq     []scalar.Date      `json:"datesReq"`
-	Times        []scalar.Time      `json:"times"`
-	TimesReq     []scalar.Time      `json:"timesReq"`
-	DateTimes    []scalar.DateTime  `json:"dateTimes"`
-	DateTimesReq []scalar.DateTime  `json:"dateTimesReq"`
-	Epochs       []scalar.Timestamp `json:"epochs"`
-	EpochsReq    []scalar.Timestamp `json:"epochsReq"`
-	Emails       []scalar.Email     `json:"emails"`
-	EmailsReq    []scalar.Email     `json:"emailsReq"`
-	Jsons        []scalar.JSON      `json:"jsons"`
-	JsonsReq     []scalar.JSON      `json:"jsonsReq"`
-	Urls         []scalar.URL       `json:"urls"`
-	UrlsReq      []scalar.URL       `json:"urlsReq"`
-	Phones       []scalar.Phone     `json:"phones"`
-	PhonesReq    []scalar.Phone     `json:"phonesReq"`
-	Ips          []scalar.IPAddress `json:"ips"`
-	IpsReq       []scalar.IPAddress `json:"ipsReq"`
-	Points       []Point            `json:"points"`
-	PointsReq    []Point            `json:"pointsReq"`
+	ID           string              `json:"id"`
+	Colors       []*Color            `json:"colors"`
+	ColorsReq    []Color             `json:"colorsReq"`
+	Strings      []*string           `json:"strings"`
+	StringsReq   []string            `json:"stringsReq"`
+	Ids          []*string           `json:"ids"`
+	Ints         []*int              `json:"ints"`
+	IntsReq      []int               `json:"intsReq"`
+	Floats       []*float64          `json:"floats"`
+	FloatsReq    []float64           `json:"floatsReq"`
+	Bools        []*bool             `json:"bools"`
+	BoolsReq     []bool              `json:"boolsReq"`
+	Dates        []*scalar.Date      `json:"dates"`
+	DatesReq     []scalar.Date       `json:"datesReq"`
+	Times        []*scalar.Time      `json:"times"`
+	TimesReq     []scalar.Time       `json:"timesReq"`
+	DateTimes    []*scalar.DateTime  `json:"dateTimes"`
+	DateTimesReq []scalar.DateTime   `json:"dateTimesReq"`
+	Epochs       []*scalar.Timestamp `json:"epochs"`
+	EpochsReq    []scalar.Timestamp  `json:"epochsReq"`
+	Emails       []*scalar.Email     `json:"emails"`
+	EmailsReq    []scalar.Email      `json:"emailsReq"`
+	Jsons        []*scalar.JSON      `json:"jsons"`
+	JsonsReq     []scalar.JSON       `json:"jsonsReq"`
+	Urls         []*scalar.URL       `json:"urls"`
+	UrlsReq      []scalar.URL        `json:"urlsReq"`
+	Phones       []*scalar.Phone     `json:"phones"`
+	PhonesReq    []scalar.Phone      `json:"phonesReq"`
+	Ips          []*scalar.IPAddress `json:"ips"`
+	IpsReq       []scalar.IPAddress  `json:"ipsReq"`
+	Points       []*Point            `json:"points"`
+	PointsReq    []Point             `json:"pointsReq"`
 	// CreatedAt is kept by the store; values set by callers are ignored.
 	CreatedAt *scalar.DateTime `json:"createdAt"`
 	// UpdatedAt is kept by the store; values set by callers are ignored.
@@ -218,36 +218,36 @@ func listsModel(s *meta.Schema) *datastore.Model[Lists] {
 // scalars holding their zero value (no value), are left out.
 func encodeLists(e *codec.Encoder, v *Lists) {
 	e.String(1, v.ID)
-	codec.WriteStrings(e, 2, v.Colors)
+	codec.WriteStringPtrs(e, 2, v.Colors)
 	codec.WriteStrings(e, 3, v.ColorsReq)
-	codec.WriteStrings(e, 4, v.Strings)
+	codec.WriteStringPtrs(e, 4, v.Strings)
 	codec.WriteStrings(e, 5, v.StringsReq)
-	codec.WriteStrings(e, 6, v.Ids)
-	codec.WriteInts(e, 7, v.Ints)
+	codec.WriteStringPtrs(e, 6, v.Ids)
+	codec.WriteIntPtrs(e, 7, v.Ints)
 	codec.WriteInts(e, 8, v.IntsReq)
-	codec.WriteFloats(e, 9, v.Floats)
+	codec.WriteFloatPtrs(e, 9, v.Floats)
 	codec.WriteFloats(e, 10, v.FloatsReq)
-	codec.WriteBools(e, 11, v.Bools)
+	codec.WriteBoolPtrs(e, 11, v.Bools)
 	codec.WriteBools(e, 12, v.BoolsReq)
-	codec.WriteTexts(e, 13, v.Dates)
+	codec.WriteTextPtrs(e, 13, v.Dates)
 	codec.WriteTexts(e, 14, v.DatesReq)
-	codec.WriteTexts(e, 15, v.Times)
+	codec.WriteTextPtrs(e, 15, v.Times)
 	codec.WriteTexts(e, 16, v.TimesReq)
-	codec.WriteTexts(e, 17, v.DateTimes)
+	codec.WriteTextPtrs(e, 17, v.DateTimes)
 	codec.WriteTexts(e, 18, v.DateTimesReq)
-	codec.WriteInts(e, 19, v.Epochs)
+	codec.WriteIntPtrs(e, 19, v.Epochs)
 	codec.WriteInts(e, 20, v.EpochsReq)
-	codec.WriteStrings(e, 21, v.Emails)
+	codec.WriteStringPtrs(e, 21, v.Emails)
 	codec.WriteStrings(e, 22, v.EmailsReq)
-	codec.WriteBytes(e, 23, v.Jsons)
+	codec.WriteBytePtrs(e, 23, v.Jsons)
 	codec.WriteBytes(e, 24, v.JsonsReq)
-	codec.WriteStrings(e, 25, v.Urls)
+	codec.WriteStringPtrs(e, 25, v.Urls)
 	codec.WriteStrings(e, 26, v.UrlsReq)
-	codec.WriteStrings(e, 27, v.Phones)
+	codec.WriteStringPtrs(e, 27, v.Phones)
 	codec.WriteStrings(e, 28, v.PhonesReq)
-	codec.WriteStrings(e, 29, v.Ips)
+	codec.WriteStringPtrs(e, 29, v.Ips)
 	codec.WriteStrings(e, 30, v.IpsReq)
-	codec.WriteMessages(e, 31, v.Points, encodePoint)
+	codec.WriteMessagePtrs(e, 31, v.Points, encodePoint)
 	codec.WriteMessages(e, 32, v.PointsReq, encodePoint)
 	if v.CreatedAt != nil && !v.CreatedAt.IsZero() {
 		e.String(33, v.CreatedAt.String())
@@ -265,29 +265,29 @@ func decodeLists(d *codec.Decoder, v *Lists) error {
 		case 1: // id
 			v.ID = d.String()
 		case 2: // colors
-			v.Colors = codec.ReadStrings[Color](d)
+			v.Colors = codec.ReadStringPtrs[Color](d)
 		case 3: // colorsReq
 			v.ColorsReq = codec.ReadStrings[Color](d)
 		case 4: // strings
-			v.Strings = codec.ReadStrings[string](d)
+			v.Strings = codec.ReadStringPtrs[string](d)
 		case 5: // stringsReq
 			v.StringsReq = codec.ReadStrings[string](d)
 		case 6: // ids
-			v.Ids = codec.ReadStrings[string](d)
+			v.Ids = codec.ReadStringPtrs[string](d)
 		case 7: // ints
-			v.Ints = codec.ReadInts[int](d)
+			v.Ints = codec.ReadIntPtrs[int](d)
 		case 8: // intsReq
 			v.IntsReq = codec.ReadInts[int](d)
 		case 9: // floats
-			v.Floats = codec.ReadFloats[float64](d)
+			v.Floats = codec.ReadFloatPtrs[float64](d)
 		case 10: // floatsReq
 			v.FloatsReq = codec.ReadFloats[float64](d)
 		case 11: // bools
-			v.Bools = codec.ReadBools[bool](d)
+			v.Bools = codec.ReadBoolPtrs[bool](d)
 		case 12: // boolsReq
 			v.BoolsReq = codec.ReadBools[bool](d)
 		case 13: // dates
-			dates, err := codec.ParseList(d, scalar.ParseDate)
+			dates, err := codec.ParseListPtrs(d, scalar.ParseDate)
 			if err != nil {
 				return fmt.Errorf("Lists.dates: %w", err)
 			}
@@ -299,7 +299,7 @@ func decodeLists(d *codec.Decoder, v *Lists) error {
 			}
 			v.DatesReq = datesReq
 		case 15: // times
-			times, err := codec.ParseList(d, scalar.ParseTime)
+			times, err := codec.ParseListPtrs(d, scalar.ParseTime)
 			if err != nil {
 				return fmt.Errorf("Lists.times: %w", err)
 			}
@@ -311,7 +311,7 @@ func decodeLists(d *codec.Decoder, v *Lists) error {
 			}
 			v.TimesReq = timesReq
 		case 17: // dateTimes
-			dateTimes, err := codec.ParseList(d, scalar.ParseDateTime)
+			dateTimes, err := codec.ParseListPtrs(d, scalar.ParseDateTime)
 			if err != nil {
 				return fmt.Errorf("Lists.dateTimes: %w", err)
 			}
@@ -323,11 +323,11 @@ func decodeLists(d *codec.Decoder, v *Lists) error {
 			}
 			v.DateTimesReq = dateTimesReq
 		case 19: // epochs
-			v.Epochs = codec.ReadInts[scalar.Timestamp](d)
+			v.Epochs = codec.ReadIntPtrs[scalar.Timestamp](d)
 		case 20: // epochsReq
 			v.EpochsReq = codec.ReadInts[scalar.Timestamp](d)
 		case 21: // emails
-			emails, err := codec.ParseList(d, scalar.ParseEmail)
+			emails, err := codec.ParseListPtrs(d, scalar.ParseEmail)
 			if err != nil {
 				return fmt.Errorf("Lists.emails: %w", err)
 			}
@@ -339,7 +339,7 @@ func decodeLists(d *codec.Decoder, v *Lists) error {
 			}
 			v.EmailsReq = emailsReq
 		case 23: // jsons
-			jsons, err := codec.ParseList(d, scalar.ParseJSON)
+			jsons, err := codec.ParseListPtrs(d, scalar.ParseJSON)
 			if err != nil {
 				return fmt.Errorf("Lists.jsons: %w", err)
 			}
@@ -351,7 +351,7 @@ func decodeLists(d *codec.Decoder, v *Lists) error {
 			}
 			v.JsonsReq = jsonsReq
 		case 25: // urls
-			urls, err := codec.ParseList(d, scalar.ParseURL)
+			urls, err := codec.ParseListPtrs(d, scalar.ParseURL)
 			if err != nil {
 				return fmt.Errorf("Lists.urls: %w", err)
 			}
@@ -363,7 +363,7 @@ func decodeLists(d *codec.Decoder, v *Lists) error {
 			}
 			v.UrlsReq = urlsReq
 		case 27: // phones
-			phones, err := codec.ParseList(d, scalar.ParsePhone)
+			phones, err := codec.ParseListPtrs(d, scalar.ParsePhone)
 			if err != nil {
 				return fmt.Errorf("Lists.phones: %w", err)
 			}
@@ -375,7 +375,7 @@ func decodeLists(d *codec.Decoder, v *Lists) error {
 			}
 			v.PhonesReq = phonesReq
 		case 29: // ips
-			ips, err := codec.ParseList(d, scalar.ParseIPAddress)
+			ips, err := codec.ParseListPtrs(d, scalar.ParseIPAddress)
 			if err != nil {
 				return fmt.Errorf("Lists.ips: %w", err)
 			}
@@ -387,14 +387,11 @@ func decodeLists(d *codec.Decoder, v *Lists) error {
 			}
 			v.IpsReq = ipsReq
 		case 31: // points
-			l := d.List()
-			v.Points = make([]Point, l.Len())
-			for i := range v.Points {
-				m := l.Message()
-				if err := decodePoint(&m, &v.Points[i]); err != nil {
-					return fmt.Errorf("Lists.points: %w", err)
-				}
+			points, err := codec.ReadMessagePtrs(d, decodePoint)
+			if err != nil {
+				return fmt.Errorf("Lists.points: %w", err)
 			}
+			v.Points = points
 		case 32: // pointsReq
 			l := d.List()
 			v.PointsReq = make([]Point, l.Len())

@@ -21,31 +21,31 @@ var (
 	})
 	// Color is the color field.
 	Color = predicate.String("color", func(v *model.Defaults) (model.Color, bool) {
-		return v.Color, true
+		return predicate.Deref(v.Color)
 	})
 	// Count is the count field.
 	Count = predicate.Ordered("count", func(v *model.Defaults) (int, bool) {
-		return v.Count, true
+		return predicate.Deref(v.Count)
 	})
 	// Name is the name field.
 	Name = predicate.String("name", func(v *model.Defaults) (string, bool) {
-		return v.Name, true
+		return predicate.Deref(v.Name)
 	})
 	// Ratio is the ratio field.
 	Ratio = predicate.Ordered("ratio", func(v *model.Defaults) (float64, bool) {
-		return v.Ratio, true
+		return predicate.Deref(v.Ratio)
 	})
 	// On is the on field.
 	On = predicate.Bool("on", func(v *model.Defaults) (bool, bool) {
-		return v.On, true
+		return predicate.Deref(v.On)
 	})
 	// Day is the day field.
 	Day = predicate.Compared("day", func(v *model.Defaults) (scalar.Date, bool) {
-		return v.Day, true
+		return predicate.Deref(v.Day)
 	}, scalar.Date.Compare)
 	// Epoch is the epoch field.
 	Epoch = predicate.Ordered("epoch", func(v *model.Defaults) (scalar.Timestamp, bool) {
-		return v.Epoch, true
+		return predicate.Deref(v.Epoch)
 	})
 	// Maybe is the maybe field.
 	Maybe = predicate.Ordered("maybe", func(v *model.Defaults) (int, bool) {

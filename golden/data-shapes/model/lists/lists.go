@@ -20,7 +20,7 @@ var (
 		return v.ID, true
 	})
 	// Colors is the colors field.
-	Colors = predicate.List("colors", func(v *model.Lists) []model.Color {
+	Colors = predicate.NullableList("colors", func(v *model.Lists) []*model.Color {
 		return v.Colors
 	})
 	// ColorsReq is the colorsReq field.
@@ -28,7 +28,7 @@ var (
 		return v.ColorsReq
 	})
 	// Strings is the strings field.
-	Strings = predicate.List("strings", func(v *model.Lists) []string {
+	Strings = predicate.NullableList("strings", func(v *model.Lists) []*string {
 		return v.Strings
 	})
 	// StringsReq is the stringsReq field.
@@ -36,11 +36,11 @@ var (
 		return v.StringsReq
 	})
 	// Ids is the ids field.
-	Ids = predicate.List("ids", func(v *model.Lists) []string {
+	Ids = predicate.NullableList("ids", func(v *model.Lists) []*string {
 		return v.Ids
 	})
 	// Ints is the ints field.
-	Ints = predicate.List("ints", func(v *model.Lists) []int {
+	Ints = predicate.NullableList("ints", func(v *model.Lists) []*int {
 		return v.Ints
 	})
 	// IntsReq is the intsReq field.
@@ -48,7 +48,7 @@ var (
 		return v.IntsReq
 	})
 	// Floats is the floats field.
-	Floats = predicate.List("floats", func(v *model.Lists) []float64 {
+	Floats = predicate.NullableList("floats", func(v *model.Lists) []*float64 {
 		return v.Floats
 	})
 	// FloatsReq is the floatsReq field.
@@ -56,7 +56,7 @@ var (
 		return v.FloatsReq
 	})
 	// Bools is the bools field.
-	Bools = predicate.List("bools", func(v *model.Lists) []bool {
+	Bools = predicate.NullableList("bools", func(v *model.Lists) []*bool {
 		return v.Bools
 	})
 	// BoolsReq is the boolsReq field.
@@ -64,7 +64,7 @@ var (
 		return v.BoolsReq
 	})
 	// Dates is the dates field.
-	Dates = predicate.List("dates", func(v *model.Lists) []scalar.Date {
+	Dates = predicate.NullableList("dates", func(v *model.Lists) []*scalar.Date {
 		return v.Dates
 	})
 	// DatesReq is the datesReq field.
@@ -72,7 +72,7 @@ var (
 		return v.DatesReq
 	})
 	// Times is the times field.
-	Times = predicate.List("times", func(v *model.Lists) []scalar.Time {
+	Times = predicate.NullableList("times", func(v *model.Lists) []*scalar.Time {
 		return v.Times
 	})
 	// TimesReq is the timesReq field.
@@ -80,7 +80,7 @@ var (
 		return v.TimesReq
 	})
 	// DateTimes is the dateTimes field.
-	DateTimes = predicate.List("dateTimes", func(v *model.Lists) []scalar.DateTime {
+	DateTimes = predicate.NullableList("dateTimes", func(v *model.Lists) []*scalar.DateTime {
 		return v.DateTimes
 	})
 	// DateTimesReq is the dateTimesReq field.
@@ -88,7 +88,7 @@ var (
 		return v.DateTimesReq
 	})
 	// Epochs is the epochs field.
-	Epochs = predicate.List("epochs", func(v *model.Lists) []scalar.Timestamp {
+	Epochs = predicate.NullableList("epochs", func(v *model.Lists) []*scalar.Timestamp {
 		return v.Epochs
 	})
 	// EpochsReq is the epochsReq field.
@@ -96,7 +96,7 @@ var (
 		return v.EpochsReq
 	})
 	// Emails is the emails field.
-	Emails = predicate.List("emails", func(v *model.Lists) []scalar.Email {
+	Emails = predicate.NullableList("emails", func(v *model.Lists) []*scalar.Email {
 		return v.Emails
 	})
 	// EmailsReq is the emailsReq field.
@@ -104,7 +104,7 @@ var (
 		return v.EmailsReq
 	})
 	// Urls is the urls field.
-	Urls = predicate.List("urls", func(v *model.Lists) []scalar.URL {
+	Urls = predicate.NullableList("urls", func(v *model.Lists) []*scalar.URL {
 		return v.Urls
 	})
 	// UrlsReq is the urlsReq field.
@@ -112,7 +112,7 @@ var (
 		return v.UrlsReq
 	})
 	// Phones is the phones field.
-	Phones = predicate.List("phones", func(v *model.Lists) []scalar.Phone {
+	Phones = predicate.NullableList("phones", func(v *model.Lists) []*scalar.Phone {
 		return v.Phones
 	})
 	// PhonesReq is the phonesReq field.
@@ -120,7 +120,7 @@ var (
 		return v.PhonesReq
 	})
 	// Ips is the ips field.
-	Ips = predicate.List("ips", func(v *model.Lists) []scalar.IPAddress {
+	Ips = predicate.NullableList("ips", func(v *model.Lists) []*scalar.IPAddress {
 		return v.Ips
 	})
 	// IpsReq is the ipsReq field.
