@@ -114,7 +114,7 @@ func (g *gen) codecFuncs(f *jen.File, typ string, fields []*meta.Field) {
 	}
 	cases = append(cases, jen.Default(), jen.Id("d").Dot("Skip").Call())
 
-	doc(f, "%s", encodeDoc(enc, fields))
+	doc(f, "%s", g.encodeDoc(enc, fields))
 	f.Func().Id(enc).Params(jen.Id("e").Op("*").Qual(pkgCodec, "Encoder"), jen.Id("v").Op("*").Id(name)).Block(writes...)
 	f.Line()
 	doc(f, "%s reads a record written by %s into v. Fields the record\nlacks are left as they are; fields it holds that %s lacks are skipped.", dec, enc, name)
@@ -127,13 +127,13 @@ func (g *gen) codecFuncs(f *jen.File, typ string, fields []*meta.Field) {
 }
 
 // encodeDoc documents an encode function, saying what it leaves out.
-func encodeDoc(enc string, fields []*meta.Field) string {
+func (g *gen) encodeDoc(enc string, fields []*meta.Field) string {
 	var nullable, zero bool
 	for _, f := range fields {
 		if !encoded(f) {
 			continue
 		}
-		nullable = nullable || !f.Required || f.IsList
+		nullable = nullable || g.ptr(f) || f.IsList
 		switch codecKindOf(f) {
 		case ckTemporal, ckText, ckJSON:
 			zero = zero || !f.IsList
@@ -167,12 +167,15 @@ func (g *gen) encodeField(fd *meta.Field, n int) jen.Code {
 		if kind == ckNonModel {
 			args = append(args, jen.Id(encodeFuncName(fd.Type)))
 		}
+		if nullElems(fd) {
+			fn = strings.TrimSuffix(fn, "s") + "Ptrs"
+		}
 		return jen.Qual(pkgCodec, fn).Call(args...)
 	}
 
 	if kind == ckNonModel {
 		ptr := x.Clone()
-		if fd.Required {
+		if !g.ptr(fd) {
 			ptr = jen.Op("&").Add(x.Clone())
 		}
 		return jen.Qual(pkgCodec, "WriteMessage").Call(jen.Id("e"), num, ptr, jen.Id(encodeFuncName(fd.Type)))
@@ -180,7 +183,7 @@ func (g *gen) encodeField(fd *meta.Field, n int) jen.Code {
 
 	// val is the field's value: v.F, or *v.F for nullable fields.
 	val := x.Clone()
-	if !fd.Required {
+	if g.ptr(fd) {
 		val = jen.Op("*").Add(x.Clone())
 	}
 	var write *jen.Statement
@@ -207,9 +210,9 @@ func (g *gen) encodeField(fd *meta.Field, n int) jen.Code {
 		cond = jen.Op("!").Add(x.Clone()).Dot("IsZero").Call()
 	}
 	switch {
-	case fd.Required && cond == nil:
+	case !g.ptr(fd) && cond == nil:
 		return write
-	case fd.Required:
+	case !g.ptr(fd):
 		return jen.If(cond).Block(write)
 	case cond == nil:
 		return jen.If(x.Clone().Op("!=").Nil()).Block(write)
@@ -232,6 +235,14 @@ func (g *gen) decodeField(typ string, fd *meta.Field) []jen.Code {
 
 	if kind == ckNonModel {
 		decode := jen.Id(decodeFuncName(fd.Type))
+		if nullElems(fd) {
+			local := localName(fd.Name)
+			return []jen.Code{
+				jen.List(jen.Id(local), jen.Err()).Op(":=").Qual(pkgCodec, "ReadMessagePtrs").Call(jen.Id("d"), decode),
+				fail(),
+				x.Clone().Op("=").Id(local),
+			}
+		}
 		if fd.IsList {
 			return []jen.Code{
 				jen.Id("l").Op(":=").Add(d("List")),
@@ -245,7 +256,7 @@ func (g *gen) decodeField(typ string, fd *meta.Field) []jen.Code {
 			}
 		}
 		var reset, target jen.Code
-		if fd.Required {
+		if !g.ptr(fd) {
 			reset = x.Clone().Op("=").Add(elem).Values()
 			target = jen.Op("&").Add(x.Clone())
 		} else {
@@ -267,9 +278,11 @@ func (g *gen) decodeField(typ string, fd *meta.Field) []jen.Code {
 		parse := jen.Qual(pkgScalar, "Parse"+strings.TrimPrefix(fd.Type, "AWS"))
 		fn, assign := "Parse", jen.Id(local)
 		switch {
+		case nullElems(fd):
+			fn = "ParseListPtrs"
 		case fd.IsList:
 			fn = "ParseList"
-		case !fd.Required:
+		case g.ptr(fd):
 			assign = jen.Op("&").Id(local)
 		}
 		return []jen.Code{
@@ -284,6 +297,9 @@ func (g *gen) decodeField(typ string, fd *meta.Field) []jen.Code {
 			ckString: "ReadStrings", ckEnum: "ReadStrings", ckInt: "ReadInts", ckTimestamp: "ReadInts",
 			ckFloat: "ReadFloats", ckBool: "ReadBools",
 		}[kind]
+		if nullElems(fd) {
+			fn = strings.TrimSuffix(fn, "s") + "Ptrs"
+		}
 		return []jen.Code{x.Clone().Op("=").Qual(pkgCodec, fn).Types(elem).Call(jen.Id("d"))}
 	}
 	var val *jen.Statement
@@ -299,7 +315,7 @@ func (g *gen) decodeField(typ string, fd *meta.Field) []jen.Code {
 	case ckBool:
 		val = d("Bool")
 	}
-	if !fd.Required {
+	if g.ptr(fd) {
 		val = jen.New(val)
 	}
 	return []jen.Code{x.Clone().Op("=").Add(val)}

@@ -2,6 +2,7 @@ package templates
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/dave/jennifer/jen"
@@ -9,12 +10,12 @@ import (
 	"github.com/dsgen/dsgen/runtime/meta"
 )
 
-// structFields emits the fields of a model or non-model struct.
-func (g *gen) structFields(fields []*meta.Field) []jen.Code {
+// structFields emits the fields of a model struct.
+func (g *gen) structFields(m *meta.Model) []jen.Code {
 	var out []jen.Code
-	for _, f := range storedFields(fields) {
+	for _, f := range storedFields(m.Fields) {
 		st := jen.Id(goName(f.Name)).Add(g.fieldType(f, "")).Tag(map[string]string{"json": f.Name})
-		if c := fieldComment(f); c != "" {
+		if c := fieldComment(m, f); c != "" {
 			st = jen.Comment(c).Line().Add(st)
 		}
 		out = append(out, st)
@@ -24,14 +25,29 @@ func (g *gen) structFields(fields []*meta.Field) []jen.Code {
 
 // fieldComment explains fields a reader cannot understand from the schema
 // alone.
-func fieldComment(f *meta.Field) string {
+func fieldComment(m *meta.Model, f *meta.Field) string {
+	ts := m.Options.Timestamps
+	stamp := f.Name == ts.CreatedAt || f.Name == ts.UpdatedAt
 	switch {
+	case f.ReadOnly && !stamp:
+		// @model(timestamps: {updatedAt: null}): Amplify's model
+		// introspection still lists the field, but nothing sets it.
+		return fmt.Sprintf("%s is always null: @model(timestamps) disables it.", goName(f.Name))
 	case f.ReadOnly:
 		return fmt.Sprintf("%s is kept by the store; values set by callers are ignored.", goName(f.Name))
+	case stamp && f.Name == ts.CreatedAt:
+		return fmt.Sprintf("%s is stamped with the time of creation when not set.", goName(f.Name))
+	case stamp:
+		return fmt.Sprintf("%s is stamped with the time of each save when not set (or unchanged).", goName(f.Name))
 	case f.Implicit && f.Name != "id":
 		return fmt.Sprintf("%s is a foreign key added for a relation.", goName(f.Name))
 	case f.Default != nil:
-		return fmt.Sprintf("%s defaults to %q when not set.", goName(f.Name), *f.Default)
+		v := strconv.Quote(*f.Default)
+		switch {
+		case f.Kind == meta.KindEnum, f.Type == meta.Int, f.Type == meta.Float, f.Type == meta.Boolean, f.Type == meta.AWSTimestamp:
+			v = *f.Default
+		}
+		return fmt.Sprintf("%s is set to %s (its @default) by Save when nil.", goName(f.Name), v)
 	}
 	return ""
 }
@@ -46,7 +62,7 @@ func (g *gen) modelFile(m *meta.Model) *jen.File {
 		text = fmt.Sprintf("%s is a join record of the many-to-many relation %s.", name, m.Name)
 	}
 	doc(f, "%s", text)
-	f.Type().Id(name).Struct(g.structFields(m.Fields)...)
+	f.Type().Id(name).Struct(g.structFields(m)...)
 	f.Line()
 	g.descriptor(f, m)
 	f.Line()
@@ -70,7 +86,7 @@ func (g *gen) descriptor(f *jen.File, m *meta.Model) {
 		switch {
 		case fd.IsList:
 			body = []jen.Code{jen.Return(id.Clone(), id.Clone().Op("!=").Nil())}
-		case !fd.Required:
+		case g.ptr(fd):
 			body = []jen.Code{
 				jen.If(id.Clone().Op("==").Nil()).Block(jen.Return(jen.Nil(), jen.False())),
 				jen.Return(jen.Op("*").Add(id.Clone()), jen.True()),
@@ -83,7 +99,7 @@ func (g *gen) descriptor(f *jen.File, m *meta.Model) {
 	var set []jen.Code
 	for _, fd := range fields {
 		fn := "Assign"
-		if !fd.Required && !fd.IsList {
+		if g.ptr(fd) && !fd.IsList {
 			fn = "AssignPtr"
 		}
 		set = append(set, jen.Case(jen.Lit(fd.Name)).Block(

@@ -46,6 +46,10 @@ func (g *gen) handle(fd *meta.Field, model *jen.Statement) jen.Code {
 		if fd.Kind == meta.KindNonModel || fd.Type == meta.AWSJSON {
 			return nil
 		}
+		if nullElems(fd) {
+			return jen.Qual(pkgPredicate, "NullableList").Call(name,
+				jen.Func().Add(param).Index().Op("*").Add(elem).Block(jen.Return(field)))
+		}
 		return jen.Qual(pkgPredicate, "List").Call(name,
 			jen.Func().Add(param).Index().Add(elem).Block(jen.Return(field)))
 	}
@@ -54,7 +58,7 @@ func (g *gen) handle(fd *meta.Field, model *jen.Statement) jen.Code {
 	}
 	getter := func() jen.Code {
 		ret := jen.Return(field.Clone(), jen.True())
-		if !fd.Required {
+		if g.ptr(fd) {
 			ret = jen.Return(jen.Qual(pkgPredicate, "Deref").Call(field.Clone()))
 		}
 		return jen.Func().Add(param).Params(elem.Clone(), jen.Bool()).Block(ret)

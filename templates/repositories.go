@@ -33,6 +33,72 @@ func (g *gen) keyParams(m *meta.Model) (params, args []jen.Code, names []string)
 	return params, args, names
 }
 
+// saveDoc documents a model's Save: what the store fills in is said only
+// when the model has it.
+func saveDoc(m *meta.Model, v string) string {
+	var fills []string
+	if pk := m.PrimaryKey; pk.Field == "id" && len(pk.SortKeys) == 0 {
+		if f := m.Field("id"); f != nil && (f.Type == meta.ID || f.Type == meta.String) {
+			fills = append(fills, "An empty id is generated.")
+		}
+	}
+	var implicit, declared []string
+	for _, name := range []string{m.Options.Timestamps.CreatedAt, m.Options.Timestamps.UpdatedAt} {
+		f := m.Field(name)
+		switch {
+		case f == nil:
+		case f.ReadOnly:
+			implicit = append(implicit, goName(name))
+		default:
+			declared = append(declared, goName(name))
+		}
+	}
+	switch len(implicit) {
+	case 1:
+		fills = append(fills, implicit[0]+" is kept by the store.")
+	case 2:
+		fills = append(fills, implicit[0]+" and "+implicit[1]+" are kept by the store.")
+	}
+	switch len(declared) {
+	case 1:
+		fills = append(fills, declared[0]+" is stamped when not set.")
+	case 2:
+		fills = append(fills, declared[0]+" and "+declared[1]+" are stamped when not set.")
+	}
+	for _, f := range m.Fields {
+		if f.Default != nil && f.Stored() && !f.IsList {
+			fills = append(fills, "Fields with a @default get it when nil.")
+			break
+		}
+	}
+	text := fmt.Sprintf("Save creates or updates %s.", v)
+	if len(fills) > 0 {
+		text += " " + strings.Join(fills, " ")
+	}
+	text += " With datastore.If the save happens only when the condition holds for the stored record."
+	return wrap(text, 77)
+}
+
+// wrap breaks text into lines of at most width characters.
+func wrap(text string, width int) string {
+	var b strings.Builder
+	n := 0
+	for i, w := range strings.Fields(text) {
+		switch {
+		case i == 0:
+		case n+1+len(w) > width:
+			b.WriteByte('\n')
+			n = 0
+		default:
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(w)
+		n += len(w)
+	}
+	return b.String()
+}
+
 // repository emits the typed repository of a model.
 func (g *gen) repository(f *jen.File, m *meta.Model) {
 	name := goName(m.Name)
@@ -49,7 +115,7 @@ func (g *gen) repository(f *jen.File, m *meta.Model) {
 	)
 	f.Line()
 
-	doc(f, "Save creates or updates %s. A missing id is generated and the timestamps are\nkept by the store. With datastore.If the save happens only when the\ncondition holds for the stored record.", v)
+	doc(f, "%s", saveDoc(m, v))
 	f.Func().Params(self.Clone()).Id("Save").Params(ctxParam(), jen.Id(v).Op("*").Add(typ.Clone()), opts.Clone()).Error().Block(
 		jen.Return(jen.Id("r").Dot("repo").Dot("Save").Call(jen.Id("ctx"), jen.Id(v), jen.Id("opts").Op("..."))),
 	)

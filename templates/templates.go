@@ -118,7 +118,8 @@ type gen struct {
 	cfg  Config
 	errs []error // problems found while emitting, e.g. clashing method names
 
-	nonModelCodecs map[string]bool // see codecNonModels
+	nonModelCodecs map[string]bool      // see codecNonModels
+	modelFields    map[*meta.Field]bool // see ptr
 }
 
 // method records a generated method name of a model's repository and
@@ -244,18 +245,48 @@ func (g *gen) elemType(f *meta.Field, qual string) *jen.Statement {
 	}
 }
 
-// fieldType returns the Go type of a stored field in a struct: lists are
-// slices of values, nullable values are pointers.
+// fieldType returns the Go type of a stored field in a struct: nullable
+// values are pointers; lists are slices, of pointers when their elements
+// are nullable ([T] is []*T, [T!] is []T).
 func (g *gen) fieldType(f *meta.Field, qual string) *jen.Statement {
 	t := g.elemType(f, qual)
 	switch {
+	case nullElems(f):
+		return jen.Index().Op("*").Add(t)
 	case f.IsList:
 		return jen.Index().Add(t)
-	case !f.Required:
+	case g.ptr(f):
 		return jen.Op("*").Add(t)
 	}
 	return t
 }
+
+// ptr reports whether the Go value of f (not a list) is a pointer: when f
+// is nullable, and on a model field with a @default, required or not, where
+// nil means "not set" and the store puts the default (see the README).
+func (g *gen) ptr(f *meta.Field) bool {
+	if f.IsList {
+		return false
+	}
+	if !f.Required {
+		return true
+	}
+	if f.Default == nil {
+		return false
+	}
+	if g.modelFields == nil {
+		g.modelFields = map[*meta.Field]bool{}
+		for _, m := range g.s.Models {
+			for _, mf := range m.Fields {
+				g.modelFields[mf] = true
+			}
+		}
+	}
+	return g.modelFields[f]
+}
+
+// nullElems reports whether f is a list whose elements may be null.
+func nullElems(f *meta.Field) bool { return f.IsList && !f.Required }
 
 // ordered reports whether a scalar's Go type is cmp.Ordered.
 func ordered(typ string) bool {

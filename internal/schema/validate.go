@@ -19,6 +19,7 @@ func (b *builder) validate() {
 		b.checkFields(m.Name, m.Fields, b.defPos(m))
 		b.checkKey(m)
 		b.checkRelationTypes(m)
+		b.checkTimestamps(m)
 	}
 	for _, n := range b.out.NonModels {
 		b.checkFields(n.Name, n.Fields, b.typePos(n.Name))
@@ -165,6 +166,24 @@ func (b *builder) checkFields(owner string, fields []*meta.Field, fallback *ast.
 		if f.Default != nil {
 			b.checkDefault(owner, f, pos)
 		}
+	}
+}
+
+// checkTimestamps rejects a declared createdAt or updatedAt (or their
+// @model(timestamps) names) that cannot hold a time: the store and the
+// server stamp them on every create and update.
+func (b *builder) checkTimestamps(m *meta.Model) {
+	for _, name := range []string{m.Options.Timestamps.CreatedAt, m.Options.Timestamps.UpdatedAt} {
+		f := m.Field(name)
+		if name == "" || f == nil || f.ReadOnly {
+			continue
+		}
+		switch {
+		case f.IsList || f.Kind != meta.KindScalar:
+		case f.Type == meta.AWSDateTime, f.Type == meta.AWSDate, f.Type == meta.AWSTime, f.Type == meta.AWSTimestamp, f.Type == meta.String:
+			continue
+		}
+		b.errorf(b.fieldPos(f, b.defPos(m)), "%s.%s: a timestamp field must be AWSDateTime, AWSDate, AWSTime, AWSTimestamp or String, and %s is %s; change its type, or give the timestamp another name with @model(timestamps: {...})", m.Name, name, name, describe(f))
 	}
 }
 

@@ -96,6 +96,25 @@ func normItem(v any) any {
 // awsNow formats t as AppSync's $util.time.nowISO8601() does.
 func awsNow(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
+// stampValue returns t as a value of the timestamp field f: AppSync's
+// resolvers write nowISO8601() whatever the type, which an AWSDate, AWSTime
+// or AWSTimestamp field cannot hold, so each declared type gets its own
+// form (the UTC date, the UTC time of day, seconds since the epoch).
+func stampValue(f *meta.Field, t time.Time) any {
+	t = t.UTC()
+	if f != nil {
+		switch f.Type {
+		case meta.AWSDate:
+			return t.Format("2006-01-02")
+		case meta.AWSTime:
+			return t.Format("15:04:05.000Z")
+		case meta.AWSTimestamp:
+			return t.Unix()
+		}
+	}
+	return awsNow(t)
+}
+
 // newID returns a random UUID v4, as AppSync's $util.autoId().
 func newID() string {
 	var b [16]byte

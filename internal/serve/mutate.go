@@ -81,8 +81,8 @@ func (r *resolver) create(ctx context.Context, op sdl.Op, f gqlexec.Field) (any,
 	}
 	now := r.s.cfg.Now()
 	for _, fd := range m.Fields {
-		if _, ok := input[fd.Name]; ok || fd.Default == nil {
-			continue
+		if v, ok := input[fd.Name]; (ok && v != nil) || fd.Default == nil {
+			continue // given, or no default; null gets the default as in Amplify
 		}
 		v, err := defaultValue(fd)
 		if err != nil {
@@ -93,7 +93,7 @@ func (r *resolver) create(ctx context.Context, op sdl.Op, f gqlexec.Field) (any,
 	ts := m.Options.Timestamps
 	for _, name := range []string{ts.CreatedAt, ts.UpdatedAt} {
 		if name != "" && input[name] == nil {
-			input[name] = awsNow(now)
+			input[name] = stampValue(m.Field(name), now)
 		}
 	}
 	if err := r.s.checkValues(m, input); err != nil {
@@ -160,8 +160,8 @@ func (r *resolver) write(ctx context.Context, op sdl.Op, f gqlexec.Field, kind s
 	}
 	if kind == store.OpUpdate {
 		if ts := m.Options.Timestamps; ts.UpdatedAt != "" {
-			if _, given := input[ts.UpdatedAt]; !given {
-				input[ts.UpdatedAt] = awsNow(r.s.cfg.Now())
+			if input[ts.UpdatedAt] == nil {
+				input[ts.UpdatedAt] = stampValue(m.Field(ts.UpdatedAt), r.s.cfg.Now())
 			}
 		}
 		if err := r.s.checkValues(m, input); err != nil {

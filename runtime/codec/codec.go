@@ -45,9 +45,11 @@
 // and other texts length-prefixed, integers as zigzag varints, floats as 8
 // little-endian bytes, booleans as one varint, non-model values as
 // length-prefixed nested records. A nil slice is null, so absent; an empty
-// slice is present with count 0, so the two round-trip distinctly. A list
-// element has no null: a null element is written as the zero value of its
-// type (empty text, 0, false, an empty record).
+// slice is present with count 0, so the two round-trip distinctly. A null
+// element (of a list of nullable elements, [T]) is written as the zero value
+// of its type (empty text, 0, false, an empty record), and the list ends
+// with a trailer naming the null elements' indexes (see nulls.go); a list
+// without null elements has no trailer.
 //
 // # AWS scalars
 //

@@ -406,7 +406,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"bad list count", []byte{tag(1, wireBytes), 1, 0x80}, func(d *Decoder) { ReadInts[int](d) }, "codec: field 1: bad list count"},
 		{"list count too large", []byte{tag(1, wireBytes), 2, 5, 1}, func(d *Decoder) { ReadInts[int](d) }, "codec: field 1: list of 5 elements in 1 bytes"},
 		{"bytes after empty list", []byte{tag(1, wireBytes), 2, 0, 1}, func(d *Decoder) { ReadInts[int](d) }, "codec: field 1: bytes after the end of an empty list"},
-		{"bytes after last element", []byte{tag(1, wireBytes), 3, 1, 1, 1}, func(d *Decoder) { ReadInts[int](d) }, "codec: field 1: 1 bytes after the last list element"},
+		{"bytes after last element", []byte{tag(1, wireBytes), 3, 1, 1, 1}, func(d *Decoder) { ReadInts[int](d) }, "codec: field 1: 1 bytes after the last list element are not a null-element trailer"},
 		{"truncated element", []byte{tag(1, wireBytes), 3, 2, 1, 0x80}, func(d *Decoder) { ReadInts[int](d) }, "codec: field 1: list element 1 truncated"},
 		{"truncated string element", []byte{tag(1, wireBytes), 3, 1, 5, 'a'}, func(d *Decoder) { ReadStrings[string](d) }, "codec: field 1: list element 0 truncated"},
 		{"floats size", []byte{tag(1, wireBytes), 3, 1, 0, 0}, func(d *Decoder) { ReadFloats[float64](d) }, "codec: field 1: list of 1 Floats in 2 bytes"},

@@ -210,6 +210,7 @@ type ListDecoder struct {
 	len   int
 	left  int
 	err   error
+	nulls []bool // which elements are null, once the last one is read
 }
 
 // Len returns the number of elements of the list (0 after an error).
@@ -241,7 +242,7 @@ func (l *ListDecoder) next() bool {
 // elements.
 func (l *ListDecoder) done() {
 	if l.left == 0 && len(l.data) > 0 {
-		l.fail(fmt.Sprintf("%d bytes after the last list element", len(l.data)))
+		l.readNulls()
 	}
 }
 
@@ -359,7 +360,7 @@ func ReadInts[I Integer](d *Decoder) []I {
 // ReadFloats reads a list of Floats.
 func ReadFloats[F ~float64](d *Decoder) []F {
 	l := d.List()
-	if len(l.data) != 8*l.len {
+	if len(l.data) < 8*l.len {
 		d.fail(d.field, fmt.Sprintf("list of %d Floats in %d bytes", l.len, len(l.data)))
 		return nil
 	}

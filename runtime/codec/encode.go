@@ -14,7 +14,8 @@ import (
 // Encoders write fields in the order they are called; callers write them in
 // a fixed order (declaration order) so that equal records encode to equal bytes.
 type Encoder struct {
-	buf []byte
+	buf   []byte
+	nulls []int // the null elements of the list being written by List
 }
 
 // Reset starts a new record that is appended to buf.
@@ -76,14 +77,21 @@ func (e *Encoder) Message(field int, fn func(e *Encoder)) {
 // exactly one call of a method of l. List always writes the field: callers
 // leave out null (nil) lists themselves. WriteStrings and its siblings
 // handle the common cases.
+//
+// A null element is written as the zero value of its type, followed by a
+// call of l.Null(i).
 func (e *Encoder) List(field, n int, fn func(l *ListEncoder, i int)) {
 	e.tag(field, wireBytes)
 	start := e.open()
 	e.buf = appendUvarint(e.buf, uint64(n))
 	l := (*ListEncoder)(e)
+	outer := e.nulls // lists nest inside non-model elements
+	e.nulls = nil
 	for i := range n {
 		fn(l, i)
 	}
+	e.buf = appendNulls(e.buf, e.nulls)
+	e.nulls = outer
 	e.close(start)
 }
 

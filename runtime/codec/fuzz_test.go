@@ -187,7 +187,7 @@ var samples = map[string][]string{
 }
 
 // record returns a record of fields and the map DecodeMap must return for
-// it: without nulls, with nil list elements as their zero values.
+// it: without null fields, with nil list elements kept as nil.
 func (g *gen) record(fields []*meta.Field, depth int) (rec, want map[string]any) {
 	rec, want = map[string]any{}, map[string]any{}
 	for _, f := range fields {
@@ -209,7 +209,7 @@ func (g *gen) record(fields []*meta.Field, depth int) (rec, want map[string]any)
 		in, out := make([]any, n), make([]any, n)
 		for i := range n {
 			if g.byte()%5 == 0 {
-				in[i], out[i] = nil, g.zero(f)
+				in[i], out[i] = nil, nil
 				continue
 			}
 			in[i], out[i] = g.value(f, depth)
@@ -257,23 +257,6 @@ func (g *gen) value(f *meta.Field, depth int) (any, any) {
 	ss := samples[f.Type]
 	v := ss[int(g.byte())%len(ss)]
 	return v, v
-}
-
-// zero is how a nil list element of f decodes.
-func (g *gen) zero(f *meta.Field) any {
-	switch {
-	case f.Kind == meta.KindNonModel:
-		return map[string]any{}
-	case f.Kind == meta.KindEnum, f.Type == meta.ID, f.Type == meta.String:
-		return ""
-	case f.Type == meta.Int, f.Type == meta.AWSTimestamp:
-		return int64(0)
-	case f.Type == meta.Float:
-		return 0.0
-	case f.Type == meta.Boolean:
-		return false
-	}
-	return nil // AWS text scalars: a null element
 }
 
 // equalValues compares JSON-like values, with NaN equal to itself (by bits).

@@ -24,8 +24,8 @@ import (
 // a json.Number; Floats any Go number; lists also []string or
 // []map[string]any; AWSJSON also []byte or json.RawMessage.
 //
-// A nil or missing value is null and not written; a nil list element is
-// written as the zero value of the element type. Relation fields
+// A nil or missing value is null and not written; a nil list element is a
+// null element (see the package documentation). Relation fields
 // (KindModel) are not stored and are ignored. EncodeMap checks that values
 // of AWS scalars are valid, as their Parse functions do, but not that
 // enum values belong to their enum nor that required fields are present.
@@ -44,8 +44,8 @@ func EncodeMap(s *meta.Schema, fields []*meta.Field, rec map[string]any, buf []b
 // non-model values and []any for lists. Null fields are absent from the
 // map. Fields the record holds but fields does not know are skipped. It
 // accepts exactly the records generated code accepts, checking AWS scalar
-// texts with their Parse functions; a null element of an AWS scalar list
-// (empty text) reads as nil. Errors are a *MapError or a *FormatError.
+// texts with their Parse functions; a null list element reads as nil, and so
+// does an empty text element of an AWS scalar list. Errors are a *MapError or a *FormatError.
 func DecodeMap(s *meta.Schema, fields []*meta.Field, data []byte) (map[string]any, error) {
 	var d Decoder
 	d.Reset(data)
@@ -208,11 +208,15 @@ func encodeList(e *Encoder, s *meta.Schema, f *meta.Field, n int, v any) error {
 		if err = encodeElem(l, s, f, nm, list[i]); err != nil {
 			err = at("["+strconv.Itoa(i)+"]", err)
 		}
+		if list[i] == nil {
+			l.Null(i)
+		}
 	})
 	return err
 }
 
-// encodeElem writes one list element; nil is the zero value.
+// encodeElem writes one list element; nil is the zero value (which the
+// caller marks null).
 func encodeElem(l *ListEncoder, s *meta.Schema, f *meta.Field, nm *meta.NonModel, v any) error {
 	switch {
 	case f.Kind == meta.KindNonModel:
@@ -390,6 +394,11 @@ func decodeList(d *Decoder, s *meta.Schema, f *meta.Field) ([]any, error) {
 	}
 	if d.err != nil {
 		return nil, d.err
+	}
+	for i := range list {
+		if l.Null(i) {
+			list[i] = nil
+		}
 	}
 	return list, nil
 }

@@ -17,6 +17,7 @@ import (
 	blogm "github.com/dsgen/dsgen/examples/blog/model"
 	scm "github.com/dsgen/dsgen/golden/aws-scalars/model"
 	ckm "github.com/dsgen/dsgen/golden/composite-keys/model"
+	dsm "github.com/dsgen/dsgen/golden/data-shapes/model"
 	enm "github.com/dsgen/dsgen/golden/enums-nonmodels/model"
 	relm "github.com/dsgen/dsgen/golden/relations/model"
 	"github.com/dsgen/dsgen/runtime/datastore"
@@ -321,4 +322,14 @@ func closed[V any](t testing.TB, ch <-chan V, what string) []V {
 			t.Fatalf("%s: channel not closed before the hang guard (%d values received)", what, len(got))
 		}
 	}
+}
+
+func openShapes(t testing.TB, opts ...datastore.Option) *dsm.DataStore {
+	t.Helper()
+	ds, err := dsm.Open(context.Background(), t.TempDir(), opts...)
+	if err != nil {
+		t.Fatalf("open data-shapes store: %v", err)
+	}
+	closeAtEnd(t, ds)
+	return ds
 }

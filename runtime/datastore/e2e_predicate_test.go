@@ -301,10 +301,14 @@ func seedSamples(t testing.TB, ds *scm.DataStore, n int, seed uint64) []*scm.Sam
 			}
 			if maybe() {
 				for range rng.IntN(4) {
-					s.Counts = append(s.Counts, rng.IntN(4))
+					if rng.IntN(5) == 0 {
+						s.Counts = append(s.Counts, nil) // a null element
+					} else {
+						s.Counts = append(s.Counts, ptr(rng.IntN(4)))
+					}
 				}
 				if s.Counts == nil {
-					s.Counts = []int{}
+					s.Counts = []*int{}
 				}
 			}
 			if err := tx.Sample.Save(ctx, s); err != nil {
@@ -395,9 +399,24 @@ func TestE2EPredicatesScalars(t *testing.T) {
 	checkCases(t, all, key, ds.Sample.Query, cases)
 }
 
+// derefAll returns the values of a list of nullable elements, nil for
+// null ones.
+func derefAll[T any](ps []*T) []any {
+	if ps == nil {
+		return nil
+	}
+	out := make([]any, len(ps))
+	for i, p := range ps {
+		if p != nil {
+			out[i] = *p
+		}
+	}
+	return out
+}
+
 // deref renders a sample with its pointers followed, for comparisons.
 func deref(s *scm.Sample) map[string]any {
-	m := map[string]any{"id": s.ID, "text": s.Text, "at": s.At.String(), "days": s.Days, "counts": s.Counts}
+	m := map[string]any{"id": s.ID, "text": s.Text, "at": s.At.String(), "days": s.Days, "counts": fmt.Sprint(derefAll(s.Counts))}
 	add := func(name string, ok bool, v func() any) {
 		if ok {
 			m[name] = v()

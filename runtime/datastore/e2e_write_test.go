@@ -104,15 +104,15 @@ func TestE2ECreateUpdateTimestamps(t *testing.T) {
 func TestE2EDefaults(t *testing.T) {
 	ctx := context.Background()
 	ds := openEnums(t)
-	s := &enm.Site{ID: "s1", Name: "named"}
+	s := &enm.Site{ID: "s1", Name: ptr("named")}
 	must(t, ds.Site.Save(ctx, s))
 	got, err := ds.Site.Get(ctx, "s1")
 	must(t, err)
-	if got.Priority == nil || *got.Priority != enm.PriorityMedium || got.Floors == nil || *got.Floors != 1 || got.Name != "named" {
-		t.Errorf("defaults: priority %v floors %v name %q", got.Priority, got.Floors, got.Name)
+	if got.Priority == nil || *got.Priority != enm.PriorityMedium || got.Floors == nil || *got.Floors != 1 || *got.Name != "named" {
+		t.Errorf("defaults: priority %v floors %v name %q", got.Priority, got.Floors, *got.Name)
 	}
 	// Values given are kept, including zero values.
-	must(t, ds.Site.Save(ctx, &enm.Site{ID: "s2", Name: "x", Priority: ptr(enm.PriorityHigh), Floors: ptr(0)}))
+	must(t, ds.Site.Save(ctx, &enm.Site{ID: "s2", Name: ptr("x"), Priority: ptr(enm.PriorityHigh), Floors: ptr(0)}))
 	got, err = ds.Site.Get(ctx, "s2")
 	must(t, err)
 	if *got.Priority != enm.PriorityHigh || *got.Floors != 0 {
@@ -127,11 +127,11 @@ func TestE2EDefaults(t *testing.T) {
 		t.Errorf("cleared floors: %v", got.Floors)
 	}
 	// Non-model values and lists round-trip.
-	full := &enm.Site{ID: "s4", Name: "full", Units: ptr(enm.UnitSystemImperial),
+	full := &enm.Site{ID: "s4", Name: ptr("full"), Units: ptr(enm.UnitSystemImperial),
 		Address:  &enm.Address{Line1: "1 Main St", City: ptr("Springfield"), Geo: &enm.Geo{Lat: 1.5, Lng: -2.25}, Tags: []string{"a", "b"}},
 		Previous: []enm.Address{{Line1: "old"}, {Line1: "older", Tags: []string{}}},
-		Levels:   []enm.Priority{enm.PriorityLow, enm.PriorityHigh},
-		Notes:    []string{"", "x"},
+		Levels:   []*enm.Priority{ptr(enm.PriorityLow), nil, ptr(enm.PriorityHigh)},
+		Notes:    []*string{ptr(""), nil, ptr("x")},
 	}
 	must(t, ds.Site.Save(ctx, full))
 	got, err = ds.Site.Get(ctx, "s4")
@@ -147,18 +147,20 @@ func TestE2EDefaults(t *testing.T) {
 	}
 }
 
-// TestE2EDefaultRequiredString: the generated Site says "Name defaults to
-// "unnamed" when not set", but Name is a plain string, so "not set" can only
-// mean "", and the runtime treats "" as a value.
+// TestE2EDefaultRequiredString: a required String with @default is a
+// *string; nil is "not set" and gets the default, "" is a value.
 func TestE2EDefaultRequiredString(t *testing.T) {
-	t.Skip("design question, reported: a required String with @default is a Go string, so the runtime cannot tell \"not set\" from \"\"; either the generator makes such fields pointers or the runtime treats the zero value as not set")
 	ctx := context.Background()
 	ds := openEnums(t)
 	must(t, ds.Site.Save(ctx, &enm.Site{ID: "s3"}))
 	got, err := ds.Site.Get(ctx, "s3")
 	must(t, err)
-	if got.Name != "unnamed" {
-		t.Errorf("name not set: stored %q, want the @default \"unnamed\"", got.Name)
+	if got.Name == nil || *got.Name != "unnamed" {
+		t.Errorf("name not set: stored %v, want the @default \"unnamed\"", got.Name)
+	}
+	must(t, ds.Site.Save(ctx, &enm.Site{ID: "s5", Name: ptr("")}))
+	if got, err = ds.Site.Get(ctx, "s5"); err != nil || *got.Name != "" {
+		t.Errorf("an empty name given was replaced: %v, %v", got.Name, err)
 	}
 }
 
@@ -382,9 +384,9 @@ func TestE2EValidation(t *testing.T) {
 		{with(func(s *scm.Sample) { s.Phone = ptr(scalar.Phone("call me")) }), "phone", "invalid AWSPhone"},
 		{with(func(s *scm.Sample) { s.Peer = ptr(scalar.IPAddress("999.1.1.1")) }), "peer", "invalid AWSIPAddress"},
 		{with(func(s *scm.Sample) { s.Payload = ptr(scalar.JSON(`{"a":`)) }), "payload", "invalid AWSJSON"},
-		{with(func(s *scm.Sample) { s.Payloads = []scalar.JSON{scalar.JSON(`1`), scalar.JSON(`nope`)} }), "payloads", "element 1"},
+		{with(func(s *scm.Sample) { s.Payloads = []*scalar.JSON{ptr(scalar.JSON(`1`)), ptr(scalar.JSON(`nope`))} }), "payloads", "element 1"},
 		{with(func(s *scm.Sample) { s.Count = ptr(1 << 32) }), "count", "32-bit"},
-		{with(func(s *scm.Sample) { s.Counts = []int{1, math.MaxInt32 + 1} }), "counts", "element 1"},
+		{with(func(s *scm.Sample) { s.Counts = []*int{ptr(1), ptr(math.MaxInt32 + 1)} }), "counts", "element 1"},
 		{with(func(s *scm.Sample) { s.Ratio = ptr(math.NaN()) }), "ratio", "not a GraphQL Float"},
 		{with(func(s *scm.Sample) { s.Ratio = ptr(math.Inf(-1)) }), "ratio", "not a GraphQL Float"},
 	} {
@@ -399,7 +401,7 @@ func TestE2EValidation(t *testing.T) {
 		Ok: ptr(false), Day: ptr(scalar.MustParseDate("2024-02-29")), Clock: ptr(scalar.MustParseTime("23:59:59.999+05:30")),
 		Epoch: ptr(scalar.Timestamp(-1)), Contact: ptr(scalar.Email("a@b.co")), Payload: ptr(scalar.MustParseJSON(`{"k":[1,null]}`)),
 		Homepage: ptr(scalar.URL("https://example.com/p?q=1")), Phone: ptr(scalar.Phone("+1 206 555 0100")), Peer: ptr(scalar.IPAddress("2001:db8::1")),
-		Days: []scalar.Date{scalar.MustParseDate("2024-01-01")}, Counts: []int{math.MaxInt32}, Payloads: []scalar.JSON{scalar.MustParseJSON(`[]`)}}))
+		Days: []scalar.Date{scalar.MustParseDate("2024-01-01")}, Counts: []*int{ptr(math.MaxInt32)}, Payloads: []*scalar.JSON{ptr(scalar.MustParseJSON(`[]`))}}))
 
 	// Keys: empty and null key fields; a date key field left zero.
 	d := scalar.MustParseDate("2024-01-01")
@@ -435,15 +437,15 @@ func TestE2EValidation(t *testing.T) {
 	wantInvalid(t, rel.Review.Save(ctx, &relm.Review{ID: "r", Stars: 5, BookID: "nothing"}), "Review", "book", "does not exist")
 
 	// Enums in lists.
-	wantInvalid(t, enums.Site.Save(ctx, &enm.Site{ID: "s", Name: "n", Levels: []enm.Priority{enm.PriorityLow, "URGENT"}}), "Site", "levels", "element 1")
-	wantInvalid(t, enums.Site.Save(ctx, &enm.Site{ID: "s", Name: "n", Units: ptr(enm.UnitSystem("METRIC"))}), "Site", "units", "not a value of enum")
+	wantInvalid(t, enums.Site.Save(ctx, &enm.Site{ID: "s", Name: ptr("n"), Levels: []*enm.Priority{ptr(enm.PriorityLow), ptr(enm.Priority("URGENT"))}}), "Site", "levels", "element 1")
+	wantInvalid(t, enums.Site.Save(ctx, &enm.Site{ID: "s", Name: ptr("n"), Units: ptr(enm.UnitSystem("METRIC"))}), "Site", "units", "not a value of enum")
 	// Values of non-model types are checked field by field.
-	wantInvalid(t, enums.Site.Save(ctx, &enm.Site{ID: "s", Name: "n", Address: &enm.Address{Line1: "x", Geo: &enm.Geo{Lat: math.NaN()}}}), "Site", "address", "geo: lat: NaN is not a GraphQL Float")
-	wantInvalid(t, enums.Site.Save(ctx, &enm.Site{ID: "s", Name: "n", Previous: []enm.Address{{Line1: "ok"}, {Line1: "x", Geo: &enm.Geo{Lng: math.Inf(1)}}}}), "Site", "previous", "element 1: geo: lng:")
+	wantInvalid(t, enums.Site.Save(ctx, &enm.Site{ID: "s", Name: ptr("n"), Address: &enm.Address{Line1: "x", Geo: &enm.Geo{Lat: math.NaN()}}}), "Site", "address", "geo: lat: NaN is not a GraphQL Float")
+	wantInvalid(t, enums.Site.Save(ctx, &enm.Site{ID: "s", Name: ptr("n"), Previous: []enm.Address{{Line1: "ok"}, {Line1: "x", Geo: &enm.Geo{Lng: math.Inf(1)}}}}), "Site", "previous", "element 1: geo: lng:")
 	if n, _ := enums.Site.Query().Count(ctx); n != 0 {
 		t.Errorf("%d invalid sites written", n)
 	}
-	must(t, enums.Site.Save(ctx, &enm.Site{ID: "s", Name: "n", Address: &enm.Address{Line1: "x", Geo: &enm.Geo{Lat: -90, Lng: 180}}, Previous: []enm.Address{{Line1: "y", Tags: []string{"t"}}}}))
+	must(t, enums.Site.Save(ctx, &enm.Site{ID: "s", Name: ptr("n"), Address: &enm.Address{Line1: "x", Geo: &enm.Geo{Lat: -90, Lng: 180}}, Previous: []enm.Address{{Line1: "y", Tags: []string{"t"}}}}))
 }
 
 // TestE2ELargeValues stores records far above Badger's value threshold

@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -183,42 +185,132 @@ func (r *Repo[T]) save(tx *Txn, v *T, cond predicate.Predicate[T], fromSync bool
 	return nil
 }
 
-// stamp sets the timestamps of v: createdAt from the stored record (or now
-// for a new one) and updatedAt to now.
+// stamp sets the timestamps of v before it is written over old (nil for a
+// new record), each in its field's own type (AWSDateTime, AWSDate, AWSTime,
+// AWSTimestamp or String). Timestamps the schema does not declare are the
+// store's alone: createdAt is the stored one (now for a new record),
+// updatedAt is now. Declared ones follow Amplify's resolvers, which stamp
+// only what the input leaves out: a value the caller sets is kept, a null
+// one gets the stored createdAt or now. On update an updatedAt equal to the
+// stored one counts as not set: it was read with the record (Amplify
+// clients send only the fields a caller changed).
 func (r *Repo[T]) stamp(v *T, old []byte) error {
 	t := r.table
 	if t.createdAt == "" && t.updatedAt == "" {
 		return nil
 	}
-	now := scalar.NewDateTime(r.store.cfg.now())
-	if t.updatedAt != "" {
-		if err := r.model.Set(v, t.updatedAt, now); err != nil {
-			return err
+	now := r.store.cfg.now()
+	if name := t.updatedAt; name != "" {
+		f := t.model.Field(name)
+		cur, set := r.model.Get(v, name)
+		set = set && !f.ReadOnly && !unsetStamp(cur)
+		if set && old != nil {
+			if stored, ok := storedValue(old, t.model.Fields, f); ok && stored == stampText(cur) {
+				set = false
+			}
 		}
-	}
-	if t.createdAt == "" {
-		return nil
-	}
-	created := now
-	if old != nil {
-		if text, ok := fieldText(old, codec.FieldNumber(t.model.Fields, t.createdAt)); ok {
-			if c, err := scalar.ParseDateTime(text); err == nil {
-				created = c
+		if !set {
+			if err := r.model.Set(v, name, stampValue(f.Type, now)); err != nil {
+				return fmt.Errorf("datastore: %s.%s: %w", t.model.Name, name, err)
 			}
 		}
 	}
-	return r.model.Set(v, t.createdAt, created)
+	if name := t.createdAt; name != "" {
+		f := t.model.Field(name)
+		cur, set := r.model.Get(v, name)
+		if set && !f.ReadOnly && !unsetStamp(cur) {
+			return nil
+		}
+		val := stampValue(f.Type, now)
+		if old != nil {
+			if text, ok := storedValue(old, t.model.Fields, f); ok {
+				if p, err := parseStamp(f.Type, text); err == nil {
+					val = p
+				}
+			}
+		}
+		if err := r.model.Set(v, name, val); err != nil {
+			return fmt.Errorf("datastore: %s.%s: %w", t.model.Name, name, err)
+		}
+	}
+	return nil
 }
 
-// fieldText returns the string value of field num in an encoded record.
-func fieldText(data []byte, num int) (string, bool) {
+// unsetStamp reports whether a timestamp value counts as not set: the zero
+// value of its Go type, so that a required (non-pointer) timestamp field
+// left alone is stamped.
+func unsetStamp(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return x == ""
+	case scalar.Timestamp:
+		return x == 0
+	}
+	return isZeroScalar(v)
+}
+
+// stampValue returns now as a value of a timestamp field of type typ, as
+// the generated setters take it. AWSDate and AWSTime are the UTC date and
+// time of day.
+func stampValue(typ string, now time.Time) any {
+	now = now.UTC()
+	switch typ {
+	case meta.AWSDate:
+		return scalar.NewDate(now.Date())
+	case meta.AWSTime:
+		t, _ := scalar.ParseTime(now.Format("15:04:05.000Z")) // always valid
+		return t
+	case meta.AWSTimestamp:
+		return scalar.NewTimestamp(now)
+	case meta.String:
+		return scalar.NewDateTime(now).String()
+	}
+	return scalar.NewDateTime(now)
+}
+
+// stampText returns a timestamp value as the text storedValue returns.
+func stampText(v any) string {
+	switch x := v.(type) {
+	case scalar.Timestamp:
+		return x.String()
+	case fmt.Stringer:
+		return x.String()
+	case string:
+		return x
+	}
+	return fmt.Sprint(v)
+}
+
+// parseStamp parses the text of a stored timestamp of type typ.
+func parseStamp(typ, text string) (any, error) {
+	switch typ {
+	case meta.AWSDate:
+		return scalar.ParseDate(text)
+	case meta.AWSTime:
+		return scalar.ParseTime(text)
+	case meta.AWSTimestamp:
+		return scalar.ParseTimestamp(text)
+	case meta.String:
+		return text, nil
+	}
+	return scalar.ParseDateTime(text)
+}
+
+// storedValue returns the value of field f in an encoded record as text
+// (an AWSTimestamp in decimal).
+func storedValue(data []byte, fields []*meta.Field, f *meta.Field) (string, bool) {
+	num := codec.FieldNumber(fields, f.Name)
 	var d codec.Decoder
 	d.Reset(data)
 	for d.Next() {
-		if d.Field() == num {
-			return d.String(), d.Err() == nil
+		if d.Field() != num {
+			continue
 		}
-		d.Skip()
+		if f.Type == meta.AWSTimestamp {
+			n := d.Int()
+			return strconv.FormatInt(n, 10), d.Err() == nil
+		}
+		return d.String(), d.Err() == nil
 	}
 	return "", false
 }

@@ -323,12 +323,32 @@ func compareBool(a, b bool) int {
 // is null.
 type ListField[T any, V comparable] struct {
 	name string
-	get  func(*T) []V
+	// has reports whether t's list holds x; null reports whether the list
+	// is null.
+	has  func(t *T, x V) bool
+	null func(t *T) bool
 }
 
 // List returns a handle on the list field called name, read by get.
 func List[T any, V comparable](name string, get func(*T) []V) ListField[T, V] {
-	return ListField[T, V]{name, get}
+	return ListField[T, V]{
+		name: name,
+		has:  func(t *T, x V) bool { return slices.Contains(get(t), x) },
+		null: func(t *T) bool { return get(t) == nil },
+	}
+}
+
+// NullableList returns a handle on the list field called name whose
+// elements may be null ([T] in GraphQL, []*T in Go), read by get. A null
+// element equals no value.
+func NullableList[T any, V comparable](name string, get func(*T) []*V) ListField[T, V] {
+	return ListField[T, V]{
+		name: name,
+		has: func(t *T, x V) bool {
+			return slices.ContainsFunc(get(t), func(p *V) bool { return p != nil && *p == x })
+		},
+		null: func(t *T) bool { return get(t) == nil },
+	}
 }
 
 // Name returns the field's name.
@@ -336,35 +356,27 @@ func (f ListField[T, V]) Name() string { return f.name }
 
 // Contains matches values whose list has an element equal to x.
 func (f ListField[T, V]) Contains(x V) Predicate[T] {
-	get := f.get
-	return cond(f.name, OpContains, []any{x}, func(t *T) bool {
-		return slices.Contains(get(t), x)
-	})
+	has := f.has
+	return cond(f.name, OpContains, []any{x}, func(t *T) bool { return has(t, x) })
 }
 
 // NotContains matches values whose list is null or has no element equal to
 // x.
 func (f ListField[T, V]) NotContains(x V) Predicate[T] {
-	get := f.get
-	return cond(f.name, OpNotContains, []any{x}, func(t *T) bool {
-		return !slices.Contains(get(t), x)
-	})
+	has := f.has
+	return cond(f.name, OpNotContains, []any{x}, func(t *T) bool { return !has(t, x) })
 }
 
 // Exists matches values whose list is not nil.
 func (f ListField[T, V]) Exists() Predicate[T] {
-	get := f.get
-	return cond(f.name, OpAttributeExists, []any{true}, func(t *T) bool {
-		return get(t) != nil
-	})
+	null := f.null
+	return cond(f.name, OpAttributeExists, []any{true}, func(t *T) bool { return !null(t) })
 }
 
 // NotExists matches values whose list is nil.
 func (f ListField[T, V]) NotExists() Predicate[T] {
-	get := f.get
-	return cond(f.name, OpAttributeExists, []any{false}, func(t *T) bool {
-		return get(t) == nil
-	})
+	null := f.null
+	return cond(f.name, OpAttributeExists, []any{false}, func(t *T) bool { return null(t) })
 }
 
 // Conditions shared by several field kinds.

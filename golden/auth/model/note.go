@@ -15,10 +15,10 @@ import (
 
 // Note is a record of the Note model.
 type Note struct {
-	ID      string   `json:"id"`
-	Body    string   `json:"body"`
-	Owner   *string  `json:"owner"`
-	Editors []string `json:"editors"`
+	ID      string    `json:"id"`
+	Body    string    `json:"body"`
+	Owner   *string   `json:"owner"`
+	Editors []*string `json:"editors"`
 	// CreatedAt is kept by the store; values set by callers are ignored.
 	CreatedAt *scalar.DateTime `json:"createdAt"`
 	// UpdatedAt is kept by the store; values set by callers are ignored.
@@ -85,7 +85,7 @@ func encodeNote(e *codec.Encoder, v *Note) {
 	if v.Owner != nil {
 		e.String(3, *v.Owner)
 	}
-	codec.WriteStrings(e, 4, v.Editors)
+	codec.WriteStringPtrs(e, 4, v.Editors)
 	if v.CreatedAt != nil && !v.CreatedAt.IsZero() {
 		e.String(5, v.CreatedAt.String())
 	}
@@ -106,7 +106,7 @@ func decodeNote(d *codec.Decoder, v *Note) error {
 		case 3: // owner
 			v.Owner = new(d.String())
 		case 4: // editors
-			v.Editors = codec.ReadStrings[string](d)
+			v.Editors = codec.ReadStringPtrs[string](d)
 		case 5: // createdAt
 			createdAt, err := codec.Parse(d, scalar.ParseDateTime)
 			if err != nil {
@@ -132,8 +132,8 @@ type NoteRepo struct {
 	set  *repos
 }
 
-// Save creates or updates n. A missing id is generated and the timestamps are
-// kept by the store. With datastore.If the save happens only when the
+// Save creates or updates n. An empty id is generated. CreatedAt and UpdatedAt
+// are kept by the store. With datastore.If the save happens only when the
 // condition holds for the stored record.
 func (r *NoteRepo) Save(ctx context.Context, n *Note, opts ...datastore.WriteOption[Note]) error {
 	return r.repo.Save(ctx, n, opts...)

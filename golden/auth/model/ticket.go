@@ -15,10 +15,10 @@ import (
 
 // Ticket is a record of the Ticket model.
 type Ticket struct {
-	ID       string   `json:"id"`
-	Subject  string   `json:"subject"`
-	Teams    []string `json:"teams"`
-	Reporter *string  `json:"reporter"`
+	ID       string    `json:"id"`
+	Subject  string    `json:"subject"`
+	Teams    []*string `json:"teams"`
+	Reporter *string   `json:"reporter"`
 	// CreatedAt is kept by the store; values set by callers are ignored.
 	CreatedAt *scalar.DateTime `json:"createdAt"`
 	// UpdatedAt is kept by the store; values set by callers are ignored.
@@ -82,7 +82,7 @@ func ticketModel(s *meta.Schema) *datastore.Model[Ticket] {
 func encodeTicket(e *codec.Encoder, v *Ticket) {
 	e.String(1, v.ID)
 	e.String(2, v.Subject)
-	codec.WriteStrings(e, 3, v.Teams)
+	codec.WriteStringPtrs(e, 3, v.Teams)
 	if v.Reporter != nil {
 		e.String(4, *v.Reporter)
 	}
@@ -104,7 +104,7 @@ func decodeTicket(d *codec.Decoder, v *Ticket) error {
 		case 2: // subject
 			v.Subject = d.String()
 		case 3: // teams
-			v.Teams = codec.ReadStrings[string](d)
+			v.Teams = codec.ReadStringPtrs[string](d)
 		case 4: // reporter
 			v.Reporter = new(d.String())
 		case 5: // createdAt
@@ -132,8 +132,8 @@ type TicketRepo struct {
 	set  *repos
 }
 
-// Save creates or updates t. A missing id is generated and the timestamps are
-// kept by the store. With datastore.If the save happens only when the
+// Save creates or updates t. An empty id is generated. CreatedAt and UpdatedAt
+// are kept by the store. With datastore.If the save happens only when the
 // condition holds for the stored record.
 func (r *TicketRepo) Save(ctx context.Context, t *Ticket, opts ...datastore.WriteOption[Ticket]) error {
 	return r.repo.Save(ctx, t, opts...)

@@ -30,8 +30,8 @@ type Sample struct {
 	Phone    *scalar.Phone     `json:"phone"`
 	Peer     *scalar.IPAddress `json:"peer"`
 	Days     []scalar.Date     `json:"days"`
-	Counts   []int             `json:"counts"`
-	Payloads []scalar.JSON     `json:"payloads"`
+	Counts   []*int            `json:"counts"`
+	Payloads []*scalar.JSON    `json:"payloads"`
 	// CreatedAt is kept by the store; values set by callers are ignored.
 	CreatedAt *scalar.DateTime `json:"createdAt"`
 	// UpdatedAt is kept by the store; values set by callers are ignored.
@@ -214,8 +214,8 @@ func encodeSample(e *codec.Encoder, v *Sample) {
 		e.String(14, string(*v.Peer))
 	}
 	codec.WriteTexts(e, 15, v.Days)
-	codec.WriteInts(e, 16, v.Counts)
-	codec.WriteBytes(e, 17, v.Payloads)
+	codec.WriteIntPtrs(e, 16, v.Counts)
+	codec.WriteBytePtrs(e, 17, v.Payloads)
 	if v.CreatedAt != nil && !v.CreatedAt.IsZero() {
 		e.String(18, v.CreatedAt.String())
 	}
@@ -296,9 +296,9 @@ func decodeSample(d *codec.Decoder, v *Sample) error {
 			}
 			v.Days = days
 		case 16: // counts
-			v.Counts = codec.ReadInts[int](d)
+			v.Counts = codec.ReadIntPtrs[int](d)
 		case 17: // payloads
-			payloads, err := codec.ParseList(d, scalar.ParseJSON)
+			payloads, err := codec.ParseListPtrs(d, scalar.ParseJSON)
 			if err != nil {
 				return fmt.Errorf("Sample.payloads: %w", err)
 			}
@@ -328,8 +328,8 @@ type SampleRepo struct {
 	set  *repos
 }
 
-// Save creates or updates s. A missing id is generated and the timestamps are
-// kept by the store. With datastore.If the save happens only when the
+// Save creates or updates s. An empty id is generated. CreatedAt and UpdatedAt
+// are kept by the store. With datastore.If the save happens only when the
 // condition holds for the stored record.
 func (r *SampleRepo) Save(ctx context.Context, s *Sample, opts ...datastore.WriteOption[Sample]) error {
 	return r.repo.Save(ctx, s, opts...)

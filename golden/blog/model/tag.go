@@ -111,8 +111,8 @@ type TagRepo struct {
 	set  *repos
 }
 
-// Save creates or updates t. A missing id is generated and the timestamps are
-// kept by the store. With datastore.If the save happens only when the
+// Save creates or updates t. An empty id is generated. CreatedAt and UpdatedAt
+// are kept by the store. With datastore.If the save happens only when the
 // condition holds for the stored record.
 func (r *TagRepo) Save(ctx context.Context, t *Tag, opts ...datastore.WriteOption[Tag]) error {
 	return r.repo.Save(ctx, t, opts...)

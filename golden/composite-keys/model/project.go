@@ -139,9 +139,9 @@ type ProjectRepo struct {
 	set  *repos
 }
 
-// Save creates or updates p. A missing id is generated and the timestamps are
-// kept by the store. With datastore.If the save happens only when the
-// condition holds for the stored record.
+// Save creates or updates p. CreatedAt and UpdatedAt are kept by the store.
+// With datastore.If the save happens only when the condition holds for the
+// stored record.
 func (r *ProjectRepo) Save(ctx context.Context, p *Project, opts ...datastore.WriteOption[Project]) error {
 	return r.repo.Save(ctx, p, opts...)
 }

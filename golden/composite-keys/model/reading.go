@@ -125,9 +125,9 @@ type ReadingRepo struct {
 	set  *repos
 }
 
-// Save creates or updates v. A missing id is generated and the timestamps are
-// kept by the store. With datastore.If the save happens only when the
-// condition holds for the stored record.
+// Save creates or updates v. CreatedAt and UpdatedAt are kept by the store.
+// With datastore.If the save happens only when the condition holds for the
+// stored record.
 func (r *ReadingRepo) Save(ctx context.Context, v *Reading, opts ...datastore.WriteOption[Reading]) error {
 	return r.repo.Save(ctx, v, opts...)
 }

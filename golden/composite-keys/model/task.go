@@ -166,9 +166,9 @@ type TaskRepo struct {
 	set  *repos
 }
 
-// Save creates or updates t. A missing id is generated and the timestamps are
-// kept by the store. With datastore.If the save happens only when the
-// condition holds for the stored record.
+// Save creates or updates t. CreatedAt and UpdatedAt are kept by the store.
+// With datastore.If the save happens only when the condition holds for the
+// stored record.
 func (r *TaskRepo) Save(ctx context.Context, t *Task, opts ...datastore.WriteOption[Task]) error {
 	return r.repo.Save(ctx, t, opts...)
 }

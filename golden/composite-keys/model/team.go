@@ -111,9 +111,9 @@ type TeamRepo struct {
 	set  *repos
 }
 
-// Save creates or updates t. A missing id is generated and the timestamps are
-// kept by the store. With datastore.If the save happens only when the
-// condition holds for the stored record.
+// Save creates or updates t. CreatedAt and UpdatedAt are kept by the store.
+// With datastore.If the save happens only when the condition holds for the
+// stored record.
 func (r *TeamRepo) Save(ctx context.Context, t *Team, opts ...datastore.WriteOption[Team]) error {
 	return r.repo.Save(ctx, t, opts...)
 }

@@ -16,16 +16,16 @@ import (
 // Site is a record of the Site model.
 type Site struct {
 	ID string `json:"id"`
-	// Name defaults to "unnamed" when not set.
-	Name string `json:"name"`
-	// Priority defaults to "MEDIUM" when not set.
+	// Name is set to "unnamed" (its @default) by Save when nil.
+	Name *string `json:"name"`
+	// Priority is set to MEDIUM (its @default) by Save when nil.
 	Priority *Priority   `json:"priority"`
 	Units    *UnitSystem `json:"units"`
 	Address  *Address    `json:"address"`
 	Previous []Address   `json:"previous"`
-	Levels   []Priority  `json:"levels"`
-	Notes    []string    `json:"notes"`
-	// Floors defaults to "1" when not set.
+	Levels   []*Priority `json:"levels"`
+	Notes    []*string   `json:"notes"`
+	// Floors is set to 1 (its @default) by Save when nil.
 	Floors *int `json:"floors"`
 	// CreatedAt is kept by the store; values set by callers are ignored.
 	CreatedAt *scalar.DateTime `json:"createdAt"`
@@ -42,7 +42,10 @@ func siteModel(s *meta.Schema) *datastore.Model[Site] {
 			case "id":
 				return v.ID, true
 			case "name":
-				return v.Name, true
+				if v.Name == nil {
+					return nil, false
+				}
+				return *v.Name, true
 			case "priority":
 				if v.Priority == nil {
 					return nil, false
@@ -87,7 +90,7 @@ func siteModel(s *meta.Schema) *datastore.Model[Site] {
 			case "id":
 				return datastore.Assign(&v.ID, value)
 			case "name":
-				return datastore.Assign(&v.Name, value)
+				return datastore.AssignPtr(&v.Name, value)
 			case "priority":
 				return datastore.AssignPtr(&v.Priority, value)
 			case "units":
@@ -118,7 +121,9 @@ func siteModel(s *meta.Schema) *datastore.Model[Site] {
 // scalars holding their zero value (no value), are left out.
 func encodeSite(e *codec.Encoder, v *Site) {
 	e.String(1, v.ID)
-	e.String(2, v.Name)
+	if v.Name != nil {
+		e.String(2, *v.Name)
+	}
 	if v.Priority != nil {
 		e.String(3, string(*v.Priority))
 	}
@@ -127,8 +132,8 @@ func encodeSite(e *codec.Encoder, v *Site) {
 	}
 	codec.WriteMessage(e, 5, v.Address, encodeAddress)
 	codec.WriteMessages(e, 6, v.Previous, encodeAddress)
-	codec.WriteStrings(e, 7, v.Levels)
-	codec.WriteStrings(e, 8, v.Notes)
+	codec.WriteStringPtrs(e, 7, v.Levels)
+	codec.WriteStringPtrs(e, 8, v.Notes)
 	if v.Floors != nil {
 		e.Int(9, int64(*v.Floors))
 	}
@@ -148,7 +153,7 @@ func decodeSite(d *codec.Decoder, v *Site) error {
 		case 1: // id
 			v.ID = d.String()
 		case 2: // name
-			v.Name = d.String()
+			v.Name = new(d.String())
 		case 3: // priority
 			v.Priority = new(Priority(d.String()))
 		case 4: // units
@@ -169,9 +174,9 @@ func decodeSite(d *codec.Decoder, v *Site) error {
 				}
 			}
 		case 7: // levels
-			v.Levels = codec.ReadStrings[Priority](d)
+			v.Levels = codec.ReadStringPtrs[Priority](d)
 		case 8: // notes
-			v.Notes = codec.ReadStrings[string](d)
+			v.Notes = codec.ReadStringPtrs[string](d)
 		case 9: // floors
 			v.Floors = new(int(d.Int()))
 		case 10: // createdAt
@@ -199,9 +204,10 @@ type SiteRepo struct {
 	set  *repos
 }
 
-// Save creates or updates s. A missing id is generated and the timestamps are
-// kept by the store. With datastore.If the save happens only when the
-// condition holds for the stored record.
+// Save creates or updates s. An empty id is generated. CreatedAt and UpdatedAt
+// are kept by the store. Fields with a @default get it when nil. With
+// datastore.If the save happens only when the condition holds for the stored
+// record.
 func (r *SiteRepo) Save(ctx context.Context, s *Site, opts ...datastore.WriteOption[Site]) error {
 	return r.repo.Save(ctx, s, opts...)
 }

@@ -130,8 +130,8 @@ type NoteRepo struct {
 	set  *repos
 }
 
-// Save creates or updates n. A missing id is generated and the timestamps are
-// kept by the store. With datastore.If the save happens only when the
+// Save creates or updates n. An empty id is generated. CreatedAt and UpdatedAt
+// are kept by the store. With datastore.If the save happens only when the
 // condition holds for the stored record.
 func (r *NoteRepo) Save(ctx context.Context, n *Note, opts ...datastore.WriteOption[Note]) error {
 	return r.repo.Save(ctx, n, opts...)

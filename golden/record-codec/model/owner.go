@@ -103,8 +103,8 @@ type OwnerRepo struct {
 	set  *repos
 }
 
-// Save creates or updates o. A missing id is generated and the timestamps are
-// kept by the store. With datastore.If the save happens only when the
+// Save creates or updates o. An empty id is generated. CreatedAt and UpdatedAt
+// are kept by the store. With datastore.If the save happens only when the
 // condition holds for the stored record.
 func (r *OwnerRepo) Save(ctx context.Context, o *Owner, opts ...datastore.WriteOption[Owner]) error {
 	return r.repo.Save(ctx, o, opts...)

@@ -15,54 +15,54 @@ import (
 
 // Record is a record of the Record model.
 type Record struct {
-	ID           string             `json:"id"`
-	Str          string             `json:"str"`
-	OptStr       *string            `json:"optStr"`
-	Strs         []string           `json:"strs"`
-	Int          int                `json:"int"`
-	OptInt       *int               `json:"optInt"`
-	Ints         []int              `json:"ints"`
-	Float        float64            `json:"float"`
-	OptFloat     *float64           `json:"optFloat"`
-	Floats       []float64          `json:"floats"`
-	Bool         bool               `json:"bool"`
-	OptBool      *bool              `json:"optBool"`
-	Bools        []bool             `json:"bools"`
-	Date         scalar.Date        `json:"date"`
-	OptDate      *scalar.Date       `json:"optDate"`
-	Dates        []scalar.Date      `json:"dates"`
-	Time         scalar.Time        `json:"time"`
-	OptTime      *scalar.Time       `json:"optTime"`
-	Times        []scalar.Time      `json:"times"`
-	DateTime     scalar.DateTime    `json:"dateTime"`
-	OptDateTime  *scalar.DateTime   `json:"optDateTime"`
-	DateTimes    []scalar.DateTime  `json:"dateTimes"`
-	Timestamp    scalar.Timestamp   `json:"timestamp"`
-	OptTimestamp *scalar.Timestamp  `json:"optTimestamp"`
-	Timestamps   []scalar.Timestamp `json:"timestamps"`
-	Email        scalar.Email       `json:"email"`
-	OptEmail     *scalar.Email      `json:"optEmail"`
-	Emails       []scalar.Email     `json:"emails"`
-	JSON         scalar.JSON        `json:"json"`
-	OptJSON      *scalar.JSON       `json:"optJson"`
-	Jsons        []scalar.JSON      `json:"jsons"`
-	URL          scalar.URL         `json:"url"`
-	OptURL       *scalar.URL        `json:"optUrl"`
-	Urls         []scalar.URL       `json:"urls"`
-	Phone        scalar.Phone       `json:"phone"`
-	OptPhone     *scalar.Phone      `json:"optPhone"`
-	Phones       []scalar.Phone     `json:"phones"`
-	IP           scalar.IPAddress   `json:"ip"`
-	OptIP        *scalar.IPAddress  `json:"optIp"`
-	Ips          []scalar.IPAddress `json:"ips"`
-	Mood         Mood               `json:"mood"`
-	OptMood      *Mood              `json:"optMood"`
-	Moods        []Mood             `json:"moods"`
-	Shape        Shape              `json:"shape"`
-	OptShape     *Shape             `json:"optShape"`
-	Shapes       []Shape            `json:"shapes"`
-	Err          *scalar.Date       `json:"err"`
-	New          *string            `json:"new"`
+	ID           string              `json:"id"`
+	Str          string              `json:"str"`
+	OptStr       *string             `json:"optStr"`
+	Strs         []string            `json:"strs"`
+	Int          int                 `json:"int"`
+	OptInt       *int                `json:"optInt"`
+	Ints         []*int              `json:"ints"`
+	Float        float64             `json:"float"`
+	OptFloat     *float64            `json:"optFloat"`
+	Floats       []float64           `json:"floats"`
+	Bool         bool                `json:"bool"`
+	OptBool      *bool               `json:"optBool"`
+	Bools        []*bool             `json:"bools"`
+	Date         scalar.Date         `json:"date"`
+	OptDate      *scalar.Date        `json:"optDate"`
+	Dates        []*scalar.Date      `json:"dates"`
+	Time         scalar.Time         `json:"time"`
+	OptTime      *scalar.Time        `json:"optTime"`
+	Times        []scalar.Time       `json:"times"`
+	DateTime     scalar.DateTime     `json:"dateTime"`
+	OptDateTime  *scalar.DateTime    `json:"optDateTime"`
+	DateTimes    []*scalar.DateTime  `json:"dateTimes"`
+	Timestamp    scalar.Timestamp    `json:"timestamp"`
+	OptTimestamp *scalar.Timestamp   `json:"optTimestamp"`
+	Timestamps   []*scalar.Timestamp `json:"timestamps"`
+	Email        scalar.Email        `json:"email"`
+	OptEmail     *scalar.Email       `json:"optEmail"`
+	Emails       []*scalar.Email     `json:"emails"`
+	JSON         scalar.JSON         `json:"json"`
+	OptJSON      *scalar.JSON        `json:"optJson"`
+	Jsons        []*scalar.JSON      `json:"jsons"`
+	URL          scalar.URL          `json:"url"`
+	OptURL       *scalar.URL         `json:"optUrl"`
+	Urls         []*scalar.URL       `json:"urls"`
+	Phone        scalar.Phone        `json:"phone"`
+	OptPhone     *scalar.Phone       `json:"optPhone"`
+	Phones       []*scalar.Phone     `json:"phones"`
+	IP           scalar.IPAddress    `json:"ip"`
+	OptIP        *scalar.IPAddress   `json:"optIp"`
+	Ips          []*scalar.IPAddress `json:"ips"`
+	Mood         Mood                `json:"mood"`
+	OptMood      *Mood               `json:"optMood"`
+	Moods        []*Mood             `json:"moods"`
+	Shape        Shape               `json:"shape"`
+	OptShape     *Shape              `json:"optShape"`
+	Shapes       []*Shape            `json:"shapes"`
+	Err          *scalar.Date        `json:"err"`
+	New          *string             `json:"new"`
 	// CreatedAt is kept by the store; values set by callers are ignored.
 	CreatedAt *scalar.DateTime `json:"createdAt"`
 	// UpdatedAt is kept by the store; values set by callers are ignored.
@@ -367,7 +367,7 @@ func encodeRecord(e *codec.Encoder, v *Record) {
 	if v.OptInt != nil {
 		e.Int(7, int64(*v.OptInt))
 	}
-	codec.WriteInts(e, 8, v.Ints)
+	codec.WriteIntPtrs(e, 8, v.Ints)
 	e.Float(9, v.Float)
 	if v.OptFloat != nil {
 		e.Float(10, *v.OptFloat)
@@ -377,14 +377,14 @@ func encodeRecord(e *codec.Encoder, v *Record) {
 	if v.OptBool != nil {
 		e.Bool(13, *v.OptBool)
 	}
-	codec.WriteBools(e, 14, v.Bools)
+	codec.WriteBoolPtrs(e, 14, v.Bools)
 	if !v.Date.IsZero() {
 		e.String(15, v.Date.String())
 	}
 	if v.OptDate != nil && !v.OptDate.IsZero() {
 		e.String(16, v.OptDate.String())
 	}
-	codec.WriteTexts(e, 17, v.Dates)
+	codec.WriteTextPtrs(e, 17, v.Dates)
 	if !v.Time.IsZero() {
 		e.String(18, v.Time.String())
 	}
@@ -398,55 +398,55 @@ func encodeRecord(e *codec.Encoder, v *Record) {
 	if v.OptDateTime != nil && !v.OptDateTime.IsZero() {
 		e.String(22, v.OptDateTime.String())
 	}
-	codec.WriteTexts(e, 23, v.DateTimes)
+	codec.WriteTextPtrs(e, 23, v.DateTimes)
 	e.Int(24, int64(v.Timestamp))
 	if v.OptTimestamp != nil {
 		e.Int(25, int64(*v.OptTimestamp))
 	}
-	codec.WriteInts(e, 26, v.Timestamps)
+	codec.WriteIntPtrs(e, 26, v.Timestamps)
 	if v.Email != "" {
 		e.String(27, string(v.Email))
 	}
 	if v.OptEmail != nil && *v.OptEmail != "" {
 		e.String(28, string(*v.OptEmail))
 	}
-	codec.WriteStrings(e, 29, v.Emails)
+	codec.WriteStringPtrs(e, 29, v.Emails)
 	if !v.JSON.IsZero() {
 		e.Raw(30, v.JSON)
 	}
 	if v.OptJSON != nil && !v.OptJSON.IsZero() {
 		e.Raw(31, *v.OptJSON)
 	}
-	codec.WriteBytes(e, 32, v.Jsons)
+	codec.WriteBytePtrs(e, 32, v.Jsons)
 	if v.URL != "" {
 		e.String(33, string(v.URL))
 	}
 	if v.OptURL != nil && *v.OptURL != "" {
 		e.String(34, string(*v.OptURL))
 	}
-	codec.WriteStrings(e, 35, v.Urls)
+	codec.WriteStringPtrs(e, 35, v.Urls)
 	if v.Phone != "" {
 		e.String(36, string(v.Phone))
 	}
 	if v.OptPhone != nil && *v.OptPhone != "" {
 		e.String(37, string(*v.OptPhone))
 	}
-	codec.WriteStrings(e, 38, v.Phones)
+	codec.WriteStringPtrs(e, 38, v.Phones)
 	if v.IP != "" {
 		e.String(39, string(v.IP))
 	}
 	if v.OptIP != nil && *v.OptIP != "" {
 		e.String(40, string(*v.OptIP))
 	}
-	codec.WriteStrings(e, 41, v.Ips)
+	codec.WriteStringPtrs(e, 41, v.Ips)
 	e.String(42, string(v.Mood))
 	if v.OptMood != nil {
 		e.String(43, string(*v.OptMood))
 	}
-	codec.WriteStrings(e, 44, v.Moods)
+	codec.WriteStringPtrs(e, 44, v.Moods)
 	codec.WriteMessage(e, 45, &v.Shape, encodeShape)
 	codec.WriteMessage(e, 46, v.OptShape, encodeShape)
-	codec.WriteMessages(e, 47, v.Shapes, encodeShape)
+	codec.WriteMessagePtrs(e, 47, v.Shapes, encodeShape)
 	if v.Err != nil && !v.Err.IsZero() {
 		e.String(49, v.Err.String())
 	}
@@ -482,7 +482,7 @@ func decodeRecord(d *codec.Decoder, v *Record) error {
 		case 7: // optInt
 			v.OptInt = new(int(d.Int()))
 		case 8: // ints
-			v.Ints = codec.ReadInts[int](d)
+			v.Ints = codec.ReadIntPtrs[int](d)
 		case 9: // float
 			v.Float = d.Float()
 		case 10: // optFloat
@@ -494,7 +494,7 @@ func decodeRecord(d *codec.Decoder, v *Record) error {
 		case 13: // optBool
 			v.OptBool = new(d.Bool())
 		case 14: // bools
-			v.Bools = codec.ReadBools[bool](d)
+			v.Bools = codec.ReadBoolPtrs[bool](d)
 		case 15: // date
 			date, err := codec.Parse(d, scalar.ParseDate)
 			if err != nil {
@@ -508,7 +508,7 @@ func decodeRecord(d *codec.Decoder, v *Record) error {
 			}
 			v.OptDate = &optDate
 		case 17: // dates
-			dates, err := codec.ParseList(d, scalar.ParseDate)
+			dates, err := codec.ParseListPtrs(d, scalar.ParseDate)
 			if err != nil {
 				return fmt.Errorf("Record.dates: %w", err)
 			}
@@ -544,7 +544,7 @@ func decodeRecord(d *codec.Decoder, v *Record) error {
 			}
 			v.OptDateTime = &optDateTime
 		case 23: // dateTimes
-			dateTimes, err := codec.ParseList(d, scalar.ParseDateTime)
+			dateTimes, err := codec.ParseListPtrs(d, scalar.ParseDateTime)
 			if err != nil {
 				return fmt.Errorf("Record.dateTimes: %w", err)
 			}
@@ -554,7 +554,7 @@ func decodeRecord(d *codec.Decoder, v *Record) error {
 		case 25: // optTimestamp
 			v.OptTimestamp = new(scalar.Timestamp(d.Int()))
 		case 26: // timestamps
-			v.Timestamps = codec.ReadInts[scalar.Timestamp](d)
+			v.Timestamps = codec.ReadIntPtrs[scalar.Timestamp](d)
 		case 27: // email
 			email, err := codec.Parse(d, scalar.ParseEmail)
 			if err != nil {
@@ -568,7 +568,7 @@ func decodeRecord(d *codec.Decoder, v *Record) error {
 			}
 			v.OptEmail = &optEmail
 		case 29: // emails
-			emails, err := codec.ParseList(d, scalar.ParseEmail)
+			emails, err := codec.ParseListPtrs(d, scalar.ParseEmail)
 			if err != nil {
 				return fmt.Errorf("Record.emails: %w", err)
 			}
@@ -586,7 +586,7 @@ func decodeRecord(d *codec.Decoder, v *Record) error {
 			}
 			v.OptJSON = &optJSON
 		case 32: // jsons
-			jsons, err := codec.ParseList(d, scalar.ParseJSON)
+			jsons, err := codec.ParseListPtrs(d, scalar.ParseJSON)
 			if err != nil {
 				return fmt.Errorf("Record.jsons: %w", err)
 			}
@@ -604,7 +604,7 @@ func decodeRecord(d *codec.Decoder, v *Record) error {
 			}
 			v.OptURL = &optURL
 		case 35: // urls
-			urls, err := codec.ParseList(d, scalar.ParseURL)
+			urls, err := codec.ParseListPtrs(d, scalar.ParseURL)
 			if err != nil {
 				return fmt.Errorf("Record.urls: %w", err)
 			}
@@ -622,7 +622,7 @@ func decodeRecord(d *codec.Decoder, v *Record) error {
 			}
 			v.OptPhone = &optPhone
 		case 38: // phones
-			phones, err := codec.ParseList(d, scalar.ParsePhone)
+			phones, err := codec.ParseListPtrs(d, scalar.ParsePhone)
 			if err != nil {
 				return fmt.Errorf("Record.phones: %w", err)
 			}
@@ -640,7 +640,7 @@ func decodeRecord(d *codec.Decoder, v *Record) error {
 			}
 			v.OptIP = &optIP
 		case 41: // ips
-			ips, err := codec.ParseList(d, scalar.ParseIPAddress)
+			ips, err := codec.ParseListPtrs(d, scalar.ParseIPAddress)
 			if err != nil {
 				return fmt.Errorf("Record.ips: %w", err)
 			}
@@ -650,7 +650,7 @@ func decodeRecord(d *codec.Decoder, v *Record) error {
 		case 43: // optMood
 			v.OptMood = new(Mood(d.String()))
 		case 44: // moods
-			v.Moods = codec.ReadStrings[Mood](d)
+			v.Moods = codec.ReadStringPtrs[Mood](d)
 		case 45: // shape
 			m := d.Message()
 			v.Shape = Shape{}
@@ -664,14 +664,11 @@ func decodeRecord(d *codec.Decoder, v *Record) error {
 				return fmt.Errorf("Record.optShape: %w", err)
 			}
 		case 47: // shapes
-			l := d.List()
-			v.Shapes = make([]Shape, l.Len())
-			for i := range v.Shapes {
-				m := l.Message()
-				if err := decodeShape(&m, &v.Shapes[i]); err != nil {
-					return fmt.Errorf("Record.shapes: %w", err)
-				}
+			shapes, err := codec.ReadMessagePtrs(d, decodeShape)
+			if err != nil {
+				return fmt.Errorf("Record.shapes: %w", err)
 			}
+			v.Shapes = shapes
 		case 49: // err
 			errValue, err := codec.Parse(d, scalar.ParseDate)
 			if err != nil {
@@ -707,8 +704,8 @@ type RecordRepo struct {
 	set  *repos
 }
 
-// Save creates or updates v. A missing id is generated and the timestamps are
-// kept by the store. With datastore.If the save happens only when the
+// Save creates or updates v. An empty id is generated. CreatedAt and UpdatedAt
+// are kept by the store. With datastore.If the save happens only when the
 // condition holds for the stored record.
 func (r *RecordRepo) Save(ctx context.Context, v *Record, opts ...datastore.WriteOption[Record]) error {
 	return r.repo.Save(ctx, v, opts...)

@@ -50,7 +50,7 @@ type Shape struct {
 	Origin  Point            `json:"origin"`
 	Corner  *Point           `json:"corner"`
 	Points  []Point          `json:"points"`
-	Tags    []string         `json:"tags"`
+	Tags    []*string        `json:"tags"`
 	DrawnAt *scalar.DateTime `json:"drawnAt"`
 }
 
@@ -61,7 +61,7 @@ func encodeShape(e *codec.Encoder, v *Shape) {
 	codec.WriteMessage(e, 2, &v.Origin, encodePoint)
 	codec.WriteMessage(e, 3, v.Corner, encodePoint)
 	codec.WriteMessages(e, 4, v.Points, encodePoint)
-	codec.WriteStrings(e, 5, v.Tags)
+	codec.WriteStringPtrs(e, 5, v.Tags)
 	if v.DrawnAt != nil && !v.DrawnAt.IsZero() {
 		e.String(6, v.DrawnAt.String())
 	}
@@ -96,7 +96,7 @@ func decodeShape(d *codec.Decoder, v *Shape) error {
 				}
 			}
 		case 5: // tags
-			v.Tags = codec.ReadStrings[string](d)
+			v.Tags = codec.ReadStringPtrs[string](d)
 		case 6: // drawnAt
 			drawnAt, err := codec.Parse(d, scalar.ParseDateTime)
 			if err != nil {

@@ -111,8 +111,8 @@ type AddressRepo struct {
 	set  *repos
 }
 
-// Save creates or updates a. A missing id is generated and the timestamps are
-// kept by the store. With datastore.If the save happens only when the
+// Save creates or updates a. An empty id is generated. CreatedAt and UpdatedAt
+// are kept by the store. With datastore.If the save happens only when the
 // condition holds for the stored record.
 func (r *AddressRepo) Save(ctx context.Context, a *Address, opts ...datastore.WriteOption[Address]) error {
 	return r.repo.Save(ctx, a, opts...)

@@ -119,8 +119,8 @@ type ReviewRepo struct {
 	set  *repos
 }
 
-// Save creates or updates v. A missing id is generated and the timestamps are
-// kept by the store. With datastore.If the save happens only when the
+// Save creates or updates v. An empty id is generated. CreatedAt and UpdatedAt
+// are kept by the store. With datastore.If the save happens only when the
 // condition holds for the stored record.
 func (r *ReviewRepo) Save(ctx context.Context, v *Review, opts ...datastore.WriteOption[Review]) error {
 	return r.repo.Save(ctx, v, opts...)

@@ -111,8 +111,8 @@ type ShelfRepo struct {
 	set  *repos
 }
 
-// Save creates or updates s. A missing id is generated and the timestamps are
-// kept by the store. With datastore.If the save happens only when the
+// Save creates or updates s. An empty id is generated. CreatedAt and UpdatedAt
+// are kept by the store. With datastore.If the save happens only when the
 // condition holds for the stored record.
 func (r *ShelfRepo) Save(ctx context.Context, s *Shelf, opts ...datastore.WriteOption[Shelf]) error {
 	return r.repo.Save(ctx, s, opts...)

@@ -28,7 +28,7 @@ var (
 		return predicate.Deref(v.Owner)
 	})
 	// Editors is the editors field.
-	Editors = predicate.List("editors", func(v *model.Note) []string {
+	Editors = predicate.NullableList("editors", func(v *model.Note) []*string {
 		return v.Editors
 	})
 	// CreatedAt is the createdAt field.

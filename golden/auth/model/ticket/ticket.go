@@ -24,7 +24,7 @@ var (
 		return v.Subject, true
 	})
 	// Teams is the teams field.
-	Teams = predicate.List("teams", func(v *model.Ticket) []string {
+	Teams = predicate.NullableList("teams", func(v *model.Ticket) []*string {
 		return v.Teams
 	})
 	// Reporter is the reporter field.

@@ -72,7 +72,7 @@ var (
 		return v.Days
 	})
 	// Counts is the counts field.
-	Counts = predicate.List("counts", func(v *model.Sample) []int {
+	Counts = predicate.NullableList("counts", func(v *model.Sample) []*int {
 		return v.Counts
 	})
 	// CreatedAt is the createdAt field.

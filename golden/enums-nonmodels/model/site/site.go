@@ -21,7 +21,7 @@ var (
 	})
 	// Name is the name field.
 	Name = predicate.String("name", func(v *model.Site) (string, bool) {
-		return v.Name, true
+		return predicate.Deref(v.Name)
 	})
 	// Priority is the priority field.
 	Priority = predicate.String("priority", func(v *model.Site) (model.Priority, bool) {
@@ -32,11 +32,11 @@ var (
 		return predicate.Deref(v.Units)
 	})
 	// Levels is the levels field.
-	Levels = predicate.List("levels", func(v *model.Site) []model.Priority {
+	Levels = predicate.NullableList("levels", func(v *model.Site) []*model.Priority {
 		return v.Levels
 	})
 	// Notes is the notes field.
-	Notes = predicate.List("notes", func(v *model.Site) []string {
+	Notes = predicate.NullableList("notes", func(v *model.Site) []*string {
 		return v.Notes
 	})
 	// Floors is the floors field.

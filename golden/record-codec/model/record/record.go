@@ -40,7 +40,7 @@ var (
 		return predicate.Deref(v.OptInt)
 	})
 	// Ints is the ints field.
-	Ints = predicate.List("ints", func(v *model.Record) []int {
+	Ints = predicate.NullableList("ints", func(v *model.Record) []*int {
 		return v.Ints
 	})
 	// Float is the float field.
@@ -64,7 +64,7 @@ var (
 		return predicate.Deref(v.OptBool)
 	})
 	// Bools is the bools field.
-	Bools = predicate.List("bools", func(v *model.Record) []bool {
+	Bools = predicate.NullableList("bools", func(v *model.Record) []*bool {
 		return v.Bools
 	})
 	// Date is the date field.
@@ -76,7 +76,7 @@ var (
 		return predicate.Deref(v.OptDate)
 	}, scalar.Date.Compare)
 	// Dates is the dates field.
-	Dates = predicate.List("dates", func(v *model.Record) []scalar.Date {
+	Dates = predicate.NullableList("dates", func(v *model.Record) []*scalar.Date {
 		return v.Dates
 	})
 	// Time is the time field.
@@ -100,7 +100,7 @@ var (
 		return predicate.Deref(v.OptDateTime)
 	}, scalar.DateTime.Compare)
 	// DateTimes is the dateTimes field.
-	DateTimes = predicate.List("dateTimes", func(v *model.Record) []scalar.DateTime {
+	DateTimes = predicate.NullableList("dateTimes", func(v *model.Record) []*scalar.DateTime {
 		return v.DateTimes
 	})
 	// Timestamp is the timestamp field.
@@ -112,7 +112,7 @@ var (
 		return predicate.Deref(v.OptTimestamp)
 	})
 	// Timestamps is the timestamps field.
-	Timestamps = predicate.List("timestamps", func(v *model.Record) []scalar.Timestamp {
+	Timestamps = predicate.NullableList("timestamps", func(v *model.Record) []*scalar.Timestamp {
 		return v.Timestamps
 	})
 	// Email is the email field.
@@ -124,7 +124,7 @@ var (
 		return predicate.Deref(v.OptEmail)
 	})
 	// Emails is the emails field.
-	Emails = predicate.List("emails", func(v *model.Record) []scalar.Email {
+	Emails = predicate.NullableList("emails", func(v *model.Record) []*scalar.Email {
 		return v.Emails
 	})
 	// URL is the url field.
@@ -136,7 +136,7 @@ var (
 		return predicate.Deref(v.OptURL)
 	})
 	// Urls is the urls field.
-	Urls = predicate.List("urls", func(v *model.Record) []scalar.URL {
+	Urls = predicate.NullableList("urls", func(v *model.Record) []*scalar.URL {
 		return v.Urls
 	})
 	// Phone is the phone field.
@@ -148,7 +148,7 @@ var (
 		return predicate.Deref(v.OptPhone)
 	})
 	// Phones is the phones field.
-	Phones = predicate.List("phones", func(v *model.Record) []scalar.Phone {
+	Phones = predicate.NullableList("phones", func(v *model.Record) []*scalar.Phone {
 		return v.Phones
 	})
 	// IP is the ip field.
@@ -160,7 +160,7 @@ var (
 		return predicate.Deref(v.OptIP)
 	})
 	// Ips is the ips field.
-	Ips = predicate.List("ips", func(v *model.Record) []scalar.IPAddress {
+	Ips = predicate.NullableList("ips", func(v *model.Record) []*scalar.IPAddress {
 		return v.Ips
 	})
 	// Mood is the mood field.
@@ -172,7 +172,7 @@ var (
 		return predicate.Deref(v.OptMood)
 	})
 	// Moods is the moods field.
-	Moods = predicate.List("moods", func(v *model.Record) []model.Mood {
+	Moods = predicate.NullableList("moods", func(v *model.Record) []*model.Mood {
 		return v.Moods
 	})
 	// Err is the err field.

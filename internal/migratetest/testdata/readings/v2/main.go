@@ -36,9 +36,9 @@ func main() {
 	var wrong []string
 	for _, r := range all {
 		i, err := strconv.Atoi(r.ID[1:])
-		if err != nil || r.Value != float64(2*i) || r.Bucket != 3 {
+		if err != nil || r.Value != float64(2*i) || r.Bucket == nil || *r.Bucket != 3 {
 			if len(wrong) < 10 {
-				wrong = append(wrong, fmt.Sprintf("%s: value %v bucket %d", r.ID, r.Value, r.Bucket))
+				wrong = append(wrong, fmt.Sprintf("%s: value %v bucket %v", r.ID, r.Value, r.Bucket))
 			}
 		}
 	}
