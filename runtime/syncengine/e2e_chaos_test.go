@@ -187,11 +187,11 @@ func chaosOutboxLen(t *testing.T, c *goClient) int {
 	return len(box)
 }
 
-// chaosSeedPosts creates n posts p00000… on the server, 100 per request over a
-// few connections.
+// chaosSeedPosts creates n posts p00000… on the server, 20 per request (the
+// server's default --max-root-fields) over a few connections.
 func chaosSeedPosts(t *testing.T, srv *testenv.Server, n int) {
 	t.Helper()
-	const perDoc, workers = 100, 4
+	const perDoc, workers = 20, 4
 	hc := &http.Client{Timeout: hangGuard}
 	defer hc.CloseIdleConnections()
 	docs := make(chan string)
