@@ -17,6 +17,7 @@ import (
 	"github.com/dsgen/dsgen/internal/serve/store"
 	"github.com/dsgen/dsgen/runtime/appsync"
 	"github.com/dsgen/dsgen/runtime/meta"
+	"github.com/dsgen/dsgen/runtime/scalar"
 )
 
 // conflictErr aborts a Mutate whose input was based on another version; it
@@ -77,7 +78,7 @@ func (r *resolver) create(ctx context.Context, op sdl.Op, f gqlexec.Field) (any,
 	}
 	pk := m.PrimaryKey.Field
 	if v, ok := input[pk]; (!ok || v == nil) && m.Field(pk) != nil && m.Field(pk).Type == meta.ID {
-		input[pk] = newID()
+		input[pk] = scalar.NewID()
 	}
 	now := r.s.cfg.Now()
 	for _, fd := range m.Fields {

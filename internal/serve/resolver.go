@@ -14,6 +14,7 @@ import (
 	"github.com/dsgen/dsgen/internal/serve/store"
 	"github.com/dsgen/dsgen/runtime/appsync"
 	"github.com/dsgen/dsgen/runtime/meta"
+	"github.com/dsgen/dsgen/runtime/scalar"
 )
 
 // resolver serves one request (or one subscription) for one caller.
@@ -426,7 +427,9 @@ func compareValues(a, b any) int {
 	case string:
 		return cmp.Compare(x, b.(string))
 	case int64, float64:
-		return cmp.Compare(toFloat(x), toFloat(b))
+		na, _ := scalar.NumberOf(x)
+		nb, _ := scalar.NumberOf(b)
+		return cmp.Compare(na.Float64(), nb.Float64())
 	case bool:
 		y := b.(bool)
 		switch {
@@ -436,16 +439,6 @@ func compareValues(a, b any) int {
 			return -1
 		}
 		return 1
-	}
-	return 0
-}
-
-func toFloat(v any) float64 {
-	switch n := v.(type) {
-	case int64:
-		return float64(n)
-	case float64:
-		return n
 	}
 	return 0
 }

@@ -340,19 +340,3 @@ func remarshal(raw json.RawMessage) (map[string]any, error) {
 	err := unmarshalNumbers(raw, &m)
 	return m, err
 }
-
-// asInt reads a JSON number.
-func asInt(v any) (int64, bool) {
-	switch n := v.(type) {
-	case json.Number:
-		i, err := n.Int64()
-		return i, err == nil
-	case float64:
-		return int64(n), true
-	case int64:
-		return n, true
-	case int:
-		return int64(n), true
-	}
-	return 0, false
-}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+
+	"github.com/dsgen/dsgen/runtime/scalar"
 )
 
 // attributeTypes are the values of the ModelAttributeTypes enum.
@@ -141,7 +143,7 @@ func isScalar(v any) bool {
 	case nil, string, bool:
 		return true
 	}
-	_, ok := toNum(v)
+	_, ok := scalar.NumberOf(v)
 	return ok
 }
 
@@ -149,7 +151,7 @@ func isOrdered(v any) bool {
 	if _, ok := v.(string); ok {
 		return true
 	}
-	_, ok := toNum(v)
+	_, ok := scalar.NumberOf(v)
 	return ok
 }
 
@@ -180,7 +182,7 @@ func compileOps(path string, obj map[string]any, inSize bool) ([]op, error) {
 				return nil, errorf(p, "want a scalar or a list, got %s", describe(v))
 			}
 			if inSize && v != nil {
-				if _, ok := toNum(v); !ok {
+				if _, ok := scalar.NumberOf(v); !ok {
 					return nil, errorf(p, "want a number, got %s", describe(v))
 				}
 			}
@@ -292,7 +294,7 @@ func compileOps(path string, obj map[string]any, inSize bool) ([]op, error) {
 	return ops, nil
 }
 
-func isNumber(v any) bool { _, ok := toNum(v); return ok }
+func isNumber(v any) bool { _, ok := scalar.NumberOf(v); return ok }
 
 func orderedWord(inSize bool) string {
 	if inSize {

@@ -22,7 +22,6 @@ package rtclient
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,7 +34,6 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-
 	"github.com/dsgen/dsgen/runtime/appsync"
 )
 
@@ -476,14 +474,4 @@ func (c *Conn) handle(b []byte) error {
 		c.log.Debug("rtclient: unknown frame type ignored", "type", m.Type, "id", m.ID)
 	}
 	return nil
-}
-
-// newID returns a random (version 4) UUID, the subscription ids clients
-// use.
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // never fails (crypto/rand aborts instead)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
