@@ -1,25 +1,12 @@
 package schema
 
-// prelude declares the Amplify GraphQL transformer v2 directives and the AWS
-// AppSync scalars, so that user schemas validate without declaring them.
-// Argument shapes follow @aws-amplify/graphql-directives.
-const prelude = `
-scalar AWSDate
-scalar AWSTime
-scalar AWSDateTime
-scalar AWSTimestamp
-scalar AWSEmail
-scalar AWSJSON
-scalar AWSURL
-scalar AWSPhone
-scalar AWSIPAddress
+import "github.com/dsgen/dsgen/runtime/appsync"
 
-directive @model(queries: ModelQueryMap, mutations: ModelMutationMap, subscriptions: ModelSubscriptionMap, timestamps: TimestampConfiguration) on OBJECT
-input ModelQueryMap { get: String, list: String }
-input ModelMutationMap { create: String, update: String, delete: String }
-input ModelSubscriptionMap { onCreate: [String], onUpdate: [String], onDelete: [String], level: ModelSubscriptionLevel }
-enum ModelSubscriptionLevel { off public on }
-input TimestampConfiguration { createdAt: String, updatedAt: String }
+// prelude declares the Amplify GraphQL transformer v2 directives, the AWS
+// AppSync scalars and the AppSync directives, so that user schemas validate
+// without declaring them. Argument shapes follow
+// @aws-amplify/graphql-directives.
+const prelude = appsync.Prelude + modelDirective + `
 
 directive @primaryKey(sortKeyFields: [String]) on FIELD_DEFINITION
 directive @index(name: String, sortKeyFields: [String], queryField: String) repeatable on FIELD_DEFINITION
@@ -56,14 +43,16 @@ enum PredictionsActions { identifyText identifyLabels convertTextToSpeech transl
 directive @mapsTo(name: String!) on OBJECT
 directive @refersTo(name: String!) on OBJECT | FIELD_DEFINITION
 directive @sql(statement: String, reference: String) on FIELD_DEFINITION
+`
 
-directive @aws_api_key on FIELD_DEFINITION | OBJECT
-directive @aws_iam on FIELD_DEFINITION | OBJECT
-directive @aws_oidc on FIELD_DEFINITION | OBJECT
-directive @aws_lambda on FIELD_DEFINITION | OBJECT
-directive @aws_cognito_user_pools(cognito_groups: [String]) on FIELD_DEFINITION | OBJECT
-directive @aws_auth(cognito_groups: [String]) on FIELD_DEFINITION
-directive @aws_subscribe(mutations: [String]) on FIELD_DEFINITION
+// modelDirective declares @model, the same under transformer v1 and v2.
+const modelDirective = `
+directive @model(queries: ModelQueryMap, mutations: ModelMutationMap, subscriptions: ModelSubscriptionMap, timestamps: TimestampConfiguration) on OBJECT
+input ModelQueryMap { get: String, list: String }
+input ModelMutationMap { create: String, update: String, delete: String }
+input ModelSubscriptionMap { onCreate: [String], onUpdate: [String], onDelete: [String], level: ModelSubscriptionLevel }
+enum ModelSubscriptionLevel { off public on }
+input TimestampConfiguration { createdAt: String, updatedAt: String }
 `
 
 // preludeName is the source name the prelude's definitions carry; they are

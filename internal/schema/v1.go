@@ -6,9 +6,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/vektah/gqlparser/v2/ast"
-
+	"github.com/dsgen/dsgen/runtime/appsync"
 	"github.com/dsgen/dsgen/runtime/meta"
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // Amplify GraphQL transformer v1 schemas (@key, @connection, @versioned).
@@ -40,23 +40,7 @@ var (
 // v1Prelude declares the transformer v1 directive set, as
 // @aws-amplify/graphql-directives defines it (directives/v1), with the AWS
 // scalars and the AppSync directives.
-const v1Prelude = `
-scalar AWSDate
-scalar AWSTime
-scalar AWSDateTime
-scalar AWSTimestamp
-scalar AWSEmail
-scalar AWSJSON
-scalar AWSURL
-scalar AWSPhone
-scalar AWSIPAddress
-
-directive @model(queries: ModelQueryMap, mutations: ModelMutationMap, subscriptions: ModelSubscriptionMap, timestamps: TimestampConfiguration) on OBJECT
-input ModelQueryMap { get: String, list: String }
-input ModelMutationMap { create: String, update: String, delete: String }
-input ModelSubscriptionMap { onCreate: [String], onUpdate: [String], onDelete: [String], level: ModelSubscriptionLevel }
-enum ModelSubscriptionLevel { off public on }
-input TimestampConfiguration { createdAt: String, updatedAt: String }
+const v1Prelude = appsync.Prelude + modelDirective + `
 
 directive @key(name: String, fields: [String!]!, queryField: String) repeatable on OBJECT
 directive @connection(name: String, keyField: String, sortField: String, keyName: String, limit: Int, fields: [String!]) on FIELD_DEFINITION
@@ -91,14 +75,6 @@ enum HttpMethod { GET POST PUT DELETE PATCH }
 input HttpHeader { key: String, value: String }
 directive @predictions(actions: [PredictionsActions!]!) on FIELD_DEFINITION
 enum PredictionsActions { identifyText identifyLabels convertTextToSpeech translateText }
-
-directive @aws_api_key on FIELD_DEFINITION | OBJECT
-directive @aws_iam on FIELD_DEFINITION | OBJECT
-directive @aws_oidc on FIELD_DEFINITION | OBJECT
-directive @aws_lambda on FIELD_DEFINITION | OBJECT
-directive @aws_cognito_user_pools(cognito_groups: [String]) on FIELD_DEFINITION | OBJECT
-directive @aws_auth(cognito_groups: [String]) on FIELD_DEFINITION
-directive @aws_subscribe(mutations: [String]) on FIELD_DEFINITION
 `
 
 // preludeFor returns the directive definitions of the schema's transformer.
