@@ -4,7 +4,8 @@
 // "graphql-ws"). Both sides use these types so they cannot drift apart.
 //
 // The shapes follow what the real Amplify JavaScript client sends and reads;
-// see ../shared/wire for recorded transcripts.
+// the interoperability suite (interop/ at the module root) runs that client
+// against `dsgen serve`.
 package appsync
 
 import (

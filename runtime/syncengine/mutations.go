@@ -12,9 +12,6 @@ import (
 	"github.com/dsgen/dsgen/runtime/scalar"
 )
 
-// errOffline ends a session when the backend stops answering mutations.
-var errOffline = errors.New("syncengine: backend unreachable")
-
 // drain sends every queued mutation, returning when the outbox is empty.
 func (e *Engine) drain(ctx context.Context) error {
 	for {

@@ -3,15 +3,13 @@ package gqlexec
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
 
-	"github.com/vektah/gqlparser/v2/ast"
-
 	"github.com/dsgen/dsgen/runtime/appsync"
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // Field is one field to resolve.
@@ -68,10 +66,6 @@ func (e *Executor) Execute(ctx context.Context, op *Operation, r Resolver) *apps
 	x.buf = append(x.buf, '}')
 	return x.response(true)
 }
-
-// errHalted is what a resolver call returns once the execution has stopped
-// at a limit; the limit's error is reported instead.
-var errHalted = errors.New("gqlexec: execution stopped at a limit")
 
 // SubscriptionField returns the one root field of a subscription operation,
 // with its coerced arguments.
