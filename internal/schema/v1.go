@@ -40,12 +40,11 @@ var (
 // v1Prelude declares the transformer v1 directive set, as
 // @aws-amplify/graphql-directives defines it (directives/v1), with the AWS
 // scalars and the AppSync directives.
-const v1Prelude = appsync.Prelude + modelDirective + `
+const v1Prelude = appsync.Prelude + commonDirectives + `
 
 directive @key(name: String, fields: [String!]!, queryField: String) repeatable on OBJECT
 directive @connection(name: String, keyField: String, sortField: String, keyName: String, limit: Int, fields: [String!]) on FIELD_DEFINITION
 directive @versioned(versionField: String = "version", versionInput: String = "expectedVersion") on OBJECT
-directive @renamedFrom(name: String!) repeatable on OBJECT | FIELD_DEFINITION
 
 directive @auth(rules: [AuthRule!]!) on OBJECT | FIELD_DEFINITION
 input AuthRule {
@@ -67,14 +66,7 @@ enum ModelOperation { create update delete read }
 enum ModelQuery { get list }
 enum ModelMutation { create update delete }
 
-directive @searchable(queries: SearchableQueryMap) on OBJECT
-input SearchableQueryMap { search: String }
 directive @function(name: String!, region: String) repeatable on FIELD_DEFINITION
-directive @http(method: HttpMethod = GET, url: String!, headers: [HttpHeader] = []) on FIELD_DEFINITION
-enum HttpMethod { GET POST PUT DELETE PATCH }
-input HttpHeader { key: String, value: String }
-directive @predictions(actions: [PredictionsActions!]!) on FIELD_DEFINITION
-enum PredictionsActions { identifyText identifyLabels convertTextToSpeech translateText }
 `
 
 // preludeFor returns the directive definitions of the schema's transformer.

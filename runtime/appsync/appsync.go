@@ -62,6 +62,16 @@ func Errorf(errorType, format string, args ...any) *Error {
 	return &Error{ErrorType: errorType, Message: fmt.Sprintf(format, args...)}
 }
 
+// ErrorList returns errs as a []error: what an Unwrap() []error method or
+// errors.Join takes.
+func ErrorList(errs []*Error) []error {
+	out := make([]error, len(errs))
+	for i, e := range errs {
+		out[i] = e
+	}
+	return out
+}
+
 // AsError returns err as an *Error when it is or wraps one.
 func AsError(err error) (*Error, bool) {
 	var e *Error

@@ -21,6 +21,7 @@ package rtclient
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -85,21 +86,11 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("rtclient: options: negative timeout, buffer or read limit (AckTimeout %v, StartTimeout %v, WriteTimeout %v, Buffer %d, ReadLimit %d)",
 			o.AckTimeout, o.StartTimeout, o.WriteTimeout, o.Buffer, o.ReadLimit)
 	}
-	if o.AckTimeout == 0 {
-		o.AckTimeout = DefaultAckTimeout
-	}
-	if o.StartTimeout == 0 {
-		o.StartTimeout = DefaultStartTimeout
-	}
-	if o.WriteTimeout == 0 {
-		o.WriteTimeout = DefaultWriteTimeout
-	}
-	if o.Buffer == 0 {
-		o.Buffer = DefaultBuffer
-	}
-	if o.ReadLimit == 0 {
-		o.ReadLimit = DefaultReadLimit
-	}
+	o.AckTimeout = cmp.Or(o.AckTimeout, DefaultAckTimeout)
+	o.StartTimeout = cmp.Or(o.StartTimeout, DefaultStartTimeout)
+	o.WriteTimeout = cmp.Or(o.WriteTimeout, DefaultWriteTimeout)
+	o.Buffer = cmp.Or(o.Buffer, DefaultBuffer)
+	o.ReadLimit = cmp.Or(o.ReadLimit, DefaultReadLimit)
 	if o.HTTPClient == nil {
 		o.HTTPClient = http.DefaultClient
 	}
