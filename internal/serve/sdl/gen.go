@@ -158,16 +158,22 @@ func (g *gen) filterType(f *meta.Field) string {
 		return "Model" + scalarBase(f.Type) + "Input"
 	case meta.KindEnum:
 		if f.IsList {
-			name := "Model" + f.Type + "ListInput"
-			g.shared.add(&def{kind: kindInput, name: name, inputs: []arg{
-				{"eq", "[" + f.Type + "]"}, {"ne", "[" + f.Type + "]"}, {"contains", f.Type}, {"notContains", f.Type}}})
-			return name
+			return g.enumListInput("Model", f)
 		}
 		name := "Model" + f.Type + "Input"
 		g.shared.add(&def{kind: kindInput, name: name, inputs: []arg{{"eq", f.Type}, {"ne", f.Type}}})
 		return name
 	}
 	return ""
+}
+
+// enumListInput declares the filter input of the enum list field f, named
+// with prefix, and returns its name.
+func (g *gen) enumListInput(prefix string, f *meta.Field) string {
+	name := prefix + f.Type + "ListInput"
+	g.shared.add(&def{kind: kindInput, name: name, inputs: []arg{
+		{"eq", "[" + f.Type + "]"}, {"ne", "[" + f.Type + "]"}, {"contains", f.Type}, {"notContains", f.Type}}})
+	return name
 }
 
 // subFilterType is filterType for subscription filters: enums filter as
@@ -178,10 +184,7 @@ func (g *gen) subFilterType(f *meta.Field) string {
 		return "ModelSubscription" + scalarBase(f.Type) + "Input"
 	case meta.KindEnum:
 		if f.IsList {
-			name := "ModelSubscription" + f.Type + "ListInput"
-			g.shared.add(&def{kind: kindInput, name: name, inputs: []arg{
-				{"eq", "[" + f.Type + "]"}, {"ne", "[" + f.Type + "]"}, {"contains", f.Type}, {"notContains", f.Type}}})
-			return name
+			return g.enumListInput("ModelSubscription", f)
 		}
 		return "ModelSubscriptionStringInput"
 	}
