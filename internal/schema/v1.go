@@ -6,9 +6,10 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vektah/gqlparser/v2/ast"
+
 	"github.com/dsgen/dsgen/runtime/appsync"
 	"github.com/dsgen/dsgen/runtime/meta"
-	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // Amplify GraphQL transformer v1 schemas (@key, @connection, @versioned).

@@ -8,8 +8,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/dsgen/dsgen/runtime/appsync"
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/dsgen/dsgen/runtime/appsync"
 )
 
 // Field is one field to resolve.

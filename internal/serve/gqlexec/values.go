@@ -7,8 +7,9 @@ import (
 	"reflect"
 	"strconv"
 
-	"github.com/dsgen/dsgen/runtime/scalar"
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/dsgen/dsgen/runtime/scalar"
 )
 
 // Input values reach resolvers with one Go type per GraphQL type: Int is

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
 	"github.com/dsgen/dsgen/runtime/appsync"
 )
 

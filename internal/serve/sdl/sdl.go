@@ -15,10 +15,11 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/dsgen/dsgen/runtime/appsync"
-	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/validator"
+
+	"github.com/dsgen/dsgen/runtime/appsync"
+	"github.com/dsgen/dsgen/runtime/meta"
 )
 
 // Options tune the generated API. It is reserved for later use.
