@@ -191,7 +191,8 @@ func chaosOutboxLen(t *testing.T, c *goClient) int {
 // few connections.
 func chaosSeedPosts(t *testing.T, srv *testenv.Server, n int) {
 	t.Helper()
-	const perDoc, workers = 100, 4
+	// perDoc stays within dsgen serve's default --max-root-fields (20).
+	const perDoc, workers = 20, 4
 	hc := &http.Client{Timeout: hangGuard}
 	defer hc.CloseIdleConnections()
 	docs := make(chan string)
