@@ -1,25 +1,12 @@
 package schema
 
-// prelude declares the Amplify GraphQL transformer v2 directives and the AWS
-// AppSync scalars, so that user schemas validate without declaring them.
-// Argument shapes follow @aws-amplify/graphql-directives.
-const prelude = `
-scalar AWSDate
-scalar AWSTime
-scalar AWSDateTime
-scalar AWSTimestamp
-scalar AWSEmail
-scalar AWSJSON
-scalar AWSURL
-scalar AWSPhone
-scalar AWSIPAddress
+import "github.com/dsgen/dsgen/runtime/appsync"
 
-directive @model(queries: ModelQueryMap, mutations: ModelMutationMap, subscriptions: ModelSubscriptionMap, timestamps: TimestampConfiguration) on OBJECT
-input ModelQueryMap { get: String, list: String }
-input ModelMutationMap { create: String, update: String, delete: String }
-input ModelSubscriptionMap { onCreate: [String], onUpdate: [String], onDelete: [String], level: ModelSubscriptionLevel }
-enum ModelSubscriptionLevel { off public on }
-input TimestampConfiguration { createdAt: String, updatedAt: String }
+// prelude declares the Amplify GraphQL transformer v2 directives, the AWS
+// AppSync scalars and the AppSync directives, so that user schemas validate
+// without declaring them. Argument shapes follow
+// @aws-amplify/graphql-directives.
+const prelude = appsync.Prelude + commonDirectives + `
 
 directive @primaryKey(sortKeyFields: [String]) on FIELD_DEFINITION
 directive @index(name: String, sortKeyFields: [String], queryField: String) repeatable on FIELD_DEFINITION
@@ -28,7 +15,6 @@ directive @hasMany(indexName: String, fields: [String!], references: [String!], 
 directive @belongsTo(fields: [String!], references: [String!]) on FIELD_DEFINITION
 directive @manyToMany(relationName: String!, limit: Int = 100) on FIELD_DEFINITION
 directive @default(value: String) on FIELD_DEFINITION
-directive @renamedFrom(name: String!) repeatable on OBJECT | FIELD_DEFINITION
 
 directive @auth(rules: [AuthRule!]!) on OBJECT | FIELD_DEFINITION
 input AuthRule {
@@ -45,25 +31,30 @@ enum AuthStrategy { owner groups private public custom }
 enum AuthProvider { apiKey iam oidc userPools function }
 enum ModelOperation { create update delete read list get sync listen search }
 
+directive @function(name: String!, region: String, accountId: String) repeatable on FIELD_DEFINITION
+directive @mapsTo(name: String!) on OBJECT
+directive @refersTo(name: String!) on OBJECT | FIELD_DEFINITION
+directive @sql(statement: String, reference: String) on FIELD_DEFINITION
+`
+
+// commonDirectives declares what transformer v1 and v2 declare alike:
+// @model, @searchable, @http and @predictions, and dsgen's @renamedFrom.
+const commonDirectives = `
+directive @model(queries: ModelQueryMap, mutations: ModelMutationMap, subscriptions: ModelSubscriptionMap, timestamps: TimestampConfiguration) on OBJECT
+input ModelQueryMap { get: String, list: String }
+input ModelMutationMap { create: String, update: String, delete: String }
+input ModelSubscriptionMap { onCreate: [String], onUpdate: [String], onDelete: [String], level: ModelSubscriptionLevel }
+enum ModelSubscriptionLevel { off public on }
+input TimestampConfiguration { createdAt: String, updatedAt: String }
+directive @renamedFrom(name: String!) repeatable on OBJECT | FIELD_DEFINITION
+
 directive @searchable(queries: SearchableQueryMap) on OBJECT
 input SearchableQueryMap { search: String }
-directive @function(name: String!, region: String, accountId: String) repeatable on FIELD_DEFINITION
 directive @http(method: HttpMethod = GET, url: String!, headers: [HttpHeader] = []) on FIELD_DEFINITION
 enum HttpMethod { GET POST PUT DELETE PATCH }
 input HttpHeader { key: String, value: String }
 directive @predictions(actions: [PredictionsActions!]!) on FIELD_DEFINITION
 enum PredictionsActions { identifyText identifyLabels convertTextToSpeech translateText }
-directive @mapsTo(name: String!) on OBJECT
-directive @refersTo(name: String!) on OBJECT | FIELD_DEFINITION
-directive @sql(statement: String, reference: String) on FIELD_DEFINITION
-
-directive @aws_api_key on FIELD_DEFINITION | OBJECT
-directive @aws_iam on FIELD_DEFINITION | OBJECT
-directive @aws_oidc on FIELD_DEFINITION | OBJECT
-directive @aws_lambda on FIELD_DEFINITION | OBJECT
-directive @aws_cognito_user_pools(cognito_groups: [String]) on FIELD_DEFINITION | OBJECT
-directive @aws_auth(cognito_groups: [String]) on FIELD_DEFINITION
-directive @aws_subscribe(mutations: [String]) on FIELD_DEFINITION
 `
 
 // preludeName is the source name the prelude's definitions carry; they are

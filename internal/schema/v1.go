@@ -8,6 +8,7 @@ import (
 
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/dsgen/dsgen/runtime/appsync"
 	"github.com/dsgen/dsgen/runtime/meta"
 )
 
@@ -40,28 +41,11 @@ var (
 // v1Prelude declares the transformer v1 directive set, as
 // @aws-amplify/graphql-directives defines it (directives/v1), with the AWS
 // scalars and the AppSync directives.
-const v1Prelude = `
-scalar AWSDate
-scalar AWSTime
-scalar AWSDateTime
-scalar AWSTimestamp
-scalar AWSEmail
-scalar AWSJSON
-scalar AWSURL
-scalar AWSPhone
-scalar AWSIPAddress
-
-directive @model(queries: ModelQueryMap, mutations: ModelMutationMap, subscriptions: ModelSubscriptionMap, timestamps: TimestampConfiguration) on OBJECT
-input ModelQueryMap { get: String, list: String }
-input ModelMutationMap { create: String, update: String, delete: String }
-input ModelSubscriptionMap { onCreate: [String], onUpdate: [String], onDelete: [String], level: ModelSubscriptionLevel }
-enum ModelSubscriptionLevel { off public on }
-input TimestampConfiguration { createdAt: String, updatedAt: String }
+const v1Prelude = appsync.Prelude + commonDirectives + `
 
 directive @key(name: String, fields: [String!]!, queryField: String) repeatable on OBJECT
 directive @connection(name: String, keyField: String, sortField: String, keyName: String, limit: Int, fields: [String!]) on FIELD_DEFINITION
 directive @versioned(versionField: String = "version", versionInput: String = "expectedVersion") on OBJECT
-directive @renamedFrom(name: String!) repeatable on OBJECT | FIELD_DEFINITION
 
 directive @auth(rules: [AuthRule!]!) on OBJECT | FIELD_DEFINITION
 input AuthRule {
@@ -83,22 +67,7 @@ enum ModelOperation { create update delete read }
 enum ModelQuery { get list }
 enum ModelMutation { create update delete }
 
-directive @searchable(queries: SearchableQueryMap) on OBJECT
-input SearchableQueryMap { search: String }
 directive @function(name: String!, region: String) repeatable on FIELD_DEFINITION
-directive @http(method: HttpMethod = GET, url: String!, headers: [HttpHeader] = []) on FIELD_DEFINITION
-enum HttpMethod { GET POST PUT DELETE PATCH }
-input HttpHeader { key: String, value: String }
-directive @predictions(actions: [PredictionsActions!]!) on FIELD_DEFINITION
-enum PredictionsActions { identifyText identifyLabels convertTextToSpeech translateText }
-
-directive @aws_api_key on FIELD_DEFINITION | OBJECT
-directive @aws_iam on FIELD_DEFINITION | OBJECT
-directive @aws_oidc on FIELD_DEFINITION | OBJECT
-directive @aws_lambda on FIELD_DEFINITION | OBJECT
-directive @aws_cognito_user_pools(cognito_groups: [String]) on FIELD_DEFINITION | OBJECT
-directive @aws_auth(cognito_groups: [String]) on FIELD_DEFINITION
-directive @aws_subscribe(mutations: [String]) on FIELD_DEFINITION
 `
 
 // preludeFor returns the directive definitions of the schema's transformer.
@@ -469,13 +438,37 @@ func (b *builder) connection(m *meta.Model, f *meta.Field, d *ast.Directive) {
 		b.errorf(d.Position, "%s: @connection needs a field whose type is a @model type, and %s is %s", where, f.Type, describeType(f, b.sch))
 		return
 	}
-	other := b.out.Model(f.Type)
-	c := parseConnArgs(d)
-	implicit := joinCamel(m.Name, f.Name, "id")
+	x := &v1Conn{m: m, f: f, d: d, other: b.out.Model(f.Type), c: parseConnArgs(d), where: where, implicit: joinCamel(m.Name, f.Name, "id")}
+	var ok bool
+	if x.oth, x.keyIx, ok = b.connectedField(x); !ok {
+		return
+	}
+	rel, ok := b.connKind(x)
+	if !ok || !b.connKeys(x, rel) {
+		return
+	}
+	f.Relation = rel
+	connListing(x, rel)
+}
 
-	// The other side, as the generator finds it (getConnectedField).
-	var oth *meta.Field
-	var keyIx *meta.Index // the related key the fields match
+// v1Conn is one @connection field being resolved.
+type v1Conn struct {
+	m     *meta.Model // the model of the field
+	f     *meta.Field // the field
+	d     *ast.Directive
+	other *meta.Model // the connected model
+	c     connArgs
+	where string // "Model.field", for errors
+	// implicit is the foreign key's name when the directive names none.
+	implicit string
+	oth      *meta.Field // the other side's field, nil when it has none
+	keyIx    *meta.Index // the related key the fields match
+}
+
+// connectedField finds the other side of the connection as the generator
+// does (getConnectedField), with the related key its fields match.
+func (b *builder) connectedField(x *v1Conn) (oth *meta.Field, keyIx *meta.Index, ok bool) {
+	f, d, c, other, where, implicit := x.f, x.d, x.c, x.other, x.where, x.implicit
 	switch {
 	case c.hasFields:
 		var keyFields []string
@@ -483,7 +476,7 @@ func (b *builder) connection(m *meta.Model, f *meta.Field, d *ast.Directive) {
 			keyIx = declaredIndex(other, c.keyName)
 			if keyIx == nil {
 				b.errorf(d.Position, "%s: @connection(keyName: %q): %s has no @key named %q", where, c.keyName, other.Name, c.keyName)
-				return
+				return nil, nil, false
 			}
 			keyFields = keyIx.Fields
 		} else if other.PrimaryKey.Custom {
@@ -506,7 +499,7 @@ func (b *builder) connection(m *meta.Model, f *meta.Field, d *ast.Directive) {
 		}
 		if oth == nil {
 			b.errorf(d.Position, "%s: @connection(fields: [%s]): %s has no field %q to connect to", where, quoteList(c.fields), other.Name, connected)
-			return
+			return nil, nil, false
 		}
 	case c.name != "":
 		for _, g := range other.Fields {
@@ -519,12 +512,18 @@ func (b *builder) connection(m *meta.Model, f *meta.Field, d *ast.Directive) {
 		}
 		if oth == nil {
 			b.errorf(d.Position, "%s: @connection(name: %q) has no other side: %s needs a field with @connection(name: %q)", where, c.name, other.Name, c.name)
-			return
+			return nil, nil, false
 		}
 	default:
 		oth = visible(other, implicit)
 	}
+	return oth, keyIx, true
+}
 
+// connKind tells the relation's kind from the list-ness and nullability of
+// both sides.
+func (b *builder) connKind(x *v1Conn) (*meta.Relation, bool) {
+	f, d, c, other, oth, where := x.f, x.d, x.c, x.other, x.oth, x.where
 	rel := &meta.Relation{Model: other.Name}
 	switch {
 	case oth == nil && f.IsList, oth != nil && f.IsList && !oth.IsList:
@@ -539,18 +538,23 @@ func (b *builder) connection(m *meta.Model, f *meta.Field, d *ast.Directive) {
 		}
 	default:
 		b.errorf(d.Position, "%s: @connection between two list fields (%s and %s.%s) is a many-to-many relation, which transformer v1 does not support; connect both models to a join model with one-to-many connections", where, f.Name, other.Name, oth.Name)
-		return
+		return nil, false
 	}
 	if rel.Kind == meta.BelongsTo && len(c.fields) > 1 && (oth == nil || oth.IsList) {
 		b.errorf(d.Position, "%s: @connection(fields: [%s]) on the single side of a one-to-many connection takes one field", where, quoteList(c.fields))
-		return
+		return nil, false
 	}
+	return rel, true
+}
 
-	// The keys, as the v1 transformer's resolvers join the records.
+// connKeys sets the relation's keys as the v1 transformer's resolvers join
+// the records, adding implicit foreign keys and indexes.
+func (b *builder) connKeys(x *v1Conn, rel *meta.Relation) bool {
+	m, f, d, c, other, oth, keyIx, where, implicit := x.m, x.f, x.d, x.c, x.other, x.oth, x.keyIx, x.where, x.implicit
 	switch {
 	case c.hasFields:
 		if !b.connFieldsExist(where, d.Position, m, c.fields) {
-			return
+			return false
 		}
 		related := other.PrimaryKey.Fields()
 		if keyIx != nil {
@@ -562,7 +566,7 @@ func (b *builder) connection(m *meta.Model, f *meta.Field, d *ast.Directive) {
 		if len(c.fields) == 0 || len(c.fields) > len(related) {
 			b.errorf(d.Position, "%s: @connection(fields: [%s]) names %s, but the key of %s it queries has %d (%s)",
 				where, quoteList(c.fields), count(len(c.fields), "field"), other.Name, len(related), strings.Join(related, ", "))
-			return
+			return false
 		}
 		rel.Keys, rel.RelatedKeys = c.fields, related[:len(c.fields)]
 	case f.IsList:
@@ -602,11 +606,14 @@ func (b *builder) connection(m *meta.Model, f *meta.Field, d *ast.Directive) {
 		b.addForeignKey(m, fk, other, f.Required)
 		rel.Keys, rel.RelatedKeys = []string{fk}, []string{other.PrimaryKey.Field}
 	}
-	f.Relation = rel
+	return true
+}
 
-	// What the generator lists: it adds the other side's field of a
-	// has-many or has-one (the implicit foreign key of a list), and drops
-	// this model's target field of a belongs-to unless it is the key.
+// connListing sets what the generator lists: it adds the other side's
+// field of a has-many or has-one (the implicit foreign key of a list), and
+// drops this model's target field of a belongs-to unless it is the key.
+func connListing(x *v1Conn, rel *meta.Relation) {
+	m, c, other, oth, implicit := x.m, x.c, x.other, x.oth, x.implicit
 	switch rel.Kind {
 	case meta.HasMany, meta.HasOne:
 		if oth == nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dsgen/dsgen/internal/serve"
 	"github.com/dsgen/dsgen/internal/serve/auth"
+	"github.com/dsgen/dsgen/internal/testenv"
 	"github.com/dsgen/dsgen/runtime/appsync"
 )
 
@@ -134,7 +135,7 @@ const eventSchema = `type Event @model {
 `
 
 func TestBadInputAWSScalars(t *testing.T) {
-	e := newEnv(t, envOptions{schema: schemaFrom(t, eventSchema)})
+	e := newEnv(t, envOptions{schema: testenv.LoadSchema(t, eventSchema)})
 	const create = `mutation($input: CreateEventInput!) { createEvent(input: $input) { id } }`
 	const sync = `query { syncEvents { items { id } } }`
 	mustOK(t, e.do(t, create, map[string]any{"input": map[string]any{

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dsgen/dsgen/internal/serve"
 	"github.com/dsgen/dsgen/internal/serve/auth"
+	"github.com/dsgen/dsgen/internal/testenv"
 	"github.com/dsgen/dsgen/runtime/appsync"
 )
 
@@ -252,7 +253,7 @@ var jwtSecret = []byte("conformance-suite-hs256-secret!!")
 
 // ownerEnv starts a server with JWT auth and API keys over src.
 func ownerEnv(t *testing.T, src string) *env {
-	return newEnv(t, envOptions{schema: schemaFrom(t, src), config: func(c *serve.Config) {
+	return newEnv(t, envOptions{schema: testenv.LoadSchema(t, src), config: func(c *serve.Config) {
 		c.Auth.JWT = &auth.JWTConfig{HS256Secret: jwtSecret}
 	}})
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/dsgen/dsgen/internal/serve"
 	"github.com/dsgen/dsgen/internal/serve/sdl"
 	"github.com/dsgen/dsgen/internal/serve/store"
+	"github.com/dsgen/dsgen/internal/testenv"
 	"github.com/dsgen/dsgen/runtime/appsync"
 )
 
@@ -413,7 +414,7 @@ func TestChecklist01_SyncFieldsAndPostSchema(t *testing.T) {
 		if gerr != nil {
 			t.Fatalf("the expected SDL does not load: %v", gerr)
 		}
-		e := newEnv(t, envOptions{schema: schemaFrom(t, post31Schema)})
+		e := newEnv(t, envOptions{schema: testenv.LoadSchema(t, post31Schema)})
 		got := e.introspect(t)
 		var wantNames, gotNames []string
 		for name := range want.Types {
@@ -574,7 +575,7 @@ type Meta {
 const noteFields = `id title rating body tags meta { a b } _version _lastChangedAt _deleted`
 
 func TestChecklist06_AutomergeMergesStaleUpdate(t *testing.T) {
-	e := newEnv(t, envOptions{clock: newClock(), schema: schemaFrom(t, noteSchema)})
+	e := newEnv(t, envOptions{clock: newClock(), schema: testenv.LoadSchema(t, noteSchema)})
 	create := `mutation($input: CreateNoteInput!) { createNote(input: $input) { ` + noteFields + ` } }`
 	update := `mutation($input: UpdateNoteInput!, $condition: ModelNoteConditionInput) { updateNote(input: $input, condition: $condition) { ` + noteFields + ` } }`
 	mustOK(t, e.do(t, create, map[string]any{"input": map[string]any{"id": "n1", "title": "server", "tags": []any{"a"}, "meta": map[string]any{"a": "x"}}}))

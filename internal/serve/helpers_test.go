@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -17,10 +15,10 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/dsgen/dsgen/internal/schema"
 	"github.com/dsgen/dsgen/internal/serve"
 	"github.com/dsgen/dsgen/internal/serve/auth"
 	"github.com/dsgen/dsgen/internal/serve/store"
+	"github.com/dsgen/dsgen/internal/testenv"
 	"github.com/dsgen/dsgen/runtime/appsync"
 	"github.com/dsgen/dsgen/runtime/meta"
 )
@@ -80,48 +78,17 @@ type env struct {
 	headers map[string]string
 }
 
-// blogSchema loads the blog example schema.
-func blogSchema(t testing.TB) *meta.Schema {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	path := filepath.Join(filepath.Dir(file), "..", "..", "examples", "blog", "schema.graphql")
-	s, err := schema.LoadPath(path, schema.Options{})
-	if err != nil {
-		t.Fatalf("load blog schema: %v", err)
-	}
-	return s
-}
-
-// schemaFrom loads a schema written in the test.
-func schemaFrom(t testing.TB, src string) *meta.Schema {
-	t.Helper()
-	s, err := schema.Load([]schema.Source{{Name: t.Name() + ".graphql", Input: src}}, schema.Options{})
-	if err != nil {
-		t.Fatalf("load schema: %v", err)
-	}
-	return s
-}
-
 // newEnv starts a server with its own store in t.TempDir().
 func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
 	if o.schema == nil {
-		o.schema = blogSchema(t)
+		o.schema = testenv.BlogSchema(t)
 	}
 	sopts := o.store
-	sopts.Dir = t.TempDir()
 	if o.clock != nil {
 		sopts.Now = o.clock.Now
 	}
-	st, err := store.Open(context.Background(), sopts)
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
+	st := testenv.OpenStore(t, sopts)
 	e := &env{store: st, clock: o.clock, schema: o.schema, headers: map[string]string{"x-api-key": testAPIKey}}
 	e.srv, e.ts = e.startServer(t, o)
 	return e
@@ -145,22 +112,7 @@ func (e *env) startServer(t testing.TB, o envOptions) (*serve.Server, *httptest.
 	if o.config != nil {
 		o.config(&cfg)
 	}
-	srv, err := serve.New(cfg)
-	if err != nil {
-		t.Fatalf("serve.New: %v", err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	// Cleanups run last-registered first: close the WebSockets and wait
-	// for writes, then the listener; the store closes after both.
-	t.Cleanup(ts.Close)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), frameWait)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	return srv, ts
+	return testenv.Serve(t, cfg, false)
 }
 
 // gqlResult is a decoded GraphQL response.

@@ -1,9 +1,6 @@
 package serve
 
 import (
-	"crypto/rand"
-	"encoding/json"
-	"fmt"
 	"maps"
 	"math"
 	"strconv"
@@ -13,6 +10,7 @@ import (
 	"github.com/dsgen/dsgen/runtime/appsync"
 	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/meta"
+	"github.com/dsgen/dsgen/runtime/scalar"
 )
 
 // The sync metadata fields every model type carries.
@@ -51,25 +49,12 @@ func keyOf(m *meta.Model, item map[string]any) ([]any, error) {
 	return key, nil
 }
 
-// normNumber turns json.Number and float64 integers into int64 so one key
-// value has one representation whatever the request carried.
+// normNumber turns every number (json.Number, integral floats) into an
+// int64 when it is an integer, else a float64, so one key value has one
+// representation whatever the request carried.
 func normNumber(v any) any {
-	switch n := v.(type) {
-	case json.Number:
-		if i, err := n.Int64(); err == nil {
-			return i
-		}
-		if f, err := n.Float64(); err == nil {
-			return f
-		}
-	case float64:
-		if n == float64(int64(n)) {
-			return int64(n)
-		}
-	case int:
-		return int64(n)
-	case int32:
-		return int64(n)
+	if n, ok := scalar.NumberOf(v); ok {
+		return n.Value()
 	}
 	return v
 }
@@ -113,15 +98,6 @@ func stampValue(f *meta.Field, t time.Time) any {
 		}
 	}
 	return awsNow(t)
-}
-
-// newID returns a random UUID v4, as AppSync's $util.autoId().
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // defaultValue converts a @default value as written to the field's type.

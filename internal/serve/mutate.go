@@ -17,6 +17,7 @@ import (
 	"github.com/dsgen/dsgen/internal/serve/store"
 	"github.com/dsgen/dsgen/runtime/appsync"
 	"github.com/dsgen/dsgen/runtime/meta"
+	"github.com/dsgen/dsgen/runtime/scalar"
 )
 
 // conflictErr aborts a Mutate whose input was based on another version; it
@@ -77,7 +78,7 @@ func (r *resolver) create(ctx context.Context, op sdl.Op, f gqlexec.Field) (any,
 	}
 	pk := m.PrimaryKey.Field
 	if v, ok := input[pk]; (!ok || v == nil) && m.Field(pk) != nil && m.Field(pk).Type == meta.ID {
-		input[pk] = newID()
+		input[pk] = scalar.NewID()
 	}
 	now := r.s.cfg.Now()
 	for _, fd := range m.Fields {
@@ -127,139 +128,176 @@ func (r *resolver) delete(ctx context.Context, op sdl.Op, f gqlexec.Field) (any,
 	return r.write(ctx, op, f, store.OpDelete)
 }
 
+// writeCall is one update or delete being served.
+type writeCall struct {
+	m        *meta.Model
+	f        gqlexec.Field
+	kind     store.Op       // what the client asked for
+	aop      auth.Operation // kind as an auth operation
+	acc      *auth.Access
+	input    map[string]any
+	cond     map[string]any
+	key      []any
+	strategy Strategy
+}
+
 // write serves update and delete: the condition, the owner check and the
 // version check run in the store's transaction; a version conflict is
 // resolved by the model's strategy and the write retried against the version
 // the resolution was based on.
 func (r *resolver) write(ctx context.Context, op sdl.Op, f gqlexec.Field, kind store.Op) (any, error) {
-	m := op.Model
-	aop := auth.OpUpdate
-	if kind == store.OpDelete {
-		aop = auth.OpDelete
-	}
-	acc, err := r.authorize(m, aop)
+	w, version, err := r.writeCall(op.Model, f, kind)
 	if err != nil {
 		return nil, err
 	}
-	input, cond, err := mutationArgs(f)
-	if err != nil {
-		return nil, err
-	}
-	version, _, err := inputVersion(input)
-	if err != nil {
-		return nil, err
-	}
-	if kind == store.OpDelete {
-		if err := auth.CheckWrite(m, input, aop, r.id); err != nil {
-			return nil, err
-		}
-	}
-	key, err := keyOf(m, input)
-	if err != nil {
-		return nil, err
-	}
-	if kind == store.OpUpdate {
-		if ts := m.Options.Timestamps; ts.UpdatedAt != "" {
-			if input[ts.UpdatedAt] == nil {
-				input[ts.UpdatedAt] = stampValue(m.Field(ts.UpdatedAt), r.s.cfg.Now())
-			}
-		}
-		if err := r.s.checkValues(m, input); err != nil {
-			return nil, err
-		}
-	}
-	strategy := r.s.strategy(m.Name)
 	// next is the write to attempt: the input itself, then a merged or
 	// resolved item after a conflict.
-	next, nextKind, check := input, kind, strategy != None
+	next, nextKind, check := w.input, kind, w.strategy != None
 	for attempt := 0; attempt <= r.s.cfg.MaxConflictRetries; attempt++ {
-		ch, err := r.s.cfg.Store.Mutate(ctx, m.Name, key, func(cur *store.Record) (map[string]any, store.Op, error) {
-			if cur == nil {
-				return nil, 0, conditionFailed(m)
-			}
-			curOut := output(*cur)
-			if !acc.Allows(curOut) {
-				return nil, 0, unauthorized(f.Name, m)
-			}
-			if ok, err := filter.Match(cond, curOut); err != nil || !ok {
-				return nil, 0, conditionFailed(m)
-			}
-			if check && version > cur.Version {
-				// No client has seen a version the server has not
-				// assigned: this is tampering, not a conflict.
-				return nil, 0, appsync.Errorf(appsync.BadRequest, "%s: _version %d is ahead of the stored version %d: versions are assigned by the server", m.Name, version, cur.Version)
-			}
-			if cur.Deleted || (check && version != cur.Version) {
-				return nil, 0, &conflictErr{cur: *cur}
-			}
-			if nextKind == store.OpDelete {
-				return cur.Item, store.OpDelete, nil
-			}
-			if err := auth.CheckUpdate(m, next, cur.Item, r.id); err != nil {
-				return nil, 0, err
-			}
-			item := maps.Clone(cur.Item)
-			maps.Copy(item, next)
-			if !acc.Allows(item) {
-				// An update may not hand the record to another owner.
-				return nil, 0, unauthorized(f.Name, m)
-			}
-			return item, store.OpUpdate, nil
+		ch, err := r.s.cfg.Store.Mutate(ctx, w.m.Name, w.key, func(cur *store.Record) (map[string]any, store.Op, error) {
+			return r.writeTo(w, cur, next, nextKind, version, check)
 		})
 		var conflict *conflictErr
 		if !errors.As(err, &conflict) {
 			if err != nil {
 				return nil, mutationError(err)
 			}
-			r.s.countMutation(m.Name, ch.Op)
-			return auth.Redact(m, output(ch.Record), aop, r.id), nil
+			r.s.countMutation(w.m.Name, ch.Op)
+			return auth.Redact(w.m, output(ch.Record), w.aop, r.id), nil
 		}
-		cur := conflict.cur
-		if cur.Deleted || strategy == Optimistic || strategy == None {
-			r.s.countConflict(m.Name, resolutionRejected)
-			return nil, conflictUnhandled(m, cur)
+		var answer any
+		next, nextKind, answer, err = r.resolve(ctx, w, conflict.cur)
+		if answer != nil || err != nil {
+			return answer, err
 		}
-		switch strategy {
-		case Automerge:
-			if kind == store.OpDelete {
-				// AppSync's automerge merges fields; a delete based on
-				// an old version has nothing to merge.
-				r.s.countConflict(m.Name, resolutionRejected)
-				return nil, conflictUnhandled(m, cur)
-			}
-			r.s.countConflict(m.Name, resolutionMerged)
-			merged := automerge(cur.Item, input)
-			if reflect.DeepEqual(merged, cur.Item) {
-				return auth.Redact(m, output(cur), aop, r.id), nil
-			}
-			next, nextKind = merged, store.OpUpdate
-		case Custom:
-			res, err := r.s.callWebhook(ctx, m, f, cur, input, kind, r.id)
-			if err != nil {
-				r.s.countConflict(m.Name, resolutionFailed)
-				return nil, err
-			}
-			switch res.action {
-			case "REJECT":
-				r.s.countConflict(m.Name, resolutionRejected)
-				return nil, conflictUnhandled(m, cur)
-			case "REMOVE":
-				r.s.countConflict(m.Name, resolutionRemoved)
-				next, nextKind = nil, store.OpDelete
-			default:
-				r.s.countConflict(m.Name, resolutionResolved)
-				for _, k := range m.PrimaryKey.Fields() {
-					res.item[k] = cur.Item[k]
-				}
-				if err := r.s.checkValues(m, res.item); err != nil {
-					return nil, appsync.Errorf(appsync.ConflictError, "conflict webhook returned an invalid item: %v", err)
-				}
-				next, nextKind = res.item, store.OpUpdate
-			}
-		}
-		version = cur.Version
+		version = conflict.cur.Version
 	}
-	return nil, appsync.Errorf(appsync.MaxConflicts, "%s %v: gave up after %d conflicting concurrent writes", m.Name, key, r.s.cfg.MaxConflictRetries)
+	return nil, appsync.Errorf(appsync.MaxConflicts, "%s %v: gave up after %d conflicting concurrent writes", w.m.Name, w.key, r.s.cfg.MaxConflictRetries)
+}
+
+// writeCall checks an update or delete's caller and arguments, and returns
+// the call with the _version the client based it on.
+func (r *resolver) writeCall(m *meta.Model, f gqlexec.Field, kind store.Op) (*writeCall, int64, error) {
+	w := &writeCall{m: m, f: f, kind: kind, aop: auth.OpUpdate, strategy: r.s.strategy(m.Name)}
+	if kind == store.OpDelete {
+		w.aop = auth.OpDelete
+	}
+	var err error
+	if w.acc, err = r.authorize(m, w.aop); err != nil {
+		return nil, 0, err
+	}
+	if w.input, w.cond, err = mutationArgs(f); err != nil {
+		return nil, 0, err
+	}
+	version, _, err := inputVersion(w.input)
+	if err != nil {
+		return nil, 0, err
+	}
+	if kind == store.OpDelete {
+		if err := auth.CheckWrite(m, w.input, w.aop, r.id); err != nil {
+			return nil, 0, err
+		}
+	}
+	if w.key, err = keyOf(m, w.input); err != nil {
+		return nil, 0, err
+	}
+	if kind == store.OpUpdate {
+		if ts := m.Options.Timestamps; ts.UpdatedAt != "" {
+			if w.input[ts.UpdatedAt] == nil {
+				w.input[ts.UpdatedAt] = stampValue(m.Field(ts.UpdatedAt), r.s.cfg.Now())
+			}
+		}
+		if err := r.s.checkValues(m, w.input); err != nil {
+			return nil, 0, err
+		}
+	}
+	return w, version, nil
+}
+
+// writeTo decides, in the store's transaction, what writing next (of
+// nextKind, based on version) does to the stored record cur: the item to
+// store, or an error (a *conflictErr when versions disagree and check is
+// on, or cur is deleted).
+func (r *resolver) writeTo(w *writeCall, cur *store.Record, next map[string]any, nextKind store.Op, version int64, check bool) (map[string]any, store.Op, error) {
+	m := w.m
+	if cur == nil {
+		return nil, 0, conditionFailed(m)
+	}
+	curOut := output(*cur)
+	if !w.acc.Allows(curOut) {
+		return nil, 0, unauthorized(w.f.Name, m)
+	}
+	if ok, err := filter.Match(w.cond, curOut); err != nil || !ok {
+		return nil, 0, conditionFailed(m)
+	}
+	if check && version > cur.Version {
+		// No client has seen a version the server has not
+		// assigned: this is tampering, not a conflict.
+		return nil, 0, appsync.Errorf(appsync.BadRequest, "%s: _version %d is ahead of the stored version %d: versions are assigned by the server", m.Name, version, cur.Version)
+	}
+	if cur.Deleted || (check && version != cur.Version) {
+		return nil, 0, &conflictErr{cur: *cur}
+	}
+	if nextKind == store.OpDelete {
+		return cur.Item, store.OpDelete, nil
+	}
+	if err := auth.CheckUpdate(m, next, cur.Item, r.id); err != nil {
+		return nil, 0, err
+	}
+	item := maps.Clone(cur.Item)
+	maps.Copy(item, next)
+	if !w.acc.Allows(item) {
+		// An update may not hand the record to another owner.
+		return nil, 0, unauthorized(w.f.Name, m)
+	}
+	return item, store.OpUpdate, nil
+}
+
+// resolve applies the model's conflict strategy to a write that conflicted
+// with cur: it returns the write to attempt next, or the call's answer (or
+// error) when the conflict ends it.
+func (r *resolver) resolve(ctx context.Context, w *writeCall, cur store.Record) (next map[string]any, nextKind store.Op, answer any, _ error) {
+	m := w.m
+	if cur.Deleted || w.strategy == Optimistic || w.strategy == None {
+		r.s.countConflict(m.Name, resolutionRejected)
+		return nil, 0, nil, conflictUnhandled(m, cur)
+	}
+	if w.strategy == Automerge {
+		if w.kind == store.OpDelete {
+			// AppSync's automerge merges fields; a delete based on
+			// an old version has nothing to merge.
+			r.s.countConflict(m.Name, resolutionRejected)
+			return nil, 0, nil, conflictUnhandled(m, cur)
+		}
+		r.s.countConflict(m.Name, resolutionMerged)
+		merged := automerge(cur.Item, w.input)
+		if reflect.DeepEqual(merged, cur.Item) {
+			return nil, 0, auth.Redact(m, output(cur), w.aop, r.id), nil
+		}
+		return merged, store.OpUpdate, nil, nil
+	}
+	// Custom (New accepts no other strategy).
+	res, err := r.s.callWebhook(ctx, m, w.f, cur, w.input, w.kind, r.id)
+	if err != nil {
+		r.s.countConflict(m.Name, resolutionFailed)
+		return nil, 0, nil, err
+	}
+	switch res.action {
+	case "REJECT":
+		r.s.countConflict(m.Name, resolutionRejected)
+		return nil, 0, nil, conflictUnhandled(m, cur)
+	case "REMOVE":
+		r.s.countConflict(m.Name, resolutionRemoved)
+		return nil, store.OpDelete, nil, nil
+	}
+	r.s.countConflict(m.Name, resolutionResolved)
+	for _, k := range m.PrimaryKey.Fields() {
+		res.item[k] = cur.Item[k]
+	}
+	if err := r.s.checkValues(m, res.item); err != nil {
+		return nil, 0, nil, appsync.Errorf(appsync.ConflictError, "conflict webhook returned an invalid item: %v", err)
+	}
+	return res.item, store.OpUpdate, nil, nil
 }
 
 // mutationError passes typed API errors through and hides the rest.

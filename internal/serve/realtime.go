@@ -51,7 +51,7 @@ func (b *backend) Subscribe(ctx context.Context, principal any, req appsync.Requ
 	}
 	op, errs := b.s.exec.Prepare(req)
 	if len(errs) > 0 {
-		return nil, errors.Join(asErrors(errs)...)
+		return nil, errors.Join(appsync.ErrorList(errs)...)
 	}
 	if op.Kind != "subscription" {
 		return nil, appsync.Errorf(appsync.UnsupportedOperation, "a start message must carry a subscription, got a %s", op.Kind)
@@ -105,14 +105,6 @@ func hasCredentials(h map[string]string) bool {
 		}
 	}
 	return false
-}
-
-func asErrors(errs []*appsync.Error) []error {
-	out := make([]error, len(errs))
-	for i, e := range errs {
-		out[i] = e
-	}
-	return out
 }
 
 // subscription is one registered subscription of one caller.

@@ -14,6 +14,7 @@ import (
 	"github.com/dsgen/dsgen/internal/serve/store"
 	"github.com/dsgen/dsgen/runtime/appsync"
 	"github.com/dsgen/dsgen/runtime/meta"
+	"github.com/dsgen/dsgen/runtime/scalar"
 )
 
 // resolver serves one request (or one subscription) for one caller.
@@ -138,15 +139,7 @@ func connection(items []any, next string, startedAt int64) map[string]any {
 // first page and carried in the signed nextToken.
 func (r *resolver) sync(ctx context.Context, op sdl.Op, f gqlexec.Field) (any, error) {
 	m := op.Model
-	acc, err := r.authorize(m, auth.OpSync)
-	if err != nil {
-		return nil, err
-	}
-	limit, err := r.limitOf(f.Args)
-	if err != nil {
-		return nil, err
-	}
-	flt, err := filterArg(f.Args, "filter")
+	l, err := r.listing(m, auth.OpSync, f.Args)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +151,7 @@ func (r *resolver) sync(ctx context.Context, op sdl.Op, f gqlexec.Field) (any, e
 		}
 		lastSync = n
 	}
-	scope := scopeOf(flt, lastSync)
+	scope := scopeOf(l.flt, lastSync)
 	var tok pageToken
 	if raw := stringArg(f.Args, "nextToken"); raw != "" {
 		if tok, err = r.s.openToken(raw, f.Name, scope); err != nil {
@@ -182,46 +175,73 @@ func (r *resolver) sync(ctx context.Context, op sdl.Op, f gqlexec.Field) (any, e
 		// exclusive bound would leave it out of this sync although it
 		// precedes the snapshot. Writes after the watermark stamped
 		// startedAt come again in the next sync; clients gate by version.
-		page, err = r.s.cfg.Store.Changes(ctx, m.Name, tok.Since, tok.StartedAt+1, tok.Cursor, limit)
+		page, err = r.s.cfg.Store.Changes(ctx, m.Name, tok.Since, tok.StartedAt+1, tok.Cursor, l.limit)
 	} else {
-		page, err = r.s.cfg.Store.Scan(ctx, m.Name, tok.Cursor, limit)
+		page, err = r.s.cfg.Store.Scan(ctx, m.Name, tok.Cursor, l.limit)
 	}
-	if errors.Is(err, store.ErrBadCursor) {
-		return nil, appsync.Errorf(appsync.BadRequest, "invalid nextToken for %s", f.Name)
-	}
-	if err != nil {
-		return nil, internal(err)
-	}
-	items, err := r.page(m, acc, page.Records, flt, auth.OpSync)
+	items, next, err := r.page(m, l, f.Name, tok, page, err)
 	if err != nil {
 		return nil, err
 	}
 	r.s.countSyncPage(m.Name, tok.Kind, len(items))
-	next := ""
+	return connection(items, next, tok.StartedAt), nil
+}
+
+// listing is what sync, list and key queries read before they touch the
+// store: the caller's access for the operation, the page size and the
+// filter argument.
+type listing struct {
+	op    auth.Operation
+	acc   *auth.Access
+	limit int
+	flt   map[string]any
+}
+
+func (r *resolver) listing(m *meta.Model, op auth.Operation, args map[string]any) (listing, error) {
+	acc, err := r.authorize(m, op)
+	if err != nil {
+		return listing{}, err
+	}
+	limit, err := r.limitOf(args)
+	if err != nil {
+		return listing{}, err
+	}
+	flt, err := filterArg(args, "filter")
+	if err != nil {
+		return listing{}, err
+	}
+	return listing{op: op, acc: acc, limit: limit, flt: flt}, nil
+}
+
+// page turns the store's answer to a sync or list read into the items the
+// caller may see that match the filter, and the nextToken (tok moved to the
+// page's cursor) when more remain. err is the read's error.
+func (r *resolver) page(m *meta.Model, l listing, field string, tok pageToken, page store.Page, err error) (items []any, next string, _ error) {
+	if errors.Is(err, store.ErrBadCursor) {
+		return nil, "", appsync.Errorf(appsync.BadRequest, "invalid nextToken for %s", field)
+	}
+	if err != nil {
+		return nil, "", internal(err)
+	}
+	items = make([]any, 0, len(page.Records))
+	for _, rec := range page.Records {
+		item := output(rec)
+		if !l.acc.Allows(item) {
+			continue
+		}
+		ok, err := filter.Match(l.flt, item)
+		if err != nil {
+			return nil, "", appsync.Errorf(appsync.BadRequest, "filter: %v", err)
+		}
+		if ok {
+			items = append(items, auth.Redact(m, item, l.op, r.id))
+		}
+	}
 	if page.Next != nil {
 		tok.Cursor = page.Next
 		next = r.s.signToken(tok)
 	}
-	return connection(items, next, tok.StartedAt), nil
-}
-
-// page filters records by the caller's access and the filter argument.
-func (r *resolver) page(m *meta.Model, acc *auth.Access, recs []store.Record, flt map[string]any, op auth.Operation) ([]any, error) {
-	items := make([]any, 0, len(recs))
-	for _, rec := range recs {
-		item := output(rec)
-		if !acc.Allows(item) {
-			continue
-		}
-		ok, err := filter.Match(flt, item)
-		if err != nil {
-			return nil, appsync.Errorf(appsync.BadRequest, "filter: %v", err)
-		}
-		if ok {
-			items = append(items, auth.Redact(m, item, op, r.id))
-		}
-	}
-	return items, nil
+	return items, next, nil
 }
 
 // list serves listXs. With only filter, limit and nextToken it pages the
@@ -232,40 +252,21 @@ func (r *resolver) list(ctx context.Context, op sdl.Op, f gqlexec.Field) (any, e
 		return r.keyQuery(ctx, op, f, op.Model.PrimaryKey.Fields())
 	}
 	m := op.Model
-	acc, err := r.authorize(m, auth.OpList)
+	l, err := r.listing(m, auth.OpList, f.Args)
 	if err != nil {
 		return nil, err
 	}
-	limit, err := r.limitOf(f.Args)
-	if err != nil {
-		return nil, err
-	}
-	flt, err := filterArg(f.Args, "filter")
-	if err != nil {
-		return nil, err
-	}
-	scope := scopeOf(flt)
+	scope := scopeOf(l.flt)
 	tok := pageToken{Field: f.Name, Kind: "list", Scope: scope}
 	if raw := stringArg(f.Args, "nextToken"); raw != "" {
 		if tok, err = r.s.openToken(raw, f.Name, scope); err != nil {
 			return nil, err
 		}
 	}
-	page, err := r.s.cfg.Store.Scan(ctx, m.Name, tok.Cursor, limit)
-	if errors.Is(err, store.ErrBadCursor) {
-		return nil, appsync.Errorf(appsync.BadRequest, "invalid nextToken for %s", f.Name)
-	}
-	if err != nil {
-		return nil, internal(err)
-	}
-	items, err := r.page(m, acc, page.Records, flt, auth.OpList)
+	page, err := r.s.cfg.Store.Scan(ctx, m.Name, tok.Cursor, l.limit)
+	items, next, err := r.page(m, l, f.Name, tok, page, err)
 	if err != nil {
 		return nil, err
-	}
-	next := ""
-	if page.Next != nil {
-		tok.Cursor = page.Next
-		next = r.s.signToken(tok)
 	}
 	return connection(items, next, 0), nil
 }
@@ -291,15 +292,7 @@ func (r *resolver) indexQuery(ctx context.Context, op sdl.Op, f gqlexec.Field) (
 // scans the model (bounded by MaxScan) and pages by offset.
 func (r *resolver) keyQuery(ctx context.Context, op sdl.Op, f gqlexec.Field, keyFields []string) (any, error) {
 	m := op.Model
-	acc, err := r.authorize(m, auth.OpList)
-	if err != nil {
-		return nil, err
-	}
-	limit, err := r.limitOf(f.Args)
-	if err != nil {
-		return nil, err
-	}
-	flt, err := filterArg(f.Args, "filter")
+	l, err := r.listing(m, auth.OpList, f.Args)
 	if err != nil {
 		return nil, err
 	}
@@ -330,7 +323,7 @@ func (r *resolver) keyQuery(ctx context.Context, op sdl.Op, f gqlexec.Field, key
 		}
 	}
 	desc := stringArg(f.Args, "sortDirection") == "DESC"
-	return r.scanQuery(ctx, m, acc, f, []map[string]any{cond, flt}, keyFields, desc, limit)
+	return r.scanQuery(ctx, m, l.acc, f, []map[string]any{cond, l.flt}, keyFields, desc, l.limit)
 }
 
 // scanQuery reads every record of m matching all conds, sorted by sortBy,
@@ -426,7 +419,9 @@ func compareValues(a, b any) int {
 	case string:
 		return cmp.Compare(x, b.(string))
 	case int64, float64:
-		return cmp.Compare(toFloat(x), toFloat(b))
+		na, _ := scalar.NumberOf(x)
+		nb, _ := scalar.NumberOf(b)
+		return cmp.Compare(na.Float64(), nb.Float64())
 	case bool:
 		y := b.(bool)
 		switch {
@@ -436,16 +431,6 @@ func compareValues(a, b any) int {
 			return -1
 		}
 		return 1
-	}
-	return 0
-}
-
-func toFloat(v any) float64 {
-	switch n := v.(type) {
-	case int64:
-		return float64(n)
-	case float64:
-		return n
 	}
 	return 0
 }
@@ -495,21 +480,13 @@ func (r *resolver) Field(ctx context.Context, typeName string, parent map[string
 		}
 		return item, nil
 	}
-	acc, err := r.authorize(target, auth.OpList)
+	l, err := r.listing(target, auth.OpList, f.Args)
 	if err != nil {
 		return nil, err
 	}
 	cond := make(map[string]any, len(vals))
 	for i, k := range rel.RelatedKeys {
 		cond[k] = map[string]any{"eq": vals[i]}
-	}
-	flt, err := filterArg(f.Args, "filter")
-	if err != nil {
-		return nil, err
-	}
-	limit, err := r.limitOf(f.Args)
-	if err != nil {
-		return nil, err
 	}
 	desc := stringArg(f.Args, "sortDirection") == "DESC"
 	sortBy := target.PrimaryKey.Fields()
@@ -519,10 +496,10 @@ func (r *resolver) Field(ctx context.Context, typeName string, parent map[string
 		}
 	}
 	if !fd.IsList {
-		limit = 1
+		l.limit = 1
 	}
 	f.Name = typeName + "." + f.Name + fmt.Sprint(vals)
-	conn, err := r.scanQuery(ctx, target, acc, f, []map[string]any{cond, flt}, sortBy, desc, limit)
+	conn, err := r.scanQuery(ctx, target, l.acc, f, []map[string]any{cond, l.flt}, sortBy, desc, l.limit)
 	if err != nil || fd.IsList {
 		return conn, err
 	}

@@ -137,8 +137,6 @@ func (s *Server) start(addr string, retry time.Duration) (string, error) {
 	}
 }
 
-var errAddrInUse = errors.New("address already in use")
-
 func (s *Server) startOnce(addr string) (string, error) {
 	args := []string{"serve", "--schema", s.opts.Schema, "--data", s.opts.DataDir,
 		"--addr", addr, "--api-key", s.opts.APIKey}

@@ -4,7 +4,8 @@
 // "graphql-ws"). Both sides use these types so they cannot drift apart.
 //
 // The shapes follow what the real Amplify JavaScript client sends and reads;
-// see ../shared/wire for recorded transcripts.
+// the interoperability suite (interop/ at the module root) runs that client
+// against `dsgen serve`.
 package appsync
 
 import (
@@ -59,6 +60,16 @@ func (e *Error) Error() string {
 // Errorf returns an *Error of the given type.
 func Errorf(errorType, format string, args ...any) *Error {
 	return &Error{ErrorType: errorType, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorList returns errs as a []error: what an Unwrap() []error method or
+// errors.Join takes.
+func ErrorList(errs []*Error) []error {
+	out := make([]error, len(errs))
+	for i, e := range errs {
+		out[i] = e
+	}
+	return out
 }
 
 // AsError returns err as an *Error when it is or wraps one.

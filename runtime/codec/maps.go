@@ -3,7 +3,6 @@ package codec
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 
@@ -468,68 +467,31 @@ func toList(v any) ([]any, error) {
 	return nil, wrongType("a list ([]any)", v)
 }
 
-// toInt converts the numbers EncodeMap accepts for an integer field.
+// toInt converts the numbers EncodeMap accepts for an integer field. A
+// json.Number must be integer text (the wire's form of an integer).
 func toInt(v any) (int64, error) {
-	switch n := v.(type) {
-	case int64:
-		return n, nil
-	case int:
-		return int64(n), nil
-	case int32:
-		return int64(n), nil
-	case int16:
-		return int64(n), nil
-	case int8:
-		return int64(n), nil
-	case uint8:
-		return int64(n), nil
-	case uint16:
-		return int64(n), nil
-	case uint32:
-		return int64(n), nil
-	case uint:
-		if uint64(n) <= math.MaxInt64 {
-			return int64(n), nil
-		}
-	case uint64:
-		if n <= math.MaxInt64 {
-			return int64(n), nil
-		}
-	case float64:
-		// -2^63 is exact in float64; 2^63 is not an int64.
-		if n == math.Trunc(n) && n >= math.MinInt64 && n < math.MaxInt64 {
-			return int64(n), nil
-		}
-	case float32:
-		return toInt(float64(n))
-	case json.Number:
+	if n, ok := v.(json.Number); ok {
 		if i, err := n.Int64(); err == nil {
 			return i, nil
 		}
-	default:
+	} else if n, ok := scalar.NumberOf(v); !ok {
 		return 0, wrongType("an integer", v)
+	} else if i, ok := n.Int64(); ok {
+		return i, nil
 	}
 	return 0, fmt.Errorf("%v is not an integer in range", v)
 }
 
 // toFloat converts the numbers EncodeMap accepts for a Float field.
 func toFloat(v any) (float64, error) {
-	switch n := v.(type) {
-	case float64:
-		return n, nil
-	case float32:
-		return float64(n), nil
-	case json.Number:
-		return n.Float64()
-	case uint64:
-		return float64(n), nil
-	case uint:
-		return float64(n), nil
+	n, ok := scalar.NumberOf(v)
+	if !ok {
+		if j, isNumber := v.(json.Number); isNumber {
+			return j.Float64() // the parse error
+		}
+		return 0, wrongType("a number", v)
 	}
-	if i, err := toInt(v); err == nil {
-		return float64(i), nil
-	}
-	return 0, wrongType("a number", v)
+	return n.Float64(), nil
 }
 
 // fieldByNumber returns the stored field of fields numbered n, or nil.

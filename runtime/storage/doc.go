@@ -1,6 +1,6 @@
 // Package storage is the storage layer of dsgen's runtime: the adapter that
 // opens, tunes and closes the embedded Badger store holding an app's local
-// data (and, later, the layout of the keys written to it).
+// data, and the layout of the keys written to it (layout.go).
 //
 // Open returns a DB that owns the Badger handle and its background
 // value-log garbage collection; the engine runs its transactions on

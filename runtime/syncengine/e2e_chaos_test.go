@@ -191,6 +191,7 @@ func chaosOutboxLen(t *testing.T, c *goClient) int {
 // server's default --max-root-fields) over a few connections.
 func chaosSeedPosts(t *testing.T, srv *testenv.Server, n int) {
 	t.Helper()
+	// perDoc stays within dsgen serve's default --max-root-fields (20).
 	const perDoc, workers = 20, 4
 	hc := &http.Client{Timeout: hangGuard}
 	defer hc.CloseIdleConnections()

@@ -4,10 +4,11 @@
 // WebSocket, and conflict handling. The local store keeps working offline;
 // the engine converges with the backend whenever it can.
 //
-// Start runs, in the background, the sequence Amplify DataStore runs
-// (../shared/notes/datastore-js.md): subscriptions first (their events are
-// buffered), then each model's sync query (parents before children), then
-// the outbox drain, then the buffered events; then it reports Ready and
+// Start runs, in the background, the sequence Amplify DataStore's sync
+// engine runs (the flows in ARCHITECTURE.md, at the module root):
+// subscriptions first (their events are buffered), then each model's sync
+// query (parents before children), then the outbox drain, then the
+// buffered events; then it reports Ready and
 // keeps processing mutations and events until the connection drops, when it
 // reconnects with jittered backoff and runs a delta sync so nothing that
 // happened while it was away is missed.
@@ -339,20 +340,4 @@ func remarshal(raw json.RawMessage) (map[string]any, error) {
 	var m map[string]any
 	err := unmarshalNumbers(raw, &m)
 	return m, err
-}
-
-// asInt reads a JSON number.
-func asInt(v any) (int64, bool) {
-	switch n := v.(type) {
-	case json.Number:
-		i, err := n.Int64()
-		return i, err == nil
-	case float64:
-		return int64(n), true
-	case int64:
-		return n, true
-	case int:
-		return int64(n), true
-	}
-	return 0, false
 }

@@ -9,10 +9,8 @@ import (
 	"github.com/dsgen/dsgen/runtime/appsync/client"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/meta"
+	"github.com/dsgen/dsgen/runtime/scalar"
 )
-
-// errOffline ends a session when the backend stops answering mutations.
-var errOffline = errors.New("syncengine: backend unreachable")
 
 // drain sends every queued mutation, returning when the outbox is empty.
 func (e *Engine) drain(ctx context.Context) error {
@@ -114,7 +112,7 @@ func (e *Engine) send(ctx context.Context, m *datastore.Mutation) error {
 					data[k] = m.Data[k]
 				}
 			}
-			v, ok := asInt(server["_version"])
+			v, ok := scalar.Int64Of(server["_version"])
 			if !ok {
 				return e.fail(ctx, m, fmt.Errorf("conflict without the server's _version: %w", err))
 			}

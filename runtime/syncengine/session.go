@@ -46,72 +46,12 @@ func (e *Engine) session(ctx context.Context, ready func()) (bool, error) {
 	var fwd sync.WaitGroup
 	defer fwd.Wait()
 	defer cancel()
-	for _, level := range e.levels {
-		for _, m := range level {
-			d := e.docs[m.Name]
-			for _, q := range []string{d.OnCreate, d.OnUpdate, d.OnDelete} {
-				if q == "" {
-					continue
-				}
-				sub, err := conn.Subscribe(sctx, appsync.Request{Query: q})
-				if err != nil {
-					return false, fmt.Errorf("subscribe %s: %w", m.Name, err)
-				}
-				fwd.Add(1)
-				go func(model string) {
-					defer fwd.Done()
-					for {
-						var ev rtclient.Event
-						var ok bool
-						select {
-						case ev, ok = <-sub.Events():
-							if !ok {
-								return
-							}
-						case <-sctx.Done():
-							return
-						}
-						if len(ev.Errors) > 0 {
-							e.log.Warn("subscription event with errors", "model", model, "error", ev.Errors[0].Message)
-							continue
-						}
-						item, err := remarshal(ev.Data)
-						if err != nil || item == nil {
-							continue
-						}
-						select {
-						case events <- incoming{model, item}:
-						case <-sctx.Done():
-							return
-						}
-					}
-				}(m.Name)
-			}
-		}
+	if err := e.subscribe(sctx, conn, events, &fwd); err != nil {
+		return false, err
 	}
 	e.events.emit(SubscriptionsEstablished{})
 
-	// Buffer events while syncing.
-	var bufMu sync.Mutex
-	var buffer []incoming
-	buffering := make(chan struct{})
-	bufDone := make(chan struct{})
-	go func() {
-		defer close(bufDone)
-		for {
-			select {
-			case ev := <-events:
-				bufMu.Lock()
-				buffer = append(buffer, ev)
-				bufMu.Unlock()
-			case <-buffering:
-				return
-			case <-sctx.Done():
-				return
-			}
-		}
-	}()
-
+	buffered := buffer(sctx, events)
 	if err := e.syncAll(sctx); err != nil {
 		return false, err
 	}
@@ -119,13 +59,7 @@ func (e *Engine) session(ctx context.Context, ready func()) (bool, error) {
 	if err := e.drain(sctx); err != nil {
 		return false, err
 	}
-	close(buffering)
-	<-bufDone
-	bufMu.Lock()
-	pending := buffer
-	buffer = nil
-	bufMu.Unlock()
-	for _, ev := range pending {
+	for _, ev := range buffered() {
 		e.apply(sctx, ev)
 	}
 	e.events.emit(Ready{})
@@ -151,6 +85,84 @@ func (e *Engine) session(ctx context.Context, ready func()) (bool, error) {
 			<-mutErr
 			return true, ctx.Err()
 		}
+	}
+}
+
+// subscribe starts every model's subscriptions on conn, parents first, each
+// with a goroutine (counted in fwd, stopped by ctx) that forwards its
+// events to events.
+func (e *Engine) subscribe(ctx context.Context, conn *rtclient.Conn, events chan<- incoming, fwd *sync.WaitGroup) error {
+	for _, level := range e.levels {
+		for _, m := range level {
+			d := e.docs[m.Name]
+			for _, q := range []string{d.OnCreate, d.OnUpdate, d.OnDelete} {
+				if q == "" {
+					continue
+				}
+				sub, err := conn.Subscribe(ctx, appsync.Request{Query: q})
+				if err != nil {
+					return fmt.Errorf("subscribe %s: %w", m.Name, err)
+				}
+				fwd.Go(func() { e.forward(ctx, m.Name, sub, events) })
+			}
+		}
+	}
+	return nil
+}
+
+// forward passes sub's events, as items, to events until sub or ctx ends.
+func (e *Engine) forward(ctx context.Context, model string, sub *rtclient.Subscription, events chan<- incoming) {
+	for {
+		var ev rtclient.Event
+		var ok bool
+		select {
+		case ev, ok = <-sub.Events():
+			if !ok {
+				return
+			}
+		case <-ctx.Done():
+			return
+		}
+		if len(ev.Errors) > 0 {
+			e.log.Warn("subscription event with errors", "model", model, "error", ev.Errors[0].Message)
+			continue
+		}
+		item, err := remarshal(ev.Data)
+		if err != nil || item == nil {
+			continue
+		}
+		select {
+		case events <- incoming{model, item}:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// buffer collects events in a goroutine until the returned function is
+// called (or ctx ends); the function stops the goroutine and returns what
+// it collected, in arrival order.
+func buffer(ctx context.Context, events <-chan incoming) (stop func() []incoming) {
+	var buf []incoming
+	stopping := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case ev := <-events:
+				buf = append(buf, ev)
+			case <-stopping:
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return func() []incoming {
+		close(stopping)
+		<-done // buf is the goroutine's until it is done
+		return buf
 	}
 }
 

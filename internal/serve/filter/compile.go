@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+
+	"github.com/dsgen/dsgen/runtime/scalar"
 )
 
 // attributeTypes are the values of the ModelAttributeTypes enum.
@@ -141,7 +143,7 @@ func isScalar(v any) bool {
 	case nil, string, bool:
 		return true
 	}
-	_, ok := toNum(v)
+	_, ok := scalar.NumberOf(v)
 	return ok
 }
 
@@ -149,7 +151,7 @@ func isOrdered(v any) bool {
 	if _, ok := v.(string); ok {
 		return true
 	}
-	_, ok := toNum(v)
+	_, ok := scalar.NumberOf(v)
 	return ok
 }
 
@@ -158,7 +160,6 @@ func isOrdered(v any) bool {
 func compileOps(path string, obj map[string]any, inSize bool) ([]op, error) {
 	var ops []op
 	for _, name := range sortedKeys(obj) {
-		v := obj[name]
 		p := path + "." + name
 		if inSize {
 			switch name {
@@ -167,132 +168,150 @@ func compileOps(path string, obj map[string]any, inSize bool) ([]op, error) {
 				return nil, errorf(p, "unknown size operator %q (want ne, eq, le, lt, ge, gt or between)", name)
 			}
 		}
-		switch name {
-		case "eq", "ne":
-			if l, ok := anyList(v); ok {
-				for i, e := range l {
-					if !isScalar(e) {
-						return nil, errorf(p+"["+strconv.Itoa(i)+"]", "want a scalar, got %s", describe(e))
-					}
-				}
-				v = l
-			} else if !isScalar(v) {
-				return nil, errorf(p, "want a scalar or a list, got %s", describe(v))
-			}
-			if inSize && v != nil {
-				if _, ok := toNum(v); !ok {
-					return nil, errorf(p, "want a number, got %s", describe(v))
-				}
-			}
-			ops = append(ops, op{name: name, val: v})
-		case "le", "lt", "ge", "gt":
-			if v == nil {
-				ops = append(ops, op{name: "never"})
-				continue
-			}
-			if !isOrdered(v) || (inSize && !isNumber(v)) {
-				return nil, errorf(p, "want a %s, got %s", orderedWord(inSize), describe(v))
-			}
-			ops = append(ops, op{name: name, val: v})
-		case "between":
-			if v == nil {
-				ops = append(ops, op{name: "never"})
-				continue
-			}
-			l, ok := anyList(v)
-			if !ok {
-				return nil, errorf(p, "want a list of 2 values, got %s", describe(v))
-			}
-			if len(l) != 2 {
-				return nil, errorf(p, "want 2 values, got %d", len(l))
-			}
-			for i, e := range l {
-				if !isOrdered(e) || (inSize && !isNumber(e)) {
-					return nil, errorf(p+"["+strconv.Itoa(i)+"]", "want a %s, got %s", orderedWord(inSize), describe(e))
-				}
-			}
-			c, ok := compare(l[0], l[1])
-			if !ok {
-				return nil, errorf(p, "bounds of different types (%s and %s)", describe(l[0]), describe(l[1]))
-			}
-			if c > 0 {
-				// DynamoDB rejects BETWEEN with a lower bound above the upper one.
-				return nil, errorf(p, "lower bound %v is greater than upper bound %v", l[0], l[1])
-			}
-			ops = append(ops, op{name: name, vals: l})
-		case "beginsWith":
-			if v == nil {
-				ops = append(ops, op{name: "never"})
-				continue
-			}
-			if _, ok := v.(string); !ok {
-				return nil, errorf(p, "want a string, got %s", describe(v))
-			}
-			ops = append(ops, op{name: name, val: v})
-		case "contains", "notContains":
-			if !isScalar(v) {
-				return nil, errorf(p, "want a scalar, got %s", describe(v))
-			}
-			if v == nil {
-				if name == "contains" {
-					ops = append(ops, op{name: "never"})
-				}
-				continue
-			}
-			ops = append(ops, op{name: name, val: v})
-		case "in", "notIn":
-			if v == nil {
-				continue
-			}
-			l, ok := anyList(v)
-			if !ok {
-				return nil, errorf(p, "want a list, got %s", describe(v))
-			}
-			for i, e := range l {
-				if !isScalar(e) {
-					return nil, errorf(p+"["+strconv.Itoa(i)+"]", "want a scalar, got %s", describe(e))
-				}
-			}
-			ops = append(ops, op{name: name, vals: l})
-		case "attributeExists":
-			if v == nil {
-				continue
-			}
-			b, ok := v.(bool)
-			if !ok {
-				return nil, errorf(p, "want a boolean, got %s", describe(v))
-			}
-			ops = append(ops, op{name: name, val: b})
-		case "attributeType":
-			if v == nil {
-				continue
-			}
-			s, ok := v.(string)
-			if !ok || !isAttributeType(s) {
-				return nil, errorf(p, "want one of binary, binarySet, bool, list, map, number, numberSet, string, stringSet, _null; got %v", v)
-			}
-			ops = append(ops, op{name: name, val: s})
-		case "size":
-			if v == nil {
-				continue
-			}
-			o, ok := v.(map[string]any)
-			if !ok {
-				return nil, errorf(p, "want a size operator object, got %s", describe(v))
-			}
-			sub, err := compileOps(p, o, true)
-			if err != nil {
-				return nil, err
-			}
-			ops = append(ops, op{name: name, size: sub})
-		default:
-			return nil, errorf(p, "unknown operator %q", name)
+		o, keep, err := compileOp(p, name, obj[name], inSize)
+		if err != nil {
+			return nil, err
+		}
+		if keep {
+			ops = append(ops, o)
 		}
 	}
 	return ops, nil
 }
 
-func isNumber(v any) bool { _, ok := toNum(v); return ok }
+// compileOp compiles operator name with operand v at path p; keep is false
+// for an operator that tests nothing (a null operand that DynamoDB leaves
+// out of the expression).
+func compileOp(p, name string, v any, inSize bool) (o op, keep bool, err error) {
+	switch name {
+	case "eq", "ne", "le", "lt", "ge", "gt", "between":
+		return compileComparison(p, name, v, inSize)
+	case "beginsWith":
+		if v == nil {
+			return op{name: "never"}, true, nil
+		}
+		if _, ok := v.(string); !ok {
+			return op{}, false, errorf(p, "want a string, got %s", describe(v))
+		}
+		return op{name: name, val: v}, true, nil
+	case "contains", "notContains":
+		if !isScalar(v) {
+			return op{}, false, errorf(p, "want a scalar, got %s", describe(v))
+		}
+		if v == nil {
+			return op{name: "never"}, name == "contains", nil
+		}
+		return op{name: name, val: v}, true, nil
+	case "in", "notIn":
+		if v == nil {
+			return op{}, false, nil
+		}
+		l, ok := anyList(v)
+		if !ok {
+			return op{}, false, errorf(p, "want a list, got %s", describe(v))
+		}
+		if err := scalarList(p, l); err != nil {
+			return op{}, false, err
+		}
+		return op{name: name, vals: l}, true, nil
+	case "attributeExists":
+		if v == nil {
+			return op{}, false, nil
+		}
+		b, ok := v.(bool)
+		if !ok {
+			return op{}, false, errorf(p, "want a boolean, got %s", describe(v))
+		}
+		return op{name: name, val: b}, true, nil
+	case "attributeType":
+		if v == nil {
+			return op{}, false, nil
+		}
+		s, ok := v.(string)
+		if !ok || !isAttributeType(s) {
+			return op{}, false, errorf(p, "want one of binary, binarySet, bool, list, map, number, numberSet, string, stringSet, _null; got %v", v)
+		}
+		return op{name: name, val: s}, true, nil
+	case "size":
+		if v == nil {
+			return op{}, false, nil
+		}
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return op{}, false, errorf(p, "want a size operator object, got %s", describe(v))
+		}
+		sub, err := compileOps(p, obj, true)
+		if err != nil {
+			return op{}, false, err
+		}
+		return op{name: name, size: sub}, true, nil
+	}
+	return op{}, false, errorf(p, "unknown operator %q", name)
+}
+
+// compileComparison compiles eq, ne, le, lt, ge, gt and between.
+func compileComparison(p, name string, v any, inSize bool) (op, bool, error) {
+	switch name {
+	case "eq", "ne":
+		if l, ok := anyList(v); ok {
+			if err := scalarList(p, l); err != nil {
+				return op{}, false, err
+			}
+			v = l
+		} else if !isScalar(v) {
+			return op{}, false, errorf(p, "want a scalar or a list, got %s", describe(v))
+		}
+		if inSize && v != nil && !isNumber(v) {
+			return op{}, false, errorf(p, "want a number, got %s", describe(v))
+		}
+		return op{name: name, val: v}, true, nil
+	case "between":
+		if v == nil {
+			return op{name: "never"}, true, nil
+		}
+		l, ok := anyList(v)
+		if !ok {
+			return op{}, false, errorf(p, "want a list of 2 values, got %s", describe(v))
+		}
+		if len(l) != 2 {
+			return op{}, false, errorf(p, "want 2 values, got %d", len(l))
+		}
+		for i, e := range l {
+			if !isOrdered(e) || (inSize && !isNumber(e)) {
+				return op{}, false, errorf(p+"["+strconv.Itoa(i)+"]", "want a %s, got %s", orderedWord(inSize), describe(e))
+			}
+		}
+		c, ok := compare(l[0], l[1])
+		if !ok {
+			return op{}, false, errorf(p, "bounds of different types (%s and %s)", describe(l[0]), describe(l[1]))
+		}
+		if c > 0 {
+			// DynamoDB rejects BETWEEN with a lower bound above the upper one.
+			return op{}, false, errorf(p, "lower bound %v is greater than upper bound %v", l[0], l[1])
+		}
+		return op{name: name, vals: l}, true, nil
+	}
+	// le, lt, ge, gt
+	if v == nil {
+		return op{name: "never"}, true, nil
+	}
+	if !isOrdered(v) || (inSize && !isNumber(v)) {
+		return op{}, false, errorf(p, "want a %s, got %s", orderedWord(inSize), describe(v))
+	}
+	return op{name: name, val: v}, true, nil
+}
+
+// scalarList checks that every element of the list at p is a scalar.
+func scalarList(p string, l []any) error {
+	for i, e := range l {
+		if !isScalar(e) {
+			return errorf(p+"["+strconv.Itoa(i)+"]", "want a scalar, got %s", describe(e))
+		}
+	}
+	return nil
+}
+
+func isNumber(v any) bool { _, ok := scalar.NumberOf(v); return ok }
 
 func orderedWord(inSize bool) string {
 	if inSize {

@@ -40,11 +40,10 @@
 package filter
 
 import (
-	"encoding/json"
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
+
+	"github.com/dsgen/dsgen/runtime/scalar"
 )
 
 // Error reports a malformed filter: Path locates the offending part, as in
@@ -272,102 +271,10 @@ func typeName(v any) string {
 	case map[string]any:
 		return "map"
 	}
-	if _, ok := toNum(v); ok {
+	if _, ok := scalar.NumberOf(v); ok {
 		return "number"
 	}
 	return ""
-}
-
-// num is a normalised number: an exact integer when isInt, else f.
-type num struct {
-	i     int64
-	f     float64
-	isInt bool
-}
-
-// toNum normalises every Go numeric kind and json.Number.
-func toNum(v any) (num, bool) {
-	switch t := v.(type) {
-	case int:
-		return num{i: int64(t), isInt: true}, true
-	case int8:
-		return num{i: int64(t), isInt: true}, true
-	case int16:
-		return num{i: int64(t), isInt: true}, true
-	case int32:
-		return num{i: int64(t), isInt: true}, true
-	case int64:
-		return num{i: t, isInt: true}, true
-	case uint:
-		return fromUint(uint64(t)), true
-	case uint8:
-		return num{i: int64(t), isInt: true}, true
-	case uint16:
-		return num{i: int64(t), isInt: true}, true
-	case uint32:
-		return num{i: int64(t), isInt: true}, true
-	case uint64:
-		return fromUint(t), true
-	case float32:
-		return fromFloat(float64(t)), true
-	case float64:
-		return fromFloat(t), true
-	case json.Number:
-		if i, err := strconv.ParseInt(string(t), 10, 64); err == nil {
-			return num{i: i, isInt: true}, true
-		}
-		f, err := strconv.ParseFloat(string(t), 64)
-		if err != nil {
-			return num{}, false
-		}
-		return fromFloat(f), true
-	}
-	return num{}, false
-}
-
-func fromUint(u uint64) num {
-	if u <= math.MaxInt64 {
-		return num{i: int64(u), isInt: true}
-	}
-	return num{f: float64(u)}
-}
-
-// fromFloat keeps integral floats exact so that 3.0 equals int64(3)
-// however large.
-func fromFloat(f float64) num {
-	if f == math.Trunc(f) && f >= -(1<<63) && f < 1<<63 {
-		return num{i: int64(f), isInt: true}
-	}
-	return num{f: f}
-}
-
-// cmpNum orders two numbers; ok is false when either is NaN.
-func cmpNum(a, b num) (int, bool) {
-	if a.isInt && b.isInt {
-		switch {
-		case a.i < b.i:
-			return -1, true
-		case a.i > b.i:
-			return 1, true
-		}
-		return 0, true
-	}
-	af, bf := a.f, b.f
-	if a.isInt {
-		af = float64(a.i)
-	}
-	if b.isInt {
-		bf = float64(b.i)
-	}
-	switch {
-	case math.IsNaN(af) || math.IsNaN(bf):
-		return 0, false
-	case af < bf:
-		return -1, true
-	case af > bf:
-		return 1, true
-	}
-	return 0, true
 }
 
 // compare orders two strings (by bytes) or two numbers; ok is false for
@@ -380,15 +287,15 @@ func compare(a, b any) (int, bool) {
 		}
 		return strings.Compare(as, bs), true
 	}
-	an, ok := toNum(a)
+	an, ok := scalar.NumberOf(a)
 	if !ok {
 		return 0, false
 	}
-	bn, ok := toNum(b)
+	bn, ok := scalar.NumberOf(b)
 	if !ok {
 		return 0, false
 	}
-	return cmpNum(an, bn)
+	return an.Compare(bn)
 }
 
 // equal is DynamoDB equality: same type and value; lists element by

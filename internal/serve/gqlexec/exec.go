@@ -3,7 +3,6 @@ package gqlexec
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -68,10 +67,6 @@ func (e *Executor) Execute(ctx context.Context, op *Operation, r Resolver) *apps
 	x.buf = append(x.buf, '}')
 	return x.response(true)
 }
-
-// errHalted is what a resolver call returns once the execution has stopped
-// at a limit; the limit's error is reported instead.
-var errHalted = errors.New("gqlexec: execution stopped at a limit")
 
 // SubscriptionField returns the one root field of a subscription operation,
 // with its coerced arguments.

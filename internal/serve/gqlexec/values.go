@@ -8,6 +8,8 @@ import (
 	"strconv"
 
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/dsgen/dsgen/runtime/scalar"
 )
 
 // Input values reach resolvers with one Go type per GraphQL type: Int is
@@ -202,97 +204,54 @@ func coerceArgs(schema *ast.Schema, defs ast.ArgumentDefinitionList, args ast.Ar
 	return out, nil
 }
 
-// toInt64 accepts the integral numbers a resolver or a JSON decoder yields.
+// toInt64 accepts the integral numbers a resolver or a JSON decoder yields,
+// and numeric strings (gqlparser accepts one for an Int variable).
 func toInt64(v any) (int64, error) {
-	switch n := v.(type) {
-	case int:
-		return int64(n), nil
-	case int64:
-		return n, nil
-	case int32:
-		return int64(n), nil
-	case int16:
-		return int64(n), nil
-	case int8:
-		return int64(n), nil
-	case uint:
-		if uint64(n) > math.MaxInt64 {
-			return 0, fmt.Errorf("Int cannot represent %d", n)
-		}
-		return int64(n), nil
-	case uint64:
-		if n > math.MaxInt64 {
-			return 0, fmt.Errorf("Int cannot represent %d", n)
-		}
-		return int64(n), nil
-	case uint32:
-		return int64(n), nil
-	case uint16:
-		return int64(n), nil
-	case uint8:
-		return int64(n), nil
-	case float64:
-		return floatToInt(n)
-	case float32:
-		return floatToInt(float64(n))
-	case json.Number:
-		if i, err := n.Int64(); err == nil {
-			return i, nil
-		}
-		f, err := n.Float64()
+	if s, ok := v.(string); ok {
+		i, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("Int cannot represent %q", string(n))
-		}
-		return floatToInt(f)
-	case string:
-		// gqlparser accepts a numeric string for an Int variable.
-		i, err := strconv.ParseInt(n, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("Int cannot represent %q", n)
+			return 0, fmt.Errorf("Int cannot represent %q", s)
 		}
 		return i, nil
 	}
-	return 0, fmt.Errorf("Int cannot represent a %T", v)
-}
-
-func floatToInt(f float64) (int64, error) {
-	if f != math.Trunc(f) || math.IsInf(f, 0) || math.Abs(f) > 1<<63-1024 {
-		return 0, fmt.Errorf("Int cannot represent non-integer value %v", f)
+	n, ok := scalar.NumberOf(v)
+	switch {
+	case !ok:
+		return 0, cannotRepresent("Int", v)
+	case n.IsInt:
+		return n.Int, nil
+	case n.Float == math.Trunc(n.Float):
+		return 0, fmt.Errorf("Int cannot represent %v", v)
 	}
-	return int64(f), nil
+	return 0, fmt.Errorf("Int cannot represent non-integer value %v", v)
 }
 
-// toFloat64 accepts any number.
+// toFloat64 accepts any finite number, and numeric strings.
 func toFloat64(v any) (float64, error) {
 	var f float64
-	switch n := v.(type) {
-	case float64:
-		f = n
-	case float32:
-		f = float64(n)
-	case json.Number:
-		x, err := n.Float64()
+	if s, ok := v.(string); ok {
+		x, err := strconv.ParseFloat(s, 64)
 		if err != nil {
-			return 0, fmt.Errorf("Float cannot represent %q", string(n))
+			return 0, fmt.Errorf("Float cannot represent %q", s)
 		}
 		f = x
-	case string:
-		x, err := strconv.ParseFloat(n, 64)
-		if err != nil {
-			return 0, fmt.Errorf("Float cannot represent %q", n)
-		}
-		f = x
-	default:
-		i, err := toInt64(v)
-		if err != nil {
-			return 0, fmt.Errorf("Float cannot represent a %T", v)
-		}
-		f = float64(i)
+	} else if n, ok := scalar.NumberOf(v); ok {
+		f = n.Float64()
+	} else {
+		return 0, cannotRepresent("Float", v)
 	}
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0, fmt.Errorf("Float cannot represent %v", f)
 	}
 	return f, nil
+}
+
+// cannotRepresent is the error for a value that is no number at all.
+func cannotRepresent(typ string, v any) error {
+	if n, ok := v.(json.Number); ok {
+		return fmt.Errorf("%s cannot represent %q", typ, string(n))
+	}
+	return fmt.Errorf("%s cannot represent a %T", typ, v)
 }
 
 // toID accepts a string or an integer, as the spec allows for ID.

@@ -16,6 +16,7 @@
 package realtime
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -137,27 +138,13 @@ const (
 )
 
 func (o Options) withDefaults() Options {
-	if o.ConnectionTimeout == 0 {
-		o.ConnectionTimeout = DefaultConnectionTimeout
-	}
-	if o.KeepAlive == 0 {
-		o.KeepAlive = DefaultKeepAlive
-	}
-	if o.InitTimeout == 0 {
-		o.InitTimeout = DefaultInitTimeout
-	}
-	if o.MaxSubscriptions == 0 {
-		o.MaxSubscriptions = DefaultMaxSubscriptions
-	}
-	if o.MaxMessageBytes == 0 {
-		o.MaxMessageBytes = DefaultMaxMessageBytes
-	}
-	if o.SendQueue == 0 {
-		o.SendQueue = DefaultSendQueue
-	}
-	if o.WriteTimeout == 0 {
-		o.WriteTimeout = DefaultWriteTimeout
-	}
+	o.ConnectionTimeout = cmp.Or(o.ConnectionTimeout, DefaultConnectionTimeout)
+	o.KeepAlive = cmp.Or(o.KeepAlive, DefaultKeepAlive)
+	o.InitTimeout = cmp.Or(o.InitTimeout, DefaultInitTimeout)
+	o.MaxSubscriptions = cmp.Or(o.MaxSubscriptions, DefaultMaxSubscriptions)
+	o.MaxMessageBytes = cmp.Or(o.MaxMessageBytes, DefaultMaxMessageBytes)
+	o.SendQueue = cmp.Or(o.SendQueue, DefaultSendQueue)
+	o.WriteTimeout = cmp.Or(o.WriteTimeout, DefaultWriteTimeout)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}

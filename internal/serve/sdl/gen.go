@@ -158,16 +158,22 @@ func (g *gen) filterType(f *meta.Field) string {
 		return "Model" + scalarBase(f.Type) + "Input"
 	case meta.KindEnum:
 		if f.IsList {
-			name := "Model" + f.Type + "ListInput"
-			g.shared.add(&def{kind: kindInput, name: name, inputs: []arg{
-				{"eq", "[" + f.Type + "]"}, {"ne", "[" + f.Type + "]"}, {"contains", f.Type}, {"notContains", f.Type}}})
-			return name
+			return g.enumListInput("Model", f)
 		}
 		name := "Model" + f.Type + "Input"
 		g.shared.add(&def{kind: kindInput, name: name, inputs: []arg{{"eq", f.Type}, {"ne", f.Type}}})
 		return name
 	}
 	return ""
+}
+
+// enumListInput declares the filter input of the enum list field f, named
+// with prefix, and returns its name.
+func (g *gen) enumListInput(prefix string, f *meta.Field) string {
+	name := prefix + f.Type + "ListInput"
+	g.shared.add(&def{kind: kindInput, name: name, inputs: []arg{
+		{"eq", "[" + f.Type + "]"}, {"ne", "[" + f.Type + "]"}, {"contains", f.Type}, {"notContains", f.Type}}})
+	return name
 }
 
 // subFilterType is filterType for subscription filters: enums filter as
@@ -178,10 +184,7 @@ func (g *gen) subFilterType(f *meta.Field) string {
 		return "ModelSubscription" + scalarBase(f.Type) + "Input"
 	case meta.KindEnum:
 		if f.IsList {
-			name := "ModelSubscription" + f.Type + "ListInput"
-			g.shared.add(&def{kind: kindInput, name: name, inputs: []arg{
-				{"eq", "[" + f.Type + "]"}, {"ne", "[" + f.Type + "]"}, {"contains", f.Type}, {"notContains", f.Type}}})
-			return name
+			return g.enumListInput("ModelSubscription", f)
 		}
 		return "ModelSubscriptionStringInput"
 	}
@@ -247,17 +250,73 @@ func isTimestamp(m *meta.Model, f *meta.Field) bool {
 	return f.Name != "" && (f.Name == ts.CreatedAt || f.Name == ts.UpdatedAt)
 }
 
+// modelTypes are the names of the types the API declares for one model.
+type modelTypes struct {
+	name, conn, filter, cond, subFilter string
+}
+
+// model declares m's types (object, connection, filter, condition and
+// mutation inputs) and its root fields (queries, mutations, subscriptions).
 func (g *gen) model(m *meta.Model) error {
 	name := m.Name
-	conn := "Model" + name + "Connection"
-	filter := "Model" + name + "FilterInput"
-	cond := "Model" + name + "ConditionInput"
-	subFilter := "ModelSubscription" + name + "FilterInput"
+	t := modelTypes{
+		name:      name,
+		conn:      "Model" + name + "Connection",
+		filter:    "Model" + name + "FilterInput",
+		cond:      "Model" + name + "ConditionInput",
+		subFilter: "ModelSubscription" + name + "FilterInput",
+	}
 	_, missingOwners := ownerFields(m)
-	keyFields := m.PrimaryKey.Fields()
 
-	// The object type.
-	obj := &def{kind: kindType, name: name}
+	if err := g.objectType(m, missingOwners); err != nil {
+		return err
+	}
+	g.models.add(&def{kind: kindType, name: t.conn, fields: []field{
+		{name: "items", typ: "[" + name + "]!"},
+		{name: "nextToken", typ: "String"},
+		{name: "startedAt", typ: "AWSTimestamp"},
+	}})
+	subFilter := g.filterInputs(m, t, missingOwners)
+	names := m.Operations()
+	create, update, del, err := mutationInputs(m, missingOwners)
+	if err != nil {
+		return err
+	}
+	if names.Create != "" {
+		g.models.add(create)
+	}
+	if names.Update != "" {
+		g.models.add(update)
+	}
+	if names.Delete != "" {
+		g.models.add(del)
+	}
+	if len(names.OnCreate)+len(names.OnUpdate)+len(names.OnDelete) > 0 {
+		g.models.add(subFilter)
+	}
+
+	if err := g.queries(m, names, t); err != nil {
+		return err
+	}
+	for _, mu := range []struct {
+		field string
+		kind  OpKind
+		input *def
+	}{{names.Create, OpCreate, create}, {names.Update, OpUpdate, update}, {names.Delete, OpDelete, del}} {
+		if mu.field == "" {
+			continue
+		}
+		g.addRoot(Mutation, field{name: mu.field, typ: name, args: []arg{{"input", mu.input.name + "!"}, {"condition", t.cond}}},
+			Op{Kind: mu.kind, Model: m})
+	}
+	g.subscriptions(m, names, t)
+	return nil
+}
+
+// objectType declares m's object type: its fields, owner fields the schema
+// leaves implicit, and the sync metadata.
+func (g *gen) objectType(m *meta.Model, missingOwners []string) error {
+	obj := &def{kind: kindType, name: m.Name}
 	for _, f := range m.Fields {
 		if f.Kind == meta.KindModel {
 			rf, err := g.relationField(m, f)
@@ -278,17 +337,17 @@ func (g *gen) model(m *meta.Model) error {
 	}
 	obj.fields = append(obj.fields, syncFields()...)
 	g.models.add(obj)
+	return nil
+}
 
-	g.models.add(&def{kind: kindType, name: conn, fields: []field{
-		{name: "items", typ: "[" + name + "]!"},
-		{name: "nextToken", typ: "String"},
-		{name: "startedAt", typ: "AWSTimestamp"},
-	}})
-
-	// Filter, condition and subscription filter inputs.
-	fi := &def{kind: kindInput, name: filter}
-	ci := &def{kind: kindInput, name: cond}
-	si := &def{kind: kindInput, name: subFilter}
+// filterInputs declares m's filter and condition inputs and returns its
+// subscription filter input, which the caller declares only when m has
+// subscriptions.
+func (g *gen) filterInputs(m *meta.Model, t modelTypes, missingOwners []string) *def {
+	keyFields := m.PrimaryKey.Fields()
+	fi := &def{kind: kindInput, name: t.filter}
+	ci := &def{kind: kindInput, name: t.cond}
+	si := &def{kind: kindInput, name: t.subFilter}
 	for _, f := range m.Fields {
 		if ft := g.filterType(f); ft != "" {
 			fi.inputs = append(fi.inputs, arg{f.Name, ft})
@@ -305,18 +364,21 @@ func (g *gen) model(m *meta.Model) error {
 		ci.inputs = append(ci.inputs, arg{o, "ModelStringInput"})
 		si.inputs = append(si.inputs, arg{o, "ModelSubscriptionStringInput"})
 	}
-	fi.inputs = append(fi.inputs, arg{"and", "[" + filter + "]"}, arg{"or", "[" + filter + "]"}, arg{"not", filter}, arg{"_deleted", "ModelBooleanInput"})
-	ci.inputs = append(ci.inputs, arg{"and", "[" + cond + "]"}, arg{"or", "[" + cond + "]"}, arg{"not", cond}, arg{"_deleted", "ModelBooleanInput"})
-	si.inputs = append(si.inputs, arg{"and", "[" + subFilter + "]"}, arg{"or", "[" + subFilter + "]"}, arg{"_deleted", "ModelBooleanInput"})
+	fi.inputs = append(fi.inputs, arg{"and", "[" + t.filter + "]"}, arg{"or", "[" + t.filter + "]"}, arg{"not", t.filter}, arg{"_deleted", "ModelBooleanInput"})
+	ci.inputs = append(ci.inputs, arg{"and", "[" + t.cond + "]"}, arg{"or", "[" + t.cond + "]"}, arg{"not", t.cond}, arg{"_deleted", "ModelBooleanInput"})
+	si.inputs = append(si.inputs, arg{"and", "[" + t.subFilter + "]"}, arg{"or", "[" + t.subFilter + "]"}, arg{"_deleted", "ModelBooleanInput"})
 	g.models.add(fi)
 	g.models.add(ci)
+	return si
+}
 
-	names := m.Operations()
-
-	// Mutation inputs.
-	create := &def{kind: kindInput, name: "Create" + upperFirst(name) + "Input"}
-	update := &def{kind: kindInput, name: "Update" + upperFirst(name) + "Input"}
-	del := &def{kind: kindInput, name: "Delete" + upperFirst(name) + "Input"}
+// mutationInputs returns m's create, update and delete inputs.
+func mutationInputs(m *meta.Model, missingOwners []string) (create, update, del *def, _ error) {
+	name := m.Name
+	keyFields := m.PrimaryKey.Fields()
+	create = &def{kind: kindInput, name: "Create" + upperFirst(name) + "Input"}
+	update = &def{kind: kindInput, name: "Update" + upperFirst(name) + "Input"}
+	del = &def{kind: kindInput, name: "Delete" + upperFirst(name) + "Input"}
 	for _, f := range m.Fields {
 		if f.Kind == meta.KindModel || f.ReadOnly {
 			continue
@@ -339,7 +401,7 @@ func (g *gen) model(m *meta.Model) error {
 	for _, k := range keyFields {
 		f := m.Field(k)
 		if f == nil {
-			return &Error{Model: name, Field: k, Msg: "primary key field is not a field of the model"}
+			return nil, nil, nil, &Error{Model: name, Field: k, Msg: "primary key field is not a field of the model"}
 		}
 		del.inputs = append(del.inputs, arg{k, f.Type + "!"})
 	}
@@ -350,26 +412,18 @@ func (g *gen) model(m *meta.Model) error {
 	for _, in := range []*def{create, update, del} {
 		in.inputs = append(in.inputs, arg{"_version", "Int"})
 	}
-	if names.Create != "" {
-		g.models.add(create)
-	}
-	if names.Update != "" {
-		g.models.add(update)
-	}
-	if names.Delete != "" {
-		g.models.add(del)
-	}
-	if len(names.OnCreate)+len(names.OnUpdate)+len(names.OnDelete) > 0 {
-		g.models.add(si)
-	}
+	return create, update, del, nil
+}
 
-	// Queries.
+// queries declares m's get, list, sync and index query fields.
+func (g *gen) queries(m *meta.Model, names meta.Operations, t modelTypes) error {
+	keyFields := m.PrimaryKey.Fields()
 	if names.Get != "" {
 		var args []arg
 		for _, k := range keyFields {
 			args = append(args, arg{k, m.Field(k).Type + "!"})
 		}
-		g.addRoot(Query, field{name: names.Get, args: args, typ: name}, Op{Kind: OpGet, Model: m})
+		g.addRoot(Query, field{name: names.Get, args: args, typ: t.name}, Op{Kind: OpGet, Model: m})
 	}
 	if names.List != "" {
 		var args []arg
@@ -385,15 +439,15 @@ func (g *gen) model(m *meta.Model) error {
 				sortArg = sa.name
 			}
 		}
-		args = append(args, arg{"filter", filter}, arg{"limit", "Int"}, arg{"nextToken", "String"})
+		args = append(args, arg{"filter", t.filter}, arg{"limit", "Int"}, arg{"nextToken", "String"})
 		if m.PrimaryKey.Custom {
 			args = append(args, arg{"sortDirection", "ModelSortDirection"})
 		}
-		g.addRoot(Query, field{name: names.List, args: args, typ: conn}, Op{Kind: OpList, Model: m, SortKeyArg: sortArg})
+		g.addRoot(Query, field{name: names.List, args: args, typ: t.conn}, Op{Kind: OpList, Model: m, SortKeyArg: sortArg})
 	}
 	if names.Sync != "" {
-		g.addRoot(Query, field{name: names.Sync, typ: conn, args: []arg{
-			{"filter", filter}, {"limit", "Int"}, {"nextToken", "String"}, {"lastSync", "AWSTimestamp"}}},
+		g.addRoot(Query, field{name: names.Sync, typ: t.conn, args: []arg{
+			{"filter", t.filter}, {"limit", "Int"}, {"nextToken", "String"}, {"lastSync", "AWSTimestamp"}}},
 			Op{Kind: OpSync, Model: m})
 	}
 	for _, ix := range m.Indexes {
@@ -402,7 +456,7 @@ func (g *gen) model(m *meta.Model) error {
 		}
 		pk := m.Field(ix.Fields[0])
 		if pk == nil {
-			return &Error{Model: name, Field: ix.Fields[0], Msg: "index " + strconv.Quote(ix.Name) + " names a field the model does not have"}
+			return &Error{Model: m.Name, Field: ix.Fields[0], Msg: "index " + strconv.Quote(ix.Name) + " names a field the model does not have"}
 		}
 		args := []arg{{pk.Name, pk.Type + "!"}}
 		sa, err := g.sortKeyArg(m, upperFirst(ix.Name), ix.Fields[1:])
@@ -412,24 +466,15 @@ func (g *gen) model(m *meta.Model) error {
 		if sa.name != "" {
 			args = append(args, sa)
 		}
-		args = append(args, arg{"sortDirection", "ModelSortDirection"}, arg{"filter", filter}, arg{"limit", "Int"}, arg{"nextToken", "String"})
-		g.addRoot(Query, field{name: ix.QueryField, args: args, typ: conn}, Op{Kind: OpIndexQuery, Model: m, Index: ix, SortKeyArg: sa.name})
+		args = append(args, arg{"sortDirection", "ModelSortDirection"}, arg{"filter", t.filter}, arg{"limit", "Int"}, arg{"nextToken", "String"})
+		g.addRoot(Query, field{name: ix.QueryField, args: args, typ: t.conn}, Op{Kind: OpIndexQuery, Model: m, Index: ix, SortKeyArg: sa.name})
 	}
+	return nil
+}
 
-	// Mutations.
-	for _, mu := range []struct {
-		field string
-		kind  OpKind
-		input *def
-	}{{names.Create, OpCreate, create}, {names.Update, OpUpdate, update}, {names.Delete, OpDelete, del}} {
-		if mu.field == "" {
-			continue
-		}
-		g.addRoot(Mutation, field{name: mu.field, typ: name, args: []arg{{"input", mu.input.name + "!"}, {"condition", cond}}},
-			Op{Kind: mu.kind, Model: m})
-	}
-
-	// Subscriptions.
+// subscriptions declares m's subscription fields, with the owner arguments
+// that owner auth requires.
+func (g *gen) subscriptions(m *meta.Model, names meta.Operations, t modelTypes) {
 	var owners []string
 	ownerType := "String"
 	if !names.SubscriptionsPublic {
@@ -444,16 +489,15 @@ func (g *gen) model(m *meta.Model) error {
 		mutation string
 	}{{names.OnCreate, OpOnCreate, names.Create}, {names.OnUpdate, OpOnUpdate, names.Update}, {names.OnDelete, OpOnDelete, names.Delete}} {
 		for _, fname := range su.fields {
-			args := []arg{{"filter", subFilter}}
+			args := []arg{{"filter", t.subFilter}}
 			for _, o := range owners {
 				args = append(args, arg{o, ownerType})
 			}
-			g.addRoot(Subscription, field{name: fname, typ: name, args: args,
+			g.addRoot(Subscription, field{name: fname, typ: t.name, args: args,
 				directive: "@aws_subscribe(mutations: [" + strconv.Quote(su.mutation) + "])"},
 				Op{Kind: su.kind, Model: m, OwnerArgs: slices.Clone(owners), Mutation: su.mutation})
 		}
 	}
-	return nil
 }
 
 // addRoot adds a root field unless one of that name exists (a renamed

@@ -15,9 +15,11 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/validator"
+
+	"github.com/dsgen/dsgen/runtime/appsync"
+	"github.com/dsgen/dsgen/runtime/meta"
 )
 
 // Options tune the generated API. It is reserved for later use.
@@ -174,21 +176,4 @@ func preludeSource() *ast.Source {
 // appsyncPrelude declares what AppSync predefines. A self-hosted server must
 // declare it itself; it is kept out of API.SDL as AppSync's printed schema
 // omits it too.
-const appsyncPrelude = `scalar AWSDate
-scalar AWSTime
-scalar AWSDateTime
-scalar AWSTimestamp
-scalar AWSEmail
-scalar AWSJSON
-scalar AWSURL
-scalar AWSPhone
-scalar AWSIPAddress
-
-directive @aws_subscribe(mutations: [String]) on FIELD_DEFINITION
-directive @aws_api_key on FIELD_DEFINITION | OBJECT
-directive @aws_iam on FIELD_DEFINITION | OBJECT
-directive @aws_oidc on FIELD_DEFINITION | OBJECT
-directive @aws_lambda on FIELD_DEFINITION | OBJECT
-directive @aws_cognito_user_pools(cognito_groups: [String]) on FIELD_DEFINITION | OBJECT
-directive @aws_auth(cognito_groups: [String]) on FIELD_DEFINITION
-`
+const appsyncPrelude = appsync.Prelude

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dsgen/dsgen/internal/testenv"
 	"github.com/dsgen/dsgen/runtime/appsync/client"
 )
 
@@ -40,7 +41,7 @@ func BenchmarkSyncPage(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	d := docsFor(b, blogSchema(b), "Post")
+	d := docsFor(b, testenv.BlogSchema(b), "Post")
 	ctx := ctxT(b)
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()

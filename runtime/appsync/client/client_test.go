@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dsgen/dsgen/internal/serve"
+	"github.com/dsgen/dsgen/internal/testenv"
 	"github.com/dsgen/dsgen/runtime/appsync"
 	"github.com/dsgen/dsgen/runtime/appsync/client"
 	"github.com/dsgen/dsgen/runtime/meta"
@@ -70,7 +71,7 @@ func version(t testing.TB, item map[string]any) int64 {
 // Every document of the blog schema executes against dsgen serve: sync,
 // get, create, update, delete, and the three subscriptions are acknowledged.
 func TestDocumentsExecuteBlog(t *testing.T) {
-	s := blogSchema(t)
+	s := testenv.BlogSchema(t)
 	ts := startServer(t, s, nil)
 	c := newClient(t, ts, client.APIKey(testKey))
 	ctx := ctxT(t)
@@ -131,7 +132,7 @@ func TestDocumentsExecuteBlog(t *testing.T) {
 // A base sync of 2,500 records in pages of 1,000 returns each record once,
 // with one startedAt, and a delta sync from it returns just what changed.
 func TestSyncPaging(t *testing.T) {
-	s := blogSchema(t)
+	s := testenv.BlogSchema(t)
 	ts := startServer(t, s, nil)
 	c := newClient(t, ts, client.APIKey(testKey))
 	d := docsFor(t, s, "Post")
@@ -231,7 +232,7 @@ func TestSyncPaging(t *testing.T) {
 // server's item; a false condition and a duplicate create fail their
 // conditions.
 func TestMutateConflictAndCondition(t *testing.T) {
-	s := blogSchema(t)
+	s := testenv.BlogSchema(t)
 	ts := startServer(t, s, func(c *serve.Config) { c.Conflict = map[string]serve.Strategy{"Post": serve.Optimistic} })
 	c := newClient(t, ts, client.APIKey(testKey))
 	d := docsFor(t, s, "Post")
@@ -300,7 +301,7 @@ const ownerSchema = `type Note @model @auth(rules: [{allow: owner}]) {
 `
 
 func TestOwnerAuth(t *testing.T) {
-	s := schemaFrom(t, ownerSchema)
+	s := testenv.LoadSchema(t, ownerSchema)
 	ts := startServer(t, s, nil)
 	d := docsFor(t, s, "Note")
 	ctx := ctxT(t)
@@ -338,7 +339,7 @@ func TestOwnerAuth(t *testing.T) {
 // through; a token that stays bad ends in ErrUnauthorized after one
 // refresh.
 func TestTokenRefresh(t *testing.T) {
-	s := schemaFrom(t, ownerSchema)
+	s := testenv.LoadSchema(t, ownerSchema)
 	ts := startServer(t, s, nil)
 	d := docsFor(t, s, "Note")
 	ctx := ctxT(t)
@@ -407,7 +408,7 @@ func TestNewValidatesEndpoint(t *testing.T) {
 	if _, err := client.New("https://x/graphql", client.APIKey("k"), client.WithMaxResponseBytes(-1)); err == nil {
 		t.Error("negative response limit accepted")
 	}
-	if _, err := newClient(t, startServer(t, blogSchema(t), nil), client.APIKey(testKey)).Sync(ctxT(t), nil, client.SyncArgs{}); err == nil || !strings.Contains(err.Error(), "Documents") {
+	if _, err := newClient(t, startServer(t, testenv.BlogSchema(t), nil), client.APIKey(testKey)).Sync(ctxT(t), nil, client.SyncArgs{}); err == nil || !strings.Contains(err.Error(), "Documents") {
 		t.Errorf("Sync with nil docs: %v", err)
 	}
 	c, err := client.New("https://abcdefghijklmnopqrstuvwxyz.appsync-api.eu-west-1.amazonaws.com/graphql", client.APIKey("k"))

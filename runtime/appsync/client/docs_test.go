@@ -12,6 +12,7 @@ import (
 
 	"github.com/dsgen/dsgen/internal/schema"
 	"github.com/dsgen/dsgen/internal/serve/sdl"
+	"github.com/dsgen/dsgen/internal/testenv"
 	"github.com/dsgen/dsgen/runtime/appsync/client"
 	"github.com/dsgen/dsgen/runtime/meta"
 )
@@ -42,7 +43,7 @@ func TestDocumentsMatchJSClient(t *testing.T) {
 	if err := json.Unmarshal(raw, &rec); err != nil {
 		t.Fatal(err)
 	}
-	s := blogSchema(t)
+	s := testenv.BlogSchema(t)
 	ours := map[string]string{}
 	for _, m := range s.Models {
 		for f, doc := range every(docsFor(t, s, m.Name)) {
@@ -60,7 +61,7 @@ func TestDocumentsMatchJSClient(t *testing.T) {
 }
 
 func TestDocumentsRootFields(t *testing.T) {
-	d := docsFor(t, blogSchema(t), "PostTags")
+	d := docsFor(t, testenv.BlogSchema(t), "PostTags")
 	got := []string{d.SyncField, d.GetField, d.CreateField, d.UpdateField, d.DeleteField, d.OnCreateField, d.OnUpdateField, d.OnDeleteField}
 	want := []string{"syncPostTags", "getPostTags", "createPostTags", "updatePostTags", "deletePostTags", "onCreatePostTags", "onUpdatePostTags", "onDeletePostTags"}
 	if !slices.Equal(got, want) {
@@ -72,7 +73,7 @@ func TestDocumentsRootFields(t *testing.T) {
 }
 
 func TestDocumentsSelectionSet(t *testing.T) {
-	s := schemaFrom(t, `
+	s := testenv.LoadSchema(t, `
 type Note @model @auth(rules: [{allow: owner}, {allow: public, operations: [read]}]) {
   id: ID!
   body: String
@@ -127,7 +128,7 @@ func TestDocumentsOwnerArgument(t *testing.T) {
 		{"public subscriptions", `type T @model(subscriptions: {level: public}) @auth(rules: [{allow: owner}]) { id: ID! }`, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := docsFor(t, schemaFrom(t, tc.src), "T")
+			d := docsFor(t, testenv.LoadSchema(t, tc.src), "T")
 			if d.OwnerField != tc.want {
 				t.Errorf("OwnerField %q, want %q", d.OwnerField, tc.want)
 			}
@@ -139,7 +140,7 @@ func TestDocumentsOwnerArgument(t *testing.T) {
 }
 
 func TestDocumentsRenames(t *testing.T) {
-	s := schemaFrom(t, `type Item @model(queries: {sync: "pullItems", get: null}, mutations: {delete: null}, subscriptions: {onCreate: ["created", "other"]}) { id: ID! }`)
+	s := testenv.LoadSchema(t, `type Item @model(queries: {sync: "pullItems", get: null}, mutations: {delete: null}, subscriptions: {onCreate: ["created", "other"]}) { id: ID! }`)
 	d := docsFor(t, s, "Item")
 	if d.SyncField != "pullItems" || !strings.Contains(d.Sync, "  pullItems(") {
 		t.Errorf("renamed sync: field %q, document %s", d.SyncField, d.Sync)
@@ -154,11 +155,11 @@ func TestDocumentsRenames(t *testing.T) {
 }
 
 func TestDocumentsBadInput(t *testing.T) {
-	s := blogSchema(t)
+	s := testenv.BlogSchema(t)
 	if _, err := client.Documents(nil, s.Models[0]); err == nil {
 		t.Error("nil schema accepted")
 	}
-	other := blogSchema(t)
+	other := testenv.BlogSchema(t)
 	if _, err := client.Documents(s, other.Model("Post")); err == nil || !strings.Contains(err.Error(), `"Post"`) {
 		t.Errorf("model of another schema: %v", err)
 	}
@@ -224,7 +225,7 @@ func TestDocumentsValidateCorpus(t *testing.T) {
 	if len(files) == 0 {
 		t.Skip("schema corpus ../shared/schemas/valid not present")
 	}
-	t.Run("blog", func(t *testing.T) { assertValid(t, blogSchema(t)) })
+	t.Run("blog", func(t *testing.T) { assertValid(t, testenv.BlogSchema(t)) })
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			s, err := schema.LoadPath(f, schema.Options{})

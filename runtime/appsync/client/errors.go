@@ -22,7 +22,10 @@ var ErrUnauthorized = errors.New("appsync client: credentials refused")
 
 // ErrResponseTooLarge is wrapped by the *ResponseError returned when a
 // response body exceeds the client's limit (WithMaxResponseBytes).
-var ErrResponseTooLarge = errors.New("response body exceeds the limit")
+var ErrResponseTooLarge = errors.New("appsync client: response body exceeds the limit")
+
+// errNoDocs is returned by the operations given no documents.
+var errNoDocs = errors.New("appsync client: nil *ModelDocs (build them with Documents)")
 
 // RetryableError is a failure the same request may get past later: a
 // network error, an HTTP 5xx or 429, or a throttling GraphQL error. The

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dsgen/dsgen/internal/testenv"
 	"github.com/dsgen/dsgen/runtime/appsync"
 	"github.com/dsgen/dsgen/runtime/appsync/client"
 )
@@ -96,7 +97,7 @@ func TestErrorClassification(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = c.Sync(ctxT(t), docsFor(t, blogSchema(t), "Post"), client.SyncArgs{})
+			_, err = c.Sync(ctxT(t), docsFor(t, testenv.BlogSchema(t), "Post"), client.SyncArgs{})
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -127,7 +128,7 @@ func TestPartialSyncPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page, err := c.Sync(ctxT(t), docsFor(t, blogSchema(t), "Post"), client.SyncArgs{})
+	page, err := c.Sync(ctxT(t), docsFor(t, testenv.BlogSchema(t), "Post"), client.SyncArgs{})
 	if err != nil {
 		t.Fatalf("partial page: %v", err)
 	}
@@ -145,7 +146,7 @@ func TestResponseLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Sync(ctxT(t), docsFor(t, blogSchema(t), "Post"), client.SyncArgs{})
+	_, err = c.Sync(ctxT(t), docsFor(t, testenv.BlogSchema(t), "Post"), client.SyncArgs{})
 	if !errors.Is(err, client.ErrResponseTooLarge) || !strings.Contains(err.Error(), "1000 bytes") {
 		t.Errorf("oversize response: %v", err)
 	}
@@ -153,7 +154,7 @@ func TestResponseLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if page, err := big.Sync(ctxT(t), docsFor(t, blogSchema(t), "Post"), client.SyncArgs{}); err != nil || len(page.Items) != 101 {
+	if page, err := big.Sync(ctxT(t), docsFor(t, testenv.BlogSchema(t), "Post"), client.SyncArgs{}); err != nil || len(page.Items) != 101 {
 		t.Errorf("same response under a larger limit: %d items, %v", len(page.Items), err)
 	}
 }
@@ -166,7 +167,7 @@ func TestNetworkErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := docsFor(t, blogSchema(t), "Post")
+	d := docsFor(t, testenv.BlogSchema(t), "Post")
 	_, err = c.Sync(ctxT(t), d, client.SyncArgs{})
 	if r, ok := client.IsRetryable(err); !ok || r.StatusCode != 0 || r.Err == nil {
 		t.Errorf("connection refused: %v, want a retryable network error", err)
@@ -209,7 +210,7 @@ func TestHookAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Sync(ctxT(t), docsFor(t, blogSchema(t), "Post"), client.SyncArgs{}); err != nil {
+	if _, err := c.Sync(ctxT(t), docsFor(t, testenv.BlogSchema(t), "Post"), client.SyncArgs{}); err != nil {
 		t.Fatal(err)
 	}
 	if sawSig.Load() != "signed:/graphql" || !strings.Contains(sawBody.Load().(string), "syncPosts") {

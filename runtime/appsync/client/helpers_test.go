@@ -10,10 +10,10 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/dsgen/dsgen/internal/schema"
 	"github.com/dsgen/dsgen/internal/serve"
 	"github.com/dsgen/dsgen/internal/serve/auth"
 	"github.com/dsgen/dsgen/internal/serve/store"
+	"github.com/dsgen/dsgen/internal/testenv"
 	"github.com/dsgen/dsgen/runtime/appsync"
 	"github.com/dsgen/dsgen/runtime/appsync/client"
 	"github.com/dsgen/dsgen/runtime/meta"
@@ -29,40 +29,13 @@ const waitLimit = 5 * time.Minute
 
 var jwtSecret = []byte("client-test-hs256-secret-32bytes")
 
-func blogSchema(t testing.TB) *meta.Schema {
-	t.Helper()
-	s, err := schema.LoadPath("../../../examples/blog/schema.graphql", schema.Options{})
-	if err != nil {
-		t.Fatalf("load blog schema: %v", err)
-	}
-	return s
-}
-
-func schemaFrom(t testing.TB, src string) *meta.Schema {
-	t.Helper()
-	s, err := schema.Load([]schema.Source{{Name: "test.graphql", Input: src}}, schema.Options{})
-	if err != nil {
-		t.Fatalf("load schema: %v", err)
-	}
-	return s
-}
-
 // startServer runs dsgen serve over Badger in t.TempDir() on a loopback
 // port, accepting API key testKey and HS256 JWTs signed with jwtSecret.
 func startServer(t testing.TB, s *meta.Schema, edit func(*serve.Config)) *httptest.Server {
 	t.Helper()
-	st, err := store.Open(context.Background(), store.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
 	cfg := serve.Config{
 		Schema: s,
-		Store:  st,
+		Store:  testenv.OpenStore(t, store.Options{}),
 		Auth: auth.Config{
 			APIKeys: []auth.APIKey{{Key: testKey}},
 			JWT:     &auth.JWTConfig{HS256Secret: jwtSecret},
@@ -71,19 +44,7 @@ func startServer(t testing.TB, s *meta.Schema, edit func(*serve.Config)) *httpte
 	if edit != nil {
 		edit(&cfg)
 	}
-	srv, err := serve.New(cfg)
-	if err != nil {
-		t.Fatalf("serve.New: %v", err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		ts.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
+	_, ts := testenv.Serve(t, cfg, false)
 	return ts
 }
 

@@ -3,13 +3,10 @@ package client
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/dsgen/dsgen/runtime/appsync"
 )
-
-var errNoDocs = errors.New("appsync client: nil *ModelDocs (build them with Documents)")
 
 // SyncArgs are the arguments of one sync query page.
 type SyncArgs struct {

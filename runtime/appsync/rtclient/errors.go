@@ -43,7 +43,7 @@ func (e *ConnectionError) Error() string {
 }
 
 // Unwrap exposes the server's errors to errors.As and appsync.AsError.
-func (e *ConnectionError) Unwrap() []error { return asErrors(e.Errors) }
+func (e *ConnectionError) Unwrap() []error { return appsync.ErrorList(e.Errors) }
 
 // Is makes errors.Is(err, ErrUnauthorized) true for authorization failures.
 func (e *ConnectionError) Is(target error) bool {
@@ -81,7 +81,7 @@ func (e *SubscribeError) Error() string {
 }
 
 // Unwrap exposes the server's errors to errors.As and appsync.AsError.
-func (e *SubscribeError) Unwrap() []error { return asErrors(e.Errors) }
+func (e *SubscribeError) Unwrap() []error { return appsync.ErrorList(e.Errors) }
 
 // Is makes errors.Is(err, ErrUnauthorized) true for authorization failures.
 func (e *SubscribeError) Is(target error) bool {
@@ -111,14 +111,6 @@ func unauthorized(errs []*appsync.Error) bool {
 		}
 	}
 	return false
-}
-
-func asErrors(errs []*appsync.Error) []error {
-	out := make([]error, len(errs))
-	for i, e := range errs {
-		out[i] = e
-	}
-	return out
 }
 
 func joinErrors(errs []*appsync.Error) string {

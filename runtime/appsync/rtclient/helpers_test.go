@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,10 +14,10 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/dsgen/dsgen/internal/schema"
 	"github.com/dsgen/dsgen/internal/serve"
 	"github.com/dsgen/dsgen/internal/serve/auth"
 	"github.com/dsgen/dsgen/internal/serve/store"
+	"github.com/dsgen/dsgen/internal/testenv"
 	"github.com/dsgen/dsgen/runtime/appsync"
 	"github.com/dsgen/dsgen/runtime/appsync/rtclient"
 )
@@ -68,41 +67,9 @@ type env struct {
 // a test certificate.
 func newEnv(t testing.TB, tls bool) *env {
 	t.Helper()
-	sch, err := schema.LoadPath("../../../examples/blog/schema.graphql", schema.Options{})
-	if err != nil {
-		t.Fatalf("load blog schema: %v", err)
-	}
-	st, err := store.Open(context.Background(), store.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
-	srv, err := serve.New(serve.Config{Schema: sch, Store: st, Auth: auth.Config{APIKeys: []auth.APIKey{{Key: apiKey}}}})
-	if err != nil {
-		t.Fatalf("serve.New: %v", err)
-	}
-	var ts *httptest.Server
-	if tls {
-		ts = httptest.NewUnstartedServer(srv.Handler())
-		// The test that checks an untrusted certificate is refused makes
-		// the server log the failed handshake.
-		ts.Config.ErrorLog = log.New(io.Discard, "", 0)
-		ts.StartTLS()
-	} else {
-		ts = httptest.NewServer(srv.Handler())
-	}
-	t.Cleanup(ts.Close)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), wait)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
+	st := testenv.OpenStore(t, store.Options{})
+	cfg := serve.Config{Schema: testenv.BlogSchema(t), Store: st, Auth: auth.Config{APIKeys: []auth.APIKey{{Key: apiKey}}}}
+	srv, ts := testenv.Serve(t, cfg, tls)
 	return &env{srv: srv, ts: ts, wsURL: appsync.RealtimeURL(ts.URL + "/graphql")}
 }
 

@@ -21,8 +21,8 @@ package rtclient
 
 import (
 	"bytes"
+	"cmp"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -87,21 +87,11 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("rtclient: options: negative timeout, buffer or read limit (AckTimeout %v, StartTimeout %v, WriteTimeout %v, Buffer %d, ReadLimit %d)",
 			o.AckTimeout, o.StartTimeout, o.WriteTimeout, o.Buffer, o.ReadLimit)
 	}
-	if o.AckTimeout == 0 {
-		o.AckTimeout = DefaultAckTimeout
-	}
-	if o.StartTimeout == 0 {
-		o.StartTimeout = DefaultStartTimeout
-	}
-	if o.WriteTimeout == 0 {
-		o.WriteTimeout = DefaultWriteTimeout
-	}
-	if o.Buffer == 0 {
-		o.Buffer = DefaultBuffer
-	}
-	if o.ReadLimit == 0 {
-		o.ReadLimit = DefaultReadLimit
-	}
+	o.AckTimeout = cmp.Or(o.AckTimeout, DefaultAckTimeout)
+	o.StartTimeout = cmp.Or(o.StartTimeout, DefaultStartTimeout)
+	o.WriteTimeout = cmp.Or(o.WriteTimeout, DefaultWriteTimeout)
+	o.Buffer = cmp.Or(o.Buffer, DefaultBuffer)
+	o.ReadLimit = cmp.Or(o.ReadLimit, DefaultReadLimit)
 	if o.HTTPClient == nil {
 		o.HTTPClient = http.DefaultClient
 	}
@@ -476,14 +466,4 @@ func (c *Conn) handle(b []byte) error {
 		c.log.Debug("rtclient: unknown frame type ignored", "type", m.Type, "id", m.ID)
 	}
 	return nil
-}
-
-// newID returns a random (version 4) UUID, the subscription ids clients
-// use.
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // never fails (crypto/rand aborts instead)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dsgen/dsgen/runtime/appsync"
+	"github.com/dsgen/dsgen/runtime/scalar"
 )
 
 // Event is one data frame of a subscription.
@@ -64,7 +65,7 @@ func (c *Conn) Subscribe(ctx context.Context, req appsync.Request) (*Subscriptio
 	}
 	s := &Subscription{
 		c:      c,
-		id:     newID(),
+		id:     scalar.NewID(),
 		events: make(chan Event, c.opts.Buffer),
 		ack:    make(chan struct{}),
 		done:   make(chan struct{}),
