@@ -163,7 +163,7 @@ func (b *builder) checkFields(owner string, fields []*meta.Field, fallback *ast.
 		} else {
 			seen[g] = f
 		}
-		if f.Default != nil {
+		if f.Default != nil && !b.isBroken(f) {
 			b.checkDefault(owner, f, pos)
 		}
 	}
@@ -175,7 +175,7 @@ func (b *builder) checkFields(owner string, fields []*meta.Field, fallback *ast.
 func (b *builder) checkTimestamps(m *meta.Model) {
 	for _, name := range []string{m.Options.Timestamps.CreatedAt, m.Options.Timestamps.UpdatedAt} {
 		f := m.Field(name)
-		if name == "" || f == nil || f.ReadOnly {
+		if name == "" || f == nil || f.ReadOnly || b.isBroken(f) {
 			continue
 		}
 		switch {
@@ -253,6 +253,9 @@ func (b *builder) checkKey(m *meta.Model) {
 			b.errorf(dirPos, "%s: %s names field %q, which %s does not have", m.Name, arg, name, m.Name)
 			return
 		}
+		if b.isBroken(f) {
+			return
+		}
 		fp := b.fieldPos(f, dirPos)
 		switch {
 		case f.IsList || f.Kind == meta.KindModel || f.Kind == meta.KindNonModel:
@@ -317,7 +320,7 @@ func (b *builder) checkRelationTypes(m *meta.Model) {
 		}
 		for i := range r.Keys {
 			lf, rf := m.Field(r.Keys[i]), other.Field(r.RelatedKeys[i])
-			if lf == nil || rf == nil {
+			if lf == nil || rf == nil || b.isBroken(lf) || b.isBroken(rf) {
 				continue
 			}
 			if keyClass(lf) != keyClass(rf) {

@@ -54,8 +54,10 @@ func TestValidationRejects(t *testing.T) {
 			at: "Author", want: `Post\.author: unknown type "Author"`},
 		{name: "unknown type in list", src: "type Post @model {\n  tags: [Tag!]!\n}\n",
 			at: "Tag!", want: `Post\.tags: unknown type "Tag"`},
-		{name: "custom scalar", src: "scalar Money\ntype Post @model {\n  price: Money\n}\n",
-			at: "Money", want: `custom scalar Money is not supported`},
+		{name: "custom scalar", src: "scalar Money\ntype Post @model {\n  price: Money @default(value: \"x\")\n}\n",
+			at: "Money", want: `custom scalar Money is not supported`, nerrs: 1},
+		{name: "unknown type of a relation", src: "type Post @model {\n  id: ID!\n  blog: Blog @belongsTo\n  tags: [Tag] @manyToMany(relationName: \"PostTags\")\n}\n",
+			at: "Blog", want: `Post\.blog: unknown type "Blog"`, nerrs: 2},
 		{name: "unknown directive", src: "type Post @model {\n  id: ID!\n  title: String @searchableField\n}\n",
 			at: "@searchableField", want: `unknown directive @searchableField`},
 		{name: "unknown type directive", src: "type Post @model @cached {\n  id: ID!\n}\n",
@@ -471,5 +473,50 @@ func TestNames(t *testing.T) {
 	}
 	if got := joinCamel("Blog", "posts", "id"); got != "blogPostsId" {
 		t.Errorf("joinCamel = %q", got)
+	}
+}
+
+// TestIndependentErrorsAtOnce checks that mistakes found by different
+// stages (name checks, GraphQL validation, building, validation) are all
+// reported by one load, and that a broken field causes no follow-on errors.
+func TestIndependentErrorsAtOnce(t *testing.T) {
+	src := `type Post @model {
+  id: ID!
+  title: String @searchable2
+  rating: Int @default(value: "high")
+  author: Author @belongsTo
+  blog: Blog @belongsTo(fields: ["blogID"], nope: 1)
+  blogID: ID
+}
+type Blog @model {
+  id: ID!
+  posts: [Post] @hasMany @hasMany
+}
+type Tag @model {
+  slug: String @primaryKey
+  owner: Missing @primaryKey(sortKeyFields: ["slug"]) @default(value: "x")
+}
+`
+	err := load(src)
+	var list Errors
+	if !errors.As(err, &list) {
+		t.Fatalf("want schema.Errors, got %v", err)
+	}
+	want := []string{
+		posOfMarker(t, src, "@searchable2", 1) + ": unknown directive @searchable2 (declare it with `directive @searchable2 on ...` or list it under directives in dsgen.yml)",
+		posOfMarker(t, src, "@default", 1) + `: Post.rating: @default(value: "high") does not fit type Int (a 32-bit integer)`,
+		posOfMarker(t, src, "Author", 1) + `: Post.author: unknown type "Author": it is not a built-in or AWS scalar, and the schema defines no type, enum or input of that name`,
+		posOfMarker(t, src, "nope", 1) + ": Undefined argument nope for directive belongsTo.",
+		posOfMarker(t, src, "@hasMany", 2) + ": The directive hasMany can only be used once at this location.",
+		posOfMarker(t, src, "slug:", 1) + ": Tag.slug: primary key fields must be non-null: declare it as String!",
+		posOfMarker(t, src, "Missing", 1) + `: Tag.owner: unknown type "Missing": it is not a built-in or AWS scalar, and the schema defines no type, enum or input of that name`,
+		posOfMarker(t, src, "@primaryKey", 2) + ": Tag.owner: a second @primaryKey (the first is on slug); a model has exactly one primary key, use sortKeyFields for a composite key",
+	}
+	var got []string
+	for _, e := range list {
+		got = append(got, e.Error())
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
