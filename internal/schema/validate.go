@@ -148,8 +148,12 @@ func (b *builder) checkFields(owner string, fields []*meta.Field, fallback *ast.
 	seen := map[string]*meta.Field{}
 	for _, f := range fields {
 		pos := b.fieldPos(f, fallback)
-		if strings.HasPrefix(f.Name, "_") {
-			b.errorf(pos, "%s.%s: field names starting with _ are reserved for sync metadata (_version, _deleted, _lastChangedAt); rename the field", owner, f.Name)
+		switch f.Name {
+		case "_version", "_deleted", "_lastChangedAt":
+			// As Amplify: only the sync metadata names are taken; other
+			// names starting with _ are fine. GraphQL itself refuses names
+			// starting with __ (such as __typename).
+			b.errorf(pos, "%s.%s: the name is reserved for sync metadata (_version, _deleted, _lastChangedAt), which the server adds to every model; rename the field", owner, f.Name)
 		}
 		g := GoName(f.Name)
 		if prev, ok := seen[g]; ok {

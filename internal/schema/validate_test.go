@@ -159,7 +159,13 @@ func TestValidationRejects(t *testing.T) {
 
 		// Names that clash with generated code.
 		{name: "field starting with underscore", src: "type Post @model {\n  id: ID!\n  _version: Int\n}\n",
-			at: "_version", want: `Post\._version: field names starting with _ are reserved for sync metadata`},
+			at: "_version", want: `Post\._version: the name is reserved for sync metadata`},
+		{name: "field _deleted", src: "type Post @model {\n  id: ID!\n  _deleted: Boolean\n}\n",
+			at: "_deleted", want: `Post\._deleted: the name is reserved for sync metadata`},
+		{name: "field starting with __", src: "type Post @model {\n  id: ID!\n  __typename: String\n}\n",
+			at: "__typename", want: `Name "__typename" must not begin with "__", which is reserved by GraphQL introspection`},
+		{name: "underscore field clashes in Go", src: "type Post @model {\n  id: ID!\n  foo: String\n  _foo: String\n}\n",
+			at: "_foo", want: `Post\._foo: its Go field name Foo clashes with field foo`},
 		{name: "field Go names clash", src: "type Post @model {\n  id: ID!\n  blogId: ID\n  blog_id: ID\n}\n",
 			at: "blog_id", want: `Post\.blog_id: its Go field name BlogID clashes with field blogId`},
 		{name: "field clashes with an implicit foreign key", src: "type Blog @model {\n  id: ID!\n  posts: [Post] @hasMany\n}\ntype Post @model {\n  id: ID!\n  blogPostsID: ID\n}\n",
@@ -231,6 +237,7 @@ func TestValidSchemasStillLoad(t *testing.T) {
 		"nullable id is made non-null": "type Post @model {\n  id: ID\n}\n",
 		"references both sides":        "type Blog @model {\n  id: ID!\n  posts: [Post] @hasMany(references: [\"blogId\"])\n}\ntype Post @model {\n  id: ID!\n  blogId: ID\n  blog: Blog @belongsTo(references: [\"blogId\"])\n}\n",
 		"unconnected model field":      "type Blog @model {\n  id: ID!\n  post: Post\n}\ntype Post @model {\n  id: ID!\n}\n",
+		"field starting with _":        "type Post @model {\n  id: ID!\n  _foo: String\n}\n",
 		"custom query":                 "type Query {\n  echo(msg: String!, opts: EchoInput): String\n}\ninput EchoInput {\n  loud: Boolean\n}\n",
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -307,7 +314,7 @@ func TestInvalidCorpus(t *testing.T) {
 func TestAllErrorsReportedSorted(t *testing.T) {
 	src := `type Post @model {
   id: ID!
-  _secret: String
+  _version: String
   rating: Int @default(value: "high")
   blog: Blog @belongsTo
   tags: [Tag] @manyToMany(relationName: "PostTags")
@@ -330,7 +337,7 @@ type PostRepo @model {
 		t.Fatalf("want schema.Errors, got %v", err)
 	}
 	wantAt := []struct{ marker, msg string }{
-		{"_secret", "reserved for sync metadata"},
+		{"_version", "reserved for sync metadata"},
 		{"@default", `@default(value: "high") does not fit type Int`},
 		{"@belongsTo", "@belongsTo needs a @hasOne or @hasMany field on Blog"},
 		{"@manyToMany", "has no other side"},
