@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -117,6 +118,10 @@ func Load(srcs []Source, opts Options) (*meta.Schema, error) {
 	}
 }
 
+// reservedEnumValue matches gqlparser's message for an enum value named
+// true, false or null.
+var reservedEnumValue = regexp.MustCompile(`^ENUM (\w+): non-enum value (true|false|null)\.$`)
+
 // maxDropped bounds the GraphQL validation rounds of one load.
 const maxDropped = 50
 
@@ -161,6 +166,11 @@ func loadOnce(srcs []Source, opts Options, drop map[Pos]bool, earlier Errors) (o
 	sch, err := validator.ValidateSchemaDocument(full)
 	if err != nil {
 		list := fromGQL(err, srcs[0].Name)
+		for _, e := range list {
+			if m := reservedEnumValue.FindStringSubmatch(e.Msg); m != nil {
+				e.Msg = fmt.Sprintf("enum %s: %s cannot be an enum value: GraphQL reserves true, false and null; rename it (for example %s)", m[1], m[2], strings.ToUpper(m[2]))
+			}
+		}
 		if len(list) == 1 && !drop[list[0].Pos] && c.droppable(user, list[0].Pos) {
 			return nil, list[0], nil
 		}

@@ -160,6 +160,8 @@ func TestValidationRejects(t *testing.T) {
 		// Names that clash with generated code.
 		{name: "field starting with underscore", src: "type Post @model {\n  id: ID!\n  _version: Int\n}\n",
 			at: "_version", want: `Post\._version: the name is reserved for sync metadata`},
+		{name: "enum value true", src: "enum Answer {\n  YES\n  true\n}\n",
+			at: "true", want: `enum Answer: true cannot be an enum value: GraphQL reserves true, false and null; rename it \(for example TRUE\)`},
 		{name: "field _deleted", src: "type Post @model {\n  id: ID!\n  _deleted: Boolean\n}\n",
 			at: "_deleted", want: `Post\._deleted: the name is reserved for sync metadata`},
 		{name: "field starting with __", src: "type Post @model {\n  id: ID!\n  __typename: String\n}\n",
