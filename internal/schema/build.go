@@ -51,6 +51,12 @@ type builder struct {
 	// failed marks relation fields already reported as unusable.
 	failed map[*meta.Field]bool
 	ops    map[string]bool // root operation type names
+	// broken holds fields already reported as unusable before building
+	// (unknown type); nothing more is reported about them.
+	broken map[*ast.FieldDefinition]bool
+	// dropped holds relation directives GraphQL validation rejected: the
+	// field stays a failed relation, so its other side still finds it.
+	dropped map[*ast.FieldDefinition]*ast.Directive
 	// v1 is set for a transformer v1 schema (see v1.go).
 	v1 *v1State
 }
@@ -266,12 +272,26 @@ func isScalar(name string) bool {
 // relationDirective returns the first relation directive of a field.
 func relationDirective(fd *ast.FieldDefinition) *ast.Directive {
 	for _, d := range fd.Directives {
-		switch d.Name {
-		case "hasOne", "hasMany", "belongsTo", "manyToMany":
+		if isRelationDirective(d.Name) {
 			return d
 		}
 	}
 	return nil
+}
+
+func isRelationDirective(name string) bool {
+	switch name {
+	case "hasOne", "hasMany", "belongsTo", "manyToMany":
+		return true
+	}
+	return false
+}
+
+// isBroken reports whether f was already reported as unusable, so checks
+// that depend on it would only repeat that problem.
+func (b *builder) isBroken(f *meta.Field) bool {
+	fd := b.fieldDef[f]
+	return fd != nil && (b.broken[fd] || b.dropped[fd] != nil)
 }
 
 // field converts a field definition of an object or input type.
@@ -303,7 +323,11 @@ func (b *builder) model(d *ast.Definition) *meta.Model {
 	for _, fd := range d.Fields {
 		f := b.field(d, fd)
 		m.Fields = append(m.Fields, f)
-		if rd := relationDirective(fd); rd != nil {
+		rd := relationDirective(fd)
+		if rd == nil {
+			rd = b.dropped[fd]
+		}
+		if rd != nil {
 			if rd.Name == "manyToMany" {
 				b.m2m[f] = rd
 			} else {

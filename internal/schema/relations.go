@@ -45,6 +45,11 @@ func (b *builder) resolveRelations() {
 			if fd == nil {
 				continue
 			}
+			if b.isBroken(f) {
+				// Reported already; known to its other side, not resolved.
+				failed[f] = true
+				continue
+			}
 			var found []*ast.Directive
 			for _, d := range fd.Directives {
 				switch d.Name {
@@ -489,6 +494,9 @@ func (b *builder) manyToMany() {
 		rn, _ := stringArg(p[0].d, "relationName")
 		where := func(s side) string { return s.m.Name + "." + s.f.Name }
 		if len(p) != 2 {
+			if len(p) == 1 && b.isBroken(p[0].f) {
+				continue // its type is unknown, so its other side cannot exist
+			}
 			if len(p) == 1 {
 				b.errorf(p[0].d.Position, "%s: @manyToMany(relationName: %q) has no other side: %s needs a field with @manyToMany(relationName: %q) pointing back at %s",
 					where(p[0]), rn, p[0].f.Type, rn, p[0].m.Name)

@@ -434,6 +434,9 @@ func visible(m *meta.Model, name string) *meta.Field {
 // connection resolves one @connection field.
 func (b *builder) connection(m *meta.Model, f *meta.Field, d *ast.Directive) {
 	where := m.Name + "." + f.Name
+	if b.isBroken(f) {
+		return // its type is unknown, reported already
+	}
 	if f.Kind != meta.KindModel {
 		b.errorf(d.Position, "%s: @connection needs a field whose type is a @model type, and %s is %s", where, f.Type, describeType(f, b.sch))
 		return

@@ -169,3 +169,15 @@ type Owner @model { id: ID! }
 	}
 	checkRelationKeys(t, s)
 }
+
+// TestV1UnknownConnectionTypeReportedOnce checks that a @connection field of
+// an unknown type gets that one error, beside the schema's other problems.
+func TestV1UnknownConnectionTypeReportedOnce(t *testing.T) {
+	src := "type Post @model @key(fields: [\"id\"]) {\n  id: ID!\n  blog: Blog @connection(fields: [\"blogID\"])\n  blogID: ID\n  n: Int @bogus\n}\n"
+	err := load(src)
+	want := "t.graphql:3:9: Post.blog: unknown type \"Blog\": it is not a built-in or AWS scalar, and the schema defines no type, enum or input of that name\n" +
+		"t.graphql:5:11: unknown directive @bogus (declare it with `directive @bogus on ...` or list it under directives in dsgen.yml)"
+	if err == nil || err.Error() != want {
+		t.Errorf("got:\n%v\nwant:\n%s", err, want)
+	}
+}

@@ -148,8 +148,12 @@ func (b *builder) checkFields(owner string, fields []*meta.Field, fallback *ast.
 	seen := map[string]*meta.Field{}
 	for _, f := range fields {
 		pos := b.fieldPos(f, fallback)
-		if strings.HasPrefix(f.Name, "_") {
-			b.errorf(pos, "%s.%s: field names starting with _ are reserved for sync metadata (_version, _deleted, _lastChangedAt); rename the field", owner, f.Name)
+		switch f.Name {
+		case "_version", "_deleted", "_lastChangedAt":
+			// As Amplify: only the sync metadata names are taken; other
+			// names starting with _ are fine. GraphQL itself refuses names
+			// starting with __ (such as __typename).
+			b.errorf(pos, "%s.%s: the name is reserved for sync metadata (_version, _deleted, _lastChangedAt), which the server adds to every model; rename the field", owner, f.Name)
 		}
 		g := GoName(f.Name)
 		if prev, ok := seen[g]; ok {
@@ -163,7 +167,7 @@ func (b *builder) checkFields(owner string, fields []*meta.Field, fallback *ast.
 		} else {
 			seen[g] = f
 		}
-		if f.Default != nil {
+		if f.Default != nil && !b.isBroken(f) {
 			b.checkDefault(owner, f, pos)
 		}
 	}
@@ -175,7 +179,7 @@ func (b *builder) checkFields(owner string, fields []*meta.Field, fallback *ast.
 func (b *builder) checkTimestamps(m *meta.Model) {
 	for _, name := range []string{m.Options.Timestamps.CreatedAt, m.Options.Timestamps.UpdatedAt} {
 		f := m.Field(name)
-		if name == "" || f == nil || f.ReadOnly {
+		if name == "" || f == nil || f.ReadOnly || b.isBroken(f) {
 			continue
 		}
 		switch {
@@ -253,6 +257,9 @@ func (b *builder) checkKey(m *meta.Model) {
 			b.errorf(dirPos, "%s: %s names field %q, which %s does not have", m.Name, arg, name, m.Name)
 			return
 		}
+		if b.isBroken(f) {
+			return
+		}
 		fp := b.fieldPos(f, dirPos)
 		switch {
 		case f.IsList || f.Kind == meta.KindModel || f.Kind == meta.KindNonModel:
@@ -317,7 +324,7 @@ func (b *builder) checkRelationTypes(m *meta.Model) {
 		}
 		for i := range r.Keys {
 			lf, rf := m.Field(r.Keys[i]), other.Field(r.RelatedKeys[i])
-			if lf == nil || rf == nil {
+			if lf == nil || rf == nil || b.isBroken(lf) || b.isBroken(rf) {
 				continue
 			}
 			if keyClass(lf) != keyClass(rf) {

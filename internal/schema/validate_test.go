@@ -54,8 +54,10 @@ func TestValidationRejects(t *testing.T) {
 			at: "Author", want: `Post\.author: unknown type "Author"`},
 		{name: "unknown type in list", src: "type Post @model {\n  tags: [Tag!]!\n}\n",
 			at: "Tag!", want: `Post\.tags: unknown type "Tag"`},
-		{name: "custom scalar", src: "scalar Money\ntype Post @model {\n  price: Money\n}\n",
-			at: "Money", want: `custom scalar Money is not supported`},
+		{name: "custom scalar", src: "scalar Money\ntype Post @model {\n  price: Money @default(value: \"x\")\n}\n",
+			at: "Money", want: `custom scalar Money is not supported`, nerrs: 1},
+		{name: "unknown type of a relation", src: "type Post @model {\n  id: ID!\n  blog: Blog @belongsTo\n  tags: [Tag] @manyToMany(relationName: \"PostTags\")\n}\n",
+			at: "Blog", want: `Post\.blog: unknown type "Blog"`, nerrs: 2},
 		{name: "unknown directive", src: "type Post @model {\n  id: ID!\n  title: String @searchableField\n}\n",
 			at: "@searchableField", want: `unknown directive @searchableField`},
 		{name: "unknown type directive", src: "type Post @model @cached {\n  id: ID!\n}\n",
@@ -157,7 +159,15 @@ func TestValidationRejects(t *testing.T) {
 
 		// Names that clash with generated code.
 		{name: "field starting with underscore", src: "type Post @model {\n  id: ID!\n  _version: Int\n}\n",
-			at: "_version", want: `Post\._version: field names starting with _ are reserved for sync metadata`},
+			at: "_version", want: `Post\._version: the name is reserved for sync metadata`},
+		{name: "enum value true", src: "enum Answer {\n  YES\n  true\n}\n",
+			at: "true", want: `enum Answer: true cannot be an enum value: GraphQL reserves true, false and null; rename it \(for example TRUE\)`},
+		{name: "field _deleted", src: "type Post @model {\n  id: ID!\n  _deleted: Boolean\n}\n",
+			at: "_deleted", want: `Post\._deleted: the name is reserved for sync metadata`},
+		{name: "field starting with __", src: "type Post @model {\n  id: ID!\n  __typename: String\n}\n",
+			at: "__typename", want: `Name "__typename" must not begin with "__", which is reserved by GraphQL introspection`},
+		{name: "underscore field clashes in Go", src: "type Post @model {\n  id: ID!\n  foo: String\n  _foo: String\n}\n",
+			at: "_foo", want: `Post\._foo: its Go field name Foo clashes with field foo`},
 		{name: "field Go names clash", src: "type Post @model {\n  id: ID!\n  blogId: ID\n  blog_id: ID\n}\n",
 			at: "blog_id", want: `Post\.blog_id: its Go field name BlogID clashes with field blogId`},
 		{name: "field clashes with an implicit foreign key", src: "type Blog @model {\n  id: ID!\n  posts: [Post] @hasMany\n}\ntype Post @model {\n  id: ID!\n  blogPostsID: ID\n}\n",
@@ -229,6 +239,7 @@ func TestValidSchemasStillLoad(t *testing.T) {
 		"nullable id is made non-null": "type Post @model {\n  id: ID\n}\n",
 		"references both sides":        "type Blog @model {\n  id: ID!\n  posts: [Post] @hasMany(references: [\"blogId\"])\n}\ntype Post @model {\n  id: ID!\n  blogId: ID\n  blog: Blog @belongsTo(references: [\"blogId\"])\n}\n",
 		"unconnected model field":      "type Blog @model {\n  id: ID!\n  post: Post\n}\ntype Post @model {\n  id: ID!\n}\n",
+		"field starting with _":        "type Post @model {\n  id: ID!\n  _foo: String\n}\n",
 		"custom query":                 "type Query {\n  echo(msg: String!, opts: EchoInput): String\n}\ninput EchoInput {\n  loud: Boolean\n}\n",
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -305,7 +316,7 @@ func TestInvalidCorpus(t *testing.T) {
 func TestAllErrorsReportedSorted(t *testing.T) {
 	src := `type Post @model {
   id: ID!
-  _secret: String
+  _version: String
   rating: Int @default(value: "high")
   blog: Blog @belongsTo
   tags: [Tag] @manyToMany(relationName: "PostTags")
@@ -328,7 +339,7 @@ type PostRepo @model {
 		t.Fatalf("want schema.Errors, got %v", err)
 	}
 	wantAt := []struct{ marker, msg string }{
-		{"_secret", "reserved for sync metadata"},
+		{"_version", "reserved for sync metadata"},
 		{"@default", `@default(value: "high") does not fit type Int`},
 		{"@belongsTo", "@belongsTo needs a @hasOne or @hasMany field on Blog"},
 		{"@manyToMany", "has no other side"},
@@ -471,5 +482,50 @@ func TestNames(t *testing.T) {
 	}
 	if got := joinCamel("Blog", "posts", "id"); got != "blogPostsId" {
 		t.Errorf("joinCamel = %q", got)
+	}
+}
+
+// TestIndependentErrorsAtOnce checks that mistakes found by different
+// stages (name checks, GraphQL validation, building, validation) are all
+// reported by one load, and that a broken field causes no follow-on errors.
+func TestIndependentErrorsAtOnce(t *testing.T) {
+	src := `type Post @model {
+  id: ID!
+  title: String @searchable2
+  rating: Int @default(value: "high")
+  author: Author @belongsTo
+  blog: Blog @belongsTo(fields: ["blogID"], nope: 1)
+  blogID: ID
+}
+type Blog @model {
+  id: ID!
+  posts: [Post] @hasMany @hasMany
+}
+type Tag @model {
+  slug: String @primaryKey
+  owner: Missing @primaryKey(sortKeyFields: ["slug"]) @default(value: "x")
+}
+`
+	err := load(src)
+	var list Errors
+	if !errors.As(err, &list) {
+		t.Fatalf("want schema.Errors, got %v", err)
+	}
+	want := []string{
+		posOfMarker(t, src, "@searchable2", 1) + ": unknown directive @searchable2 (declare it with `directive @searchable2 on ...` or list it under directives in dsgen.yml)",
+		posOfMarker(t, src, "@default", 1) + `: Post.rating: @default(value: "high") does not fit type Int (a 32-bit integer)`,
+		posOfMarker(t, src, "Author", 1) + `: Post.author: unknown type "Author": it is not a built-in or AWS scalar, and the schema defines no type, enum or input of that name`,
+		posOfMarker(t, src, "nope", 1) + ": Undefined argument nope for directive belongsTo.",
+		posOfMarker(t, src, "@hasMany", 2) + ": The directive hasMany can only be used once at this location.",
+		posOfMarker(t, src, "slug:", 1) + ": Tag.slug: primary key fields must be non-null: declare it as String!",
+		posOfMarker(t, src, "Missing", 1) + `: Tag.owner: unknown type "Missing": it is not a built-in or AWS scalar, and the schema defines no type, enum or input of that name`,
+		posOfMarker(t, src, "@primaryKey", 2) + ": Tag.owner: a second @primaryKey (the first is on slug); a model has exactly one primary key, use sortKeyFields for a composite key",
+	}
+	var got []string
+	for _, e := range list {
+		got = append(got, e.Error())
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

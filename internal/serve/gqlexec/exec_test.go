@@ -453,3 +453,45 @@ func TestCancelledContextStopsResolving(t *testing.T) {
 		t.Errorf("calls %d, errors %s", len(r.calls), errorsText(resp.Errors))
 	}
 }
+
+// TestIntVariablesRefusedClearly checks that a fraction or an integer out
+// of range given as an Int variable, alone or inside an input object, is
+// refused with a message that says what is wrong and where, and that whole
+// numbers written as floats are accepted.
+func TestIntVariablesRefusedClearly(t *testing.T) {
+	e := New(testSchema(t), Options{})
+	const create = `mutation($in: PostInput!) { createPost(input: $in) { id } }`
+	const list = `query($n: Int) { listPosts(limit: $n) { id } }`
+	in := func(views any) map[string]any {
+		return map[string]any{"in": map[string]any{"title": "t", "views": views}}
+	}
+	for _, tt := range []struct {
+		name, query string
+		vars        map[string]any
+		want        string
+	}{
+		{"fraction in input", create, in(json.Number("1.5")), "variable $in.views: 1.5 is not an integer (Int)"},
+		{"too big in input", create, in(json.Number("1e20")), "variable $in.views: 1e20 is out of range for Int (a 64-bit integer, -2^63 to 2^63-1)"},
+		{"float64 fraction in input", create, in(1.5), "variable $in.views: 1.5 is not an integer (Int)"},
+		{"fraction", list, map[string]any{"n": json.Number("1.5")}, "variable $n: 1.5 is not an integer (Int)"},
+		{"too big", list, map[string]any{"n": json.Number("1e20")}, "variable $n: 1e20 is out of range for Int (a 64-bit integer, -2^63 to 2^63-1)"},
+		{"too many digits", list, map[string]any{"n": json.Number("99999999999999999999")}, "variable $n: 99999999999999999999 is out of range for Int (a 64-bit integer, -2^63 to 2^63-1)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := prepareErr(t, e, appsync.Request{Query: tt.query, Variables: tt.vars})
+			if err.Message != tt.want {
+				t.Errorf("message %q, want %q", err.Message, tt.want)
+			}
+			if len(err.Locations) == 0 {
+				t.Errorf("error %q has no location", err.Message)
+			}
+		})
+	}
+	r := newTestResolver()
+	vars := map[string]any{"in": map[string]any{"title": "t", "views": json.Number("1e3")}, "n": json.Number("2.0")}
+	resp := run(t, e, r, `query($in: PostInput, $n: Int) { echo(input: $in, n: $n) }`, vars)
+	wantNoErrors(t, resp)
+	if got := r.calls[0].Args; got["n"] != int64(2) || got["input"].(map[string]any)["views"] != int64(1000) {
+		t.Errorf("whole numbers not read as Int: %#v", got)
+	}
+}

@@ -233,6 +233,19 @@ func (e *Executor) coerceVariables(def *ast.OperationDefinition, in map[string]a
 	// VariableValues writes coerced values back into nested maps; copy so
 	// the caller's request stays as it was sent.
 	in, _ = deepCopy(in).(map[string]any)
+	for _, vd := range def.VariableDefinitions {
+		v, ok := in[vd.Variable]
+		if !ok {
+			continue
+		}
+		nv, err := wholeInts(e.schema, vd.Type, v, "$"+vd.Variable)
+		if err != nil {
+			ae := appsync.Errorf(appsync.ValidationError, "variable %v", err)
+			ae.Locations = locations(vd.Position)
+			return nil, ae
+		}
+		in[vd.Variable] = nv
+	}
 	vars, err := validator.VariableValues(e.schema, def, in)
 	if err != nil {
 		return nil, variableError(def, err)

@@ -2,6 +2,7 @@ package gqlexec
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -328,4 +329,88 @@ func appendLeaf(buf []byte, def *ast.Definition, v any) ([]byte, error) {
 	}
 	// Custom scalars (AWSDateTime, AWSJSON, AWSTimestamp...) pass as they are.
 	return appendAny(buf, v)
+}
+
+// wholeInts checks the numbers a variable gives for Int inputs and turns
+// them into int64, so a fraction or an integer beyond Int's range is
+// refused with a message that names it and where it is (gqlparser would
+// say "cannot use string as Int" for a JSON number in an input object).
+// where names the value, e.g. $input.rating; other values pass unchanged.
+func wholeInts(schema *ast.Schema, typ *ast.Type, v any, where string) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	if typ.Elem != nil {
+		list, ok := v.([]any)
+		if !ok {
+			return wholeInts(schema, typ.Elem, v, where) // a single value for a list
+		}
+		for i, x := range list {
+			nx, err := wholeInts(schema, typ.Elem, x, fmt.Sprintf("%s[%d]", where, i))
+			if err != nil {
+				return nil, err
+			}
+			list[i] = nx
+		}
+		return list, nil
+	}
+	def := schema.Types[typ.NamedType]
+	if def == nil {
+		return v, nil
+	}
+	switch {
+	case def.Kind == ast.InputObject:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return v, nil
+		}
+		for _, f := range def.Fields {
+			x, ok := obj[f.Name]
+			if !ok {
+				continue
+			}
+			nx, err := wholeInts(schema, f.Type, x, where+"."+f.Name)
+			if err != nil {
+				return nil, err
+			}
+			obj[f.Name] = nx
+		}
+		return obj, nil
+	case def.Kind == ast.Scalar && def.Name == "Int":
+		var text string
+		switch n := v.(type) {
+		case json.Number:
+			text = string(n)
+		case float64:
+			text = strconv.FormatFloat(n, 'g', -1, 64)
+		case float32:
+			text = strconv.FormatFloat(float64(n), 'g', -1, 32)
+		default:
+			return v, nil // not a number: gqlparser reports it
+		}
+		i, err := intFromNumber(text)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		return i, nil
+	}
+	return v, nil
+}
+
+// intFromNumber reads a JSON number as an Int: integers written with an
+// exponent or a zero fraction (1e3, 2.0) are accepted.
+func intFromNumber(text string) (int64, error) {
+	if i, err := strconv.ParseInt(text, 10, 64); err == nil {
+		return i, nil
+	}
+	f, err := strconv.ParseFloat(text, 64)
+	switch {
+	case err != nil && !errors.Is(err, strconv.ErrRange):
+		return 0, fmt.Errorf("%s is not a number", text)
+	case !math.IsInf(f, 0) && f != math.Trunc(f):
+		return 0, fmt.Errorf("%s is not an integer (Int)", text)
+	case math.IsInf(f, 0) || f < math.MinInt64 || f >= math.MaxInt64:
+		return 0, fmt.Errorf("%s is out of range for Int (a 64-bit integer, -2^63 to 2^63-1)", text)
+	}
+	return int64(f), nil
 }
