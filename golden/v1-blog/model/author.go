@@ -116,9 +116,9 @@ type AuthorRepo struct {
 	set  *repos
 }
 
-// Save creates or updates a. A missing id is generated and the timestamps are
-// kept by the store. With datastore.If the save happens only when the
-// condition holds for the stored record.
+// Save creates or updates a. CreatedAt and UpdatedAt are kept by the store.
+// With datastore.If the save happens only when the condition holds for the
+// stored record.
 func (r *AuthorRepo) Save(ctx context.Context, a *Author, opts ...datastore.WriteOption[Author]) error {
 	return r.repo.Save(ctx, a, opts...)
 }

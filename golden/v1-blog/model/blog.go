@@ -125,8 +125,8 @@ type BlogRepo struct {
 	set  *repos
 }
 
-// Save creates or updates b. A missing id is generated and the timestamps are
-// kept by the store. With datastore.If the save happens only when the
+// Save creates or updates b. An empty id is generated. CreatedAt and UpdatedAt
+// are kept by the store. With datastore.If the save happens only when the
 // condition holds for the stored record.
 func (r *BlogRepo) Save(ctx context.Context, b *Blog, opts ...datastore.WriteOption[Blog]) error {
 	return r.repo.Save(ctx, b, opts...)

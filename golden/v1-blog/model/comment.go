@@ -125,8 +125,8 @@ type CommentRepo struct {
 	set  *repos
 }
 
-// Save creates or updates c. A missing id is generated and the timestamps are
-// kept by the store. With datastore.If the save happens only when the
+// Save creates or updates c. An empty id is generated. CreatedAt and UpdatedAt
+// are kept by the store. With datastore.If the save happens only when the
 // condition holds for the stored record.
 func (r *CommentRepo) Save(ctx context.Context, c *Comment, opts ...datastore.WriteOption[Comment]) error {
 	return r.repo.Save(ctx, c, opts...)

@@ -119,8 +119,8 @@ type PostRepo struct {
 	set  *repos
 }
 
-// Save creates or updates p. A missing id is generated and the timestamps are
-// kept by the store. With datastore.If the save happens only when the
+// Save creates or updates p. An empty id is generated. CreatedAt and UpdatedAt
+// are kept by the store. With datastore.If the save happens only when the
 // condition holds for the stored record.
 func (r *PostRepo) Save(ctx context.Context, p *Post, opts ...datastore.WriteOption[Post]) error {
 	return r.repo.Save(ctx, p, opts...)
