@@ -92,7 +92,11 @@ func Load(srcs []Source, opts Options) (*meta.Schema, error) {
 	for _, src := range srcs {
 		if _, err := parser.ParseSchema(&ast.Source{Name: src.Name, Input: src.Input}); err != nil {
 			for _, e := range fromGQL(err, src.Name) {
-				e.Msg = "syntax error: " + e.Msg
+				if msg := nonASCIIName(src.Input, e.Pos); msg != "" {
+					e.Msg = msg
+				} else {
+					e.Msg = "syntax error: " + e.Msg
+				}
 				errs = append(errs, e)
 			}
 		}

@@ -1,8 +1,13 @@
 package schema
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // The naming helpers below reproduce how Amplify's model generator derives
@@ -90,4 +95,51 @@ func lowerFirst(s string) string {
 		return s
 	}
 	return strings.ToLower(s[:1]) + s[1:]
+}
+
+// nonASCIIName explains a syntax error at pos that a non-ASCII letter in a
+// name caused (the lexer only says "<Invalid>"): it names the whole word and
+// the character, or returns "" when the error is something else.
+func nonASCIIName(src string, pos Pos) string {
+	lines := strings.Split(src, "\n")
+	if pos.Line < 1 || pos.Line > len(lines) {
+		return ""
+	}
+	line := []rune(lines[pos.Line-1])
+	at := pos.Col - 1 // the lexer counts columns in runes, from 1
+	if at < 0 || at >= len(line) || line[at] < utf8.RuneSelf {
+		return ""
+	}
+	isWord := func(r rune) bool {
+		return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r)
+	}
+	start, end := at, at+1
+	for start > 0 && isWord(line[start-1]) {
+		start--
+	}
+	for end < len(line) && isWord(line[end]) {
+		end++
+	}
+	if !unicode.IsLetter(line[at]) && !unicode.IsDigit(line[at]) {
+		return fmt.Sprintf("character %q (U+%04X) cannot appear here: GraphQL names and punctuation are ASCII", line[at], line[at])
+	}
+	return fmt.Sprintf("name %q has the non-ASCII character %q: GraphQL names may hold only ASCII letters, digits and _ ([_A-Za-z][_0-9A-Za-z]*), and Go and the AppSync API use them as written; rename it (for example %q)",
+		string(line[start:end]), line[at], asciiFold(string(line[start:end])))
+}
+
+// asciiFold drops the accents of Latin letters and replaces any other
+// non-ASCII rune with _, for a suggested name.
+func asciiFold(s string) string {
+	var b strings.Builder
+	for _, r := range norm.NFD.String(s) {
+		switch {
+		case r < utf8.RuneSelf:
+			b.WriteRune(r)
+		case unicode.Is(unicode.Mn, r):
+			// a combining accent: dropped
+		default:
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
 }

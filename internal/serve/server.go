@@ -230,7 +230,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	authn, err := auth.New(cfg.Auth)
 	if err != nil {
-		return nil, fmt.Errorf("serve: auth: %w", err)
+		return nil, fmt.Errorf("serve: %w", err) // auth errors carry their own "auth: " prefix
 	}
 	if cfg.Realtime.Logger == nil {
 		cfg.Realtime.Logger = cfg.Logger
