@@ -50,8 +50,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/storage"
 )
@@ -80,10 +78,6 @@ var ErrLocked = storage.ErrLocked
 // ErrEncryptionKey is returned by Open when the encryption key is wrong or
 // missing, or given for a store that is not encrypted.
 var ErrEncryptionKey = storage.ErrEncryptionKey
-
-// maxRetries bounds the retries of a write that conflicts with concurrent
-// writes to the same records.
-const maxRetries = 64
 
 // Option configures Open.
 type Option func(*config)
@@ -290,14 +284,14 @@ func (s *Store) Clear(ctx context.Context, opts ...ClearOption) error {
 	defer s.commitMu.Unlock()
 	if !co.force {
 		var pending bool
-		_ = s.db.Badger().View(func(txn *badger.Txn) error { pending = hasPending(txn); return nil })
+		_ = s.db.View(func(txn storage.Txn) error { pending = hasPending(txn); return nil })
 		if pending {
 			return ErrPendingMutations
 		}
 	}
 	s.hub.closeAll()
 	for _, p := range storage.DataPrefixes() {
-		if err := s.db.Badger().DropPrefix(p); err != nil {
+		if err := s.db.DropPrefix(p); err != nil {
 			return fmt.Errorf("datastore: clear: %w", err)
 		}
 	}
@@ -428,7 +422,7 @@ func layout(s *meta.Schema) []byte {
 // s.mu held.
 func (s *Store) start() error {
 	var pending *migrationState
-	err := s.db.Badger().View(func(txn *badger.Txn) error {
+	err := s.db.View(func(txn storage.Txn) error {
 		var err error
 		pending, err = s.pendingMigration(txn)
 		return err
@@ -441,7 +435,7 @@ func (s *Store) start() error {
 			return err
 		}
 	}
-	err = s.db.Badger().Update(func(txn *badger.Txn) error {
+	err = s.db.Update(func(txn storage.Txn) error {
 		want := layout(s.schema)
 		have, err := get(txn, storage.SettingKey(settingLayout))
 		if err != nil {
@@ -483,7 +477,7 @@ func (s *Store) start() error {
 // pendingMigration returns the migration the store needs before use: one
 // a previous run left part way, or one from the store's migration number to
 // the schema's. It refuses a store migrated further than the schema.
-func (s *Store) pendingMigration(txn *badger.Txn) (*migrationState, error) {
+func (s *Store) pendingMigration(txn storage.Txn) (*migrationState, error) {
 	b, err := get(txn, storage.SettingKey(settingMigrating))
 	if err != nil {
 		return nil, err
@@ -519,8 +513,8 @@ func (s *Store) pendingMigration(txn *badger.Txn) (*migrationState, error) {
 	return nil, nil
 }
 
-func noRecords(txn *badger.Txn) (bool, error) {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: storage.RecordPrefix(0)[:1]})
+func noRecords(txn storage.Txn) (bool, error) {
+	it := txn.Iterate(storage.IterOptions{Prefix: storage.RecordPrefix(0)[:1]})
 	defer it.Close()
 	it.Rewind()
 	return !it.Valid(), nil
@@ -559,7 +553,7 @@ func (s *Store) SetModelMetadata(ctx context.Context, md ModelMetadata) error {
 }
 
 // createModelMetadata adds the sync state row of every model that lacks one.
-func createModelMetadata(txn *badger.Txn, s *meta.Schema) error {
+func createModelMetadata(txn storage.Txn, s *meta.Schema) error {
 	for _, m := range s.Models {
 		key := storage.ModelMetaKey(m.Name)
 		have, err := get(txn, key)
@@ -587,7 +581,7 @@ func (s *Store) ModelMetadata(ctx context.Context, model string) (ModelMetadata,
 		return md, err
 	}
 	defer s.exit()
-	err := s.db.Badger().View(func(txn *badger.Txn) error {
+	err := s.db.View(func(txn storage.Txn) error {
 		b, err := get(txn, storage.ModelMetaKey(model))
 		if err != nil {
 			return err
@@ -603,12 +597,12 @@ func (s *Store) ModelMetadata(ctx context.Context, model string) (ModelMetadata,
 // buildNewIndexes fills indexes that have no entries while their table has
 // records: indexes added to the schema since the data was written.
 func (s *Store) buildNewIndexes() error {
-	bdb := s.db.Badger()
+	bdb := s.db
 	for _, m := range s.schema.Models {
 		t := s.eng.tables[m.Name]
 		for _, ix := range t.indexes {
 			var need bool
-			err := bdb.View(func(txn *badger.Txn) error {
+			err := bdb.View(func(txn storage.Txn) error {
 				need = hasPrefix(txn, t.prefix) && !hasPrefix(txn, ix.prefix)
 				return nil
 			})
@@ -616,11 +610,11 @@ func (s *Store) buildNewIndexes() error {
 				continue
 			}
 			wb := bdb.NewWriteBatch()
-			err = bdb.View(func(txn *badger.Txn) error {
-				it := txn.NewIterator(badger.IteratorOptions{Prefix: t.prefix})
+			err = bdb.View(func(txn storage.Txn) error {
+				it := txn.Iterate(storage.IterOptions{Prefix: t.prefix})
 				defer it.Close()
 				for it.Rewind(); it.Valid(); it.Next() {
-					data, err := it.Item().ValueCopy(nil)
+					data, err := it.ValueCopy(nil)
 					if err != nil {
 						return err
 					}
@@ -647,8 +641,8 @@ func (s *Store) buildNewIndexes() error {
 	return nil
 }
 
-func hasPrefix(txn *badger.Txn, p []byte) bool {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
+func hasPrefix(txn storage.Txn, p []byte) bool {
+	it := txn.Iterate(storage.IterOptions{Prefix: p})
 	defer it.Close()
 	it.Rewind()
 	return it.Valid()
@@ -658,7 +652,7 @@ func hasPrefix(txn *badger.Txn, p []byte) bool {
 // own writes, and their writes commit together.
 type Txn struct {
 	store  *Store
-	btx    *badger.Txn
+	btx    storage.Txn
 	events []event
 	// enqueued is set when the transaction queued a mutation.
 	enqueued bool
@@ -677,7 +671,7 @@ func (t *Txn) Store() *Store { return t.store }
 // When the transaction conflicts with a concurrent write to the same
 // records, Batch runs fn again on fresh data, up to 64 times, so fn must not
 // have effects outside the transaction that cannot be repeated. A batch is
-// bounded by Badger's transaction size (badger.ErrTxnTooBig).
+// bounded by Badger's transaction size (storage.ErrTxnTooBig).
 func (s *Store) Batch(ctx context.Context, fn func(*Txn) error) error {
 	if err := s.live(ctx); err != nil {
 		return err
@@ -692,35 +686,30 @@ func (s *Store) update(ctx context.Context, fn func(*Txn) error) error {
 		return err
 	}
 	defer s.exit()
-	for attempt := 0; ; attempt++ {
-		t := &Txn{store: s, btx: s.db.Badger().NewTransaction(true)}
-		err := fn(t)
-		if err == nil {
-			s.commitMu.Lock()
-			err = t.btx.Commit()
-			if err == nil {
-				s.hub.publish(t.events)
-				if t.enqueued {
-					select {
-					case s.outboxSignal <- struct{}{}:
-					default:
-					}
-				}
+	return storage.RetryConflicts(ctx, func() error {
+		t := &Txn{store: s, btx: s.db.NewTxn(true)}
+		defer t.btx.Discard()
+		if err := fn(t); err != nil {
+			return err
+		}
+		s.commitMu.Lock()
+		defer s.commitMu.Unlock()
+		if err := t.btx.Commit(); err != nil {
+			return err
+		}
+		s.hub.publish(t.events)
+		if t.enqueued {
+			select {
+			case s.outboxSignal <- struct{}{}:
+			default:
 			}
-			s.commitMu.Unlock()
 		}
-		t.btx.Discard()
-		if !errors.Is(err, badger.ErrConflict) || attempt == maxRetries {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-	}
+		return nil
+	})
 }
 
 // view runs fn in a read-only transaction, or in t when it is not nil.
-func (s *Store) view(t *Txn, fn func(*badger.Txn) error) error {
+func (s *Store) view(t *Txn, fn func(storage.Txn) error) error {
 	if t != nil {
 		return fn(t.btx)
 	}
@@ -728,5 +717,5 @@ func (s *Store) view(t *Txn, fn func(*badger.Txn) error) error {
 		return err
 	}
 	defer s.exit()
-	return s.db.Badger().View(fn)
+	return s.db.View(fn)
 }

@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/scalar"
@@ -194,20 +192,19 @@ func newEngine(s *meta.Schema) (*engine, error) {
 
 // loadCatalog reads the table and index ids from the catalog, assigning
 // ids to new models and indexes in the same transaction.
-func (e *engine) loadCatalog(txn *badger.Txn) error {
+func (e *engine) loadCatalog(txn storage.Txn) error {
 	used := map[uint32]bool{}
 	var next uint32 = 1
 	ids := map[string]uint32{}
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: storage.TableIDPrefix()})
+	it := txn.Iterate(storage.IterOptions{Prefix: storage.TableIDPrefix()})
 	for it.Rewind(); it.Valid(); it.Next() {
-		item := it.Item()
-		v, err := item.ValueCopy(nil)
+		v, err := it.ValueCopy(nil)
 		if err != nil || len(v) != 4 {
 			it.Close()
-			return fmt.Errorf("datastore: catalog entry %q is damaged", item.Key())
+			return fmt.Errorf("datastore: catalog entry %q is damaged", it.Key())
 		}
 		id := binary.BigEndian.Uint32(v)
-		ids[string(item.Key()[len(storage.TableIDPrefix()):])] = id
+		ids[string(it.Key()[len(storage.TableIDPrefix()):])] = id
 		used[id] = true
 		next = max(next, id+1)
 	}
@@ -231,20 +228,19 @@ func (e *engine) loadCatalog(txn *badger.Txn) error {
 	return nil
 }
 
-func (e *engine) loadIndexIDs(txn *badger.Txn, t *table) error {
+func (e *engine) loadIndexIDs(txn storage.Txn, t *table) error {
 	prefix := storage.IndexIDPrefix(t.model.Name)
 	ids := map[string]uint16{}
 	var next uint16 = 1
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	it := txn.Iterate(storage.IterOptions{Prefix: prefix})
 	for it.Rewind(); it.Valid(); it.Next() {
-		item := it.Item()
-		v, err := item.ValueCopy(nil)
+		v, err := it.ValueCopy(nil)
 		if err != nil || len(v) != 2 {
 			it.Close()
-			return fmt.Errorf("datastore: catalog entry %q is damaged", item.Key())
+			return fmt.Errorf("datastore: catalog entry %q is damaged", it.Key())
 		}
 		id := binary.BigEndian.Uint16(v)
-		ids[string(item.Key()[len(prefix):])] = id
+		ids[string(it.Key()[len(prefix):])] = id
 		next = max(next, id+1)
 	}
 	it.Close()
@@ -442,7 +438,7 @@ var errStop = errors.New("stop")
 
 // writeRecord stores data under key with its index entries, given the
 // previous version (nil when new). It is the only way records are written.
-func (t *table) writeRecord(txn *badger.Txn, key, data []byte, nr row, old []byte) error {
+func (t *table) writeRecord(txn storage.Txn, key, data []byte, nr row, old []byte) error {
 	var or row
 	var err error
 	if old != nil {
@@ -470,7 +466,7 @@ func (t *table) writeRecord(txn *badger.Txn, key, data []byte, nr row, old []byt
 
 // deleteRecord removes the record under key (whose fields are r) and its
 // index entries.
-func (t *table) deleteRecord(txn *badger.Txn, key []byte, r row) error {
+func (t *table) deleteRecord(txn storage.Txn, key []byte, r row) error {
 	for _, ix := range t.indexes {
 		if err := txn.Delete(t.indexKey(ix, r)); err != nil {
 			return err
@@ -483,20 +479,17 @@ func (t *table) deleteRecord(txn *badger.Txn, key []byte, r row) error {
 }
 
 // get returns a copy of the record under key, or nil when there is none.
-func get(txn *badger.Txn, key []byte) ([]byte, error) {
-	item, err := txn.Get(key)
-	if errors.Is(err, badger.ErrKeyNotFound) {
+func get(txn storage.Txn, key []byte) ([]byte, error) {
+	b, err := txn.Get(key)
+	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	return item.ValueCopy(nil)
+	return b, err
 }
 
 // related calls fn for every record of l.to related to the record r of the
 // table l belongs to, in l.via's order. A null key field relates nothing.
-func (l *link) related(txn *badger.Txn, r row, fn func(key, data []byte) error) error {
+func (l *link) related(txn storage.Txn, r row, fn func(key, data []byte) error) error {
 	prefix := bytes.Clone(l.to.pathPrefix(l.via))
 	for _, s := range l.fromSlots {
 		if storage.IsNull(r[s]) {
@@ -515,9 +508,9 @@ func (l *link) related(txn *badger.Txn, r row, fn func(key, data []byte) error) 
 	// Collect first: a read-write transaction allows one iterator at a
 	// time, and fn may cascade into another scan.
 	var keys [][]byte
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	it := txn.Iterate(storage.IterOptions{Prefix: prefix})
 	for it.Rewind(); it.Valid(); it.Next() {
-		rk, err := l.to.recordKeyFromEntry(l.via, it.Item().KeyCopy(nil))
+		rk, err := l.to.recordKeyFromEntry(l.via, it.KeyCopy(nil))
 		if err != nil {
 			it.Close()
 			return err

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"maps"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/storage"
@@ -38,7 +36,7 @@ func syncMetaKey(t *table, recordKey []byte) []byte {
 	return append(storage.SyncMetaPrefix(t.id), recordKey[len(t.prefix):]...)
 }
 
-func readSyncMeta(txn *badger.Txn, t *table, recordKey []byte) (*SyncMeta, error) {
+func readSyncMeta(txn storage.Txn, t *table, recordKey []byte) (*SyncMeta, error) {
 	b, err := get(txn, syncMetaKey(t, recordKey))
 	if err != nil || b == nil {
 		return nil, err
@@ -50,7 +48,7 @@ func readSyncMeta(txn *badger.Txn, t *table, recordKey []byte) (*SyncMeta, error
 	return &m, nil
 }
 
-func writeSyncMeta(txn *badger.Txn, t *table, recordKey []byte, m SyncMeta) error {
+func writeSyncMeta(txn storage.Txn, t *table, recordKey []byte, m SyncMeta) error {
 	b, _ := json.Marshal(m)
 	return txn.Set(syncMetaKey(t, recordKey), b)
 }
@@ -71,7 +69,7 @@ func (s *Store) RecordSyncMeta(ctx context.Context, model string, key ...any) (S
 	if err != nil {
 		return out, false, err
 	}
-	err = s.view(nil, func(txn *badger.Txn) error {
+	err = s.view(nil, func(txn storage.Txn) error {
 		m, err := readSyncMeta(txn, t, rk)
 		if m != nil {
 			out, found = *m, true
@@ -286,8 +284,8 @@ func (s *Store) SweepUnseen(ctx context.Context, model string, startedAt int64) 
 	var after []byte
 	for {
 		var batch [][]byte
-		err := s.view(nil, func(txn *badger.Txn) error {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		err := s.view(nil, func(txn storage.Txn) error {
+			it := txn.Iterate(storage.IterOptions{Prefix: prefix})
 			defer it.Close()
 			start := prefix
 			if after != nil {
@@ -295,14 +293,14 @@ func (s *Store) SweepUnseen(ctx context.Context, model string, startedAt int64) 
 			}
 			for it.Seek(start); it.Valid() && len(batch) < 500; it.Next() {
 				var m SyncMeta
-				b, err := it.Item().ValueCopy(nil)
+				b, err := it.ValueCopy(nil)
 				if err != nil {
 					return err
 				}
 				if json.Unmarshal(b, &m) == nil && m.Seen != startedAt {
-					batch = append(batch, it.Item().KeyCopy(nil))
+					batch = append(batch, it.KeyCopy(nil))
 				}
-				after = it.Item().KeyCopy(nil)
+				after = it.KeyCopy(nil)
 			}
 			if !it.Valid() {
 				after = nil

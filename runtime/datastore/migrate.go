@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/storage"
@@ -377,7 +375,7 @@ func planMigrations(s *meta.Schema, migs []*meta.Migration) (*migrationPlan, err
 // st when a previous run stopped part way. It runs inside start, before the
 // catalog is loaded.
 func (s *Store) migrate(st *migrationState) error {
-	db := s.db.Badger()
+	db := s.db
 	from, to := st.From, st.To
 	if from < 0 || to != s.schema.Migration {
 		return fmt.Errorf("datastore: migrate: the store is part way through migrating to %d, but this code's schema is at migration %d: open it with the build that started the migration", to, s.schema.Migration)
@@ -403,7 +401,7 @@ func (s *Store) migrate(st *migrationState) error {
 		}
 	}
 	if !resumed {
-		if err := db.Update(func(txn *badger.Txn) error { return s.migrateCatalog(txn, plan, st) }); err != nil {
+		if err := db.Update(func(txn storage.Txn) error { return s.migrateCatalog(txn, plan, st) }); err != nil {
 			return fmt.Errorf("datastore: migrate: catalog: %w", err)
 		}
 		report(MigrationProgress{Phase: "catalog"})
@@ -411,7 +409,7 @@ func (s *Store) migrate(st *migrationState) error {
 	if err := s.dropPlaceholders(placeholderDrop, nil); err != nil {
 		return err
 	}
-	if err := db.Update(func(txn *badger.Txn) error { return s.eng.loadCatalog(txn) }); err != nil {
+	if err := db.Update(func(txn storage.Txn) error { return s.eng.loadCatalog(txn) }); err != nil {
 		return fmt.Errorf("datastore: migrate: %w", err)
 	}
 	s.catalog = true
@@ -444,7 +442,7 @@ func (s *Store) migrate(st *migrationState) error {
 	if err := db.DropPrefix(storage.RekeyPrefix()); err != nil {
 		return fmt.Errorf("datastore: migrate: %w", err)
 	}
-	err = db.Update(func(txn *badger.Txn) error {
+	err = db.Update(func(txn storage.Txn) error {
 		if err := txn.Set(storage.SettingKey(settingMigration), []byte(strconv.Itoa(to))); err != nil {
 			return err
 		}
@@ -458,7 +456,7 @@ func (s *Store) migrate(st *migrationState) error {
 	return nil
 }
 
-func saveState(txn *badger.Txn, st *migrationState) error {
+func saveState(txn storage.Txn, st *migrationState) error {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return err
@@ -468,7 +466,7 @@ func saveState(txn *badger.Txn, st *migrationState) error {
 
 // migrateCatalog is phase 1: renames and drops in the catalog, in step
 // order, and placeholders for the tables to drop and to re-key.
-func (s *Store) migrateCatalog(txn *badger.Txn, plan *migrationPlan, st *migrationState) error {
+func (s *Store) migrateCatalog(txn storage.Txn, plan *migrationPlan, st *migrationState) error {
 	move := func(from, to []byte) error {
 		v, err := get(txn, from)
 		if err != nil || v == nil {
@@ -482,14 +480,14 @@ func (s *Store) migrateCatalog(txn *badger.Txn, plan *migrationPlan, st *migrati
 	indexIDs := func(model string) (map[string][]byte, error) {
 		out := map[string][]byte{}
 		prefix := storage.IndexIDPrefix(model)
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		it := txn.Iterate(storage.IterOptions{Prefix: prefix})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			v, err := it.Item().ValueCopy(nil)
+			v, err := it.ValueCopy(nil)
 			if err != nil {
 				return nil, err
 			}
-			out[string(it.Item().Key()[len(prefix):])] = v
+			out[string(it.Key()[len(prefix):])] = v
 		}
 		return out, nil
 	}
@@ -600,19 +598,19 @@ func (s *Store) migrateCatalog(txn *badger.Txn, plan *migrationPlan, st *migrati
 // dropIndexPlaceholders deletes the entries of dropped and changed indexes
 // and their placeholders, once the catalog is loaded.
 func (s *Store) dropIndexPlaceholders() error {
-	db := s.db.Badger()
+	db := s.db
 	for _, t := range s.eng.tables {
 		prefix := storage.IndexIDKey(t.model.Name, placeholderDrop)
 		ids := map[string]uint16{}
-		err := db.View(func(txn *badger.Txn) error {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		err := db.View(func(txn storage.Txn) error {
+			it := txn.Iterate(storage.IterOptions{Prefix: prefix})
 			defer it.Close()
 			for it.Rewind(); it.Valid(); it.Next() {
-				v, err := it.Item().ValueCopy(nil)
+				v, err := it.ValueCopy(nil)
 				if err != nil || len(v) != 2 {
-					return fmt.Errorf("catalog entry %q is damaged", it.Item().Key())
+					return fmt.Errorf("catalog entry %q is damaged", it.Key())
 				}
-				ids[string(it.Item().Key()[len(prefix):])] = binary.BigEndian.Uint16(v)
+				ids[string(it.Key()[len(prefix):])] = binary.BigEndian.Uint16(v)
 			}
 			return nil
 		})
@@ -623,7 +621,7 @@ func (s *Store) dropIndexPlaceholders() error {
 			if err := db.DropPrefix(storage.IndexPrefix(t.id, id)); err != nil {
 				return fmt.Errorf("datastore: migrate: dropping index %s of %s: %w", name, t.model.Name, err)
 			}
-			err := db.Update(func(txn *badger.Txn) error { return txn.Delete(storage.IndexIDKey(t.model.Name, placeholderDrop+name)) })
+			err := db.Update(func(txn storage.Txn) error { return txn.Delete(storage.IndexIDKey(t.model.Name, placeholderDrop+name)) })
 			if err != nil {
 				return fmt.Errorf("datastore: migrate: %w", err)
 			}
@@ -634,14 +632,14 @@ func (s *Store) dropIndexPlaceholders() error {
 
 // nextTableID returns a table id no catalog entry (placeholders included)
 // uses.
-func nextTableID(txn *badger.Txn) (uint32, error) {
+func nextTableID(txn storage.Txn) (uint32, error) {
 	var next uint32 = 1
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: storage.TableIDPrefix()})
+	it := txn.Iterate(storage.IterOptions{Prefix: storage.TableIDPrefix()})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
-		v, err := it.Item().ValueCopy(nil)
+		v, err := it.ValueCopy(nil)
 		if err != nil || len(v) != 4 {
-			return 0, fmt.Errorf("catalog entry %q is damaged", it.Item().Key())
+			return 0, fmt.Errorf("catalog entry %q is damaged", it.Key())
 		}
 		next = max(next, binary.BigEndian.Uint32(v)+1)
 	}
@@ -652,20 +650,20 @@ func nextTableID(txn *badger.Txn) (uint32, error) {
 // with prefix kind (only the one for model, when model is not nil), then
 // the placeholders.
 func (s *Store) dropPlaceholders(kind string, model *string) error {
-	db := s.db.Badger()
+	db := s.db
 	ids := map[string]uint32{}
-	err := db.View(func(txn *badger.Txn) error {
+	err := db.View(func(txn storage.Txn) error {
 		prefix := storage.TableIDKey(kind)
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		it := txn.Iterate(storage.IterOptions{Prefix: prefix})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			name := string(it.Item().Key()[len(prefix):])
+			name := string(it.Key()[len(prefix):])
 			if model != nil && name != *model {
 				continue
 			}
-			v, err := it.Item().ValueCopy(nil)
+			v, err := it.ValueCopy(nil)
 			if err != nil || len(v) != 4 {
-				return fmt.Errorf("catalog entry %q is damaged", it.Item().Key())
+				return fmt.Errorf("catalog entry %q is damaged", it.Key())
 			}
 			ids[name] = binary.BigEndian.Uint32(v)
 		}
@@ -678,7 +676,7 @@ func (s *Store) dropPlaceholders(kind string, model *string) error {
 		if err := db.DropPrefix(storage.TablePrefixes(id)...); err != nil {
 			return fmt.Errorf("datastore: migrate: dropping the old table of %s: %w", name, err)
 		}
-		err := db.Update(func(txn *badger.Txn) error { return txn.Delete(storage.TableIDKey(kind + name)) })
+		err := db.Update(func(txn storage.Txn) error { return txn.Delete(storage.TableIDKey(kind + name)) })
 		if err != nil {
 			return fmt.Errorf("datastore: migrate: %w", err)
 		}
@@ -687,7 +685,7 @@ func (s *Store) dropPlaceholders(kind string, model *string) error {
 }
 
 // placeholderID returns the table id under a placeholder, if any.
-func placeholderID(txn *badger.Txn, name string) (uint32, bool, error) {
+func placeholderID(txn storage.Txn, name string) (uint32, bool, error) {
 	v, err := get(txn, storage.TableIDKey(name))
 	if err != nil || v == nil {
 		return 0, false, err
@@ -700,14 +698,14 @@ func placeholderID(txn *badger.Txn, name string) (uint32, bool, error) {
 
 // migrateModel is phase 3 for one model: its records in batches.
 func (s *Store) migrateModel(plan *migrationPlan, w *modelWork, st *migrationState, report func(MigrationProgress)) error {
-	db := s.db.Badger()
+	db := s.db
 	t := s.eng.tables[st.Model]
 	if t == nil {
 		return nil
 	}
 	var oldID uint32
 	var copying bool
-	if err := db.View(func(txn *badger.Txn) (err error) {
+	if err := db.View(func(txn storage.Txn) (err error) {
 		oldID, copying, err = placeholderID(txn, placeholderRekey+t.model.Name)
 		return err
 	}); err != nil {
@@ -730,7 +728,7 @@ func (s *Store) migrateModel(plan *migrationPlan, w *modelWork, st *migrationSta
 			}
 		}
 		st.Prepared = true
-		if err := db.Update(func(txn *badger.Txn) error { return saveState(txn, st) }); err != nil {
+		if err := db.Update(func(txn storage.Txn) error { return saveState(txn, st) }); err != nil {
 			return fmt.Errorf("datastore: migrate: %w", err)
 		}
 	}
@@ -747,7 +745,7 @@ func (s *Store) migrateModel(plan *migrationPlan, w *modelWork, st *migrationSta
 		if len(batch) == 0 {
 			break
 		}
-		err = db.Update(func(txn *badger.Txn) error {
+		err = db.Update(func(txn storage.Txn) error {
 			for _, r := range batch {
 				if err := s.migrateRecord(txn, plan, w, t, rebuild, copying, oldID, r.k, r.v); err != nil {
 					return err
@@ -757,7 +755,7 @@ func (s *Store) migrateModel(plan *migrationPlan, w *modelWork, st *migrationSta
 			next.Cursor = batch[len(batch)-1].k
 			return saveState(txn, &next)
 		})
-		if errors.Is(err, badger.ErrTxnTooBig) && len(batch) > 1 {
+		if errors.Is(err, storage.ErrTxnTooBig) && len(batch) > 1 {
 			// Small memtables (MemoryPreset) cap transactions: halve.
 			limit = len(batch) / 2
 			continue
@@ -774,7 +772,9 @@ func (s *Store) migrateModel(plan *migrationPlan, w *modelWork, st *migrationSta
 			return err
 		}
 	}
-	return db.Update(func(txn *badger.Txn) error {
+	saved := *st
+	return db.Update(func(txn storage.Txn) error {
+		*st = saved // a retried attempt appends afresh
 		if w.resync {
 			b, _ := json.Marshal(ModelMetadata{Model: t.model.Name})
 			if err := txn.Set(storage.ModelMetaKey(t.model.Name), b); err != nil {
@@ -793,25 +793,25 @@ type kv struct{ k, v []byte }
 
 // readBatch reads, under prefix and after the key cursor (from the start
 // when nil), up to limit entries or migrateBatchBytes of values.
-func readBatch(db *badger.DB, prefix, cursor []byte, limit int) ([]kv, error) {
+func readBatch(db *storage.DB, prefix, cursor []byte, limit int) ([]kv, error) {
 	var batch []kv
-	err := db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
+	err := db.View(func(txn storage.Txn) error {
+		it := txn.Iterate(storage.IterOptions{Prefix: prefix, Prefetch: 64})
 		defer it.Close()
 		it.Seek(prefix)
 		if cursor != nil {
 			it.Seek(cursor)
-			if it.Valid() && bytes.Equal(it.Item().Key(), cursor) {
+			if it.Valid() && bytes.Equal(it.Key(), cursor) {
 				it.Next()
 			}
 		}
 		size := 0
 		for ; it.Valid() && len(batch) < limit && size < migrateBatchBytes; it.Next() {
-			v, err := it.Item().ValueCopy(nil)
+			v, err := it.ValueCopy(nil)
 			if err != nil {
 				return err
 			}
-			batch = append(batch, kv{it.Item().KeyCopy(nil), v})
+			batch = append(batch, kv{it.KeyCopy(nil), v})
 			size += 2*len(v) + 64
 		}
 		return nil
@@ -821,7 +821,7 @@ func readBatch(db *badger.DB, prefix, cursor []byte, limit int) ([]kv, error) {
 
 // migrateRecord moves one record: converted when values change, its index
 // entries rebuilt, copied under its new key when the key changes.
-func (s *Store) migrateRecord(txn *badger.Txn, plan *migrationPlan, w *modelWork, t *table, rebuild []*index, copying bool, oldID uint32, key, data []byte) error {
+func (s *Store) migrateRecord(txn storage.Txn, plan *migrationPlan, w *modelWork, t *table, rebuild []*index, copying bool, oldID uint32, key, data []byte) error {
 	ref := func() string { return describeKey(key) }
 	var err error
 	if w.rewrite {
@@ -1050,7 +1050,7 @@ func replaceEnum(s *meta.Schema, fields []*meta.Field, rec map[string]any, st *m
 
 // migrateMutations is phase 4: the outbox, then the dead letters.
 func (s *Store) migrateMutations(plan *migrationPlan, st *migrationState, report func(MigrationProgress)) error {
-	db := s.db.Badger()
+	db := s.db
 	for _, phase := range []string{"outbox", "dead"} {
 		if st.Phase != phase {
 			continue
@@ -1069,7 +1069,8 @@ func (s *Store) migrateMutations(plan *migrationPlan, st *migrationState, report
 				break
 			}
 			saved := *st
-			err = db.Update(func(txn *badger.Txn) error {
+			err = db.Update(func(txn storage.Txn) error {
+				*st = saved // a retried attempt counts afresh
 				for _, e := range batch {
 					if err := s.migrateEntry(txn, plan, st, phase == "dead", e.k, e.v); err != nil {
 						return err
@@ -1080,7 +1081,7 @@ func (s *Store) migrateMutations(plan *migrationPlan, st *migrationState, report
 			})
 			if err != nil {
 				*st = saved // the counters of a failed batch do not count
-				if errors.Is(err, badger.ErrTxnTooBig) && len(batch) > 1 {
+				if errors.Is(err, storage.ErrTxnTooBig) && len(batch) > 1 {
 					limit = len(batch) / 2
 					continue
 				}
@@ -1095,7 +1096,7 @@ func (s *Store) migrateMutations(plan *migrationPlan, st *migrationState, report
 			st.Phase = "final"
 		}
 		st.Cursor = nil
-		if err := db.Update(func(txn *badger.Txn) error { return saveState(txn, st) }); err != nil {
+		if err := db.Update(func(txn storage.Txn) error { return saveState(txn, st) }); err != nil {
 			return fmt.Errorf("datastore: migrate: %w", err)
 		}
 	}
@@ -1106,7 +1107,7 @@ func (s *Store) migrateMutations(plan *migrationPlan, st *migrationState, report
 // schema: its model and field names, its values, its record key. An entry
 // whose model was dropped is deleted; one whose record's new key cannot be
 // found is moved to the dead letters.
-func (s *Store) migrateEntry(txn *badger.Txn, plan *migrationPlan, st *migrationState, dead bool, key, value []byte) error {
+func (s *Store) migrateEntry(txn storage.Txn, plan *migrationPlan, st *migrationState, dead bool, key, value []byte) error {
 	var dl DeadLetter
 	if err := unmarshalNumbers(value, &dl); err != nil {
 		return &MigrationError{Record: fmt.Sprintf("mutation %x", key), Err: err}

@@ -10,8 +10,6 @@ import (
 	"maps"
 	"reflect"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/storage"
 )
@@ -96,7 +94,7 @@ type DeadLetter struct {
 // enqueues conflict (and retry) instead of taking the same number.
 var outboxSeqKey = storage.SettingKey("outboxSeq")
 
-func nextSeq(txn *badger.Txn) (uint64, error) {
+func nextSeq(txn storage.Txn) (uint64, error) {
 	b, err := get(txn, outboxSeqKey)
 	if err != nil {
 		return 0, err
@@ -109,7 +107,7 @@ func nextSeq(txn *badger.Txn) (uint64, error) {
 	return n, txn.Set(outboxSeqKey, binary.BigEndian.AppendUint64(nil, n))
 }
 
-func readMutation(txn *badger.Txn, seq uint64) (*Mutation, error) {
+func readMutation(txn storage.Txn, seq uint64) (*Mutation, error) {
 	b, err := get(txn, storage.OutboxKey(seq))
 	if err != nil || b == nil {
 		return nil, err
@@ -122,7 +120,7 @@ func readMutation(txn *badger.Txn, seq uint64) (*Mutation, error) {
 	return m, nil
 }
 
-func writeMutation(txn *badger.Txn, m *Mutation) error {
+func writeMutation(txn storage.Txn, m *Mutation) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("datastore: outbox entry of %s: %w", m.Model, err)
@@ -137,7 +135,7 @@ func unmarshalNumbers(b []byte, v any) error {
 	return d.Decode(v)
 }
 
-func pendingSeq(txn *badger.Txn, recordKey []byte) (uint64, bool, error) {
+func pendingSeq(txn storage.Txn, recordKey []byte) (uint64, bool, error) {
 	b, err := get(txn, storage.PendingKey(recordKey))
 	if err != nil || len(b) != 8 {
 		return 0, false, err
@@ -294,13 +292,13 @@ func (s *Store) NextMutation(ctx context.Context) (*Mutation, error) {
 	head := s.outboxHead.Load()
 	err := s.update(ctx, func(tx *Txn) error {
 		out = nil
-		it := tx.btx.NewIterator(badger.IteratorOptions{Prefix: storage.OutboxPrefix()})
+		it := tx.btx.Iterate(storage.IterOptions{Prefix: storage.OutboxPrefix()})
 		defer it.Close()
 		it.Seek(storage.OutboxKey(head))
 		if !it.Valid() {
 			return nil
 		}
-		seq := binary.BigEndian.Uint64(it.Item().Key()[len(storage.OutboxPrefix()):])
+		seq := binary.BigEndian.Uint64(it.Key()[len(storage.OutboxPrefix()):])
 		m, err := readMutation(tx.btx, seq)
 		if err != nil || m == nil {
 			return err
@@ -527,15 +525,15 @@ func (s *Store) scanSystem(ctx context.Context, prefix []byte, fn func(seq uint6
 	if err := s.live(ctx); err != nil {
 		return err
 	}
-	return s.view(nil, func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	return s.view(nil, func(txn storage.Txn) error {
+		it := txn.Iterate(storage.IterOptions{Prefix: prefix})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			b, err := it.Item().ValueCopy(nil)
+			b, err := it.ValueCopy(nil)
 			if err != nil {
 				return err
 			}
-			if err := fn(binary.BigEndian.Uint64(it.Item().Key()[len(prefix):]), b); err != nil {
+			if err := fn(binary.BigEndian.Uint64(it.Key()[len(prefix):]), b); err != nil {
 				return err
 			}
 		}
@@ -544,4 +542,4 @@ func (s *Store) scanSystem(ctx context.Context, prefix []byte, fn func(seq uint6
 }
 
 // hasPending reports whether the outbox holds any entry.
-func hasPending(txn *badger.Txn) bool { return hasPrefix(txn, storage.OutboxPrefix()) }
+func hasPending(txn storage.Txn) bool { return hasPrefix(txn, storage.OutboxPrefix()) }

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
@@ -88,7 +86,7 @@ func (q *Query[T]) All(ctx context.Context) ([]*T, error) {
 		return nil, err
 	}
 	var items []*T
-	err := q.repo.store.view(q.repo.txn, func(txn *badger.Txn) error {
+	err := q.repo.store.view(q.repo.txn, func(txn storage.Txn) error {
 		var err error
 		items, err = q.run(txn)
 		return err
@@ -149,7 +147,7 @@ type hit[T any] struct {
 }
 
 // run executes the query in txn.
-func (q *Query[T]) run(txn *badger.Txn) ([]*T, error) {
+func (q *Query[T]) run(txn storage.Txn) ([]*T, error) {
 	need := 0
 	if q.limit > 0 {
 		need = (q.page + 1) * q.limit
@@ -269,7 +267,7 @@ func siftDown[T any](h []hit[T], orders []predicate.Order[T]) {
 
 // scan calls fn with every record matching the query's predicate, in path
 // order, until fn returns false. data is valid only during the call.
-func (q *Query[T]) scan(txn *badger.Txn, fn func(key, data []byte, v *T) (bool, error)) error {
+func (q *Query[T]) scan(txn storage.Txn, fn func(key, data []byte, v *T) (bool, error)) error {
 	p := q.plan()
 	return q.iterate(txn, p, func(key, _, data []byte) (bool, error) {
 		v, err := q.repo.decode(data)
@@ -285,33 +283,30 @@ func (q *Query[T]) scan(txn *badger.Txn, fn func(key, data []byte, v *T) (bool, 
 
 // iterate walks the plan's ranges and calls fn with each record's key, the
 // path entry it was found by and its data, until fn returns false.
-func (q *Query[T]) iterate(txn *badger.Txn, p *plan[T], fn func(key, entry, data []byte) (bool, error)) error {
+func (q *Query[T]) iterate(txn storage.Txn, p *plan[T], fn func(key, entry, data []byte) (bool, error)) error {
 	t := q.repo.table
 	if p.none {
 		return nil
 	}
 	// No value prefetch: Badger starts a goroutine per item for it, and
 	// records are small enough to live in the LSM tree, read in place.
-	opts := badger.IteratorOptions{Prefix: t.pathPrefix(p.path), Reverse: p.reverse}
+	opts := storage.IterOptions{Prefix: t.pathPrefix(p.path), Reverse: p.reverse}
 	if p.reverse {
 		// A reverse Seek to a range's exclusive end may land past the
 		// prefix; the range checks below bound the walk instead.
 		opts.Prefix = nil
 	}
 	if len(p.ranges) == 1 && p.ranges[0].point {
-		item, err := txn.Get(p.ranges[0].start)
-		if err == badger.ErrKeyNotFound {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		return item.Value(func(data []byte) error {
+		err := txn.Value(p.ranges[0].start, func(data []byte) error {
 			_, err := fn(p.ranges[0].start, p.ranges[0].start, data)
 			return err
 		})
+		if err == storage.ErrNotFound {
+			return nil
+		}
+		return err
 	}
-	it := txn.NewIterator(opts)
+	it := txn.Iterate(opts)
 	defer it.Close()
 	for _, rg := range p.ranges {
 		if p.reverse {
@@ -320,8 +315,7 @@ func (q *Query[T]) iterate(txn *badger.Txn, p *plan[T], fn func(key, entry, data
 			it.Seek(rg.start)
 		}
 		for ; it.Valid(); it.Next() {
-			item := it.Item()
-			key := item.Key()
+			key := it.Key()
 			if (!p.reverse && rg.end != nil && bytes.Compare(key, rg.end) >= 0) ||
 				(p.reverse && bytes.Compare(key, rg.start) < 0) {
 				break
@@ -332,7 +326,7 @@ func (q *Query[T]) iterate(txn *badger.Txn, p *plan[T], fn func(key, entry, data
 			var more bool
 			var err error
 			if p.path.index == nil {
-				err = item.Value(func(data []byte) error {
+				err = it.Value(func(data []byte) error {
 					more, err = fn(key, key, data)
 					return err
 				})
@@ -351,23 +345,19 @@ func (q *Query[T]) iterate(txn *badger.Txn, p *plan[T], fn func(key, entry, data
 }
 
 // fetch reads the record an index entry points at and passes it to fn.
-func (q *Query[T]) fetch(txn *badger.Txn, p *plan[T], entry []byte, fn func(key, entry, data []byte) (bool, error)) (bool, error) {
+func (q *Query[T]) fetch(txn storage.Txn, p *plan[T], entry []byte, fn func(key, entry, data []byte) (bool, error)) (bool, error) {
 	rk, err := q.repo.table.recordKeyFromEntry(p.path, entry)
 	if err != nil {
 		return false, err
 	}
-	item, err := txn.Get(rk)
-	if err == badger.ErrKeyNotFound {
-		return true, nil // an entry without its record cannot happen; skip it
-	}
-	if err != nil {
-		return false, err
-	}
 	more := true
-	err = item.Value(func(data []byte) error {
+	err = txn.Value(rk, func(data []byte) error {
 		more, err = fn(rk, entry, data)
 		return err
 	})
+	if err == storage.ErrNotFound {
+		return true, nil // an entry without its record cannot happen; skip it
+	}
 	return more, err
 }
 

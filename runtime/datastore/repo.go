@@ -7,8 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
@@ -225,7 +223,7 @@ func fieldText(data []byte, num int) (string, bool) {
 
 // checkParent fails unless the belongsTo parent l points at exists. Null
 // foreign keys point at nothing and pass.
-func (r *Repo[T]) checkParent(txn *badger.Txn, l *link, rw row) error {
+func (r *Repo[T]) checkParent(txn storage.Txn, l *link, rw row) error {
 	found := false
 	isNull := false
 	for _, s := range l.fromSlots {
@@ -331,17 +329,10 @@ func (r *Repo[T]) Get(ctx context.Context, key ...any) (*T, error) {
 		return nil, err
 	}
 	v := new(T)
-	err = r.store.view(r.txn, func(txn *badger.Txn) error {
-		item, err := txn.Get(k)
-		if err == badger.ErrKeyNotFound {
-			return fmt.Errorf("datastore: %s %s: %w", r.table.model.Name, keyString(key), ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
+	err = r.store.view(r.txn, func(txn storage.Txn) error {
 		// Decoded in place: the record's strings are copied out of
 		// Badger's buffer by the decoder.
-		return item.Value(func(data []byte) error {
+		err := txn.Value(k, func(data []byte) error {
 			var d codec.Decoder
 			d.Reset(data)
 			if err := r.model.Decode(&d, v); err != nil {
@@ -349,6 +340,10 @@ func (r *Repo[T]) Get(ctx context.Context, key ...any) (*T, error) {
 			}
 			return nil
 		})
+		if err == storage.ErrNotFound {
+			return fmt.Errorf("datastore: %s %s: %w", r.table.model.Name, keyString(key), ErrNotFound)
+		}
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -461,7 +456,7 @@ type doomed struct {
 // iterator of a read-write transaction copies and sorts the transaction's
 // pending writes, so deleting while walking the tree would make a cascade
 // quadratic in its size.
-func collectTree(txn *badger.Txn, t *table, key, old []byte, visited map[string]bool, out *[]doomed) error {
+func collectTree(txn storage.Txn, t *table, key, old []byte, visited map[string]bool, out *[]doomed) error {
 	if visited[string(key)] {
 		return nil
 	}
