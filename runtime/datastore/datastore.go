@@ -132,7 +132,7 @@ func ObserveBacklog(n int) Option { return func(c *config) { c.backlog = n } }
 
 // Outbox makes every local write also queue its mutation in the outbox,
 // in the same transaction, for the sync engine to send. Records applied
-// with ApplyRemote are never queued.
+// with SyncStore.ApplyRemote are never queued.
 func Outbox() Option { return func(c *config) { c.outbox = true } }
 
 // Clock replaces the clock used for the createdAt and updatedAt timestamps.
@@ -188,12 +188,13 @@ type Store struct {
 
 // OutboxSignal returns a channel that receives a token after a local write
 // queues a mutation: the sync engine's mutation processor waits on it.
-func (s *Store) OutboxSignal() <-chan struct{} { return s.outboxSignal }
+func (y SyncStore) OutboxSignal() <-chan struct{} { return y.s.outboxSignal }
 
 // SetSynced records whether model has completed a sync with the backend;
 // ObserveQuery snapshots report it as IsSynced (a store without Outbox is
 // local-only and always synced).
-func (s *Store) SetSynced(model string, synced bool) {
+func (y SyncStore) SetSynced(model string, synced bool) {
+	s := y.s
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
 	if s.synced[model] == synced {
@@ -538,7 +539,8 @@ type ModelMetadata struct {
 }
 
 // SetModelMetadata stores the sync state of a model.
-func (s *Store) SetModelMetadata(ctx context.Context, md ModelMetadata) error {
+func (y SyncStore) SetModelMetadata(ctx context.Context, md ModelMetadata) error {
+	s := y.s
 	if err := s.live(ctx); err != nil {
 		return err
 	}

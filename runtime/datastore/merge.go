@@ -148,7 +148,8 @@ type ApplyResult struct {
 // than the local copy's; a tombstone (_deleted) deletes the local record
 // (not its children: their own tombstones arrive separately). Observers see
 // the changes with FromSync set.
-func (s *Store) ApplyRemote(ctx context.Context, model string, items []map[string]any, opts ...ApplyOption) (ApplyResult, error) {
+func (y SyncStore) ApplyRemote(ctx context.Context, model string, items []map[string]any, opts ...ApplyOption) (ApplyResult, error) {
+	s := y.s
 	var res ApplyResult
 	var o applyOptions
 	for _, opt := range opts {
@@ -271,7 +272,8 @@ func (tx *Txn) applyRemote(t *table, item map[string]any, force bool, seen int64
 // did not list: records deleted on the backend whose tombstones expired.
 // Records with a pending mutation are kept. It works in bounded
 // transactions and reports how many records it removed.
-func (s *Store) SweepUnseen(ctx context.Context, model string, startedAt int64) (int, error) {
+func (y SyncStore) SweepUnseen(ctx context.Context, model string, startedAt int64) (int, error) {
+	s := y.s
 	if err := s.live(ctx); err != nil {
 		return 0, err
 	}
@@ -368,7 +370,8 @@ func toInt64(v any) (int64, bool) {
 // outbox (unless a local write merged into it while it was sent: then it is
 // sent again), and, when no other mutation of the record is pending, the
 // answer (which may hold the server's merge) replaces the local copy.
-func (s *Store) CompleteMutation(ctx context.Context, m *Mutation, result map[string]any) error {
+func (y SyncStore) CompleteMutation(ctx context.Context, m *Mutation, result map[string]any) error {
+	s := y.s
 	if err := s.live(ctx); err != nil {
 		return err
 	}

@@ -284,7 +284,8 @@ func keyMap(t *table, rec map[string]any) map[string]any {
 // NextMutation returns the oldest outbox entry and marks it in flight, or
 // nil when the outbox is empty. The sync engine sends it, then calls
 // CompleteMutation, RetryMutation or FailMutation with it.
-func (s *Store) NextMutation(ctx context.Context) (*Mutation, error) {
+func (y SyncStore) NextMutation(ctx context.Context) (*Mutation, error) {
+	s := y.s
 	if err := s.live(ctx); err != nil {
 		return nil, err
 	}
@@ -338,7 +339,8 @@ func (s *Store) NextMutation(ctx context.Context) (*Mutation, error) {
 
 // RetryMutation puts a sent entry back (not in flight) after a failure the
 // engine will retry, counting the attempt.
-func (s *Store) RetryMutation(ctx context.Context, m *Mutation) error {
+func (y SyncStore) RetryMutation(ctx context.Context, m *Mutation) error {
+	s := y.s
 	if err := s.live(ctx); err != nil {
 		return err
 	}
@@ -356,7 +358,8 @@ func (s *Store) RetryMutation(ctx context.Context, m *Mutation) error {
 // FailMutation moves a sent entry to the dead letters with the reason the
 // backend gave. Nothing is dropped silently: the app reads DeadLetters and
 // retries or drops each.
-func (s *Store) FailMutation(ctx context.Context, m *Mutation, reason string, opts ...FailOption) error {
+func (y SyncStore) FailMutation(ctx context.Context, m *Mutation, reason string, opts ...FailOption) error {
+	s := y.s
 	if err := s.live(ctx); err != nil {
 		return err
 	}

@@ -62,7 +62,7 @@ func Bind[T any](s *Store, t *Txn, m *Model[T]) *Repo[T] {
 func (r *Repo[T]) Model() *Model[T] { return r.model }
 
 // Store returns the store the repository writes to: the sync engine's
-// entry point (outbox, sync metadata, ApplyRemote).
+// entry point (Store.Sync).
 func (r *Repo[T]) Store() *Store { return r.store }
 
 // WriteOption adjusts a save or delete.
