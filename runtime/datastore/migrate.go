@@ -467,98 +467,129 @@ func saveState(txn storage.Txn, st *migrationState) error {
 // migrateCatalog is phase 1: renames and drops in the catalog, in step
 // order, and placeholders for the tables to drop and to re-key.
 func (s *Store) migrateCatalog(txn storage.Txn, plan *migrationPlan, st *migrationState) error {
-	move := func(from, to []byte) error {
-		v, err := get(txn, from)
-		if err != nil || v == nil {
-			return err
-		}
-		if err := txn.Delete(from); err != nil {
-			return err
-		}
-		return txn.Set(to, v)
-	}
-	indexIDs := func(model string) (map[string][]byte, error) {
-		out := map[string][]byte{}
-		prefix := storage.IndexIDPrefix(model)
-		it := txn.Iterate(storage.IterOptions{Prefix: prefix})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			v, err := it.ValueCopy(nil)
-			if err != nil {
-				return nil, err
-			}
-			out[string(it.Key()[len(prefix):])] = v
-		}
-		return out, nil
-	}
 	for _, mg := range plan.migs {
 		for _, step := range mg.Steps {
 			if step.NonModel {
 				continue
 			}
+			var err error
 			switch step.Kind {
 			case meta.RenameModel:
-				if err := move(storage.TableIDKey(step.From), storage.TableIDKey(step.To)); err != nil {
-					return err
-				}
-				ixs, err := indexIDs(step.From)
-				if err != nil {
-					return err
-				}
-				for name, v := range ixs {
-					if err := txn.Delete(storage.IndexIDKey(step.From, name)); err != nil {
-						return err
-					}
-					if err := txn.Set(storage.IndexIDKey(step.To, name), v); err != nil {
-						return err
-					}
-				}
-				md, err := get(txn, storage.ModelMetaKey(step.From))
-				if err != nil {
-					return err
-				}
-				if md != nil {
-					var m ModelMetadata
-					if err := json.Unmarshal(md, &m); err != nil {
-						return fmt.Errorf("sync state of %s: %w", step.From, err)
-					}
-					m.Model = step.To
-					b, _ := json.Marshal(m)
-					if err := txn.Delete(storage.ModelMetaKey(step.From)); err != nil {
-						return err
-					}
-					if err := txn.Set(storage.ModelMetaKey(step.To), b); err != nil {
-						return err
-					}
-				}
+				err = renameCatalogModel(txn, step.From, step.To)
 			case meta.DropModel:
-				if err := move(storage.TableIDKey(step.Model), storage.TableIDKey(placeholderDrop+step.Model)); err != nil {
-					return err
-				}
-				ixs, err := indexIDs(step.Model)
-				if err != nil {
-					return err
-				}
-				for name := range ixs {
-					if err := txn.Delete(storage.IndexIDKey(step.Model, name)); err != nil {
-						return err
-					}
-				}
-				if err := txn.Delete(storage.ModelMetaKey(step.Model)); err != nil {
-					return err
-				}
+				err = dropCatalogModel(txn, step.Model)
 			case meta.DropIndex, meta.ChangeIndex:
 				// The old entries are deleted once the table ids are
 				// known; a changed index gets a new id meanwhile, so no
 				// entry of the old shape is read as one of the new.
-				if err := move(storage.IndexIDKey(step.Model, step.Index), storage.IndexIDKey(step.Model, placeholderDrop+step.Index)); err != nil {
-					return err
-				}
+				err = moveCatalogEntry(txn, storage.IndexIDKey(step.Model, step.Index), storage.IndexIDKey(step.Model, placeholderDrop+step.Index))
+			}
+			if err != nil {
+				return err
 			}
 		}
 	}
-	// Re-keyed models get a new table id; the old one stays reserved under
-	// a placeholder until its records are copied.
+	if err := reserveRekeyedTables(txn, plan); err != nil {
+		return err
+	}
+	// Mutations dead-lettered by this migration get sequence numbers
+	// above this one: the dead-letter phase leaves them as they are.
+	seq, err := get(txn, outboxSeqKey)
+	if err != nil {
+		return err
+	}
+	if len(seq) == 8 {
+		st.LastSeq = binary.BigEndian.Uint64(seq)
+	}
+	st.Phase = "records"
+	return saveState(txn, st)
+}
+
+// moveCatalogEntry moves the value under from, if any, to to.
+func moveCatalogEntry(txn storage.Txn, from, to []byte) error {
+	v, err := get(txn, from)
+	if err != nil || v == nil {
+		return err
+	}
+	if err := txn.Delete(from); err != nil {
+		return err
+	}
+	return txn.Set(to, v)
+}
+
+// catalogIndexIDs returns the index ids of model in the catalog, by index
+// name.
+func catalogIndexIDs(txn storage.Txn, model string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	prefix := storage.IndexIDPrefix(model)
+	it := txn.Iterate(storage.IterOptions{Prefix: prefix})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		v, err := it.ValueCopy(nil)
+		if err != nil {
+			return nil, err
+		}
+		out[string(it.Key()[len(prefix):])] = v
+	}
+	return out, nil
+}
+
+// renameCatalogModel moves a model's table id, index ids and sync state
+// from its old name to its new one.
+func renameCatalogModel(txn storage.Txn, from, to string) error {
+	if err := moveCatalogEntry(txn, storage.TableIDKey(from), storage.TableIDKey(to)); err != nil {
+		return err
+	}
+	ixs, err := catalogIndexIDs(txn, from)
+	if err != nil {
+		return err
+	}
+	for name, v := range ixs {
+		if err := txn.Delete(storage.IndexIDKey(from, name)); err != nil {
+			return err
+		}
+		if err := txn.Set(storage.IndexIDKey(to, name), v); err != nil {
+			return err
+		}
+	}
+	md, err := get(txn, storage.ModelMetaKey(from))
+	if err != nil || md == nil {
+		return err
+	}
+	var m ModelMetadata
+	if err := json.Unmarshal(md, &m); err != nil {
+		return fmt.Errorf("sync state of %s: %w", from, err)
+	}
+	m.Model = to
+	b, _ := json.Marshal(m)
+	if err := txn.Delete(storage.ModelMetaKey(from)); err != nil {
+		return err
+	}
+	return txn.Set(storage.ModelMetaKey(to), b)
+}
+
+// dropCatalogModel puts a dropped model's table id under a placeholder
+// (its table is deleted in phase 2) and deletes its index ids and sync
+// state.
+func dropCatalogModel(txn storage.Txn, model string) error {
+	if err := moveCatalogEntry(txn, storage.TableIDKey(model), storage.TableIDKey(placeholderDrop+model)); err != nil {
+		return err
+	}
+	ixs, err := catalogIndexIDs(txn, model)
+	if err != nil {
+		return err
+	}
+	for name := range ixs {
+		if err := txn.Delete(storage.IndexIDKey(model, name)); err != nil {
+			return err
+		}
+	}
+	return txn.Delete(storage.ModelMetaKey(model))
+}
+
+// reserveRekeyedTables gives re-keyed models a new table id; the old one
+// stays reserved under a placeholder until its records are copied.
+func reserveRekeyedTables(txn storage.Txn, plan *migrationPlan) error {
 	next, err := nextTableID(txn)
 	if err != nil {
 		return err
@@ -582,17 +613,7 @@ func (s *Store) migrateCatalog(txn storage.Txn, plan *migrationPlan, st *migrati
 		}
 		next++
 	}
-	// Mutations dead-lettered by this migration get sequence numbers
-	// above this one: the dead-letter phase leaves them as they are.
-	seq, err := get(txn, outboxSeqKey)
-	if err != nil {
-		return err
-	}
-	if len(seq) == 8 {
-		st.LastSeq = binary.BigEndian.Uint64(seq)
-	}
-	st.Phase = "records"
-	return saveState(txn, st)
+	return nil
 }
 
 // dropIndexPlaceholders deletes the entries of dropped and changed indexes
@@ -1119,16 +1140,10 @@ func (s *Store) migrateEntry(txn storage.Txn, plan *migrationPlan, st *migration
 	}
 	ref := fmt.Sprintf("%s mutation %d", m.Op, m.Seq)
 	model, _, ok := plan.forward(-1, m.Model, "")
-	dropPending := func() error {
-		if seq, ok, err := pendingSeq(txn, m.RecordKey); err != nil || !ok || seq != m.Seq {
-			return err
-		}
-		return txn.Delete(storage.PendingKey(m.RecordKey))
-	}
 	if !ok || s.eng.tables[model] == nil {
 		st.Dropped++
 		if !dead {
-			if err := dropPending(); err != nil {
+			if err := dropPendingMark(txn, m); err != nil {
 				return err
 			}
 		}
@@ -1136,16 +1151,57 @@ func (s *Store) migrateEntry(txn storage.Txn, plan *migrationPlan, st *migration
 	}
 	st.Mutations++
 	t := s.eng.tables[model]
-	from := m.Model
-	m.Model = model
-	m.Data = plan.renameFields(from, model, m.Data)
-	m.Condition = plan.renameCondition(from, model, m.Condition)
-	// Values: conversions of fields whose type changed, defaults of added
-	// fields (a create carries the whole record), removed enum values.
 	w := plan.models[model]
 	if w == nil {
 		w = &modelWork{}
 	}
+	if err := plan.convertEntry(t, w, m, ref); err != nil {
+		return err
+	}
+	var unsendable string
+	if w.rekey || w.resync {
+		var err error
+		if unsendable, err = s.rekeyEntry(txn, t, m, dead); err != nil {
+			return err
+		}
+	}
+	if unsendable != "" && !dead {
+		return s.deadLetterEntry(txn, st, m, key, unsendable)
+	}
+	var b []byte
+	var err error
+	if dead {
+		if unsendable != "" {
+			dl.Reason = unsendable
+		}
+		b, err = json.Marshal(dl)
+	} else {
+		b, err = json.Marshal(m)
+	}
+	if err != nil {
+		return &MigrationError{Model: model, Record: ref, Err: err}
+	}
+	return txn.Set(key, b)
+}
+
+// dropPendingMark deletes the pending mark of m's record when it points at
+// m.
+func dropPendingMark(txn storage.Txn, m *Mutation) error {
+	if seq, ok, err := pendingSeq(txn, m.RecordKey); err != nil || !ok || seq != m.Seq {
+		return err
+	}
+	return txn.Delete(storage.PendingKey(m.RecordKey))
+}
+
+// convertEntry renames m (of the store's model, now t's) to the final
+// schema and converts its values: conversions of fields whose type
+// changed, defaults of added fields (a create carries the whole record),
+// removed enum values.
+func (p *migrationPlan) convertEntry(t *table, w *modelWork, m *Mutation, ref string) error {
+	from, model := m.Model, t.model.Name
+	m.Model = model
+	m.Data = p.renameFields(from, model, m.Data)
+	m.Condition = p.renameCondition(from, model, m.Condition)
 	for _, c := range w.convs {
 		v, present := m.Data[c.field.Name]
 		if !present {
@@ -1162,82 +1218,69 @@ func (s *Store) migrateEntry(txn storage.Txn, plan *migrationPlan, st *migration
 		m.Data[c.field.Name] = nv
 	}
 	w.fill(m.Data, m.Op != MutationCreate)
-	if err := plan.fixEnums(model, t.model.Fields, m.Data); err != nil {
+	return p.fixEnums(model, t.model.Fields, m.Data)
+}
+
+// rekeyEntry points m, a mutation of a re-keyed record, at the record's
+// new key, or returns why it cannot be sent when the key cannot be found.
+func (s *Store) rekeyEntry(txn storage.Txn, t *table, m *Mutation, dead bool) (unsendable string, err error) {
+	newKey, err := get(txn, storage.RekeyKey(m.RecordKey))
+	if err != nil {
+		return "", err
+	}
+	if newKey == nil {
+		// The record is gone locally (a delete): its new key can be
+		// built only from what the mutation carries.
+		k, err := t.keyFromValues(keyValues(t, m.Data))
+		if err != nil {
+			return fmt.Sprintf("migration: %s's primary key changed to (%s) and the mutation does not carry the new key", t.model.Name, strings.Join(t.model.PrimaryKey.Fields(), ", ")), nil
+		}
+		newKey = k
+	}
+	if !dead {
+		if err := dropPendingMark(txn, m); err != nil {
+			return "", err
+		}
+		if err := txn.Set(storage.PendingKey(newKey), binary.BigEndian.AppendUint64(nil, m.Seq)); err != nil {
+			return "", err
+		}
+	}
+	m.RecordKey = newKey
+	if data, err := get(txn, newKey); err != nil {
+		return "", err
+	} else if data != nil {
+		rec, err := s.recordMap(t, data)
+		if err != nil {
+			return "", err
+		}
+		for k, v := range keyMap(t, rec) {
+			m.Data[k] = v
+		}
+	}
+	m.Key = keyValues(t, m.Data)
+	return "", nil
+}
+
+// deadLetterEntry moves the outbox entry m (under key) to the dead letters
+// with the reason it cannot be sent.
+func (s *Store) deadLetterEntry(txn storage.Txn, st *migrationState, m *Mutation, key []byte, reason string) error {
+	if err := dropPendingMark(txn, m); err != nil {
 		return err
 	}
-	// A re-keyed record: the entry follows it to its new key.
-	var unsendable string
-	if w.rekey || w.resync {
-		newKey, err := get(txn, storage.RekeyKey(m.RecordKey))
-		if err != nil {
-			return err
-		}
-		if newKey == nil {
-			// The record is gone locally (a delete): its new key can be
-			// built only from what the mutation carries.
-			if k, err := t.keyFromValues(keyValues(t, m.Data)); err == nil {
-				newKey = k
-			} else {
-				unsendable = fmt.Sprintf("migration: %s's primary key changed to (%s) and the mutation does not carry the new key", model, strings.Join(t.model.PrimaryKey.Fields(), ", "))
-			}
-		}
-		if newKey != nil {
-			if !dead {
-				if err := dropPending(); err != nil {
-					return err
-				}
-				if err := txn.Set(storage.PendingKey(newKey), binary.BigEndian.AppendUint64(nil, m.Seq)); err != nil {
-					return err
-				}
-			}
-			m.RecordKey = newKey
-			if data, err := get(txn, newKey); err != nil {
-				return err
-			} else if data != nil {
-				rec, err := s.recordMap(t, data)
-				if err != nil {
-					return err
-				}
-				for k, v := range keyMap(t, rec) {
-					m.Data[k] = v
-				}
-			}
-			m.Key = keyValues(t, m.Data)
-		}
+	if err := txn.Delete(key); err != nil {
+		return err
 	}
-	if unsendable != "" && !dead {
-		if err := dropPending(); err != nil {
-			return err
-		}
-		if err := txn.Delete(key); err != nil {
-			return err
-		}
-		seq, err := nextSeq(txn)
-		if err != nil {
-			return err
-		}
-		m.InFlight = false
-		b, err := json.Marshal(DeadLetter{Mutation: *m, Reason: unsendable, Failed: s.cfg.now().UnixMilli()})
-		if err != nil {
-			return err
-		}
-		st.DeadLettered++
-		return txn.Set(storage.DeadLetterKey(seq), b)
-	}
-	var b []byte
-	var err error
-	if dead {
-		if unsendable != "" {
-			dl.Reason = unsendable
-		}
-		b, err = json.Marshal(dl)
-	} else {
-		b, err = json.Marshal(m)
-	}
+	seq, err := nextSeq(txn)
 	if err != nil {
-		return &MigrationError{Model: model, Record: ref, Err: err}
+		return err
 	}
-	return txn.Set(key, b)
+	m.InFlight = false
+	b, err := json.Marshal(DeadLetter{Mutation: *m, Reason: reason, Failed: s.cfg.now().UnixMilli()})
+	if err != nil {
+		return err
+	}
+	st.DeadLettered++
+	return txn.Set(storage.DeadLetterKey(seq), b)
 }
 
 // jsonValue turns a value of a mutation's data (JSON-decoded, numbers as
