@@ -145,7 +145,7 @@ type Store struct {
 	schema *meta.Schema
 	cfg    config
 	db     *storage.DB
-	eng    *engine
+	eng    *Engine
 	hub    *hub
 
 	mu      sync.Mutex // guards started, closed and catalog
@@ -228,7 +228,7 @@ func Open(ctx context.Context, schema *meta.Schema, dir string, opts ...Option) 
 	if cfg.snapshotCount < 1 || cfg.snapshotWindow < 0 || cfg.backlog < 1 {
 		return nil, errors.New("datastore: open: SnapshotBatch needs a count of at least 1 and a window of at least 0, ObserveBacklog at least 1")
 	}
-	eng, err := newEngine(schema)
+	eng, err := New(schema)
 	if err != nil {
 		return nil, err
 	}
@@ -438,7 +438,7 @@ func (s *Store) start() error {
 	}
 	err = s.db.Update(func(txn storage.Txn) error {
 		want := layout(s.schema)
-		have, err := get(txn, storage.SettingKey(settingLayout))
+		have, err := Get(txn, storage.SettingKey(settingLayout))
 		if err != nil {
 			return err
 		}
@@ -448,7 +448,7 @@ func (s *Store) start() error {
 				return err
 			}
 			if !empty {
-				version, _ := get(txn, storage.SettingKey(settingSchemaVersion))
+				version, _ := Get(txn, storage.SettingKey(settingSchemaVersion))
 				return fmt.Errorf("datastore: start: store written with schema version %s, generated code has %s and no migration between them (run dsgen migrate, then dsgen generate): %w", version, s.schema.Version, ErrSchemaChanged)
 			}
 		}
@@ -462,7 +462,7 @@ func (s *Store) start() error {
 			return err
 		}
 		if !s.catalog {
-			if err := s.eng.loadCatalog(txn); err != nil {
+			if err := s.eng.LoadCatalog(txn); err != nil {
 				return err
 			}
 		}
@@ -479,7 +479,7 @@ func (s *Store) start() error {
 // a previous run left part way, or one from the store's migration number to
 // the schema's. It refuses a store migrated further than the schema.
 func (s *Store) pendingMigration(txn storage.Txn) (*migrationState, error) {
-	b, err := get(txn, storage.SettingKey(settingMigrating))
+	b, err := Get(txn, storage.SettingKey(settingMigrating))
 	if err != nil {
 		return nil, err
 	}
@@ -490,12 +490,12 @@ func (s *Store) pendingMigration(txn storage.Txn) (*migrationState, error) {
 		}
 		return st, nil
 	}
-	lay, err := get(txn, storage.SettingKey(settingLayout))
+	lay, err := Get(txn, storage.SettingKey(settingLayout))
 	if err != nil || lay == nil {
 		return nil, err // a new store starts at the schema's migration
 	}
 	stored := 0
-	if b, err = get(txn, storage.SettingKey(settingMigration)); err != nil {
+	if b, err = Get(txn, storage.SettingKey(settingMigration)); err != nil {
 		return nil, err
 	}
 	if b != nil {
@@ -505,7 +505,7 @@ func (s *Store) pendingMigration(txn storage.Txn) (*migrationState, error) {
 	}
 	switch {
 	case stored > s.schema.Migration:
-		version, _ := get(txn, storage.SettingKey(settingSchemaVersion))
+		version, _ := Get(txn, storage.SettingKey(settingSchemaVersion))
 		return nil, fmt.Errorf("the store is at migration %d (schema version %s), this code's schema at migration %d (version %s): open it with an app built from the newer schema: %w",
 			stored, version, s.schema.Migration, s.schema.Version, ErrStoreNewer)
 	case stored < s.schema.Migration:
@@ -544,7 +544,7 @@ func (y SyncStore) SetModelMetadata(ctx context.Context, md ModelMetadata) error
 	if err := s.live(ctx); err != nil {
 		return err
 	}
-	if s.eng.tables[md.Model] == nil {
+	if s.eng.Tables[md.Model] == nil {
 		return fmt.Errorf("datastore: no model %q: %w", md.Model, ErrNotFound)
 	}
 	b, err := json.Marshal(md)
@@ -558,7 +558,7 @@ func (y SyncStore) SetModelMetadata(ctx context.Context, md ModelMetadata) error
 func createModelMetadata(txn storage.Txn, s *meta.Schema) error {
 	for _, m := range s.Models {
 		key := storage.ModelMetaKey(m.Name)
-		have, err := get(txn, key)
+		have, err := Get(txn, key)
 		if err != nil {
 			return err
 		}
@@ -584,7 +584,7 @@ func (s *Store) ModelMetadata(ctx context.Context, model string) (ModelMetadata,
 	}
 	defer s.exit()
 	err := s.db.View(func(txn storage.Txn) error {
-		b, err := get(txn, storage.ModelMetaKey(model))
+		b, err := Get(txn, storage.ModelMetaKey(model))
 		if err != nil {
 			return err
 		}
@@ -601,11 +601,11 @@ func (s *Store) ModelMetadata(ctx context.Context, model string) (ModelMetadata,
 func (s *Store) buildNewIndexes() error {
 	bdb := s.db
 	for _, m := range s.schema.Models {
-		t := s.eng.tables[m.Name]
-		for _, ix := range t.indexes {
+		t := s.eng.Tables[m.Name]
+		for _, ix := range t.Indexes {
 			var need bool
 			err := bdb.View(func(txn storage.Txn) error {
-				need = hasPrefix(txn, t.prefix) && !hasPrefix(txn, ix.prefix)
+				need = hasPrefix(txn, t.Prefix) && !hasPrefix(txn, ix.Prefix)
 				return nil
 			})
 			if err != nil || !need {
@@ -613,18 +613,18 @@ func (s *Store) buildNewIndexes() error {
 			}
 			wb := bdb.NewWriteBatch()
 			err = bdb.View(func(txn storage.Txn) error {
-				it := txn.Iterate(storage.IterOptions{Prefix: t.prefix})
+				it := txn.Iterate(storage.IterOptions{Prefix: t.Prefix})
 				defer it.Close()
 				for it.Rewind(); it.Valid(); it.Next() {
 					data, err := it.ValueCopy(nil)
 					if err != nil {
 						return err
 					}
-					r, err := t.project(data)
+					r, err := t.Project(data)
 					if err != nil {
 						return err
 					}
-					if err := wb.Set(t.indexKey(ix, r), nil); err != nil {
+					if err := wb.Set(t.IndexKey(ix, r), nil); err != nil {
 						return err
 					}
 				}
@@ -636,7 +636,7 @@ func (s *Store) buildNewIndexes() error {
 				wb.Cancel()
 			}
 			if err != nil {
-				return fmt.Errorf("datastore: start: building index %s of %s: %w", ix.name, m.Name, err)
+				return fmt.Errorf("datastore: start: building index %s of %s: %w", ix.Name, m.Name, err)
 			}
 		}
 	}

@@ -19,7 +19,7 @@ func RecordsForTest(ctx context.Context, s *Store, model string) ([]map[string]a
 	}
 	var out []map[string]any
 	err = s.db.View(func(txn storage.Txn) error {
-		it := txn.Iterate(storage.IterOptions{Prefix: t.prefix})
+		it := txn.Iterate(storage.IterOptions{Prefix: t.Prefix})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			b, err := it.ValueCopy(nil)
@@ -48,15 +48,15 @@ func IndexForTest(ctx context.Context, s *Store, model, name string) ([][]string
 		return nil, err
 	}
 	var out [][]string
-	for _, ix := range t.indexes {
-		if ix.name != name {
+	for _, ix := range t.Indexes {
+		if ix.Name != name {
 			continue
 		}
 		err = s.db.View(func(txn storage.Txn) error {
-			it := txn.Iterate(storage.IterOptions{Prefix: ix.prefix})
+			it := txn.Iterate(storage.IterOptions{Prefix: ix.Prefix})
 			defer it.Close()
 			for it.Rewind(); it.Valid(); it.Next() {
-				rest := it.Key()[len(ix.prefix):]
+				rest := it.Key()[len(ix.Prefix):]
 				var parts []string
 				for len(rest) > 0 {
 					c, r, ok := storage.SplitComponent(rest)

@@ -32,23 +32,23 @@ type applyOptions struct{ seen int64 }
 // started at startedAt, for SweepUnseen.
 func SeenIn(startedAt int64) ApplyOption { return func(o *applyOptions) { o.seen = startedAt } }
 
-func syncMetaKey(t *table, recordKey []byte) []byte {
-	return append(storage.SyncMetaPrefix(t.id), recordKey[len(t.prefix):]...)
+func syncMetaKey(t *Table, recordKey []byte) []byte {
+	return append(storage.SyncMetaPrefix(t.ID), recordKey[len(t.Prefix):]...)
 }
 
-func readSyncMeta(txn storage.Txn, t *table, recordKey []byte) (*SyncMeta, error) {
-	b, err := get(txn, syncMetaKey(t, recordKey))
+func readSyncMeta(txn storage.Txn, t *Table, recordKey []byte) (*SyncMeta, error) {
+	b, err := Get(txn, syncMetaKey(t, recordKey))
 	if err != nil || b == nil {
 		return nil, err
 	}
 	var m SyncMeta
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("datastore: %s: sync metadata: %w", t.model.Name, err)
+		return nil, fmt.Errorf("datastore: %s: sync metadata: %w", t.Model.Name, err)
 	}
 	return &m, nil
 }
 
-func writeSyncMeta(txn storage.Txn, t *table, recordKey []byte, m SyncMeta) error {
+func writeSyncMeta(txn storage.Txn, t *Table, recordKey []byte, m SyncMeta) error {
 	b, _ := json.Marshal(m)
 	return txn.Set(syncMetaKey(t, recordKey), b)
 }
@@ -79,8 +79,8 @@ func (s *Store) RecordSyncMeta(ctx context.Context, model string, key ...any) (S
 	return out, found, err
 }
 
-func (s *Store) table(model string) (*table, error) {
-	t := s.eng.tables[model]
+func (s *Store) table(model string) (*Table, error) {
+	t := s.eng.Tables[model]
 	if t == nil {
 		return nil, fmt.Errorf("datastore: no model %q: %w", model, ErrNotFound)
 	}
@@ -90,20 +90,20 @@ func (s *Store) table(model string) (*table, error) {
 // keyFromValues builds a record key from primary key values as they come
 // over the wire: JSON numbers (json.Number, float64) become the field's
 // Go kind first.
-func (t *table) keyFromValues(values []any) ([]byte, error) {
-	if len(values) != len(t.pk) {
-		return nil, fmt.Errorf("datastore: %s: key has %d values, want %d", t.model.Name, len(values), len(t.pk))
+func (t *Table) keyFromValues(values []any) ([]byte, error) {
+	if len(values) != len(t.PK) {
+		return nil, fmt.Errorf("datastore: %s: key has %d values, want %d", t.Model.Name, len(values), len(t.PK))
 	}
-	k := append([]byte(nil), t.prefix...)
-	for i, sl := range t.pk {
-		f := t.slots[sl].field
+	k := append([]byte(nil), t.Prefix...)
+	for i, sl := range t.PK {
+		f := t.Slots[sl].Field
 		v := wireValue(f, values[i])
 		if v == nil {
-			return nil, &ValidationError{Model: t.model.Name, Field: f.Name, Reason: "primary key field is null"}
+			return nil, &ValidationError{Model: t.Model.Name, Field: f.Name, Reason: "primary key field is null"}
 		}
 		var ok bool
-		if k, ok = valueComponent(k, f, v); !ok {
-			return nil, &ValidationError{Model: t.model.Name, Field: f.Name, Reason: fmt.Sprintf("key value %v has type %T, not %s", v, v, f.Type)}
+		if k, ok = ValueComponent(k, f, v); !ok {
+			return nil, &ValidationError{Model: t.Model.Name, Field: f.Name, Reason: fmt.Sprintf("key value %v has type %T, not %s", v, v, f.Type)}
 		}
 	}
 	return k, nil
@@ -201,11 +201,11 @@ func (e *RemoteRecordError) Unwrap() error { return e.Err }
 
 // applyRemote writes one backend record. force skips the pending and
 // version checks (a mutation's own response).
-func (tx *Txn) applyRemote(t *table, item map[string]any, force bool, seen int64) (bool, error) {
+func (tx *Txn) applyRemote(t *Table, item map[string]any, force bool, seen int64) (bool, error) {
 	key := keyValues(t, item)
 	rk, err := t.keyFromValues(key)
 	if err != nil {
-		return false, &RemoteRecordError{Model: t.model.Name, Key: key, Err: err}
+		return false, &RemoteRecordError{Model: t.Model.Name, Key: key, Err: err}
 	}
 	version, _ := toInt64(item["_version"])
 	changed, _ := toInt64(item["_lastChangedAt"])
@@ -226,13 +226,13 @@ func (tx *Txn) applyRemote(t *table, item map[string]any, force bool, seen int64
 			return false, nil
 		}
 	}
-	old, err := get(tx.btx, rk)
+	old, err := Get(tx.btx, rk)
 	if err != nil {
 		return false, err
 	}
 	if deleted {
 		if old != nil {
-			rw, err := t.project(old)
+			rw, err := t.Project(old)
 			if err != nil {
 				return false, err
 			}
@@ -243,20 +243,20 @@ func (tx *Txn) applyRemote(t *table, item map[string]any, force bool, seen int64
 		return true, writeSyncMeta(tx.btx, t, rk, SyncMeta{Version: version, LastChangedAt: changed, Deleted: true, Seen: seen})
 	}
 	rec := make(map[string]any, len(item))
-	for _, f := range t.model.Fields {
+	for _, f := range t.Model.Fields {
 		if v, ok := item[f.Name]; ok && f.Stored() {
 			rec[f.Name] = wireValue(f, v)
 		}
 	}
-	data, err := codec.EncodeMap(tx.store.schema, t.model.Fields, rec, nil)
+	data, err := codec.EncodeMap(tx.store.schema, t.Model.Fields, rec, nil)
 	if err != nil {
-		return false, &RemoteRecordError{Model: t.model.Name, Key: key, Err: err}
+		return false, &RemoteRecordError{Model: t.Model.Name, Key: key, Err: err}
 	}
-	rw, err := t.project(data)
+	rw, err := t.Project(data)
 	if err != nil {
-		return false, &RemoteRecordError{Model: t.model.Name, Key: key, Err: err}
+		return false, &RemoteRecordError{Model: t.Model.Name, Key: key, Err: err}
 	}
-	if err := t.writeRecord(tx.btx, rk, data, rw, old); err != nil {
+	if err := t.WriteRecord(tx.btx, rk, data, rw, old); err != nil {
 		return false, err
 	}
 	op := OpCreate
@@ -281,7 +281,7 @@ func (y SyncStore) SweepUnseen(ctx context.Context, model string, startedAt int6
 	if err != nil {
 		return 0, err
 	}
-	prefix := storage.SyncMetaPrefix(t.id)
+	prefix := storage.SyncMetaPrefix(t.ID)
 	removed := 0
 	var after []byte
 	for {
@@ -316,19 +316,19 @@ func (y SyncStore) SweepUnseen(ctx context.Context, model string, startedAt int6
 		err = s.update(ctx, func(tx *Txn) error {
 			n = 0
 			for _, mk := range batch {
-				rk := append(bytes.Clone(t.prefix), mk[len(prefix):]...)
+				rk := append(bytes.Clone(t.Prefix), mk[len(prefix):]...)
 				if _, pending, err := pendingSeq(tx.btx, rk); err != nil || pending {
 					if err != nil {
 						return err
 					}
 					continue
 				}
-				old, err := get(tx.btx, rk)
+				old, err := Get(tx.btx, rk)
 				if err != nil {
 					return err
 				}
 				if old != nil {
-					rw, err := t.project(old)
+					rw, err := t.Project(old)
 					if err != nil {
 						return err
 					}

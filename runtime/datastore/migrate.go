@@ -409,7 +409,7 @@ func (s *Store) migrate(st *migrationState) error {
 	if err := s.dropPlaceholders(placeholderDrop, nil); err != nil {
 		return err
 	}
-	if err := db.Update(func(txn storage.Txn) error { return s.eng.loadCatalog(txn) }); err != nil {
+	if err := db.Update(func(txn storage.Txn) error { return s.eng.LoadCatalog(txn) }); err != nil {
 		return fmt.Errorf("datastore: migrate: %w", err)
 	}
 	s.catalog = true
@@ -494,7 +494,7 @@ func (s *Store) migrateCatalog(txn storage.Txn, plan *migrationPlan, st *migrati
 	}
 	// Mutations dead-lettered by this migration get sequence numbers
 	// above this one: the dead-letter phase leaves them as they are.
-	seq, err := get(txn, outboxSeqKey)
+	seq, err := Get(txn, outboxSeqKey)
 	if err != nil {
 		return err
 	}
@@ -507,7 +507,7 @@ func (s *Store) migrateCatalog(txn storage.Txn, plan *migrationPlan, st *migrati
 
 // moveCatalogEntry moves the value under from, if any, to to.
 func moveCatalogEntry(txn storage.Txn, from, to []byte) error {
-	v, err := get(txn, from)
+	v, err := Get(txn, from)
 	if err != nil || v == nil {
 		return err
 	}
@@ -552,7 +552,7 @@ func renameCatalogModel(txn storage.Txn, from, to string) error {
 			return err
 		}
 	}
-	md, err := get(txn, storage.ModelMetaKey(from))
+	md, err := Get(txn, storage.ModelMetaKey(from))
 	if err != nil || md == nil {
 		return err
 	}
@@ -598,7 +598,7 @@ func reserveRekeyedTables(txn storage.Txn, plan *migrationPlan) error {
 		if !w.rekey && !w.resync {
 			continue
 		}
-		old, err := get(txn, storage.TableIDKey(name))
+		old, err := Get(txn, storage.TableIDKey(name))
 		if err != nil {
 			return err
 		}
@@ -620,8 +620,8 @@ func reserveRekeyedTables(txn storage.Txn, plan *migrationPlan) error {
 // and their placeholders, once the catalog is loaded.
 func (s *Store) dropIndexPlaceholders() error {
 	db := s.db
-	for _, t := range s.eng.tables {
-		prefix := storage.IndexIDKey(t.model.Name, placeholderDrop)
+	for _, t := range s.eng.Tables {
+		prefix := storage.IndexIDKey(t.Model.Name, placeholderDrop)
 		ids := map[string]uint16{}
 		err := db.View(func(txn storage.Txn) error {
 			it := txn.Iterate(storage.IterOptions{Prefix: prefix})
@@ -639,10 +639,10 @@ func (s *Store) dropIndexPlaceholders() error {
 			return fmt.Errorf("datastore: migrate: %w", err)
 		}
 		for name, id := range ids {
-			if err := db.DropPrefix(storage.IndexPrefix(t.id, id)); err != nil {
-				return fmt.Errorf("datastore: migrate: dropping index %s of %s: %w", name, t.model.Name, err)
+			if err := db.DropPrefix(storage.IndexPrefix(t.ID, id)); err != nil {
+				return fmt.Errorf("datastore: migrate: dropping index %s of %s: %w", name, t.Model.Name, err)
 			}
-			err := db.Update(func(txn storage.Txn) error { return txn.Delete(storage.IndexIDKey(t.model.Name, placeholderDrop+name)) })
+			err := db.Update(func(txn storage.Txn) error { return txn.Delete(storage.IndexIDKey(t.Model.Name, placeholderDrop+name)) })
 			if err != nil {
 				return fmt.Errorf("datastore: migrate: %w", err)
 			}
@@ -707,7 +707,7 @@ func (s *Store) dropPlaceholders(kind string, model *string) error {
 
 // placeholderID returns the table id under a placeholder, if any.
 func placeholderID(txn storage.Txn, name string) (uint32, bool, error) {
-	v, err := get(txn, storage.TableIDKey(name))
+	v, err := Get(txn, storage.TableIDKey(name))
 	if err != nil || v == nil {
 		return 0, false, err
 	}
@@ -720,31 +720,31 @@ func placeholderID(txn storage.Txn, name string) (uint32, bool, error) {
 // migrateModel is phase 3 for one model: its records in batches.
 func (s *Store) migrateModel(plan *migrationPlan, w *modelWork, st *migrationState, report func(MigrationProgress)) error {
 	db := s.db
-	t := s.eng.tables[st.Model]
+	t := s.eng.Tables[st.Model]
 	if t == nil {
 		return nil
 	}
 	var oldID uint32
 	var copying bool
 	if err := db.View(func(txn storage.Txn) (err error) {
-		oldID, copying, err = placeholderID(txn, placeholderRekey+t.model.Name)
+		oldID, copying, err = placeholderID(txn, placeholderRekey+t.Model.Name)
 		return err
 	}); err != nil {
 		return fmt.Errorf("datastore: migrate: %w", err)
 	}
 	// The indexes to rebuild lose their entries first (in place only: a
 	// copy writes a new table).
-	var rebuild []*index
-	for _, ix := range t.indexes {
-		if w.rebuildAll || slices.Contains(w.reindex, ix.name) {
+	var rebuild []*Index
+	for _, ix := range t.Indexes {
+		if w.rebuildAll || slices.Contains(w.reindex, ix.Name) {
 			rebuild = append(rebuild, ix)
 		}
 	}
 	if !st.Prepared {
 		if !copying {
 			for _, ix := range rebuild {
-				if err := db.DropPrefix(ix.prefix); err != nil {
-					return fmt.Errorf("datastore: migrate: %s: %w", t.model.Name, err)
+				if err := db.DropPrefix(ix.Prefix); err != nil {
+					return fmt.Errorf("datastore: migrate: %s: %w", t.Model.Name, err)
 				}
 			}
 		}
@@ -753,7 +753,7 @@ func (s *Store) migrateModel(plan *migrationPlan, w *modelWork, st *migrationSta
 			return fmt.Errorf("datastore: migrate: %w", err)
 		}
 	}
-	src := t.prefix
+	src := t.Prefix
 	if copying {
 		src = storage.RecordPrefix(oldID)
 	}
@@ -761,7 +761,7 @@ func (s *Store) migrateModel(plan *migrationPlan, w *modelWork, st *migrationSta
 	for {
 		batch, err := readBatch(db, src, st.Cursor, limit)
 		if err != nil {
-			return fmt.Errorf("datastore: migrate: %s: %w", t.model.Name, err)
+			return fmt.Errorf("datastore: migrate: %s: %w", t.Model.Name, err)
 		}
 		if len(batch) == 0 {
 			break
@@ -786,10 +786,10 @@ func (s *Store) migrateModel(plan *migrationPlan, w *modelWork, st *migrationSta
 		}
 		st.Cursor = batch[len(batch)-1].k
 		done += len(batch)
-		report(MigrationProgress{Phase: "records", Model: t.model.Name, Records: done})
+		report(MigrationProgress{Phase: "records", Model: t.Model.Name, Records: done})
 	}
 	if copying {
-		if err := s.dropPlaceholders(placeholderRekey, &t.model.Name); err != nil {
+		if err := s.dropPlaceholders(placeholderRekey, &t.Model.Name); err != nil {
 			return err
 		}
 	}
@@ -797,13 +797,13 @@ func (s *Store) migrateModel(plan *migrationPlan, w *modelWork, st *migrationSta
 	return db.Update(func(txn storage.Txn) error {
 		*st = saved // a retried attempt appends afresh
 		if w.resync {
-			b, _ := json.Marshal(ModelMetadata{Model: t.model.Name})
-			if err := txn.Set(storage.ModelMetaKey(t.model.Name), b); err != nil {
+			b, _ := json.Marshal(ModelMetadata{Model: t.Model.Name})
+			if err := txn.Set(storage.ModelMetaKey(t.Model.Name), b); err != nil {
 				return err
 			}
-			st.Resynced = append(st.Resynced, t.model.Name)
+			st.Resynced = append(st.Resynced, t.Model.Name)
 		}
-		st.Done = append(st.Done, t.model.Name)
+		st.Done = append(st.Done, t.Model.Name)
 		st.Model, st.Prepared, st.Cursor = "", false, nil
 		return saveState(txn, st)
 	})
@@ -842,7 +842,7 @@ func readBatch(db *storage.DB, prefix, cursor []byte, limit int) ([]kv, error) {
 
 // migrateRecord moves one record: converted when values change, its index
 // entries rebuilt, copied under its new key when the key changes.
-func (s *Store) migrateRecord(txn storage.Txn, plan *migrationPlan, w *modelWork, t *table, rebuild []*index, copying bool, oldID uint32, key, data []byte) error {
+func (s *Store) migrateRecord(txn storage.Txn, plan *migrationPlan, w *modelWork, t *Table, rebuild []*Index, copying bool, oldID uint32, key, data []byte) error {
 	ref := func() string { return describeKey(key) }
 	var err error
 	if w.rewrite {
@@ -852,12 +852,12 @@ func (s *Store) migrateRecord(txn storage.Txn, plan *migrationPlan, w *modelWork
 				me.Record = ref()
 				return me
 			}
-			return &MigrationError{Model: t.model.Name, Record: ref(), Err: err}
+			return &MigrationError{Model: t.Model.Name, Record: ref(), Err: err}
 		}
 	}
-	r, err := t.project(data)
+	r, err := t.Project(data)
 	if err != nil {
-		return &MigrationError{Model: t.model.Name, Record: ref(), Err: err}
+		return &MigrationError{Model: t.Model.Name, Record: ref(), Err: err}
 	}
 	if !copying {
 		if w.rewrite {
@@ -866,7 +866,7 @@ func (s *Store) migrateRecord(txn storage.Txn, plan *migrationPlan, w *modelWork
 			}
 		}
 		for _, ix := range rebuild {
-			if err := txn.Set(t.indexKey(ix, r), nil); err != nil {
+			if err := txn.Set(t.IndexKey(ix, r), nil); err != nil {
 				return err
 			}
 		}
@@ -882,23 +882,23 @@ func (s *Store) migrateRecord(txn storage.Txn, plan *migrationPlan, w *modelWork
 	if w.resync && !pending {
 		return nil
 	}
-	newKey := bytes.Clone(t.prefix)
-	for _, sl := range t.pk {
+	newKey := bytes.Clone(t.Prefix)
+	for _, sl := range t.PK {
 		if storage.IsNull(r[sl]) {
 			return nil // no new key: its mutations are dead-lettered later
 		}
 		newKey = append(newKey, r[sl]...)
 	}
-	if err := t.writeRecord(txn, newKey, data, r, nil); err != nil {
+	if err := t.WriteRecord(txn, newKey, data, r, nil); err != nil {
 		return err
 	}
 	oldPK := key[len(storage.RecordPrefix(oldID)):]
-	sm, err := get(txn, append(storage.SyncMetaPrefix(oldID), oldPK...))
+	sm, err := Get(txn, append(storage.SyncMetaPrefix(oldID), oldPK...))
 	if err != nil {
 		return err
 	}
 	if sm != nil {
-		if err := txn.Set(append(storage.SyncMetaPrefix(t.id), newKey[len(t.prefix):]...), sm); err != nil {
+		if err := txn.Set(append(storage.SyncMetaPrefix(t.ID), newKey[len(t.Prefix):]...), sm); err != nil {
 			return err
 		}
 	}
@@ -935,9 +935,9 @@ func describeKey(key []byte) string {
 }
 
 // convertRecord applies the plan's value changes to an encoded record of t.
-func (p *migrationPlan) convertRecord(t *table, data []byte) ([]byte, error) {
+func (p *migrationPlan) convertRecord(t *Table, data []byte) ([]byte, error) {
 	s := p.schema
-	w := p.models[t.model.Name]
+	w := p.models[t.Model.Name]
 	// Values whose type changed are read with their old type, the rest
 	// with the new schema (which skips dropped fields).
 	rec, err := codec.DecodeMap(s, w.rest, data)
@@ -947,9 +947,9 @@ func (p *migrationPlan) convertRecord(t *table, data []byte) ([]byte, error) {
 	for _, c := range w.convs {
 		old, err := codec.DecodeMap(s, []*meta.Field{c.old}, data)
 		if err != nil {
-			return nil, &MigrationError{Model: t.model.Name, Field: c.field.Name, Err: fmt.Errorf("reading the stored %s value: %w", c.old.Type, err)}
+			return nil, &MigrationError{Model: t.Model.Name, Field: c.field.Name, Err: fmt.Errorf("reading the stored %s value: %w", c.old.Type, err)}
 		}
-		v, err := c.apply(old[c.old.Name], t.model.Name)
+		v, err := c.apply(old[c.old.Name], t.Model.Name)
 		if err != nil {
 			return nil, err
 		}
@@ -958,12 +958,12 @@ func (p *migrationPlan) convertRecord(t *table, data []byte) ([]byte, error) {
 		}
 	}
 	w.fill(rec, false)
-	if err := p.fixEnums(t.model.Name, t.model.Fields, rec); err != nil {
+	if err := p.fixEnums(t.Model.Name, t.Model.Fields, rec); err != nil {
 		return nil, err
 	}
-	out, err := codec.EncodeMap(s, t.model.Fields, rec, nil)
+	out, err := codec.EncodeMap(s, t.Model.Fields, rec, nil)
 	if err != nil {
-		return nil, &MigrationError{Model: t.model.Name, Err: fmt.Errorf("the converted record does not fit the schema: %w", err)}
+		return nil, &MigrationError{Model: t.Model.Name, Err: fmt.Errorf("the converted record does not fit the schema: %w", err)}
 	}
 	return out, nil
 }
@@ -1140,7 +1140,7 @@ func (s *Store) migrateEntry(txn storage.Txn, plan *migrationPlan, st *migration
 	}
 	ref := fmt.Sprintf("%s mutation %d", m.Op, m.Seq)
 	model, _, ok := plan.forward(-1, m.Model, "")
-	if !ok || s.eng.tables[model] == nil {
+	if !ok || s.eng.Tables[model] == nil {
 		st.Dropped++
 		if !dead {
 			if err := dropPendingMark(txn, m); err != nil {
@@ -1150,7 +1150,7 @@ func (s *Store) migrateEntry(txn storage.Txn, plan *migrationPlan, st *migration
 		return txn.Delete(key)
 	}
 	st.Mutations++
-	t := s.eng.tables[model]
+	t := s.eng.Tables[model]
 	w := plan.models[model]
 	if w == nil {
 		w = &modelWork{}
@@ -1197,8 +1197,8 @@ func dropPendingMark(txn storage.Txn, m *Mutation) error {
 // schema and converts its values: conversions of fields whose type
 // changed, defaults of added fields (a create carries the whole record),
 // removed enum values.
-func (p *migrationPlan) convertEntry(t *table, w *modelWork, m *Mutation, ref string) error {
-	from, model := m.Model, t.model.Name
+func (p *migrationPlan) convertEntry(t *Table, w *modelWork, m *Mutation, ref string) error {
+	from, model := m.Model, t.Model.Name
 	m.Model = model
 	m.Data = p.renameFields(from, model, m.Data)
 	m.Condition = p.renameCondition(from, model, m.Condition)
@@ -1218,13 +1218,13 @@ func (p *migrationPlan) convertEntry(t *table, w *modelWork, m *Mutation, ref st
 		m.Data[c.field.Name] = nv
 	}
 	w.fill(m.Data, m.Op != MutationCreate)
-	return p.fixEnums(model, t.model.Fields, m.Data)
+	return p.fixEnums(model, t.Model.Fields, m.Data)
 }
 
 // rekeyEntry points m, a mutation of a re-keyed record, at the record's
 // new key, or returns why it cannot be sent when the key cannot be found.
-func (s *Store) rekeyEntry(txn storage.Txn, t *table, m *Mutation, dead bool) (unsendable string, err error) {
-	newKey, err := get(txn, storage.RekeyKey(m.RecordKey))
+func (s *Store) rekeyEntry(txn storage.Txn, t *Table, m *Mutation, dead bool) (unsendable string, err error) {
+	newKey, err := Get(txn, storage.RekeyKey(m.RecordKey))
 	if err != nil {
 		return "", err
 	}
@@ -1233,7 +1233,7 @@ func (s *Store) rekeyEntry(txn storage.Txn, t *table, m *Mutation, dead bool) (u
 		// built only from what the mutation carries.
 		k, err := t.keyFromValues(keyValues(t, m.Data))
 		if err != nil {
-			return fmt.Sprintf("migration: %s's primary key changed to (%s) and the mutation does not carry the new key", t.model.Name, strings.Join(t.model.PrimaryKey.Fields(), ", ")), nil
+			return fmt.Sprintf("migration: %s's primary key changed to (%s) and the mutation does not carry the new key", t.Model.Name, strings.Join(t.Model.PrimaryKey.Fields(), ", ")), nil
 		}
 		newKey = k
 	}
@@ -1246,7 +1246,7 @@ func (s *Store) rekeyEntry(txn storage.Txn, t *table, m *Mutation, dead bool) (u
 		}
 	}
 	m.RecordKey = newKey
-	if data, err := get(txn, newKey); err != nil {
+	if data, err := Get(txn, newKey); err != nil {
 		return "", err
 	} else if data != nil {
 		rec, err := s.recordMap(t, data)

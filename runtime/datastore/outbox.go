@@ -95,7 +95,7 @@ type DeadLetter struct {
 var outboxSeqKey = storage.SettingKey("outboxSeq")
 
 func nextSeq(txn storage.Txn) (uint64, error) {
-	b, err := get(txn, outboxSeqKey)
+	b, err := Get(txn, outboxSeqKey)
 	if err != nil {
 		return 0, err
 	}
@@ -108,7 +108,7 @@ func nextSeq(txn storage.Txn) (uint64, error) {
 }
 
 func readMutation(txn storage.Txn, seq uint64) (*Mutation, error) {
-	b, err := get(txn, storage.OutboxKey(seq))
+	b, err := Get(txn, storage.OutboxKey(seq))
 	if err != nil || b == nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func unmarshalNumbers(b []byte, v any) error {
 }
 
 func pendingSeq(txn storage.Txn, recordKey []byte) (uint64, bool, error) {
-	b, err := get(txn, storage.PendingKey(recordKey))
+	b, err := Get(txn, storage.PendingKey(recordKey))
 	if err != nil || len(b) != 8 {
 		return 0, false, err
 	}
@@ -144,17 +144,17 @@ func pendingSeq(txn storage.Txn, recordKey []byte) (uint64, bool, error) {
 }
 
 // recordMap decodes an encoded record of t into JSON-shaped values.
-func (s *Store) recordMap(t *table, data []byte) (map[string]any, error) {
-	m, err := codec.DecodeMap(s.schema, t.model.Fields, data)
+func (s *Store) recordMap(t *Table, data []byte) (map[string]any, error) {
+	m, err := codec.DecodeMap(s.schema, t.Model.Fields, data)
 	if err != nil {
-		return nil, fmt.Errorf("datastore: %s: %w", t.model.Name, err)
+		return nil, fmt.Errorf("datastore: %s: %w", t.Model.Name, err)
 	}
 	return m, nil
 }
 
 // keyValues returns the primary key values of a decoded record.
-func keyValues(t *table, rec map[string]any) []any {
-	pk := t.model.PrimaryKey.Fields()
+func keyValues(t *Table, rec map[string]any) []any {
+	pk := t.Model.PrimaryKey.Fields()
 	out := make([]any, len(pk))
 	for i, f := range pk {
 		out[i] = rec[f]
@@ -165,7 +165,7 @@ func keyValues(t *table, rec map[string]any) []any {
 // enqueue records a local write of t's record under key in the outbox, in
 // tx. data is the new encoded record (nil for a delete), old the previous
 // one (nil for a create).
-func (tx *Txn) enqueue(t *table, op MutationOp, key, data, old []byte, cond map[string]any) error {
+func (tx *Txn) enqueue(t *Table, op MutationOp, key, data, old []byte, cond map[string]any) error {
 	s := tx.store
 	var cur, prev map[string]any
 	var err error
@@ -179,7 +179,7 @@ func (tx *Txn) enqueue(t *table, op MutationOp, key, data, old []byte, cond map[
 			return err
 		}
 	}
-	m := &Mutation{Model: t.model.Name, Op: op, RecordKey: key, Enqueued: s.cfg.now().UnixMilli(), Condition: cond}
+	m := &Mutation{Model: t.Model.Name, Op: op, RecordKey: key, Enqueued: s.cfg.now().UnixMilli(), Condition: cond}
 	switch op {
 	case MutationCreate:
 		m.Key, m.Data = keyValues(t, cur), cur
@@ -259,9 +259,9 @@ func andConditions(a, b map[string]any) map[string]any {
 
 // changedFields returns the key fields and the fields whose value differs
 // between prev and cur (a field that became null is sent as null).
-func changedFields(t *table, prev, cur map[string]any) map[string]any {
+func changedFields(t *Table, prev, cur map[string]any) map[string]any {
 	out := keyMap(t, cur)
-	for _, f := range t.model.Fields {
+	for _, f := range t.Model.Fields {
 		if !f.Stored() {
 			continue
 		}
@@ -273,9 +273,9 @@ func changedFields(t *table, prev, cur map[string]any) map[string]any {
 	return out
 }
 
-func keyMap(t *table, rec map[string]any) map[string]any {
+func keyMap(t *Table, rec map[string]any) map[string]any {
 	out := map[string]any{}
-	for _, f := range t.model.PrimaryKey.Fields() {
+	for _, f := range t.Model.PrimaryKey.Fields() {
 		out[f] = rec[f]
 	}
 	return out
@@ -312,7 +312,7 @@ func (y SyncStore) NextMutation(ctx context.Context) (*Mutation, error) {
 				return err
 			}
 		}
-		if t := s.eng.tables[m.Model]; t != nil {
+		if t := s.eng.Tables[m.Model]; t != nil {
 			sm, err := readSyncMeta(tx.btx, t, m.RecordKey)
 			if err != nil {
 				return err
@@ -367,7 +367,7 @@ func (y SyncStore) FailMutation(ctx context.Context, m *Mutation, reason string,
 	for _, opt := range opts {
 		opt(&o)
 	}
-	t := s.eng.tables[m.Model]
+	t := s.eng.Tables[m.Model]
 	return s.update(ctx, func(tx *Txn) error {
 		e, err := readMutation(tx.btx, m.Seq)
 		if err != nil || e == nil {
@@ -396,11 +396,11 @@ func (y SyncStore) FailMutation(ctx context.Context, m *Mutation, reason string,
 			_, err := tx.applyRemote(t, maps.Clone(o.server), true, 0)
 			return err
 		}
-		old, err := get(tx.btx, e.RecordKey)
+		old, err := Get(tx.btx, e.RecordKey)
 		if err != nil || old == nil {
 			return err
 		}
-		rw, err := t.project(old)
+		rw, err := t.Project(old)
 		if err != nil {
 			return err
 		}
@@ -480,7 +480,7 @@ func (s *Store) RetryDeadLetter(ctx context.Context, seq uint64) error {
 		return err
 	}
 	return s.update(ctx, func(tx *Txn) error {
-		b, err := get(tx.btx, storage.DeadLetterKey(seq))
+		b, err := Get(tx.btx, storage.DeadLetterKey(seq))
 		if err != nil {
 			return err
 		}
@@ -512,7 +512,7 @@ func (s *Store) DropDeadLetter(ctx context.Context, seq uint64) error {
 		return err
 	}
 	return s.update(ctx, func(tx *Txn) error {
-		b, err := get(tx.btx, storage.DeadLetterKey(seq))
+		b, err := Get(tx.btx, storage.DeadLetterKey(seq))
 		if err != nil {
 			return err
 		}

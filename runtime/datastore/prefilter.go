@@ -33,10 +33,10 @@ type rawCond struct {
 
 // newPrefilter keeps the top-level conditions of e that it can test on
 // encoded values; it returns nil when there are none.
-func newPrefilter(t *table, e predicate.Expr) *prefilter {
+func newPrefilter(t *Table, e predicate.Expr) *prefilter {
 	var pf prefilter
 	for _, c := range conds(e) {
-		f := t.model.Field(c.Field)
+		f := t.Model.Field(c.Field)
 		if f == nil || !f.Stored() || f.IsList || f.Kind == meta.KindNonModel {
 			continue
 		}
@@ -44,7 +44,7 @@ func newPrefilter(t *table, e predicate.Expr) *prefilter {
 		if !ok {
 			continue
 		}
-		rc.num = codec.FieldNumber(t.model.Fields, f.Name)
+		rc.num = codec.FieldNumber(t.Model.Fields, f.Name)
 		pf.conds = append(pf.conds, rc)
 	}
 	if len(pf.conds) == 0 {

@@ -179,7 +179,7 @@ func (q *Query[T]) run(txn storage.Txn) ([]*T, error) {
 		v := slab.next()
 		d.Reset(data)
 		if err := q.repo.model.Decode(&d, v); err != nil {
-			return false, fmt.Errorf("datastore: reading %s: %w", q.repo.table.model.Name, err)
+			return false, fmt.Errorf("datastore: reading %s: %w", q.repo.table.Model.Name, err)
 		}
 		if !p.pred.Match(v) {
 			slab.unget()
@@ -290,7 +290,7 @@ func (q *Query[T]) iterate(txn storage.Txn, p *plan[T], fn func(key, entry, data
 	}
 	// No value prefetch: Badger starts a goroutine per item for it, and
 	// records are small enough to live in the LSM tree, read in place.
-	opts := storage.IterOptions{Prefix: t.pathPrefix(p.path), Reverse: p.reverse}
+	opts := storage.IterOptions{Prefix: t.PathPrefix(p.path), Reverse: p.reverse}
 	if p.reverse {
 		// A reverse Seek to a range's exclusive end may land past the
 		// prefix; the range checks below bound the walk instead.
@@ -346,7 +346,7 @@ func (q *Query[T]) iterate(txn storage.Txn, p *plan[T], fn func(key, entry, data
 
 // fetch reads the record an index entry points at and passes it to fn.
 func (q *Query[T]) fetch(txn storage.Txn, p *plan[T], entry []byte, fn func(key, entry, data []byte) (bool, error)) (bool, error) {
-	rk, err := q.repo.table.recordKeyFromEntry(p.path, entry)
+	rk, err := q.repo.table.RecordKeyFromEntry(p.path, entry)
 	if err != nil {
 		return false, err
 	}
@@ -365,7 +365,7 @@ func (q *Query[T]) fetch(txn storage.Txn, p *plan[T], entry []byte, fn func(key,
 // and whether reading them yields the first sort order.
 type plan[T any] struct {
 	pred    predicate.Predicate[T]
-	path    path
+	path    Path
 	ranges  []keyRange
 	reverse bool
 	// ordered is true when the path yields records in the order of the
@@ -429,17 +429,17 @@ func (q *Query[T]) plan() *plan[T] {
 	if len(q.orders) > 0 {
 		orderField, desc = q.orders[0].Field(), q.orders[0].Descending()
 	}
-	best := &plan[T]{pred: pred, path: t.paths()[0], ranges: []keyRange{{start: t.prefix, end: storage.Successor(t.prefix)}}, desc: "scan"}
+	best := &plan[T]{pred: pred, path: t.Paths()[0], ranges: []keyRange{{start: t.Prefix, end: storage.Successor(t.Prefix)}}, desc: "scan"}
 	bestScore := 0
-	if orderField != "" && orderField == t.slots[t.pk[0]].field.Name {
+	if orderField != "" && orderField == t.Slots[t.PK[0]].Field.Name {
 		best.ordered, best.reverse = true, desc
 	}
-	for _, p := range t.paths() {
-		prefix := t.pathPrefix(p)
+	for _, p := range t.Paths() {
+		prefix := t.PathPrefix(p)
 		base := bytes.Clone(prefix)
 		eqs := 0
 		for _, s := range p.slots {
-			c, ok := findEq(cs, t.slots[s].field)
+			c, ok := findEq(cs, t.Slots[s].Field)
 			if !ok {
 				break
 			}
@@ -449,7 +449,7 @@ func (q *Query[T]) plan() *plan[T] {
 		var ranges []keyRange
 		kind := ""
 		if eqs < len(p.slots) {
-			ranges, kind = boundRanges(cs, t.slots[p.slots[eqs]].field, base)
+			ranges, kind = boundRanges(cs, t.Slots[p.slots[eqs]].Field, base)
 		}
 		if ranges == nil {
 			ranges = []keyRange{{start: base, end: storage.Successor(base)}}
@@ -463,7 +463,7 @@ func (q *Query[T]) plan() *plan[T] {
 			score = 1000
 			ranges = []keyRange{{start: base, point: true}}
 		}
-		ordered := eqs < len(p.slots) && orderField == t.slots[p.slots[eqs]].field.Name
+		ordered := eqs < len(p.slots) && orderField == t.Slots[p.slots[eqs]].Field.Name
 		if score == 0 && ordered && q.limit > 0 {
 			score = 1 // a sorted read that can stop early beats a scan and sort
 		}
@@ -472,7 +472,7 @@ func (q *Query[T]) plan() *plan[T] {
 		}
 		name := "primary key"
 		if p.index != nil {
-			name = "index " + p.index.name
+			name = "index " + p.index.Name
 		}
 		d := fmt.Sprintf("%s: %d eq", name, eqs)
 		if kind != "" {
@@ -494,7 +494,7 @@ func (q *Query[T]) plan() *plan[T] {
 		}
 	}
 	if best.desc == "scan" {
-		best.prefix = len(t.prefix)
+		best.prefix = len(t.Prefix)
 		if best.ordered {
 			best.desc = "scan, ordered"
 		}
@@ -514,7 +514,7 @@ func (q *Query[T]) plan() *plan[T] {
 func findEq(cs []predicate.Expr, f *meta.Field) ([]byte, bool) {
 	for _, c := range cs {
 		if c.Field == f.Name && c.Op == predicate.OpEq && len(c.Args) == 1 {
-			if b, ok := valueComponent(nil, f, c.Args[0]); ok && !storage.IsNull(b) {
+			if b, ok := ValueComponent(nil, f, c.Args[0]); ok && !storage.IsNull(b) {
 				return b, true
 			}
 		}
@@ -540,7 +540,7 @@ func boundRanges(cs []predicate.Expr, f *meta.Field, base []byte) ([]keyRange, s
 		}
 	}
 	comp := func(v any) ([]byte, bool) {
-		b, ok := valueComponent(bytes.Clone(base), f, v)
+		b, ok := ValueComponent(bytes.Clone(base), f, v)
 		return b, ok && v != nil
 	}
 	var sets [][]byte

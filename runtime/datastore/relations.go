@@ -91,8 +91,8 @@ func fieldEq[T any](m *Model[T], field string, value any) predicate.Predicate[T]
 	}
 	get := func(v *T) (any, bool) { return m.Get(v, field) }
 	compare := func(a, b any) int {
-		ka, _ := valueComponent(nil, f, a)
-		kb, _ := valueComponent(nil, f, b)
+		ka, _ := ValueComponent(nil, f, a)
+		kb, _ := ValueComponent(nil, f, b)
 		return bytes.Compare(ka, kb)
 	}
 	return predicate.Compared(field, get, compare).Eq(value)
