@@ -50,6 +50,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/storage"
 )
@@ -145,7 +146,7 @@ type Store struct {
 	schema *meta.Schema
 	cfg    config
 	db     *storage.DB
-	eng    *Engine
+	eng    *engine.Engine
 	hub    *hub
 
 	mu      sync.Mutex // guards started, closed and catalog
@@ -228,7 +229,7 @@ func Open(ctx context.Context, schema *meta.Schema, dir string, opts ...Option) 
 	if cfg.snapshotCount < 1 || cfg.snapshotWindow < 0 || cfg.backlog < 1 {
 		return nil, errors.New("datastore: open: SnapshotBatch needs a count of at least 1 and a window of at least 0, ObserveBacklog at least 1")
 	}
-	eng, err := New(schema)
+	eng, err := engine.New(schema, defaultsRecord)
 	if err != nil {
 		return nil, err
 	}
@@ -438,7 +439,7 @@ func (s *Store) start() error {
 	}
 	err = s.db.Update(func(txn storage.Txn) error {
 		want := layout(s.schema)
-		have, err := Get(txn, storage.SettingKey(settingLayout))
+		have, err := engine.Get(txn, storage.SettingKey(settingLayout))
 		if err != nil {
 			return err
 		}
@@ -448,7 +449,7 @@ func (s *Store) start() error {
 				return err
 			}
 			if !empty {
-				version, _ := Get(txn, storage.SettingKey(settingSchemaVersion))
+				version, _ := engine.Get(txn, storage.SettingKey(settingSchemaVersion))
 				return fmt.Errorf("datastore: start: store written with schema version %s, generated code has %s and no migration between them (run dsgen migrate, then dsgen generate): %w", version, s.schema.Version, ErrSchemaChanged)
 			}
 		}
@@ -479,7 +480,7 @@ func (s *Store) start() error {
 // a previous run left part way, or one from the store's migration number to
 // the schema's. It refuses a store migrated further than the schema.
 func (s *Store) pendingMigration(txn storage.Txn) (*migrationState, error) {
-	b, err := Get(txn, storage.SettingKey(settingMigrating))
+	b, err := engine.Get(txn, storage.SettingKey(settingMigrating))
 	if err != nil {
 		return nil, err
 	}
@@ -490,12 +491,12 @@ func (s *Store) pendingMigration(txn storage.Txn) (*migrationState, error) {
 		}
 		return st, nil
 	}
-	lay, err := Get(txn, storage.SettingKey(settingLayout))
+	lay, err := engine.Get(txn, storage.SettingKey(settingLayout))
 	if err != nil || lay == nil {
 		return nil, err // a new store starts at the schema's migration
 	}
 	stored := 0
-	if b, err = Get(txn, storage.SettingKey(settingMigration)); err != nil {
+	if b, err = engine.Get(txn, storage.SettingKey(settingMigration)); err != nil {
 		return nil, err
 	}
 	if b != nil {
@@ -505,7 +506,7 @@ func (s *Store) pendingMigration(txn storage.Txn) (*migrationState, error) {
 	}
 	switch {
 	case stored > s.schema.Migration:
-		version, _ := Get(txn, storage.SettingKey(settingSchemaVersion))
+		version, _ := engine.Get(txn, storage.SettingKey(settingSchemaVersion))
 		return nil, fmt.Errorf("the store is at migration %d (schema version %s), this code's schema at migration %d (version %s): open it with an app built from the newer schema: %w",
 			stored, version, s.schema.Migration, s.schema.Version, ErrStoreNewer)
 	case stored < s.schema.Migration:
@@ -558,7 +559,7 @@ func (y SyncStore) SetModelMetadata(ctx context.Context, md ModelMetadata) error
 func createModelMetadata(txn storage.Txn, s *meta.Schema) error {
 	for _, m := range s.Models {
 		key := storage.ModelMetaKey(m.Name)
-		have, err := Get(txn, key)
+		have, err := engine.Get(txn, key)
 		if err != nil {
 			return err
 		}
@@ -584,7 +585,7 @@ func (s *Store) ModelMetadata(ctx context.Context, model string) (ModelMetadata,
 	}
 	defer s.exit()
 	err := s.db.View(func(txn storage.Txn) error {
-		b, err := Get(txn, storage.ModelMetaKey(model))
+		b, err := engine.Get(txn, storage.ModelMetaKey(model))
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"maps"
 
 	"github.com/dsgen/dsgen/runtime/codec"
+	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/storage"
 )
@@ -32,12 +33,12 @@ type applyOptions struct{ seen int64 }
 // started at startedAt, for SweepUnseen.
 func SeenIn(startedAt int64) ApplyOption { return func(o *applyOptions) { o.seen = startedAt } }
 
-func syncMetaKey(t *Table, recordKey []byte) []byte {
+func syncMetaKey(t *engine.Table, recordKey []byte) []byte {
 	return append(storage.SyncMetaPrefix(t.ID), recordKey[len(t.Prefix):]...)
 }
 
-func readSyncMeta(txn storage.Txn, t *Table, recordKey []byte) (*SyncMeta, error) {
-	b, err := Get(txn, syncMetaKey(t, recordKey))
+func readSyncMeta(txn storage.Txn, t *engine.Table, recordKey []byte) (*SyncMeta, error) {
+	b, err := engine.Get(txn, syncMetaKey(t, recordKey))
 	if err != nil || b == nil {
 		return nil, err
 	}
@@ -48,7 +49,7 @@ func readSyncMeta(txn storage.Txn, t *Table, recordKey []byte) (*SyncMeta, error
 	return &m, nil
 }
 
-func writeSyncMeta(txn storage.Txn, t *Table, recordKey []byte, m SyncMeta) error {
+func writeSyncMeta(txn storage.Txn, t *engine.Table, recordKey []byte, m SyncMeta) error {
 	b, _ := json.Marshal(m)
 	return txn.Set(syncMetaKey(t, recordKey), b)
 }
@@ -65,7 +66,7 @@ func (s *Store) RecordSyncMeta(ctx context.Context, model string, key ...any) (S
 	if err != nil {
 		return out, false, err
 	}
-	rk, err := t.keyFromValues(key)
+	rk, err := keyFromValues(t, key)
 	if err != nil {
 		return out, false, err
 	}
@@ -79,7 +80,7 @@ func (s *Store) RecordSyncMeta(ctx context.Context, model string, key ...any) (S
 	return out, found, err
 }
 
-func (s *Store) table(model string) (*Table, error) {
+func (s *Store) table(model string) (*engine.Table, error) {
 	t := s.eng.Tables[model]
 	if t == nil {
 		return nil, fmt.Errorf("datastore: no model %q: %w", model, ErrNotFound)
@@ -90,7 +91,7 @@ func (s *Store) table(model string) (*Table, error) {
 // keyFromValues builds a record key from primary key values as they come
 // over the wire: JSON numbers (json.Number, float64) become the field's
 // Go kind first.
-func (t *Table) keyFromValues(values []any) ([]byte, error) {
+func keyFromValues(t *engine.Table, values []any) ([]byte, error) {
 	if len(values) != len(t.PK) {
 		return nil, fmt.Errorf("datastore: %s: key has %d values, want %d", t.Model.Name, len(values), len(t.PK))
 	}
@@ -102,7 +103,7 @@ func (t *Table) keyFromValues(values []any) ([]byte, error) {
 			return nil, &ValidationError{Model: t.Model.Name, Field: f.Name, Reason: "primary key field is null"}
 		}
 		var ok bool
-		if k, ok = ValueComponent(k, f, v); !ok {
+		if k, ok = engine.ValueComponent(k, f, v); !ok {
 			return nil, &ValidationError{Model: t.Model.Name, Field: f.Name, Reason: fmt.Sprintf("key value %v has type %T, not %s", v, v, f.Type)}
 		}
 	}
@@ -201,9 +202,9 @@ func (e *RemoteRecordError) Unwrap() error { return e.Err }
 
 // applyRemote writes one backend record. force skips the pending and
 // version checks (a mutation's own response).
-func (tx *Txn) applyRemote(t *Table, item map[string]any, force bool, seen int64) (bool, error) {
+func (tx *Txn) applyRemote(t *engine.Table, item map[string]any, force bool, seen int64) (bool, error) {
 	key := keyValues(t, item)
-	rk, err := t.keyFromValues(key)
+	rk, err := keyFromValues(t, key)
 	if err != nil {
 		return false, &RemoteRecordError{Model: t.Model.Name, Key: key, Err: err}
 	}
@@ -226,7 +227,7 @@ func (tx *Txn) applyRemote(t *Table, item map[string]any, force bool, seen int64
 			return false, nil
 		}
 	}
-	old, err := Get(tx.btx, rk)
+	old, err := engine.Get(tx.btx, rk)
 	if err != nil {
 		return false, err
 	}
@@ -323,7 +324,7 @@ func (y SyncStore) SweepUnseen(ctx context.Context, model string, startedAt int6
 					}
 					continue
 				}
-				old, err := Get(tx.btx, rk)
+				old, err := engine.Get(tx.btx, rk)
 				if err != nil {
 					return err
 				}
@@ -397,7 +398,7 @@ func (y SyncStore) CompleteMutation(ctx context.Context, m *Mutation, result map
 		if result == nil {
 			return nil
 		}
-		rk, err := t.keyFromValues(keyValues(t, result))
+		rk, err := keyFromValues(t, keyValues(t, result))
 		if err != nil {
 			return err
 		}

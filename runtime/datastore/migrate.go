@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/dsgen/dsgen/runtime/codec"
+	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/storage"
 )
@@ -494,7 +495,7 @@ func (s *Store) migrateCatalog(txn storage.Txn, plan *migrationPlan, st *migrati
 	}
 	// Mutations dead-lettered by this migration get sequence numbers
 	// above this one: the dead-letter phase leaves them as they are.
-	seq, err := Get(txn, outboxSeqKey)
+	seq, err := engine.Get(txn, outboxSeqKey)
 	if err != nil {
 		return err
 	}
@@ -507,7 +508,7 @@ func (s *Store) migrateCatalog(txn storage.Txn, plan *migrationPlan, st *migrati
 
 // moveCatalogEntry moves the value under from, if any, to to.
 func moveCatalogEntry(txn storage.Txn, from, to []byte) error {
-	v, err := Get(txn, from)
+	v, err := engine.Get(txn, from)
 	if err != nil || v == nil {
 		return err
 	}
@@ -552,7 +553,7 @@ func renameCatalogModel(txn storage.Txn, from, to string) error {
 			return err
 		}
 	}
-	md, err := Get(txn, storage.ModelMetaKey(from))
+	md, err := engine.Get(txn, storage.ModelMetaKey(from))
 	if err != nil || md == nil {
 		return err
 	}
@@ -598,7 +599,7 @@ func reserveRekeyedTables(txn storage.Txn, plan *migrationPlan) error {
 		if !w.rekey && !w.resync {
 			continue
 		}
-		old, err := Get(txn, storage.TableIDKey(name))
+		old, err := engine.Get(txn, storage.TableIDKey(name))
 		if err != nil {
 			return err
 		}
@@ -707,7 +708,7 @@ func (s *Store) dropPlaceholders(kind string, model *string) error {
 
 // placeholderID returns the table id under a placeholder, if any.
 func placeholderID(txn storage.Txn, name string) (uint32, bool, error) {
-	v, err := Get(txn, storage.TableIDKey(name))
+	v, err := engine.Get(txn, storage.TableIDKey(name))
 	if err != nil || v == nil {
 		return 0, false, err
 	}
@@ -734,7 +735,7 @@ func (s *Store) migrateModel(plan *migrationPlan, w *modelWork, st *migrationSta
 	}
 	// The indexes to rebuild lose their entries first (in place only: a
 	// copy writes a new table).
-	var rebuild []*Index
+	var rebuild []*engine.Index
 	for _, ix := range t.Indexes {
 		if w.rebuildAll || slices.Contains(w.reindex, ix.Name) {
 			rebuild = append(rebuild, ix)
@@ -842,7 +843,7 @@ func readBatch(db *storage.DB, prefix, cursor []byte, limit int) ([]kv, error) {
 
 // migrateRecord moves one record: converted when values change, its index
 // entries rebuilt, copied under its new key when the key changes.
-func (s *Store) migrateRecord(txn storage.Txn, plan *migrationPlan, w *modelWork, t *Table, rebuild []*Index, copying bool, oldID uint32, key, data []byte) error {
+func (s *Store) migrateRecord(txn storage.Txn, plan *migrationPlan, w *modelWork, t *engine.Table, rebuild []*engine.Index, copying bool, oldID uint32, key, data []byte) error {
 	ref := func() string { return describeKey(key) }
 	var err error
 	if w.rewrite {
@@ -893,7 +894,7 @@ func (s *Store) migrateRecord(txn storage.Txn, plan *migrationPlan, w *modelWork
 		return err
 	}
 	oldPK := key[len(storage.RecordPrefix(oldID)):]
-	sm, err := Get(txn, append(storage.SyncMetaPrefix(oldID), oldPK...))
+	sm, err := engine.Get(txn, append(storage.SyncMetaPrefix(oldID), oldPK...))
 	if err != nil {
 		return err
 	}
@@ -935,7 +936,7 @@ func describeKey(key []byte) string {
 }
 
 // convertRecord applies the plan's value changes to an encoded record of t.
-func (p *migrationPlan) convertRecord(t *Table, data []byte) ([]byte, error) {
+func (p *migrationPlan) convertRecord(t *engine.Table, data []byte) ([]byte, error) {
 	s := p.schema
 	w := p.models[t.Model.Name]
 	// Values whose type changed are read with their old type, the rest
@@ -1197,7 +1198,7 @@ func dropPendingMark(txn storage.Txn, m *Mutation) error {
 // schema and converts its values: conversions of fields whose type
 // changed, defaults of added fields (a create carries the whole record),
 // removed enum values.
-func (p *migrationPlan) convertEntry(t *Table, w *modelWork, m *Mutation, ref string) error {
+func (p *migrationPlan) convertEntry(t *engine.Table, w *modelWork, m *Mutation, ref string) error {
 	from, model := m.Model, t.Model.Name
 	m.Model = model
 	m.Data = p.renameFields(from, model, m.Data)
@@ -1223,15 +1224,15 @@ func (p *migrationPlan) convertEntry(t *Table, w *modelWork, m *Mutation, ref st
 
 // rekeyEntry points m, a mutation of a re-keyed record, at the record's
 // new key, or returns why it cannot be sent when the key cannot be found.
-func (s *Store) rekeyEntry(txn storage.Txn, t *Table, m *Mutation, dead bool) (unsendable string, err error) {
-	newKey, err := Get(txn, storage.RekeyKey(m.RecordKey))
+func (s *Store) rekeyEntry(txn storage.Txn, t *engine.Table, m *Mutation, dead bool) (unsendable string, err error) {
+	newKey, err := engine.Get(txn, storage.RekeyKey(m.RecordKey))
 	if err != nil {
 		return "", err
 	}
 	if newKey == nil {
 		// The record is gone locally (a delete): its new key can be
 		// built only from what the mutation carries.
-		k, err := t.keyFromValues(keyValues(t, m.Data))
+		k, err := keyFromValues(t, keyValues(t, m.Data))
 		if err != nil {
 			return fmt.Sprintf("migration: %s's primary key changed to (%s) and the mutation does not carry the new key", t.Model.Name, strings.Join(t.Model.PrimaryKey.Fields(), ", ")), nil
 		}
@@ -1246,7 +1247,7 @@ func (s *Store) rekeyEntry(txn storage.Txn, t *Table, m *Mutation, dead bool) (u
 		}
 	}
 	m.RecordKey = newKey
-	if data, err := Get(txn, newKey); err != nil {
+	if data, err := engine.Get(txn, newKey); err != nil {
 		return "", err
 	} else if data != nil {
 		rec, err := s.recordMap(t, data)

@@ -11,6 +11,7 @@ import (
 	"reflect"
 
 	"github.com/dsgen/dsgen/runtime/codec"
+	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
 	"github.com/dsgen/dsgen/runtime/storage"
 )
 
@@ -95,7 +96,7 @@ type DeadLetter struct {
 var outboxSeqKey = storage.SettingKey("outboxSeq")
 
 func nextSeq(txn storage.Txn) (uint64, error) {
-	b, err := Get(txn, outboxSeqKey)
+	b, err := engine.Get(txn, outboxSeqKey)
 	if err != nil {
 		return 0, err
 	}
@@ -108,7 +109,7 @@ func nextSeq(txn storage.Txn) (uint64, error) {
 }
 
 func readMutation(txn storage.Txn, seq uint64) (*Mutation, error) {
-	b, err := Get(txn, storage.OutboxKey(seq))
+	b, err := engine.Get(txn, storage.OutboxKey(seq))
 	if err != nil || b == nil {
 		return nil, err
 	}
@@ -136,7 +137,7 @@ func unmarshalNumbers(b []byte, v any) error {
 }
 
 func pendingSeq(txn storage.Txn, recordKey []byte) (uint64, bool, error) {
-	b, err := Get(txn, storage.PendingKey(recordKey))
+	b, err := engine.Get(txn, storage.PendingKey(recordKey))
 	if err != nil || len(b) != 8 {
 		return 0, false, err
 	}
@@ -144,7 +145,7 @@ func pendingSeq(txn storage.Txn, recordKey []byte) (uint64, bool, error) {
 }
 
 // recordMap decodes an encoded record of t into JSON-shaped values.
-func (s *Store) recordMap(t *Table, data []byte) (map[string]any, error) {
+func (s *Store) recordMap(t *engine.Table, data []byte) (map[string]any, error) {
 	m, err := codec.DecodeMap(s.schema, t.Model.Fields, data)
 	if err != nil {
 		return nil, fmt.Errorf("datastore: %s: %w", t.Model.Name, err)
@@ -153,7 +154,7 @@ func (s *Store) recordMap(t *Table, data []byte) (map[string]any, error) {
 }
 
 // keyValues returns the primary key values of a decoded record.
-func keyValues(t *Table, rec map[string]any) []any {
+func keyValues(t *engine.Table, rec map[string]any) []any {
 	pk := t.Model.PrimaryKey.Fields()
 	out := make([]any, len(pk))
 	for i, f := range pk {
@@ -165,7 +166,7 @@ func keyValues(t *Table, rec map[string]any) []any {
 // enqueue records a local write of t's record under key in the outbox, in
 // tx. data is the new encoded record (nil for a delete), old the previous
 // one (nil for a create).
-func (tx *Txn) enqueue(t *Table, op MutationOp, key, data, old []byte, cond map[string]any) error {
+func (tx *Txn) enqueue(t *engine.Table, op MutationOp, key, data, old []byte, cond map[string]any) error {
 	s := tx.store
 	var cur, prev map[string]any
 	var err error
@@ -259,7 +260,7 @@ func andConditions(a, b map[string]any) map[string]any {
 
 // changedFields returns the key fields and the fields whose value differs
 // between prev and cur (a field that became null is sent as null).
-func changedFields(t *Table, prev, cur map[string]any) map[string]any {
+func changedFields(t *engine.Table, prev, cur map[string]any) map[string]any {
 	out := keyMap(t, cur)
 	for _, f := range t.Model.Fields {
 		if !f.Stored() {
@@ -273,7 +274,7 @@ func changedFields(t *Table, prev, cur map[string]any) map[string]any {
 	return out
 }
 
-func keyMap(t *Table, rec map[string]any) map[string]any {
+func keyMap(t *engine.Table, rec map[string]any) map[string]any {
 	out := map[string]any{}
 	for _, f := range t.Model.PrimaryKey.Fields() {
 		out[f] = rec[f]
@@ -396,7 +397,7 @@ func (y SyncStore) FailMutation(ctx context.Context, m *Mutation, reason string,
 			_, err := tx.applyRemote(t, maps.Clone(o.server), true, 0)
 			return err
 		}
-		old, err := Get(tx.btx, e.RecordKey)
+		old, err := engine.Get(tx.btx, e.RecordKey)
 		if err != nil || old == nil {
 			return err
 		}
@@ -480,7 +481,7 @@ func (s *Store) RetryDeadLetter(ctx context.Context, seq uint64) error {
 		return err
 	}
 	return s.update(ctx, func(tx *Txn) error {
-		b, err := Get(tx.btx, storage.DeadLetterKey(seq))
+		b, err := engine.Get(tx.btx, storage.DeadLetterKey(seq))
 		if err != nil {
 			return err
 		}
@@ -512,7 +513,7 @@ func (s *Store) DropDeadLetter(ctx context.Context, seq uint64) error {
 		return err
 	}
 	return s.update(ctx, func(tx *Txn) error {
-		b, err := Get(tx.btx, storage.DeadLetterKey(seq))
+		b, err := engine.Get(tx.btx, storage.DeadLetterKey(seq))
 		if err != nil {
 			return err
 		}

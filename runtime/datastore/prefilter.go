@@ -6,6 +6,7 @@ import (
 	"reflect"
 
 	"github.com/dsgen/dsgen/runtime/codec"
+	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
 )
@@ -33,7 +34,7 @@ type rawCond struct {
 
 // newPrefilter keeps the top-level conditions of e that it can test on
 // encoded values; it returns nil when there are none.
-func newPrefilter(t *Table, e predicate.Expr) *prefilter {
+func newPrefilter(t *engine.Table, e predicate.Expr) *prefilter {
 	var pf prefilter
 	for _, c := range conds(e) {
 		f := t.Model.Field(c.Field)

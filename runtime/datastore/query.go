@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/dsgen/dsgen/runtime/codec"
+	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
 	"github.com/dsgen/dsgen/runtime/storage"
@@ -325,7 +326,7 @@ func (q *Query[T]) iterate(txn storage.Txn, p *plan[T], fn func(key, entry, data
 			}
 			var more bool
 			var err error
-			if p.path.index == nil {
+			if p.path.Index == nil {
 				err = it.Value(func(data []byte) error {
 					more, err = fn(key, key, data)
 					return err
@@ -365,7 +366,7 @@ func (q *Query[T]) fetch(txn storage.Txn, p *plan[T], entry []byte, fn func(key,
 // and whether reading them yields the first sort order.
 type plan[T any] struct {
 	pred    predicate.Predicate[T]
-	path    Path
+	path    engine.Path
 	ranges  []keyRange
 	reverse bool
 	// ordered is true when the path yields records in the order of the
@@ -438,7 +439,7 @@ func (q *Query[T]) plan() *plan[T] {
 		prefix := t.PathPrefix(p)
 		base := bytes.Clone(prefix)
 		eqs := 0
-		for _, s := range p.slots {
+		for _, s := range p.Slots {
 			c, ok := findEq(cs, t.Slots[s].Field)
 			if !ok {
 				break
@@ -448,13 +449,13 @@ func (q *Query[T]) plan() *plan[T] {
 		}
 		var ranges []keyRange
 		kind := ""
-		if eqs < len(p.slots) {
-			ranges, kind = boundRanges(cs, t.Slots[p.slots[eqs]].Field, base)
+		if eqs < len(p.Slots) {
+			ranges, kind = boundRanges(cs, t.Slots[p.Slots[eqs]].Field, base)
 		}
 		if ranges == nil {
 			ranges = []keyRange{{start: base, end: storage.Successor(base)}}
 		}
-		point := p.index == nil && eqs == len(p.slots)
+		point := p.Index == nil && eqs == len(p.Slots)
 		score := eqs * 4
 		if kind != "" {
 			score += 2
@@ -463,7 +464,7 @@ func (q *Query[T]) plan() *plan[T] {
 			score = 1000
 			ranges = []keyRange{{start: base, point: true}}
 		}
-		ordered := eqs < len(p.slots) && orderField == t.Slots[p.slots[eqs]].Field.Name
+		ordered := eqs < len(p.Slots) && orderField == t.Slots[p.Slots[eqs]].Field.Name
 		if score == 0 && ordered && q.limit > 0 {
 			score = 1 // a sorted read that can stop early beats a scan and sort
 		}
@@ -471,8 +472,8 @@ func (q *Query[T]) plan() *plan[T] {
 			continue
 		}
 		name := "primary key"
-		if p.index != nil {
-			name = "index " + p.index.Name
+		if p.Index != nil {
+			name = "index " + p.Index.Name
 		}
 		d := fmt.Sprintf("%s: %d eq", name, eqs)
 		if kind != "" {
@@ -514,7 +515,7 @@ func (q *Query[T]) plan() *plan[T] {
 func findEq(cs []predicate.Expr, f *meta.Field) ([]byte, bool) {
 	for _, c := range cs {
 		if c.Field == f.Name && c.Op == predicate.OpEq && len(c.Args) == 1 {
-			if b, ok := ValueComponent(nil, f, c.Args[0]); ok && !storage.IsNull(b) {
+			if b, ok := engine.ValueComponent(nil, f, c.Args[0]); ok && !storage.IsNull(b) {
 				return b, true
 			}
 		}
@@ -540,7 +541,7 @@ func boundRanges(cs []predicate.Expr, f *meta.Field, base []byte) ([]keyRange, s
 		}
 	}
 	comp := func(v any) ([]byte, bool) {
-		b, ok := ValueComponent(bytes.Clone(base), f, v)
+		b, ok := engine.ValueComponent(bytes.Clone(base), f, v)
 		return b, ok && v != nil
 	}
 	var sets [][]byte

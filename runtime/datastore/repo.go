@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/dsgen/dsgen/runtime/codec"
+	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
 	"github.com/dsgen/dsgen/runtime/scalar"
@@ -49,7 +50,7 @@ type Repo[T any] struct {
 	store *Store
 	txn   *Txn
 	model *Model[T]
-	table *Table
+	table *engine.Table
 }
 
 // Bind returns the repository of model m on store s, or inside transaction
@@ -126,7 +127,7 @@ func (r *Repo[T]) save(tx *Txn, v *T, cond predicate.Predicate[T], fromSync bool
 	if err != nil {
 		return err
 	}
-	old, err := Get(tx.btx, key)
+	old, err := engine.Get(tx.btx, key)
 	if err != nil {
 		return err
 	}
@@ -223,7 +224,7 @@ func fieldText(data []byte, num int) (string, bool) {
 
 // checkParent fails unless the belongsTo parent l points at exists. Null
 // foreign keys point at nothing and pass.
-func (r *Repo[T]) checkParent(txn storage.Txn, l *Link, rw Row) error {
+func (r *Repo[T]) checkParent(txn storage.Txn, l *engine.Link, rw engine.Row) error {
 	found := false
 	isNull := false
 	for _, s := range l.FromSlots {
@@ -236,9 +237,9 @@ func (r *Repo[T]) checkParent(txn storage.Txn, l *Link, rw Row) error {
 	}
 	err := l.Related(txn, rw, func(_, _ []byte) error {
 		found = true
-		return ErrStop
+		return engine.ErrStop
 	})
-	if err != nil && err != ErrStop {
+	if err != nil && err != engine.ErrStop {
 		return err
 	}
 	if !found {
@@ -300,7 +301,7 @@ func (r *Repo[T]) recordKey(values []any) ([]byte, error) {
 		if values[i] == nil {
 			return nil, &ValidationError{Model: t.Model.Name, Field: f.Name, Reason: "primary key field is null"}
 		}
-		if k, ok = ValueComponent(k, f, values[i]); !ok {
+		if k, ok = engine.ValueComponent(k, f, values[i]); !ok {
 			return nil, &ValidationError{Model: t.Model.Name, Field: f.Name, Reason: fmt.Sprintf("key value %v has type %T, not %s", values[i], values[i], f.Type)}
 		}
 	}
@@ -374,7 +375,7 @@ func (r *Repo[T]) DeleteKey(ctx context.Context, key []any, opts ...WriteOption[
 	}
 	cond := condition(opts)
 	return r.write(ctx, func(tx *Txn) error {
-		old, err := Get(tx.btx, k)
+		old, err := engine.Get(tx.btx, k)
 		if err != nil {
 			return err
 		}
@@ -436,7 +437,7 @@ func (r *Repo[T]) DeleteWhere(ctx context.Context, p predicate.Predicate[T]) (in
 
 // deleteTree deletes the record under key with its hasOne and hasMany
 // children, children first, each once.
-func (tx *Txn) deleteTree(t *Table, key, old []byte, fromSync bool, visited map[string]bool) error {
+func (tx *Txn) deleteTree(t *engine.Table, key, old []byte, fromSync bool, visited map[string]bool) error {
 	var recs []doomed
 	if err := collectTree(tx.btx, t, key, old, visited, &recs); err != nil {
 		return err
@@ -446,9 +447,9 @@ func (tx *Txn) deleteTree(t *Table, key, old []byte, fromSync bool, visited map[
 
 // doomed is a record a delete removes.
 type doomed struct {
-	t         *Table
+	t         *engine.Table
 	key, data []byte
-	row       Row
+	row       engine.Row
 }
 
 // collectTree appends the record under key and its hasOne and hasMany
@@ -456,7 +457,7 @@ type doomed struct {
 // iterator of a read-write transaction copies and sorts the transaction's
 // pending writes, so deleting while walking the tree would make a cascade
 // quadratic in its size.
-func collectTree(txn storage.Txn, t *Table, key, old []byte, visited map[string]bool, out *[]doomed) error {
+func collectTree(txn storage.Txn, t *engine.Table, key, old []byte, visited map[string]bool, out *[]doomed) error {
 	if visited[string(key)] {
 		return nil
 	}
@@ -515,7 +516,7 @@ func keyString(key []any) string {
 }
 
 // componentsString formats the key components at slots for errors.
-func componentsString(rw Row, slots []int) string {
+func componentsString(rw engine.Row, slots []int) string {
 	out := make([]any, len(slots))
 	for i, s := range slots {
 		if str, ok := storage.DecodeString(rw[s]); ok {

@@ -1,3 +1,8 @@
+// Package engine is the storage engine under package datastore: the
+// tables and secondary indexes of a schema, their ids in the catalog, the
+// key components records and index entries are keyed by, and the writes
+// that keep a record and its index entries together. It works from the
+// schema metadata alone and reads and writes through storage.Txn.
 package engine
 
 import (
@@ -20,7 +25,7 @@ import (
 // planner need neither the generated types nor reflection. The typed layer
 // (Repo) encodes, decodes and matches predicates.
 
-// Table is a model's storage: its Table id, key fields and access paths.
+// Table is a model's storage: its table id, key fields and access paths.
 type Table struct {
 	Model  *meta.Model
 	ID     uint32
@@ -49,7 +54,7 @@ type Slot struct {
 	Num   int // codec field number
 }
 
-// Index is a secondary Index: a declared @Index, or one the engine adds so
+// Index is a secondary index: a declared @index, or one the engine adds so
 // that a relation can find its records without a scan.
 type Index struct {
 	Name   string
@@ -61,11 +66,11 @@ type Index struct {
 // Path is a way to reach a table's records in key order: its primary key
 // (index == nil) or a secondary index.
 type Path struct {
-	index *Index
-	slots []int
+	Index *Index
+	Slots []int
 }
 
-// link is a relation between two tables: records of to whose fields toSlots
+// Link is a relation between two tables: records of to whose fields toSlots
 // equal the from record's fields fromSlots.
 type Link struct {
 	Field     string
@@ -75,7 +80,7 @@ type Link struct {
 	Via Path
 }
 
-// engine holds the tables of a schema.
+// Engine holds the tables of a schema.
 type Engine struct {
 	Schema *meta.Schema
 	Tables map[string]*Table
@@ -108,28 +113,29 @@ func (t *Table) slotsOf(names []string) ([]int, error) {
 	return out, nil
 }
 
-// paths returns the table's access paths, primary key first.
+// Paths returns the table's access paths, primary key first.
 func (t *Table) Paths() []Path {
-	out := []Path{{slots: t.PK}}
+	out := []Path{{Slots: t.PK}}
 	for _, ix := range t.Indexes {
-		out = append(out, Path{index: ix, slots: ix.Slots})
+		out = append(out, Path{Index: ix, Slots: ix.Slots})
 	}
 	return out
 }
 
-// pathFor returns an access path whose leading fields are slots, if any.
+// PathFor returns an access path whose leading fields are slots, if any.
 func (t *Table) PathFor(slots []int) (Path, bool) {
 	for _, p := range t.Paths() {
-		if len(p.slots) >= len(slots) && slices.Equal(p.slots[:len(slots)], slots) {
+		if len(p.Slots) >= len(slots) && slices.Equal(p.Slots[:len(slots)], slots) {
 			return p, true
 		}
 	}
 	return Path{}, false
 }
 
-// newEngine builds the tables of s. Table and index ids are assigned by
-// loadCatalog.
-func New(s *meta.Schema) (*Engine, error) {
+// New builds the tables of s. Table and index ids are assigned by
+// LoadCatalog. defaults builds a model's Defaults and DefaultFields (the
+// datastore applies them on save).
+func New(s *meta.Schema, defaults func(*meta.Schema, *meta.Model) ([]byte, []string, error)) (*Engine, error) {
 	e := &Engine{Schema: s, Tables: map[string]*Table{}}
 	for _, m := range s.Models {
 		t := &Table{Model: m, CreatedAt: m.Options.Timestamps.CreatedAt, UpdatedAt: m.Options.Timestamps.UpdatedAt}
@@ -138,7 +144,7 @@ func New(s *meta.Schema) (*Engine, error) {
 			return nil, err
 		}
 		t.PK = pk
-		if t.Defaults, t.DefaultFields, err = defaultsRecord(s, m); err != nil {
+		if t.Defaults, t.DefaultFields, err = defaults(s, m); err != nil {
 			return nil, err
 		}
 		for _, ix := range m.Indexes {
@@ -176,7 +182,7 @@ func New(s *meta.Schema) (*Engine, error) {
 			if !ok {
 				ix := &Index{Name: "rel:" + strings.Join(toFields, ","), Slots: toSlots}
 				to.Indexes = append(to.Indexes, ix)
-				via = Path{index: ix, slots: toSlots}
+				via = Path{Index: ix, Slots: toSlots}
 			}
 			l := &Link{Field: f.Name, To: to, FromSlots: fromSlots, Via: via}
 			switch f.Relation.Kind {
@@ -190,7 +196,7 @@ func New(s *meta.Schema) (*Engine, error) {
 	return e, nil
 }
 
-// loadCatalog reads the table and index ids from the catalog, assigning
+// LoadCatalog reads the table and index ids from the catalog, assigning
 // ids to new models and indexes in the same transaction.
 func (e *Engine) LoadCatalog(txn storage.Txn) error {
 	used := map[uint32]bool{}
@@ -259,10 +265,10 @@ func (e *Engine) loadIndexIDs(txn storage.Txn, t *Table) error {
 	return nil
 }
 
-// row holds the key components of one record, by slot.
+// Row holds the key components of one record, by slot.
 type Row [][]byte
 
-// project reads the slot fields of an encoded record as key components.
+// Project reads the slot fields of an encoded record as key components.
 // Null or absent fields are null components.
 func (t *Table) Project(data []byte) (Row, error) {
 	r := make(Row, len(t.Slots))
@@ -354,7 +360,7 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// valueComponent encodes a Go value of field f (as a generated Get or a
+// ValueComponent encodes a Go value of field f (as a generated Get or a
 // predicate operand holds it) as a key component; ok is false for values
 // of the wrong type.
 func ValueComponent(b []byte, f *meta.Field, v any) ([]byte, bool) {
@@ -396,7 +402,7 @@ func ValueComponent(b []byte, f *meta.Field, v any) ([]byte, bool) {
 	return b, false
 }
 
-// indexKey returns the entry key of r in ix.
+// IndexKey returns the entry key of r in ix.
 func (t *Table) IndexKey(ix *Index, r Row) []byte {
 	k := bytes.Clone(ix.Prefix)
 	for _, s := range ix.Slots {
@@ -408,35 +414,35 @@ func (t *Table) IndexKey(ix *Index, r Row) []byte {
 	return k
 }
 
-// pathPrefix returns the key prefix of access path p.
+// PathPrefix returns the key prefix of access path p.
 func (t *Table) PathPrefix(p Path) []byte {
-	if p.index != nil {
-		return p.index.Prefix
+	if p.Index != nil {
+		return p.Index.Prefix
 	}
 	return t.Prefix
 }
 
-// recordKeyFromEntry returns the record key an entry of p points at: for the
+// RecordKeyFromEntry returns the record key an entry of p points at: for the
 // primary path the key itself, for an index the primary key components
 // after the index fields.
 func (t *Table) RecordKeyFromEntry(p Path, key []byte) ([]byte, error) {
-	if p.index == nil {
+	if p.Index == nil {
 		return key, nil
 	}
-	pk, ok := storage.SkipComponents(key[len(p.index.Prefix):], len(p.index.Slots))
+	pk, ok := storage.SkipComponents(key[len(p.Index.Prefix):], len(p.Index.Slots))
 	if !ok {
-		return nil, fmt.Errorf("datastore: %s index %s: damaged entry %x", t.Model.Name, p.index.Name, key)
+		return nil, fmt.Errorf("datastore: %s index %s: damaged entry %x", t.Model.Name, p.Index.Name, key)
 	}
 	return append(bytes.Clone(t.Prefix), pk...), nil
 }
 
-// errDamaged marks records the engine cannot read.
+// ErrDamaged marks records the engine cannot read.
 var ErrDamaged = errors.New("damaged record")
 
-// errStop ends a scan early; it never leaves the package.
+// ErrStop ends a scan early; it never leaves the datastore.
 var ErrStop = errors.New("stop")
 
-// writeRecord stores data under key with its index entries, given the
+// WriteRecord stores data under key with its index entries, given the
 // previous version (nil when new). It is the only way records are written.
 func (t *Table) WriteRecord(txn storage.Txn, key, data []byte, nr Row, old []byte) error {
 	var or Row
@@ -464,7 +470,7 @@ func (t *Table) WriteRecord(txn storage.Txn, key, data []byte, nr Row, old []byt
 	return txn.Set(key, data)
 }
 
-// deleteRecord removes the record under key (whose fields are r) and its
+// DeleteRecord removes the record under key (whose fields are r) and its
 // index entries.
 func (t *Table) DeleteRecord(txn storage.Txn, key []byte, r Row) error {
 	for _, ix := range t.Indexes {
@@ -478,7 +484,7 @@ func (t *Table) DeleteRecord(txn storage.Txn, key []byte, r Row) error {
 	return txn.Delete(key)
 }
 
-// get returns a copy of the record under key, or nil when there is none.
+// Get returns a copy of the record under key, or nil when there is none.
 func Get(txn storage.Txn, key []byte) ([]byte, error) {
 	b, err := txn.Get(key)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -487,7 +493,7 @@ func Get(txn storage.Txn, key []byte) ([]byte, error) {
 	return b, err
 }
 
-// related calls fn for every record of l.to related to the record r of the
+// Related calls fn for every record of l.to related to the record r of the
 // table l belongs to, in l.via's order. A null key field relates nothing.
 func (l *Link) Related(txn storage.Txn, r Row, fn func(key, data []byte) error) error {
 	prefix := bytes.Clone(l.To.PathPrefix(l.Via))
@@ -497,7 +503,7 @@ func (l *Link) Related(txn storage.Txn, r Row, fn func(key, data []byte) error) 
 		}
 		prefix = append(prefix, r[s]...)
 	}
-	if l.Via.index == nil && len(l.FromSlots) == len(l.To.PK) {
+	if l.Via.Index == nil && len(l.FromSlots) == len(l.To.PK) {
 		// The whole primary key: one get, no iterator.
 		data, err := Get(txn, prefix)
 		if err != nil || data == nil {
