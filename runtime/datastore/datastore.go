@@ -50,8 +50,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
-
+	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/storage"
 )
@@ -87,10 +86,6 @@ var ErrCorrupt = storage.ErrCorrupt
 
 // CorruptError names the damaged file of a store Open refused to open.
 type CorruptError = storage.CorruptError
-
-// maxRetries bounds the retries of a write that conflicts with concurrent
-// writes to the same records.
-const maxRetries = 64
 
 // Option configures Open.
 type Option func(*config)
@@ -145,7 +140,7 @@ func ObserveBacklog(n int) Option { return func(c *config) { c.backlog = n } }
 
 // Outbox makes every local write also queue its mutation in the outbox,
 // in the same transaction, for the sync engine to send. Records applied
-// with ApplyRemote are never queued.
+// with SyncStore.ApplyRemote are never queued.
 func Outbox() Option { return func(c *config) { c.outbox = true } }
 
 // Clock replaces the clock used for the createdAt and updatedAt timestamps.
@@ -158,7 +153,7 @@ type Store struct {
 	schema *meta.Schema
 	cfg    config
 	db     *storage.DB
-	eng    *engine
+	eng    *engine.Engine
 	hub    *hub
 
 	mu      sync.Mutex // guards started, closed and catalog
@@ -201,12 +196,13 @@ type Store struct {
 
 // OutboxSignal returns a channel that receives a token after a local write
 // queues a mutation: the sync engine's mutation processor waits on it.
-func (s *Store) OutboxSignal() <-chan struct{} { return s.outboxSignal }
+func (y SyncStore) OutboxSignal() <-chan struct{} { return y.s.outboxSignal }
 
 // SetSynced records whether model has completed a sync with the backend;
 // ObserveQuery snapshots report it as IsSynced (a store without Outbox is
 // local-only and always synced).
-func (s *Store) SetSynced(model string, synced bool) {
+func (y SyncStore) SetSynced(model string, synced bool) {
+	s := y.s
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
 	if s.synced[model] == synced {
@@ -243,7 +239,7 @@ func Open(ctx context.Context, schema *meta.Schema, dir string, opts ...Option) 
 	if cfg.snapshotCount < 1 || cfg.snapshotWindow < 0 || cfg.backlog < 1 {
 		return nil, errors.New("datastore: open: SnapshotBatch needs a count of at least 1 and a window of at least 0, ObserveBacklog at least 1")
 	}
-	eng, err := newEngine(schema)
+	eng, err := engine.New(schema, defaultsRecord)
 	if err != nil {
 		return nil, err
 	}
@@ -300,14 +296,14 @@ func (s *Store) Clear(ctx context.Context, opts ...ClearOption) error {
 	defer s.commitMu.Unlock()
 	if !co.force {
 		var pending bool
-		_ = s.db.Badger().View(func(txn *badger.Txn) error { pending = hasPending(txn); return nil })
+		_ = s.db.View(func(txn storage.Txn) error { pending = hasPending(txn); return nil })
 		if pending {
 			return ErrPendingMutations
 		}
 	}
 	s.hub.closeAll()
 	for _, p := range storage.DataPrefixes() {
-		if err := s.db.Badger().DropPrefix(p); err != nil {
+		if err := s.db.DropPrefix(p); err != nil {
 			return fmt.Errorf("datastore: clear: %w", err)
 		}
 	}
@@ -438,7 +434,7 @@ func layout(s *meta.Schema) []byte {
 // s.mu held.
 func (s *Store) start() error {
 	var pending *migrationState
-	err := s.db.Badger().View(func(txn *badger.Txn) error {
+	err := s.db.View(func(txn storage.Txn) error {
 		var err error
 		pending, err = s.pendingMigration(txn)
 		return err
@@ -451,9 +447,9 @@ func (s *Store) start() error {
 			return err
 		}
 	}
-	err = s.db.Badger().Update(func(txn *badger.Txn) error {
+	err = s.db.Update(func(txn storage.Txn) error {
 		want := layout(s.schema)
-		have, err := get(txn, storage.SettingKey(settingLayout))
+		have, err := engine.Get(txn, storage.SettingKey(settingLayout))
 		if err != nil {
 			return err
 		}
@@ -463,7 +459,7 @@ func (s *Store) start() error {
 				return err
 			}
 			if !empty {
-				version, _ := get(txn, storage.SettingKey(settingSchemaVersion))
+				version, _ := engine.Get(txn, storage.SettingKey(settingSchemaVersion))
 				return fmt.Errorf("datastore: start: store written with schema version %s, generated code has %s and no migration between them (run dsgen migrate, then dsgen generate): %w", version, s.schema.Version, ErrSchemaChanged)
 			}
 		}
@@ -477,7 +473,7 @@ func (s *Store) start() error {
 			return err
 		}
 		if !s.catalog {
-			if err := s.eng.loadCatalog(txn); err != nil {
+			if err := s.eng.LoadCatalog(txn); err != nil {
 				return err
 			}
 		}
@@ -493,8 +489,8 @@ func (s *Store) start() error {
 // pendingMigration returns the migration the store needs before use: one
 // a previous run left part way, or one from the store's migration number to
 // the schema's. It refuses a store migrated further than the schema.
-func (s *Store) pendingMigration(txn *badger.Txn) (*migrationState, error) {
-	b, err := get(txn, storage.SettingKey(settingMigrating))
+func (s *Store) pendingMigration(txn storage.Txn) (*migrationState, error) {
+	b, err := engine.Get(txn, storage.SettingKey(settingMigrating))
 	if err != nil {
 		return nil, err
 	}
@@ -505,12 +501,12 @@ func (s *Store) pendingMigration(txn *badger.Txn) (*migrationState, error) {
 		}
 		return st, nil
 	}
-	lay, err := get(txn, storage.SettingKey(settingLayout))
+	lay, err := engine.Get(txn, storage.SettingKey(settingLayout))
 	if err != nil || lay == nil {
 		return nil, err // a new store starts at the schema's migration
 	}
 	stored := 0
-	if b, err = get(txn, storage.SettingKey(settingMigration)); err != nil {
+	if b, err = engine.Get(txn, storage.SettingKey(settingMigration)); err != nil {
 		return nil, err
 	}
 	if b != nil {
@@ -520,7 +516,7 @@ func (s *Store) pendingMigration(txn *badger.Txn) (*migrationState, error) {
 	}
 	switch {
 	case stored > s.schema.Migration:
-		version, _ := get(txn, storage.SettingKey(settingSchemaVersion))
+		version, _ := engine.Get(txn, storage.SettingKey(settingSchemaVersion))
 		return nil, fmt.Errorf("the store is at migration %d (schema version %s), this code's schema at migration %d (version %s): open it with an app built from the newer schema: %w",
 			stored, version, s.schema.Migration, s.schema.Version, ErrStoreNewer)
 	case stored < s.schema.Migration:
@@ -529,8 +525,8 @@ func (s *Store) pendingMigration(txn *badger.Txn) (*migrationState, error) {
 	return nil, nil
 }
 
-func noRecords(txn *badger.Txn) (bool, error) {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: storage.RecordPrefix(0)[:1]})
+func noRecords(txn storage.Txn) (bool, error) {
+	it := txn.Iterate(storage.IterOptions{Prefix: storage.RecordPrefix(0)[:1]})
 	defer it.Close()
 	it.Rewind()
 	return !it.Valid(), nil
@@ -554,11 +550,12 @@ type ModelMetadata struct {
 }
 
 // SetModelMetadata stores the sync state of a model.
-func (s *Store) SetModelMetadata(ctx context.Context, md ModelMetadata) error {
+func (y SyncStore) SetModelMetadata(ctx context.Context, md ModelMetadata) error {
+	s := y.s
 	if err := s.live(ctx); err != nil {
 		return err
 	}
-	if s.eng.tables[md.Model] == nil {
+	if s.eng.Tables[md.Model] == nil {
 		return fmt.Errorf("datastore: no model %q: %w", md.Model, ErrNotFound)
 	}
 	b, err := json.Marshal(md)
@@ -569,10 +566,10 @@ func (s *Store) SetModelMetadata(ctx context.Context, md ModelMetadata) error {
 }
 
 // createModelMetadata adds the sync state row of every model that lacks one.
-func createModelMetadata(txn *badger.Txn, s *meta.Schema) error {
+func createModelMetadata(txn storage.Txn, s *meta.Schema) error {
 	for _, m := range s.Models {
 		key := storage.ModelMetaKey(m.Name)
-		have, err := get(txn, key)
+		have, err := engine.Get(txn, key)
 		if err != nil {
 			return err
 		}
@@ -597,8 +594,8 @@ func (s *Store) ModelMetadata(ctx context.Context, model string) (ModelMetadata,
 		return md, err
 	}
 	defer s.exit()
-	err := s.db.Badger().View(func(txn *badger.Txn) error {
-		b, err := get(txn, storage.ModelMetaKey(model))
+	err := s.db.View(func(txn storage.Txn) error {
+		b, err := engine.Get(txn, storage.ModelMetaKey(model))
 		if err != nil {
 			return err
 		}
@@ -613,32 +610,32 @@ func (s *Store) ModelMetadata(ctx context.Context, model string) (ModelMetadata,
 // buildNewIndexes fills indexes that have no entries while their table has
 // records: indexes added to the schema since the data was written.
 func (s *Store) buildNewIndexes() error {
-	bdb := s.db.Badger()
+	bdb := s.db
 	for _, m := range s.schema.Models {
-		t := s.eng.tables[m.Name]
-		for _, ix := range t.indexes {
+		t := s.eng.Tables[m.Name]
+		for _, ix := range t.Indexes {
 			var need bool
-			err := bdb.View(func(txn *badger.Txn) error {
-				need = hasPrefix(txn, t.prefix) && !hasPrefix(txn, ix.prefix)
+			err := bdb.View(func(txn storage.Txn) error {
+				need = hasPrefix(txn, t.Prefix) && !hasPrefix(txn, ix.Prefix)
 				return nil
 			})
 			if err != nil || !need {
 				continue
 			}
 			wb := bdb.NewWriteBatch()
-			err = bdb.View(func(txn *badger.Txn) error {
-				it := txn.NewIterator(badger.IteratorOptions{Prefix: t.prefix})
+			err = bdb.View(func(txn storage.Txn) error {
+				it := txn.Iterate(storage.IterOptions{Prefix: t.Prefix})
 				defer it.Close()
 				for it.Rewind(); it.Valid(); it.Next() {
-					data, err := it.Item().ValueCopy(nil)
+					data, err := it.ValueCopy(nil)
 					if err != nil {
 						return err
 					}
-					r, err := t.project(data)
+					r, err := t.Project(data)
 					if err != nil {
 						return err
 					}
-					if err := wb.Set(t.indexKey(ix, r), nil); err != nil {
+					if err := wb.Set(t.IndexKey(ix, r), nil); err != nil {
 						return err
 					}
 				}
@@ -650,15 +647,15 @@ func (s *Store) buildNewIndexes() error {
 				wb.Cancel()
 			}
 			if err != nil {
-				return fmt.Errorf("datastore: start: building index %s of %s: %w", ix.name, m.Name, err)
+				return fmt.Errorf("datastore: start: building index %s of %s: %w", ix.Name, m.Name, err)
 			}
 		}
 	}
 	return nil
 }
 
-func hasPrefix(txn *badger.Txn, p []byte) bool {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
+func hasPrefix(txn storage.Txn, p []byte) bool {
+	it := txn.Iterate(storage.IterOptions{Prefix: p})
 	defer it.Close()
 	it.Rewind()
 	return it.Valid()
@@ -668,7 +665,7 @@ func hasPrefix(txn *badger.Txn, p []byte) bool {
 // own writes, and their writes commit together.
 type Txn struct {
 	store  *Store
-	btx    *badger.Txn
+	btx    storage.Txn
 	events []event
 	// enqueued is set when the transaction queued a mutation.
 	enqueued bool
@@ -687,7 +684,7 @@ func (t *Txn) Store() *Store { return t.store }
 // When the transaction conflicts with a concurrent write to the same
 // records, Batch runs fn again on fresh data, up to 64 times, so fn must not
 // have effects outside the transaction that cannot be repeated. A batch is
-// bounded by Badger's transaction size (badger.ErrTxnTooBig).
+// bounded by Badger's transaction size (storage.ErrTxnTooBig).
 func (s *Store) Batch(ctx context.Context, fn func(*Txn) error) error {
 	if err := s.live(ctx); err != nil {
 		return err
@@ -702,35 +699,30 @@ func (s *Store) update(ctx context.Context, fn func(*Txn) error) error {
 		return err
 	}
 	defer s.exit()
-	for attempt := 0; ; attempt++ {
-		t := &Txn{store: s, btx: s.db.Badger().NewTransaction(true)}
-		err := fn(t)
-		if err == nil {
-			s.commitMu.Lock()
-			err = t.btx.Commit()
-			if err == nil {
-				s.hub.publish(t.events)
-				if t.enqueued {
-					select {
-					case s.outboxSignal <- struct{}{}:
-					default:
-					}
-				}
+	return storage.RetryConflicts(ctx, func() error {
+		t := &Txn{store: s, btx: s.db.NewTxn(true)}
+		defer t.btx.Discard()
+		if err := fn(t); err != nil {
+			return err
+		}
+		s.commitMu.Lock()
+		defer s.commitMu.Unlock()
+		if err := t.btx.Commit(); err != nil {
+			return err
+		}
+		s.hub.publish(t.events)
+		if t.enqueued {
+			select {
+			case s.outboxSignal <- struct{}{}:
+			default:
 			}
-			s.commitMu.Unlock()
 		}
-		t.btx.Discard()
-		if !errors.Is(err, badger.ErrConflict) || attempt == maxRetries {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-	}
+		return nil
+	})
 }
 
 // view runs fn in a read-only transaction, or in t when it is not nil.
-func (s *Store) view(t *Txn, fn func(*badger.Txn) error) error {
+func (s *Store) view(t *Txn, fn func(storage.Txn) error) error {
 	if t != nil {
 		return fn(t.btx)
 	}
@@ -738,5 +730,5 @@ func (s *Store) view(t *Txn, fn func(*badger.Txn) error) error {
 		return err
 	}
 	defer s.exit()
-	return s.db.Badger().View(fn)
+	return s.db.View(fn)
 }

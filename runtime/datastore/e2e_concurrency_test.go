@@ -10,12 +10,11 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/dgraph-io/badger/v4"
-
 	blogm "github.com/dsgen/dsgen/examples/blog/model"
 	"github.com/dsgen/dsgen/examples/blog/model/post"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/predicate"
+	"github.com/dsgen/dsgen/runtime/storage"
 )
 
 // TestE2EConcurrentWrites runs writers on hot and cold records, deletes,
@@ -179,7 +178,7 @@ func TestE2EConcurrentIncrements(t *testing.T) {
 				switch {
 				case err == nil:
 					ok.Add(1)
-				case errors.Is(err, badger.ErrConflict):
+				case errors.Is(err, storage.ErrConflict):
 					conflicts.Add(1)
 				default:
 					t.Errorf("increment: %v", err)

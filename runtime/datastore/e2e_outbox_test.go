@@ -69,7 +69,7 @@ func TestOutboxMergesPerRecord(t *testing.T) {
 	}
 
 	// The entry in flight is not merged into: the next write queues behind.
-	m, err := s.NextMutation(ctx)
+	m, err := s.Sync().NextMutation(ctx)
 	must(t, err)
 	if m == nil || m.Version != 3 {
 		t.Fatalf("NextMutation = %+v, want the update with version 3 from sync metadata", m)
@@ -82,11 +82,11 @@ func TestOutboxMergesPerRecord(t *testing.T) {
 
 	// The update's answer moves the version on; the delete is then sent
 	// with it (the record is gone locally, its metadata is not).
-	must(t, s.CompleteMutation(ctx, m, map[string]any{"id": "q1", "title": "renamed", "rating": json.Number("5"), "_version": json.Number("4"), "_lastChangedAt": json.Number("2000")}))
+	must(t, s.Sync().CompleteMutation(ctx, m, map[string]any{"id": "q1", "title": "renamed", "rating": json.Number("5"), "_version": json.Number("4"), "_lastChangedAt": json.Number("2000")}))
 	if _, err := ds.Post.Get(ctx, "q1"); !errors.Is(err, datastore.ErrNotFound) {
 		t.Fatalf("the update's answer brought back a record deleted locally: %v", err)
 	}
-	m, err = s.NextMutation(ctx)
+	m, err = s.Sync().NextMutation(ctx)
 	must(t, err)
 	if m == nil || m.Op != datastore.MutationDelete || m.Version != 4 {
 		t.Fatalf("next = %+v, want the delete at version 4", m)
@@ -100,7 +100,7 @@ func applyOne(t *testing.T, s *datastore.Store, model string, item map[string]an
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	must(t, d.Decode(&wire))
-	res, err := s.ApplyRemote(context.Background(), model, []map[string]any{wire})
+	res, err := s.Sync().ApplyRemote(context.Background(), model, []map[string]any{wire})
 	must(t, err)
 	return res
 }
@@ -162,7 +162,7 @@ func TestApplyRemote(t *testing.T) {
 	// the rest of the page still applies.
 	bad := map[string]any{"id": "r3", "title": "t", "rating": "five", "_version": json.Number("1")}
 	good := map[string]any{"id": "r4", "title": "t", "_version": json.Number("1")}
-	res, err = s.ApplyRemote(ctx, "Post", []map[string]any{bad, good})
+	res, err = s.Sync().ApplyRemote(ctx, "Post", []map[string]any{bad, good})
 	must(t, err)
 	if res.Applied != 1 || len(res.Rejected) != 1 {
 		t.Fatalf("mixed page = %+v", res)
@@ -193,9 +193,9 @@ func TestOutboxSurvivesReopenAndDeadLetters(t *testing.T) {
 		t.Fatalf("Clear with pending mutations = %v, want ErrPendingMutations", err)
 	}
 
-	m, err := s.NextMutation(ctx)
+	m, err := s.Sync().NextMutation(ctx)
 	must(t, err)
-	must(t, s.FailMutation(ctx, m, "Unauthorized: Not Authorized to access createBlog on type Blog"))
+	must(t, s.Sync().FailMutation(ctx, m, "Unauthorized: Not Authorized to access createBlog on type Blog"))
 	dead, err := s.DeadLetters(ctx)
 	must(t, err)
 	if len(dead) != 1 || dead[0].Key[0] != "b1" || dead[0].Reason == "" {
@@ -230,7 +230,7 @@ func TestOutboxCascadeQueuesEveryDelete(t *testing.T) {
 	if len(box) != 2 || box[0].Model != "Post" || box[1].Model != "Blog" || box[0].Op != datastore.MutationDelete {
 		t.Fatalf("cascade outbox = %+v, want the post's delete then the blog's", box)
 	}
-	m, err := s.NextMutation(ctx)
+	m, err := s.Sync().NextMutation(ctx)
 	must(t, err)
 	if m.Version != 7 {
 		t.Fatalf("child delete version = %d, want 7 (kept after the local delete)", m.Version)
@@ -298,12 +298,12 @@ func TestSweepUnseenAndSyncedState(t *testing.T) {
 		{"id": "a", "title": "a", "_version": json.Number("1"), "_lastChangedAt": json.Number("1")},
 		{"id": "b", "title": "b2", "_version": json.Number("2"), "_lastChangedAt": json.Number("2")},
 	}
-	res, err := s.ApplyRemote(ctx, "Post", page, datastore.SeenIn(500))
+	res, err := s.Sync().ApplyRemote(ctx, "Post", page, datastore.SeenIn(500))
 	must(t, err)
 	if res.Applied != 1 || res.Skipped != 1 {
 		t.Fatalf("page = %+v", res)
 	}
-	n, err := s.SweepUnseen(ctx, "Post", 500)
+	n, err := s.Sync().SweepUnseen(ctx, "Post", 500)
 	must(t, err)
 	if n != 1 {
 		t.Fatalf("swept %d, want 1", n)
@@ -318,7 +318,7 @@ func TestSweepUnseenAndSyncedState(t *testing.T) {
 	if !slices.Equal(ids, []string{"a", "b", "local"}) {
 		t.Fatalf("after the sweep: %v", ids)
 	}
-	s.SetSynced("Post", true)
+	s.Sync().SetSynced("Post", true)
 	deadline := time.After(hangGuard)
 	for {
 		select {
@@ -368,10 +368,10 @@ func TestFailMutationTakesTheServerCopy(t *testing.T) {
 	must(t, err)
 	p.Title = "refused"
 	must(t, ds.Post.Save(ctx, p))
-	m, err := s.NextMutation(ctx)
+	m, err := s.Sync().NextMutation(ctx)
 	must(t, err)
 	server := map[string]any{"id": "f1", "title": "server v3", "_version": json.Number("3"), "_lastChangedAt": json.Number("2")}
-	must(t, s.FailMutation(ctx, m, "ConditionalCheckFailed", datastore.WithServerCopy(server)))
+	must(t, s.Sync().FailMutation(ctx, m, "ConditionalCheckFailed", datastore.WithServerCopy(server)))
 	if got, _ := ds.Post.Get(ctx, "f1"); got == nil || got.Title != "server v3" {
 		t.Fatalf("local record after a refusal = %+v, want the server's copy", got)
 	}
@@ -383,9 +383,9 @@ func TestFailMutationTakesTheServerCopy(t *testing.T) {
 
 	// A record the backend does not have goes away locally.
 	must(t, ds.Post.Save(ctx, &blogm.Post{ID: "f2", Title: "unknown there"}))
-	m, err = s.NextMutation(ctx)
+	m, err = s.Sync().NextMutation(ctx)
 	must(t, err)
-	must(t, s.FailMutation(ctx, m, "Unauthorized", datastore.WithServerCopy(nil)))
+	must(t, s.Sync().FailMutation(ctx, m, "Unauthorized", datastore.WithServerCopy(nil)))
 	if _, err := ds.Post.Get(ctx, "f2"); !errors.Is(err, datastore.ErrNotFound) {
 		t.Fatalf("record the backend lacks still present: %v", err)
 	}

@@ -3,8 +3,6 @@ package datastore
 import (
 	"context"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/dsgen/dsgen/runtime/storage"
 )
 
@@ -20,11 +18,11 @@ func RecordsForTest(ctx context.Context, s *Store, model string) ([]map[string]a
 		return nil, err
 	}
 	var out []map[string]any
-	err = s.db.Badger().View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: t.prefix})
+	err = s.db.View(func(txn storage.Txn) error {
+		it := txn.Iterate(storage.IterOptions{Prefix: t.Prefix})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			b, err := it.Item().ValueCopy(nil)
+			b, err := it.ValueCopy(nil)
 			if err != nil {
 				return err
 			}
@@ -50,15 +48,15 @@ func IndexForTest(ctx context.Context, s *Store, model, name string) ([][]string
 		return nil, err
 	}
 	var out [][]string
-	for _, ix := range t.indexes {
-		if ix.name != name {
+	for _, ix := range t.Indexes {
+		if ix.Name != name {
 			continue
 		}
-		err = s.db.Badger().View(func(txn *badger.Txn) error {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: ix.prefix, PrefetchValues: false})
+		err = s.db.View(func(txn storage.Txn) error {
+			it := txn.Iterate(storage.IterOptions{Prefix: ix.Prefix})
 			defer it.Close()
 			for it.Rewind(); it.Valid(); it.Next() {
-				rest := it.Item().Key()[len(ix.prefix):]
+				rest := it.Key()[len(ix.Prefix):]
 				var parts []string
 				for len(rest) > 0 {
 					c, r, ok := storage.SplitComponent(rest)
@@ -81,9 +79,9 @@ func IndexForTest(ctx context.Context, s *Store, model, name string) ([][]string
 // record, index and sync-metadata prefixes of every table id, including
 // tables no model uses any more.
 func TableCountForTest(s *Store) (records, indexEntries, syncMeta int, err error) {
-	err = s.db.Badger().View(func(txn *badger.Txn) error {
+	err = s.db.View(func(txn storage.Txn) error {
 		for i, p := range [][]byte{{0x01}, {0x02}, {0x03}} {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: p, PrefetchValues: false})
+			it := txn.Iterate(storage.IterOptions{Prefix: p})
 			n := 0
 			for it.Rewind(); it.Valid(); it.Next() {
 				n++

@@ -8,15 +8,15 @@ import (
 	"fmt"
 	"maps"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/dsgen/dsgen/runtime/codec"
+	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
 	"github.com/dsgen/dsgen/runtime/meta"
+	"github.com/dsgen/dsgen/runtime/scalar"
 	"github.com/dsgen/dsgen/runtime/storage"
 )
 
 // SyncMeta is a record's sync metadata, kept beside the record and never in
-// the user's struct (DESIGN.md rule 3).
+// the user's struct (ARCHITECTURE.md rule 3).
 type SyncMeta struct {
 	Version       int64 `json:"v"`
 	LastChangedAt int64 `json:"t"`
@@ -34,23 +34,23 @@ type applyOptions struct{ seen int64 }
 // started at startedAt, for SweepUnseen.
 func SeenIn(startedAt int64) ApplyOption { return func(o *applyOptions) { o.seen = startedAt } }
 
-func syncMetaKey(t *table, recordKey []byte) []byte {
-	return append(storage.SyncMetaPrefix(t.id), recordKey[len(t.prefix):]...)
+func syncMetaKey(t *engine.Table, recordKey []byte) []byte {
+	return append(storage.SyncMetaPrefix(t.ID), recordKey[len(t.Prefix):]...)
 }
 
-func readSyncMeta(txn *badger.Txn, t *table, recordKey []byte) (*SyncMeta, error) {
-	b, err := get(txn, syncMetaKey(t, recordKey))
+func readSyncMeta(txn storage.Txn, t *engine.Table, recordKey []byte) (*SyncMeta, error) {
+	b, err := engine.Get(txn, syncMetaKey(t, recordKey))
 	if err != nil || b == nil {
 		return nil, err
 	}
 	var m SyncMeta
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("datastore: %s: sync metadata: %w", t.model.Name, err)
+		return nil, fmt.Errorf("datastore: %s: sync metadata: %w", t.Model.Name, err)
 	}
 	return &m, nil
 }
 
-func writeSyncMeta(txn *badger.Txn, t *table, recordKey []byte, m SyncMeta) error {
+func writeSyncMeta(txn storage.Txn, t *engine.Table, recordKey []byte, m SyncMeta) error {
 	b, _ := json.Marshal(m)
 	return txn.Set(syncMetaKey(t, recordKey), b)
 }
@@ -67,11 +67,11 @@ func (s *Store) RecordSyncMeta(ctx context.Context, model string, key ...any) (S
 	if err != nil {
 		return out, false, err
 	}
-	rk, err := t.keyFromValues(key)
+	rk, err := keyFromValues(t, key)
 	if err != nil {
 		return out, false, err
 	}
-	err = s.view(nil, func(txn *badger.Txn) error {
+	err = s.view(nil, func(txn storage.Txn) error {
 		m, err := readSyncMeta(txn, t, rk)
 		if m != nil {
 			out, found = *m, true
@@ -81,8 +81,8 @@ func (s *Store) RecordSyncMeta(ctx context.Context, model string, key ...any) (S
 	return out, found, err
 }
 
-func (s *Store) table(model string) (*table, error) {
-	t := s.eng.tables[model]
+func (s *Store) table(model string) (*engine.Table, error) {
+	t := s.eng.Tables[model]
 	if t == nil {
 		return nil, fmt.Errorf("datastore: no model %q: %w", model, ErrNotFound)
 	}
@@ -92,20 +92,20 @@ func (s *Store) table(model string) (*table, error) {
 // keyFromValues builds a record key from primary key values as they come
 // over the wire: JSON numbers (json.Number, float64) become the field's
 // Go kind first.
-func (t *table) keyFromValues(values []any) ([]byte, error) {
-	if len(values) != len(t.pk) {
-		return nil, fmt.Errorf("datastore: %s: key has %d values, want %d", t.model.Name, len(values), len(t.pk))
+func keyFromValues(t *engine.Table, values []any) ([]byte, error) {
+	if len(values) != len(t.PK) {
+		return nil, fmt.Errorf("datastore: %s: key has %d values, want %d", t.Model.Name, len(values), len(t.PK))
 	}
-	k := append([]byte(nil), t.prefix...)
-	for i, sl := range t.pk {
-		f := t.slots[sl].field
+	k := append([]byte(nil), t.Prefix...)
+	for i, sl := range t.PK {
+		f := t.Slots[sl].Field
 		v := wireValue(f, values[i])
 		if v == nil {
-			return nil, &ValidationError{Model: t.model.Name, Field: f.Name, Reason: "primary key field is null"}
+			return nil, &ValidationError{Model: t.Model.Name, Field: f.Name, Reason: "primary key field is null"}
 		}
 		var ok bool
-		if k, ok = valueComponent(k, f, v); !ok {
-			return nil, &ValidationError{Model: t.model.Name, Field: f.Name, Reason: fmt.Sprintf("key value %v has type %T, not %s", v, v, f.Type)}
+		if k, ok = engine.ValueComponent(k, f, v); !ok {
+			return nil, &ValidationError{Model: t.Model.Name, Field: f.Name, Reason: fmt.Sprintf("key value %v has type %T, not %s", v, v, f.Type)}
 		}
 	}
 	return k, nil
@@ -150,7 +150,8 @@ type ApplyResult struct {
 // than the local copy's; a tombstone (_deleted) deletes the local record
 // (not its children: their own tombstones arrive separately). Observers see
 // the changes with FromSync set.
-func (s *Store) ApplyRemote(ctx context.Context, model string, items []map[string]any, opts ...ApplyOption) (ApplyResult, error) {
+func (y SyncStore) ApplyRemote(ctx context.Context, model string, items []map[string]any, opts ...ApplyOption) (ApplyResult, error) {
+	s := y.s
 	var res ApplyResult
 	var o applyOptions
 	for _, opt := range opts {
@@ -202,14 +203,14 @@ func (e *RemoteRecordError) Unwrap() error { return e.Err }
 
 // applyRemote writes one backend record. force skips the pending and
 // version checks (a mutation's own response).
-func (tx *Txn) applyRemote(t *table, item map[string]any, force bool, seen int64) (bool, error) {
+func (tx *Txn) applyRemote(t *engine.Table, item map[string]any, force bool, seen int64) (bool, error) {
 	key := keyValues(t, item)
-	rk, err := t.keyFromValues(key)
+	rk, err := keyFromValues(t, key)
 	if err != nil {
-		return false, &RemoteRecordError{Model: t.model.Name, Key: key, Err: err}
+		return false, &RemoteRecordError{Model: t.Model.Name, Key: key, Err: err}
 	}
-	version, _ := toInt64(item["_version"])
-	changed, _ := toInt64(item["_lastChangedAt"])
+	version, _ := scalar.Int64Of(item["_version"])
+	changed, _ := scalar.Int64Of(item["_lastChangedAt"])
 	deleted, _ := item["_deleted"].(bool)
 	if !force {
 		if _, pending, err := pendingSeq(tx.btx, rk); err != nil || pending {
@@ -227,13 +228,13 @@ func (tx *Txn) applyRemote(t *table, item map[string]any, force bool, seen int64
 			return false, nil
 		}
 	}
-	old, err := get(tx.btx, rk)
+	old, err := engine.Get(tx.btx, rk)
 	if err != nil {
 		return false, err
 	}
 	if deleted {
 		if old != nil {
-			rw, err := t.project(old)
+			rw, err := t.Project(old)
 			if err != nil {
 				return false, err
 			}
@@ -244,20 +245,20 @@ func (tx *Txn) applyRemote(t *table, item map[string]any, force bool, seen int64
 		return true, writeSyncMeta(tx.btx, t, rk, SyncMeta{Version: version, LastChangedAt: changed, Deleted: true, Seen: seen})
 	}
 	rec := make(map[string]any, len(item))
-	for _, f := range t.model.Fields {
+	for _, f := range t.Model.Fields {
 		if v, ok := item[f.Name]; ok && f.Stored() {
 			rec[f.Name] = wireValue(f, v)
 		}
 	}
-	data, err := codec.EncodeMap(tx.store.schema, t.model.Fields, rec, nil)
+	data, err := codec.EncodeMap(tx.store.schema, t.Model.Fields, rec, nil)
 	if err != nil {
-		return false, &RemoteRecordError{Model: t.model.Name, Key: key, Err: err}
+		return false, &RemoteRecordError{Model: t.Model.Name, Key: key, Err: err}
 	}
-	rw, err := t.project(data)
+	rw, err := t.Project(data)
 	if err != nil {
-		return false, &RemoteRecordError{Model: t.model.Name, Key: key, Err: err}
+		return false, &RemoteRecordError{Model: t.Model.Name, Key: key, Err: err}
 	}
-	if err := t.writeRecord(tx.btx, rk, data, rw, old); err != nil {
+	if err := t.WriteRecord(tx.btx, rk, data, rw, old); err != nil {
 		return false, err
 	}
 	op := OpCreate
@@ -273,7 +274,8 @@ func (tx *Txn) applyRemote(t *table, item map[string]any, force bool, seen int64
 // did not list: records deleted on the backend whose tombstones expired.
 // Records with a pending mutation are kept. It works in bounded
 // transactions and reports how many records it removed.
-func (s *Store) SweepUnseen(ctx context.Context, model string, startedAt int64) (int, error) {
+func (y SyncStore) SweepUnseen(ctx context.Context, model string, startedAt int64) (int, error) {
+	s := y.s
 	if err := s.live(ctx); err != nil {
 		return 0, err
 	}
@@ -281,13 +283,13 @@ func (s *Store) SweepUnseen(ctx context.Context, model string, startedAt int64) 
 	if err != nil {
 		return 0, err
 	}
-	prefix := storage.SyncMetaPrefix(t.id)
+	prefix := storage.SyncMetaPrefix(t.ID)
 	removed := 0
 	var after []byte
 	for {
 		var batch [][]byte
-		err := s.view(nil, func(txn *badger.Txn) error {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		err := s.view(nil, func(txn storage.Txn) error {
+			it := txn.Iterate(storage.IterOptions{Prefix: prefix})
 			defer it.Close()
 			start := prefix
 			if after != nil {
@@ -295,14 +297,14 @@ func (s *Store) SweepUnseen(ctx context.Context, model string, startedAt int64) 
 			}
 			for it.Seek(start); it.Valid() && len(batch) < 500; it.Next() {
 				var m SyncMeta
-				b, err := it.Item().ValueCopy(nil)
+				b, err := it.ValueCopy(nil)
 				if err != nil {
 					return err
 				}
 				if json.Unmarshal(b, &m) == nil && m.Seen != startedAt {
-					batch = append(batch, it.Item().KeyCopy(nil))
+					batch = append(batch, it.KeyCopy(nil))
 				}
-				after = it.Item().KeyCopy(nil)
+				after = it.KeyCopy(nil)
 			}
 			if !it.Valid() {
 				after = nil
@@ -316,19 +318,19 @@ func (s *Store) SweepUnseen(ctx context.Context, model string, startedAt int64) 
 		err = s.update(ctx, func(tx *Txn) error {
 			n = 0
 			for _, mk := range batch {
-				rk := append(bytes.Clone(t.prefix), mk[len(prefix):]...)
+				rk := append(bytes.Clone(t.Prefix), mk[len(prefix):]...)
 				if _, pending, err := pendingSeq(tx.btx, rk); err != nil || pending {
 					if err != nil {
 						return err
 					}
 					continue
 				}
-				old, err := get(tx.btx, rk)
+				old, err := engine.Get(tx.btx, rk)
 				if err != nil {
 					return err
 				}
 				if old != nil {
-					rw, err := t.project(old)
+					rw, err := t.Project(old)
 					if err != nil {
 						return err
 					}
@@ -350,27 +352,13 @@ func (s *Store) SweepUnseen(ctx context.Context, model string, startedAt int64) 
 	}
 }
 
-func toInt64(v any) (int64, bool) {
-	switch n := v.(type) {
-	case json.Number:
-		i, err := n.Int64()
-		return i, err == nil
-	case float64:
-		return int64(n), true
-	case int64:
-		return n, true
-	case int:
-		return int64(n), true
-	}
-	return 0, false
-}
-
 // CompleteMutation records the backend's answer to a sent mutation: the
 // record's sync metadata takes the answer's version, the entry leaves the
 // outbox (unless a local write merged into it while it was sent: then it is
 // sent again), and, when no other mutation of the record is pending, the
 // answer (which may hold the server's merge) replaces the local copy.
-func (s *Store) CompleteMutation(ctx context.Context, m *Mutation, result map[string]any) error {
+func (y SyncStore) CompleteMutation(ctx context.Context, m *Mutation, result map[string]any) error {
+	s := y.s
 	if err := s.live(ctx); err != nil {
 		return err
 	}
@@ -396,7 +384,7 @@ func (s *Store) CompleteMutation(ctx context.Context, m *Mutation, result map[st
 		if result == nil {
 			return nil
 		}
-		rk, err := t.keyFromValues(keyValues(t, result))
+		rk, err := keyFromValues(t, keyValues(t, result))
 		if err != nil {
 			return err
 		}
@@ -405,8 +393,8 @@ func (s *Store) CompleteMutation(ctx context.Context, m *Mutation, result map[st
 		} else if pending {
 			// Later writes are queued: keep the local values, take
 			// the version they will be sent with.
-			version, _ := toInt64(result["_version"])
-			changed, _ := toInt64(result["_lastChangedAt"])
+			version, _ := scalar.Int64Of(result["_version"])
+			changed, _ := scalar.Int64Of(result["_lastChangedAt"])
 			deleted, _ := result["_deleted"].(bool)
 			return writeSyncMeta(tx.btx, t, rk, SyncMeta{Version: version, LastChangedAt: changed, Deleted: deleted})
 		}

@@ -11,9 +11,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/dsgen/dsgen/runtime/codec"
+	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/storage"
 )
@@ -377,7 +376,7 @@ func planMigrations(s *meta.Schema, migs []*meta.Migration) (*migrationPlan, err
 // st when a previous run stopped part way. It runs inside start, before the
 // catalog is loaded.
 func (s *Store) migrate(st *migrationState) error {
-	db := s.db.Badger()
+	db := s.db
 	from, to := st.From, st.To
 	if from < 0 || to != s.schema.Migration {
 		return fmt.Errorf("datastore: migrate: the store is part way through migrating to %d, but this code's schema is at migration %d: open it with the build that started the migration", to, s.schema.Migration)
@@ -403,7 +402,7 @@ func (s *Store) migrate(st *migrationState) error {
 		}
 	}
 	if !resumed {
-		if err := db.Update(func(txn *badger.Txn) error { return s.migrateCatalog(txn, plan, st) }); err != nil {
+		if err := db.Update(func(txn storage.Txn) error { return s.migrateCatalog(txn, plan, st) }); err != nil {
 			return fmt.Errorf("datastore: migrate: catalog: %w", err)
 		}
 		report(MigrationProgress{Phase: "catalog"})
@@ -411,7 +410,7 @@ func (s *Store) migrate(st *migrationState) error {
 	if err := s.dropPlaceholders(placeholderDrop, nil); err != nil {
 		return err
 	}
-	if err := db.Update(func(txn *badger.Txn) error { return s.eng.loadCatalog(txn) }); err != nil {
+	if err := db.Update(func(txn storage.Txn) error { return s.eng.LoadCatalog(txn) }); err != nil {
 		return fmt.Errorf("datastore: migrate: %w", err)
 	}
 	s.catalog = true
@@ -444,7 +443,7 @@ func (s *Store) migrate(st *migrationState) error {
 	if err := db.DropPrefix(storage.RekeyPrefix()); err != nil {
 		return fmt.Errorf("datastore: migrate: %w", err)
 	}
-	err = db.Update(func(txn *badger.Txn) error {
+	err = db.Update(func(txn storage.Txn) error {
 		if err := txn.Set(storage.SettingKey(settingMigration), []byte(strconv.Itoa(to))); err != nil {
 			return err
 		}
@@ -458,7 +457,7 @@ func (s *Store) migrate(st *migrationState) error {
 	return nil
 }
 
-func saveState(txn *badger.Txn, st *migrationState) error {
+func saveState(txn storage.Txn, st *migrationState) error {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return err
@@ -468,99 +467,130 @@ func saveState(txn *badger.Txn, st *migrationState) error {
 
 // migrateCatalog is phase 1: renames and drops in the catalog, in step
 // order, and placeholders for the tables to drop and to re-key.
-func (s *Store) migrateCatalog(txn *badger.Txn, plan *migrationPlan, st *migrationState) error {
-	move := func(from, to []byte) error {
-		v, err := get(txn, from)
-		if err != nil || v == nil {
-			return err
-		}
-		if err := txn.Delete(from); err != nil {
-			return err
-		}
-		return txn.Set(to, v)
-	}
-	indexIDs := func(model string) (map[string][]byte, error) {
-		out := map[string][]byte{}
-		prefix := storage.IndexIDPrefix(model)
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			v, err := it.Item().ValueCopy(nil)
-			if err != nil {
-				return nil, err
-			}
-			out[string(it.Item().Key()[len(prefix):])] = v
-		}
-		return out, nil
-	}
+func (s *Store) migrateCatalog(txn storage.Txn, plan *migrationPlan, st *migrationState) error {
 	for _, mg := range plan.migs {
 		for _, step := range mg.Steps {
 			if step.NonModel {
 				continue
 			}
+			var err error
 			switch step.Kind {
 			case meta.RenameModel:
-				if err := move(storage.TableIDKey(step.From), storage.TableIDKey(step.To)); err != nil {
-					return err
-				}
-				ixs, err := indexIDs(step.From)
-				if err != nil {
-					return err
-				}
-				for name, v := range ixs {
-					if err := txn.Delete(storage.IndexIDKey(step.From, name)); err != nil {
-						return err
-					}
-					if err := txn.Set(storage.IndexIDKey(step.To, name), v); err != nil {
-						return err
-					}
-				}
-				md, err := get(txn, storage.ModelMetaKey(step.From))
-				if err != nil {
-					return err
-				}
-				if md != nil {
-					var m ModelMetadata
-					if err := json.Unmarshal(md, &m); err != nil {
-						return fmt.Errorf("sync state of %s: %w", step.From, err)
-					}
-					m.Model = step.To
-					b, _ := json.Marshal(m)
-					if err := txn.Delete(storage.ModelMetaKey(step.From)); err != nil {
-						return err
-					}
-					if err := txn.Set(storage.ModelMetaKey(step.To), b); err != nil {
-						return err
-					}
-				}
+				err = renameCatalogModel(txn, step.From, step.To)
 			case meta.DropModel:
-				if err := move(storage.TableIDKey(step.Model), storage.TableIDKey(placeholderDrop+step.Model)); err != nil {
-					return err
-				}
-				ixs, err := indexIDs(step.Model)
-				if err != nil {
-					return err
-				}
-				for name := range ixs {
-					if err := txn.Delete(storage.IndexIDKey(step.Model, name)); err != nil {
-						return err
-					}
-				}
-				if err := txn.Delete(storage.ModelMetaKey(step.Model)); err != nil {
-					return err
-				}
+				err = dropCatalogModel(txn, step.Model)
 			case meta.DropIndex, meta.ChangeIndex:
 				// The old entries are deleted once the table ids are
 				// known; a changed index gets a new id meanwhile, so no
 				// entry of the old shape is read as one of the new.
-				if err := move(storage.IndexIDKey(step.Model, step.Index), storage.IndexIDKey(step.Model, placeholderDrop+step.Index)); err != nil {
-					return err
-				}
+				err = moveCatalogEntry(txn, storage.IndexIDKey(step.Model, step.Index), storage.IndexIDKey(step.Model, placeholderDrop+step.Index))
+			}
+			if err != nil {
+				return err
 			}
 		}
 	}
-	// Re-keyed models get a new table id; the old one stays reserved under
-	// a placeholder until its records are copied.
+	if err := reserveRekeyedTables(txn, plan); err != nil {
+		return err
+	}
+	// Mutations dead-lettered by this migration get sequence numbers
+	// above this one: the dead-letter phase leaves them as they are.
+	seq, err := engine.Get(txn, outboxSeqKey)
+	if err != nil {
+		return err
+	}
+	if len(seq) == 8 {
+		st.LastSeq = binary.BigEndian.Uint64(seq)
+	}
+	st.Phase = "records"
+	return saveState(txn, st)
+}
+
+// moveCatalogEntry moves the value under from, if any, to to.
+func moveCatalogEntry(txn storage.Txn, from, to []byte) error {
+	v, err := engine.Get(txn, from)
+	if err != nil || v == nil {
+		return err
+	}
+	if err := txn.Delete(from); err != nil {
+		return err
+	}
+	return txn.Set(to, v)
+}
+
+// catalogIndexIDs returns the index ids of model in the catalog, by index
+// name.
+func catalogIndexIDs(txn storage.Txn, model string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	prefix := storage.IndexIDPrefix(model)
+	it := txn.Iterate(storage.IterOptions{Prefix: prefix})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		v, err := it.ValueCopy(nil)
+		if err != nil {
+			return nil, err
+		}
+		out[string(it.Key()[len(prefix):])] = v
+	}
+	return out, nil
+}
+
+// renameCatalogModel moves a model's table id, index ids and sync state
+// from its old name to its new one.
+func renameCatalogModel(txn storage.Txn, from, to string) error {
+	if err := moveCatalogEntry(txn, storage.TableIDKey(from), storage.TableIDKey(to)); err != nil {
+		return err
+	}
+	ixs, err := catalogIndexIDs(txn, from)
+	if err != nil {
+		return err
+	}
+	for name, v := range ixs {
+		if err := txn.Delete(storage.IndexIDKey(from, name)); err != nil {
+			return err
+		}
+		if err := txn.Set(storage.IndexIDKey(to, name), v); err != nil {
+			return err
+		}
+	}
+	md, err := engine.Get(txn, storage.ModelMetaKey(from))
+	if err != nil || md == nil {
+		return err
+	}
+	var m ModelMetadata
+	if err := json.Unmarshal(md, &m); err != nil {
+		return fmt.Errorf("sync state of %s: %w", from, err)
+	}
+	m.Model = to
+	b, _ := json.Marshal(m)
+	if err := txn.Delete(storage.ModelMetaKey(from)); err != nil {
+		return err
+	}
+	return txn.Set(storage.ModelMetaKey(to), b)
+}
+
+// dropCatalogModel puts a dropped model's table id under a placeholder
+// (its table is deleted in phase 2) and deletes its index ids and sync
+// state.
+func dropCatalogModel(txn storage.Txn, model string) error {
+	if err := moveCatalogEntry(txn, storage.TableIDKey(model), storage.TableIDKey(placeholderDrop+model)); err != nil {
+		return err
+	}
+	ixs, err := catalogIndexIDs(txn, model)
+	if err != nil {
+		return err
+	}
+	for name := range ixs {
+		if err := txn.Delete(storage.IndexIDKey(model, name)); err != nil {
+			return err
+		}
+	}
+	return txn.Delete(storage.ModelMetaKey(model))
+}
+
+// reserveRekeyedTables gives re-keyed models a new table id; the old one
+// stays reserved under a placeholder until its records are copied.
+func reserveRekeyedTables(txn storage.Txn, plan *migrationPlan) error {
 	next, err := nextTableID(txn)
 	if err != nil {
 		return err
@@ -569,7 +599,7 @@ func (s *Store) migrateCatalog(txn *badger.Txn, plan *migrationPlan, st *migrati
 		if !w.rekey && !w.resync {
 			continue
 		}
-		old, err := get(txn, storage.TableIDKey(name))
+		old, err := engine.Get(txn, storage.TableIDKey(name))
 		if err != nil {
 			return err
 		}
@@ -584,35 +614,25 @@ func (s *Store) migrateCatalog(txn *badger.Txn, plan *migrationPlan, st *migrati
 		}
 		next++
 	}
-	// Mutations dead-lettered by this migration get sequence numbers
-	// above this one: the dead-letter phase leaves them as they are.
-	seq, err := get(txn, outboxSeqKey)
-	if err != nil {
-		return err
-	}
-	if len(seq) == 8 {
-		st.LastSeq = binary.BigEndian.Uint64(seq)
-	}
-	st.Phase = "records"
-	return saveState(txn, st)
+	return nil
 }
 
 // dropIndexPlaceholders deletes the entries of dropped and changed indexes
 // and their placeholders, once the catalog is loaded.
 func (s *Store) dropIndexPlaceholders() error {
-	db := s.db.Badger()
-	for _, t := range s.eng.tables {
-		prefix := storage.IndexIDKey(t.model.Name, placeholderDrop)
+	db := s.db
+	for _, t := range s.eng.Tables {
+		prefix := storage.IndexIDKey(t.Model.Name, placeholderDrop)
 		ids := map[string]uint16{}
-		err := db.View(func(txn *badger.Txn) error {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		err := db.View(func(txn storage.Txn) error {
+			it := txn.Iterate(storage.IterOptions{Prefix: prefix})
 			defer it.Close()
 			for it.Rewind(); it.Valid(); it.Next() {
-				v, err := it.Item().ValueCopy(nil)
+				v, err := it.ValueCopy(nil)
 				if err != nil || len(v) != 2 {
-					return fmt.Errorf("catalog entry %q is damaged", it.Item().Key())
+					return fmt.Errorf("catalog entry %q is damaged", it.Key())
 				}
-				ids[string(it.Item().Key()[len(prefix):])] = binary.BigEndian.Uint16(v)
+				ids[string(it.Key()[len(prefix):])] = binary.BigEndian.Uint16(v)
 			}
 			return nil
 		})
@@ -620,10 +640,10 @@ func (s *Store) dropIndexPlaceholders() error {
 			return fmt.Errorf("datastore: migrate: %w", err)
 		}
 		for name, id := range ids {
-			if err := db.DropPrefix(storage.IndexPrefix(t.id, id)); err != nil {
-				return fmt.Errorf("datastore: migrate: dropping index %s of %s: %w", name, t.model.Name, err)
+			if err := db.DropPrefix(storage.IndexPrefix(t.ID, id)); err != nil {
+				return fmt.Errorf("datastore: migrate: dropping index %s of %s: %w", name, t.Model.Name, err)
 			}
-			err := db.Update(func(txn *badger.Txn) error { return txn.Delete(storage.IndexIDKey(t.model.Name, placeholderDrop+name)) })
+			err := db.Update(func(txn storage.Txn) error { return txn.Delete(storage.IndexIDKey(t.Model.Name, placeholderDrop+name)) })
 			if err != nil {
 				return fmt.Errorf("datastore: migrate: %w", err)
 			}
@@ -634,14 +654,14 @@ func (s *Store) dropIndexPlaceholders() error {
 
 // nextTableID returns a table id no catalog entry (placeholders included)
 // uses.
-func nextTableID(txn *badger.Txn) (uint32, error) {
+func nextTableID(txn storage.Txn) (uint32, error) {
 	var next uint32 = 1
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: storage.TableIDPrefix()})
+	it := txn.Iterate(storage.IterOptions{Prefix: storage.TableIDPrefix()})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
-		v, err := it.Item().ValueCopy(nil)
+		v, err := it.ValueCopy(nil)
 		if err != nil || len(v) != 4 {
-			return 0, fmt.Errorf("catalog entry %q is damaged", it.Item().Key())
+			return 0, fmt.Errorf("catalog entry %q is damaged", it.Key())
 		}
 		next = max(next, binary.BigEndian.Uint32(v)+1)
 	}
@@ -652,20 +672,20 @@ func nextTableID(txn *badger.Txn) (uint32, error) {
 // with prefix kind (only the one for model, when model is not nil), then
 // the placeholders.
 func (s *Store) dropPlaceholders(kind string, model *string) error {
-	db := s.db.Badger()
+	db := s.db
 	ids := map[string]uint32{}
-	err := db.View(func(txn *badger.Txn) error {
+	err := db.View(func(txn storage.Txn) error {
 		prefix := storage.TableIDKey(kind)
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		it := txn.Iterate(storage.IterOptions{Prefix: prefix})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			name := string(it.Item().Key()[len(prefix):])
+			name := string(it.Key()[len(prefix):])
 			if model != nil && name != *model {
 				continue
 			}
-			v, err := it.Item().ValueCopy(nil)
+			v, err := it.ValueCopy(nil)
 			if err != nil || len(v) != 4 {
-				return fmt.Errorf("catalog entry %q is damaged", it.Item().Key())
+				return fmt.Errorf("catalog entry %q is damaged", it.Key())
 			}
 			ids[name] = binary.BigEndian.Uint32(v)
 		}
@@ -678,7 +698,7 @@ func (s *Store) dropPlaceholders(kind string, model *string) error {
 		if err := db.DropPrefix(storage.TablePrefixes(id)...); err != nil {
 			return fmt.Errorf("datastore: migrate: dropping the old table of %s: %w", name, err)
 		}
-		err := db.Update(func(txn *badger.Txn) error { return txn.Delete(storage.TableIDKey(kind + name)) })
+		err := db.Update(func(txn storage.Txn) error { return txn.Delete(storage.TableIDKey(kind + name)) })
 		if err != nil {
 			return fmt.Errorf("datastore: migrate: %w", err)
 		}
@@ -687,8 +707,8 @@ func (s *Store) dropPlaceholders(kind string, model *string) error {
 }
 
 // placeholderID returns the table id under a placeholder, if any.
-func placeholderID(txn *badger.Txn, name string) (uint32, bool, error) {
-	v, err := get(txn, storage.TableIDKey(name))
+func placeholderID(txn storage.Txn, name string) (uint32, bool, error) {
+	v, err := engine.Get(txn, storage.TableIDKey(name))
 	if err != nil || v == nil {
 		return 0, false, err
 	}
@@ -700,41 +720,41 @@ func placeholderID(txn *badger.Txn, name string) (uint32, bool, error) {
 
 // migrateModel is phase 3 for one model: its records in batches.
 func (s *Store) migrateModel(plan *migrationPlan, w *modelWork, st *migrationState, report func(MigrationProgress)) error {
-	db := s.db.Badger()
-	t := s.eng.tables[st.Model]
+	db := s.db
+	t := s.eng.Tables[st.Model]
 	if t == nil {
 		return nil
 	}
 	var oldID uint32
 	var copying bool
-	if err := db.View(func(txn *badger.Txn) (err error) {
-		oldID, copying, err = placeholderID(txn, placeholderRekey+t.model.Name)
+	if err := db.View(func(txn storage.Txn) (err error) {
+		oldID, copying, err = placeholderID(txn, placeholderRekey+t.Model.Name)
 		return err
 	}); err != nil {
 		return fmt.Errorf("datastore: migrate: %w", err)
 	}
 	// The indexes to rebuild lose their entries first (in place only: a
 	// copy writes a new table).
-	var rebuild []*index
-	for _, ix := range t.indexes {
-		if w.rebuildAll || slices.Contains(w.reindex, ix.name) {
+	var rebuild []*engine.Index
+	for _, ix := range t.Indexes {
+		if w.rebuildAll || slices.Contains(w.reindex, ix.Name) {
 			rebuild = append(rebuild, ix)
 		}
 	}
 	if !st.Prepared {
 		if !copying {
 			for _, ix := range rebuild {
-				if err := db.DropPrefix(ix.prefix); err != nil {
-					return fmt.Errorf("datastore: migrate: %s: %w", t.model.Name, err)
+				if err := db.DropPrefix(ix.Prefix); err != nil {
+					return fmt.Errorf("datastore: migrate: %s: %w", t.Model.Name, err)
 				}
 			}
 		}
 		st.Prepared = true
-		if err := db.Update(func(txn *badger.Txn) error { return saveState(txn, st) }); err != nil {
+		if err := db.Update(func(txn storage.Txn) error { return saveState(txn, st) }); err != nil {
 			return fmt.Errorf("datastore: migrate: %w", err)
 		}
 	}
-	src := t.prefix
+	src := t.Prefix
 	if copying {
 		src = storage.RecordPrefix(oldID)
 	}
@@ -742,12 +762,12 @@ func (s *Store) migrateModel(plan *migrationPlan, w *modelWork, st *migrationSta
 	for {
 		batch, err := readBatch(db, src, st.Cursor, limit)
 		if err != nil {
-			return fmt.Errorf("datastore: migrate: %s: %w", t.model.Name, err)
+			return fmt.Errorf("datastore: migrate: %s: %w", t.Model.Name, err)
 		}
 		if len(batch) == 0 {
 			break
 		}
-		err = db.Update(func(txn *badger.Txn) error {
+		err = db.Update(func(txn storage.Txn) error {
 			for _, r := range batch {
 				if err := s.migrateRecord(txn, plan, w, t, rebuild, copying, oldID, r.k, r.v); err != nil {
 					return err
@@ -757,7 +777,7 @@ func (s *Store) migrateModel(plan *migrationPlan, w *modelWork, st *migrationSta
 			next.Cursor = batch[len(batch)-1].k
 			return saveState(txn, &next)
 		})
-		if errors.Is(err, badger.ErrTxnTooBig) && len(batch) > 1 {
+		if errors.Is(err, storage.ErrTxnTooBig) && len(batch) > 1 {
 			// Small memtables (MemoryPreset) cap transactions: halve.
 			limit = len(batch) / 2
 			continue
@@ -767,22 +787,24 @@ func (s *Store) migrateModel(plan *migrationPlan, w *modelWork, st *migrationSta
 		}
 		st.Cursor = batch[len(batch)-1].k
 		done += len(batch)
-		report(MigrationProgress{Phase: "records", Model: t.model.Name, Records: done})
+		report(MigrationProgress{Phase: "records", Model: t.Model.Name, Records: done})
 	}
 	if copying {
-		if err := s.dropPlaceholders(placeholderRekey, &t.model.Name); err != nil {
+		if err := s.dropPlaceholders(placeholderRekey, &t.Model.Name); err != nil {
 			return err
 		}
 	}
-	return db.Update(func(txn *badger.Txn) error {
+	saved := *st
+	return db.Update(func(txn storage.Txn) error {
+		*st = saved // a retried attempt appends afresh
 		if w.resync {
-			b, _ := json.Marshal(ModelMetadata{Model: t.model.Name})
-			if err := txn.Set(storage.ModelMetaKey(t.model.Name), b); err != nil {
+			b, _ := json.Marshal(ModelMetadata{Model: t.Model.Name})
+			if err := txn.Set(storage.ModelMetaKey(t.Model.Name), b); err != nil {
 				return err
 			}
-			st.Resynced = append(st.Resynced, t.model.Name)
+			st.Resynced = append(st.Resynced, t.Model.Name)
 		}
-		st.Done = append(st.Done, t.model.Name)
+		st.Done = append(st.Done, t.Model.Name)
 		st.Model, st.Prepared, st.Cursor = "", false, nil
 		return saveState(txn, st)
 	})
@@ -793,25 +815,25 @@ type kv struct{ k, v []byte }
 
 // readBatch reads, under prefix and after the key cursor (from the start
 // when nil), up to limit entries or migrateBatchBytes of values.
-func readBatch(db *badger.DB, prefix, cursor []byte, limit int) ([]kv, error) {
+func readBatch(db *storage.DB, prefix, cursor []byte, limit int) ([]kv, error) {
 	var batch []kv
-	err := db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
+	err := db.View(func(txn storage.Txn) error {
+		it := txn.Iterate(storage.IterOptions{Prefix: prefix, Prefetch: 64})
 		defer it.Close()
 		it.Seek(prefix)
 		if cursor != nil {
 			it.Seek(cursor)
-			if it.Valid() && bytes.Equal(it.Item().Key(), cursor) {
+			if it.Valid() && bytes.Equal(it.Key(), cursor) {
 				it.Next()
 			}
 		}
 		size := 0
 		for ; it.Valid() && len(batch) < limit && size < migrateBatchBytes; it.Next() {
-			v, err := it.Item().ValueCopy(nil)
+			v, err := it.ValueCopy(nil)
 			if err != nil {
 				return err
 			}
-			batch = append(batch, kv{it.Item().KeyCopy(nil), v})
+			batch = append(batch, kv{it.KeyCopy(nil), v})
 			size += 2*len(v) + 64
 		}
 		return nil
@@ -821,7 +843,7 @@ func readBatch(db *badger.DB, prefix, cursor []byte, limit int) ([]kv, error) {
 
 // migrateRecord moves one record: converted when values change, its index
 // entries rebuilt, copied under its new key when the key changes.
-func (s *Store) migrateRecord(txn *badger.Txn, plan *migrationPlan, w *modelWork, t *table, rebuild []*index, copying bool, oldID uint32, key, data []byte) error {
+func (s *Store) migrateRecord(txn storage.Txn, plan *migrationPlan, w *modelWork, t *engine.Table, rebuild []*engine.Index, copying bool, oldID uint32, key, data []byte) error {
 	ref := func() string { return describeKey(key) }
 	var err error
 	if w.rewrite {
@@ -831,12 +853,12 @@ func (s *Store) migrateRecord(txn *badger.Txn, plan *migrationPlan, w *modelWork
 				me.Record = ref()
 				return me
 			}
-			return &MigrationError{Model: t.model.Name, Record: ref(), Err: err}
+			return &MigrationError{Model: t.Model.Name, Record: ref(), Err: err}
 		}
 	}
-	r, err := t.project(data)
+	r, err := t.Project(data)
 	if err != nil {
-		return &MigrationError{Model: t.model.Name, Record: ref(), Err: err}
+		return &MigrationError{Model: t.Model.Name, Record: ref(), Err: err}
 	}
 	if !copying {
 		if w.rewrite {
@@ -845,7 +867,7 @@ func (s *Store) migrateRecord(txn *badger.Txn, plan *migrationPlan, w *modelWork
 			}
 		}
 		for _, ix := range rebuild {
-			if err := txn.Set(t.indexKey(ix, r), nil); err != nil {
+			if err := txn.Set(t.IndexKey(ix, r), nil); err != nil {
 				return err
 			}
 		}
@@ -861,23 +883,23 @@ func (s *Store) migrateRecord(txn *badger.Txn, plan *migrationPlan, w *modelWork
 	if w.resync && !pending {
 		return nil
 	}
-	newKey := bytes.Clone(t.prefix)
-	for _, sl := range t.pk {
+	newKey := bytes.Clone(t.Prefix)
+	for _, sl := range t.PK {
 		if storage.IsNull(r[sl]) {
 			return nil // no new key: its mutations are dead-lettered later
 		}
 		newKey = append(newKey, r[sl]...)
 	}
-	if err := t.writeRecord(txn, newKey, data, r, nil); err != nil {
+	if err := t.WriteRecord(txn, newKey, data, r, nil); err != nil {
 		return err
 	}
 	oldPK := key[len(storage.RecordPrefix(oldID)):]
-	sm, err := get(txn, append(storage.SyncMetaPrefix(oldID), oldPK...))
+	sm, err := engine.Get(txn, append(storage.SyncMetaPrefix(oldID), oldPK...))
 	if err != nil {
 		return err
 	}
 	if sm != nil {
-		if err := txn.Set(append(storage.SyncMetaPrefix(t.id), newKey[len(t.prefix):]...), sm); err != nil {
+		if err := txn.Set(append(storage.SyncMetaPrefix(t.ID), newKey[len(t.Prefix):]...), sm); err != nil {
 			return err
 		}
 	}
@@ -914,9 +936,9 @@ func describeKey(key []byte) string {
 }
 
 // convertRecord applies the plan's value changes to an encoded record of t.
-func (p *migrationPlan) convertRecord(t *table, data []byte) ([]byte, error) {
+func (p *migrationPlan) convertRecord(t *engine.Table, data []byte) ([]byte, error) {
 	s := p.schema
-	w := p.models[t.model.Name]
+	w := p.models[t.Model.Name]
 	// Values whose type changed are read with their old type, the rest
 	// with the new schema (which skips dropped fields).
 	rec, err := codec.DecodeMap(s, w.rest, data)
@@ -926,9 +948,9 @@ func (p *migrationPlan) convertRecord(t *table, data []byte) ([]byte, error) {
 	for _, c := range w.convs {
 		old, err := codec.DecodeMap(s, []*meta.Field{c.old}, data)
 		if err != nil {
-			return nil, &MigrationError{Model: t.model.Name, Field: c.field.Name, Err: fmt.Errorf("reading the stored %s value: %w", c.old.Type, err)}
+			return nil, &MigrationError{Model: t.Model.Name, Field: c.field.Name, Err: fmt.Errorf("reading the stored %s value: %w", c.old.Type, err)}
 		}
-		v, err := c.apply(old[c.old.Name], t.model.Name)
+		v, err := c.apply(old[c.old.Name], t.Model.Name)
 		if err != nil {
 			return nil, err
 		}
@@ -937,12 +959,12 @@ func (p *migrationPlan) convertRecord(t *table, data []byte) ([]byte, error) {
 		}
 	}
 	w.fill(rec, false)
-	if err := p.fixEnums(t.model.Name, t.model.Fields, rec); err != nil {
+	if err := p.fixEnums(t.Model.Name, t.Model.Fields, rec); err != nil {
 		return nil, err
 	}
-	out, err := codec.EncodeMap(s, t.model.Fields, rec, nil)
+	out, err := codec.EncodeMap(s, t.Model.Fields, rec, nil)
 	if err != nil {
-		return nil, &MigrationError{Model: t.model.Name, Err: fmt.Errorf("the converted record does not fit the schema: %w", err)}
+		return nil, &MigrationError{Model: t.Model.Name, Err: fmt.Errorf("the converted record does not fit the schema: %w", err)}
 	}
 	return out, nil
 }
@@ -1050,7 +1072,7 @@ func replaceEnum(s *meta.Schema, fields []*meta.Field, rec map[string]any, st *m
 
 // migrateMutations is phase 4: the outbox, then the dead letters.
 func (s *Store) migrateMutations(plan *migrationPlan, st *migrationState, report func(MigrationProgress)) error {
-	db := s.db.Badger()
+	db := s.db
 	for _, phase := range []string{"outbox", "dead"} {
 		if st.Phase != phase {
 			continue
@@ -1069,7 +1091,8 @@ func (s *Store) migrateMutations(plan *migrationPlan, st *migrationState, report
 				break
 			}
 			saved := *st
-			err = db.Update(func(txn *badger.Txn) error {
+			err = db.Update(func(txn storage.Txn) error {
+				*st = saved // a retried attempt counts afresh
 				for _, e := range batch {
 					if err := s.migrateEntry(txn, plan, st, phase == "dead", e.k, e.v); err != nil {
 						return err
@@ -1080,7 +1103,7 @@ func (s *Store) migrateMutations(plan *migrationPlan, st *migrationState, report
 			})
 			if err != nil {
 				*st = saved // the counters of a failed batch do not count
-				if errors.Is(err, badger.ErrTxnTooBig) && len(batch) > 1 {
+				if errors.Is(err, storage.ErrTxnTooBig) && len(batch) > 1 {
 					limit = len(batch) / 2
 					continue
 				}
@@ -1095,7 +1118,7 @@ func (s *Store) migrateMutations(plan *migrationPlan, st *migrationState, report
 			st.Phase = "final"
 		}
 		st.Cursor = nil
-		if err := db.Update(func(txn *badger.Txn) error { return saveState(txn, st) }); err != nil {
+		if err := db.Update(func(txn storage.Txn) error { return saveState(txn, st) }); err != nil {
 			return fmt.Errorf("datastore: migrate: %w", err)
 		}
 	}
@@ -1106,7 +1129,7 @@ func (s *Store) migrateMutations(plan *migrationPlan, st *migrationState, report
 // schema: its model and field names, its values, its record key. An entry
 // whose model was dropped is deleted; one whose record's new key cannot be
 // found is moved to the dead letters.
-func (s *Store) migrateEntry(txn *badger.Txn, plan *migrationPlan, st *migrationState, dead bool, key, value []byte) error {
+func (s *Store) migrateEntry(txn storage.Txn, plan *migrationPlan, st *migrationState, dead bool, key, value []byte) error {
 	var dl DeadLetter
 	if err := unmarshalNumbers(value, &dl); err != nil {
 		return &MigrationError{Record: fmt.Sprintf("mutation %x", key), Err: err}
@@ -1118,33 +1141,68 @@ func (s *Store) migrateEntry(txn *badger.Txn, plan *migrationPlan, st *migration
 	}
 	ref := fmt.Sprintf("%s mutation %d", m.Op, m.Seq)
 	model, _, ok := plan.forward(-1, m.Model, "")
-	dropPending := func() error {
-		if seq, ok, err := pendingSeq(txn, m.RecordKey); err != nil || !ok || seq != m.Seq {
-			return err
-		}
-		return txn.Delete(storage.PendingKey(m.RecordKey))
-	}
-	if !ok || s.eng.tables[model] == nil {
+	if !ok || s.eng.Tables[model] == nil {
 		st.Dropped++
 		if !dead {
-			if err := dropPending(); err != nil {
+			if err := dropPendingMark(txn, m); err != nil {
 				return err
 			}
 		}
 		return txn.Delete(key)
 	}
 	st.Mutations++
-	t := s.eng.tables[model]
-	from := m.Model
-	m.Model = model
-	m.Data = plan.renameFields(from, model, m.Data)
-	m.Condition = plan.renameCondition(from, model, m.Condition)
-	// Values: conversions of fields whose type changed, defaults of added
-	// fields (a create carries the whole record), removed enum values.
+	t := s.eng.Tables[model]
 	w := plan.models[model]
 	if w == nil {
 		w = &modelWork{}
 	}
+	if err := plan.convertEntry(t, w, m, ref); err != nil {
+		return err
+	}
+	var unsendable string
+	if w.rekey || w.resync {
+		var err error
+		if unsendable, err = s.rekeyEntry(txn, t, m, dead); err != nil {
+			return err
+		}
+	}
+	if unsendable != "" && !dead {
+		return s.deadLetterEntry(txn, st, m, key, unsendable)
+	}
+	var b []byte
+	var err error
+	if dead {
+		if unsendable != "" {
+			dl.Reason = unsendable
+		}
+		b, err = json.Marshal(dl)
+	} else {
+		b, err = json.Marshal(m)
+	}
+	if err != nil {
+		return &MigrationError{Model: model, Record: ref, Err: err}
+	}
+	return txn.Set(key, b)
+}
+
+// dropPendingMark deletes the pending mark of m's record when it points at
+// m.
+func dropPendingMark(txn storage.Txn, m *Mutation) error {
+	if seq, ok, err := pendingSeq(txn, m.RecordKey); err != nil || !ok || seq != m.Seq {
+		return err
+	}
+	return txn.Delete(storage.PendingKey(m.RecordKey))
+}
+
+// convertEntry renames m (of the store's model, now t's) to the final
+// schema and converts its values: conversions of fields whose type
+// changed, defaults of added fields (a create carries the whole record),
+// removed enum values.
+func (p *migrationPlan) convertEntry(t *engine.Table, w *modelWork, m *Mutation, ref string) error {
+	from, model := m.Model, t.Model.Name
+	m.Model = model
+	m.Data = p.renameFields(from, model, m.Data)
+	m.Condition = p.renameCondition(from, model, m.Condition)
 	for _, c := range w.convs {
 		v, present := m.Data[c.field.Name]
 		if !present {
@@ -1161,82 +1219,69 @@ func (s *Store) migrateEntry(txn *badger.Txn, plan *migrationPlan, st *migration
 		m.Data[c.field.Name] = nv
 	}
 	w.fill(m.Data, m.Op != MutationCreate)
-	if err := plan.fixEnums(model, t.model.Fields, m.Data); err != nil {
+	return p.fixEnums(model, t.Model.Fields, m.Data)
+}
+
+// rekeyEntry points m, a mutation of a re-keyed record, at the record's
+// new key, or returns why it cannot be sent when the key cannot be found.
+func (s *Store) rekeyEntry(txn storage.Txn, t *engine.Table, m *Mutation, dead bool) (unsendable string, err error) {
+	newKey, err := engine.Get(txn, storage.RekeyKey(m.RecordKey))
+	if err != nil {
+		return "", err
+	}
+	if newKey == nil {
+		// The record is gone locally (a delete): its new key can be
+		// built only from what the mutation carries.
+		k, err := keyFromValues(t, keyValues(t, m.Data))
+		if err != nil {
+			return fmt.Sprintf("migration: %s's primary key changed to (%s) and the mutation does not carry the new key", t.Model.Name, strings.Join(t.Model.PrimaryKey.Fields(), ", ")), nil
+		}
+		newKey = k
+	}
+	if !dead {
+		if err := dropPendingMark(txn, m); err != nil {
+			return "", err
+		}
+		if err := txn.Set(storage.PendingKey(newKey), binary.BigEndian.AppendUint64(nil, m.Seq)); err != nil {
+			return "", err
+		}
+	}
+	m.RecordKey = newKey
+	if data, err := engine.Get(txn, newKey); err != nil {
+		return "", err
+	} else if data != nil {
+		rec, err := s.recordMap(t, data)
+		if err != nil {
+			return "", err
+		}
+		for k, v := range keyMap(t, rec) {
+			m.Data[k] = v
+		}
+	}
+	m.Key = keyValues(t, m.Data)
+	return "", nil
+}
+
+// deadLetterEntry moves the outbox entry m (under key) to the dead letters
+// with the reason it cannot be sent.
+func (s *Store) deadLetterEntry(txn storage.Txn, st *migrationState, m *Mutation, key []byte, reason string) error {
+	if err := dropPendingMark(txn, m); err != nil {
 		return err
 	}
-	// A re-keyed record: the entry follows it to its new key.
-	var unsendable string
-	if w.rekey || w.resync {
-		newKey, err := get(txn, storage.RekeyKey(m.RecordKey))
-		if err != nil {
-			return err
-		}
-		if newKey == nil {
-			// The record is gone locally (a delete): its new key can be
-			// built only from what the mutation carries.
-			if k, err := t.keyFromValues(keyValues(t, m.Data)); err == nil {
-				newKey = k
-			} else {
-				unsendable = fmt.Sprintf("migration: %s's primary key changed to (%s) and the mutation does not carry the new key", model, strings.Join(t.model.PrimaryKey.Fields(), ", "))
-			}
-		}
-		if newKey != nil {
-			if !dead {
-				if err := dropPending(); err != nil {
-					return err
-				}
-				if err := txn.Set(storage.PendingKey(newKey), binary.BigEndian.AppendUint64(nil, m.Seq)); err != nil {
-					return err
-				}
-			}
-			m.RecordKey = newKey
-			if data, err := get(txn, newKey); err != nil {
-				return err
-			} else if data != nil {
-				rec, err := s.recordMap(t, data)
-				if err != nil {
-					return err
-				}
-				for k, v := range keyMap(t, rec) {
-					m.Data[k] = v
-				}
-			}
-			m.Key = keyValues(t, m.Data)
-		}
+	if err := txn.Delete(key); err != nil {
+		return err
 	}
-	if unsendable != "" && !dead {
-		if err := dropPending(); err != nil {
-			return err
-		}
-		if err := txn.Delete(key); err != nil {
-			return err
-		}
-		seq, err := nextSeq(txn)
-		if err != nil {
-			return err
-		}
-		m.InFlight = false
-		b, err := json.Marshal(DeadLetter{Mutation: *m, Reason: unsendable, Failed: s.cfg.now().UnixMilli()})
-		if err != nil {
-			return err
-		}
-		st.DeadLettered++
-		return txn.Set(storage.DeadLetterKey(seq), b)
-	}
-	var b []byte
-	var err error
-	if dead {
-		if unsendable != "" {
-			dl.Reason = unsendable
-		}
-		b, err = json.Marshal(dl)
-	} else {
-		b, err = json.Marshal(m)
-	}
+	seq, err := nextSeq(txn)
 	if err != nil {
-		return &MigrationError{Model: model, Record: ref, Err: err}
+		return err
 	}
-	return txn.Set(key, b)
+	m.InFlight = false
+	b, err := json.Marshal(DeadLetter{Mutation: *m, Reason: reason, Failed: s.cfg.now().UnixMilli()})
+	if err != nil {
+		return err
+	}
+	st.DeadLettered++
+	return txn.Set(storage.DeadLetterKey(seq), b)
 }
 
 // jsonValue turns a value of a mutation's data (JSON-decoded, numbers as

@@ -381,7 +381,7 @@ func TestMigrateRekey(t *testing.T) {
 		t.Fatalf("dead letters = %+v", dead)
 	}
 	// Local writes merge into the moved entries.
-	m, err := st.NextMutation(ctx)
+	m, err := st.Sync().NextMutation(ctx)
 	must(t, err)
 	if m.Model != "Post" || m.Op != datastore.MutationCreate || len(m.Key) != 2 {
 		t.Fatalf("first mutation = %+v", m)
@@ -397,7 +397,7 @@ func TestMigrateResync(t *testing.T) {
 	writeV1(t, dir, 20)
 	ds, err := blogm.Open(ctx, dir, datastore.Outbox())
 	must(t, err)
-	must(t, ds.Store().SetModelMetadata(ctx, datastore.ModelMetadata{Model: "Post", LastSync: ptr(int64(99)), LastFullSync: ptr(int64(99))}))
+	must(t, ds.Store().Sync().SetModelMetadata(ctx, datastore.ModelMetadata{Model: "Post", LastSync: ptr(int64(99)), LastFullSync: ptr(int64(99))}))
 	must(t, ds.Close(ctx))
 
 	s := lockedBlog()

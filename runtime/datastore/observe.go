@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
 	"github.com/dsgen/dsgen/runtime/predicate"
 )
 
@@ -62,7 +63,7 @@ type Snapshot[T any] struct {
 
 // event is a committed change as the engine sees it.
 type event struct {
-	table    *table
+	table    *engine.Table
 	op       Op
 	key      []byte
 	data     []byte
@@ -73,10 +74,10 @@ type event struct {
 // each observer has its own unbounded queue, drained by its own goroutine.
 type hub struct {
 	mu   sync.Mutex
-	subs map[*table]map[*queue]struct{}
+	subs map[*engine.Table]map[*queue]struct{}
 }
 
-func newHub() *hub { return &hub{subs: map[*table]map[*queue]struct{}{}} }
+func newHub() *hub { return &hub{subs: map[*engine.Table]map[*queue]struct{}{}} }
 
 // queue is one observer's backlog of events.
 type queue struct {
@@ -127,7 +128,7 @@ func (q *queue) close() {
 	}
 }
 
-func (h *hub) subscribe(t *table, limit int) *queue {
+func (h *hub) subscribe(t *engine.Table, limit int) *queue {
 	q := &queue{limit: limit, wake: make(chan struct{}, 1)}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -138,7 +139,7 @@ func (h *hub) subscribe(t *table, limit int) *queue {
 	return q
 }
 
-func (h *hub) unsubscribe(t *table, q *queue) {
+func (h *hub) unsubscribe(t *engine.Table, q *queue) {
 	h.mu.Lock()
 	delete(h.subs[t], q)
 	h.mu.Unlock()

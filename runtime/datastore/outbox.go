@@ -10,15 +10,14 @@ import (
 	"maps"
 	"reflect"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/dsgen/dsgen/runtime/codec"
+	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
 	"github.com/dsgen/dsgen/runtime/storage"
 )
 
 // The outbox holds the local writes the sync engine has not yet sent, in
 // the order they were made. Each local write appends (or merges into) its
-// entry in the same Badger transaction as the data (DESIGN.md rule 4), so a
+// entry in the same Badger transaction as the data (ARCHITECTURE.md rule 4), so a
 // crash never leaves one without the other. Entries are merged per record
 // by this state machine, where the existing entry is the record's newest
 // entry that is not being sent:
@@ -96,8 +95,8 @@ type DeadLetter struct {
 // enqueues conflict (and retry) instead of taking the same number.
 var outboxSeqKey = storage.SettingKey("outboxSeq")
 
-func nextSeq(txn *badger.Txn) (uint64, error) {
-	b, err := get(txn, outboxSeqKey)
+func nextSeq(txn storage.Txn) (uint64, error) {
+	b, err := engine.Get(txn, outboxSeqKey)
 	if err != nil {
 		return 0, err
 	}
@@ -109,8 +108,8 @@ func nextSeq(txn *badger.Txn) (uint64, error) {
 	return n, txn.Set(outboxSeqKey, binary.BigEndian.AppendUint64(nil, n))
 }
 
-func readMutation(txn *badger.Txn, seq uint64) (*Mutation, error) {
-	b, err := get(txn, storage.OutboxKey(seq))
+func readMutation(txn storage.Txn, seq uint64) (*Mutation, error) {
+	b, err := engine.Get(txn, storage.OutboxKey(seq))
 	if err != nil || b == nil {
 		return nil, err
 	}
@@ -122,7 +121,7 @@ func readMutation(txn *badger.Txn, seq uint64) (*Mutation, error) {
 	return m, nil
 }
 
-func writeMutation(txn *badger.Txn, m *Mutation) error {
+func writeMutation(txn storage.Txn, m *Mutation) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("datastore: outbox entry of %s: %w", m.Model, err)
@@ -137,8 +136,8 @@ func unmarshalNumbers(b []byte, v any) error {
 	return d.Decode(v)
 }
 
-func pendingSeq(txn *badger.Txn, recordKey []byte) (uint64, bool, error) {
-	b, err := get(txn, storage.PendingKey(recordKey))
+func pendingSeq(txn storage.Txn, recordKey []byte) (uint64, bool, error) {
+	b, err := engine.Get(txn, storage.PendingKey(recordKey))
 	if err != nil || len(b) != 8 {
 		return 0, false, err
 	}
@@ -146,17 +145,17 @@ func pendingSeq(txn *badger.Txn, recordKey []byte) (uint64, bool, error) {
 }
 
 // recordMap decodes an encoded record of t into JSON-shaped values.
-func (s *Store) recordMap(t *table, data []byte) (map[string]any, error) {
-	m, err := codec.DecodeMap(s.schema, t.model.Fields, data)
+func (s *Store) recordMap(t *engine.Table, data []byte) (map[string]any, error) {
+	m, err := codec.DecodeMap(s.schema, t.Model.Fields, data)
 	if err != nil {
-		return nil, fmt.Errorf("datastore: %s: %w", t.model.Name, err)
+		return nil, fmt.Errorf("datastore: %s: %w", t.Model.Name, err)
 	}
 	return m, nil
 }
 
 // keyValues returns the primary key values of a decoded record.
-func keyValues(t *table, rec map[string]any) []any {
-	pk := t.model.PrimaryKey.Fields()
+func keyValues(t *engine.Table, rec map[string]any) []any {
+	pk := t.Model.PrimaryKey.Fields()
 	out := make([]any, len(pk))
 	for i, f := range pk {
 		out[i] = rec[f]
@@ -167,7 +166,7 @@ func keyValues(t *table, rec map[string]any) []any {
 // enqueue records a local write of t's record under key in the outbox, in
 // tx. data is the new encoded record (nil for a delete), old the previous
 // one (nil for a create).
-func (tx *Txn) enqueue(t *table, op MutationOp, key, data, old []byte, cond map[string]any) error {
+func (tx *Txn) enqueue(t *engine.Table, op MutationOp, key, data, old []byte, cond map[string]any) error {
 	s := tx.store
 	var cur, prev map[string]any
 	var err error
@@ -181,7 +180,7 @@ func (tx *Txn) enqueue(t *table, op MutationOp, key, data, old []byte, cond map[
 			return err
 		}
 	}
-	m := &Mutation{Model: t.model.Name, Op: op, RecordKey: key, Enqueued: s.cfg.now().UnixMilli(), Condition: cond}
+	m := &Mutation{Model: t.Model.Name, Op: op, RecordKey: key, Enqueued: s.cfg.now().UnixMilli(), Condition: cond}
 	switch op {
 	case MutationCreate:
 		m.Key, m.Data = keyValues(t, cur), cur
@@ -261,9 +260,9 @@ func andConditions(a, b map[string]any) map[string]any {
 
 // changedFields returns the key fields and the fields whose value differs
 // between prev and cur (a field that became null is sent as null).
-func changedFields(t *table, prev, cur map[string]any) map[string]any {
+func changedFields(t *engine.Table, prev, cur map[string]any) map[string]any {
 	out := keyMap(t, cur)
-	for _, f := range t.model.Fields {
+	for _, f := range t.Model.Fields {
 		if !f.Stored() {
 			continue
 		}
@@ -275,9 +274,9 @@ func changedFields(t *table, prev, cur map[string]any) map[string]any {
 	return out
 }
 
-func keyMap(t *table, rec map[string]any) map[string]any {
+func keyMap(t *engine.Table, rec map[string]any) map[string]any {
 	out := map[string]any{}
-	for _, f := range t.model.PrimaryKey.Fields() {
+	for _, f := range t.Model.PrimaryKey.Fields() {
 		out[f] = rec[f]
 	}
 	return out
@@ -286,7 +285,8 @@ func keyMap(t *table, rec map[string]any) map[string]any {
 // NextMutation returns the oldest outbox entry and marks it in flight, or
 // nil when the outbox is empty. The sync engine sends it, then calls
 // CompleteMutation, RetryMutation or FailMutation with it.
-func (s *Store) NextMutation(ctx context.Context) (*Mutation, error) {
+func (y SyncStore) NextMutation(ctx context.Context) (*Mutation, error) {
+	s := y.s
 	if err := s.live(ctx); err != nil {
 		return nil, err
 	}
@@ -294,13 +294,13 @@ func (s *Store) NextMutation(ctx context.Context) (*Mutation, error) {
 	head := s.outboxHead.Load()
 	err := s.update(ctx, func(tx *Txn) error {
 		out = nil
-		it := tx.btx.NewIterator(badger.IteratorOptions{Prefix: storage.OutboxPrefix()})
+		it := tx.btx.Iterate(storage.IterOptions{Prefix: storage.OutboxPrefix()})
 		defer it.Close()
 		it.Seek(storage.OutboxKey(head))
 		if !it.Valid() {
 			return nil
 		}
-		seq := binary.BigEndian.Uint64(it.Item().Key()[len(storage.OutboxPrefix()):])
+		seq := binary.BigEndian.Uint64(it.Key()[len(storage.OutboxPrefix()):])
 		m, err := readMutation(tx.btx, seq)
 		if err != nil || m == nil {
 			return err
@@ -313,7 +313,7 @@ func (s *Store) NextMutation(ctx context.Context) (*Mutation, error) {
 				return err
 			}
 		}
-		if t := s.eng.tables[m.Model]; t != nil {
+		if t := s.eng.Tables[m.Model]; t != nil {
 			sm, err := readSyncMeta(tx.btx, t, m.RecordKey)
 			if err != nil {
 				return err
@@ -340,7 +340,8 @@ func (s *Store) NextMutation(ctx context.Context) (*Mutation, error) {
 
 // RetryMutation puts a sent entry back (not in flight) after a failure the
 // engine will retry, counting the attempt.
-func (s *Store) RetryMutation(ctx context.Context, m *Mutation) error {
+func (y SyncStore) RetryMutation(ctx context.Context, m *Mutation) error {
+	s := y.s
 	if err := s.live(ctx); err != nil {
 		return err
 	}
@@ -358,7 +359,8 @@ func (s *Store) RetryMutation(ctx context.Context, m *Mutation) error {
 // FailMutation moves a sent entry to the dead letters with the reason the
 // backend gave. Nothing is dropped silently: the app reads DeadLetters and
 // retries or drops each.
-func (s *Store) FailMutation(ctx context.Context, m *Mutation, reason string, opts ...FailOption) error {
+func (y SyncStore) FailMutation(ctx context.Context, m *Mutation, reason string, opts ...FailOption) error {
+	s := y.s
 	if err := s.live(ctx); err != nil {
 		return err
 	}
@@ -366,7 +368,7 @@ func (s *Store) FailMutation(ctx context.Context, m *Mutation, reason string, op
 	for _, opt := range opts {
 		opt(&o)
 	}
-	t := s.eng.tables[m.Model]
+	t := s.eng.Tables[m.Model]
 	return s.update(ctx, func(tx *Txn) error {
 		e, err := readMutation(tx.btx, m.Seq)
 		if err != nil || e == nil {
@@ -395,11 +397,11 @@ func (s *Store) FailMutation(ctx context.Context, m *Mutation, reason string, op
 			_, err := tx.applyRemote(t, maps.Clone(o.server), true, 0)
 			return err
 		}
-		old, err := get(tx.btx, e.RecordKey)
+		old, err := engine.Get(tx.btx, e.RecordKey)
 		if err != nil || old == nil {
 			return err
 		}
-		rw, err := t.project(old)
+		rw, err := t.Project(old)
 		if err != nil {
 			return err
 		}
@@ -479,7 +481,7 @@ func (s *Store) RetryDeadLetter(ctx context.Context, seq uint64) error {
 		return err
 	}
 	return s.update(ctx, func(tx *Txn) error {
-		b, err := get(tx.btx, storage.DeadLetterKey(seq))
+		b, err := engine.Get(tx.btx, storage.DeadLetterKey(seq))
 		if err != nil {
 			return err
 		}
@@ -511,7 +513,7 @@ func (s *Store) DropDeadLetter(ctx context.Context, seq uint64) error {
 		return err
 	}
 	return s.update(ctx, func(tx *Txn) error {
-		b, err := get(tx.btx, storage.DeadLetterKey(seq))
+		b, err := engine.Get(tx.btx, storage.DeadLetterKey(seq))
 		if err != nil {
 			return err
 		}
@@ -527,15 +529,15 @@ func (s *Store) scanSystem(ctx context.Context, prefix []byte, fn func(seq uint6
 	if err := s.live(ctx); err != nil {
 		return err
 	}
-	return s.view(nil, func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	return s.view(nil, func(txn storage.Txn) error {
+		it := txn.Iterate(storage.IterOptions{Prefix: prefix})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			b, err := it.Item().ValueCopy(nil)
+			b, err := it.ValueCopy(nil)
 			if err != nil {
 				return err
 			}
-			if err := fn(binary.BigEndian.Uint64(it.Item().Key()[len(prefix):]), b); err != nil {
+			if err := fn(binary.BigEndian.Uint64(it.Key()[len(prefix):]), b); err != nil {
 				return err
 			}
 		}
@@ -544,4 +546,4 @@ func (s *Store) scanSystem(ctx context.Context, prefix []byte, fn func(seq uint6
 }
 
 // hasPending reports whether the outbox holds any entry.
-func hasPending(txn *badger.Txn) bool { return hasPrefix(txn, storage.OutboxPrefix()) }
+func hasPending(txn storage.Txn) bool { return hasPrefix(txn, storage.OutboxPrefix()) }

@@ -6,6 +6,7 @@ import (
 	"reflect"
 
 	"github.com/dsgen/dsgen/runtime/codec"
+	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
 )
@@ -33,10 +34,10 @@ type rawCond struct {
 
 // newPrefilter keeps the top-level conditions of e that it can test on
 // encoded values; it returns nil when there are none.
-func newPrefilter(t *table, e predicate.Expr) *prefilter {
+func newPrefilter(t *engine.Table, e predicate.Expr) *prefilter {
 	var pf prefilter
 	for _, c := range conds(e) {
-		f := t.model.Field(c.Field)
+		f := t.Model.Field(c.Field)
 		if f == nil || !f.Stored() || f.IsList || f.Kind == meta.KindNonModel {
 			continue
 		}
@@ -44,7 +45,7 @@ func newPrefilter(t *table, e predicate.Expr) *prefilter {
 		if !ok {
 			continue
 		}
-		rc.num = codec.FieldNumber(t.model.Fields, f.Name)
+		rc.num = codec.FieldNumber(t.Model.Fields, f.Name)
 		pf.conds = append(pf.conds, rc)
 	}
 	if len(pf.conds) == 0 {

@@ -7,9 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/dsgen/dsgen/runtime/codec"
+	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
 	"github.com/dsgen/dsgen/runtime/storage"
@@ -88,7 +87,7 @@ func (q *Query[T]) All(ctx context.Context) ([]*T, error) {
 		return nil, err
 	}
 	var items []*T
-	err := q.repo.store.view(q.repo.txn, func(txn *badger.Txn) error {
+	err := q.repo.store.view(q.repo.txn, func(txn storage.Txn) error {
 		var err error
 		items, err = q.run(txn)
 		return err
@@ -149,7 +148,7 @@ type hit[T any] struct {
 }
 
 // run executes the query in txn.
-func (q *Query[T]) run(txn *badger.Txn) ([]*T, error) {
+func (q *Query[T]) run(txn storage.Txn) ([]*T, error) {
 	need := 0
 	if q.limit > 0 {
 		need = (q.page + 1) * q.limit
@@ -181,7 +180,7 @@ func (q *Query[T]) run(txn *badger.Txn) ([]*T, error) {
 		v := slab.next()
 		d.Reset(data)
 		if err := q.repo.model.Decode(&d, v); err != nil {
-			return false, fmt.Errorf("datastore: reading %s: %w", q.repo.table.model.Name, err)
+			return false, fmt.Errorf("datastore: reading %s: %w", q.repo.table.Model.Name, err)
 		}
 		if !p.pred.Match(v) {
 			slab.unget()
@@ -269,7 +268,7 @@ func siftDown[T any](h []hit[T], orders []predicate.Order[T]) {
 
 // scan calls fn with every record matching the query's predicate, in path
 // order, until fn returns false. data is valid only during the call.
-func (q *Query[T]) scan(txn *badger.Txn, fn func(key, data []byte, v *T) (bool, error)) error {
+func (q *Query[T]) scan(txn storage.Txn, fn func(key, data []byte, v *T) (bool, error)) error {
 	p := q.plan()
 	return q.iterate(txn, p, func(key, _, data []byte) (bool, error) {
 		v, err := q.repo.decode(data)
@@ -285,33 +284,30 @@ func (q *Query[T]) scan(txn *badger.Txn, fn func(key, data []byte, v *T) (bool, 
 
 // iterate walks the plan's ranges and calls fn with each record's key, the
 // path entry it was found by and its data, until fn returns false.
-func (q *Query[T]) iterate(txn *badger.Txn, p *plan[T], fn func(key, entry, data []byte) (bool, error)) error {
+func (q *Query[T]) iterate(txn storage.Txn, p *plan[T], fn func(key, entry, data []byte) (bool, error)) error {
 	t := q.repo.table
 	if p.none {
 		return nil
 	}
 	// No value prefetch: Badger starts a goroutine per item for it, and
 	// records are small enough to live in the LSM tree, read in place.
-	opts := badger.IteratorOptions{Prefix: t.pathPrefix(p.path), Reverse: p.reverse}
+	opts := storage.IterOptions{Prefix: t.PathPrefix(p.path), Reverse: p.reverse}
 	if p.reverse {
 		// A reverse Seek to a range's exclusive end may land past the
 		// prefix; the range checks below bound the walk instead.
 		opts.Prefix = nil
 	}
 	if len(p.ranges) == 1 && p.ranges[0].point {
-		item, err := txn.Get(p.ranges[0].start)
-		if err == badger.ErrKeyNotFound {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		return item.Value(func(data []byte) error {
+		err := txn.Value(p.ranges[0].start, func(data []byte) error {
 			_, err := fn(p.ranges[0].start, p.ranges[0].start, data)
 			return err
 		})
+		if err == storage.ErrNotFound {
+			return nil
+		}
+		return err
 	}
-	it := txn.NewIterator(opts)
+	it := txn.Iterate(opts)
 	defer it.Close()
 	for _, rg := range p.ranges {
 		if p.reverse {
@@ -320,8 +316,7 @@ func (q *Query[T]) iterate(txn *badger.Txn, p *plan[T], fn func(key, entry, data
 			it.Seek(rg.start)
 		}
 		for ; it.Valid(); it.Next() {
-			item := it.Item()
-			key := item.Key()
+			key := it.Key()
 			if (!p.reverse && rg.end != nil && bytes.Compare(key, rg.end) >= 0) ||
 				(p.reverse && bytes.Compare(key, rg.start) < 0) {
 				break
@@ -331,8 +326,8 @@ func (q *Query[T]) iterate(txn *badger.Txn, p *plan[T], fn func(key, entry, data
 			}
 			var more bool
 			var err error
-			if p.path.index == nil {
-				err = item.Value(func(data []byte) error {
+			if p.path.Index == nil {
+				err = it.Value(func(data []byte) error {
 					more, err = fn(key, key, data)
 					return err
 				})
@@ -351,23 +346,19 @@ func (q *Query[T]) iterate(txn *badger.Txn, p *plan[T], fn func(key, entry, data
 }
 
 // fetch reads the record an index entry points at and passes it to fn.
-func (q *Query[T]) fetch(txn *badger.Txn, p *plan[T], entry []byte, fn func(key, entry, data []byte) (bool, error)) (bool, error) {
-	rk, err := q.repo.table.recordKeyFromEntry(p.path, entry)
-	if err != nil {
-		return false, err
-	}
-	item, err := txn.Get(rk)
-	if err == badger.ErrKeyNotFound {
-		return true, nil // an entry without its record cannot happen; skip it
-	}
+func (q *Query[T]) fetch(txn storage.Txn, p *plan[T], entry []byte, fn func(key, entry, data []byte) (bool, error)) (bool, error) {
+	rk, err := q.repo.table.RecordKeyFromEntry(p.path, entry)
 	if err != nil {
 		return false, err
 	}
 	more := true
-	err = item.Value(func(data []byte) error {
+	err = txn.Value(rk, func(data []byte) error {
 		more, err = fn(rk, entry, data)
 		return err
 	})
+	if err == storage.ErrNotFound {
+		return true, nil // an entry without its record cannot happen; skip it
+	}
 	return more, err
 }
 
@@ -375,7 +366,7 @@ func (q *Query[T]) fetch(txn *badger.Txn, p *plan[T], entry []byte, fn func(key,
 // and whether reading them yields the first sort order.
 type plan[T any] struct {
 	pred    predicate.Predicate[T]
-	path    path
+	path    engine.Path
 	ranges  []keyRange
 	reverse bool
 	// ordered is true when the path yields records in the order of the
@@ -439,17 +430,17 @@ func (q *Query[T]) plan() *plan[T] {
 	if len(q.orders) > 0 {
 		orderField, desc = q.orders[0].Field(), q.orders[0].Descending()
 	}
-	best := &plan[T]{pred: pred, path: t.paths()[0], ranges: []keyRange{{start: t.prefix, end: storage.Successor(t.prefix)}}, desc: "scan"}
+	best := &plan[T]{pred: pred, path: t.Paths()[0], ranges: []keyRange{{start: t.Prefix, end: storage.Successor(t.Prefix)}}, desc: "scan"}
 	bestScore := 0
-	if orderField != "" && orderField == t.slots[t.pk[0]].field.Name {
+	if orderField != "" && orderField == t.Slots[t.PK[0]].Field.Name {
 		best.ordered, best.reverse = true, desc
 	}
-	for _, p := range t.paths() {
-		prefix := t.pathPrefix(p)
+	for _, p := range t.Paths() {
+		prefix := t.PathPrefix(p)
 		base := bytes.Clone(prefix)
 		eqs := 0
-		for _, s := range p.slots {
-			c, ok := findEq(cs, t.slots[s].field)
+		for _, s := range p.Slots {
+			c, ok := findEq(cs, t.Slots[s].Field)
 			if !ok {
 				break
 			}
@@ -458,13 +449,13 @@ func (q *Query[T]) plan() *plan[T] {
 		}
 		var ranges []keyRange
 		kind := ""
-		if eqs < len(p.slots) {
-			ranges, kind = boundRanges(cs, t.slots[p.slots[eqs]].field, base)
+		if eqs < len(p.Slots) {
+			ranges, kind = boundRanges(cs, t.Slots[p.Slots[eqs]].Field, base)
 		}
 		if ranges == nil {
 			ranges = []keyRange{{start: base, end: storage.Successor(base)}}
 		}
-		point := p.index == nil && eqs == len(p.slots)
+		point := p.Index == nil && eqs == len(p.Slots)
 		score := eqs * 4
 		if kind != "" {
 			score += 2
@@ -473,7 +464,7 @@ func (q *Query[T]) plan() *plan[T] {
 			score = 1000
 			ranges = []keyRange{{start: base, point: true}}
 		}
-		ordered := eqs < len(p.slots) && orderField == t.slots[p.slots[eqs]].field.Name
+		ordered := eqs < len(p.Slots) && orderField == t.Slots[p.Slots[eqs]].Field.Name
 		if score == 0 && ordered && q.limit > 0 {
 			score = 1 // a sorted read that can stop early beats a scan and sort
 		}
@@ -481,8 +472,8 @@ func (q *Query[T]) plan() *plan[T] {
 			continue
 		}
 		name := "primary key"
-		if p.index != nil {
-			name = "index " + p.index.name
+		if p.Index != nil {
+			name = "index " + p.Index.Name
 		}
 		d := fmt.Sprintf("%s: %d eq", name, eqs)
 		if kind != "" {
@@ -504,7 +495,7 @@ func (q *Query[T]) plan() *plan[T] {
 		}
 	}
 	if best.desc == "scan" {
-		best.prefix = len(t.prefix)
+		best.prefix = len(t.Prefix)
 		if best.ordered {
 			best.desc = "scan, ordered"
 		}
@@ -524,7 +515,7 @@ func (q *Query[T]) plan() *plan[T] {
 func findEq(cs []predicate.Expr, f *meta.Field) ([]byte, bool) {
 	for _, c := range cs {
 		if c.Field == f.Name && c.Op == predicate.OpEq && len(c.Args) == 1 {
-			if b, ok := valueComponent(nil, f, c.Args[0]); ok && !storage.IsNull(b) {
+			if b, ok := engine.ValueComponent(nil, f, c.Args[0]); ok && !storage.IsNull(b) {
 				return b, true
 			}
 		}
@@ -550,7 +541,7 @@ func boundRanges(cs []predicate.Expr, f *meta.Field, base []byte) ([]keyRange, s
 		}
 	}
 	comp := func(v any) ([]byte, bool) {
-		b, ok := valueComponent(bytes.Clone(base), f, v)
+		b, ok := engine.ValueComponent(bytes.Clone(base), f, v)
 		return b, ok && v != nil
 	}
 	var sets [][]byte

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
 )
@@ -91,8 +92,8 @@ func fieldEq[T any](m *Model[T], field string, value any) predicate.Predicate[T]
 	}
 	get := func(v *T) (any, bool) { return m.Get(v, field) }
 	compare := func(a, b any) int {
-		ka, _ := valueComponent(nil, f, a)
-		kb, _ := valueComponent(nil, f, b)
+		ka, _ := engine.ValueComponent(nil, f, a)
+		kb, _ := engine.ValueComponent(nil, f, b)
 		return bytes.Compare(ka, kb)
 	}
 	return predicate.Compared(field, get, compare).Eq(value)

@@ -3,15 +3,12 @@ package datastore
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"strconv"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/dsgen/dsgen/runtime/codec"
+	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/predicate"
 	"github.com/dsgen/dsgen/runtime/scalar"
@@ -53,20 +50,20 @@ type Repo[T any] struct {
 	store *Store
 	txn   *Txn
 	model *Model[T]
-	table *table
+	table *engine.Table
 }
 
 // Bind returns the repository of model m on store s, or inside transaction
 // t when t is not nil.
 func Bind[T any](s *Store, t *Txn, m *Model[T]) *Repo[T] {
-	return &Repo[T]{store: s, txn: t, model: m, table: s.eng.tables[m.Meta.Name]}
+	return &Repo[T]{store: s, txn: t, model: m, table: s.eng.Tables[m.Meta.Name]}
 }
 
 // Model returns the model description.
 func (r *Repo[T]) Model() *Model[T] { return r.model }
 
 // Store returns the store the repository writes to: the sync engine's
-// entry point (outbox, sync metadata, ApplyRemote).
+// entry point (Store.Sync).
 func (r *Repo[T]) Store() *Store { return r.store }
 
 // WriteOption adjusts a save or delete.
@@ -130,7 +127,7 @@ func (r *Repo[T]) save(tx *Txn, v *T, cond predicate.Predicate[T], fromSync bool
 	if err != nil {
 		return err
 	}
-	old, err := get(tx.btx, key)
+	old, err := engine.Get(tx.btx, key)
 	if err != nil {
 		return err
 	}
@@ -140,7 +137,7 @@ func (r *Repo[T]) save(tx *Txn, v *T, cond predicate.Predicate[T], fromSync bool
 			return err
 		}
 		if !cond.Match(stored) {
-			return fmt.Errorf("datastore: save %s %s: %w (%s)", t.model.Name, keyString(r.model.Key(v)), ErrConditionFailed, cond)
+			return fmt.Errorf("datastore: save %s %s: %w (%s)", t.Model.Name, keyString(r.model.Key(v)), ErrConditionFailed, cond)
 		}
 	}
 	if err := r.stamp(v, old); err != nil {
@@ -150,19 +147,19 @@ func (r *Repo[T]) save(tx *Txn, v *T, cond predicate.Predicate[T], fromSync bool
 	e.Reset(make([]byte, 0, 128))
 	r.model.Encode(&e, v)
 	data := e.Bytes()
-	row, err := t.project(data)
+	row, err := t.Project(data)
 	if err != nil {
 		return err
 	}
 	if !fromSync {
-		for _, l := range t.parents {
+		for _, l := range t.Parents {
 			if err := r.checkParent(tx.btx, l, row); err != nil {
 				return err
 			}
 		}
 	}
-	if err := t.writeRecord(tx.btx, key, data, row, old); err != nil {
-		return fmt.Errorf("datastore: save %s: %w", t.model.Name, err)
+	if err := t.WriteRecord(tx.btx, key, data, row, old); err != nil {
+		return fmt.Errorf("datastore: save %s: %w", t.Model.Name, err)
 	}
 	op := OpCreate
 	if old != nil {
@@ -178,7 +175,7 @@ func (r *Repo[T]) save(tx *Txn, v *T, cond predicate.Predicate[T], fromSync bool
 			c = e.GraphQLFilter()
 		}
 		if err := tx.enqueue(t, mop, key, data, old, c); err != nil {
-			return fmt.Errorf("datastore: save %s: outbox: %w", t.model.Name, err)
+			return fmt.Errorf("datastore: save %s: outbox: %w", t.Model.Name, err)
 		}
 	}
 	tx.events = append(tx.events, event{table: t, op: op, key: key, data: data, fromSync: fromSync})
@@ -196,41 +193,41 @@ func (r *Repo[T]) save(tx *Txn, v *T, cond predicate.Predicate[T], fromSync bool
 // clients send only the fields a caller changed).
 func (r *Repo[T]) stamp(v *T, old []byte) error {
 	t := r.table
-	if t.createdAt == "" && t.updatedAt == "" {
+	if t.CreatedAt == "" && t.UpdatedAt == "" {
 		return nil
 	}
 	now := r.store.cfg.now()
-	if name := t.updatedAt; name != "" {
-		f := t.model.Field(name)
+	if name := t.UpdatedAt; name != "" {
+		f := t.Model.Field(name)
 		cur, set := r.model.Get(v, name)
 		set = set && !f.ReadOnly && !unsetStamp(cur)
 		if set && old != nil {
-			if stored, ok := storedValue(old, t.model.Fields, f); ok && stored == stampText(cur) {
+			if stored, ok := storedValue(old, t.Model.Fields, f); ok && stored == stampText(cur) {
 				set = false
 			}
 		}
 		if !set {
 			if err := r.model.Set(v, name, stampValue(f.Type, now)); err != nil {
-				return fmt.Errorf("datastore: %s.%s: %w", t.model.Name, name, err)
+				return fmt.Errorf("datastore: %s.%s: %w", t.Model.Name, name, err)
 			}
 		}
 	}
-	if name := t.createdAt; name != "" {
-		f := t.model.Field(name)
+	if name := t.CreatedAt; name != "" {
+		f := t.Model.Field(name)
 		cur, set := r.model.Get(v, name)
 		if set && !f.ReadOnly && !unsetStamp(cur) {
 			return nil
 		}
 		val := stampValue(f.Type, now)
 		if old != nil {
-			if text, ok := storedValue(old, t.model.Fields, f); ok {
+			if text, ok := storedValue(old, t.Model.Fields, f); ok {
 				if p, err := parseStamp(f.Type, text); err == nil {
 					val = p
 				}
 			}
 		}
 		if err := r.model.Set(v, name, val); err != nil {
-			return fmt.Errorf("datastore: %s.%s: %w", t.model.Name, name, err)
+			return fmt.Errorf("datastore: %s.%s: %w", t.Model.Name, name, err)
 		}
 	}
 	return nil
@@ -317,10 +314,10 @@ func storedValue(data []byte, fields []*meta.Field, f *meta.Field) (string, bool
 
 // checkParent fails unless the belongsTo parent l points at exists. Null
 // foreign keys point at nothing and pass.
-func (r *Repo[T]) checkParent(txn *badger.Txn, l *link, rw row) error {
+func (r *Repo[T]) checkParent(txn storage.Txn, l *engine.Link, rw engine.Row) error {
 	found := false
 	isNull := false
-	for _, s := range l.fromSlots {
+	for _, s := range l.FromSlots {
 		if storage.IsNull(rw[s]) {
 			isNull = true
 		}
@@ -328,30 +325,30 @@ func (r *Repo[T]) checkParent(txn *badger.Txn, l *link, rw row) error {
 	if isNull {
 		return nil
 	}
-	err := l.related(txn, rw, func(_, _ []byte) error {
+	err := l.Related(txn, rw, func(_, _ []byte) error {
 		found = true
-		return errStop
+		return engine.ErrStop
 	})
-	if err != nil && err != errStop {
+	if err != nil && err != engine.ErrStop {
 		return err
 	}
 	if !found {
-		names := make([]string, len(l.fromSlots))
-		for i, s := range l.fromSlots {
-			names[i] = r.table.slots[s].field.Name
+		names := make([]string, len(l.FromSlots))
+		for i, s := range l.FromSlots {
+			names[i] = r.table.Slots[s].Field.Name
 		}
-		return &ValidationError{Model: r.table.model.Name, Field: l.field,
-			Reason: fmt.Sprintf("parent %s with key %v (from %v) does not exist; save it first", l.to.model.Name, componentsString(rw, l.fromSlots), names)}
+		return &ValidationError{Model: r.table.Model.Name, Field: l.Field,
+			Reason: fmt.Sprintf("parent %s with key %v (from %v) does not exist; save it first", l.To.Model.Name, componentsString(rw, l.FromSlots), names)}
 	}
 	return nil
 }
 
 // prepare fills generated values (id, @default) into v and validates it.
 func (r *Repo[T]) prepare(v *T) error {
-	m := r.table.model
+	m := r.table.Model
 	if pk := m.PrimaryKey; pk.Field == "id" && len(pk.SortKeys) == 0 {
 		if id, ok := r.model.Get(v, "id"); ok && id == "" {
-			if err := r.model.Set(v, "id", newID()); err != nil {
+			if err := r.model.Set(v, "id", scalar.NewID()); err != nil {
 				return err
 			}
 		}
@@ -362,40 +359,21 @@ func (r *Repo[T]) prepare(v *T) error {
 	return r.validate(v)
 }
 
-// newID returns a random (version 4) UUID, as Amplify uses for ids.
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var s [36]byte
-	hex.Encode(s[0:8], b[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], b[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], b[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], b[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], b[10:])
-	return string(s[:])
-}
-
 // recordKey builds the record key from primary key values.
 func (r *Repo[T]) recordKey(values []any) ([]byte, error) {
 	t := r.table
-	if len(values) != len(t.pk) {
-		return nil, fmt.Errorf("datastore: %s: key has %d values, want %d (%v)", t.model.Name, len(values), len(t.pk), t.model.PrimaryKey.Fields())
+	if len(values) != len(t.PK) {
+		return nil, fmt.Errorf("datastore: %s: key has %d values, want %d (%v)", t.Model.Name, len(values), len(t.PK), t.Model.PrimaryKey.Fields())
 	}
-	k := bytes.Clone(t.prefix)
-	for i, s := range t.pk {
-		f := t.slots[s].field
+	k := bytes.Clone(t.Prefix)
+	for i, s := range t.PK {
+		f := t.Slots[s].Field
 		var ok bool
 		if values[i] == nil {
-			return nil, &ValidationError{Model: t.model.Name, Field: f.Name, Reason: "primary key field is null"}
+			return nil, &ValidationError{Model: t.Model.Name, Field: f.Name, Reason: "primary key field is null"}
 		}
-		if k, ok = valueComponent(k, f, values[i]); !ok {
-			return nil, &ValidationError{Model: t.model.Name, Field: f.Name, Reason: fmt.Sprintf("key value %v has type %T, not %s", values[i], values[i], f.Type)}
+		if k, ok = engine.ValueComponent(k, f, values[i]); !ok {
+			return nil, &ValidationError{Model: t.Model.Name, Field: f.Name, Reason: fmt.Sprintf("key value %v has type %T, not %s", values[i], values[i], f.Type)}
 		}
 	}
 	return k, nil
@@ -407,7 +385,7 @@ func (r *Repo[T]) decode(data []byte) (*T, error) {
 	var d codec.Decoder
 	d.Reset(data)
 	if err := r.model.Decode(&d, v); err != nil {
-		return nil, fmt.Errorf("datastore: reading %s: %w", r.table.model.Name, err)
+		return nil, fmt.Errorf("datastore: reading %s: %w", r.table.Model.Name, err)
 	}
 	return v, nil
 }
@@ -423,24 +401,21 @@ func (r *Repo[T]) Get(ctx context.Context, key ...any) (*T, error) {
 		return nil, err
 	}
 	v := new(T)
-	err = r.store.view(r.txn, func(txn *badger.Txn) error {
-		item, err := txn.Get(k)
-		if err == badger.ErrKeyNotFound {
-			return fmt.Errorf("datastore: %s %s: %w", r.table.model.Name, keyString(key), ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
+	err = r.store.view(r.txn, func(txn storage.Txn) error {
 		// Decoded in place: the record's strings are copied out of
 		// Badger's buffer by the decoder.
-		return item.Value(func(data []byte) error {
+		err := txn.Value(k, func(data []byte) error {
 			var d codec.Decoder
 			d.Reset(data)
 			if err := r.model.Decode(&d, v); err != nil {
-				return fmt.Errorf("datastore: reading %s: %w", r.table.model.Name, err)
+				return fmt.Errorf("datastore: reading %s: %w", r.table.Model.Name, err)
 			}
 			return nil
 		})
+		if err == storage.ErrNotFound {
+			return fmt.Errorf("datastore: %s %s: %w", r.table.Model.Name, keyString(key), ErrNotFound)
+		}
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -471,12 +446,12 @@ func (r *Repo[T]) DeleteKey(ctx context.Context, key []any, opts ...WriteOption[
 	}
 	cond := condition(opts)
 	return r.write(ctx, func(tx *Txn) error {
-		old, err := get(tx.btx, k)
+		old, err := engine.Get(tx.btx, k)
 		if err != nil {
 			return err
 		}
 		if old == nil {
-			return fmt.Errorf("datastore: delete %s %s: %w", r.table.model.Name, keyString(key), ErrNotFound)
+			return fmt.Errorf("datastore: delete %s %s: %w", r.table.Model.Name, keyString(key), ErrNotFound)
 		}
 		if cond.Expr().Kind != predicate.KindTrue {
 			stored, err := r.decode(old)
@@ -484,7 +459,7 @@ func (r *Repo[T]) DeleteKey(ctx context.Context, key []any, opts ...WriteOption[
 				return err
 			}
 			if !cond.Match(stored) {
-				return fmt.Errorf("datastore: delete %s %s: %w (%s)", r.table.model.Name, keyString(key), ErrConditionFailed, cond)
+				return fmt.Errorf("datastore: delete %s %s: %w (%s)", r.table.Model.Name, keyString(key), ErrConditionFailed, cond)
 			}
 		}
 		if c := cond.Expr(); c.Kind != predicate.KindTrue && tx.store.cfg.outbox {
@@ -533,7 +508,7 @@ func (r *Repo[T]) DeleteWhere(ctx context.Context, p predicate.Predicate[T]) (in
 
 // deleteTree deletes the record under key with its hasOne and hasMany
 // children, children first, each once.
-func (tx *Txn) deleteTree(t *table, key, old []byte, fromSync bool, visited map[string]bool) error {
+func (tx *Txn) deleteTree(t *engine.Table, key, old []byte, fromSync bool, visited map[string]bool) error {
 	var recs []doomed
 	if err := collectTree(tx.btx, t, key, old, visited, &recs); err != nil {
 		return err
@@ -543,9 +518,9 @@ func (tx *Txn) deleteTree(t *table, key, old []byte, fromSync bool, visited map[
 
 // doomed is a record a delete removes.
 type doomed struct {
-	t         *table
+	t         *engine.Table
 	key, data []byte
-	row       row
+	row       engine.Row
 }
 
 // collectTree appends the record under key and its hasOne and hasMany
@@ -553,18 +528,18 @@ type doomed struct {
 // iterator of a read-write transaction copies and sorts the transaction's
 // pending writes, so deleting while walking the tree would make a cascade
 // quadratic in its size.
-func collectTree(txn *badger.Txn, t *table, key, old []byte, visited map[string]bool, out *[]doomed) error {
+func collectTree(txn storage.Txn, t *engine.Table, key, old []byte, visited map[string]bool, out *[]doomed) error {
 	if visited[string(key)] {
 		return nil
 	}
 	visited[string(key)] = true
-	rw, err := t.project(old)
+	rw, err := t.Project(old)
 	if err != nil {
 		return err
 	}
-	for _, l := range t.children {
-		err := l.related(txn, rw, func(ck, cd []byte) error {
-			return collectTree(txn, l.to, ck, cd, visited, out)
+	for _, l := range t.Children {
+		err := l.Related(txn, rw, func(ck, cd []byte) error {
+			return collectTree(txn, l.To, ck, cd, visited, out)
 		})
 		if err != nil {
 			return err
@@ -585,11 +560,11 @@ func (tx *Txn) deleteAll(recs []doomed, fromSync bool) error {
 				return err
 			}
 			if err := tx.enqueue(d.t, MutationDelete, d.key, nil, d.data, tx.conds[string(d.key)]); err != nil {
-				return fmt.Errorf("datastore: delete %s: outbox: %w", d.t.model.Name, err)
+				return fmt.Errorf("datastore: delete %s: outbox: %w", d.t.Model.Name, err)
 			}
 		}
-		if err := d.t.deleteRecord(tx.btx, d.key, d.row); err != nil {
-			return fmt.Errorf("datastore: delete %s: %w", d.t.model.Name, err)
+		if err := d.t.DeleteRecord(tx.btx, d.key, d.row); err != nil {
+			return fmt.Errorf("datastore: delete %s: %w", d.t.Model.Name, err)
 		}
 		if sm != nil {
 			// The delete is sent with the version the backend knows.
@@ -612,7 +587,7 @@ func keyString(key []any) string {
 }
 
 // componentsString formats the key components at slots for errors.
-func componentsString(rw row, slots []int) string {
+func componentsString(rw engine.Row, slots []int) string {
 	out := make([]any, len(slots))
 	for i, s := range slots {
 		if str, ok := storage.DecodeString(rw[s]); ok {

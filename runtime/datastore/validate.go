@@ -41,13 +41,13 @@ func (e *ValidationError) Unwrap() []error {
 
 // validate checks every stored field of v against the schema.
 func (r *Repo[T]) validate(v *T) error {
-	m := r.table.model
+	m := r.table.Model
 	key := map[string]bool{}
 	for _, k := range m.PrimaryKey.Fields() {
 		key[k] = true
 	}
 	for _, f := range m.Fields {
-		if !f.Stored() || f.Name == r.table.createdAt || f.Name == r.table.updatedAt {
+		if !f.Stored() || f.Name == r.table.CreatedAt || f.Name == r.table.UpdatedAt {
 			continue
 		}
 		val, ok := r.model.Get(v, f.Name)
@@ -227,23 +227,23 @@ func defaultValue(f *meta.Field, text string) (any, error) {
 // applyDefaults sets every null field that has a @default to its default.
 func (r *Repo[T]) applyDefaults(v *T) error {
 	t := r.table
-	if t.defaults == nil {
+	if t.Defaults == nil {
 		return nil
 	}
 	var dv *T
-	for _, name := range t.defaultFields {
+	for _, name := range t.DefaultFields {
 		if val, ok := r.model.Get(v, name); ok && !isZeroScalar(val) {
 			continue
 		}
 		if dv == nil {
 			var err error
-			if dv, err = r.decode(t.defaults); err != nil {
+			if dv, err = r.decode(t.Defaults); err != nil {
 				return err
 			}
 		}
 		val, _ := r.model.Get(dv, name)
 		if err := r.model.Set(v, name, val); err != nil {
-			return fmt.Errorf("datastore: %s.%s: applying @default: %w", t.model.Name, name, err)
+			return fmt.Errorf("datastore: %s.%s: applying @default: %w", t.Model.Name, name, err)
 		}
 	}
 	return nil

@@ -221,9 +221,10 @@ func storeIsPlain(dir string) bool {
 	return bytes.Equal(buf[ivLen:], sanity)
 }
 
-// Badger returns the underlying Badger handle, on which the engine runs its
-// transactions. It must not be closed directly (use DB.Close) and must not
-// be used after Close.
+// Badger returns the underlying Badger handle, for this package's tests
+// and for benchmarks that measure raw Badger as the floor under the store.
+// Everything else goes through Txn (NewTxn, View, Update). It must not be
+// closed directly (use DB.Close) and must not be used after Close.
 func (db *DB) Badger() *badger.DB { return db.bdb }
 
 // Close stops the value-log GC, waits for it to return, then closes Badger

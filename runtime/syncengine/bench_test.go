@@ -396,7 +396,7 @@ func benchBaseSyncFloor(b *testing.B, n int) {
 			h := startBenchHeapPeak()
 			b.StartTimer()
 			got := pages(b, func(page client.SyncPage) error {
-				_, err := st.ApplyRemote(ctx, "Post", page.Items, datastore.SeenIn(page.StartedAt))
+				_, err := st.Sync().ApplyRemote(ctx, "Post", page.Items, datastore.SeenIn(page.StartedAt))
 				return err
 			})
 			b.StopTimer()

@@ -102,16 +102,35 @@ func Retry(data map[string]any) Resolution { return Resolution{Data: data} }
 // Discard drops the local change and keeps the server's record.
 func Discard() Resolution { return Resolution{Discard: true} }
 
+// localStore is what the engine needs of the local store: the sync
+// plumbing datastore.Store.Sync returns.
+type localStore interface {
+	OutboxSignal() <-chan struct{}
+	NextMutation(ctx context.Context) (*datastore.Mutation, error)
+	RetryMutation(ctx context.Context, m *datastore.Mutation) error
+	FailMutation(ctx context.Context, m *datastore.Mutation, reason string, opts ...datastore.FailOption) error
+	CompleteMutation(ctx context.Context, m *datastore.Mutation, result map[string]any) error
+	ApplyRemote(ctx context.Context, model string, items []map[string]any, opts ...datastore.ApplyOption) (datastore.ApplyResult, error)
+	SweepUnseen(ctx context.Context, model string, startedAt int64) (int, error)
+	ModelMetadata(ctx context.Context, model string) (datastore.ModelMetadata, error)
+	SetModelMetadata(ctx context.Context, md datastore.ModelMetadata) error
+	SetSynced(model string, synced bool)
+}
+
+var _ localStore = datastore.SyncStore{}
+
 // Engine syncs one datastore.Store, which must be opened with
 // datastore.Outbox() so local writes are queued.
 type Engine struct {
-	store  *datastore.Store
-	cfg    Config
-	client *client.Client
-	docs   map[string]*client.ModelDocs
-	levels [][]*meta.Model
-	events broadcaster
-	log    *slog.Logger
+	store localStore
+	// startStore starts the local store (datastore.Store.Start).
+	startStore func(context.Context) error
+	cfg        Config
+	client     *client.Client
+	docs       map[string]*client.ModelDocs
+	levels     [][]*meta.Model
+	events     broadcaster
+	log        *slog.Logger
 
 	online atomic.Bool
 
@@ -169,7 +188,7 @@ func New(store *datastore.Store, cfg Config) (*Engine, error) {
 	if cfg.RealtimeURL == "" {
 		cfg.RealtimeURL = cl.RealtimeURL()
 	}
-	e := &Engine{store: store, cfg: cfg, client: cl, docs: map[string]*client.ModelDocs{}, log: cfg.Logger}
+	e := &Engine{store: store.Sync(), startStore: store.Start, cfg: cfg, client: cl, docs: map[string]*client.ModelDocs{}, log: cfg.Logger}
 	s := store.Schema()
 	for _, m := range s.Models {
 		d, err := client.Documents(s, m)
@@ -234,7 +253,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	if e.cancel != nil {
 		return nil
 	}
-	if err := e.store.Start(ctx); err != nil {
+	if err := e.startStore(ctx); err != nil {
 		return err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())

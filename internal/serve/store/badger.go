@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/dsgen/dsgen/runtime/storage"
 )
 
@@ -55,7 +53,6 @@ const (
 // Badger write.
 type Badger struct {
 	db       *storage.DB
-	bdb      *badger.DB
 	now      func() time.Time
 	baseTTL  int64 // ms
 	deltaTTL int64 // ms
@@ -170,17 +167,16 @@ func Open(ctx context.Context, opts Options) (*Badger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
-	bdb := db.Badger()
+	maxCount, maxSize := db.TxnLimits()
 	s := &Badger{
 		db:         db,
-		bdb:        bdb,
 		now:        opts.Now,
 		baseTTL:    opts.BaseTTL.Milliseconds(),
 		deltaTTL:   opts.DeltaTTL.Milliseconds(),
 		expiryDone: make(chan struct{}),
 		overlay:    map[string]pending{},
-		maxCount:   bdb.MaxBatchCount() - 8,
-		maxSize:    bdb.MaxBatchSize() - batchSlack,
+		maxCount:   maxCount - 8,
+		maxSize:    maxSize - batchSlack,
 		kick:       make(chan struct{}, 1),
 		stopCommit: make(chan struct{}),
 		commitDone: make(chan struct{}),
@@ -208,28 +204,26 @@ func Open(ctx context.Context, opts Options) (*Badger, error) {
 // Size reports the bytes on disk of the LSM tree and of the value log, as
 // Badger last measured them (at open and every minute after); both are 0
 // in memory.
-func (s *Badger) Size() (lsm, vlog int64) { return s.bdb.Size() }
+func (s *Badger) Size() (lsm, vlog int64) { return s.db.Size() }
 
 // loadMeta restores the sequence, the clock and the floor.
 func (s *Badger) loadMeta() error {
-	return s.bdb.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(metaKey)
-		if errors.Is(err, badger.ErrKeyNotFound) {
+	return s.db.View(func(txn storage.Txn) error {
+		v, err := txn.Get(metaKey)
+		if errors.Is(err, storage.ErrNotFound) {
 			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("store: open: read state: %w", err)
 		}
-		return item.Value(func(v []byte) error {
-			if len(v) != 24 {
-				return fmt.Errorf("store: open: %w: engine state is %d bytes, want 24", errCorruptRow, len(v))
-			}
-			s.seq = binary.BigEndian.Uint64(v)
-			s.last = readI64(v[8:])
-			s.reserved = readI64(v[16:])
-			s.floor = s.reserved
-			return nil
-		})
+		if len(v) != 24 {
+			return fmt.Errorf("store: open: %w: engine state is %d bytes, want 24", errCorruptRow, len(v))
+		}
+		s.seq = binary.BigEndian.Uint64(v)
+		s.last = readI64(v[8:])
+		s.reserved = readI64(v[16:])
+		s.floor = s.reserved
+		return nil
 	})
 }
 
@@ -267,12 +261,8 @@ func (s *Badger) Get(ctx context.Context, model string, key []any) (Record, erro
 		return Record{}, err
 	}
 	var rec Record
-	err = s.bdb.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(recordKey(model, pk))
-		if err != nil {
-			return err
-		}
-		return item.Value(func(v []byte) error {
+	err = s.db.View(func(txn storage.Txn) error {
+		return txn.Value(recordKey(model, pk), func(v []byte) error {
 			r, err := decodeRow(v)
 			if err != nil {
 				return err
@@ -281,7 +271,7 @@ func (s *Badger) Get(ctx context.Context, model string, key []any) (Record, erro
 			return err
 		})
 	})
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	if errors.Is(err, storage.ErrNotFound) {
 		return Record{}, fmt.Errorf("store: get %s %v: %w", model, norm, ErrNotFound)
 	}
 	if err != nil {
@@ -422,15 +412,11 @@ func (s *Badger) currentRow(rk []byte) (r row, found bool, err error) {
 		return r, err == nil, err
 	}
 	var v []byte
-	err = s.bdb.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(rk)
-		if err != nil {
-			return err
-		}
-		v, err = item.ValueCopy(nil)
+	err = s.db.View(func(txn storage.Txn) error {
+		v, err = txn.Get(rk)
 		return err
 	})
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	if errors.Is(err, storage.ErrNotFound) {
 		return row{}, false, nil
 	}
 	if err != nil {
@@ -459,7 +445,7 @@ func (s *Badger) enqueue(ops []wop, ch *Change) (*batch, error) {
 	}
 	if count > s.maxCount || size > s.maxSize {
 		return nil, fmt.Errorf("%w: %d writes of %d bytes, the limit is %d writes of %d bytes",
-			badger.ErrTxnTooBig, count, size, s.maxCount, s.maxSize)
+			storage.ErrTxnTooBig, count, size, s.maxCount, s.maxSize)
 	}
 	var b *batch
 	if n := len(s.queue); n > 0 {
@@ -546,7 +532,7 @@ func (s *Badger) commit(b *batch) {
 // a key in the same transaction replaces an earlier one, as it would in
 // separate ones.
 func (s *Badger) write(b *batch) error {
-	txn := s.bdb.NewTransaction(true)
+	txn := s.db.NewTxn(true)
 	defer txn.Discard()
 	for _, o := range b.ops {
 		var err error
@@ -624,21 +610,20 @@ func (s *Badger) Scan(ctx context.Context, model string, cursor []byte, limit in
 		}
 		start = append(bytes.Clone(k), 0) // the smallest key after k
 	}
-	txn := s.bdb.NewTransaction(false)
+	txn := s.db.NewTxn(false)
 	defer txn.Discard()
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	it := txn.Iterate(storage.IterOptions{Prefix: prefix})
 	defer it.Close()
 
 	var page Page
 	var last []byte
 	for it.Seek(start); it.ValidForPrefix(prefix); it.Next() {
-		item := it.Item()
 		if len(page.Records) == limit {
 			page.Next = sealCursor(cursorScan, last)
 			break
 		}
 		var rec Record
-		err := item.Value(func(v []byte) error {
+		err := it.Value(func(v []byte) error {
 			r, err := decodeRow(v)
 			if err != nil {
 				return err
@@ -650,7 +635,7 @@ func (s *Badger) Scan(ctx context.Context, model string, cursor []byte, limit in
 			return Page{}, fmt.Errorf("store: scan %s: %w", model, err)
 		}
 		page.Records = append(page.Records, rec)
-		last = item.KeyCopy(last)
+		last = it.KeyCopy(last)
 	}
 	return page, nil
 }
@@ -684,18 +669,17 @@ func (s *Badger) Changes(ctx context.Context, model string, since, until int64, 
 	}
 	end := appendI64(bytes.Clone(prefix), until)
 
-	txn := s.bdb.NewTransaction(false)
+	txn := s.db.NewTxn(false)
 	defer txn.Discard()
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	it := txn.Iterate(storage.IterOptions{Prefix: prefix})
 	defer it.Close()
-	kit := txn.NewIterator(badger.IteratorOptions{Prefix: modelPrefix(nsKeyLog, model)})
+	kit := txn.Iterate(storage.IterOptions{Prefix: modelPrefix(nsKeyLog, model)})
 	defer kit.Close()
 
 	var page Page
 	var last []byte
 	for it.Seek(start); it.ValidForPrefix(prefix); it.Next() {
-		item := it.Item()
-		k := item.Key()
+		k := it.Key()
 		if bytes.Compare(k, end) >= 0 {
 			break
 		}
@@ -710,8 +694,8 @@ func (s *Badger) Changes(ctx context.Context, model string, since, until int64, 
 		kp := keyLogPrefix(model, pk)
 		kit.Seek(append(keyLogKey(model, pk, lca, seq), 0))
 		if kit.ValidForPrefix(kp) {
-			if later := kit.Item().Key(); len(later) >= len(kp)+8 && readI64(later[len(kp):]) < until {
-				last = item.KeyCopy(last)
+			if later := kit.Key(); len(later) >= len(kp)+8 && readI64(later[len(kp):]) < until {
+				last = it.KeyCopy(last)
 				continue
 			}
 		}
@@ -720,7 +704,7 @@ func (s *Badger) Changes(ctx context.Context, model string, since, until int64, 
 			break
 		}
 		var rec Record
-		err := item.Value(func(v []byte) error {
+		err := it.Value(func(v []byte) error {
 			r, err := decodeRow(v)
 			if err != nil {
 				return err
@@ -732,7 +716,7 @@ func (s *Badger) Changes(ctx context.Context, model string, since, until int64, 
 			return Page{}, fmt.Errorf("store: changes %s: %w", model, err)
 		}
 		page.Records = append(page.Records, rec)
-		last = item.KeyCopy(last)
+		last = it.KeyCopy(last)
 	}
 	return page, nil
 }
@@ -818,25 +802,24 @@ func (s *Badger) expireBatch(now int64) (removed int, more bool, b *batch, err e
 	if s.failed != nil {
 		return 0, false, nil, s.failed
 	}
-	txn := s.bdb.NewTransaction(false)
+	txn := s.db.NewTxn(false)
 	defer txn.Discard()
 
 	type entry struct{ key, val []byte }
 	var due []entry
 	prefix := []byte{nsExpiry}
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	it := txn.Iterate(storage.IterOptions{Prefix: prefix})
 	for it.Seek(prefix); it.ValidForPrefix(prefix) && len(due) < expireBatch; it.Next() {
-		item := it.Item()
-		k := item.Key()
+		k := it.Key()
 		if len(k) < 10 || readI64(k[1:]) > now {
 			break
 		}
-		v, err := item.ValueCopy(nil)
+		v, err := it.ValueCopy(nil)
 		if err != nil {
 			it.Close()
 			return 0, false, nil, err
 		}
-		due = append(due, entry{item.KeyCopy(nil), v})
+		due = append(due, entry{it.KeyCopy(nil), v})
 	}
 	it.Close()
 	if len(due) == 0 {

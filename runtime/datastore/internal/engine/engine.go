@@ -1,4 +1,9 @@
-package datastore
+// Package engine is the storage engine under package datastore: the
+// tables and secondary indexes of a schema, their ids in the catalog, the
+// key components records and index entries are keyed by, and the writes
+// that keep a record and its index entries together. It works from the
+// schema metadata alone and reads and writes through storage.Txn.
+package engine
 
 import (
 	"bytes"
@@ -8,8 +13,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-
-	"github.com/dgraph-io/badger/v4"
 
 	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/meta"
@@ -22,83 +25,83 @@ import (
 // planner need neither the generated types nor reflection. The typed layer
 // (Repo) encodes, decodes and matches predicates.
 
-// table is a model's storage: its table id, key fields and access paths.
-type table struct {
-	model  *meta.Model
-	id     uint32
-	prefix []byte // record key prefix
+// Table is a model's storage: its table id, key fields and access paths.
+type Table struct {
+	Model  *meta.Model
+	ID     uint32
+	Prefix []byte // record key prefix
 
 	// slots are the fields the engine reads from records: primary key,
 	// index and relation key fields, each once.
-	slots []slot
+	Slots []Slot
 	// pk holds the slot numbers of the primary key fields.
-	pk      []int
-	indexes []*index
+	PK      []int
+	Indexes []*Index
 	// children are the hasMany and hasOne relations that cascade deletes.
-	children []*link
+	Children []*Link
 	// parents are the belongsTo relations whose parent must exist.
-	parents []*link
+	Parents []*Link
 	// timestamps are the createdAt and updatedAt field names ("" if off).
-	createdAt, updatedAt string
+	CreatedAt, UpdatedAt string
 	// defaults is a record of the @default values, for defaultFields.
-	defaults      []byte
-	defaultFields []string
+	Defaults      []byte
+	DefaultFields []string
 }
 
-// slot is a field the engine reads from records.
-type slot struct {
-	field *meta.Field
-	num   int // codec field number
+// Slot is a field the engine reads from records.
+type Slot struct {
+	Field *meta.Field
+	Num   int // codec field number
 }
 
-// index is a secondary index: a declared @index, or one the engine adds so
+// Index is a secondary index: a declared @index, or one the engine adds so
 // that a relation can find its records without a scan.
-type index struct {
-	name   string
-	id     uint16
-	slots  []int
-	prefix []byte
+type Index struct {
+	Name   string
+	ID     uint16
+	Slots  []int
+	Prefix []byte
 }
 
-// path is a way to reach a table's records in key order: its primary key
+// Path is a way to reach a table's records in key order: its primary key
 // (index == nil) or a secondary index.
-type path struct {
-	index *index
-	slots []int
+type Path struct {
+	Index *Index
+	Slots []int
 }
 
-// link is a relation between two tables: records of to whose fields toSlots
+// Link is a relation between two tables: records of to whose fields toSlots
 // equal the from record's fields fromSlots.
-type link struct {
-	field     string
-	to        *table
-	fromSlots []int
+type Link struct {
+	Field     string
+	To        *Table
+	FromSlots []int
 	// via is the access path of to that starts with the relation's fields.
-	via path
+	Via Path
 }
 
-// engine holds the tables of a schema.
-type engine struct {
-	schema *meta.Schema
-	tables map[string]*table
+// Engine holds the tables of a schema.
+type Engine struct {
+	Schema *meta.Schema
+	Tables map[string]*Table
 }
 
 // slotOf returns the slot number of field name, adding the slot if needed.
-func (t *table) slotOf(name string) (int, error) {
-	for i, s := range t.slots {
-		if s.field.Name == name {
+func (t *Table) slotOf(name string) (int, error) {
+	for i, s := range t.Slots {
+		if s.Field.Name == name {
 			return i, nil
 		}
 	}
-	f := t.model.Field(name)
+	f := t.Model.Field(name)
 	if f == nil || !f.Stored() {
-		return 0, fmt.Errorf("datastore: model %s has no stored field %q", t.model.Name, name)
+		return 0, fmt.Errorf("datastore: model %s has no stored field %q", t.Model.Name, name)
 	}
-	t.slots = append(t.slots, slot{field: f, num: codec.FieldNumber(t.model.Fields, name)})
-	return len(t.slots) - 1, nil
+	t.Slots = append(t.Slots, Slot{Field: f, Num: codec.FieldNumber(t.Model.Fields, name)})
+	return len(t.Slots) - 1, nil
 }
 
-func (t *table) slotsOf(names []string) ([]int, error) {
+func (t *Table) slotsOf(names []string) ([]int, error) {
 	out := make([]int, len(names))
 	for i, n := range names {
 		s, err := t.slotOf(n)
@@ -110,37 +113,38 @@ func (t *table) slotsOf(names []string) ([]int, error) {
 	return out, nil
 }
 
-// paths returns the table's access paths, primary key first.
-func (t *table) paths() []path {
-	out := []path{{slots: t.pk}}
-	for _, ix := range t.indexes {
-		out = append(out, path{index: ix, slots: ix.slots})
+// Paths returns the table's access paths, primary key first.
+func (t *Table) Paths() []Path {
+	out := []Path{{Slots: t.PK}}
+	for _, ix := range t.Indexes {
+		out = append(out, Path{Index: ix, Slots: ix.Slots})
 	}
 	return out
 }
 
-// pathFor returns an access path whose leading fields are slots, if any.
-func (t *table) pathFor(slots []int) (path, bool) {
-	for _, p := range t.paths() {
-		if len(p.slots) >= len(slots) && slices.Equal(p.slots[:len(slots)], slots) {
+// PathFor returns an access path whose leading fields are slots, if any.
+func (t *Table) PathFor(slots []int) (Path, bool) {
+	for _, p := range t.Paths() {
+		if len(p.Slots) >= len(slots) && slices.Equal(p.Slots[:len(slots)], slots) {
 			return p, true
 		}
 	}
-	return path{}, false
+	return Path{}, false
 }
 
-// newEngine builds the tables of s. Table and index ids are assigned by
-// loadCatalog.
-func newEngine(s *meta.Schema) (*engine, error) {
-	e := &engine{schema: s, tables: map[string]*table{}}
+// New builds the tables of s. Table and index ids are assigned by
+// LoadCatalog. defaults builds a model's Defaults and DefaultFields (the
+// datastore applies them on save).
+func New(s *meta.Schema, defaults func(*meta.Schema, *meta.Model) ([]byte, []string, error)) (*Engine, error) {
+	e := &Engine{Schema: s, Tables: map[string]*Table{}}
 	for _, m := range s.Models {
-		t := &table{model: m, createdAt: m.Options.Timestamps.CreatedAt, updatedAt: m.Options.Timestamps.UpdatedAt}
+		t := &Table{Model: m, CreatedAt: m.Options.Timestamps.CreatedAt, UpdatedAt: m.Options.Timestamps.UpdatedAt}
 		pk, err := t.slotsOf(m.PrimaryKey.Fields())
 		if err != nil {
 			return nil, err
 		}
-		t.pk = pk
-		if t.defaults, t.defaultFields, err = defaultsRecord(s, m); err != nil {
+		t.PK = pk
+		if t.Defaults, t.DefaultFields, err = defaults(s, m); err != nil {
 			return nil, err
 		}
 		for _, ix := range m.Indexes {
@@ -148,20 +152,20 @@ func newEngine(s *meta.Schema) (*engine, error) {
 			if err != nil {
 				return nil, err
 			}
-			t.indexes = append(t.indexes, &index{name: ix.Name, slots: slots})
+			t.Indexes = append(t.Indexes, &Index{Name: ix.Name, Slots: slots})
 		}
-		e.tables[m.Name] = t
+		e.Tables[m.Name] = t
 	}
 	// Relations: every relation gets an access path on the related table
 	// that starts with the related fields, adding an index when no primary
 	// key or declared index does.
 	for _, m := range s.Models {
-		t := e.tables[m.Name]
+		t := e.Tables[m.Name]
 		for _, f := range m.Fields {
 			if f.Relation == nil {
 				continue
 			}
-			to := e.tables[f.Relation.Model]
+			to := e.Tables[f.Relation.Model]
 			from, toFields := s.RelationKeys(m, f)
 			if to == nil || len(from) == 0 {
 				continue
@@ -174,46 +178,45 @@ func newEngine(s *meta.Schema) (*engine, error) {
 			if err != nil {
 				return nil, err
 			}
-			via, ok := to.pathFor(toSlots)
+			via, ok := to.PathFor(toSlots)
 			if !ok {
-				ix := &index{name: "rel:" + strings.Join(toFields, ","), slots: toSlots}
-				to.indexes = append(to.indexes, ix)
-				via = path{index: ix, slots: toSlots}
+				ix := &Index{Name: "rel:" + strings.Join(toFields, ","), Slots: toSlots}
+				to.Indexes = append(to.Indexes, ix)
+				via = Path{Index: ix, Slots: toSlots}
 			}
-			l := &link{field: f.Name, to: to, fromSlots: fromSlots, via: via}
+			l := &Link{Field: f.Name, To: to, FromSlots: fromSlots, Via: via}
 			switch f.Relation.Kind {
 			case meta.HasMany, meta.HasOne:
-				t.children = append(t.children, l)
+				t.Children = append(t.Children, l)
 			case meta.BelongsTo:
-				t.parents = append(t.parents, l)
+				t.Parents = append(t.Parents, l)
 			}
 		}
 	}
 	return e, nil
 }
 
-// loadCatalog reads the table and index ids from the catalog, assigning
+// LoadCatalog reads the table and index ids from the catalog, assigning
 // ids to new models and indexes in the same transaction.
-func (e *engine) loadCatalog(txn *badger.Txn) error {
+func (e *Engine) LoadCatalog(txn storage.Txn) error {
 	used := map[uint32]bool{}
 	var next uint32 = 1
 	ids := map[string]uint32{}
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: storage.TableIDPrefix()})
+	it := txn.Iterate(storage.IterOptions{Prefix: storage.TableIDPrefix()})
 	for it.Rewind(); it.Valid(); it.Next() {
-		item := it.Item()
-		v, err := item.ValueCopy(nil)
+		v, err := it.ValueCopy(nil)
 		if err != nil || len(v) != 4 {
 			it.Close()
-			return fmt.Errorf("datastore: catalog entry %q is damaged", item.Key())
+			return fmt.Errorf("datastore: catalog entry %q is damaged", it.Key())
 		}
 		id := binary.BigEndian.Uint32(v)
-		ids[string(item.Key()[len(storage.TableIDPrefix()):])] = id
+		ids[string(it.Key()[len(storage.TableIDPrefix()):])] = id
 		used[id] = true
 		next = max(next, id+1)
 	}
 	it.Close()
-	for _, m := range e.schema.Models {
-		t := e.tables[m.Name]
+	for _, m := range e.Schema.Models {
+		t := e.Tables[m.Name]
 		id, ok := ids[m.Name]
 		if !ok {
 			id = next
@@ -222,8 +225,8 @@ func (e *engine) loadCatalog(txn *badger.Txn) error {
 				return err
 			}
 		}
-		t.id = id
-		t.prefix = storage.RecordPrefix(id)
+		t.ID = id
+		t.Prefix = storage.RecordPrefix(id)
 		if err := e.loadIndexIDs(txn, t); err != nil {
 			return err
 		}
@@ -231,51 +234,50 @@ func (e *engine) loadCatalog(txn *badger.Txn) error {
 	return nil
 }
 
-func (e *engine) loadIndexIDs(txn *badger.Txn, t *table) error {
-	prefix := storage.IndexIDPrefix(t.model.Name)
+func (e *Engine) loadIndexIDs(txn storage.Txn, t *Table) error {
+	prefix := storage.IndexIDPrefix(t.Model.Name)
 	ids := map[string]uint16{}
 	var next uint16 = 1
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	it := txn.Iterate(storage.IterOptions{Prefix: prefix})
 	for it.Rewind(); it.Valid(); it.Next() {
-		item := it.Item()
-		v, err := item.ValueCopy(nil)
+		v, err := it.ValueCopy(nil)
 		if err != nil || len(v) != 2 {
 			it.Close()
-			return fmt.Errorf("datastore: catalog entry %q is damaged", item.Key())
+			return fmt.Errorf("datastore: catalog entry %q is damaged", it.Key())
 		}
 		id := binary.BigEndian.Uint16(v)
-		ids[string(item.Key()[len(prefix):])] = id
+		ids[string(it.Key()[len(prefix):])] = id
 		next = max(next, id+1)
 	}
 	it.Close()
-	for _, ix := range t.indexes {
-		id, ok := ids[ix.name]
+	for _, ix := range t.Indexes {
+		id, ok := ids[ix.Name]
 		if !ok {
 			id = next
 			next++
-			if err := txn.Set(storage.IndexIDKey(t.model.Name, ix.name), binary.BigEndian.AppendUint16(nil, id)); err != nil {
+			if err := txn.Set(storage.IndexIDKey(t.Model.Name, ix.Name), binary.BigEndian.AppendUint16(nil, id)); err != nil {
 				return err
 			}
 		}
-		ix.id = id
-		ix.prefix = storage.IndexPrefix(t.id, id)
+		ix.ID = id
+		ix.Prefix = storage.IndexPrefix(t.ID, id)
 	}
 	return nil
 }
 
-// row holds the key components of one record, by slot.
-type row [][]byte
+// Row holds the key components of one record, by slot.
+type Row [][]byte
 
-// project reads the slot fields of an encoded record as key components.
+// Project reads the slot fields of an encoded record as key components.
 // Null or absent fields are null components.
-func (t *table) project(data []byte) (row, error) {
-	r := make(row, len(t.slots))
+func (t *Table) Project(data []byte) (Row, error) {
+	r := make(Row, len(t.Slots))
 	var d codec.Decoder
 	d.Reset(data)
 	for d.Next() {
 		i := -1
-		for j := range t.slots {
-			if t.slots[j].num == d.Field() {
+		for j := range t.Slots {
+			if t.Slots[j].Num == d.Field() {
 				i = j
 				break
 			}
@@ -284,14 +286,14 @@ func (t *table) project(data []byte) (row, error) {
 			d.Skip()
 			continue
 		}
-		c, err := decodeComponent(&d, t.slots[i].field)
+		c, err := decodeComponent(&d, t.Slots[i].Field)
 		if err != nil {
-			return nil, fmt.Errorf("datastore: %s.%s: %w", t.model.Name, t.slots[i].field.Name, err)
+			return nil, fmt.Errorf("datastore: %s.%s: %w", t.Model.Name, t.Slots[i].Field.Name, err)
 		}
 		r[i] = c
 	}
 	if err := d.Err(); err != nil {
-		return nil, fmt.Errorf("datastore: %s record: %w", t.model.Name, err)
+		return nil, fmt.Errorf("datastore: %s record: %w", t.Model.Name, err)
 	}
 	for i := range r {
 		if r[i] == nil {
@@ -358,10 +360,10 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// valueComponent encodes a Go value of field f (as a generated Get or a
+// ValueComponent encodes a Go value of field f (as a generated Get or a
 // predicate operand holds it) as a key component; ok is false for values
 // of the wrong type.
-func valueComponent(b []byte, f *meta.Field, v any) ([]byte, bool) {
+func ValueComponent(b []byte, f *meta.Field, v any) ([]byte, bool) {
 	if v == nil {
 		return storage.AppendNull(b), true
 	}
@@ -400,60 +402,60 @@ func valueComponent(b []byte, f *meta.Field, v any) ([]byte, bool) {
 	return b, false
 }
 
-// indexKey returns the entry key of r in ix.
-func (t *table) indexKey(ix *index, r row) []byte {
-	k := bytes.Clone(ix.prefix)
-	for _, s := range ix.slots {
+// IndexKey returns the entry key of r in ix.
+func (t *Table) IndexKey(ix *Index, r Row) []byte {
+	k := bytes.Clone(ix.Prefix)
+	for _, s := range ix.Slots {
 		k = append(k, r[s]...)
 	}
-	for _, s := range t.pk {
+	for _, s := range t.PK {
 		k = append(k, r[s]...)
 	}
 	return k
 }
 
-// pathPrefix returns the key prefix of access path p.
-func (t *table) pathPrefix(p path) []byte {
-	if p.index != nil {
-		return p.index.prefix
+// PathPrefix returns the key prefix of access path p.
+func (t *Table) PathPrefix(p Path) []byte {
+	if p.Index != nil {
+		return p.Index.Prefix
 	}
-	return t.prefix
+	return t.Prefix
 }
 
-// recordKeyFromEntry returns the record key an entry of p points at: for the
+// RecordKeyFromEntry returns the record key an entry of p points at: for the
 // primary path the key itself, for an index the primary key components
 // after the index fields.
-func (t *table) recordKeyFromEntry(p path, key []byte) ([]byte, error) {
-	if p.index == nil {
+func (t *Table) RecordKeyFromEntry(p Path, key []byte) ([]byte, error) {
+	if p.Index == nil {
 		return key, nil
 	}
-	pk, ok := storage.SkipComponents(key[len(p.index.prefix):], len(p.index.slots))
+	pk, ok := storage.SkipComponents(key[len(p.Index.Prefix):], len(p.Index.Slots))
 	if !ok {
-		return nil, fmt.Errorf("datastore: %s index %s: damaged entry %x", t.model.Name, p.index.name, key)
+		return nil, fmt.Errorf("datastore: %s index %s: damaged entry %x", t.Model.Name, p.Index.Name, key)
 	}
-	return append(bytes.Clone(t.prefix), pk...), nil
+	return append(bytes.Clone(t.Prefix), pk...), nil
 }
 
-// errDamaged marks records the engine cannot read.
-var errDamaged = errors.New("damaged record")
+// ErrDamaged marks records the engine cannot read.
+var ErrDamaged = errors.New("damaged record")
 
-// errStop ends a scan early; it never leaves the package.
-var errStop = errors.New("stop")
+// ErrStop ends a scan early; it never leaves the datastore.
+var ErrStop = errors.New("stop")
 
-// writeRecord stores data under key with its index entries, given the
+// WriteRecord stores data under key with its index entries, given the
 // previous version (nil when new). It is the only way records are written.
-func (t *table) writeRecord(txn *badger.Txn, key, data []byte, nr row, old []byte) error {
-	var or row
+func (t *Table) WriteRecord(txn storage.Txn, key, data []byte, nr Row, old []byte) error {
+	var or Row
 	var err error
 	if old != nil {
-		if or, err = t.project(old); err != nil {
-			return fmt.Errorf("%w: %w", errDamaged, err)
+		if or, err = t.Project(old); err != nil {
+			return fmt.Errorf("%w: %w", ErrDamaged, err)
 		}
 	}
-	for _, ix := range t.indexes {
-		nk := t.indexKey(ix, nr)
+	for _, ix := range t.Indexes {
+		nk := t.IndexKey(ix, nr)
 		if or != nil {
-			ok := t.indexKey(ix, or)
+			ok := t.IndexKey(ix, or)
 			if bytes.Equal(ok, nk) {
 				continue
 			}
@@ -468,45 +470,42 @@ func (t *table) writeRecord(txn *badger.Txn, key, data []byte, nr row, old []byt
 	return txn.Set(key, data)
 }
 
-// deleteRecord removes the record under key (whose fields are r) and its
+// DeleteRecord removes the record under key (whose fields are r) and its
 // index entries.
-func (t *table) deleteRecord(txn *badger.Txn, key []byte, r row) error {
-	for _, ix := range t.indexes {
-		if err := txn.Delete(t.indexKey(ix, r)); err != nil {
+func (t *Table) DeleteRecord(txn storage.Txn, key []byte, r Row) error {
+	for _, ix := range t.Indexes {
+		if err := txn.Delete(t.IndexKey(ix, r)); err != nil {
 			return err
 		}
 	}
-	if err := txn.Delete(append(storage.SyncMetaPrefix(t.id), key[len(t.prefix):]...)); err != nil {
+	if err := txn.Delete(append(storage.SyncMetaPrefix(t.ID), key[len(t.Prefix):]...)); err != nil {
 		return err
 	}
 	return txn.Delete(key)
 }
 
-// get returns a copy of the record under key, or nil when there is none.
-func get(txn *badger.Txn, key []byte) ([]byte, error) {
-	item, err := txn.Get(key)
-	if errors.Is(err, badger.ErrKeyNotFound) {
+// Get returns a copy of the record under key, or nil when there is none.
+func Get(txn storage.Txn, key []byte) ([]byte, error) {
+	b, err := txn.Get(key)
+	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	return item.ValueCopy(nil)
+	return b, err
 }
 
-// related calls fn for every record of l.to related to the record r of the
+// Related calls fn for every record of l.to related to the record r of the
 // table l belongs to, in l.via's order. A null key field relates nothing.
-func (l *link) related(txn *badger.Txn, r row, fn func(key, data []byte) error) error {
-	prefix := bytes.Clone(l.to.pathPrefix(l.via))
-	for _, s := range l.fromSlots {
+func (l *Link) Related(txn storage.Txn, r Row, fn func(key, data []byte) error) error {
+	prefix := bytes.Clone(l.To.PathPrefix(l.Via))
+	for _, s := range l.FromSlots {
 		if storage.IsNull(r[s]) {
 			return nil
 		}
 		prefix = append(prefix, r[s]...)
 	}
-	if l.via.index == nil && len(l.fromSlots) == len(l.to.pk) {
+	if l.Via.Index == nil && len(l.FromSlots) == len(l.To.PK) {
 		// The whole primary key: one get, no iterator.
-		data, err := get(txn, prefix)
+		data, err := Get(txn, prefix)
 		if err != nil || data == nil {
 			return err
 		}
@@ -515,9 +514,9 @@ func (l *link) related(txn *badger.Txn, r row, fn func(key, data []byte) error) 
 	// Collect first: a read-write transaction allows one iterator at a
 	// time, and fn may cascade into another scan.
 	var keys [][]byte
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	it := txn.Iterate(storage.IterOptions{Prefix: prefix})
 	for it.Rewind(); it.Valid(); it.Next() {
-		rk, err := l.to.recordKeyFromEntry(l.via, it.Item().KeyCopy(nil))
+		rk, err := l.To.RecordKeyFromEntry(l.Via, it.KeyCopy(nil))
 		if err != nil {
 			it.Close()
 			return err
@@ -526,7 +525,7 @@ func (l *link) related(txn *badger.Txn, r row, fn func(key, data []byte) error) 
 	}
 	it.Close()
 	for _, rk := range keys {
-		data, err := get(txn, rk)
+		data, err := Get(txn, rk)
 		if err != nil {
 			return err
 		}
