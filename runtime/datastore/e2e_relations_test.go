@@ -519,7 +519,6 @@ func TestE2ECascadeDelete(t *testing.T) {
 // transaction limit (about 13k entries with the default preset; see
 // TestE2ECascadeOverTxnLimit).
 func TestE2ELargeCascade(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	ds := openBlog(t)
 	const posts = 2000
