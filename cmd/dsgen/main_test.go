@@ -7,17 +7,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dsgen/dsgen/internal/testenv"
 )
 
-// dsgenBinary builds the real command once per test binary.
+// dsgenBinary builds the real command once per test binary: the four
+// tests that run it share one build.
 func dsgenBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "dsgen")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return testenv.BuildDSGen(t)
 }
 
 type result struct {

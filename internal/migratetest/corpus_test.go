@@ -36,6 +36,7 @@ func corpus(t *testing.T, name string) string {
 // User declares createdAt as AWSDate, and both the runtime and dsgen serve
 // stamp an AWSDateTime into it, so no User record can be written at all.
 func TestCorpusPairs(t *testing.T) {
+	t.Parallel()
 	t.Run("add sort key to primary key", func(t *testing.T) {
 		final := corpus(t, "api-iterative-push-add-sort-to-primary-key-final-schema")
 		a := newApp(t, "blogs/v1.graphql")

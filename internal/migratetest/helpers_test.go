@@ -151,12 +151,15 @@ func (a *app) migrate(t *testing.T, schema string, number int, convs map[string]
 }
 
 // build copies testdata/<src> to cmd/<name>/main.go and builds it offline,
-// returning the executable's path.
+// returning the executable's path. Linking is most of a build whose
+// packages but the app's own are in the build cache: the executable goes
+// without the symbol table and DWARF (-s -w), which nothing reads, and
+// links a quarter faster.
 func (a *app) build(t *testing.T, src, name string) string {
 	t.Helper()
 	a.copy(t, src, filepath.Join("cmd", name, "main.go"))
 	bin := filepath.Join(a.dir, "bin", name)
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/"+name)
+	cmd := exec.Command("go", "build", "-ldflags=-s -w", "-o", bin, "./cmd/"+name)
 	cmd.Dir = a.dir
 	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod -buildvcs=false", "GOPROXY=off", "GOWORK=off")
 	if out, err := cmd.CombinedOutput(); err != nil {

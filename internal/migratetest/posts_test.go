@@ -27,6 +27,7 @@ const ratingToFloat = `	if v == nil {
 // there, converted, the new index answers, and the unsent mutations reach a
 // v2 backend in the new shape.
 func TestPostsSurviveSchemaChange(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, "posts/v1.graphql")
 	if out := a.run(t, "generate"); !strings.Contains(out, "first lock") {
 		t.Fatalf("first generate did not write the lock:\n%s", out)

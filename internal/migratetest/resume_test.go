@@ -17,6 +17,7 @@ const readings = 50000
 // record is converted exactly once and the new index has one entry per
 // record.
 func TestKilledMigrationResumes(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, "readings/v1.graphql")
 	a.run(t, "generate")
 	v1 := a.build(t, "readings/v1/main.go", "v1")

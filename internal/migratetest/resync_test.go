@@ -16,6 +16,7 @@ import (
 // Then the v1 build, opening the migrated store, is refused with
 // ErrStoreNewer and leaves the store as it was for v2.
 func TestResyncAndRefusals(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, "notes/v1.graphql")
 	a.run(t, "generate")
 	v1 := a.build(t, "notes/v1/main.go", "v1")

@@ -21,6 +21,7 @@ import (
 // conditional writes and batches at once, with readers checking that index
 // queries and scans agree inside every read transaction.
 func TestE2EConcurrentWrites(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ds := openBlog(t)
 	for _, id := range blogIDs {

@@ -298,6 +298,7 @@ func TestE2ELocked(t *testing.T) {
 	if os.Getenv(lockEnv) != "" {
 		t.Skip("in the child")
 	}
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	ds, err := blogm.Open(ctx, dir)
@@ -564,6 +565,7 @@ func TestE2ECrash(t *testing.T) {
 // ids into the engine that those operations were reading (a data race under
 // -race).
 func TestE2ERestartWhileBusy(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ds := openBlog(t)
 	must(t, ds.Blog.Save(ctx, &blogm.Blog{ID: "b", Name: "b"}))

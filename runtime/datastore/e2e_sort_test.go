@@ -88,6 +88,7 @@ func checkSorted[T any](t *testing.T, all []*T, key func(*T) string, less func(a
 }
 
 func TestE2ESortAndPage(t *testing.T) {
+	t.Parallel()
 	ds := openBlog(t)
 	all := seedPosts(t, ds, 120, 4)
 	less := func(a, b *blogm.Post) int { return cmp.Compare(a.ID, b.ID) }

@@ -264,6 +264,7 @@ func (c *chaosEvents) all() []syncengine.Event {
 }
 
 func TestServerKilledMidBaseSync(t *testing.T) {
+	t.Parallel()
 	const total, page = 3000, 100
 	srv := chaosServe(t)
 	chaosSeedPosts(t, srv, total)
@@ -322,6 +323,7 @@ func TestServerKilledMidBaseSync(t *testing.T) {
 }
 
 func TestServerKilledMidDrain(t *testing.T) {
+	t.Parallel()
 	const total = 300
 	srv := chaosServe(t)
 	px := testenv.NewProxy(t, srv.Addr)
@@ -388,6 +390,7 @@ func TestServerKilledMidDrain(t *testing.T) {
 var chaosShared = []string{"s0", "s1", "s2", "s3", "s4"}
 
 func TestNetworkChaos(t *testing.T) {
+	t.Parallel()
 	const ops = 100
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)

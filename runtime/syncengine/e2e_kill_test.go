@@ -73,6 +73,7 @@ func serverPosts(t *testing.T, s *testenv.Server) map[string]map[string]any {
 // drains, restarts it on the same directory, and checks that every write it
 // acknowledged reaches the server exactly once.
 func TestKilledDuringDrain(t *testing.T) {
+	t.Parallel()
 	root, err := testenv.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)

@@ -35,6 +35,7 @@ var (
 // -syncengine.seed=N to repeat a failure's choices (the interleaving with
 // the network still varies).
 func TestRandomConvergence(t *testing.T) {
+	t.Parallel()
 	seed := *randomSeed
 	if seed == 0 {
 		seed = time.Now().UnixNano()
