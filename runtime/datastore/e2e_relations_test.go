@@ -512,10 +512,11 @@ func TestE2ECascadeDelete(t *testing.T) {
 	}
 }
 
-// TestE2ELargeCascade deletes a blog with thousands of posts and comments:
-// the cascade must stay linear in the size of the tree (it was quadratic,
-// about 3 s for 2,000 posts and 13 s for 4,000, when records were deleted
-// while the tree was still being walked). The sizes stay below Badger's
+// TestE2ELargeCascade deletes a blog with thousands of posts and comments
+// and checks that exactly the tree goes. That the cascade stays linear in the
+// size of the tree (it was quadratic, about 3 s for 2,000 posts and 13 s for
+// 4,000, when records were deleted while the tree was still being walked) is
+// measured by BenchmarkCascadeDelete, not timed here. The sizes stay below Badger's
 // transaction limit (about 13k entries with the default preset; see
 // TestE2ECascadeOverTxnLimit).
 func TestE2ELargeCascade(t *testing.T) {
@@ -549,12 +550,7 @@ func TestE2ELargeCascade(t *testing.T) {
 	defer cancel()
 	deletes := ds.Comment.Observe(obsCtx)
 
-	start := time.Now()
 	must(t, ds.Blog.DeleteKey(ctx, "big"))
-	t.Logf("cascade of %d posts: %v", posts, time.Since(start))
-	if el := time.Since(start); el > 3*time.Second {
-		t.Errorf("deleting a blog with %d posts took %v", posts, el)
-	}
 	for name, q := range map[string]func(context.Context) (int, error){
 		"posts":    ds.Post.Query().Count,
 		"comments": ds.Comment.Query().Count,
@@ -589,14 +585,9 @@ func TestE2ELargeCascade(t *testing.T) {
 			return nil
 		}))
 	}
-	start = time.Now()
 	n, err := ds.Post.DeleteWhere(ctx, post.Title.Eq("gone"))
 	if err != nil || n != roots {
 		t.Errorf("DeleteWhere = %d, %v; want %d", n, err, roots)
-	}
-	t.Logf("DeleteWhere of %d posts: %v", roots, time.Since(start))
-	if el := time.Since(start); el > 3*time.Second {
-		t.Errorf("DeleteWhere of %d posts took %v", roots, el)
 	}
 	if n, _ := ds.Comment.Query().Count(ctx); n != 0 {
 		t.Errorf("%d comments after DeleteWhere", n)
