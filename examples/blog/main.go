@@ -22,6 +22,9 @@ func main() {
 	}
 }
 
+// run is the tour: one function that reads top to bottom, in the order a
+// newcomer meets the API, which is why it is longer than functions
+// elsewhere in the repository.
 func run(ctx context.Context, dir string) error {
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "dsgen-blog-")

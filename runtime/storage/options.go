@@ -111,6 +111,9 @@ type Options struct {
 //   - Value log: values above ValueThreshold go to vlog files mmapped at
 //     twice ValueLogFileSize; that is address space, not RSS, but it counts
 //     on 32-bit devices and it is the unit the GC rewrites.
+//
+// It is one long function on purpose: a flat list of settings, each with its
+// reason, reads best in one place next to the budget above.
 func (o Options) badgerOptions(dir string) badger.Options {
 	var bo badger.Options
 	if o.InMemory {

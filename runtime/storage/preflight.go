@@ -613,6 +613,13 @@ func (hr *hashReader) read(p []byte) error {
 	return err
 }
 
+// scanLog reads a .mem (mem) or .vlog file of size bytes entry by entry, as
+// Badger will replay it, and reports where the valid entries end and why.
+// It is one function, longer than our usual limit, on purpose: the verdict
+// on the bytes after a bad entry (a torn last write, or damage hiding
+// entries) depends on state carried across the whole walk (the open
+// transaction, the last commit, the offset), which split-up helpers would
+// have to pass back and forth.
 func (c *checker) scanLog(path string, size int64, mem bool) (*logScan, error) {
 	f, err := os.Open(path)
 	if err != nil {
