@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dsgen/dsgen/runtime/codec"
@@ -338,7 +339,8 @@ func (r *Repo[T]) checkParent(txn storage.Txn, l *engine.Link, rw engine.Row) er
 			names[i] = r.table.Slots[s].Field.Name
 		}
 		return &ValidationError{Model: r.table.Model.Name, Field: l.Field,
-			Reason: fmt.Sprintf("parent %s with key %v (from %v) does not exist; save it first", l.To.Model.Name, componentsString(rw, l.FromSlots), names)}
+			Reason: fmt.Sprintf("parent %s %s does not exist (from %s); save it first",
+				l.To.Model.Name, componentsString(rw, l.FromSlots), strings.Join(names, ", "))}
 	}
 	return nil
 }
@@ -586,15 +588,15 @@ func keyString(key []any) string {
 	return fmt.Sprintf("%q", key)
 }
 
-// componentsString formats the key components at slots for errors.
+// componentsString formats the key components at slots for errors as the
+// values the caller gave: "b1" for one component, ("p1", 3) for several.
 func componentsString(rw engine.Row, slots []int) string {
-	out := make([]any, len(slots))
+	parts := make([]string, len(slots))
 	for i, s := range slots {
-		if str, ok := storage.DecodeString(rw[s]); ok {
-			out[i] = str
-		} else {
-			out[i] = fmt.Sprintf("%x", rw[s])
-		}
+		parts[i] = storage.DescribeComponent(rw[s])
 	}
-	return keyString(out)
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
 }
