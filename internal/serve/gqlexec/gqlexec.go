@@ -184,6 +184,9 @@ func (e *Executor) Prepare(req appsync.Request) (op *Operation, errs []*appsync.
 		if aerr := e.checkDocument(doc); aerr != nil {
 			return nil, []*appsync.Error{aerr}
 		}
+		if errs := e.checkIntLiterals(doc); len(errs) > 0 {
+			return nil, errs
+		}
 		if gerrs := validator.ValidateWithRules(e.schema, doc, e.rules); len(gerrs) > 0 {
 			return nil, fromGQLErrors(gerrs)
 		}
