@@ -33,7 +33,7 @@ func shapesClient(t *testing.T, url string) *dsm.DataStore {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 		defer cancel()
 		if err := eng.Close(ctx); err != nil {
 			t.Errorf("engine close: %v", err)
@@ -45,8 +45,8 @@ func shapesClient(t *testing.T, url string) *dsm.DataStore {
 	must(t, eng.Start(ctx))
 	select {
 	case <-eng.Ready():
-	case <-time.After(20 * time.Second):
-		t.Fatal("engine not ready within 20s")
+	case <-time.After(hangGuard):
+		t.Fatal("engine not ready before the hang guard")
 	}
 	return ds
 }
@@ -63,7 +63,7 @@ func TestSyncDataShapes(t *testing.T) {
 	must(t, err)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 		ts.Close()

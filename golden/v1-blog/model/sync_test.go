@@ -41,7 +41,7 @@ func startBackend(t *testing.T) string {
 	}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 		ts.Close()
@@ -49,6 +49,10 @@ func startBackend(t *testing.T) string {
 	})
 	return ts.URL + "/graphql"
 }
+
+// hangGuard only turns a hang into a failure: every wait here is for a
+// condition, and a loaded machine may take long to meet it.
+const hangGuard = 5 * time.Minute
 
 func syncedClient(t *testing.T, url string) *DataStore {
 	t.Helper()
@@ -62,7 +66,7 @@ func syncedClient(t *testing.T, url string) *DataStore {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 		defer cancel()
 		if err := eng.Close(ctx); err != nil {
 			t.Errorf("engine close: %v", err)
@@ -76,18 +80,18 @@ func syncedClient(t *testing.T, url string) *DataStore {
 	}
 	select {
 	case <-eng.Ready():
-	case <-time.After(20 * time.Second):
-		t.Fatal("engine not ready within 20s")
+	case <-time.After(hangGuard):
+		t.Fatal("engine not ready before the hang guard")
 	}
 	return ds
 }
 
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(hangGuard)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("not within 20s: %s", what)
+			t.Fatalf("gave up waiting (hang guard): %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
