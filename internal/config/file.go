@@ -34,6 +34,7 @@ type Error struct {
 	Msg  string
 }
 
+// Error formats the problem as file:line: message.
 func (e *Error) Error() string {
 	if e.Line == 0 {
 		return e.File + ": " + e.Msg

@@ -93,6 +93,7 @@ type Options struct {
 // a secret's value.
 type OptionError struct{ Msg string }
 
+// Error returns the message.
 func (e *OptionError) Error() string { return e.Msg }
 
 func optionErr(format string, args ...any) error {
