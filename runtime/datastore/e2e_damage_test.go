@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	blogm "github.com/dsgen/dsgen/examples/blog/model"
+	"github.com/dsgen/dsgen/internal/testenv/testfs"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/storage"
 )
@@ -87,7 +88,7 @@ func TestDamagedStoreThroughModelOpen(t *testing.T) {
 	for _, f := range files {
 		for _, how := range []string{"truncate-half", "truncate-0", "garbage", "delete"} {
 			t.Run(f+"/"+how, func(t *testing.T) {
-				dir := copyStore(t, pristine)
+				dir := testfs.CopyStore(t, pristine)
 				path := filepath.Join(dir, f)
 				data, err := os.ReadFile(path)
 				if err != nil {
@@ -141,27 +142,4 @@ func TestDamagedStoreThroughModelOpen(t *testing.T) {
 			})
 		}
 	}
-}
-
-// copyStore copies a closed store's files into a new directory.
-func copyStore(t *testing.T, src string) string {
-	t.Helper()
-	dst := t.TempDir()
-	ents, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		if e.Name() == "LOCK" {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dst
 }

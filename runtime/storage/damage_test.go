@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/dsgen/dsgen/internal/testenv/testfs"
 )
 
 // smallTune makes Badger flush and compact often and spread values over
@@ -106,29 +108,6 @@ func checkRecords(db *DB, n int) (int, error) {
 		err = fmt.Errorf("%d of %d records", intact, n)
 	}
 	return intact, err
-}
-
-// copyDir copies the files of src into a new directory.
-func copyDir(t testing.TB, src string) string {
-	t.Helper()
-	dst := t.TempDir()
-	ents, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		if e.Name() == "LOCK" {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dst
 }
 
 // dirState lists the files of dir with their sizes and contents' hash,
@@ -407,7 +386,7 @@ func TestDamageMatrix(t *testing.T) {
 			for _, f := range files {
 				for _, d := range damages() {
 					t.Run(f+"/"+d.name, func(t *testing.T) {
-						dir := copyDir(t, pristine)
+						dir := testfs.CopyStore(t, pristine)
 						path := filepath.Join(dir, f)
 						data, err := os.ReadFile(path)
 						if err != nil {
@@ -502,7 +481,7 @@ func TestOpenPanicReleasesLock(t *testing.T) {
 // holds nothing and is removed; an older one held data and is refused.
 func TestEmptyMemtableLog(t *testing.T) {
 	pristine := pristineStore(t, true)
-	dir := copyDir(t, pristine)
+	dir := testfs.CopyStore(t, pristine)
 	empty := filepath.Join(dir, "00050.mem")
 	if err := os.WriteFile(empty, nil, 0o644); err != nil {
 		t.Fatal(err)
@@ -516,7 +495,7 @@ func TestEmptyMemtableLog(t *testing.T) {
 	}
 
 	// An empty log older than one holding entries was not just created.
-	dir = copyDir(t, pristine)
+	dir = testfs.CopyStore(t, pristine)
 	if err := os.WriteFile(filepath.Join(dir, "00001.mem"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}

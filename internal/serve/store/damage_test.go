@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/dsgen/dsgen/internal/serve/store"
+	"github.com/dsgen/dsgen/internal/testenv/testfs"
 	"github.com/dsgen/dsgen/runtime/storage"
 )
 
@@ -49,7 +50,7 @@ func TestOpenDamagedStore(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			d := copyFiles(t, dir)
+			d := testfs.CopyStore(t, dir)
 			if err := tc.damage(filepath.Join(d, tc.file)); err != nil {
 				t.Fatal(err)
 			}
@@ -65,30 +66,8 @@ func TestOpenDamagedStore(t *testing.T) {
 		})
 	}
 
-	s = open(t, store.Options{Dir: copyFiles(t, dir)})
+	s = open(t, store.Options{Dir: testfs.CopyStore(t, dir)})
 	if recs := scanAll(t, s, "Post", 100); len(recs) != 500 {
 		t.Fatalf("undamaged copy: %d records, want 500", len(recs))
 	}
-}
-
-func copyFiles(t *testing.T, src string) string {
-	t.Helper()
-	dst := t.TempDir()
-	ents, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		if e.Name() == "LOCK" {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dst
 }
