@@ -338,32 +338,14 @@ func (s *Badger) decide(ctx context.Context, model string, pk []byte, norm []any
 	if err != nil {
 		return Change{}, nil, err
 	}
-	switch op {
-	case OpCreate, OpUpdate:
-		if item == nil {
-			return Change{}, nil, fmt.Errorf("store: mutate %s %v: %s with a nil item", model, norm, op)
-		}
-	case OpDelete:
-		if item == nil {
-			item = map[string]any{}
-			if cur != nil && cur.Item != nil {
-				item = cur.Item
-			}
-		}
-	default:
-		return Change{}, nil, fmt.Errorf("store: mutate %s %v: MutateFunc returned unknown op %d", model, norm, op)
-	}
-	itemJSON, err := json.Marshal(item)
+	item, itemJSON, version, err := decided(cur, item, op)
 	if err != nil {
-		return Change{}, nil, fmt.Errorf("store: mutate %s %v: item: %w", model, norm, err)
+		return Change{}, nil, fmt.Errorf("store: mutate %s %v: %w", model, norm, err)
 	}
 
 	lca := max(s.now().UnixMilli(), s.last, s.floor)
 	seq := s.seq + 1
-	r := row{op: op, deleted: op == OpDelete, version: 1, lca: lca, seq: seq, key: keyJSON, item: itemJSON}
-	if cur != nil {
-		r.version = cur.Version + 1
-	}
+	r := row{op: op, deleted: op == OpDelete, version: version, lca: lca, seq: seq, key: keyJSON, item: itemJSON}
 	writes := make([]wop, 0, 7)
 	if cur != nil && curRow.deleted && curRow.expireAt != 0 {
 		// The old tombstone is replaced: its expiry entry goes with it.

@@ -64,6 +64,38 @@ func modelPrefix(ns byte, model string) []byte {
 	return storage.AppendString([]byte{ns}, model)
 }
 
+// decided checks what a MutateFunc returned for the stored record cur (nil
+// when there is none) and returns what both engines write: the item (a
+// delete without one keeps cur's, so the tombstone still says what it
+// was), its JSON and the record's next version. Errors leave the caller to
+// say which record.
+func decided(cur *Record, item map[string]any, op Op) (map[string]any, []byte, int64, error) {
+	switch op {
+	case OpCreate, OpUpdate:
+		if item == nil {
+			return nil, nil, 0, fmt.Errorf("%s with a nil item", op)
+		}
+	case OpDelete:
+		if item == nil {
+			item = map[string]any{}
+			if cur != nil && cur.Item != nil {
+				item = cur.Item
+			}
+		}
+	default:
+		return nil, nil, 0, fmt.Errorf("MutateFunc returned unknown op %d", op)
+	}
+	itemJSON, err := json.Marshal(item)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("item: %w", err)
+	}
+	version := int64(1)
+	if cur != nil {
+		version = cur.Version + 1
+	}
+	return item, itemJSON, version, nil
+}
+
 // encodeKey normalises key (every number becomes a float64, the type JSON
 // decoding gives) and encodes it as key components.
 func encodeKey(model string, key []any) (pk []byte, norm []any, err error) {

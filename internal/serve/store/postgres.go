@@ -333,29 +333,12 @@ func (s *Postgres) mutateOnce(ctx context.Context, model string, pk []byte, norm
 	if err != nil {
 		return Change{}, err
 	}
-	switch op {
-	case OpCreate, OpUpdate:
-		if newItem == nil {
-			return fail("%s with a nil item", op)
-		}
-	case OpDelete:
-		if newItem == nil {
-			newItem = map[string]any{}
-			if cur != nil && cur.Item != nil {
-				newItem = cur.Item
-			}
-		}
-	default:
-		return fail("MutateFunc returned unknown op %d", op)
-	}
-	itemJSON, err := json.Marshal(newItem)
+	newItem, itemJSON, newVersion, err := decided(cur, newItem, op)
 	if err != nil {
-		return fail("item: %w", err)
+		return fail("%w", err)
 	}
-	newVersion := int64(1)
 	stmt := pgInsert
 	if cur != nil {
-		newVersion = cur.Version + 1
 		stmt = pgUpdate
 	}
 	del := op == OpDelete
