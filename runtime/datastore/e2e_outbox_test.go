@@ -390,3 +390,57 @@ func TestFailMutationTakesTheServerCopy(t *testing.T) {
 		t.Fatalf("record the backend lacks still present: %v", err)
 	}
 }
+
+// An event can overtake the answer to our own mutation: another client's
+// newer write, arriving while ours is in flight, must not be lost when our
+// (older) answer lands.
+func TestNewerEventDuringSendIsNotLost(t *testing.T) {
+	ctx := context.Background()
+	ds := openBlog(t, datastore.Outbox())
+	s := ds.Post.Repo().Store()
+	applyOne(t, s, "Post", map[string]any{"id": "r1", "title": "v1", "rating": 1, "_version": 1, "_lastChangedAt": 1000})
+
+	p, err := ds.Post.Get(ctx, "r1")
+	must(t, err)
+	p.Title = "ours"
+	must(t, ds.Post.Save(ctx, p))
+	m, err := s.Sync().NextMutation(ctx)
+	must(t, err)
+
+	// The other client's update (v3, after ours became v2) arrives first:
+	// held back while ours is pending.
+	res, err := s.Sync().ApplyRemote(ctx, "Post", []map[string]any{{"id": "r1", "title": "theirs", "rating": json.Number("7"), "_version": json.Number("3"), "_lastChangedAt": json.Number("3000")}})
+	must(t, err)
+	if res.Applied != 0 {
+		t.Fatalf("an event for a record with a pending mutation was applied: %+v", res)
+	}
+	if got, _ := ds.Post.Get(ctx, "r1"); got.Title != "ours" {
+		t.Fatalf("local title = %q while our mutation is pending, want ours", got.Title)
+	}
+
+	// Our answer (v2) lands: the held v3 wins.
+	must(t, s.Sync().CompleteMutation(ctx, m, map[string]any{"id": "r1", "title": "ours", "rating": json.Number("1"), "_version": json.Number("2"), "_lastChangedAt": json.Number("2000")}))
+	got, err := ds.Post.Get(ctx, "r1")
+	must(t, err)
+	if got.Title != "theirs" || got.Rating == nil || *got.Rating != 7 {
+		t.Fatalf("after our older answer: %q rating %v, want the newer event's values", got.Title, got.Rating)
+	}
+	sm, ok, err := s.RecordSyncMeta(ctx, "Post", "r1")
+	must(t, err)
+	if !ok || sm.Version != 3 || sm.Held != nil {
+		t.Fatalf("sync metadata = %+v, want version 3 and nothing held", sm)
+	}
+
+	// An event older than our answer is simply dropped.
+	p = got
+	p.Title = "ours again"
+	must(t, ds.Post.Save(ctx, p))
+	m, err = s.Sync().NextMutation(ctx)
+	must(t, err)
+	_, err = s.Sync().ApplyRemote(ctx, "Post", []map[string]any{{"id": "r1", "title": "stale", "_version": json.Number("4"), "_lastChangedAt": json.Number("4000")}})
+	must(t, err)
+	must(t, s.Sync().CompleteMutation(ctx, m, map[string]any{"id": "r1", "title": "ours again", "rating": json.Number("7"), "_version": json.Number("5"), "_lastChangedAt": json.Number("5000")}))
+	if got, _ := ds.Post.Get(ctx, "r1"); got.Title != "ours again" {
+		t.Fatalf("title = %q, want our newer answer", got.Title)
+	}
+}

@@ -23,6 +23,14 @@ type SyncMeta struct {
 	Deleted       bool  `json:"d,omitempty"`
 	// Seen is the startedAt of the last full sync that listed the record.
 	Seen int64 `json:"s,omitempty"`
+	// Held is the newest backend copy that arrived while a local mutation
+	// of the record was pending (JSON), and HeldVersion its _version. It
+	// is applied when the last pending mutation completes, if the answer is
+	// older: an event can overtake the answer to our own mutation, and
+	// dropping it would leave the record behind the backend until the next
+	// full sync.
+	Held        json.RawMessage `json:"h,omitempty"`
+	HeldVersion int64           `json:"hv,omitempty"`
 }
 
 // ApplyOption tunes ApplyRemote.
@@ -213,12 +221,16 @@ func (tx *Txn) applyRemote(t *engine.Table, item map[string]any, force bool, see
 	changed, _ := scalar.Int64Of(item["_lastChangedAt"])
 	deleted, _ := item["_deleted"].(bool)
 	if !force {
-		if _, pending, err := pendingSeq(tx.btx, rk); err != nil || pending {
+		_, pending, err := pendingSeq(tx.btx, rk)
+		if err != nil {
 			return false, err
 		}
 		m, err := readSyncMeta(tx.btx, t, rk)
 		if err != nil {
 			return false, err
+		}
+		if pending {
+			return false, tx.hold(t, rk, m, item, version, seen)
 		}
 		if m != nil && m.Version >= version {
 			if seen != 0 && m.Seen != seen {
@@ -267,6 +279,68 @@ func (tx *Txn) applyRemote(t *engine.Table, item map[string]any, force bool, see
 	}
 	tx.events = append(tx.events, event{table: t, op: op, key: rk, data: data, fromSync: true})
 	return true, writeSyncMeta(tx.btx, t, rk, SyncMeta{Version: version, LastChangedAt: changed, Seen: seen})
+}
+
+// hold keeps item, a backend copy that arrived while a local mutation of
+// the record is pending, in the record's sync metadata when it is the
+// newest seen, so releaseHeld can apply it once the mutation completes. A
+// full sync that listed the record (seen) marks it, as applyRemote does.
+func (tx *Txn) hold(t *engine.Table, rk []byte, m *SyncMeta, item map[string]any, version, seen int64) error {
+	if m == nil {
+		m = &SyncMeta{}
+	}
+	if version <= m.Version || version <= m.HeldVersion {
+		if seen != 0 && m.Seen != seen {
+			m.Seen = seen
+			return writeSyncMeta(tx.btx, t, rk, *m)
+		}
+		return nil
+	}
+	if seen != 0 {
+		m.Seen = seen
+	}
+	b, err := json.Marshal(item)
+	if err != nil {
+		return fmt.Errorf("datastore: %s: hold a backend copy: %w", t.Model.Name, err)
+	}
+	m.Held, m.HeldVersion = b, version
+	return writeSyncMeta(tx.btx, t, rk, *m)
+}
+
+// releaseHeld applies the backend copy held back while the record had
+// pending mutations (none is pending now) when it is newer than what the
+// record took since, and forgets it either way.
+func (tx *Txn) releaseHeld(t *engine.Table, rk []byte, held json.RawMessage, heldVersion int64) error {
+	if held == nil {
+		return nil
+	}
+	m, err := readSyncMeta(tx.btx, t, rk)
+	if err != nil {
+		return err
+	}
+	if m != nil && m.Version >= heldVersion {
+		if m.Held == nil {
+			return nil
+		}
+		m.Held, m.HeldVersion = nil, 0
+		return writeSyncMeta(tx.btx, t, rk, *m)
+	}
+	d := json.NewDecoder(bytes.NewReader(held))
+	d.UseNumber()
+	var item map[string]any
+	if err := d.Decode(&item); err != nil {
+		return fmt.Errorf("datastore: %s: held backend copy: %w", t.Model.Name, err)
+	}
+	var seen int64
+	if m != nil {
+		seen = m.Seen
+	}
+	_, err = tx.applyRemote(t, item, true, seen)
+	var rej *RemoteRecordError
+	if errors.As(err, &rej) {
+		return nil // it did not fit the schema when it arrived either
+	}
+	return err
 }
 
 // SweepUnseen deletes the local records of model that the backend knows
@@ -388,17 +462,33 @@ func (y SyncStore) CompleteMutation(ctx context.Context, m *Mutation, result map
 		if err != nil {
 			return err
 		}
+		prev, err := readSyncMeta(tx.btx, t, rk)
+		if err != nil {
+			return err
+		}
+		var held json.RawMessage
+		var heldVersion int64
+		if prev != nil {
+			held, heldVersion = prev.Held, prev.HeldVersion
+		}
 		if _, pending, err := pendingSeq(tx.btx, rk); err != nil {
 			return err
 		} else if pending {
 			// Later writes are queued: keep the local values, take
-			// the version they will be sent with.
+			// the version they will be sent with, and keep holding a
+			// newer backend copy until they are done.
 			version, _ := scalar.Int64Of(result["_version"])
 			changed, _ := scalar.Int64Of(result["_lastChangedAt"])
 			deleted, _ := result["_deleted"].(bool)
-			return writeSyncMeta(tx.btx, t, rk, SyncMeta{Version: version, LastChangedAt: changed, Deleted: deleted})
+			m := SyncMeta{Version: version, LastChangedAt: changed, Deleted: deleted}
+			if heldVersion > version {
+				m.Held, m.HeldVersion = held, heldVersion
+			}
+			return writeSyncMeta(tx.btx, t, rk, m)
 		}
-		_, err = tx.applyRemote(t, maps.Clone(result), true, 0)
-		return err
+		if _, err := tx.applyRemote(t, maps.Clone(result), true, 0); err != nil {
+			return err
+		}
+		return tx.releaseHeld(t, rk, held, heldVersion)
 	})
 }

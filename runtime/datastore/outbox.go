@@ -394,8 +394,17 @@ func (y SyncStore) FailMutation(ctx context.Context, m *Mutation, reason string,
 			return err
 		}
 		if o.server != nil {
-			_, err := tx.applyRemote(t, maps.Clone(o.server), true, 0)
-			return err
+			prev, err := readSyncMeta(tx.btx, t, e.RecordKey)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.applyRemote(t, maps.Clone(o.server), true, 0); err != nil {
+				return err
+			}
+			if prev != nil {
+				return tx.releaseHeld(t, e.RecordKey, prev.Held, prev.HeldVersion)
+			}
+			return nil
 		}
 		old, err := engine.Get(tx.btx, e.RecordKey)
 		if err != nil || old == nil {

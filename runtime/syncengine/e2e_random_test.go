@@ -37,11 +37,11 @@ var (
 //
 // It runs alone, not in parallel with the other chaos tests: under that
 // extra load it once ended with a client holding v10 of a post the server
-// had at v11 and never fetched it again (seed 1796228143905857063; the seed
-// alone does not reproduce it). The likely cause, not yet proven: an update
-// event that arrived while the client's own mutation of the record was in
-// flight, which the engine drops as Amplify does. It is recorded as a limit
-// in the README; this test is kept to the conditions it was written for.
+// had at v11 (seed 1796228143905857063; the seed alone does not reproduce
+// it). The cause found: an event that overtook the answer to the client's
+// own mutation of the record was dropped. Such events are now held and
+// applied after the answer (datastore's TestNewerEventDuringSendIsNotLost
+// pins that case down).
 func TestRandomConvergence(t *testing.T) {
 	seed := *randomSeed
 	if seed == 0 {
