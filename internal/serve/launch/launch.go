@@ -66,6 +66,9 @@ type Options struct {
 	JWTUsernameClaim string
 	JWTGroupsClaim   string
 
+	// DevAuth serves dev identities from the console (--dev-auth).
+	DevAuth bool
+
 	TLSCert, TLSKey string
 	DevTLS          bool
 	DevTLSDir       string // "" means the data directory, else a temporary one
@@ -135,6 +138,9 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	if err := o.checkStorage(); err != nil {
+		return err
+	}
+	if err := o.devAuth(log, &cfg); err != nil {
 		return err
 	}
 	st, err := o.openStore(ctx, log, &cfg)
