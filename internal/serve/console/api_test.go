@@ -1,13 +1,18 @@
 package console_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/dsgen/dsgen/internal/serve"
+	"github.com/dsgen/dsgen/internal/serve/auth"
+	"github.com/dsgen/dsgen/internal/serve/store"
+	"github.com/dsgen/dsgen/internal/testenv"
 	"github.com/dsgen/dsgen/runtime/appsync/client"
 )
 
@@ -258,5 +263,45 @@ func TestClientsAndConflicts(t *testing.T) {
 	}
 	if args := byField["onUpdatePost"]["args"]; !strings.Contains(fmt.Sprint(args), "eq:x") {
 		t.Errorf("onUpdatePost args %v, want its filter", args)
+	}
+}
+
+// TestWebhookConflicts: conflicts under the custom strategy are listed with
+// the webhook's answer: resolved with its item, or removed.
+func TestWebhookConflicts(t *testing.T) {
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p struct{ NewItem map[string]any }
+		_ = json.NewDecoder(r.Body).Decode(&p)
+		if p.NewItem["title"] == "remove me" {
+			fmt.Fprint(w, `{"action": "REMOVE"}`)
+			return
+		}
+		fmt.Fprint(w, `{"action": "RESOLVE", "item": {"id": "p1", "title": "from the webhook"}}`)
+	}))
+	t.Cleanup(hook.Close)
+	_, ts := testenv.Serve(t, serve.Config{
+		Schema:          testenv.LoadSchema(t, testSchema),
+		Store:           testenv.OpenStore(t, store.Options{}),
+		DefaultConflict: serve.Custom,
+		ConflictWebhook: hook.URL,
+		Auth:            auth.Config{APIKeys: []auth.APIKey{{Key: apiKey}}},
+	}, false)
+	keyed := goClient(t, ts, client.APIKey(apiKey))
+	mutate(t, keyed, "createPost", createPost, map[string]any{"in": map[string]any{"id": "p1", "title": "first"}})
+	mutate(t, keyed, "updatePost", updatePost, map[string]any{"in": map[string]any{"id": "p1", "title": "second", "_version": 1}})
+	mutate(t, keyed, "updatePost", updatePost, map[string]any{"in": map[string]any{"id": "p1", "title": "stale", "_version": 1}})
+	mutate(t, keyed, "updatePost", updatePost, map[string]any{"in": map[string]any{"id": "p1", "title": "remove me", "_version": 1}})
+
+	_, body := call(t, "GET", ts.URL+"/console/api/conflicts", keyHeader, nil)
+	cs := body["conflicts"].([]any)
+	if len(cs) != 2 {
+		t.Fatalf("conflicts: %v, want 2", cs)
+	}
+	resolved, removed := cs[0].(map[string]any), cs[1].(map[string]any)
+	if resolved["strategy"] != "custom" || resolved["resolution"] != "resolved" || resolved["result"].(map[string]any)["title"] != "from the webhook" {
+		t.Errorf("first conflict: %v, want resolved with the webhook's item", resolved)
+	}
+	if removed["resolution"] != "removed" || removed["serverVersion"].(float64) != 3 {
+		t.Errorf("second conflict: %v, want removed against version 3", removed)
 	}
 }

@@ -3,9 +3,9 @@ package console_test
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"os/exec"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
