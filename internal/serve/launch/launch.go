@@ -360,6 +360,7 @@ func (o *Options) listeningAttrs(ln net.Listener, sch *meta.Schema, devCert stri
 	attrs := []any{"addr", bound,
 		"graphql", scheme + "://" + bound + "/graphql",
 		"realtime", wsScheme + "://" + bound + "/graphql/realtime",
+		"console", scheme + "://" + bound + "/",
 		"models", len(sch.Models), "tls", tlsOn}
 	if devCert != "" {
 		attrs = append(attrs, "devCert", devCert)
