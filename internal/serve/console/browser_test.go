@@ -194,8 +194,19 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.run("see the mutation live", waitText("#events", "live from go"), waitText("#clients", "onCreatePost"))
 	b.shot("live")
 
+	// A subscription run from the explorer streams its events.
+	b.run("subscribe in the explorer",
+		chromedp.Click(chromedp.CSS("#tab-explorer")),
+		eval(`window.dsgenConsole.setQuery("subscription { onUpdatePost { id title _version } }")`),
+		chromedp.Click(chromedp.CSS("#run")),
+		waitText("#result-meta", "listening"))
+	waitSubscribed(t, ts, "onUpdatePost")
+	mutate(t, keyed, "updatePost", updatePost, map[string]any{"in": map[string]any{"id": "p-live", "title": "updated from go", "_version": 1}})
+	b.run("see the event in the result", waitText("#result", "updated from go"), waitText("#result-meta", "subscription: 1 event"))
+	b.shot("explorer-subscription")
+	b.run("stop the subscription", chromedp.Click(chromedp.CSS("#stop")))
+
 	// Owner filtering: each dev identity sees only its notes.
-	b.run("back to the explorer", chromedp.Click(chromedp.CSS("#tab-explorer")))
 	b.signIn("alice", "")
 	res := b.runQuery(`query { listNotes { items { id title owner } } }`)
 	if !strings.Contains(res, "alice note") || strings.Contains(res, "bob note") {

@@ -226,7 +226,7 @@ function runSubscription(query, variables) {
     ack: () => { $("result-meta").textContent = "subscription: listening"; },
     data: (payload) => {
       lines.unshift(JSON.stringify(payload, null, 2));
-      setResult(lines.slice(0, 50).join("\n\n"), "subscription: " + lines.length + " events");
+      setResult(lines.slice(0, 50).join("\n\n"), "subscription: " + lines.length + (lines.length === 1 ? " event" : " events"));
     },
     error: (errors) => setResult({ errors }, "subscription refused"),
   });
