@@ -31,6 +31,7 @@ const state = {
   live: null, // Realtime of the Live tab
   explorerRT: null, // Realtime of a subscription run from the explorer
   dataCursor: null,
+  dataSeq: 0,
   pollTimer: 0,
   events: 0,
 };
@@ -323,12 +324,16 @@ async function loadRecords(more) {
   const params = new URLSearchParams({ model, limit: "50", q: $("filter-q").value, owner: $("filter-owner").value, deleted: $("filter-deleted").value });
   if (more && state.dataCursor) params.set("cursor", state.dataCursor);
   const body = $("records").tBodies[0];
-  if (!more) {
-    body.replaceChildren();
-    $("history").replaceChildren();
-  }
+  // Only the latest request renders: a slower earlier one (another model,
+  // other filters) must not add its rows.
+  const seq = ++state.dataSeq;
   try {
     const page = await api("records?" + params);
+    if (seq !== state.dataSeq) return;
+    if (!more) {
+      body.replaceChildren();
+      $("history").replaceChildren();
+    }
     for (const r of page.records) body.append(recordRow(model, r));
     state.dataCursor = page.next || null;
     $("more").hidden = !page.next;
