@@ -167,6 +167,13 @@ func TestConsoleInBrowser(t *testing.T) {
 		waitText("#status", "API loaded"),
 		waitText("#docs", "listPosts"))
 	b.shot("loaded")
+	// Everything the page loaded came from the server itself (it must work
+	// offline).
+	foreign, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](
+		`performance.getEntriesByType("resource").map(e => e.name).filter(n => !n.startsWith(location.origin))`))
+	if err != nil || len(foreign) != 0 {
+		t.Errorf("the page loaded from elsewhere: %v (%v)", foreign, err)
+	}
 
 	// Completion from the served schema while typing in the editor.
 	b.run("complete a field",
