@@ -2,15 +2,20 @@
 #   go run ./examples/blog/sync   run the example end to end (backend and two clients)
 #   make test                 everything CI checks
 
-.PHONY: test generate check-generated bench interop
+.PHONY: test generate check-generated check-console console bench interop
 
-test: check-generated
+test: check-generated check-console
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "not gofmt'ed:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
 	@# A throwaway PostgreSQL for the PostgreSQL engine's tests (unless
-	@# DSGEN_TEST_POSTGRES names one); without a server they skip, except
-	@# under CI=true.
-	@if [ -z "$$DSGEN_TEST_POSTGRES" ]; then \
+	@# DSGEN_TEST_POSTGRES names one) and Debian's chromium for the
+	@# console's browser test (screenshots in test-artifacts/); without
+	@# them those tests skip, except under CI=true.
+	@if chromium=$$(./scripts/chromium.sh); then export DSGEN_CHROMIUM="$$chromium"; \
+	elif [ "$$CI" = true ]; then exit 1; \
+	else echo "no chromium: the console's browser test skips"; fi; \
+	export DSGEN_TEST_ARTIFACTS="$${DSGEN_TEST_ARTIFACTS:-$(CURDIR)/test-artifacts}"; \
+	if [ -z "$$DSGEN_TEST_POSTGRES" ]; then \
 		if url=$$(./scripts/pg-test.sh start); then export DSGEN_TEST_POSTGRES="$$url"; started=1; \
 		elif [ "$$CI" = true ]; then exit 1; \
 		else echo "no PostgreSQL: its tests skip"; fi; \
@@ -31,6 +36,17 @@ check-generated: generate
 
 generate:
 	go generate ./examples/...
+
+# The console's bundle (internal/serve/console/dist, embedded in dsgen) is
+# checked in; rebuilding it from web/ with the locked packages must not
+# change it.
+console:
+	go generate ./internal/serve/console
+
+check-console: console
+	@if [ -n "$$(git status --porcelain -- internal/serve/console/dist)" ]; then \
+		echo "rebuilding the console changed internal/serve/console/dist: commit the rebuilt bundle"; git status --short -- internal/serve/console/dist; exit 1; \
+	fi
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./templates ./runtime/...

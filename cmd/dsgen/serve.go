@@ -20,7 +20,8 @@ import (
 const serveSummary = `Serves an AppSync-compatible GraphQL API for the schema's models, with
 conflict detection, delta sync and real-time subscriptions, so DataStore
 clients (dsgen's and Amplify's) sync against it. GraphQL is served at
-/graphql, the real-time WebSocket at /graphql/realtime, health at /healthz.
+/graphql, the real-time WebSocket at /graphql/realtime, health at /healthz,
+the web console at /.
 Prometheus metrics at /metrics (see --metrics). Logs are JSON lines on
 stderr; the "listening" line names the bound address. SIGINT or SIGTERM
 stops it gracefully.
@@ -81,6 +82,7 @@ func serveFlags(fs *flag.FlagSet, o *launch.Options) {
 	fs.StringVar(&o.TLSCert, "tls-cert", "", "serve HTTPS/WSS with this certificate `file` (plain HTTP stays available on the same port)")
 	fs.StringVar(&o.TLSKey, "tls-key", "", "private key `file` for --tls-cert")
 	fs.BoolVar(&o.DevTLS, "dev-tls", false, "serve HTTPS/WSS with a self-signed certificate for 127.0.0.1 and localhost")
+	fs.BoolVar(&o.DevAuth, "dev-auth", false, "development only: the console (at /) hands out signed tokens for any user name and groups (HS256 with --jwt-hs256-secret, or a secret kept in the data directory)")
 	fs.StringVar(&o.DevTLSDir, "dev-tls-dir", "", "`directory` keeping dev-cert.pem and dev-key.pem across restarts (default: the data directory, or a temporary one)")
 	fs.Int64Var(&o.MaxBody, "max-body", 1<<20, "maximum GraphQL request body in `bytes`")
 	fs.IntVar(&o.MaxSubscriptions, "max-subscriptions", 100, "subscriptions per WebSocket connection")

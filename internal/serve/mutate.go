@@ -167,6 +167,7 @@ func (r *resolver) write(ctx context.Context, op sdl.Op, f gqlexec.Field, kind s
 		}
 		var answer any
 		next, nextKind, answer, err = r.resolve(ctx, w, conflict.cur)
+		r.s.noteConflict(w, r.id, conflict.cur, version, next, nextKind, answer, err)
 		if answer != nil || err != nil {
 			return answer, err
 		}

@@ -125,6 +125,10 @@ type Config struct {
 	// Metrics says who may read GET /metrics (default MetricsOff: the
 	// metrics are kept but only Registry serves them).
 	Metrics MetricsAccess
+	// DevAuth serves dev identities (POST /console/api/dev-token): anyone
+	// reaching the server may get a token for any user name and groups,
+	// signed with Auth.JWT.HS256Secret (required). For development only.
+	DevAuth bool
 }
 
 // Server is a running API over one store. Create it with New, serve
@@ -144,6 +148,8 @@ type Server struct {
 	stopFeed context.CancelFunc
 	// writes counts mutations under way so Shutdown can wait for them.
 	writes sync.WaitGroup
+	// conflicts keeps the latest conflicts for the console.
+	conflicts conflictLog
 }
 
 // New builds the API for cfg.Schema and connects the store's commit feed to
@@ -207,6 +213,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if _, err := ParseMetricsAccess(string(cfg.Metrics)); err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
+	}
+	if err := checkDevAuth(cfg); err != nil {
+		return nil, err
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
@@ -293,8 +302,8 @@ func (s *Server) publish(ch store.Change) {
 }
 
 // Handler returns the HTTP API: POST /graphql, the WebSocket endpoint
-// /graphql/realtime, GET /healthz and, unless Config.Metrics is MetricsOff,
-// GET /metrics. Connection timeouts are the http.Server's: Serve sets them
+// /graphql/realtime, GET /healthz, unless Config.Metrics is MetricsOff
+// GET /metrics, and the web console at / (console.go). Connection timeouts are the http.Server's: Serve sets them
 // from Config.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -304,6 +313,7 @@ func (s *Server) Handler() http.Handler {
 	if s.cfg.Metrics != MetricsOff {
 		mux.Handle("/metrics", s.serveMetrics())
 	}
+	s.mountConsole(mux)
 	return mux
 }
 

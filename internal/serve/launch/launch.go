@@ -66,6 +66,9 @@ type Options struct {
 	JWTUsernameClaim string
 	JWTGroupsClaim   string
 
+	// DevAuth serves dev identities from the console (--dev-auth).
+	DevAuth bool
+
 	TLSCert, TLSKey string
 	DevTLS          bool
 	DevTLSDir       string // "" means the data directory, else a temporary one
@@ -135,6 +138,9 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	if err := o.checkStorage(); err != nil {
+		return err
+	}
+	if err := o.devAuth(log, &cfg); err != nil {
 		return err
 	}
 	st, err := o.openStore(ctx, log, &cfg)
@@ -354,6 +360,7 @@ func (o *Options) listeningAttrs(ln net.Listener, sch *meta.Schema, devCert stri
 	attrs := []any{"addr", bound,
 		"graphql", scheme + "://" + bound + "/graphql",
 		"realtime", wsScheme + "://" + bound + "/graphql/realtime",
+		"console", scheme + "://" + bound + "/",
 		"models", len(sch.Models), "tls", tlsOn}
 	if devCert != "" {
 		attrs = append(attrs, "devCert", devCert)

@@ -67,8 +67,10 @@ type conn struct {
 	slow     chan struct{}
 	slowOnce sync.Once
 
-	mu   sync.Mutex // guards subs (reader adds/removes, writer looks up)
+	mu   sync.Mutex // guards subs (reader adds/removes, writer looks up) and shown
 	subs map[string]*sub
+	// shown is the principal once authenticated, for Hub.Connections.
+	shown any
 
 	// Reader-only state.
 	inited    bool
@@ -229,6 +231,9 @@ func (c *conn) connectionInit(log *slog.Logger) {
 	}
 	c.inited = true
 	c.principal = p
+	c.mu.Lock()
+	c.shown = p
+	c.mu.Unlock()
 	c.offer(item{frame: c.h.ackJSON, after: afterAck})
 }
 
