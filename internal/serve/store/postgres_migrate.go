@@ -171,6 +171,10 @@ func readRows(ctx context.Context, tx pgx.Tx, limit int, log bool, sql string, a
 	return out, false, nil
 }
 
+// rewriteRecordsPG is one batch of a pass over rw.Model's base table:
+// one read, then one statement per kind of write, over arrays. A move
+// first checks that no new key is taken (by a record already there or by
+// another of the batch), so the error names the record.
 func rewriteRecordsPG(ctx context.Context, tx pgx.Tx, rw Rewrite) ([]byte, bool, error) {
 	after := rw.Cursor
 	if after == nil {
@@ -178,47 +182,57 @@ func rewriteRecordsPG(ctx context.Context, tx pgx.Tx, rw Rewrite) ([]byte, bool,
 	}
 	rows, more, err := readRows(ctx, tx, rw.Limit, false, `SELECT pk, key, item FROM dsgen_records
 		WHERE model = $1 AND pk > $2 ORDER BY pk LIMIT $3 FOR UPDATE`, rw.Model, after, rw.Limit+1)
-	if err != nil {
-		return nil, false, err
+	if err != nil || len(rows) == 0 {
+		return nil, !more, err
 	}
-	var next []byte
-	for _, r := range rows {
-		next = r.pk
-		if rw.To == "" {
-			if _, err := tx.Exec(ctx, `DELETE FROM dsgen_records WHERE model = $1 AND pk = $2`, rw.Model, r.pk); err != nil {
-				return nil, false, err
-			}
-			continue
-		}
+	next := rows[len(rows)-1].pk
+	oldPKs := make([][]byte, len(rows))
+	for i, r := range rows {
+		oldPKs[i] = r.pk
+	}
+	if rw.To == "" {
+		_, err := tx.Exec(ctx, `DELETE FROM dsgen_records WHERE model = $1 AND pk = ANY($2)`, rw.Model, oldPKs)
+		return next, !more, err
+	}
+	newPKs := make([][]byte, len(rows))
+	keys, items := make([]string, len(rows)), make([]string, len(rows))
+	seen := map[string]string{} // new pk -> new key JSON
+	for i, r := range rows {
 		pk, key, item, err := rw.rewritten(r.key, r.item)
 		if err != nil {
 			return nil, false, err
 		}
-		if rw.To == rw.Model {
-			if string(pk) != string(r.pk) {
-				return nil, false, fmt.Errorf("%s %s: a rewrite in place changed the key to %s", rw.Model, r.key, key)
-			}
-			if _, err := tx.Exec(ctx, `UPDATE dsgen_records SET key = $3, item = $4 WHERE model = $1 AND pk = $2`,
-				rw.Model, r.pk, string(key), string(item)); err != nil {
-				return nil, false, err
-			}
-			continue
+		if rw.To == rw.Model && string(pk) != string(r.pk) {
+			return nil, false, fmt.Errorf("%s %s: a rewrite in place changed the key to %s", rw.Model, r.key, key)
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO dsgen_records (model, pk, key, item, version, lca, seq, deleted, expire_at)
-			SELECT $3, $4, $5, $6, version, lca, seq, deleted, expire_at FROM dsgen_records WHERE model = $1 AND pk = $2`,
-			rw.Model, r.pk, rw.To, pk, string(key), string(item))
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) && pe.Code == "23505" {
+		if _, dup := seen[string(pk)]; dup {
 			return nil, false, fmt.Errorf("%w: %s %s", ErrKeyTaken, rw.To, key)
 		}
-		if err != nil {
-			return nil, false, err
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM dsgen_records WHERE model = $1 AND pk = $2`, rw.Model, r.pk); err != nil {
-			return nil, false, err
-		}
+		seen[string(pk)] = string(key)
+		newPKs[i], keys[i], items[i] = pk, string(key), string(item)
 	}
-	return next, !more, nil
+	if rw.To == rw.Model {
+		_, err := tx.Exec(ctx, `UPDATE dsgen_records r SET key = u.key::json, item = u.item::json
+			FROM unnest($2::bytea[], $3::text[], $4::text[]) AS u(pk, key, item) WHERE r.model = $1 AND r.pk = u.pk`,
+			rw.Model, oldPKs, keys, items)
+		return next, !more, err
+	}
+	var taken []byte
+	err = tx.QueryRow(ctx, `SELECT pk FROM dsgen_records WHERE model = $1 AND pk = ANY($2) LIMIT 1`, rw.To, newPKs).Scan(&taken)
+	if err == nil {
+		return nil, false, fmt.Errorf("%w: %s %s", ErrKeyTaken, rw.To, seen[string(taken)])
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO dsgen_records (model, pk, key, item, version, lca, seq, deleted, expire_at)
+		SELECT $2, u.npk, u.key::json, u.item::json, r.version, r.lca, r.seq, r.deleted, r.expire_at
+		FROM unnest($3::bytea[], $4::bytea[], $5::text[], $6::text[]) AS u(opk, npk, key, item)
+		JOIN dsgen_records r ON r.model = $1 AND r.pk = u.opk`, rw.Model, rw.To, oldPKs, newPKs, keys, items); err != nil {
+		return nil, false, err
+	}
+	_, err = tx.Exec(ctx, `DELETE FROM dsgen_records WHERE model = $1 AND pk = ANY($2)`, rw.Model, oldPKs)
+	return next, !more, err
 }
 
 func rewriteLogPG(ctx context.Context, tx pgx.Tx, rw Rewrite) ([]byte, bool, error) {
@@ -234,23 +248,29 @@ func rewriteLogPG(ctx context.Context, tx pgx.Tx, rw Rewrite) ([]byte, bool, err
 	if err != nil {
 		return nil, false, err
 	}
-	var next []byte
-	for _, r := range rows {
-		next = binary.BigEndian.AppendUint64(nil, uint64(r.seq))
-		if rw.To == "" {
-			if _, err := tx.Exec(ctx, `DELETE FROM dsgen_log WHERE seq = $1`, r.seq); err != nil {
-				return nil, false, err
-			}
-			continue
-		}
+	if len(rows) == 0 {
+		return nil, !more, nil
+	}
+	next := binary.BigEndian.AppendUint64(nil, uint64(rows[len(rows)-1].seq))
+	seqs := make([]int64, len(rows))
+	for i, r := range rows {
+		seqs[i] = r.seq
+	}
+	if rw.To == "" {
+		_, err := tx.Exec(ctx, `DELETE FROM dsgen_log WHERE seq = ANY($1)`, seqs)
+		return next, !more, err
+	}
+	pks := make([][]byte, len(rows))
+	keys, items := make([]string, len(rows)), make([]string, len(rows))
+	for i, r := range rows {
 		pk, key, item, err := rw.rewritten(r.key, r.item)
 		if err != nil {
 			return nil, false, err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE dsgen_log SET model = $2, pk = $3, key = $4, item = $5 WHERE seq = $1`,
-			r.seq, rw.To, pk, string(key), string(item)); err != nil {
-			return nil, false, err
-		}
+		pks[i], keys[i], items[i] = pk, string(key), string(item)
 	}
-	return next, !more, nil
+	_, err = tx.Exec(ctx, `UPDATE dsgen_log l SET model = $1, pk = u.pk, key = u.key::json, item = u.item::json
+		FROM unnest($2::bigint[], $3::bytea[], $4::text[], $5::text[]) AS u(seq, pk, key, item) WHERE l.seq = u.seq`,
+		rw.To, seqs, pks, keys, items)
+	return next, !more, err
 }
