@@ -130,6 +130,9 @@ func (o *Options) migrateStore(ctx context.Context, log *slog.Logger, st store.S
 		}
 		return nil
 	}
+	if prog == nil && mark.Migration > target.Migration {
+		return bad(true, "the data was written by a newer schema: serve that schema (or a later one), or restore the data from before it was migrated")
+	}
 	if lock == nil {
 		return bad(false, "there is no lock at %s, so no migration to apply: write the schema's lock and migrations with dsgen migrate, or start with --migrate=off to serve the data as it is", lockPath)
 	}

@@ -1,8 +1,10 @@
 package launch
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -192,5 +194,60 @@ func TestRewriteSwap(t *testing.T) {
 	want := map[string]any{"a": 2, "b": 1, "c": int64(7), "d": "kept"}
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("rewrite = %v, %v; want %v", got, err, want)
+	}
+}
+
+// TestMigrateStoreConcurrentStarts: two instances starting together on one
+// PostgreSQL schema: one migrates while the other waits on the advisory
+// lock, then finds the data migrated.
+func TestMigrateStoreConcurrentStarts(t *testing.T) {
+	url := pgtest.Schema(t)
+	var sts [2]store.Store
+	for i := range sts {
+		st, err := store.OpenPostgres(context.Background(), url, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		sts[i] = st
+	}
+	p := newSchemaProject(t, `type Item @model { id: ID! n: Int }`)
+	p.migrate(true)
+	if err := p.migrateTo(sts[0], ""); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 600 {
+		create(t, sts[i%2], "Item", []any{fmt.Sprint(i)}, map[string]any{"id": fmt.Sprint(i), "n": i})
+	}
+	p.write(`type Item @model { id: ID! count: Int @renamedFrom(name: "n") }`)
+	p.migrate(false)
+	sch := p.schema()
+	var logs [2]bytes.Buffer
+	errs := make(chan error, 2)
+	for i := range sts {
+		go func() {
+			o := Options{Schema: p.path}
+			errs <- o.migrateStore(context.Background(), slog.New(slog.NewJSONHandler(&logs[i], nil)), sts[i], sch)
+		}()
+	}
+	for range sts {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	migrated := 0
+	for i := range logs {
+		if strings.Contains(logs[i].String(), "migrating the data store") {
+			migrated++
+		}
+	}
+	if migrated != 1 {
+		t.Errorf("%d instances migrated, want 1:\n%s\n%s", migrated, logs[0].String(), logs[1].String())
+	}
+	for i := range 600 {
+		r, err := sts[1].Get(context.Background(), "Item", []any{fmt.Sprint(i)})
+		if err != nil || r.Item["count"] != float64(i) || r.Item["n"] != nil {
+			t.Fatalf("record %d: %+v %v", i, r.Item, err)
+		}
 	}
 }
