@@ -251,3 +251,65 @@ func TestMigrateStoreConcurrentStarts(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrateStoreChainResume: two pending migrations (a field rename,
+// then a drop and an added default) applied in order; a run stopped part
+// way (the test hook, then cancelled) resumes at the next start.
+func TestMigrateStoreChainResume(t *testing.T) {
+	migrateEngines(t, func(t *testing.T, st store.Store) {
+		p := newSchemaProject(t, `type Item @model { id: ID! n: Int old: String }`)
+		p.migrate(true)
+		if err := p.migrateTo(st, ""); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 600 {
+			create(t, st, "Item", []any{fmt.Sprint(i)}, map[string]any{"id": fmt.Sprint(i), "n": i, "old": "x"})
+		}
+		p.write(`type Item @model { id: ID! count: Int @renamedFrom(name: "n") old: String }`)
+		p.migrate(false)
+		p.write(`type Item @model { id: ID! count: Int tag: String! @default(value: "new") }`)
+		p.migrate(false)
+
+		t.Setenv(pauseEnv, "2")
+		ctx, cancel := context.WithCancel(context.Background())
+		var logs bytes.Buffer
+		done := make(chan error, 1)
+		go func() {
+			o := Options{Schema: p.path}
+			done <- o.migrateStore(ctx, slog.New(slog.NewJSONHandler(&syncWriter{w: &logs, paused: cancel}, nil)), st, p.schema())
+		}()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("paused run: %v", err)
+		}
+		if m := mark(t, st); m.Progress == nil || m.Migration != 0 {
+			t.Fatalf("mark of a run stopped in migration 1: %+v", m)
+		}
+		t.Setenv(pauseEnv, "")
+		if err := p.migrateTo(st, ""); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 600 {
+			r, err := st.Get(context.Background(), "Item", []any{fmt.Sprint(i)})
+			want := map[string]any{"id": fmt.Sprint(i), "count": float64(i), "tag": "new"}
+			if err != nil || !reflect.DeepEqual(r.Item, want) {
+				t.Fatalf("record %d: %v %v, want %v", i, r.Item, err, want)
+			}
+		}
+		if m := mark(t, st); m.Migration != 2 || m.Progress != nil || m.Version != p.schema().Version {
+			t.Errorf("final mark %+v", m)
+		}
+	})
+}
+
+// syncWriter collects log lines and cancels the run at the pause line.
+type syncWriter struct {
+	w      *bytes.Buffer
+	paused context.CancelFunc
+}
+
+func (s *syncWriter) Write(b []byte) (int, error) {
+	if strings.Contains(string(b), "migration paused") {
+		s.paused()
+	}
+	return s.w.Write(b)
+}
