@@ -210,6 +210,7 @@ type modelWork struct {
 	drops    []string
 	fills    []fill
 	rekey    []string // the new key fields, when the key changes
+	nested   []nested // changes to non-model values inside the items
 }
 
 type fill struct {
@@ -237,6 +238,9 @@ func (w *modelWork) rewrite(_ []any, item map[string]any) ([]any, map[string]any
 		if v, ok := item[f.field]; !ok || v == nil {
 			item[f.field] = f.value
 		}
+	}
+	for _, n := range w.nested {
+		at(item[n.path[0]], n.path[1:], n.work.apply)
 	}
 	return nil, item, nil
 }
@@ -270,16 +274,29 @@ func planPasses(sch *meta.Schema, mg *meta.Migration, later []*meta.Migration) (
 		return works[model]
 	}
 	var passes []pass
+	types := map[string]*typeWork{} // non-model types, named as in mg
 	for _, st := range mg.Steps {
 		where := fmt.Sprintf("migration %04d, step %s", mg.Number, st)
 		if st.Effect == meta.NeedsCode {
 			return nil, fmt.Errorf("%s: the conversion %s is Go code only the generated client runs, so dsgen serve cannot convert the stored values; change the schema in steps that need no conversion (add a new field, let clients fill it, then drop the old one)", where, st.Func)
 		}
 		if st.NonModel {
-			if st.Kind == meta.RenameField {
-				return nil, fmt.Errorf("%s: renaming a field of a non-model type is not supported by dsgen serve yet", where)
+			tw := types[st.Model]
+			if tw == nil {
+				tw = &typeWork{}
 			}
-			continue // values nested in items: a dropped field is left, an added one absent
+			switch {
+			case st.Kind == meta.RenameField:
+				tw.renames = append(tw.renames, [2]string{st.From, st.To})
+			case st.Kind == meta.DropField:
+				tw.drops = append(tw.drops, st.Field)
+			case (st.Kind == meta.AddField || st.Kind == meta.ChangeFieldType) && st.Default != nil:
+				tw.fills = append(tw.fills, fill{field: st.Field, value: *st.Default}) // typed by planNested
+			default:
+				continue // a type rename, or nothing stored changes
+			}
+			types[st.Model] = tw
+			continue
 		}
 		switch st.Kind {
 		case meta.DropModel:
@@ -319,6 +336,9 @@ func planPasses(sch *meta.Schema, mg *meta.Migration, later []*meta.Migration) (
 			work(st.Model).rekey = strings.Split(st.To, ",")
 		}
 	}
+	if err := planNested(sch, mg, later, types, work); err != nil {
+		return nil, err
+	}
 	names := make([]string, 0, len(works))
 	for n := range works {
 		names = append(names, n)
@@ -326,7 +346,9 @@ func planPasses(sch *meta.Schema, mg *meta.Migration, later []*meta.Migration) (
 	slices.Sort(names)
 	for _, n := range names {
 		w := works[n]
-		if w.from != w.to || len(w.renames)+len(w.drops)+len(w.fills) > 0 {
+		// Outer values first: a path reads names its outer types had renamed.
+		slices.SortStableFunc(w.nested, func(a, b nested) int { return len(a.path) - len(b.path) })
+		if w.from != w.to || len(w.renames)+len(w.drops)+len(w.fills)+len(w.nested) > 0 {
 			what := "rewrite " + w.to
 			if w.from != w.to {
 				what = "rename " + w.from + " to " + w.to

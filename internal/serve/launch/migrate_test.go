@@ -313,3 +313,53 @@ func (s *syncWriter) Write(b []byte) (int, error) {
 	}
 	return s.w.Write(b)
 }
+
+// TestMigrateStoreNested: renames, drops and defaults of a non-model
+// type's fields reach its values wherever items hold them (nested, in
+// lists, under a field renamed in the same migration), with a later
+// migration renaming a field on the path. (Renaming a non-model type is
+// planned as a conversion of the fields that use it, by dsgen migrate.)
+func TestMigrateStoreNested(t *testing.T) {
+	migrateEngines(t, func(t *testing.T, st store.Store) {
+		p := newSchemaProject(t, `
+type Address { street: String city: String zip: String }
+type Wrapper { addr: Address note: String }
+type Person @model { id: ID! home: Address work: [Address] }
+type Company @model { id: ID! hq: Wrapper }`)
+		p.migrate(true)
+		if err := p.migrateTo(st, ""); err != nil {
+			t.Fatal(err)
+		}
+		create(t, st, "Person", []any{"p"}, map[string]any{"id": "p",
+			"home": map[string]any{"street": "s1", "city": "c", "zip": "z"},
+			"work": []any{map[string]any{"street": "w1", "zip": "z"}, map[string]any{"street": "w2"}}})
+		create(t, st, "Company", []any{"c"}, map[string]any{"id": "c",
+			"hq": map[string]any{"addr": map[string]any{"street": "s3", "zip": "z"}, "note": "n"}})
+		p.write(`
+type Address { road: String @renamedFrom(name: "street") city: String country: String @default(value: "NL") }
+type Wrapper { address: Address @renamedFrom(name: "addr") note: String }
+type Person @model { id: ID! home: Address work: [Address] }
+type Company @model { id: ID! hq: Wrapper }`)
+		p.migrate(false)
+		p.write(`
+type Address { road: String city: String country: String @default(value: "NL") }
+type Wrapper { address: Address note: String }
+type Person @model { id: ID! house: Address @renamedFrom(name: "home") work: [Address] }
+type Company @model { id: ID! hq: Wrapper }`)
+		p.migrate(false)
+		if err := p.migrateTo(st, ""); err != nil {
+			t.Fatal(err)
+		}
+		person, _ := st.Get(context.Background(), "Person", []any{"p"})
+		want := map[string]any{"id": "p", "house": map[string]any{"road": "s1", "city": "c", "country": "NL"},
+			"work": []any{map[string]any{"road": "w1", "country": "NL"}, map[string]any{"road": "w2", "country": "NL"}}}
+		if !reflect.DeepEqual(person.Item, want) {
+			t.Errorf("person %v\nwant %v", person.Item, want)
+		}
+		company, _ := st.Get(context.Background(), "Company", []any{"c"})
+		want = map[string]any{"id": "c", "hq": map[string]any{"address": map[string]any{"road": "s3", "country": "NL"}, "note": "n"}}
+		if !reflect.DeepEqual(company.Item, want) {
+			t.Errorf("company %v\nwant %v", company.Item, want)
+		}
+	})
+}
