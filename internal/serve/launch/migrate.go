@@ -80,7 +80,7 @@ func (o *Options) migrateStore(ctx context.Context, log *slog.Logger, st store.S
 		return optionErr("--migrate %q: want auto, check or off", mode)
 	}
 	m, ok := st.(store.Migrator)
-	if mode == MigrateOff || !ok {
+	if mode == MigrateOff || !ok || o.InMemory { // in memory: no data to keep
 		return nil
 	}
 	lockPath, dir := migrate.Paths(o.Schema, o.Lock, o.Migrations)
