@@ -289,3 +289,43 @@ func readLock(t *testing.T, dir string) lockFile {
 	must(t, json.Unmarshal(b, &l))
 	return l
 }
+
+// TestServeMigrateSettings: serve finds the lock where dsgen.yml's
+// top-level lock puts it for dsgen migrate, and takes --migrate from the
+// serve: section.
+func TestServeMigrateSettings(t *testing.T) {
+	bin := dsgenBinary(t)
+	dir := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(dir, "api"), 0o755))
+	must(t, os.MkdirAll(filepath.Join(dir, "locks"), 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "api", "schema.graphql"), []byte(migrateV1), 0o644))
+	yml := "schema: api/schema.graphql\nout: model\nlock: locks/dsgen.lock.json\nserve:\n  data: data\n  api-key: [da2-test]\n  addr: 127.0.0.1:0\n"
+	must(t, os.WriteFile(filepath.Join(dir, "dsgen.yml"), []byte(yml), 0o644))
+	if r := runIn(t, bin, dir, "migrate", "--init"); r.code != 0 {
+		t.Fatalf("migrate --init: %s", r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "locks", "dsgen.lock.json")); err != nil {
+		t.Fatalf("the lock is not where dsgen.yml puts it: %v", err)
+	}
+	cmd := exec.Command(bin, "serve")
+	cmd.Dir = dir
+	p := startServeCmd(t, cmd)
+	p.stop(t)
+
+	must(t, os.WriteFile(filepath.Join(dir, "api", "schema.graphql"), []byte(migrateV2), 0o644))
+	if r := runIn(t, bin, dir, "migrate"); r.code != 0 {
+		t.Fatalf("migrate: %s%s", r.stdout, r.stderr)
+	}
+	must(t, os.WriteFile(filepath.Join(dir, "dsgen.yml"), []byte(yml+"  migrate: check\n"), 0o644))
+	if r := runIn(t, bin, dir, "serve"); r.code != 1 || !strings.Contains(r.stderr, "--migrate=auto") {
+		t.Fatalf("serve with migrate: check in dsgen.yml: exit %d, %s", r.code, r.stderr)
+	}
+	must(t, os.WriteFile(filepath.Join(dir, "dsgen.yml"), []byte(yml), 0o644))
+	cmd = exec.Command(bin, "serve")
+	cmd.Dir = dir
+	p = startServeCmd(t, cmd)
+	if !strings.Contains(p.log(), `"msg":"migrated"`) {
+		t.Errorf("serve did not migrate with the lock from dsgen.yml:\n%s", p.log())
+	}
+	p.stop(t)
+}
