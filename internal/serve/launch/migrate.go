@@ -469,6 +469,11 @@ func (r *migrationRun) runPass(ctx context.Context, mg *meta.Migration, i int, p
 			return fmt.Errorf("migration %04d (%s): %w", mg.Number, ps.what, err)
 		}
 		if done {
+			part := "records"
+			if ps.log {
+				part = "change log"
+			}
+			r.log.Info("migration pass done", "migration", mg.Number, "pass", ps.what, "part", part)
 			return nil
 		}
 		p.Cursor = next
