@@ -315,7 +315,7 @@ func planPasses(sch *meta.Schema, mg *meta.Migration, later []*meta.Migration) (
 			if st.Default == nil {
 				continue
 			}
-			model, field, ok := forward(later, st.Model, st.Field)
+			model, field, ok := forwardAs(later, st.Model, st.Field, false)
 			if !ok {
 				continue // dropped later
 			}
@@ -366,27 +366,6 @@ func planPasses(sch *meta.Schema, mg *meta.Migration, later []*meta.Migration) (
 		}
 	}
 	return passes, nil
-}
-
-// forward follows a model and field of a migration through the later
-// migrations to their names in the served schema; ok is false when one
-// drops them.
-func forward(later []*meta.Migration, model, field string) (string, string, bool) {
-	for _, mg := range later {
-		for _, st := range mg.Steps {
-			switch {
-			case st.NonModel:
-			case st.Kind == meta.RenameModel && st.From == model:
-				model = st.To
-			case st.Kind == meta.RenameField && st.Model == model && st.From == field:
-				field = st.To
-			case st.Kind == meta.DropModel && st.Model == model,
-				st.Kind == meta.DropField && st.Model == model && st.Field == field:
-				return "", "", false
-			}
-		}
-	}
-	return model, field, true
 }
 
 // defaultValue converts a @default as written to the field's JSON value,
@@ -491,8 +470,7 @@ func (r *migrationRun) runPass(ctx context.Context, mg *meta.Migration, i int, p
 // mark is the store's mark while migration i is under way at q.
 func (r *migrationRun) mark(i int, q migrationProgress) store.SchemaMark {
 	b, _ := json.Marshal(q) // plain data: cannot fail
-	m := store.SchemaMark{Version: r.migs[i].From, Migration: r.migs[i].Number - 1, Progress: b}
-	return m
+	return store.SchemaMark{Version: r.migs[i].From, Migration: r.migs[i].Number - 1, Progress: b}
 }
 
 // after is the store's mark once migration i is applied: the next one's

@@ -155,7 +155,9 @@ func backStep(mg *meta.Migration, owner, field string, nonModel bool) (string, s
 	return owner, field, true
 }
 
-// forwardAs is forward for a model (nonModel false) or a non-model type.
+// forwardAs follows a model (nonModel false) or non-model type and one of
+// its fields, named as in a migration, through the later migrations to
+// their names in the served schema; ok is false when one drops them.
 func forwardAs(later []*meta.Migration, owner, field string, nonModel bool) (string, string, bool) {
 	for _, mg := range later {
 		for _, st := range mg.Steps {
