@@ -159,7 +159,7 @@ serve:
 		// but an unknown key is, with its line and not a Go type.
 		writeFile(t, filepath.Join(bad, "dsgen.yml"), "schema: schema.graphql\nout: model\nserve:\n  addr: 127.0.0.1:0\noutput: x\n")
 		r = runIn(t, bin, bad, "generate")
-		if r.code != 1 || !strings.Contains(r.stderr, `dsgen.yml:5: unknown key "output"; valid keys: directives, importPath, introspection, out, package, schema, serve`) ||
+		if r.code != 1 || !strings.Contains(r.stderr, `dsgen.yml:5: unknown key "output"; valid keys: directives, importPath, introspection, lock, out, package, schema, serve`) ||
 			strings.Contains(r.stderr, "gen.Config") {
 			t.Errorf("generate: exit %d, %q", r.code, r.stderr)
 		}

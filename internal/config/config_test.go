@@ -134,7 +134,7 @@ func TestApplyErrors(t *testing.T) {
 		{"unknown key", "schema: s.graphql\nserve:\n  addr: x\n  apiKey: secret\n", nil,
 			[]string{"dsgen.yml:4: unknown key \"apiKey\" in serve (did you mean \"api-key\"?)", "valid keys: addr, api-key,"}},
 		{"unknown top-level key", "schema: s.graphql\nsrve:\n  addr: x\n", nil,
-			[]string{"dsgen.yml:2: unknown key \"srve\" (did you mean \"serve\"?)", "valid keys: directives, importPath, introspection, out, package, schema, serve"}},
+			[]string{"dsgen.yml:2: unknown key \"srve\" (did you mean \"serve\"?)", "valid keys: directives, importPath, introspection, lock, out, package, schema, serve"}},
 		{"a command-line-only flag", "serve:\n  config: other.yml\n", nil,
 			[]string{"dsgen.yml:2: unknown key \"config\" in serve"}},
 		{"an action", "serve:\n  print-schema: true\n", nil,
@@ -202,6 +202,7 @@ func TestTopLevel(t *testing.T) {
 out: /abs/model
 importPath: example.com/app/model
 introspection: model.json
+lock: api/dsgen.lock.json
 directives: aws_cognito_user_pools
 serve:
   anything: the serve section is serve's to check
@@ -212,7 +213,7 @@ serve:
 	}
 	if *f.schema != filepath.Join(dir, "api/schema.graphql") || *f.out != "/abs/model" || *f.pkg != "" ||
 		*f.importPath != "example.com/app/model" || *f.introspection != filepath.Join(dir, "model.json") ||
-		!slices.Equal(f.directives, List{"aws_cognito_user_pools"}) {
+		*f.lock != filepath.Join(dir, "api/dsgen.lock.json") || !slices.Equal(f.directives, List{"aws_cognito_user_pools"}) {
 		t.Errorf("settings: schema %q out %q package %q import-path %q introspection %q directives %q",
 			*f.schema, *f.out, *f.pkg, *f.importPath, *f.introspection, f.directives)
 	}
@@ -224,7 +225,7 @@ serve:
 	}
 
 	for _, c := range []struct{ yml, want string }{
-		{"schema: s\nimport_path: x\n", `:2: unknown key "import_path" (did you mean "importPath"?); valid keys: directives, importPath, introspection, out, package, schema, serve`},
+		{"schema: s\nimport_path: x\n", `:2: unknown key "import_path" (did you mean "importPath"?); valid keys: directives, importPath, introspection, lock, out, package, schema, serve`},
 		{"schema: s\nouput: x\n", `:2: unknown key "ouput" (did you mean "out"?)`},
 		{"schema: [a, b]\n", `:1: schema: want a single value`},
 		{"directives:\n  - a\n  - {b: c}\n", `:3: directives: want a list of single values`},

@@ -5,7 +5,7 @@
 // file --config names).
 //
 // The file's top level describes the generated package (schema, out,
-// package, importPath, introspection, directives): every command that has
+// package, importPath, introspection, lock, directives): every command that has
 // the matching flag reads it, so generate, migrate and serve agree on the
 // schema. A section per command (serve:) holds that command's own settings
 // keyed by flag name. Unknown keys and values of the wrong shape are errors
@@ -56,6 +56,8 @@ var topLevel = []setting{
 	{key: "package", flag: "package"},
 	{key: "importPath", flag: "import-path"},
 	{key: "introspection", flag: "introspection", path: true},
+	// The schema's lock: generate, migrate and serve must agree on it.
+	{key: "lock", flag: "lock", path: true},
 	{key: "directives", flag: "directive", list: true},
 }
 

@@ -49,6 +49,12 @@ type Options struct {
 	Store string
 	Addr  string // listen address; port 0 picks a free port
 
+	// Lock and Migrations are the schema's lock file and migration files'
+	// directory; "" means dsgen.lock.json and migrations next to the
+	// schema, as dsgen migrate writes them. Migrate is auto, check or off
+	// (see migrate.go); "" means auto.
+	Lock, Migrations, Migrate string
+
 	APIKeys         []string // KEY or KEY@RFC3339-expiry (--api-key)
 	Conflicts       []string // MODEL=STRATEGY (--conflict)
 	ConflictDefault string
@@ -148,6 +154,9 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer st.Close()
+	if err := o.migrateStore(ctx, log, st, sch); err != nil {
+		return err
+	}
 	cfg.Store = st
 	srv, err := serve.New(cfg)
 	if err != nil {
