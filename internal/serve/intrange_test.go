@@ -11,7 +11,7 @@ import (
 
 // TestServeIntIs32Bit sends Int values just outside AppSync's 32-bit Int
 // as variables and literals, in a field, a list element, a non-model
-// object, a filter and a condition: each is refused before anything is
+// object, a filter, a condition and a subscription filter: each is refused before anything is
 // written, with a ValidationError (HTTP 400) naming the variable or the
 // argument and the place inside it; the ends of the range are stored.
 func TestServeIntIs32Bit(t *testing.T) {
@@ -59,6 +59,16 @@ func TestServeIntIs32Bit(t *testing.T) {
 	stored := mustOK(t, e.do(t, `{ syncLists { items { id } } }`, nil)).field("syncLists")
 	if items, _ := stored["items"].([]any); len(items) != 0 {
 		t.Fatalf("refused writes stored %d records: %v", len(items), items)
+	}
+
+	// A subscription filter is checked the same way, over the WebSocket.
+	c := e.dialWS(t, nil)
+	c.init()
+	c.send(startMsg(t, "big", `subscription($f: ModelSubscriptionDefaultsFilterInput) { onCreateDefaults(filter: $f) { id } }`,
+		map[string]any{"f": map[string]any{"count": map[string]any{"in": []any{1, json.Number("2147483648")}}}}, e.authHeaders()))
+	errs := errorsOf(t, c.expect(appsync.MsgError, "big"))
+	if msg := errs[0].Message; !strings.Contains(msg, "Variable 'f' has an invalid value: $f.count.in[1]: 2147483648 is out of range") {
+		t.Errorf("subscription filter: message %q", msg)
 	}
 
 	got := mustOK(t, e.do(t, create, base("ints", []any{json.Number("2147483647"), nil, json.Number("-2147483648")}))).field("createLists")

@@ -386,7 +386,12 @@ func wholeInts(schema *ast.Schema, typ *ast.Type, v any, where string) (any, err
 		case json.Number:
 			text = string(n)
 		case float64:
+			// A JSON decoder without UseNumber (the WebSocket's payload)
+			// gives float64: whole numbers are written without an exponent.
 			text = strconv.FormatFloat(n, 'g', -1, 64)
+			if n == math.Trunc(n) && math.Abs(n) < 1e21 {
+				text = strconv.FormatFloat(n, 'f', -1, 64)
+			}
 		case float32:
 			text = strconv.FormatFloat(float64(n), 'g', -1, 32)
 		default:
