@@ -15,7 +15,7 @@ const require = createRequire(import.meta.url);
 const { codegen } = require('@graphql-codegen/core');
 const { buildSchema, parse } = require('graphql');
 const modelgen = require('@aws-amplify/appsync-modelgen-plugin');
-const { DefaultDirectives } = require('@aws-amplify/graphql-directives');
+const { DefaultDirectives, V1Directives, AppSyncDirectives, DeprecatedDirective } = require('@aws-amplify/graphql-directives');
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -32,7 +32,10 @@ const awsScalars = [
  */
 export async function generate(schemaPath) {
   const sdl = await readFile(schemaPath, 'utf8');
-  const directives = DefaultDirectives.map((d) => d.definition).join('\n');
+  // A schema using a transformer v1 directive is generated as Amplify does
+  // for a v1 project: the v1 directive set and transformerVersion 1.
+  const v1 = /@(key|connection|versioned)\b/.test(sdl.replace(/#.*$/gm, ''));
+  const directives = (v1 ? [...V1Directives, ...AppSyncDirectives, DeprecatedDirective] : DefaultDirectives).map((d) => d.definition).join('\n');
   let schema;
   try {
     schema = buildSchema([awsScalars, directives, sdl].join('\n'));
@@ -56,9 +59,9 @@ export async function generate(schemaPath) {
       emitAuthProvider: true,
       generateIndexRules: true,
       handleListNullabilityTransparently: true,
-      usePipelinedTransformer: true,
-      transformerVersion: 2,
-      respectPrimaryKeyAttributesOnConnectionField: true,
+      usePipelinedTransformer: !v1,
+      transformerVersion: v1 ? 1 : 2,
+      respectPrimaryKeyAttributesOnConnectionField: !v1,
       improvePluralization: false,
       generateModelsForLazyLoadAndCustomSelectionSet: true,
       codegenVersion: '2.15.3',

@@ -28,6 +28,9 @@ func (g *gen) structFields(m *meta.Model) []jen.Code {
 func fieldComment(m *meta.Model, f *meta.Field) string {
 	ts := m.Options.Timestamps
 	stamp := f.Name == ts.CreatedAt || f.Name == ts.UpdatedAt
+	if v, ok := m.Versioned(); ok && f.Name == v.Field {
+		return fmt.Sprintf("%s is the server's version counter (@versioned): 1 once created, one more on every update; a sync replaces what Save stores.", goName(f.Name))
+	}
 	switch {
 	case f.ReadOnly && !stamp:
 		// @model(timestamps: {updatedAt: null}): Amplify's model

@@ -144,6 +144,9 @@ func (b *builder) build() *meta.Schema {
 			b.out.Models = append(b.out.Models, b.model(d))
 		case d.Kind == ast.Object:
 			nm := &meta.NonModel{Name: d.Name}
+			if vd := d.Directives.ForName("versioned"); vd != nil && b.v1 != nil {
+				b.errorf(vd.Position, "%s: @versioned is only allowed on @model types, and %s has no @model", d.Name, d.Name)
+			}
 			for _, f := range d.Fields {
 				fld := b.field(d, f)
 				if rd := relationDirective(f); rd != nil {

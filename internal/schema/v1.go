@@ -195,6 +195,8 @@ func (b *builder) modelV1(d *ast.Definition) *meta.Model {
 		}
 	}
 
+	b.versioned(d, m)
+
 	// Auth: the v1 rule forms, and the attribute Amplify's generator writes.
 	m.Auth = nil
 	for _, ad := range d.Directives.ForNames("auth") {
@@ -662,4 +664,47 @@ func (b *builder) connFieldsExist(where string, pos *ast.Position, m *meta.Model
 		}
 	}
 	return ok
+}
+
+// versioned applies @versioned to m as graphql-versioned-transformer does
+// to the API: the version field (versionField, "version" by default) must
+// be an Int, and is added as a non-null Int when the type does not declare
+// it. Amplify's generator reads the schema as written, so an added field is
+// Hidden from the introspection; it is stored, so the generated type and
+// the sync engine carry the server's version.
+func (b *builder) versioned(d *ast.Definition, m *meta.Model) {
+	vd := d.Directives.ForName("versioned")
+	if vd == nil {
+		return
+	}
+	name, ok := stringArg(vd, "versionField")
+	if !ok {
+		name = meta.DefaultVersionField
+	}
+	input, ok := stringArg(vd, "versionInput")
+	if !ok {
+		input = meta.DefaultVersionInput
+	}
+	if name == "" || input == "" {
+		b.errorf(vd.Position, "%s: @versioned needs a non-empty versionField and versionInput", d.Name)
+		return
+	}
+	if m.Field(input) != nil {
+		b.errorf(vd.Position, "%s: @versioned(versionInput: %q) is also a field of %s; the update and delete inputs cannot hold both", d.Name, input, d.Name)
+	}
+	f := m.Field(name)
+	if f == nil {
+		m.Fields = append(m.Fields, &meta.Field{Name: name, Kind: meta.KindScalar, Type: meta.Int, Required: true, Implicit: true, Hidden: true})
+		return
+	}
+	if f.Kind != meta.KindScalar || f.Type != meta.Int || f.IsList {
+		pos := vd.Position
+		if fd := b.fieldDef[f]; fd != nil {
+			pos = fd.Position
+		}
+		b.errorf(pos, "%s.%s: the @versioned version field must be of type Int (the server counts versions in it)", d.Name, name)
+	}
+	if slices.Contains(m.PrimaryKey.Fields(), name) {
+		b.errorf(vd.Position, "%s: @versioned version field %q is part of the primary key; the server changes it on every write", d.Name, name)
+	}
 }

@@ -181,3 +181,53 @@ func TestV1UnknownConnectionTypeReportedOnce(t *testing.T) {
 		t.Errorf("got:\n%v\nwant:\n%s", err, want)
 	}
 }
+
+// TestV1Versioned checks @versioned: the version field is added (hidden
+// from the introspection, as Amplify's generator reads the schema as
+// written) or checked when declared, and the arguments reach the metadata.
+func TestV1Versioned(t *testing.T) {
+	s, err := Load([]Source{{Name: "v.graphql", Input: `type Note @model @versioned {
+  id: ID!
+  body: String
+}
+type Doc @model @versioned(versionField: "rev", versionInput: "expectedRev") {
+  id: ID!
+  rev: Int
+}
+`}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	note := s.Model("Note")
+	if f := note.Field("version"); f == nil || f.Type != "Int" || !f.Required || !f.Hidden {
+		t.Errorf("Note.version = %+v, want a hidden required Int", f)
+	}
+	if v, ok := note.Versioned(); !ok || v.Field != "version" || v.Input != "expectedVersion" {
+		t.Errorf("Note.Versioned() = %+v, %v", v, ok)
+	}
+	doc := s.Model("Doc")
+	if f := doc.Field("rev"); f == nil || f.Hidden || f.Required {
+		t.Errorf("Doc.rev = %+v, want the declared field as written", f)
+	}
+	if v, ok := doc.Versioned(); !ok || v.Field != "rev" || v.Input != "expectedRev" {
+		t.Errorf("Doc.Versioned() = %+v, %v", v, ok)
+	}
+	js, err := Introspection(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(js), `"name": "version"`) {
+		t.Errorf("introspection lists the added version field:\n%s", js)
+	}
+
+	for _, c := range []struct{ src, want string }{
+		{`type Note @model @versioned { id: ID! version: String }`, "v.graphql:1:39: Note.version: the @versioned version field must be of type Int"},
+		{`type Note @model @versioned(versionInput: "body") { id: ID! body: String }`, `@versioned(versionInput: "body") is also a field of Note`},
+		{"type Note @versioned { id: ID! }\ntype T @model @key(fields: [\"id\"]) { id: ID! }", "v.graphql:1:12: Note: @versioned is only allowed on @model types"},
+	} {
+		_, err := Load([]Source{{Name: "v.graphql", Input: c.src}}, Options{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s\ngot error %v, want it to contain %q", c.src, err, c.want)
+		}
+	}
+}

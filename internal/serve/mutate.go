@@ -91,6 +91,9 @@ func (r *resolver) create(ctx context.Context, op sdl.Op, f gqlexec.Field) (any,
 		}
 		input[fd.Name] = v
 	}
+	if v, ok := m.Versioned(); ok {
+		input[v.Field] = int64(1) // as graphql-versioned-transformer's create
+	}
 	ts := m.Options.Timestamps
 	for _, name := range []string{ts.CreatedAt, ts.UpdatedAt} {
 		if name != "" && input[name] == nil {
@@ -139,6 +142,9 @@ type writeCall struct {
 	cond     map[string]any
 	key      []any
 	strategy Strategy
+	// expected is the version an update or delete of a @versioned model
+	// expects the stored record to have (the versionInput argument).
+	expected *int64
 }
 
 // write serves update and delete: the condition, the owner check and the
@@ -194,6 +200,9 @@ func (r *resolver) writeCall(m *meta.Model, f gqlexec.Field, kind store.Op) (*wr
 	if err != nil {
 		return nil, 0, err
 	}
+	if w.expected, err = expectedVersion(m, w.input); err != nil {
+		return nil, 0, err
+	}
 	if kind == store.OpDelete {
 		if err := auth.CheckWrite(m, w.input, w.aop, r.id); err != nil {
 			return nil, 0, err
@@ -231,6 +240,10 @@ func (r *resolver) writeTo(w *writeCall, cur *store.Record, next map[string]any,
 	if ok, err := filter.Match(w.cond, curOut); err != nil || !ok {
 		return nil, 0, conditionFailed(m)
 	}
+	curV, err := checkExpected(m, w.expected, cur)
+	if err != nil {
+		return nil, 0, err
+	}
 	if check && version > cur.Version {
 		// No client has seen a version the server has not
 		// assigned: this is tampering, not a conflict.
@@ -247,11 +260,47 @@ func (r *resolver) writeTo(w *writeCall, cur *store.Record, next map[string]any,
 	}
 	item := maps.Clone(cur.Item)
 	maps.Copy(item, next)
+	if v, ok := m.Versioned(); ok {
+		item[v.Field] = curV + 1
+	}
 	if !w.acc.Allows(item) {
 		// An update may not hand the record to another owner.
 		return nil, 0, unauthorized(w.f.Name, m)
 	}
 	return item, store.OpUpdate, nil
+}
+
+// expectedVersion reads and removes the versionInput argument of an
+// update or delete of a @versioned model (the API makes it a required
+// Int); it returns nil for other models.
+func expectedVersion(m *meta.Model, input map[string]any) (*int64, error) {
+	v, ok := m.Versioned()
+	if !ok {
+		return nil, nil
+	}
+	raw := input[v.Input]
+	delete(input, v.Input)
+	n, isInt := normNumber(raw).(int64)
+	if !isInt {
+		return nil, appsync.Errorf(appsync.BadRequest, "%s: %s must be an integer, got %v", m.Name, v.Input, raw)
+	}
+	return &n, nil
+}
+
+// checkExpected is @versioned's condition, which the v1 transformer adds
+// to the update and delete conditions: the stored version must be the one
+// the caller expects, or the write fails as a failed condition does. It
+// returns the stored version (0 for a model that is not @versioned).
+func checkExpected(m *meta.Model, expected *int64, cur *store.Record) (int64, error) {
+	v, ok := m.Versioned()
+	if !ok {
+		return 0, nil
+	}
+	stored, _ := normNumber(cur.Item[v.Field]).(int64)
+	if expected != nil && !cur.Deleted && stored != *expected {
+		return 0, appsync.Errorf(appsync.ConditionalCheck, "The conditional request failed (model %s: %s is %d, %s was %d)", m.Name, v.Field, stored, v.Input, *expected)
+	}
+	return stored, nil
 }
 
 // resolve applies the model's conflict strategy to a write that conflicted

@@ -383,12 +383,12 @@ export class GoClientProc {
    * @param {string} name label used in error messages
    * @param {Server} server the server to sync with, over plain HTTP and ws://
    */
-  constructor(name, server) {
+  constructor(name, server, { bin = goClientBin(), extraArgs = [] } = {}) {
     this.name = name;
     this.#dir = mkdtempSync(path.join(tmpdir(), 'dsgen-interop-go-'));
     // -v: the engine's log goes to stderr, which failure messages quote.
-    const args = ['-dir', this.#dir, '-url', server.endpoint, '-key', API_KEY, '-v'];
-    this.#proc = track(spawn(goClientBin(), args, { stdio: ['pipe', 'pipe', 'pipe'] }));
+    const args = [...extraArgs, '-dir', this.#dir, '-url', server.endpoint, '-key', API_KEY, '-v'];
+    this.#proc = track(spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
     this.#proc.stdin.on('error', () => {}); // a dead process is reported through exit
     let readyTimer;
     this.#ready = new Promise((resolve, reject) => {
@@ -540,6 +540,19 @@ export class GoClientProc {
     }
   }
 
+  /**
+   * waitRecord (record client only) polls the local record of model with
+   * the given key until every key of match equals it (compared as JSON), or
+   * until it is absent; resolves with it.
+   * @param {string} model @param {any[]} key @param {{match?: object, absent?: boolean}} want
+   */
+  async waitRecord(model, key, { match = {}, absent = false } = {}) {
+    const what = absent ? `${model} ${key} to be absent` : `${model} ${key} to match ${JSON.stringify(match)}`;
+    return this.#poll(what, async () => (await this.call('get', { model, key })).record,
+      (r) => (absent ? r === null
+        : r !== null && Object.entries(match).every(([k, v]) => JSON.stringify(r[k]) === JSON.stringify(v))));
+  }
+
   /** stderr returns what the Go client logged so far. */
   stderr() {
     return this.#stderr;
@@ -553,6 +566,47 @@ export class GoClientProc {
     clearTimeout(killer);
     rmSync(this.#dir, { recursive: true, force: true });
   }
+}
+
+let builtRecordClient;
+
+/**
+ * recordClientBin returns the Go record client program
+ * (runtime/syncengine/testdata/recordclient: a generated package other than
+ * the blog's, chosen with -schema), built once per test process.
+ */
+export function recordClientBin() {
+  if (builtRecordClient) return builtRecordClient;
+  const dir = mkdtempSync(path.join(tmpdir(), 'dsgen-interop-recordclient-'));
+  const bin = path.join(dir, 'recordclient');
+  try {
+    execFileSync('go', ['build', '-o', bin, './runtime/syncengine/testdata/recordclient'],
+      { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
+  } catch (err) {
+    throw new Error(`building the Go record client (go build ./runtime/syncengine/testdata/recordclient in ${repoRoot}) failed: ${err.message}`,
+      { cause: err });
+  }
+  builtRecordClient = bin;
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return bin;
+}
+
+/**
+ * startRecordClient runs the Go record client over the generated package
+ * named by schema ("shapes": golden/data-shapes, "v1blog": golden/v1-blog)
+ * and resolves once its first sync is done. Drive it with call('save' |
+ * 'get' | 'delete' | 'outbox' | 'report', ...) and waitRecord.
+ * @param {Server} server
+ * @param {{schema: string, name?: string, t?: import('node:test').TestContext}} opts
+ */
+export async function startRecordClient(server, { schema, name = 'Go', t }) {
+  const c = new GoClientProc(name, server, { bin: recordClientBin(), extraArgs: ['-schema', schema] });
+  t?.after(async () => {
+    if (process.env.INTEROP_DEBUG) process.stderr.write(`--- Go client ${name} stderr ---\n${c.stderr()}\n`);
+    await c.close();
+  });
+  await c.ready();
+  return c;
 }
 
 /**

@@ -14,6 +14,7 @@ import (
 	blogm "github.com/dsgen/dsgen/examples/blog/model"
 	"github.com/dsgen/dsgen/examples/blog/model/post"
 	"github.com/dsgen/dsgen/runtime/datastore"
+	"github.com/dsgen/dsgen/runtime/predicate"
 )
 
 // outboxOf lists the outbox as (op, id) pairs with their data.
@@ -357,6 +358,34 @@ func TestOutboxCarriesConditions(t *testing.T) {
 	if len(box) != 1 || box[0].Op != datastore.MutationDelete || box[0].Condition["title"] == nil {
 		t.Fatalf("conditional delete = %#v", box)
 	}
+}
+
+// TestOutboxConditionIntRange refuses a condition the backend would refuse:
+// an Int beyond 32 bits (AppSync's filter inputs take GraphQL's Int), in
+// an update or a delete, nested under not or in a between. Nothing is
+// written or queued; the same condition is fine without an outbox.
+func TestOutboxConditionIntRange(t *testing.T) {
+	ctx := context.Background()
+	ds := openBlog(t, datastore.Outbox())
+	s := ds.Store()
+	applyOne(t, s, "Post", map[string]any{"id": "r1", "title": "t", "rating": 3, "_version": 1, "_lastChangedAt": 1})
+	p, err := ds.Post.Get(ctx, "r1")
+	must(t, err)
+	p.Title = "changed"
+	wantInvalid(t, ds.Post.Save(ctx, p, datastore.If(post.Rating.Lt(1<<31))), "Post", "rating", "condition lt: 2147483648 does not fit the 32-bit Int")
+	wantInvalid(t, ds.Post.Save(ctx, p, datastore.If(predicate.Not(post.Rating.Between(10, 1<<40)))), "Post", "rating", "condition between: 1099511627776")
+	wantInvalid(t, ds.Post.Delete(ctx, p, datastore.If(post.Rating.Gt(-1<<31-1))), "Post", "rating", "condition gt: -2147483649")
+	if box := outboxOf(t, s); len(box) != 0 {
+		t.Fatalf("refused writes queued %+v", box)
+	}
+	if got, err := ds.Post.Get(ctx, "r1"); err != nil || got.Title != "t" {
+		t.Fatalf("after refused writes: %+v, %v", got, err)
+	}
+	must(t, ds.Post.Save(ctx, p, datastore.If(post.Rating.Lt(1<<31-1))))
+
+	local := openBlog(t)
+	must(t, local.Post.Save(ctx, &blogm.Post{ID: "l1", Title: "t", Rating: ptr(3)}))
+	must(t, local.Post.Save(ctx, &blogm.Post{ID: "l1", Title: "u", Rating: ptr(3)}, datastore.If(post.Rating.Lt(1<<40))))
 }
 
 func TestFailMutationTakesTheServerCopy(t *testing.T) {

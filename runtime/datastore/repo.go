@@ -174,6 +174,9 @@ func (r *Repo[T]) save(tx *Txn, v *T, cond predicate.Predicate[T], fromSync bool
 		var c map[string]any
 		if e := cond.Expr(); e.Kind != predicate.KindTrue {
 			c = e.GraphQLFilter()
+			if err := checkConditionInts(t.Model, c); err != nil && old != nil {
+				return err // a create's condition is not sent
+			}
 		}
 		if err := tx.enqueue(t, mop, key, data, old, c); err != nil {
 			return fmt.Errorf("datastore: save %s: outbox: %w", t.Model.Name, err)
@@ -466,7 +469,11 @@ func (r *Repo[T]) DeleteKey(ctx context.Context, key []any, opts ...WriteOption[
 		}
 		if c := cond.Expr(); c.Kind != predicate.KindTrue && tx.store.cfg.outbox {
 			// The backend checks the condition too, on its copy.
-			tx.conds = map[string]map[string]any{string(k): c.GraphQLFilter()}
+			gc := c.GraphQLFilter()
+			if err := checkConditionInts(r.table.Model, gc); err != nil {
+				return err
+			}
+			tx.conds = map[string]map[string]any{string(k): gc}
 			defer func() { tx.conds = nil }()
 		}
 		return tx.deleteTree(r.table, k, old, false, map[string]bool{})

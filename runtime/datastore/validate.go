@@ -248,3 +248,48 @@ func (r *Repo[T]) applyDefaults(v *T) error {
 	}
 	return nil
 }
+
+// checkConditionInts refuses a condition that will go to the backend (c,
+// a GraphQL condition input) with an integer an Int filter cannot hold:
+// AppSync's filter inputs for Int and AWSTimestamp fields take a 32-bit
+// Int, so such a condition would make the mutation a dead letter later.
+func checkConditionInts(m *meta.Model, c map[string]any) error {
+	for k, v := range c {
+		switch k {
+		case "and", "or":
+			list, _ := v.([]any)
+			for _, x := range list {
+				if sub, ok := x.(map[string]any); ok {
+					if err := checkConditionInts(m, sub); err != nil {
+						return err
+					}
+				}
+			}
+			continue
+		case "not":
+			if sub, ok := v.(map[string]any); ok {
+				if err := checkConditionInts(m, sub); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		f := m.Field(k)
+		ops, ok := v.(map[string]any)
+		if f == nil || !ok || f.Kind != meta.KindScalar || (f.Type != meta.Int && f.Type != meta.AWSTimestamp) {
+			continue
+		}
+		for op, arg := range ops {
+			args, isList := arg.([]any)
+			if !isList {
+				args = []any{arg}
+			}
+			for _, a := range args {
+				if n, ok := scalar.Int64Of(a); ok && (n < math.MinInt32 || n > math.MaxInt32) {
+					return &ValidationError{Model: m.Name, Field: k, Reason: fmt.Sprintf("condition %s: %d does not fit the 32-bit Int of AppSync's filter inputs", op, n)}
+				}
+			}
+		}
+	}
+	return nil
+}

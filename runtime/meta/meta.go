@@ -8,6 +8,8 @@
 // construction; share them freely between goroutines.
 package meta
 
+import "encoding/json"
+
 // Schema is the whole processed schema. Slices keep source order, with the
 // models and fields Amplify adds (join models, foreign keys, timestamps) at the
 // positions Amplify's model generator puts them.
@@ -410,3 +412,42 @@ type Input struct {
 
 // Ptr returns a pointer to s, for optional values in metadata literals.
 func Ptr(s string) *string { return &s }
+
+// The names @versioned uses when its arguments are absent.
+const (
+	DefaultVersionField = "version"
+	DefaultVersionInput = "expectedVersion"
+)
+
+// Versioning is what a transformer v1 @versioned directive asks of a model's
+// API: the server stores a version counter in Field (1 on create, one more
+// on every update) and an update or delete must carry the version it
+// expects in the input field Input, failing its condition otherwise.
+type Versioning struct {
+	Field string
+	Input string
+}
+
+// Versioned returns the model's @versioned settings, and false when the
+// model has no @versioned directive.
+func (m *Model) Versioned() (Versioning, bool) {
+	for _, d := range m.Directives {
+		if d.Name != "versioned" {
+			continue
+		}
+		var args struct {
+			VersionField *string `json:"versionField"`
+			VersionInput *string `json:"versionInput"`
+		}
+		_ = json.Unmarshal([]byte(d.Args), &args) // written by internal/schema; absent keys keep the defaults
+		v := Versioning{Field: DefaultVersionField, Input: DefaultVersionInput}
+		if args.VersionField != nil && *args.VersionField != "" {
+			v.Field = *args.VersionField
+		}
+		if args.VersionInput != nil && *args.VersionInput != "" {
+			v.Input = *args.VersionInput
+		}
+		return v, true
+	}
+	return Versioning{}, false
+}

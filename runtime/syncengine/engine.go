@@ -42,6 +42,13 @@ type Config struct {
 	// Auth authorizes requests: client.APIKey, client.Token (a JWT
 	// function, refreshed after a 401) or client.Hook (e.g. IAM signing).
 	Auth client.Auth
+	// Owner is the signed-in user's name (the id token's cognito:username,
+	// what the JS client passes). A transformer v1 API requires it as the
+	// owner argument of an owner-auth model's subscriptions (AppSync v1 and
+	// dsgen serve for a v1 schema refuse them without it); the engine then
+	// subscribes with it, as the JS client does. Unused for v2 schemas,
+	// whose subscriptions the backend filters per caller.
+	Owner string
 	// HTTPClient carries HTTP and WebSocket traffic (TLS settings).
 	HTTPClient *http.Client
 	// SyncPageSize is the limit of each sync query (default 1000).
@@ -129,8 +136,10 @@ type Engine struct {
 	client     *client.Client
 	docs       map[string]*client.ModelDocs
 	levels     [][]*meta.Model
-	events     broadcaster
-	log        *slog.Logger
+	// v1 is true for a transformer v1 schema (owner subscription arguments).
+	v1     bool
+	events broadcaster
+	log    *slog.Logger
 
 	online atomic.Bool
 
@@ -190,6 +199,7 @@ func New(store *datastore.Store, cfg Config) (*Engine, error) {
 	}
 	e := &Engine{store: store.Sync(), startStore: store.Start, cfg: cfg, client: cl, docs: map[string]*client.ModelDocs{}, log: cfg.Logger}
 	s := store.Schema()
+	e.v1 = s.TransformerV1
 	for _, m := range s.Models {
 		d, err := client.Documents(s, m)
 		if err != nil {

@@ -66,6 +66,7 @@ func (e *Engine) send(ctx context.Context, m *datastore.Mutation) error {
 		if m.Op != datastore.MutationCreate {
 			input["_version"] = version
 		}
+		versionInput(d.Model, m.Op, input, version)
 		res, err := e.client.Mutate(ctx, d, string(m.Op), input, m.Condition)
 		if err == nil {
 			return e.complete(ctx, m, res)
@@ -190,4 +191,24 @@ func (e *Engine) sendable(m *meta.Model, data map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// versionInput shapes the input of a @versioned model (transformer v1): the
+// version field is the server's (not in a create input, and replaced in an
+// update), and an update or delete carries the version it expects. That is
+// the _version the change is based on: the server counts both from 1 and
+// up by one on every write, so they are equal on dsgen serve and on an
+// AppSync table written only through the API, and the engine already keeps
+// _version current across queued changes and conflict retries. A change
+// based on an older copy then fails the server's condition (a dead letter
+// with the server's copy), which is what @versioned asks for.
+func versionInput(m *meta.Model, op datastore.MutationOp, input map[string]any, version int64) {
+	v, ok := m.Versioned()
+	if !ok {
+		return
+	}
+	delete(input, v.Field)
+	if op != datastore.MutationCreate {
+		input[v.Input] = version
+	}
 }

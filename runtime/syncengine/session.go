@@ -95,11 +95,16 @@ func (e *Engine) subscribe(ctx context.Context, conn *rtclient.Conn, events chan
 	for _, level := range e.levels {
 		for _, m := range level {
 			d := e.docs[m.Name]
-			for _, q := range []string{d.OnCreate, d.OnUpdate, d.OnDelete} {
+			docs, vars := []string{d.OnCreate, d.OnUpdate, d.OnDelete}, map[string]any(nil)
+			if e.v1 && d.OwnerField != "" && e.cfg.Owner != "" {
+				// v1 owner auth: the subscriptions take the owner.
+				docs, vars = []string{d.OnCreateOwner, d.OnUpdateOwner, d.OnDeleteOwner}, map[string]any{d.OwnerField: e.cfg.Owner}
+			}
+			for _, q := range docs {
 				if q == "" {
 					continue
 				}
-				sub, err := conn.Subscribe(ctx, appsync.Request{Query: q})
+				sub, err := conn.Subscribe(ctx, appsync.Request{Query: q, Variables: vars})
 				if err != nil {
 					return fmt.Errorf("subscribe %s: %w", m.Name, err)
 				}

@@ -25,6 +25,7 @@ type Repositories struct {
 	Post    *PostRepo
 	Comment *CommentRepo
 	Author  *AuthorRepo
+	Draft   *DraftRepo
 }
 
 // Tx is a transaction of DataStore.Batch: writes through its repositories
@@ -91,6 +92,7 @@ type models struct {
 	post    *datastore.Model[Post]
 	comment *datastore.Model[Comment]
 	author  *datastore.Model[Author]
+	draft   *datastore.Model[Draft]
 }
 
 func newModels(s *meta.Schema) *models {
@@ -99,6 +101,7 @@ func newModels(s *meta.Schema) *models {
 		post:    postModel(s),
 		comment: commentModel(s),
 		author:  authorModel(s),
+		draft:   draftModel(s),
 	}
 }
 
@@ -109,6 +112,7 @@ type repos struct {
 	post    *datastore.Repo[Post]
 	comment *datastore.Repo[Comment]
 	author  *datastore.Repo[Author]
+	draft   *datastore.Repo[Draft]
 }
 
 // bind returns the repositories of the store, or of transaction t when it
@@ -119,11 +123,13 @@ func (m *models) bind(s *datastore.Store, t *datastore.Txn) Repositories {
 		post:    datastore.Bind(s, t, m.post),
 		comment: datastore.Bind(s, t, m.comment),
 		author:  datastore.Bind(s, t, m.author),
+		draft:   datastore.Bind(s, t, m.draft),
 	}
 	return Repositories{
 		Blog:    &BlogRepo{repo: set.blog, set: set},
 		Post:    &PostRepo{repo: set.post, set: set},
 		Comment: &CommentRepo{repo: set.comment, set: set},
 		Author:  &AuthorRepo{repo: set.author, set: set},
+		Draft:   &DraftRepo{repo: set.draft, set: set},
 	}
 }

@@ -6,14 +6,14 @@ import "github.com/dsgen/dsgen/runtime/meta"
 
 // SchemaVersion identifies the stored shape of this schema; it changes exactly
 // when models, fields, keys, indexes or enum values change.
-const SchemaVersion = "c4e70f35f5f5a59176e532efda645a09"
+const SchemaVersion = "9b32dfa8dd5792b20a1fe523cf16dd45"
 
 // Schema returns the metadata of this schema: models, fields, keys, indexes,
 // relations, auth rules, enums and non-model types. Each call returns a new
 // value that the caller may keep.
 func Schema() *meta.Schema {
 	return &meta.Schema{
-		Version: "c4e70f35f5f5a59176e532efda645a09",
+		Version: "9b32dfa8dd5792b20a1fe523cf16dd45",
 		Models: []*meta.Model{
 			{
 				Name:       "Blog",
@@ -116,6 +116,23 @@ func Schema() *meta.Schema {
 				Directives: []meta.Directive{
 					{Name: "model", Args: "{}"},
 					{Name: "key", Args: "{\"fields\":[\"email\"]}"},
+				},
+			},
+			{
+				Name:       "Draft",
+				PluralName: "Drafts",
+				Fields: []*meta.Field{
+					{Name: "id", Type: "ID", Required: true},
+					{Name: "text", Type: "String", Required: true},
+					{Name: "createdAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
+					{Name: "updatedAt", Type: "AWSDateTime", ReadOnly: true, Implicit: true},
+					{Name: "version", Type: "Int", Required: true, Implicit: true, Hidden: true},
+				},
+				PrimaryKey: meta.PrimaryKey{Field: "id"},
+				Options:    meta.ModelOptions{Timestamps: meta.Timestamps{CreatedAt: "createdAt", UpdatedAt: "updatedAt"}},
+				Directives: []meta.Directive{
+					{Name: "model", Args: "{}"},
+					{Name: "versioned", Args: "{}"},
 				},
 			},
 		},

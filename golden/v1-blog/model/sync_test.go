@@ -8,6 +8,8 @@ import (
 	"context"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,21 +63,37 @@ func syncedClient(t *testing.T, url string) *DataStore {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := syncengine.New(ds.Store(), syncengine.Config{Endpoint: url, Auth: client.APIKey(apiKey), MaxBackoff: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 		defer cancel()
-		if err := eng.Close(ctx); err != nil {
-			t.Errorf("engine close: %v", err)
-		}
 		if err := ds.Close(ctx); err != nil {
 			t.Errorf("store close: %v", err)
 		}
 	})
-	if err := eng.Start(ctx); err != nil {
+	startEngine(t, ds, url)
+	return ds
+}
+
+// startEngine syncs ds with the backend at url until the test ends or the
+// returned function stops it (taking ds offline).
+func startEngine(t *testing.T, ds *DataStore, url string) (stop func()) {
+	t.Helper()
+	eng, err := syncengine.New(ds.Store(), syncengine.Config{Endpoint: url, Auth: client.APIKey(apiKey), MaxBackoff: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+			defer cancel()
+			if err := eng.Close(ctx); err != nil {
+				t.Errorf("engine close: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	if err := eng.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -83,7 +101,7 @@ func syncedClient(t *testing.T, url string) *DataStore {
 	case <-time.After(hangGuard):
 		t.Fatal("engine not ready before the hang guard")
 	}
-	return ds
+	return stop
 }
 
 func eventually(t *testing.T, what string, cond func() bool) {
@@ -156,6 +174,78 @@ func TestV1BlogSyncsThroughServe(t *testing.T) {
 	}
 	if _, err := a.Author.Get(ctx, email); err != nil {
 		t.Fatalf("the blog's owner (belongs-to side) was deleted too: %v", err)
+	}
+}
+
+// TestV1VersionedSyncsThroughServe syncs a @versioned model: the server's
+// version counter reaches every client, queued updates each carry the
+// version they expect, and an offline edit made on an older copy is refused
+// by the server (a dead letter) and the local copy becomes the server's.
+func TestV1VersionedSyncsThroughServe(t *testing.T) {
+	ctx := context.Background()
+	url := startBackend(t)
+	a, b := syncedClient(t, url), syncedClient(t, url)
+
+	must(t, a.Draft.Save(ctx, &Draft{ID: "d1", Text: "one"}))
+	eventually(t, "b receives the draft at version 1", func() bool {
+		d, err := b.Draft.Get(ctx, "d1")
+		return err == nil && d.Version == 1 && d.Text == "one"
+	})
+
+	// Two updates in a row on b: each is based on the version the one
+	// before it produced.
+	d, err := b.Draft.Get(ctx, "d1")
+	must(t, err)
+	d.Text = "two"
+	must(t, b.Draft.Save(ctx, d))
+	d.Text = "three"
+	must(t, b.Draft.Save(ctx, d))
+	eventually(t, "a receives b's last update with the server's version", func() bool {
+		got, err := a.Draft.Get(ctx, "d1")
+		mine, err2 := b.Draft.Get(ctx, "d1")
+		return err == nil && err2 == nil && got.Text == "three" && got.Version >= 2 && got.Version == mine.Version
+	})
+	for name, ds := range map[string]*DataStore{"a": a, "b": b} {
+		if dl, err := ds.Store().DeadLetters(ctx); err != nil || len(dl) != 0 {
+			t.Fatalf("%s: dead letters %v, %v; want none", name, dl, err)
+		}
+	}
+
+	// c goes offline and edits the copy a has since replaced.
+	c, err := Open(ctx, t.TempDir(), datastore.Outbox())
+	must(t, err)
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	stop := startEngine(t, c, url)
+	cur, err := a.Draft.Get(ctx, "d1")
+	must(t, err)
+	eventually(t, "c has the current draft", func() bool {
+		got, err := c.Draft.Get(ctx, "d1")
+		return err == nil && got.Version == cur.Version
+	})
+	stop()
+	cur.Text = "from a"
+	must(t, a.Draft.Save(ctx, cur))
+	eventually(t, "a's update is acknowledged", func() bool {
+		got, err := a.Draft.Get(ctx, "d1")
+		return err == nil && got.Version == cur.Version+1
+	})
+	old, err := c.Draft.Get(ctx, "d1")
+	must(t, err)
+	old.Text = "from c"
+	must(t, c.Draft.Save(ctx, old))
+	startEngine(t, c, url)
+	eventually(t, "c's stale edit is refused and c takes the server's copy", func() bool {
+		got, err := c.Draft.Get(ctx, "d1")
+		dl, err2 := c.Store().DeadLetters(ctx)
+		return err == nil && err2 == nil && got.Text == "from a" && got.Version == cur.Version+1 && len(dl) == 1
+	})
+	dl, err := c.Store().DeadLetters(ctx)
+	must(t, err)
+	if !strings.Contains(dl[0].Reason, "ConditionalCheckFailed") {
+		t.Errorf("dead letter reason %q, want the failed condition", dl[0].Reason)
+	}
+	if got, err := b.Draft.Get(ctx, "d1"); err != nil || got.Text == "from c" {
+		t.Fatalf("b has %v, %v; c's refused edit must not reach it", got, err)
 	}
 }
 

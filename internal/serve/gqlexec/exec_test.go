@@ -455,9 +455,10 @@ func TestCancelledContextStopsResolving(t *testing.T) {
 }
 
 // TestIntVariablesRefusedClearly checks that a fraction or an integer out
-// of range given as an Int variable, alone or inside an input object, is
-// refused with a message that says what is wrong and where, and that whole
-// numbers written as floats are accepted.
+// of Int's 32-bit range given as an Int variable, alone or inside an input
+// object, is refused with AppSync's "Variable 'x' has an invalid value"
+// followed by where and what is wrong, and that whole numbers written as
+// floats are accepted.
 func TestIntVariablesRefusedClearly(t *testing.T) {
 	e := New(testSchema(t), Options{})
 	const create = `mutation($in: PostInput!) { createPost(input: $in) { id } }`
@@ -470,12 +471,15 @@ func TestIntVariablesRefusedClearly(t *testing.T) {
 		vars        map[string]any
 		want        string
 	}{
-		{"fraction in input", create, in(json.Number("1.5")), "variable $in.views: 1.5 is not an integer (Int)"},
-		{"too big in input", create, in(json.Number("1e20")), "variable $in.views: 1e20 is out of range for Int (a 64-bit integer, -2^63 to 2^63-1)"},
-		{"float64 fraction in input", create, in(1.5), "variable $in.views: 1.5 is not an integer (Int)"},
-		{"fraction", list, map[string]any{"n": json.Number("1.5")}, "variable $n: 1.5 is not an integer (Int)"},
-		{"too big", list, map[string]any{"n": json.Number("1e20")}, "variable $n: 1e20 is out of range for Int (a 64-bit integer, -2^63 to 2^63-1)"},
-		{"too many digits", list, map[string]any{"n": json.Number("99999999999999999999")}, "variable $n: 99999999999999999999 is out of range for Int (a 64-bit integer, -2^63 to 2^63-1)"},
+		{"fraction in input", create, in(json.Number("1.5")), "Variable 'in' has an invalid value: $in.views: 1.5 is not an integer (Int)"},
+		{"too big in input", create, in(json.Number("1e20")), "Variable 'in' has an invalid value: $in.views: 1e20 is out of range for Int (a 32-bit signed integer, -2147483648 to 2147483647)"},
+		{"just past int32 in input", create, in(json.Number("2147483648")), "Variable 'in' has an invalid value: $in.views: 2147483648 is out of range for Int (a 32-bit signed integer, -2147483648 to 2147483647)"},
+		{"float64 fraction in input", create, in(1.5), "Variable 'in' has an invalid value: $in.views: 1.5 is not an integer (Int)"},
+		{"fraction", list, map[string]any{"n": json.Number("1.5")}, "Variable 'n' has an invalid value: $n: 1.5 is not an integer (Int)"},
+		{"too big", list, map[string]any{"n": json.Number("1e20")}, "Variable 'n' has an invalid value: $n: 1e20 is out of range for Int (a 32-bit signed integer, -2147483648 to 2147483647)"},
+		{"just below int32", list, map[string]any{"n": json.Number("-2147483649")}, "Variable 'n' has an invalid value: $n: -2147483649 is out of range for Int (a 32-bit signed integer, -2147483648 to 2147483647)"},
+		{"too many digits", list, map[string]any{"n": json.Number("99999999999999999999")}, "Variable 'n' has an invalid value: $n: 99999999999999999999 is out of range for Int (a 32-bit signed integer, -2147483648 to 2147483647)"},
+		{"numeric string", list, map[string]any{"n": "3000000000"}, "Variable 'n' has an invalid value: $n: 3000000000 is out of range for Int (a 32-bit signed integer, -2147483648 to 2147483647)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			err := prepareErr(t, e, appsync.Request{Query: tt.query, Variables: tt.vars})

@@ -243,7 +243,7 @@ func (e *Executor) coerceVariables(def *ast.OperationDefinition, in map[string]a
 		}
 		nv, err := wholeInts(e.schema, vd.Type, v, "$"+vd.Variable)
 		if err != nil {
-			ae := appsync.Errorf(appsync.ValidationError, "variable %v", err)
+			ae := appsync.Errorf(appsync.ValidationError, "Variable '%s' has an invalid value: %v", vd.Variable, err)
 			ae.Locations = locations(vd.Position)
 			return nil, ae
 		}
@@ -257,7 +257,7 @@ func (e *Executor) coerceVariables(def *ast.OperationDefinition, in map[string]a
 		if v, ok := vars[vd.Variable]; ok {
 			nv, err := normaliseInput(e.schema, vd.Type, v)
 			if err != nil {
-				ae := appsync.Errorf(appsync.ValidationError, "variable $%s: %v", vd.Variable, err)
+				ae := appsync.Errorf(appsync.ValidationError, "Variable '%s' has an invalid value: $%s: %v", vd.Variable, vd.Variable, err)
 				ae.Locations = locations(vd.Position)
 				return nil, ae
 			}

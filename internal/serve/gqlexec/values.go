@@ -82,7 +82,11 @@ func normaliseInput(schema *ast.Schema, typ *ast.Type, v any) (any, error) {
 	case ast.Scalar:
 		switch def.Name {
 		case "Int":
-			return toInt64(v)
+			i, err := toInt64(v)
+			if err == nil && (i < math.MinInt32 || i > math.MaxInt32) {
+				return nil, errIntRange(strconv.FormatInt(i, 10))
+			}
+			return i, err
 		case "Float":
 			return toFloat64(v)
 		case "ID":
@@ -332,7 +336,7 @@ func appendLeaf(buf []byte, def *ast.Definition, v any) ([]byte, error) {
 }
 
 // wholeInts checks the numbers a variable gives for Int inputs and turns
-// them into int64, so a fraction or an integer beyond Int's range is
+// them into int64, so a fraction or an integer beyond Int's 32-bit range is
 // refused with a message that names it and where it is (gqlparser would
 // say "cannot use string as Int" for a JSON number in an input object).
 // where names the value, e.g. $input.rating; other values pass unchanged.
@@ -382,7 +386,12 @@ func wholeInts(schema *ast.Schema, typ *ast.Type, v any, where string) (any, err
 		case json.Number:
 			text = string(n)
 		case float64:
+			// A JSON decoder without UseNumber (the WebSocket's payload)
+			// gives float64: whole numbers are written without an exponent.
 			text = strconv.FormatFloat(n, 'g', -1, 64)
+			if n == math.Trunc(n) && math.Abs(n) < 1e21 {
+				text = strconv.FormatFloat(n, 'f', -1, 64)
+			}
 		case float32:
 			text = strconv.FormatFloat(float64(n), 'g', -1, 32)
 		default:
@@ -401,6 +410,9 @@ func wholeInts(schema *ast.Schema, typ *ast.Type, v any, where string) (any, err
 // exponent or a zero fraction (1e3, 2.0) are accepted.
 func intFromNumber(text string) (int64, error) {
 	if i, err := strconv.ParseInt(text, 10, 64); err == nil {
+		if i < math.MinInt32 || i > math.MaxInt32 {
+			return 0, errIntRange(text)
+		}
 		return i, nil
 	}
 	f, err := strconv.ParseFloat(text, 64)
@@ -409,8 +421,14 @@ func intFromNumber(text string) (int64, error) {
 		return 0, fmt.Errorf("%s is not a number", text)
 	case !math.IsInf(f, 0) && f != math.Trunc(f):
 		return 0, fmt.Errorf("%s is not an integer (Int)", text)
-	case math.IsInf(f, 0) || f < math.MinInt64 || f >= math.MaxInt64:
-		return 0, fmt.Errorf("%s is out of range for Int (a 64-bit integer, -2^63 to 2^63-1)", text)
+	case math.IsInf(f, 0) || f < math.MinInt32 || f > math.MaxInt32:
+		return 0, errIntRange(text)
 	}
 	return int64(f), nil
+}
+
+// errIntRange is the error for an integer an Int cannot hold: AppSync's
+// Int, as GraphQL's, is a 32-bit signed integer.
+func errIntRange(text string) error {
+	return fmt.Errorf("%s is out of range for Int (a 32-bit signed integer, -2147483648 to 2147483647)", text)
 }

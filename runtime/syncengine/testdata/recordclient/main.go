@@ -1,0 +1,266 @@
+// Command recordclient is a sync-engine client in its own process for the
+// interop suite, over a generated package other than the blog's: -schema
+// shapes opens golden/data-shapes (nullable list elements, declared
+// timestamps, @default), -schema v1blog golden/v1-blog (a transformer v1
+// schema). It opens the store in -dir, syncs with -url using the API key
+// -key (logging the engine's work on stderr with -v) and obeys JSON lines
+// on stdin, answering each with one JSON line on stdout, in order:
+//
+//	{"op":"save","model":"Lists","record":{...}}  creates the record, or updates the stored one with the
+//	                                               fields given (JSON as the generated struct's tags name them);
+//	                                               answers {"ok":true} once committed locally
+//	{"op":"get","model":"Lists","key":["l1"]}     answers {"record":{...}} (the struct as JSON, plus
+//	                                               "_version", "_lastChangedAt", "_deleted") or {"record":null}
+//	{"op":"delete","model":"Lists","key":["l1"]}  deletes locally; answers {"ok":true}
+//	{"op":"outbox"}                               answers {"outbox":N,"deadLetters":M}
+//	{"op":"report"}                               answers {"failed":[{"model","op","error"}]}
+//
+// A command carrying "req" gets it back in its answer; a command that fails
+// answers {"error":"..."}. It prints {"ready":true} when the engine's first
+// sync is done, and exits when stdin closes.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	shapes "github.com/dsgen/dsgen/golden/data-shapes/model"
+	v1blog "github.com/dsgen/dsgen/golden/v1-blog/model"
+	"github.com/dsgen/dsgen/runtime/appsync/client"
+	"github.com/dsgen/dsgen/runtime/datastore"
+	"github.com/dsgen/dsgen/runtime/syncengine"
+)
+
+func main() {
+	schema := flag.String("schema", "", "the generated package: shapes or v1blog")
+	dir := flag.String("dir", "", "store directory")
+	url := flag.String("url", "", "GraphQL endpoint")
+	key := flag.String("key", "", "API key")
+	verbose := flag.Bool("v", false, "log the engine's work on stderr")
+	flag.Parse()
+	if err := run(*schema, *dir, *url, *key, *verbose); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// model is what the commands need of one model's repository.
+type model struct {
+	get    func(ctx context.Context, key []any) (any, error)
+	save   func(ctx context.Context, key []any, record json.RawMessage) error
+	delete func(ctx context.Context, key []any) error
+}
+
+// entry adapts a generic repository.
+func entry[T any](r *datastore.Repo[T]) model {
+	return model{
+		get: func(ctx context.Context, key []any) (any, error) { return r.Get(ctx, key...) },
+		save: func(ctx context.Context, key []any, record json.RawMessage) error {
+			v, err := r.Get(ctx, key...)
+			if errors.Is(err, datastore.ErrNotFound) {
+				v, err = new(T), nil
+			}
+			if err != nil {
+				return err
+			}
+			if err := json.Unmarshal(record, v); err != nil {
+				return fmt.Errorf("record: %w", err)
+			}
+			return r.Save(ctx, v)
+		},
+		delete: func(ctx context.Context, key []any) error { return r.DeleteKey(ctx, key) },
+	}
+}
+
+// open opens the named generated package's store.
+func open(ctx context.Context, schema, dir string) (*datastore.Store, map[string]model, func(context.Context) error, error) {
+	switch schema {
+	case "shapes":
+		ds, err := shapes.Open(ctx, dir, datastore.Outbox())
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return ds.Store(), map[string]model{"Lists": entry(ds.Lists.Repo()), "Defaults": entry(ds.Defaults.Repo())}, ds.Close, nil
+	case "v1blog":
+		ds, err := v1blog.Open(ctx, dir, datastore.Outbox())
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return ds.Store(), map[string]model{"Blog": entry(ds.Blog.Repo()), "Post": entry(ds.Post.Repo()),
+			"Comment": entry(ds.Comment.Repo()), "Author": entry(ds.Author.Repo())}, ds.Close, nil
+	}
+	return nil, nil, nil, fmt.Errorf("-schema %q: want shapes or v1blog", schema)
+}
+
+// command is one line of input.
+type command struct {
+	Op     string          `json:"op"`
+	Req    json.RawMessage `json:"req"`
+	Model  string          `json:"model"`
+	Key    []any           `json:"key"`
+	Record json.RawMessage `json:"record"`
+}
+
+// app is the store, its models and what the engine reported.
+type app struct {
+	st     *datastore.Store
+	models map[string]model
+	mu     sync.Mutex
+	failed []map[string]any
+}
+
+func run(schema, dir, url, key string, verbose bool) error {
+	ctx := context.Background()
+	st, models, closeStore, err := open(ctx, schema, dir)
+	if err != nil {
+		return err
+	}
+	defer closeStore(ctx)
+	cfg := syncengine.Config{Endpoint: url, Auth: client.APIKey(key), MaxBackoff: 300 * time.Millisecond}
+	if verbose {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	eng, err := syncengine.New(st, cfg)
+	if err != nil {
+		return err
+	}
+	defer eng.Close(ctx)
+	a := &app{st: st, models: models, failed: []map[string]any{}}
+	evCtx, stopEvents := context.WithCancel(ctx)
+	recorded := make(chan struct{})
+	go func(evs <-chan syncengine.Event) {
+		defer close(recorded)
+		for ev := range evs {
+			if f, ok := ev.(syncengine.MutationFailed); ok {
+				a.mu.Lock()
+				a.failed = append(a.failed, map[string]any{"model": f.Model, "op": f.Op, "error": f.Err.Error()})
+				a.mu.Unlock()
+			}
+		}
+	}(eng.Events(evCtx))
+	defer func() {
+		stopEvents()
+		<-recorded
+	}()
+	if err := eng.Start(ctx); err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	enc := json.NewEncoder(os.Stdout)
+	say := func(v map[string]any) {
+		mu.Lock()
+		defer mu.Unlock()
+		_ = enc.Encode(v)
+	}
+	quit := make(chan struct{})
+	defer close(quit)
+	go func(ready <-chan struct{}) {
+		select {
+		case <-ready:
+			say(map[string]any{"ready": true})
+		case <-quit:
+		}
+	}(eng.Ready())
+
+	sc := bufio.NewScanner(os.Stdin)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		if strings.TrimSpace(sc.Text()) == "" {
+			continue
+		}
+		var cmd command
+		ans, err := map[string]any(nil), json.Unmarshal(sc.Bytes(), &cmd)
+		if err != nil {
+			err = fmt.Errorf("bad command line %q: %w", sc.Text(), err)
+		} else {
+			ans, err = a.do(ctx, cmd)
+		}
+		if err != nil {
+			ans = map[string]any{"error": fmt.Sprintf("%s: %v", cmd.Op, err)}
+		}
+		if len(cmd.Req) > 0 {
+			ans["req"] = cmd.Req
+		}
+		say(ans)
+	}
+	return sc.Err()
+}
+
+// do runs one command and returns its answer.
+func (a *app) do(ctx context.Context, cmd command) (map[string]any, error) {
+	switch cmd.Op {
+	case "outbox":
+		box, err := a.st.Outbox(ctx)
+		if err != nil {
+			return nil, err
+		}
+		dead, err := a.st.DeadLetters(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"outbox": len(box), "deadLetters": len(dead)}, nil
+	case "report":
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return map[string]any{"failed": a.failed}, nil
+	}
+	m, ok := a.models[cmd.Model]
+	if !ok {
+		return nil, fmt.Errorf("unknown model %q", cmd.Model)
+	}
+	if len(cmd.Key) == 0 {
+		return nil, errors.New(`"key" is required`)
+	}
+	switch cmd.Op {
+	case "save":
+		if err := m.save(ctx, cmd.Key, cmd.Record); err != nil {
+			return nil, err
+		}
+		return map[string]any{"ok": true}, nil
+	case "delete":
+		if err := m.delete(ctx, cmd.Key); err != nil {
+			return nil, err
+		}
+		return map[string]any{"ok": true}, nil
+	case "get":
+		v, err := m.get(ctx, cmd.Key)
+		if errors.Is(err, datastore.ErrNotFound) {
+			return map[string]any{"record": nil}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return a.describe(ctx, cmd.Model, cmd.Key, v)
+	}
+	return nil, fmt.Errorf("unknown op %q (known: save, get, delete, outbox, report)", cmd.Op)
+}
+
+// describe answers a get: the record as JSON with its sync metadata.
+func (a *app) describe(ctx context.Context, model string, key []any, v any) (map[string]any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return nil, err
+	}
+	rec["_version"], rec["_lastChangedAt"], rec["_deleted"] = nil, nil, nil
+	sm, ok, err := a.st.RecordSyncMeta(ctx, model, key...)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		rec["_version"], rec["_lastChangedAt"], rec["_deleted"] = sm.Version, sm.LastChangedAt, sm.Deleted
+	}
+	return map[string]any{"record": rec}, nil
+}
