@@ -301,4 +301,3 @@ func exportModel(ctx context.Context, c *converter, st store.Bulk, file string) 
 	}
 	return nil
 }
-

@@ -221,4 +221,3 @@ func (s *Badger) Dump(ctx context.Context, model string, cursor []byte, limit in
 	}
 	return page, nil
 }
-
