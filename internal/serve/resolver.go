@@ -136,8 +136,8 @@ func connection(items []any, next string, startedAt int64) map[string]any {
 
 // sync serves syncXs: a base scan when lastSync is absent, older than the
 // delta TTL or older than the last import, else the change log since
-// lastSync. startedAt is taken on the
-// first page and carried in the signed nextToken.
+// lastSync. startedAt is taken on the first page and carried in the signed
+// nextToken.
 func (r *resolver) sync(ctx context.Context, op sdl.Op, f gqlexec.Field) (any, error) {
 	m := op.Model
 	l, err := r.listing(m, auth.OpSync, f.Args)
