@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/dsgen/dsgen/internal/serve/store"
 	"github.com/dsgen/dsgen/runtime/codec"
@@ -33,6 +34,11 @@ type converter struct {
 	// extra are attributes kept although the model does not declare them:
 	// the owner and groups fields of its @auth rules.
 	extra map[string]bool
+	// composites are the attributes the Amplify transformer derives from
+	// several sort key fields of the primary key or an @index
+	// ("status#createdAt" = "PUBLISHED#2026-..."), by name: import skips
+	// them, export writes them back.
+	composites map[string][]string
 	// dropUnknown drops attributes the model does not know instead of
 	// failing.
 	dropUnknown bool
@@ -43,6 +49,15 @@ func newConverter(s *meta.Schema, m *meta.Model, dropUnknown bool) *converter {
 	for _, f := range m.Fields {
 		if f.Stored() {
 			c.stored = append(c.stored, f)
+		}
+	}
+	c.composites = map[string][]string{}
+	if len(m.PrimaryKey.SortKeys) > 1 {
+		c.composites[strings.Join(m.PrimaryKey.SortKeys, "#")] = m.PrimaryKey.SortKeys
+	}
+	for _, ix := range m.Indexes {
+		if len(ix.Fields) > 2 {
+			c.composites[strings.Join(ix.Fields[1:], "#")] = ix.Fields[1:]
 		}
 	}
 	for _, r := range m.Auth {
@@ -104,6 +119,9 @@ func (c *converter) record(item map[string]av) (store.Loaded, error) {
 		switch name {
 		case attrTypename, attrVersion, attrLastChanged, attrDeleted, attrTTL, attrDeltaSK:
 			continue
+		}
+		if _, ok := c.composites[name]; ok {
+			continue // derived from the fields, which are stored
 		}
 		var v any
 		switch f := fieldOf(c.stored, name); {
@@ -184,6 +202,11 @@ func (c *converter) item(r store.Loaded) (map[string]any, error) {
 		}
 		out[k] = a
 	}
+	for name, fields := range c.composites {
+		if v, ok := composite(r.Item, fields); ok {
+			out[name] = map[string]any{"S": v}
+		}
+	}
 	out[attrTypename] = map[string]any{"S": c.model.Name}
 	out[attrVersion] = map[string]any{"N": strconv.FormatInt(r.Version, 10)}
 	out[attrLastChanged] = map[string]any{"N": strconv.FormatInt(r.LastChangedAt, 10)}
@@ -196,4 +219,25 @@ func (c *converter) item(r store.Loaded) (map[string]any, error) {
 		}
 	}
 	return out, nil
+}
+
+// composite joins the values of fields with '#', as the transformer's
+// resolvers build a composite sort key; false when one is missing.
+func composite(item map[string]any, fields []string) (string, bool) {
+	parts := make([]string, len(fields))
+	for i, f := range fields {
+		switch v := item[f].(type) {
+		case string:
+			parts[i] = v
+		case float64:
+			parts[i] = strconv.FormatFloat(v, 'f', -1, 64)
+		case json.Number:
+			parts[i] = string(v)
+		case bool:
+			parts[i] = strconv.FormatBool(v)
+		default:
+			return "", false
+		}
+	}
+	return strings.Join(parts, "#"), true
 }
