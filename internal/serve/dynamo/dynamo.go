@@ -11,6 +11,13 @@
 // the imported base table, and their pending mutations, stamped with the
 // versions AppSync gave them, meet the imported versions and go through
 // the model's conflict strategy like any stale write.
+//
+// Imported records go to the base table only: they are not in the change
+// log and are not published to subscribers (the base sync brings them).
+// AppSync stores AWSJSON values parsed (M, L, N, ...): they become the
+// field's JSON text, and an S is a JSON string. A live item's _ttl (AppSync
+// sets it on deletes only) is not kept. Export reads the store page by
+// page, not from one snapshot: export a store no server is writing to.
 package dynamo
 
 import (
@@ -64,6 +71,7 @@ type ImportReport struct {
 // error. Without opts.Merge the store must hold no record of the schema's
 // models.
 func Import(ctx context.Context, s *meta.Schema, st store.Bulk, tables []Table, opts ImportOptions) (ImportReport, error) {
+	tables = mergeTables(tables)
 	convs := make(map[string]*converter, len(tables))
 	for _, t := range tables {
 		m := s.Model(t.Model)
@@ -99,6 +107,22 @@ func Import(ctx context.Context, s *meta.Schema, st store.Bulk, tables []Table, 
 	}
 	rep.Epoch = epoch
 	return rep, nil
+}
+
+// mergeTables joins tables of the same model, so a key given in two of
+// its files is found before anything is written.
+func mergeTables(tables []Table) []Table {
+	var out []Table
+	at := map[string]int{}
+	for _, t := range tables {
+		if i, ok := at[t.Model]; ok {
+			out[i].Files = append(out[i].Files, t.Files...)
+			continue
+		}
+		at[t.Model] = len(out)
+		out = append(out, Table{Model: t.Model, Files: append([]string(nil), t.Files...)})
+	}
+	return out
 }
 
 func modelNames(s *meta.Schema) string {

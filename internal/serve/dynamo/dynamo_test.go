@@ -323,3 +323,20 @@ func TestCompositeSortKeyAttributes(t *testing.T) {
 		t.Errorf("export: %v, want %v", got, want)
 	}
 }
+
+// A key given in two files of one model is found before anything is
+// written, whichever way the files were named.
+func TestDuplicateKeyAcrossFiles(t *testing.T) {
+	s := blogSchema(t)
+	st := engines[0].open(t)
+	line := `{"Item":{"id":{"S":"p1"},"title":{"S":"t"},"_version":{"N":"1"},"_lastChangedAt":{"N":"1"}}}`
+	a, b := writeInput(t, "Post", line), writeInput(t, "Post", line)
+	_, err := Import(context.Background(), s, st, []Table{{Model: "Post", Files: []string{a}}, {Model: "Post", Files: []string{b}}}, ImportOptions{})
+	var ie *InputError
+	if !errors.As(err, &ie) || ie.File != b || !strings.Contains(err.Error(), a+":1") {
+		t.Fatalf("got %v, want the duplicate in %s named with its first place %s:1", err, b, a)
+	}
+	if p, err := st.Scan(context.Background(), "Post", nil, 1); err != nil || len(p.Records) != 0 {
+		t.Errorf("store after the refused import: %v, %v; want empty", p.Records, err)
+	}
+}
