@@ -8,8 +8,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
-	"time"
 
 	"github.com/dsgen/dsgen/internal/config"
 	"github.com/dsgen/dsgen/internal/serve/launch"
@@ -30,18 +30,16 @@ as file:line and attribute. An import into a store holding records is
 refused unless --merge. Clients whose last sync is older than the import
 get a base sync; their pending mutations meet the imported _version as
 any stale write does (the model's conflict strategy). The store must not
-be served meanwhile when it is a --data directory.
-
-Usage: dsgen serve import [flags] PATH...`
+be served meanwhile when it is a --data directory.`
 
 const exportSummary = `Writes the store of dsgen serve as DynamoDB JSON in the line format of a
 DynamoDB table export ({"Item": {...}} per line), one file per model:
 OUT/<Model><suffix>.json, tombstones and sync metadata included. dsgen
 serve import reads the files back unchanged.`
 
-// transferSettings reads --schema, --data and --store as serve does
-// (DSGEN_SERVE_* and the serve: section of dsgen.yml); the rest only from
-// the command line.
+// transferSettings reads the serve settings as serve does (DSGEN_SERVE_*
+// and the serve: section of dsgen.yml); the flags of import and export
+// only from the command line.
 var transferSettings = config.Command{Name: "serve", Section: "serve",
 	CLIOnly: []string{"table", "merge", "drop-unknown", "out", "suffix", "model"}}
 
@@ -53,20 +51,34 @@ func serveTransfer(sub string, args []string, stdout, stderr io.Writer) error {
 	}
 	fs := newFlags("serve "+sub, summary, stderr)
 	o := launch.TransferOptions{Stdout: stdout}
-	fs.StringVar(&o.Schema, "schema", "", "schema `file` or directory of *.graphql files (required)")
-	fs.StringVar(&o.Data, "data", "", "data `directory` (default ./dsgen-data)")
-	fs.StringVar(&o.Store, "store", "", "PostgreSQL store at this postgres:// `URL` instead of --data")
-	fs.Var((*listFlag)(&o.Directives), "directive", "accept and ignore a custom transformer directive `name` (repeatable)")
-	fs.String("config", "", "settings `file` (default: the nearest dsgen.yml in the current directory or above)")
+	// Every serve flag is defined, so that the settings serve reads from
+	// DSGEN_SERVE_* and dsgen.yml are valid here too; the ones that matter
+	// are copied below and listed by --help.
+	var so launch.Options
+	serveFlags(fs, &so)
+	shown := []string{"schema", "data", "store", "directive", "config"}
 	if sub == "import" {
-		fs.DurationVar(&o.BaseTTL, "base-ttl", 30*24*time.Hour, "how long a tombstone without _ttl is kept after its _lastChangedAt")
+		shown = append(shown, "base-ttl", "table", "merge", "drop-unknown")
 		fs.Var((*listFlag)(&o.Tables), "table", "import the table at `MODEL=PATH` (file or export directory) as MODEL (repeatable)")
 		fs.BoolVar(&o.Merge, "merge", false, "import into a store holding records: a stored record is replaced only by a higher _version")
 		fs.BoolVar(&o.DropUnknown, "drop-unknown", false, "drop attributes that are no field of the model instead of failing")
 	} else {
+		shown = append(shown, "out", "suffix", "model")
 		fs.StringVar(&o.Out, "out", "", "`directory` to write the files to (required)")
 		fs.StringVar(&o.Suffix, "suffix", "", "file name `suffix` after the model name, e.g. -<apiId>-<env>")
 		fs.Var((*listFlag)(&o.Models), "model", "export only this `model` (repeatable; default all)")
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: dsgen serve %s [flags]%s\n\n%s\n\nFlags:\n", sub, map[bool]string{true: " PATH...", false: ""}[sub == "import"], summary)
+		for _, name := range shown {
+			f := fs.Lookup(name)
+			kind, usage := flag.UnquoteUsage(f)
+			fmt.Fprintf(stderr, "  -%s %s\n    \t%s", f.Name, kind, strings.ReplaceAll(usage, "\n", "\n    \t"))
+			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "[]" {
+				fmt.Fprintf(stderr, " (default %s)", f.DefValue)
+			}
+			fmt.Fprintln(stderr)
+		}
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -81,6 +93,10 @@ func serveTransfer(sub string, args []string, stdout, stderr io.Writer) error {
 	if _, err := config.Load(fs, transferSettings, os.LookupEnv); err != nil {
 		return err
 	}
+	if so.InMemory {
+		return usageErr(fs, "%s: --in-memory: import and export need a store that persists (--data or --store)", sub)
+	}
+	o.Schema, o.Data, o.Store, o.Directives, o.BaseTTL = so.Schema, so.Data, so.Store, so.Directives, so.BaseTTL
 	if o.Schema == "" {
 		return usageErr(fs, "%s: --schema is required (or DSGEN_SERVE_SCHEMA, or schema in dsgen.yml)", sub)
 	}

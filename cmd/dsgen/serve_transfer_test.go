@@ -58,6 +58,18 @@ func TestServeImportExport(t *testing.T) {
 		t.Errorf("exported Post file: %v\n%s", err, b)
 	}
 
+	// The settings of serve (its section of dsgen.yml, with keys that are
+	// no import or export flag) name the schema and the store.
+	cfgDir := t.TempDir()
+	yml := "schema: " + sch + "\nserve:\n  data: " + data + "\n  api-key: [da2-x]\n  delta-ttl: 1h\n"
+	if err := os.WriteFile(filepath.Join(cfgDir, "dsgen.yml"), []byte(yml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out2 := filepath.Join(tmp, "out2")
+	if r := runIn(t, bin, cfgDir, "serve", "export", "--out", out2, "--model", "Blog"); r.code != 0 || strings.TrimSpace(r.stdout) != filepath.Join(out2, "Blog.json") {
+		t.Errorf("export configured by dsgen.yml: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+
 	for _, c := range []struct {
 		args []string
 		want string
@@ -66,6 +78,7 @@ func TestServeImportExport(t *testing.T) {
 		{[]string{"serve", "export", "--schema", sch, "--data", data}, "--out is required"},
 		{[]string{"serve", "import", "--data", data, bad}, "--schema is required"},
 		{[]string{"serve", "import", "--schema", sch, "--data", data, "--table", "Post", bad}, "want MODEL=PATH"},
+		{[]string{"serve", "import", "--schema", sch, "--in-memory", bad}, "need a store that persists"},
 	} {
 		if r := runIn(t, bin, tmp, c.args...); r.code != 2 || !strings.Contains(r.stderr, c.want) {
 			t.Errorf("%v: exit %d, stderr %s; want 2 and %q", c.args, r.code, r.stderr, c.want)
