@@ -20,16 +20,30 @@ type av struct {
 	raw json.RawMessage
 }
 
+// avWire is an attribute value as decoded: a struct rather than a map, to
+// spare an allocation per attribute (encoding/json matches the keys
+// case-insensitively; a value with none of them is refused below).
+type avWire struct {
+	S, N, B, BOOL, NULL, M, L, SS, NS, BS json.RawMessage
+}
+
 func (a *av) UnmarshalJSON(b []byte) error {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
+	var w avWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return fmt.Errorf("an attribute value must be an object like {\"S\": \"text\"}: %v", err)
 	}
-	if len(m) != 1 {
-		return fmt.Errorf("an attribute value must have exactly one type key (S, N, BOOL, NULL, M, L, SS, NS), got %d", len(m))
+	n := 0
+	for _, c := range [...]struct {
+		typ string
+		raw json.RawMessage
+	}{{"S", w.S}, {"N", w.N}, {"B", w.B}, {"BOOL", w.BOOL}, {"NULL", w.NULL}, {"M", w.M}, {"L", w.L}, {"SS", w.SS}, {"NS", w.NS}, {"BS", w.BS}} {
+		if c.raw != nil {
+			a.typ, a.raw = c.typ, c.raw
+			n++
+		}
 	}
-	for k, v := range m {
-		a.typ, a.raw = k, v
+	if n != 1 {
+		return fmt.Errorf("an attribute value must have exactly one type key (S, N, BOOL, NULL, M, L, SS, NS), got %d in %s", n, b)
 	}
 	return nil
 }

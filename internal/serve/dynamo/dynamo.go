@@ -35,7 +35,7 @@ import (
 )
 
 // loadBatch is how many records one store.Bulk.Load call writes.
-const loadBatch = 500
+const loadBatch = 2000
 
 // ImportOptions configure Import.
 type ImportOptions struct {
