@@ -12,8 +12,8 @@ import (
 var _ Bulk = (*Postgres)(nil)
 
 // pgImportTable keeps the import epoch. It is created by the first import
-// rather than by the layout migrations, so a store that never imported
-// has no such table and ImportEpoch reads 0.
+// or the first ImportEpoch rather than by the layout migrations; with no
+// row ImportEpoch reads 0.
 const pgImportTable = `CREATE TABLE IF NOT EXISTS dsgen_import (
 	id    smallint PRIMARY KEY CHECK (id = 1),
 	epoch bigint   NOT NULL
@@ -124,7 +124,13 @@ func (s *Postgres) ImportEpoch(ctx context.Context) (int64, error) {
 	err := s.pool.QueryRow(ctx, `SELECT epoch FROM dsgen_import`).Scan(&epoch)
 	var pe *pgconn.PgError
 	switch {
-	case errors.Is(err, pgx.ErrNoRows), errors.As(err, &pe) && pe.Code == "42P01": // undefined_table
+	case errors.Is(err, pgx.ErrNoRows):
+		return 0, nil
+	case errors.As(err, &pe) && pe.Code == "42P01": // undefined_table: never imported
+		// Create it, so this query does not fail (and log) on every sync.
+		if _, err := s.pool.Exec(ctx, pgImportTable); err != nil {
+			return 0, fmt.Errorf("store: import epoch: create table: %w", err)
+		}
 		return 0, nil
 	case err != nil:
 		return 0, fmt.Errorf("store: import epoch: %w", err)
