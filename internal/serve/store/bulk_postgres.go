@@ -128,7 +128,9 @@ func (s *Postgres) ImportEpoch(ctx context.Context) (int64, error) {
 		return 0, nil
 	case errors.As(err, &pe) && pe.Code == "42P01": // undefined_table: never imported
 		// Create it, so this query does not fail (and log) on every sync.
-		if _, err := s.pool.Exec(ctx, pgImportTable); err != nil {
+		// Two instances creating it at once: one fails on the catalog's
+		// unique index, and the table exists.
+		if _, err := s.pool.Exec(ctx, pgImportTable); err != nil && !(errors.As(err, &pe) && pe.Code == "23505") {
 			return 0, fmt.Errorf("store: import epoch: create table: %w", err)
 		}
 		return 0, nil
