@@ -27,6 +27,7 @@ type avWire struct {
 	S, N, B, BOOL, NULL, M, L, SS, NS, BS json.RawMessage
 }
 
+// UnmarshalJSON reads {"TYPE": value}, refusing any other shape.
 func (a *av) UnmarshalJSON(b []byte) error {
 	var w avWire
 	if err := json.Unmarshal(b, &w); err != nil {

@@ -24,6 +24,7 @@ type InputError struct {
 	Err  error
 }
 
+// Error names the place, the attribute and what is wrong.
 func (e *InputError) Error() string {
 	where := e.File
 	if e.Line > 0 {
@@ -35,6 +36,7 @@ func (e *InputError) Error() string {
 	return fmt.Sprintf("dynamo: %s: %v", where, e.Err)
 }
 
+// Unwrap returns the cause.
 func (e *InputError) Unwrap() error { return e.Err }
 
 // attrError is a conversion error inside one item; the reader adds the
@@ -44,6 +46,7 @@ type attrError struct {
 	err  error
 }
 
+// Error names the attribute path and the cause.
 func (e *attrError) Error() string { return e.path + ": " + e.err.Error() }
 
 func attrErr(path, format string, args ...any) error {

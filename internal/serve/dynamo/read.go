@@ -212,7 +212,7 @@ func eachLineItem(file string, in *bufio.Reader, fn func(int, []byte) error) err
 				return &InputError{File: file, Line: line, Err: fmt.Errorf("not a table export line {\"Item\": {...}}: %v", jerr)}
 			}
 			if len(wrap.Item) == 0 || string(wrap.Item) == "null" {
-				return &InputError{File: file, Line: line, Err: errors.New(`no "Item": want {"Item": {...}} per line`)}
+				return &InputError{File: file, Line: line, Err: errors.New(`no "Item": want {"Item": {...}} per line (a full export; incremental exports are not read)`)}
 			}
 			if ferr := fn(line, wrap.Item); ferr != nil {
 				return ferr
