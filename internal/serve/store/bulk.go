@@ -37,7 +37,9 @@ type DumpPage struct {
 // Bulk is what `dsgen serve import` and `export` need beyond Store; both
 // engines implement it. Loaded records go to the base table only, not the
 // change log or the feed: clients get them by a base sync, which the
-// import epoch forces on every client that synced before the import.
+// import epoch forces on every client that synced before the import. They
+// keep their LastChangedAt, which may be older than the commit clock: they
+// are not writes in the sense of StartedAt, the epoch stands for them.
 type Bulk interface {
 	Store
 	// Load writes recs of model with their metadata as they are, atomically
