@@ -41,7 +41,7 @@ serve import reads the files back unchanged.`
 // and the serve: section of dsgen.yml); the flags of import and export
 // only from the command line.
 var transferSettings = config.Command{Name: "serve", Section: "serve",
-	CLIOnly: []string{"table", "merge", "drop-unknown", "out", "suffix", "model"}}
+	CLIOnly: []string{"table", "merge", "drop-unknown", "cutover", "out", "suffix", "model"}}
 
 // serveTransfer runs `dsgen serve import|export`.
 func serveTransfer(sub string, args []string, stdout, stderr io.Writer) error {
@@ -58,10 +58,11 @@ func serveTransfer(sub string, args []string, stdout, stderr io.Writer) error {
 	serveFlags(fs, &so)
 	shown := []string{"schema", "data", "store", "directive", "config"}
 	if sub == "import" {
-		shown = append(shown, "base-ttl", "table", "merge", "drop-unknown")
+		shown = append(shown, "base-ttl", "table", "merge", "drop-unknown", "cutover")
 		fs.Var((*listFlag)(&o.Tables), "table", "import the table at `MODEL=PATH` (file or export directory) as MODEL (repeatable)")
 		fs.BoolVar(&o.Merge, "merge", false, "import into a store holding records: a stored record is replaced only by a higher _version")
 		fs.BoolVar(&o.DropUnknown, "drop-unknown", false, "drop attributes that are no field of the model instead of failing")
+		fs.StringVar(&o.Cutover, "cutover", "", "RFC 3339 `time` the clients switch by: every lastSync before it gets a base sync, also one from AppSync after the import")
 	} else {
 		shown = append(shown, "out", "suffix", "model")
 		fs.StringVar(&o.Out, "out", "", "`directory` to write the files to (required)")

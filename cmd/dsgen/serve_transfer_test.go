@@ -79,6 +79,7 @@ func TestServeImportExport(t *testing.T) {
 		{[]string{"serve", "import", "--data", data, bad}, "--schema is required"},
 		{[]string{"serve", "import", "--schema", sch, "--data", data, "--table", "Post", bad}, "want MODEL=PATH"},
 		{[]string{"serve", "import", "--schema", sch, "--in-memory", bad}, "need a store that persists"},
+		{[]string{"serve", "import", "--schema", sch, "--data", data, "--cutover", "tomorrow", bad}, "RFC 3339"},
 	} {
 		if r := runIn(t, bin, tmp, c.args...); r.code != 2 || !strings.Contains(r.stderr, c.want) {
 			t.Errorf("%v: exit %d, stderr %s; want 2 and %q", c.args, r.code, r.stderr, c.want)

@@ -29,6 +29,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/dsgen/dsgen/internal/serve/store"
 	"github.com/dsgen/dsgen/runtime/meta"
@@ -47,6 +48,11 @@ type ImportOptions struct {
 	// DropUnknown drops attributes that are no field of the model (fields
 	// since removed from the schema) instead of failing on them.
 	DropUnknown bool
+	// Cutover, when later than the import, is the epoch instead: every
+	// lastSync before it gets a base sync, also one a client got from
+	// AppSync after the import (clients still switching over) or from
+	// dsgen serve before the cutover, which then costs a base sync more.
+	Cutover time.Time
 }
 
 // ModelReport counts one model's import.
@@ -101,7 +107,11 @@ func Import(ctx context.Context, s *meta.Schema, st store.Bulk, tables []Table, 
 			return rep, fmt.Errorf("%w (records of the files before this one are stored; once the cause is fixed, import again with --merge: records already stored are kept)", err)
 		}
 	}
-	epoch, err := st.MarkImport(ctx, maxLCA)
+	var cutover int64
+	if !opts.Cutover.IsZero() {
+		cutover = opts.Cutover.UnixMilli()
+	}
+	epoch, err := st.MarkImport(ctx, maxLCA, cutover)
 	if err != nil {
 		return rep, err
 	}

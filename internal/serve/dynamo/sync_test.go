@@ -319,3 +319,48 @@ func postAs(ctx context.Context, url, token, query string, vars map[string]any) 
 	}
 	return out, nil
 }
+
+// With a cutover time still to come, every lastSync before it gets the
+// base table, also one dsgen serve handed out after the import; without
+// one, that lastSync gets a delta.
+func TestCutoverEpoch(t *testing.T) {
+	ctx := context.Background()
+	s := blogSchema(t)
+	const doc = `query operation($lastSync: AWSTimestamp) { syncPosts(lastSync: $lastSync) { items { id } startedAt } }`
+	syncPosts := func(url string, lastSync any) (n int, startedAt int64) {
+		t.Helper()
+		out, err := testenv.PostGraphQL(ctx, nil, url, apiKey, doc, map[string]any{"lastSync": lastSync})
+		must(t, err)
+		conn, _ := out["data"].(map[string]any)["syncPosts"].(map[string]any)
+		if conn == nil {
+			t.Fatalf("syncPosts: %v", out)
+		}
+		f, _ := conn["startedAt"].(float64)
+		return len(conn["items"].([]any)), int64(f)
+	}
+	for _, cutover := range []bool{false, true} {
+		st := engines[0].open(t)
+		opts := ImportOptions{}
+		if cutover {
+			opts.Cutover = time.Now().Add(time.Hour)
+		}
+		tables, err := Resolve(blogInputs)
+		must(t, err)
+		rep, err := Import(ctx, s, st, tables, opts)
+		must(t, err)
+		if cutover && rep.Epoch != opts.Cutover.UnixMilli() {
+			t.Errorf("epoch %d, want the cutover %d", rep.Epoch, opts.Cutover.UnixMilli())
+		}
+		url := serveStore(t, s, st, serve.Config{})
+		all, started := syncPosts(url, nil)
+		again, _ := syncPosts(url, started)
+		switch {
+		case all != 4:
+			t.Errorf("base sync: %d posts, want the 4 imported (tombstone included)", all)
+		case cutover && again != 4:
+			t.Errorf("with a cutover to come, a lastSync from after the import got %d posts, want the base table's 4", again)
+		case !cutover && again != 0:
+			t.Errorf("without a cutover, a lastSync from after the import got %d posts, want an empty delta", again)
+		}
+	}
+}

@@ -31,6 +31,9 @@ type TransferOptions struct {
 	Tables      []string
 	Merge       bool
 	DropUnknown bool
+	// Cutover is an RFC 3339 time: when later than the import, every
+	// lastSync before it gets a base sync (see dynamo.ImportOptions).
+	Cutover string
 
 	// Export: Out is the directory written; Suffix follows the model name
 	// in each file name; Models limits the export (default: all).
@@ -51,12 +54,18 @@ func Import(ctx context.Context, o TransferOptions) error {
 	if len(tables) == 0 {
 		return optionErr("nothing to import: give table files or directories, or --table MODEL=PATH")
 	}
+	iopts := dynamo.ImportOptions{Merge: o.Merge, DropUnknown: o.DropUnknown}
+	if o.Cutover != "" {
+		if iopts.Cutover, err = time.Parse(time.RFC3339, o.Cutover); err != nil {
+			return optionErr("--cutover %q: want an RFC 3339 time such as 2026-12-03T10:00:00Z", o.Cutover)
+		}
+	}
 	sch, st, err := o.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	rep, err := dynamo.Import(ctx, sch, st, tables, dynamo.ImportOptions{Merge: o.Merge, DropUnknown: o.DropUnknown})
+	rep, err := dynamo.Import(ctx, sch, st, tables, iopts)
 	out := o.Stdout
 	if out == nil {
 		out = io.Discard

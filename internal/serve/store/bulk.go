@@ -50,9 +50,11 @@ type Bulk interface {
 	Load(ctx context.Context, model string, recs []Loaded, merge bool) (LoadStats, error)
 	// MarkImport ends an import: it raises the commit clock past
 	// max(now, every watermark and write so far, after) and records that
-	// time as the import epoch, which it returns. Every later write and
-	// StartedAt is at or after the epoch, every earlier one before it.
-	MarkImport(ctx context.Context, after int64) (int64, error)
+	// time, or notBefore when later, as the import epoch, which it
+	// returns. Every earlier write and StartedAt is before the epoch;
+	// every later one is at or after the raised clock (and so after the
+	// epoch unless notBefore put it later: a cutover time still to come).
+	MarkImport(ctx context.Context, after, notBefore int64) (int64, error)
 	// ImportEpoch returns the epoch of the last import, 0 when there was
 	// none. A sync whose lastSync is before it must be a base sync: the
 	// imported records are not in the change log.

@@ -108,12 +108,12 @@ func (s *Badger) loadDecide(ctx context.Context, model string, recs []Loaded, me
 
 // MarkImport sets the import epoch (see Bulk.MarkImport) and returns once
 // it is durable.
-func (s *Badger) MarkImport(ctx context.Context, after int64) (int64, error) {
+func (s *Badger) MarkImport(ctx context.Context, after, notBefore int64) (int64, error) {
 	if err := s.begin(ctx); err != nil {
 		return 0, err
 	}
 	defer s.ops.Done()
-	epoch, b, err := s.markImport(after)
+	epoch, b, err := s.markImport(after, notBefore)
 	if err == nil {
 		err = b.wait()
 	}
@@ -123,7 +123,7 @@ func (s *Badger) MarkImport(ctx context.Context, after int64) (int64, error) {
 	return epoch, nil
 }
 
-func (s *Badger) markImport(after int64) (int64, *batch, error) {
+func (s *Badger) markImport(after, notBefore int64) (int64, *batch, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failed != nil {
@@ -131,9 +131,9 @@ func (s *Badger) markImport(after int64) (int64, *batch, error) {
 	}
 	// +1: a watermark handed out before this call may equal the max, and
 	// it must be before the epoch.
-	epoch := max(s.now().UnixMilli(), s.last, s.floor, after) + 1
-	s.floor = epoch
-	s.reserved = max(s.reserved, epoch+floorReserve)
+	s.floor = max(s.now().UnixMilli(), s.last, s.floor, after) + 1
+	s.reserved = max(s.reserved, s.floor+floorReserve)
+	epoch := max(s.floor, notBefore)
 	b, err := s.enqueue([]wop{
 		{key: metaKey, val: metaValue(s.seq, s.last, s.reserved)},
 		{key: importKey, val: appendI64(nil, epoch)},

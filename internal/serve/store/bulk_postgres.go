@@ -88,7 +88,7 @@ func (s *Postgres) Load(ctx context.Context, model string, recs []Loaded, merge 
 // MarkImport sets the import epoch (see Bulk.MarkImport). It raises the
 // commit clock's floor under the clock's row lock, as StartedAt does, so
 // it orders with every instance's writes and watermarks.
-func (s *Postgres) MarkImport(ctx context.Context, after int64) (int64, error) {
+func (s *Postgres) MarkImport(ctx context.Context, after, notBefore int64) (int64, error) {
 	if err := s.begin(ctx); err != nil {
 		return 0, err
 	}
@@ -105,6 +105,7 @@ func (s *Postgres) MarkImport(ctx context.Context, after int64) (int64, error) {
 		if err != nil {
 			return err
 		}
+		epoch = max(epoch, notBefore)
 		_, err = tx.Exec(ctx, `INSERT INTO dsgen_import VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET epoch = EXCLUDED.epoch`, epoch)
 		return err
 	})

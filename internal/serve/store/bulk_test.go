@@ -42,7 +42,7 @@ func TestBulkLoadKeepsMetadata(t *testing.T) {
 		if _, err := s.Load(ctx, "Post", []store.Loaded{loaded("a", 9, old, false, 0)}, false); !errors.Is(err, store.ErrExists) {
 			t.Errorf("load of a stored key without merge: %v, want ErrExists", err)
 		}
-		epoch, err := s.MarkImport(ctx, old+10)
+		epoch, err := s.MarkImport(ctx, old+10, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
