@@ -31,9 +31,15 @@ DSGEN_SERVE_<FLAG> (--api-key: DSGEN_SERVE_API_KEY; lists comma-separated),
 else from the serve: section of dsgen.yml (the nearest in the current
 directory or above, or --config), keyed by flag name (api-key: [k1, k2];
 paths relative to the file). Secrets given by environment stay out of the
-process list.`
+process list.
+
+"dsgen serve import" loads the DynamoDB tables of an AppSync API into the
+store and "dsgen serve export" writes them back (see their --help).`
 
 func serveCmd(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "import" || args[0] == "export") {
+		return serveTransfer(args[0], args[1:], stdout, stderr)
+	}
 	fs := newFlags("serve", serveSummary, stderr)
 	o := launch.Options{Stdout: stdout, Stderr: stderr}
 	serveFlags(fs, &o)

@@ -134,9 +134,10 @@ func connection(items []any, next string, startedAt int64) map[string]any {
 	return c
 }
 
-// sync serves syncXs: a base scan when lastSync is absent or older than the
-// delta TTL, else the change log since lastSync. startedAt is taken on the
-// first page and carried in the signed nextToken.
+// sync serves syncXs: a base scan when lastSync is absent, older than the
+// delta TTL or older than the last import, else the change log since
+// lastSync. startedAt is taken on the first page and carried in the signed
+// nextToken.
 func (r *resolver) sync(ctx context.Context, op sdl.Op, f gqlexec.Field) (any, error) {
 	m := op.Model
 	l, err := r.listing(m, auth.OpSync, f.Args)
@@ -165,7 +166,15 @@ func (r *resolver) sync(ctx context.Context, op sdl.Op, f gqlexec.Field) (any, e
 		tok = pageToken{Field: f.Name, Kind: "base", StartedAt: startedAt, Scope: scope}
 		horizon := r.s.cfg.Now().Add(-r.s.cfg.DeltaTTL).UnixMilli()
 		if lastSync > 0 && lastSync >= horizon {
-			tok.Kind, tok.Since = "delta", lastSync
+			// A lastSync from before an import (an AppSync client's) gets
+			// a base sync: the imported records are not in the log.
+			epoch, err := r.s.importEpoch(ctx)
+			if err != nil {
+				return nil, internal(err)
+			}
+			if lastSync >= epoch {
+				tok.Kind, tok.Since = "delta", lastSync
+			}
 		}
 	}
 	var page store.Page

@@ -1,0 +1,196 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+var _ Bulk = (*Postgres)(nil)
+
+// pgImportTable keeps the import epoch. It is created by the first import
+// or the first ImportEpoch rather than by the layout migrations; with no
+// row ImportEpoch reads 0.
+const pgImportTable = `CREATE TABLE IF NOT EXISTS dsgen_import (
+	id    smallint PRIMARY KEY CHECK (id = 1),
+	epoch bigint   NOT NULL
+)`
+
+// pgLoad inserts a loaded record; with merge (the ON CONFLICT clause
+// appended) it replaces a stored one of a lower version only. $1 model,
+// $2 pk, $3 key, $4 item, $5 version, $6 lca, $7 deleted, $8 expire_at.
+const (
+	pgLoad = `INSERT INTO dsgen_records (model, pk, key, item, version, lca, seq, deleted, expire_at)
+		VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)`
+	pgLoadMerge = pgLoad + ` ON CONFLICT (model, pk) DO UPDATE SET key = EXCLUDED.key, item = EXCLUDED.item,
+		version = EXCLUDED.version, lca = EXCLUDED.lca, seq = 0, deleted = EXCLUDED.deleted, expire_at = EXCLUDED.expire_at
+		WHERE dsgen_records.version < EXCLUDED.version`
+)
+
+// Load writes recs of model with their own metadata (see Bulk.Load) in one
+// transaction: all of them or, on an error, none.
+func (s *Postgres) Load(ctx context.Context, model string, recs []Loaded, merge bool) (LoadStats, error) {
+	if err := s.begin(ctx); err != nil {
+		return LoadStats{}, err
+	}
+	defer s.ops.Done()
+	stmt := pgLoad
+	if merge {
+		stmt = pgLoadMerge
+	}
+	b := &pgx.Batch{}
+	norms := make([][]any, len(recs))
+	for i, r := range recs {
+		pk, norm, keyJSON, itemJSON, err := checkLoaded(model, r)
+		if err != nil {
+			return LoadStats{}, fmt.Errorf("store: load %s: %w", model, err)
+		}
+		norms[i] = norm
+		var exp *int64
+		if r.Deleted {
+			e := loadExpiry(r, s.baseTTL)
+			exp = &e
+		}
+		b.Queue(stmt, model, pk, string(keyJSON), string(itemJSON), r.Version, r.LastChangedAt, r.Deleted, exp)
+	}
+	var stats LoadStats
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		stats = LoadStats{}
+		br := tx.SendBatch(ctx, b)
+		for i := range recs {
+			tag, err := br.Exec()
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == "23505" {
+				br.Close()
+				return fmt.Errorf("%v: %w", norms[i], ErrExists)
+			}
+			if err != nil {
+				br.Close()
+				return fmt.Errorf("%v: %w", norms[i], err)
+			}
+			if tag.RowsAffected() == 1 {
+				stats.Written++
+			} else {
+				stats.Kept++
+			}
+		}
+		return br.Close()
+	})
+	if err != nil {
+		return LoadStats{}, fmt.Errorf("store: load %s: %w", model, err)
+	}
+	return stats, nil
+}
+
+// MarkImport sets the import epoch (see Bulk.MarkImport). It raises the
+// commit clock's floor under the clock's row lock, as StartedAt does, so
+// it orders with every instance's writes and watermarks.
+func (s *Postgres) MarkImport(ctx context.Context, after, notBefore int64) (int64, error) {
+	if err := s.begin(ctx); err != nil {
+		return 0, err
+	}
+	defer s.ops.Done()
+	if _, err := s.pool.Exec(ctx, pgImportTable); err != nil {
+		return 0, fmt.Errorf("store: mark import: create table: %w", err)
+	}
+	var epoch int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// +1: a watermark handed out before may equal the max, and it
+		// must be before the epoch.
+		err := tx.QueryRow(ctx, `UPDATE dsgen_clock SET floor = greatest(floor, last, $1::bigint, $2::bigint) + 1 RETURNING floor`,
+			s.now().UnixMilli(), after).Scan(&epoch)
+		if err != nil {
+			return err
+		}
+		epoch = max(epoch, notBefore)
+		_, err = tx.Exec(ctx, `INSERT INTO dsgen_import VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET epoch = EXCLUDED.epoch`, epoch)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: mark import: %w", err)
+	}
+	return epoch, nil
+}
+
+// ImportEpoch returns the epoch of the last import (0: none).
+func (s *Postgres) ImportEpoch(ctx context.Context) (int64, error) {
+	if err := s.begin(ctx); err != nil {
+		return 0, err
+	}
+	defer s.ops.Done()
+	var epoch int64
+	err := s.pool.QueryRow(ctx, `SELECT epoch FROM dsgen_import`).Scan(&epoch)
+	var pe *pgconn.PgError
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return 0, nil
+	case errors.As(err, &pe) && pe.Code == "42P01": // undefined_table: never imported
+		// Create it, so this query does not fail (and log) on every sync.
+		// Two instances creating it at once: one fails on the catalog's
+		// unique index, and the table exists.
+		if _, err := s.pool.Exec(ctx, pgImportTable); err != nil && !(errors.As(err, &pe) && pe.Code == "23505") {
+			return 0, fmt.Errorf("store: import epoch: create table: %w", err)
+		}
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("store: import epoch: %w", err)
+	}
+	return epoch, nil
+}
+
+// Dump reads model's records in key order with their tombstone expiry;
+// cursors are Scan's.
+func (s *Postgres) Dump(ctx context.Context, model string, cursor []byte, limit int) (DumpPage, error) {
+	if err := s.begin(ctx); err != nil {
+		return DumpPage{}, err
+	}
+	defer s.ops.Done()
+	if limit <= 0 {
+		return DumpPage{}, fmt.Errorf("store: dump %s: limit %d, want > 0", model, limit)
+	}
+	after := []byte{}
+	if cursor != nil {
+		k, err := scanCursor(model, cursor)
+		if err != nil {
+			return DumpPage{}, err
+		}
+		after = k[len(modelPrefix(nsRecord, model)):]
+	}
+	rows, err := s.pool.Query(ctx, `SELECT pk, key, item, version, lca, deleted, coalesce(expire_at, 0) FROM dsgen_records
+		WHERE model = $1 AND pk > $2 ORDER BY pk LIMIT $3`, model, after, limit+1)
+	if err != nil {
+		return DumpPage{}, fmt.Errorf("store: dump %s: %w", model, err)
+	}
+	defer rows.Close()
+	var page DumpPage
+	var last []byte
+	for rows.Next() {
+		if len(page.Records) == limit {
+			page.Next = sealCursor(cursorScan, recordKey(model, last))
+			break
+		}
+		var pk, k, item []byte
+		var version, lca, exp int64
+		var deleted bool
+		if err := rows.Scan(&pk, &k, &item, &version, &lca, &deleted, &exp); err != nil {
+			return DumpPage{}, fmt.Errorf("store: dump %s: %w", model, err)
+		}
+		rec, err := pgRecord(model, k, item, version, lca, deleted)
+		if err != nil {
+			return DumpPage{}, fmt.Errorf("store: dump %s: %w", model, err)
+		}
+		l := Loaded{Record: rec}
+		if deleted {
+			l.ExpireAt = exp
+		}
+		page.Records = append(page.Records, l)
+		last = pk
+	}
+	if err := rows.Err(); err != nil {
+		return DumpPage{}, fmt.Errorf("store: dump %s: %w", model, err)
+	}
+	return page, nil
+}
