@@ -1,0 +1,244 @@
+// Package inspect reads a local dsgen store (the directory an app passes
+// to model.Open) without the app's generated code: its models and record
+// counts, records with their sync metadata, the outbox, dead letters,
+// per-model sync state, schema version and migration state. It is
+// `dsgen inspect`.
+//
+// The store is opened read-only. Badger lets no reader in while a process
+// has the directory open for writing (the writer holds an exclusive flock
+// on DIR/LOCK, a reader asks for a shared one), so a store in use is read
+// from a snapshot: its files copied to a temporary directory, which is
+// opened there and removed by Close. Nothing in the store's directory is
+// ever written.
+package inspect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/dsgen/dsgen/runtime/meta"
+	"github.com/dsgen/dsgen/runtime/storage"
+)
+
+// Copy says when Open reads a snapshot copy of the store.
+type Copy int
+
+const (
+	// CopyIfLocked reads the directory in place, or a copy when another
+	// process has it open.
+	CopyIfLocked Copy = iota
+	// CopyNever fails with a *LockedError when another process has the
+	// directory open.
+	CopyNever
+	// CopyAlways always reads a copy.
+	CopyAlways
+)
+
+// Options configure Open.
+type Options struct {
+	// Schema decodes the records; nil means the stored shape of the
+	// schema, which the store keeps (see SchemaFromStore).
+	Schema *meta.Schema
+	// Copy says when to read a snapshot copy; see Copy.
+	Copy Copy
+	// EncryptionKey opens an encrypted store.
+	EncryptionKey []byte
+}
+
+// Store is an open store under inspection. Close it.
+type Store struct {
+	db     *storage.DB
+	schema *meta.Schema
+	// Dir is the store's directory; Snapshot the copy read instead, ""
+	// when the directory is read in place.
+	Dir, Snapshot string
+	// LockedBy names the process that had Dir open when a copy was
+	// taken because of it, "" otherwise.
+	LockedBy string
+	// FromStore is set when the schema was read from the store's layout
+	// rather than given.
+	FromStore bool
+}
+
+// LockedError reports a store another process has open, when Open may not
+// copy it.
+type LockedError struct {
+	Dir string
+	// Holder names the process, as "pid 1234 (myapp)", or "" when the
+	// lock file does not say.
+	Holder string
+	Err    error
+}
+
+func (e *LockedError) Error() string {
+	who := "another process"
+	if e.Holder != "" {
+		who = e.Holder
+	}
+	return fmt.Sprintf("inspect: %s is open by %s: Badger lets no reader in beside a writer (the writer holds an exclusive lock on %s); read a snapshot copy instead (dsgen inspect --copy), or stop the app",
+		e.Dir, who, filepath.Join(e.Dir, "LOCK"))
+}
+
+func (e *LockedError) Unwrap() error { return e.Err }
+
+// snapshotAttempts bounds the copies Open takes of a store in use: a copy
+// can catch a compaction half done (a table the copied MANIFEST names is
+// already gone), which the open's file check reports; the next copy is
+// taken after it.
+const snapshotAttempts = 3
+
+// Open opens the store in dir for inspection.
+func Open(ctx context.Context, dir string, o Options) (*Store, error) {
+	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
+		return nil, fmt.Errorf("inspect: %s is not a dsgen store (no Badger MANIFEST): %w", dir, err)
+	}
+	s := &Store{Dir: dir}
+	so := storage.Options{ReadOnly: true, GCInterval: -1, EncryptionKey: o.EncryptionKey}
+	var err error
+	if o.Copy != CopyAlways {
+		s.db, err = storage.Open(ctx, dir, so)
+		if err == nil {
+			return s, s.useSchema(o.Schema)
+		}
+		if !errors.Is(err, storage.ErrLocked) {
+			return nil, fmt.Errorf("inspect: %w", err)
+		}
+		s.LockedBy = holder(dir)
+		if o.Copy == CopyNever {
+			return nil, &LockedError{Dir: dir, Holder: s.LockedBy, Err: err}
+		}
+	}
+	// A snapshot is opened read-write: Badger refuses to open a memtable
+	// log read-only unless it was closed cleanly, and the copy is ours.
+	so.ReadOnly = false
+	for attempt := 1; ; attempt++ {
+		if s.Snapshot, err = snapshot(dir); err != nil {
+			return nil, err
+		}
+		s.db, err = storage.Open(ctx, s.Snapshot, so)
+		if err == nil {
+			return s, s.useSchema(o.Schema)
+		}
+		_ = os.RemoveAll(s.Snapshot)
+		s.Snapshot = ""
+		if !errors.Is(err, storage.ErrCorrupt) || attempt == snapshotAttempts {
+			return nil, fmt.Errorf("inspect: a copy of %s: %w", dir, err)
+		}
+	}
+}
+
+// Close closes the store and removes its snapshot copy.
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if s.Snapshot != "" {
+		err = errors.Join(err, os.RemoveAll(s.Snapshot))
+	}
+	return err
+}
+
+// Schema returns the schema records are decoded with.
+func (s *Store) Schema() *meta.Schema { return s.schema }
+
+func (s *Store) useSchema(given *meta.Schema) error {
+	if given != nil {
+		s.schema = given
+		return nil
+	}
+	var err error
+	s.schema, err = SchemaFromStore(s.db)
+	s.FromStore = true
+	if err != nil {
+		return errors.Join(err, s.Close())
+	}
+	return nil
+}
+
+// holder names the process holding dir's lock from the pid Badger writes
+// into DIR/LOCK, "" when it cannot tell.
+func holder(dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, "LOCK"))
+	if err != nil {
+		return ""
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return ""
+	}
+	name := ""
+	if c, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil {
+		name = " (" + strings.TrimSpace(string(c)) + ")"
+	}
+	return fmt.Sprintf("pid %d%s", pid, name)
+}
+
+// snapshot copies the files of the store in dir to a new temporary
+// directory, in the order that keeps what a writer does meanwhile
+// readable: the memtable logs first (a memtable flushed after its log was
+// copied is then read twice, which is harmless, rather than lost), then
+// the MANIFEST and the key registry, the tables, and the value logs last,
+// so every value pointer copied before points into copied bytes. LOCK is
+// left out.
+func snapshot(dir string) (string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return "", fmt.Errorf("inspect: %w", err)
+	}
+	rank := func(name string) int {
+		switch {
+		case strings.HasSuffix(name, ".mem"):
+			return 0
+		case name == "MANIFEST", name == "KEYREGISTRY":
+			return 1
+		case strings.HasSuffix(name, ".sst"):
+			return 2
+		case strings.HasSuffix(name, ".vlog"):
+			return 4
+		}
+		return 3
+	}
+	var names []string
+	for _, e := range ents {
+		if e.Type().IsRegular() && e.Name() != "LOCK" {
+			names = append(names, e.Name())
+		}
+	}
+	slices.SortStableFunc(names, func(a, b string) int { return rank(a) - rank(b) })
+	to, err := os.MkdirTemp("", "dsgen-inspect-")
+	if err != nil {
+		return "", fmt.Errorf("inspect: %w", err)
+	}
+	for _, n := range names {
+		if err := copyFile(filepath.Join(dir, n), filepath.Join(to, n)); err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				continue // removed meanwhile (a compacted table); the open check says if it mattered
+			}
+			_ = os.RemoveAll(to)
+			return "", fmt.Errorf("inspect: copy %s: %w", dir, err)
+		}
+	}
+	return to, nil
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
