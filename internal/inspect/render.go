@@ -55,8 +55,8 @@ func (s *Store) WriteSummary(w io.Writer, sum *Summary) error {
 			}
 			under = fmt.Sprintf("%s sync started %s", kind, millis(m.Sync.SyncStartedAt))
 		}
-		expr := "-"
-		if m.Sync.LastSyncPredicate != nil {
+		expr := "- (all records)"
+		if m.Sync.LastSyncPredicate != nil && *m.Sync.LastSyncPredicate != "null" {
 			expr = cell(*m.Sync.LastSyncPredicate)
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", m.Name, m.Records, millis(m.Sync.LastSync), millis(m.Sync.LastFullSync), expr, under)
@@ -67,14 +67,14 @@ func (s *Store) WriteSummary(w io.Writer, sum *Summary) error {
 
 	fmt.Fprintf(w, "\nOUTBOX: %d mutation(s), in send order\n", len(sum.Outbox))
 	if len(sum.Outbox) > 0 {
-		fmt.Fprintln(tw, "SEQ\tMODEL\tOP\tKEY\tMERGED WRITES\tATTEMPTS\tSTATE\tENQUEUED\tDATA\tCONDITION")
+		fmt.Fprintln(tw, "SEQ\tMODEL\tOP\tKEY\tMERGED WRITES\tATTEMPTS\tSTATE\tENQUEUED\tCONDITION\tDATA")
 		for _, e := range sum.Outbox {
 			state := "waiting"
 			if e.InFlight {
 				state = "in flight"
 			}
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", e.Seq, e.Model, e.Op, jsonCell(e.Key), e.Rev+1, e.Attempts, state,
-				millis(&e.Enqueued), jsonCell(e.Data), condCell(e.Condition))
+				millis(&e.Enqueued), condCell(e.Condition), jsonCell(e.Data))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
