@@ -126,7 +126,12 @@ func storeWithEverything(t *testing.T) string {
 	dir := t.TempDir()
 	a := newClient(t, url, t.TempDir(), syncengine.Config{})
 	a.start(t)
-	c := newClient(t, url, dir, syncengine.Config{})
+	c := newClient(t, url, dir, syncengine.Config{SyncExpression: func(model string) map[string]any {
+		if model == "Blog" {
+			return map[string]any{"name": map[string]any{"beginsWith": "B"}}
+		}
+		return nil
+	}})
 	must(t, c.ds.Post.Save(ctx, &blogm.Post{ID: "dup", Title: "c's"}))
 	must(t, a.ds.Post.Save(ctx, &blogm.Post{ID: "dup", Title: "a's"}))
 	must(t, a.ds.Post.Save(ctx, &blogm.Post{ID: "synced", Title: "from a"}))
@@ -205,6 +210,11 @@ func TestInspectStore(t *testing.T) {
 			}
 			if post.Sync.LastSync == nil || post.Sync.LastFullSync == nil {
 				t.Errorf("Post sync state = %+v, want lastSync and lastFullSync", post.Sync)
+			}
+			for _, m := range sum.Models {
+				if m.Name == "Blog" && (m.Sync.LastSyncPredicate == nil || !strings.Contains(*m.Sync.LastSyncPredicate, "beginsWith")) {
+					t.Errorf("Blog's sync expression = %v, want the beginsWith filter", m.Sync.LastSyncPredicate)
+				}
 			}
 			if len(sum.Outbox) != 2 {
 				t.Fatalf("outbox = %+v, want the merged create and the delete", sum.Outbox)
@@ -339,7 +349,7 @@ func TestInspectCommand(t *testing.T) {
 	}
 	text := run()
 	t.Logf("dsgen inspect DIR:\n%s", text)
-	for _, want := range []string{"version " + blogm.SchemaVersion, "OUTBOX: 2 mutation(s), in send order", "DEAD LETTERS: 1", "create", "delete", `["dup"]`} {
+	for _, want := range []string{"version " + blogm.SchemaVersion, `{"name":{"beginsWith":"B"}}`, "OUTBOX: 2 mutation(s), in send order", "DEAD LETTERS: 1", "create", "delete", `["dup"]`} {
 		if !strings.Contains(text, want) {
 			t.Errorf("summary lacks %q:\n%s", want, text)
 		}
