@@ -20,9 +20,9 @@ module: writes dsgen.yml (schema and out), a starter schema.graphql and
 generate.go holding the //go:generate line, then says what to run next.
 Nothing is overwritten: if one of the files exists, init writes none.
 
-The //go:generate line runs "go tool dsgen" when go.mod has dsgen as a tool
-(go get -tool github.com/dsgen/dsgen/cmd/dsgen), else
-"go run github.com/dsgen/dsgen/cmd/dsgen".`
+The //go:generate line runs "go tool dsgen generate": go.mod must list
+dsgen as a tool (go get -tool github.com/dsgen/dsgen/cmd/dsgen; for a local
+checkout, see dsgen's README).`
 
 const starterSchema = `# The app's data model: Amplify GraphQL transformer v2 directives.
 # After editing, run: go generate ./...
@@ -64,14 +64,10 @@ func initCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	runner := "go run " + dsgenModule + "/cmd/dsgen"
-	if hasTool(modBytes) {
-		runner = "go tool dsgen"
-	}
 	files := []struct{ name, body string }{
 		{"dsgen.yml", fmt.Sprintf("# dsgen settings: read by dsgen generate, migrate, serve and inspect.\nschema: %s\nout: %s\n", *schemaName, *out)},
 		{*schemaName, starterSchema},
-		{"generate.go", fmt.Sprintf("package %s\n\n// Generates ./%s from %s with the settings in dsgen.yml.\n//go:generate %s generate\n", pkg, filepath.ToSlash(*out), *schemaName, runner)},
+		{"generate.go", fmt.Sprintf("package %s\n\n// Generates ./%s from %s with the settings in dsgen.yml.\n//go:generate go tool dsgen generate\n", pkg, filepath.ToSlash(*out), *schemaName)},
 	}
 	var exist []string
 	for _, f := range files {
@@ -96,11 +92,11 @@ func initCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "wrote %s\n", f.name)
 	}
-	next := "go get " + dsgenModule + "@latest      # or: go get -tool " + dsgenModule + "/cmd/dsgen"
-	if hasTool(modBytes) || bytes.Contains(modBytes, []byte(dsgenModule+" ")) {
-		next = "(go.mod already requires " + dsgenModule + ")"
+	fmt.Fprintln(stdout, "\nnext:")
+	if !hasTool(modBytes) {
+		fmt.Fprintf(stdout, "  go get -tool %s/cmd/dsgen   # go.mod lists no dsgen tool yet; for a local checkout see dsgen's README\n", dsgenModule)
 	}
-	fmt.Fprintf(stdout, "\nnext:\n  %s\n  go generate ./...          # writes ./%s and the schema lock dsgen.lock.json (commit it)\n", next, filepath.ToSlash(*out))
+	fmt.Fprintf(stdout, "  go generate ./...   # writes ./%s and the schema lock dsgen.lock.json (commit it)\n", filepath.ToSlash(*out))
 	return nil
 }
 

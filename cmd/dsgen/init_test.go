@@ -64,6 +64,9 @@ func TestFirstTenMinutes(t *testing.T) {
 	}
 	goIn(t, dir, offline, "generate", "./...")
 	goIn(t, dir, offline, "build", "./...")
+	if v := goIn(t, dir, offline, "run", "github.com/dsgen/dsgen/cmd/dsgen", "version"); !strings.HasPrefix(v, "dsgen ") {
+		t.Errorf("go run of the command: %q", v)
+	}
 	for _, f := range []string{"model/todo.go", "dsgen.lock.json"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("after go generate: %v", err)
