@@ -22,6 +22,7 @@ import (
 	"github.com/dsgen/dsgen/internal/testenv"
 	"github.com/dsgen/dsgen/runtime/appsync/client"
 	"github.com/dsgen/dsgen/runtime/datastore"
+	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/syncengine"
 )
 
@@ -337,10 +338,11 @@ func TestInspectWhileAppRuns(t *testing.T) {
 func TestInspectCommand(t *testing.T) {
 	dir := storeWithEverything(t)
 	bin := testenv.BuildDSGen(t)
+	cwd := t.TempDir() // no dsgen.yml: the store's layout decodes
 	run := func(args ...string) string {
 		t.Helper()
 		cmd := exec.Command(bin, append([]string{"inspect", dir}, args...)...)
-		cmd.Dir = t.TempDir() // no dsgen.yml: the store's layout decodes
+		cmd.Dir = cwd
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("dsgen inspect %v: %v\n%s", args, err, out)
@@ -374,11 +376,100 @@ func TestInspectCommand(t *testing.T) {
 	if len(sum.Outbox) != 2 || sum.Outbox[0].Seq == 0 || len(sum.DeadLetters) != 1 || sum.DeadLetters[0].Reason == "" {
 		t.Errorf("--json = %+v", sum)
 	}
+	// With dsgen.yml naming the schema, its schema and lock decode; flags
+	// may come before DIR.
+	schemaPath, err := filepath.Abs(filepath.Join("..", "..", "examples", "blog", "schema.graphql"))
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(cwd, "dsgen.yml"), []byte("schema: "+schemaPath+"\n"), 0o644))
+	cmd := exec.Command(bin, "inspect", "--model", "Post", dir)
+	cmd.Dir = cwd
+	withSchema, err := cmd.CombinedOutput()
+	if err != nil || strings.Contains(string(withSchema), "layout") || !strings.Contains(string(withSchema), "three") {
+		t.Errorf("inspect with dsgen.yml: %v\n%s", err, withSchema)
+	}
+	if text := run(); strings.Contains(text, "layout stored") {
+		t.Errorf("summary with dsgen.yml still decodes with the stored layout:\n%s", text)
+	}
+
 	var one struct {
 		Records []inspect.Record
 	}
 	must(t, json.Unmarshal([]byte(run("--model", "Post", "--limit", "1", "--json")), &one))
 	if len(one.Records) != 1 {
 		t.Errorf("--limit 1 gave %d records", len(one.Records))
+	}
+}
+
+// TestInspectMigrationUnderWay reads a store whose migration stopped part
+// way (the conversion failed on one record of the second batch): the
+// migration state says where it stands, the store's migration number is
+// still the old one, and a record the migration already converted is
+// reported as undecodable with the old layout, not as an error of the
+// whole listing.
+func TestInspectMigrationUnderWay(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	ds, err := blogm.Open(ctx, dir)
+	must(t, err)
+	const n = 600 // two batches of the migration
+	for i := range n {
+		must(t, ds.Post.Save(ctx, &blogm.Post{ID: fmt.Sprintf("p%04d", i), Title: "t", Rating: &i}))
+	}
+	must(t, ds.Close(ctx))
+
+	s := blogm.Schema()
+	for _, m := range s.Models {
+		for i, f := range m.Fields {
+			if f.Stored() {
+				f.Number = i + 1
+			}
+		}
+	}
+	rating := s.Model("Post").Field("rating")
+	old := *rating
+	rating.Type = meta.Float
+	s.Version, s.Migration = "v2", 1
+	s.Migrations = []*meta.Migration{{Number: 1, Steps: []*meta.MigrationStep{
+		{Kind: meta.ChangeFieldType, Model: "Post", Field: "rating", FieldID: 3, Old: &old, Effect: meta.NeedsCode, Func: "double",
+			Convert: func(v any) (any, error) {
+				if v == int64(550) {
+					return nil, errors.New("not written yet")
+				}
+				return float64(v.(int64)), nil
+			}},
+	}}}
+	st, err := datastore.Open(ctx, s, dir)
+	must(t, err)
+	var me *datastore.MigrationError
+	if err := st.Start(ctx); !errors.As(err, &me) {
+		t.Fatalf("start: %v, want the conversion's MigrationError", err)
+	}
+	must(t, st.Close(ctx))
+
+	in, err := inspect.Open(ctx, dir, inspect.Options{})
+	must(t, err)
+	defer in.Close()
+	sum, err := in.Summary(ctx)
+	must(t, err)
+	if sum.Migration != 0 || sum.Migrating == nil || sum.Migrating["Phase"] != "records" || sum.Migrating["Model"] != "Post" {
+		t.Errorf("migration %d, under way %v; want 0 and the records phase of Post", sum.Migration, sum.Migrating)
+	}
+	recs, err := in.Records(ctx, "Post", 0)
+	must(t, err)
+	bad, good := 0, 0
+	for _, r := range recs {
+		if r.Error != "" {
+			bad++
+		} else if r.Values["rating"] != nil {
+			good++
+		}
+	}
+	if len(recs) != n || bad != 512 || good != n-512 {
+		t.Errorf("%d records, %d undecodable, %d decoded; want %d, the 512 of the first batch converted to Float, the rest as stored", len(recs), bad, good, n)
+	}
+	var b strings.Builder
+	must(t, in.WriteSummary(&b, sum))
+	if !strings.Contains(b.String(), "UNDER WAY") {
+		t.Errorf("summary does not show the migration under way:\n%s", b.String())
 	}
 }

@@ -109,6 +109,10 @@ func (s *Store) WriteRecords(w io.Writer, model string, recs []Record) error {
 	fmt.Fprintln(tw, strings.Join(cols, "\t")+"\t_version\t_lastChangedAt\t_deleted\tPENDING")
 	for _, r := range recs {
 		row := make([]string, 0, len(cols)+4)
+		if r.Error != "" {
+			fmt.Fprintf(tw, "key %x: cannot decode: %s\n", r.Key, cell(r.Error))
+			continue
+		}
 		for _, c := range cols {
 			v, ok := r.Values[c]
 			switch {

@@ -61,6 +61,11 @@ type Record struct {
 	Sync *datastore.SyncMeta `json:"sync,omitempty"`
 	// Pending is set when an outbox entry for the record waits.
 	Pending bool `json:"pending,omitempty"`
+	// Key is the record's key in the store, set with Error: why the
+	// record could not be decoded with the schema (a record a migration
+	// under way already converted, or damage).
+	Key   []byte `json:"key,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 // tableIDs reads the catalog: model name to table id. Placeholders of
@@ -259,7 +264,7 @@ func (s *Store) record(txn storage.Txn, m *meta.Model, id uint32, key []byte, it
 		return err
 	})
 	if err != nil {
-		return r, fmt.Errorf("record %x: %w", key, err)
+		r.Values, r.Key, r.Error = nil, key, err.Error()
 	}
 	pk := key[len(storage.RecordPrefix(id)):]
 	b, err := get(txn, append(storage.SyncMetaPrefix(id), pk...))
