@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/golang-jwt/jwt/v5"
 )
 
 // DevToken describes a development JWT for MintHS256: who the caller is
@@ -48,7 +46,7 @@ func MintHS256(secret []byte, t DevToken) (string, error) {
 	if sub == "" {
 		sub = t.Username
 	}
-	claims := jwt.MapClaims{
+	claims := map[string]any{
 		"sub":       sub,
 		"iat":       t.Issued.Unix(),
 		"exp":       t.Issued.Add(t.TTL).Unix(),
@@ -73,5 +71,5 @@ func MintHS256(secret []byte, t DevToken) (string, error) {
 	if t.Audience != "" {
 		claims["aud"] = t.Audience
 	}
-	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(secret)
+	return SignHS256(secret, claims)
 }
