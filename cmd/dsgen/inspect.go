@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -34,6 +35,20 @@ lock, else with the field layout the store keeps.`
 
 var inspectSettings = config.Command{Name: "inspect", CLIOnly: []string{"json", "model", "limit", "copy", "no-copy", "stored-layout"}}
 
+// readKey reads an encryption key file: the raw key, or its hex text.
+func readKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("inspect: encryption key: %w", err)
+	}
+	if h := strings.TrimSpace(string(b)); len(h) == 32 || len(h) == 48 || len(h) == 64 {
+		if k, err := hex.DecodeString(h); err == nil {
+			return k, nil
+		}
+	}
+	return b, nil
+}
+
 func inspectCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("inspect DIR", inspectSummary, stderr)
 	var directives listFlag
@@ -46,6 +61,7 @@ func inspectCmd(args []string, stdout, stderr io.Writer) error {
 	always := fs.Bool("copy", false, "always read a copy of the store")
 	never := fs.Bool("no-copy", false, "fail instead of copying a store another process has open")
 	stored := fs.Bool("stored-layout", false, "decode with the layout the store keeps, ignoring dsgen.yml")
+	keyFile := fs.String("encryption-key-file", "", "`file` holding the key of an encrypted store: 16, 24 or 32 raw bytes, or them in hex")
 	// DIR may come before the flags or after them.
 	var dir string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -76,6 +92,12 @@ func inspectCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	o := inspect.Options{Schema: s}
+	if *keyFile != "" {
+		var err error
+		if o.EncryptionKey, err = readKey(*keyFile); err != nil {
+			return err
+		}
+	}
 	switch {
 	case *always:
 		o.Copy = inspect.CopyAlways

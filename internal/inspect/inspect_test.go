@@ -473,3 +473,28 @@ func TestInspectMigrationUnderWay(t *testing.T) {
 		t.Errorf("summary does not show the migration under way:\n%s", b.String())
 	}
 }
+
+// TestInspectEncrypted reads an encrypted store with its key (given to
+// the command as a file) and says what is wrong without it.
+func TestInspectEncrypted(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	key := []byte("0123456789abcdef0123456789abcdef")
+	ds, err := blogm.Open(ctx, dir, datastore.EncryptionKey(key))
+	must(t, err)
+	must(t, ds.Post.Save(ctx, &blogm.Post{ID: "secret", Title: "encrypted at rest"}))
+	must(t, ds.Close(ctx))
+
+	if _, err := inspect.Open(ctx, dir, inspect.Options{}); !errors.Is(err, datastore.ErrEncryptionKey) || !strings.Contains(err.Error(), "no key was given") {
+		t.Errorf("open without the key: %v, want ErrEncryptionKey saying no key was given", err)
+	}
+	bin := testenv.BuildDSGen(t)
+	keyFile := filepath.Join(t.TempDir(), "key")
+	must(t, os.WriteFile(keyFile, []byte(fmt.Sprintf("%x\n", key)), 0o600))
+	cmd := exec.Command(bin, "inspect", dir, "--model", "Post", "--encryption-key-file", keyFile)
+	cmd.Dir = t.TempDir()
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "encrypted at rest") {
+		t.Errorf("inspect with the key file: %v\n%s", err, out)
+	}
+}
