@@ -111,8 +111,8 @@ func inspectCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	if st.LockedBy != "" {
-		fmt.Fprintf(stderr, "dsgen inspect: %s is open by %s; reading a copy taken now\n", dir, st.LockedBy)
+	if st.Snapshot != "" && st.Why != "--copy" {
+		fmt.Fprintf(stderr, "dsgen inspect: reading a copy of %s taken now: %s\n", dir, st.Why)
 	}
 	if *model != "" {
 		recs, err := st.Records(ctx, *model, *limit)

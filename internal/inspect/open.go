@@ -62,6 +62,9 @@ type Store struct {
 	// LockedBy names the process that had Dir open when a copy was
 	// taken because of it, "" otherwise.
 	LockedBy string
+	// Why says why a copy was read: "--copy", "pid 1234 (app) has it
+	// open", or that the store was not closed cleanly.
+	Why string
 	// FromStore is set when the schema was read from the store's layout
 	// rather than given.
 	FromStore bool
@@ -88,6 +91,18 @@ func (e *LockedError) Error() string {
 
 func (e *LockedError) Unwrap() error { return e.Err }
 
+// truncateNeeded is in the error of Badger's read-only open of a store
+// whose memtable log holds unflushed writes: Badger formats its errors
+// with %+v rather than wrapping them (memtable.go, ErrTruncateNeeded).
+const truncateNeeded = "Log truncate required"
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "another process"
+	}
+	return s
+}
+
 // snapshotAttempts bounds the copies Open takes of a store in use: a copy
 // can catch a compaction half done (a table the copied MANIFEST names is
 // already gone), which the open's file check reports; the next copy is
@@ -107,13 +122,23 @@ func Open(ctx context.Context, dir string, o Options) (*Store, error) {
 		if err == nil {
 			return s, s.useSchema(o.Schema)
 		}
-		if !errors.Is(err, storage.ErrLocked) {
+		switch {
+		case errors.Is(err, storage.ErrLocked):
+			s.LockedBy = holder(dir)
+			if o.Copy == CopyNever {
+				return nil, &LockedError{Dir: dir, Holder: s.LockedBy, Err: err}
+			}
+			s.Why = "it is open by " + orUnknown(s.LockedBy)
+		case strings.Contains(err.Error(), truncateNeeded):
+			if o.Copy == CopyNever {
+				return nil, fmt.Errorf("inspect: %s was not closed cleanly (its app stopped without closing it, or was killed): Badger replays its write-ahead log only when it may write, so inspect reads a copy; drop --no-copy: %w", dir, err)
+			}
+			s.Why = "it was not closed cleanly (its write-ahead log is replayed in the copy)"
+		default:
 			return nil, fmt.Errorf("inspect: %w", err)
 		}
-		s.LockedBy = holder(dir)
-		if o.Copy == CopyNever {
-			return nil, &LockedError{Dir: dir, Holder: s.LockedBy, Err: err}
-		}
+	} else {
+		s.Why = "--copy"
 	}
 	// A snapshot is opened read-write: Badger refuses to open a memtable
 	// log read-only unless it was closed cleanly, and the copy is ours.

@@ -21,11 +21,7 @@ func (s *Store) WriteSummary(w io.Writer, sum *Summary) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "store      %s\n", s.Dir)
 	if s.Snapshot != "" {
-		why := "--copy"
-		if s.LockedBy != "" {
-			why = s.LockedBy + " has it open"
-		}
-		fmt.Fprintf(&b, "read from  a copy taken at %s (%s)\n", time.Now().UTC().Format(time.RFC3339), why)
+		fmt.Fprintf(&b, "read from  a copy taken at %s (%s)\n", time.Now().UTC().Format(time.RFC3339), s.Why)
 	}
 	fmt.Fprintf(&b, "schema     version %s, migration %d\n", orDash(sum.SchemaVersion), sum.Migration)
 	if s.FromStore {
