@@ -6,10 +6,11 @@
 //
 // The store is opened read-only. Badger lets no reader in while a process
 // has the directory open for writing (the writer holds an exclusive flock
-// on DIR/LOCK, a reader asks for a shared one), so a store in use is read
-// from a snapshot: its files copied to a temporary directory, which is
-// opened there and removed by Close. Nothing in the store's directory is
-// ever written.
+// on DIR/LOCK, a reader asks for a shared one), and replays a memtable log
+// holding unflushed writes (a killed app's) only when it may write; such a
+// store is read from a snapshot: its files copied to a temporary directory,
+// which is opened there and removed by Close. Nothing in the store's
+// directory is ever written.
 package inspect
 
 import (
