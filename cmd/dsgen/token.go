@@ -40,9 +40,16 @@ func tokenCmd(args []string, stdout, stderr io.Writer) error {
 	var o launch.Options
 	serve := flag.NewFlagSet("serve", flag.ContinueOnError)
 	serveFlags(serve, &o)
+	usage := map[string]string{
+		"jwt-hs256-secret":   "sign with this `secret`, dsgen serve's --jwt-hs256-secret",
+		"jwt-issuer":         "the \"iss\" claim, dsgen serve's --jwt-issuer",
+		"jwt-audience":       "the \"aud\" claim, dsgen serve's --jwt-audience",
+		"jwt-username-claim": "the `claim` holding the user name, dsgen serve's --jwt-username-claim (default username and cognito:username)",
+		"jwt-groups-claim":   "the `claim` holding the groups, dsgen serve's --jwt-groups-claim (default cognito:groups)",
+		"config":             "settings `file` whose serve: section is read (default: the nearest dsgen.yml in the current directory or above)",
+	}
 	for _, name := range tokenServeFlags {
-		f := serve.Lookup(name)
-		fs.Var(f.Value, name, f.Usage)
+		fs.Var(serve.Lookup(name).Value, name, usage[name])
 	}
 	if err := parse(fs, args); err != nil {
 		return err
