@@ -6,7 +6,7 @@
 //
 // The store is opened read-only. Badger lets no reader in while a process
 // has the directory open for writing (the writer holds an exclusive flock
-// on DIR/LOCK, a reader asks for a shared one), and replays a memtable log
+// on the directory, a reader asks for a shared one), and replays a memtable log
 // holding unflushed writes (a killed app's) only when it may write; such a
 // store is read from a snapshot: its files copied to a temporary directory,
 // which is opened there and removed by Close. Nothing in the store's
@@ -20,6 +20,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -86,8 +87,8 @@ func (e *LockedError) Error() string {
 	if e.Holder != "" {
 		who = e.Holder
 	}
-	return fmt.Sprintf("inspect: %s is open by %s: Badger lets no reader in beside a writer (the writer holds an exclusive lock on %s); read a snapshot copy instead (dsgen inspect --copy), or stop the app",
-		e.Dir, who, filepath.Join(e.Dir, "LOCK"))
+	return fmt.Sprintf("inspect: %s is open by %s: Badger lets no reader in beside a writer (the writer holds an exclusive flock on the directory); read a snapshot copy instead (dsgen inspect --copy), or stop the app",
+		e.Dir, who)
 }
 
 func (e *LockedError) Unwrap() error { return e.Err }
@@ -119,9 +120,18 @@ func Open(ctx context.Context, dir string, o Options) (*Store, error) {
 	so := storage.Options{ReadOnly: true, GCInterval: -1, EncryptionKey: o.EncryptionKey}
 	var err error
 	if o.Copy != CopyAlways {
-		s.db, err = storage.Open(ctx, dir, so)
-		if err == nil {
-			return s, s.useSchema(o.Schema)
+		// The lock is probed first: the open's file check runs before
+		// Badger takes its lock, and on a store in use it can meet the
+		// writer's last entry half written and call the store damaged.
+		err = storage.ErrLocked
+		if !lockHeld(dir) {
+			s.db, err = storage.Open(ctx, dir, so)
+			if err == nil {
+				return s, s.useSchema(o.Schema)
+			}
+			if errors.Is(err, storage.ErrCorrupt) && lockHeld(dir) {
+				err = fmt.Errorf("%w: %w", storage.ErrLocked, err) // the app started meanwhile
+			}
 		}
 		switch {
 		case errors.Is(err, storage.ErrLocked):
@@ -148,7 +158,7 @@ func Open(ctx context.Context, dir string, o Options) (*Store, error) {
 		if s.Snapshot, err = snapshot(dir); err != nil {
 			return nil, err
 		}
-		s.db, err = storage.Open(ctx, s.Snapshot, so)
+		s.db, err = openSnapshot(ctx, s.Snapshot, so)
 		if err == nil {
 			return s, s.useSchema(o.Schema)
 		}
@@ -158,6 +168,77 @@ func Open(ctx context.Context, dir string, o Options) (*Store, error) {
 			return nil, fmt.Errorf("inspect: a copy of %s: %w", dir, err)
 		}
 	}
+}
+
+// badEntry finds the offset in the reason of a *storage.CorruptError for a
+// log file with a bad entry followed by data (preflight.go words it "has a
+// bad entry at offset N").
+var badEntry = regexp.MustCompile(`bad entry at offset (\d+)`)
+
+// openSnapshot opens a copy. The newest memtable log and value log were
+// being appended to while they were copied, so the copy can hold an entry
+// only partly written followed by bytes of later ones: what no crash
+// leaves, and what the open's check refuses. Every entry before it is
+// whole (each carries a checksum), so the copy's tail from that entry on
+// is cleared, as if the copy had been taken just before that write, and
+// the copy opened again.
+func openSnapshot(ctx context.Context, dir string, so storage.Options) (*storage.DB, error) {
+	for cleared := map[string]bool{}; ; {
+		db, err := storage.Open(ctx, dir, so)
+		var ce *storage.CorruptError
+		if err == nil || !errors.As(err, &ce) || cleared[ce.File] || !newestOfKind(dir, ce.File) {
+			return db, err
+		}
+		m := badEntry.FindStringSubmatch(ce.Reason)
+		if m == nil {
+			return nil, err
+		}
+		off, _ := strconv.ParseInt(m[1], 10, 64)
+		if zerr := zeroFrom(filepath.Join(dir, ce.File), off); zerr != nil {
+			return nil, errors.Join(err, zerr)
+		}
+		cleared[ce.File] = true
+	}
+}
+
+// newestOfKind reports whether name is the highest-numbered .mem or .vlog
+// file in dir: the one a writer appends to.
+func newestOfKind(dir, name string) bool {
+	ext := filepath.Ext(name)
+	if ext != ".mem" && ext != ".vlog" {
+		return false
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*"+ext))
+	if err != nil || len(files) == 0 {
+		return false
+	}
+	num := func(p string) int {
+		n, _ := strconv.Atoi(strings.TrimSuffix(filepath.Base(p), ext))
+		return n
+	}
+	newest := slices.MaxFunc(files, func(a, b string) int { return num(a) - num(b) })
+	return filepath.Base(newest) == name
+}
+
+// zeroFrom overwrites the file at path with zeros from off to its end,
+// keeping its size (Badger's logs are preallocated, zeros past the end).
+func zeroFrom(path string, off int64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	st, err := f.Stat()
+	if err != nil || off >= st.Size() {
+		return errors.Join(err, f.Close())
+	}
+	zeros := make([]byte, 64<<10)
+	for pos := off; pos < st.Size(); pos += int64(len(zeros)) {
+		n := min(int64(len(zeros)), st.Size()-pos)
+		if _, err := f.WriteAt(zeros[:n], pos); err != nil {
+			return errors.Join(err, f.Close())
+		}
+	}
+	return f.Close()
 }
 
 // Close closes the store and removes its snapshot copy.
