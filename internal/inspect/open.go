@@ -333,6 +333,9 @@ func snapshot(dir string) (string, error) {
 	return to, nil
 }
 
+// copyFile copies from to to, leaving runs of zeros as holes: Badger
+// preallocates its logs (a value log is 128 MiB on the laptop preset), and
+// a copy of mostly empty files should not write them out.
 func copyFile(from, to string) error {
 	in, err := os.Open(from)
 	if err != nil {
@@ -343,9 +346,37 @@ func copyFile(from, to string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
+	buf := make([]byte, 1<<20)
+	var size int64
+	for {
+		n, rerr := io.ReadFull(in, buf)
+		if n > 0 {
+			chunk := buf[:n]
+			if allZero(chunk) {
+				_, err = out.Seek(int64(n), io.SeekCurrent)
+			} else {
+				_, err = out.Write(chunk)
+			}
+			if err != nil {
+				return errors.Join(err, out.Close())
+			}
+			size += int64(n)
+		}
+		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+			break
+		}
+		if rerr != nil {
+			return errors.Join(rerr, out.Close())
+		}
 	}
-	return out.Close()
+	return errors.Join(out.Truncate(size), out.Close())
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
