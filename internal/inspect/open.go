@@ -120,18 +120,9 @@ func Open(ctx context.Context, dir string, o Options) (*Store, error) {
 	so := storage.Options{ReadOnly: true, GCInterval: -1, EncryptionKey: o.EncryptionKey}
 	var err error
 	if o.Copy != CopyAlways {
-		// The lock is probed first: the open's file check runs before
-		// Badger takes its lock, and on a store in use it can meet the
-		// writer's last entry half written and call the store damaged.
-		err = storage.ErrLocked
-		if !lockHeld(dir) {
-			s.db, err = storage.Open(ctx, dir, so)
-			if err == nil {
-				return s, s.useSchema(o.Schema)
-			}
-			if errors.Is(err, storage.ErrCorrupt) && lockHeld(dir) {
-				err = fmt.Errorf("%w: %w", storage.ErrLocked, err) // the app started meanwhile
-			}
+		s.db, err = storage.Open(ctx, dir, so)
+		if err == nil {
+			return s, s.useSchema(o.Schema)
 		}
 		switch {
 		case errors.Is(err, storage.ErrLocked):
