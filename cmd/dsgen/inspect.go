@@ -122,7 +122,7 @@ func inspectCmd(args []string, stdout, stderr io.Writer) error {
 		if *asJSON {
 			return writeJSON(stdout, map[string]any{"model": *model, "records": recs})
 		}
-		return st.WriteRecords(stdout, *model, recs)
+		return st.WriteRecords(stdout, *model, recs, *limit)
 	}
 	sum, err := st.Summary(ctx)
 	if err != nil {

@@ -448,6 +448,9 @@ func TestInspectCommand(t *testing.T) {
 		t.Errorf("summary with dsgen.yml still decodes with the stored layout:\n%s", text)
 	}
 
+	if cut := run("--model", "Post", "--limit", "1"); !strings.Contains(cut, "the first 1 record(s)") {
+		t.Errorf("--limit 1 does not say the list is cut:\n%s", cut)
+	}
 	var one struct {
 		Records []inspect.Record
 	}

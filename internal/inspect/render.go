@@ -88,8 +88,9 @@ func (s *Store) WriteSummary(w io.Writer, sum *Summary) error {
 
 // WriteRecords writes recs of model as a table: the stored fields, then
 // the sync metadata (_version, _lastChangedAt, _deleted) and whether an
-// outbox entry for the record waits.
-func (s *Store) WriteRecords(w io.Writer, model string, recs []Record) error {
+// outbox entry for the record waits. limit is the limit recs were read
+// with (0: none), so a cut list says so.
+func (s *Store) WriteRecords(w io.Writer, model string, recs []Record, limit int) error {
 	m := s.schema.Model(model)
 	if m == nil {
 		return fmt.Errorf("inspect: no model %q", model)
@@ -100,7 +101,11 @@ func (s *Store) WriteRecords(w io.Writer, model string, recs []Record) error {
 			cols = append(cols, f.Name)
 		}
 	}
-	fmt.Fprintf(w, "%s: %d record(s)\n", model, len(recs))
+	if limit > 0 && len(recs) == limit {
+		fmt.Fprintf(w, "%s: the first %d record(s) in key order (--limit 0 lists all)\n", model, len(recs))
+	} else {
+		fmt.Fprintf(w, "%s: %d record(s)\n", model, len(recs))
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(cols, "\t")+"\t_version\t_lastChangedAt\t_deleted\tPENDING")
 	for _, r := range recs {
