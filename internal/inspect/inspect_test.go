@@ -558,3 +558,44 @@ func TestInspectEncrypted(t *testing.T) {
 		t.Errorf("inspect with the key file: %v\n%s", err, out)
 	}
 }
+
+// TestInspectCrashLeftovers reads a store with an empty newest memtable
+// log, which a crash while Badger created it leaves and which only a
+// read-write open removes: from a copy, leaving the store as it was.
+func TestInspectCrashLeftovers(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	ds, err := blogm.Open(ctx, dir)
+	must(t, err)
+	must(t, ds.Post.Save(ctx, &blogm.Post{ID: "p", Title: "kept"}))
+	must(t, ds.Close(ctx))
+	mems, err := filepath.Glob(filepath.Join(dir, "*.mem"))
+	must(t, err)
+	next := 1
+	for _, m := range mems {
+		var n int
+		if _, err := fmt.Sscanf(filepath.Base(m), "%05d.mem", &n); err == nil && n >= next {
+			next = n + 1
+		}
+	}
+	must(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("%05d.mem", next)), nil, 0o644))
+	before := listing(t, dir)
+
+	if _, err := inspect.Open(ctx, dir, inspect.Options{Copy: inspect.CopyNever}); err == nil || !strings.Contains(err.Error(), "--no-copy") {
+		t.Errorf("open without copying: %v, want the empty log reported with how to read it", err)
+	}
+	st, err := inspect.Open(ctx, dir, inspect.Options{})
+	must(t, err)
+	defer st.Close()
+	if !strings.Contains(st.Why, "empty log") {
+		t.Errorf("copy taken because %q", st.Why)
+	}
+	recs, err := st.Records(ctx, "Post", 0)
+	must(t, err)
+	if len(recs) != 1 || recs[0].Values["title"] != "kept" {
+		t.Errorf("records = %+v", recs)
+	}
+	if after := listing(t, dir); after != before {
+		t.Errorf("inspect changed the store:\nbefore %s\nafter  %s", before, after)
+	}
+}

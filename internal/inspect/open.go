@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -98,6 +99,10 @@ func (e *LockedError) Unwrap() error { return e.Err }
 // with %+v rather than wrapping them (memtable.go, ErrTruncateNeeded).
 const truncateNeeded = "Log truncate required"
 
+// readWriteOnce ends the reason storage gives for an empty memtable log a
+// crash left, which only a read-write open removes (preflight.go).
+const readWriteOnce = "open the store read-write once"
+
 func orUnknown(s string) string {
 	if s == "" {
 		return "another process"
@@ -122,8 +127,9 @@ func Open(ctx context.Context, dir string, o Options) (*Store, error) {
 	if o.Copy != CopyAlways {
 		s.db, err = storage.Open(ctx, dir, so)
 		if err == nil {
-			return s, s.useSchema(o.Schema)
+			return s.withSchema(o.Schema)
 		}
+		var ce *storage.CorruptError
 		switch {
 		case errors.Is(err, storage.ErrLocked):
 			s.LockedBy = holder(dir)
@@ -136,6 +142,11 @@ func Open(ctx context.Context, dir string, o Options) (*Store, error) {
 				return nil, fmt.Errorf("inspect: %s was not closed cleanly (its app stopped without closing it, or was killed): Badger replays its write-ahead log only when it may write, so inspect reads a copy; drop --no-copy: %w", dir, err)
 			}
 			s.Why = "it was not closed cleanly (its write-ahead log is replayed in the copy)"
+		case errors.As(err, &ce) && strings.Contains(ce.Reason, readWriteOnce):
+			if o.Copy == CopyNever {
+				return nil, fmt.Errorf("inspect: %w; drop --no-copy to read a copy, where it is removed", err)
+			}
+			s.Why = "a crash left an empty log file, removed in the copy"
 		default:
 			return nil, fmt.Errorf("inspect: %w", err)
 		}
@@ -143,15 +154,18 @@ func Open(ctx context.Context, dir string, o Options) (*Store, error) {
 		s.Why = "--copy"
 	}
 	// A snapshot is opened read-write: Badger refuses to open a memtable
-	// log read-only unless it was closed cleanly, and the copy is ours.
+	// log read-only unless it was closed cleanly, and the copy is ours. What
+	// Badger says while it repairs the copy is about a temporary directory
+	// (Why says what was found); damage is still an error.
 	so.ReadOnly = false
+	so.Logger = slog.New(slog.DiscardHandler)
 	for attempt := 1; ; attempt++ {
 		if s.Snapshot, err = snapshot(dir); err != nil {
 			return nil, err
 		}
-		s.db, err = openSnapshot(ctx, s.Snapshot, so)
+		s.db, err = openSnapshot(ctx, s.Snapshot, so, s.LockedBy != "" || s.Why == "--copy")
 		if err == nil {
-			return s, s.useSchema(o.Schema)
+			return s.withSchema(o.Schema)
 		}
 		_ = os.RemoveAll(s.Snapshot)
 		s.Snapshot = ""
@@ -172,12 +186,13 @@ var badEntry = regexp.MustCompile(`bad entry at offset (\d+)`)
 // leaves, and what the open's check refuses. Every entry before it is
 // whole (each carries a checksum), so the copy's tail from that entry on
 // is cleared, as if the copy had been taken just before that write, and
-// the copy opened again.
-func openSnapshot(ctx context.Context, dir string, so storage.Options) (*storage.DB, error) {
+// the copy opened again. Only when live is set: in a store nobody was
+// writing, such an entry is damage, and is reported.
+func openSnapshot(ctx context.Context, dir string, so storage.Options, live bool) (*storage.DB, error) {
 	for cleared := map[string]bool{}; ; {
 		db, err := storage.Open(ctx, dir, so)
 		var ce *storage.CorruptError
-		if err == nil || !errors.As(err, &ce) || cleared[ce.File] || !newestOfKind(dir, ce.File) {
+		if err == nil || !live || !errors.As(err, &ce) || cleared[ce.File] || !newestOfKind(dir, ce.File) {
 			return db, err
 		}
 		m := badEntry.FindStringSubmatch(ce.Reason)
@@ -244,18 +259,20 @@ func (s *Store) Close() error {
 // Schema returns the schema records are decoded with.
 func (s *Store) Schema() *meta.Schema { return s.schema }
 
-func (s *Store) useSchema(given *meta.Schema) error {
+// withSchema sets the schema records are decoded with: given, else the
+// store's layout. On failure it closes s.
+func (s *Store) withSchema(given *meta.Schema) (*Store, error) {
 	if given != nil {
 		s.schema = given
-		return nil
+		return s, nil
 	}
 	var err error
 	s.schema, err = SchemaFromStore(s.db)
 	s.FromStore = true
 	if err != nil {
-		return errors.Join(err, s.Close())
+		return nil, errors.Join(err, s.Close())
 	}
-	return nil
+	return s, nil
 }
 
 // holder names the process holding dir's lock from the pid Badger writes
