@@ -152,6 +152,11 @@ func Open(ctx context.Context, dir string, o Options) (*Store, error) {
 		}
 	} else {
 		s.Why = "--copy"
+		// A writer may hold it: the pid Badger wrote is a running process
+		// (a crash leaves the file behind, naming a process that is gone).
+		if h := holder(dir); strings.Contains(h, "(") {
+			s.LockedBy = h
+		}
 	}
 	// A snapshot is opened read-write: Badger refuses to open a memtable
 	// log read-only unless it was closed cleanly, and the copy is ours. What
@@ -163,7 +168,7 @@ func Open(ctx context.Context, dir string, o Options) (*Store, error) {
 		if s.Snapshot, err = snapshot(dir); err != nil {
 			return nil, err
 		}
-		s.db, err = openSnapshot(ctx, s.Snapshot, so, s.LockedBy != "" || s.Why == "--copy")
+		s.db, err = openSnapshot(ctx, s.Snapshot, so, s.LockedBy != "")
 		if err == nil {
 			return s.withSchema(o.Schema)
 		}
@@ -276,7 +281,8 @@ func (s *Store) withSchema(given *meta.Schema) (*Store, error) {
 }
 
 // holder names the process holding dir's lock from the pid Badger writes
-// into DIR/LOCK, "" when it cannot tell.
+// into DIR/LOCK, "" when it cannot tell; the name, in parentheses, only
+// when the process is running (read from /proc).
 func holder(dir string) string {
 	b, err := os.ReadFile(filepath.Join(dir, "LOCK"))
 	if err != nil {
