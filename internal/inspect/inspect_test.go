@@ -294,8 +294,8 @@ func TestInspectWhileAppRuns(t *testing.T) {
 
 	_, err := inspect.Open(ctx, dir, inspect.Options{Copy: inspect.CopyNever})
 	var le *inspect.LockedError
-	if !errors.As(err, &le) || !strings.Contains(le.Holder, "pid ") || !strings.Contains(err.Error(), "--copy") {
-		t.Fatalf("open of a held store without copying: %v, want a *LockedError naming the process and --copy", err)
+	if !errors.As(err, &le) || !strings.Contains(le.Holder, "pid ") || !strings.Contains(err.Error(), "--no-copy") {
+		t.Fatalf("open of a held store without copying: %v, want a *LockedError naming the process and --no-copy", err)
 	}
 	if want := "(client"; !strings.Contains(le.Holder, want) {
 		t.Errorf("holder %q does not name the process %s", le.Holder, want)

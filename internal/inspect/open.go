@@ -65,8 +65,8 @@ type Store struct {
 	// LockedBy names the process that had Dir open when a copy was
 	// taken because of it, "" otherwise.
 	LockedBy string
-	// Why says why a copy was read: "--copy", "pid 1234 (app) has it
-	// open", or that the store was not closed cleanly.
+	// Why says why a copy was read: "--copy", "it is open by pid 1234
+	// (app)", or what a crash left that only a writer may replay.
 	Why string
 	// FromStore is set when the schema was read from the store's layout
 	// rather than given.
@@ -83,15 +83,17 @@ type LockedError struct {
 	Err    error
 }
 
+// Error names the store and the process and says what to do.
 func (e *LockedError) Error() string {
 	who := "another process"
 	if e.Holder != "" {
 		who = e.Holder
 	}
-	return fmt.Sprintf("inspect: %s is open by %s: Badger lets no reader in beside a writer (the writer holds an exclusive flock on the directory); read a snapshot copy instead (dsgen inspect --copy), or stop the app",
+	return fmt.Sprintf("inspect: %s is open by %s: Badger lets no reader in beside a writer (the writer holds an exclusive flock on the directory); read a copy of it instead (dsgen inspect without --no-copy), or stop the app",
 		e.Dir, who)
 }
 
+// Unwrap returns the open's error (wrapping storage.ErrLocked).
 func (e *LockedError) Unwrap() error { return e.Err }
 
 // truncateNeeded is in the error of Badger's read-only open of a store
