@@ -32,6 +32,9 @@ Commands:
   generate   generate the Go package for a schema
   serve      serve an AppSync-compatible sync backend for a schema
   migrate    lock the schema and plan migrations of stored data (--check for CI)
+  init       start a project: dsgen.yml, a starter schema, the go:generate line
+  inspect    show a local store: models, records, outbox, dead letters, sync state
+  token      print a development JWT signed with dsgen serve's HS256 secret
   version    print the dsgen version (also --version, -v)
 
 Run "dsgen <command> --help" for a command's flags.
@@ -57,6 +60,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = serveCmd(args[1:], stdout, stderr)
 	case "migrate":
 		err = migrateCmd(args[1:], stdout, stderr)
+	case "init":
+		err = initCmd(args[1:], stdout, stderr)
+	case "inspect":
+		err = inspectCmd(args[1:], stdout, stderr)
+	case "token":
+		err = tokenCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version", "-v":
 		err = version(args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":

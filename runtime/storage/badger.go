@@ -77,6 +77,9 @@ func Open(ctx context.Context, dir string, o Options) (*DB, error) {
 
 	bo := o.badgerOptions(dir)
 	var checkValues bool
+	if !o.InMemory && lockedByOther(dir, o.ReadOnly) {
+		return nil, fmt.Errorf("storage: open %s: %w (another open holds Badger's lock on the directory)", describe(dir, false), ErrLocked)
+	}
 	if !o.InMemory {
 		var err error
 		if checkValues, err = preflight(dir, o, bo, adapterLogger(o.Logger, dir)); err != nil {

@@ -47,6 +47,22 @@ func (o *Options) devAuth(log *slog.Logger, cfg *serve.Config) error {
 	return nil
 }
 
+// ReadDevSecret returns the dev-identity secret serve --dev-auth keeps in
+// the data directory dir (an error wrapping os.ErrNotExist when there is
+// none), for dsgen token to sign with.
+func ReadDevSecret(dir string) ([]byte, error) {
+	path := filepath.Join(dir, DevSecretFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	s, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(s) < 32 {
+		return nil, fmt.Errorf("%s: not a hex key of 32 bytes or more", path)
+	}
+	return s, nil
+}
+
 // devSecret reads or creates the dev secret in dir; with no dir, a random
 // one for this process. where names it for the log.
 func devSecret(dir string) (secret []byte, where string, err error) {
@@ -56,11 +72,7 @@ func devSecret(dir string) (secret []byte, where string, err error) {
 		return s, "random, this process only", err
 	}
 	path := filepath.Join(dir, DevSecretFile)
-	if b, err := os.ReadFile(path); err == nil {
-		s, err := hex.DecodeString(strings.TrimSpace(string(b)))
-		if err != nil || len(s) < 32 {
-			return nil, "", fmt.Errorf("%s: not a hex key of 32 bytes or more", path)
-		}
+	if s, err := ReadDevSecret(dir); err == nil {
 		return s, path, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, "", err
