@@ -109,9 +109,6 @@ type Config struct {
 	// DefaultLimit and MaxLimit bound list and sync pages (100 and 1000).
 	DefaultLimit int
 	MaxLimit     int
-	// MaxScan bounds the records an index query or relation connection
-	// reads (they scan the model; default 100,000).
-	MaxScan int
 	// Realtime tunes the WebSocket endpoint.
 	Realtime realtime.Options
 	// Exec tunes the GraphQL executor.
@@ -193,9 +190,6 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxLimit <= 0 {
 		cfg.MaxLimit = 1000
 	}
-	if cfg.MaxScan <= 0 {
-		cfg.MaxScan = 100_000
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -246,6 +240,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	for _, m := range cfg.Schema.Models {
 		s.models[m.Name] = m
+	}
+	// The store builds indexes it has not built before here: New has no
+	// context, and a build is bounded by the data, not by a caller.
+	if err := cfg.Store.Indexes(context.Background(), storeIndexes(cfg.Schema.Models)); err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
 	}
 	s.hub = realtime.New(&backend{s: s}, cfg.Realtime)
 	s.metrics = newMetrics(s)
