@@ -43,8 +43,10 @@ func ids(items []map[string]any) []string {
 	return out
 }
 
-func TestChecklist11_BaseSyncReturnsEverything(t *testing.T) {
-	e := newEnv(t, envOptions{})
+func TestChecklist11_BaseSyncReturnsEverything(t *testing.T) { forEngines(t, testChecklist11_BaseSyncReturnsEverything) }
+
+func testChecklist11_BaseSyncReturnsEverything(t *testing.T, eng string) {
+	e := newEnv(t, envOptions{engine: eng})
 	var want []string
 	for i := range 7 {
 		id := fmt.Sprintf("p%d", i)
@@ -73,9 +75,11 @@ func TestChecklist11_BaseSyncReturnsEverything(t *testing.T) {
 	}
 }
 
-func TestChecklist12_DeltaSyncReturnsLatestChanges(t *testing.T) {
+func TestChecklist12_DeltaSyncReturnsLatestChanges(t *testing.T) { forEngines(t, testChecklist12_DeltaSyncReturnsLatestChanges) }
+
+func testChecklist12_DeltaSyncReturnsLatestChanges(t *testing.T, eng string) {
 	clk := newClock()
-	e := newEnv(t, envOptions{clock: clk})
+	e := newEnv(t, envOptions{engine: eng, clock: clk})
 	for _, id := range []string{"a", "b", "c"} {
 		e.createPost(t, map[string]any{"id": id, "title": id})
 	}
@@ -110,9 +114,11 @@ func TestChecklist12_DeltaSyncReturnsLatestChanges(t *testing.T) {
 	}
 }
 
-func TestChecklist13_OldLastSyncFallsBackToBaseScan(t *testing.T) {
+func TestChecklist13_OldLastSyncFallsBackToBaseScan(t *testing.T) { forEngines(t, testChecklist13_OldLastSyncFallsBackToBaseScan) }
+
+func testChecklist13_OldLastSyncFallsBackToBaseScan(t *testing.T, eng string) {
 	clk := newClock()
-	e := newEnv(t, envOptions{clock: clk})
+	e := newEnv(t, envOptions{engine: eng, clock: clk})
 	for _, id := range []string{"a", "b", "c"} {
 		e.createPost(t, map[string]any{"id": id, "title": id})
 	}
@@ -137,9 +143,11 @@ func TestChecklist13_OldLastSyncFallsBackToBaseScan(t *testing.T) {
 	}
 }
 
-func TestChecklist14_PagingKeepsStartedAt(t *testing.T) {
+func TestChecklist14_PagingKeepsStartedAt(t *testing.T) { forEngines(t, testChecklist14_PagingKeepsStartedAt) }
+
+func testChecklist14_PagingKeepsStartedAt(t *testing.T, eng string) {
 	clk := newClock()
-	e := newEnv(t, envOptions{clock: clk})
+	e := newEnv(t, envOptions{engine: eng, clock: clk})
 	e.seedPosts(t, "p", 150)
 	clk.Advance(time.Second)
 
@@ -175,7 +183,7 @@ func TestChecklist14_PagingKeepsStartedAt(t *testing.T) {
 		}
 	})
 	t.Run("nextToken is null exactly on the last page", func(t *testing.T) {
-		e := newEnv(t, envOptions{})
+		e := newEnv(t, envOptions{engine: eng})
 		e.seedPosts(t, "p", 10)
 		first, next, _ := e.syncPage(t, nil, 5, nil, 0, nil)
 		if len(first) != 5 || next == "" {
@@ -192,8 +200,10 @@ func TestChecklist14_PagingKeepsStartedAt(t *testing.T) {
 	})
 }
 
-func TestChecklist15_NoWriteMissedBetweenSyncs(t *testing.T) {
-	e := newEnv(t, envOptions{})
+func TestChecklist15_NoWriteMissedBetweenSyncs(t *testing.T) { forEngines(t, testChecklist15_NoWriteMissedBetweenSyncs) }
+
+func testChecklist15_NoWriteMissedBetweenSyncs(t *testing.T, eng string) {
+	e := newEnv(t, envOptions{engine: eng})
 	const writers, perWriter, owned = 4, 60, 5
 	for w := range writers {
 		for i := range owned {
@@ -296,8 +306,10 @@ type filterPost struct {
 	rating            *int
 }
 
-func TestChecklist16_Filters(t *testing.T) {
-	e := newEnv(t, envOptions{})
+func TestChecklist16_Filters(t *testing.T) { forEngines(t, testChecklist16_Filters) }
+
+func testChecklist16_Filters(t *testing.T, eng string) {
+	e := newEnv(t, envOptions{engine: eng})
 	var posts []filterPost
 	for i := range 24 {
 		p := filterPost{id: fmt.Sprintf("p%02d", i), title: fmt.Sprintf("post-%d", i), status: "DRAFT"}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -241,6 +242,64 @@ func testPrimaryKeyQueries(t *testing.T, e engine) {
 	} {
 		if got := strings.Join(queryAll(t, s, c.q, 2), " "); got != c.want {
 			t.Errorf("%s: got %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+// TestIndexPartitionOf150000 pages through one index partition of 150,000
+// records on Badger on disk (the engine once refused key queries past
+// 100,000 records): half written before the index was declared (so built
+// by Indexes), half after (kept by the writes), every record once, in
+// order.
+func TestIndexPartitionOf150000(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 150,000 records")
+	}
+	ctx := context.Background()
+	s := open(t, store.Options{Dir: t.TempDir(), UnsafeNoFsync: true, ExpiryInterval: -1})
+	const n = 150_000
+	write := func(lo, hi int) {
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for w := range 8 {
+			wg.Go(func() {
+				for i := lo + w; i < hi; i += 8 {
+					id := fmt.Sprintf("p%06d", i)
+					item := map[string]any{"id": id, "blogID": "big", "rank": float64(n - i)}
+					if _, err := s.Mutate(ctx, "Post", []any{id}, create(item)); err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+	}
+	write(0, n/2)
+	if err := s.Indexes(ctx, []store.Index{byBlog}); err != nil {
+		t.Fatal(err)
+	}
+	write(n/2, n)
+	put(t, s, "Post", []any{"other"}, post("other", "small", 1))
+
+	for _, desc := range []bool{false, true} {
+		ids := queryAll(t, s, store.Query{Model: "Post", Index: "byBlog", Eq: []any{"big"}, Desc: desc}, 1000)
+		if len(ids) != n {
+			t.Fatalf("desc=%v: %d records, want %d", desc, len(ids), n)
+		}
+		// rank = n - i: ascending rank is descending id.
+		for j, id := range ids {
+			i := n - 1 - j
+			if desc {
+				i = j
+			}
+			if want := fmt.Sprintf("p%06d", i); id != want {
+				t.Fatalf("desc=%v: record %d is %s, want %s", desc, j, id, want)
+			}
 		}
 	}
 }
