@@ -17,7 +17,9 @@ import (
 	"github.com/dsgen/dsgen/runtime/appsync"
 )
 
-func TestChecklist17_ConnectionHandshake(t *testing.T) { forEngines(t, testChecklist17_ConnectionHandshake) }
+func TestChecklist17_ConnectionHandshake(t *testing.T) {
+	forEngines(t, testChecklist17_ConnectionHandshake)
+}
 
 func testChecklist17_ConnectionHandshake(t *testing.T, eng string) {
 	e := newEnv(t, envOptions{engine: eng, config: func(c *serve.Config) {
@@ -71,7 +73,9 @@ func testChecklist17_ConnectionHandshake(t *testing.T, eng string) {
 	})
 }
 
-func TestChecklist18_StartStopAndErrors(t *testing.T) { forEngines(t, testChecklist18_StartStopAndErrors) }
+func TestChecklist18_StartStopAndErrors(t *testing.T) {
+	forEngines(t, testChecklist18_StartStopAndErrors)
+}
 
 func testChecklist18_StartStopAndErrors(t *testing.T, eng string) {
 	e := newEnv(t, envOptions{engine: eng})
@@ -138,7 +142,9 @@ func testChecklist18_StartStopAndErrors(t *testing.T, eng string) {
 	})
 }
 
-func TestChecklist19_EventsReachEveryInstanceOnce(t *testing.T) { forEngines(t, testChecklist19_EventsReachEveryInstanceOnce) }
+func TestChecklist19_EventsReachEveryInstanceOnce(t *testing.T) {
+	forEngines(t, testChecklist19_EventsReachEveryInstanceOnce)
+}
 
 func testChecklist19_EventsReachEveryInstanceOnce(t *testing.T, eng string) {
 	e := newEnv(t, envOptions{engine: eng})
@@ -183,7 +189,9 @@ func testChecklist19_EventsReachEveryInstanceOnce(t *testing.T, eng string) {
 	}
 }
 
-func TestChecklist20_SubscriptionAndPayloadLimits(t *testing.T) { forEngines(t, testChecklist20_SubscriptionAndPayloadLimits) }
+func TestChecklist20_SubscriptionAndPayloadLimits(t *testing.T) {
+	forEngines(t, testChecklist20_SubscriptionAndPayloadLimits)
+}
 
 func testChecklist20_SubscriptionAndPayloadLimits(t *testing.T, eng string) {
 	t.Run("default 100 per connection", func(t *testing.T) {

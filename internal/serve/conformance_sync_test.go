@@ -43,7 +43,9 @@ func ids(items []map[string]any) []string {
 	return out
 }
 
-func TestChecklist11_BaseSyncReturnsEverything(t *testing.T) { forEngines(t, testChecklist11_BaseSyncReturnsEverything) }
+func TestChecklist11_BaseSyncReturnsEverything(t *testing.T) {
+	forEngines(t, testChecklist11_BaseSyncReturnsEverything)
+}
 
 func testChecklist11_BaseSyncReturnsEverything(t *testing.T, eng string) {
 	e := newEnv(t, envOptions{engine: eng})
@@ -75,7 +77,9 @@ func testChecklist11_BaseSyncReturnsEverything(t *testing.T, eng string) {
 	}
 }
 
-func TestChecklist12_DeltaSyncReturnsLatestChanges(t *testing.T) { forEngines(t, testChecklist12_DeltaSyncReturnsLatestChanges) }
+func TestChecklist12_DeltaSyncReturnsLatestChanges(t *testing.T) {
+	forEngines(t, testChecklist12_DeltaSyncReturnsLatestChanges)
+}
 
 func testChecklist12_DeltaSyncReturnsLatestChanges(t *testing.T, eng string) {
 	clk := newClock()
@@ -114,7 +118,9 @@ func testChecklist12_DeltaSyncReturnsLatestChanges(t *testing.T, eng string) {
 	}
 }
 
-func TestChecklist13_OldLastSyncFallsBackToBaseScan(t *testing.T) { forEngines(t, testChecklist13_OldLastSyncFallsBackToBaseScan) }
+func TestChecklist13_OldLastSyncFallsBackToBaseScan(t *testing.T) {
+	forEngines(t, testChecklist13_OldLastSyncFallsBackToBaseScan)
+}
 
 func testChecklist13_OldLastSyncFallsBackToBaseScan(t *testing.T, eng string) {
 	clk := newClock()
@@ -143,7 +149,9 @@ func testChecklist13_OldLastSyncFallsBackToBaseScan(t *testing.T, eng string) {
 	}
 }
 
-func TestChecklist14_PagingKeepsStartedAt(t *testing.T) { forEngines(t, testChecklist14_PagingKeepsStartedAt) }
+func TestChecklist14_PagingKeepsStartedAt(t *testing.T) {
+	forEngines(t, testChecklist14_PagingKeepsStartedAt)
+}
 
 func testChecklist14_PagingKeepsStartedAt(t *testing.T, eng string) {
 	clk := newClock()
@@ -200,7 +208,9 @@ func testChecklist14_PagingKeepsStartedAt(t *testing.T, eng string) {
 	})
 }
 
-func TestChecklist15_NoWriteMissedBetweenSyncs(t *testing.T) { forEngines(t, testChecklist15_NoWriteMissedBetweenSyncs) }
+func TestChecklist15_NoWriteMissedBetweenSyncs(t *testing.T) {
+	forEngines(t, testChecklist15_NoWriteMissedBetweenSyncs)
+}
 
 func testChecklist15_NoWriteMissedBetweenSyncs(t *testing.T, eng string) {
 	e := newEnv(t, envOptions{engine: eng})

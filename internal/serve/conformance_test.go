@@ -390,7 +390,9 @@ func (e *env) introspect(t *testing.T) map[string]map[string]any {
 	return types
 }
 
-func TestChecklist01_SyncFieldsAndPostSchema(t *testing.T) { forEngines(t, testChecklist01_SyncFieldsAndPostSchema) }
+func TestChecklist01_SyncFieldsAndPostSchema(t *testing.T) {
+	forEngines(t, testChecklist01_SyncFieldsAndPostSchema)
+}
 
 func testChecklist01_SyncFieldsAndPostSchema(t *testing.T, eng string) {
 	t.Run("every model has the sync fields", func(t *testing.T) {
@@ -450,7 +452,9 @@ func testChecklist01_SyncFieldsAndPostSchema(t *testing.T, eng string) {
 	})
 }
 
-func TestChecklist02_CreateSetsVersionAndTimestamps(t *testing.T) { forEngines(t, testChecklist02_CreateSetsVersionAndTimestamps) }
+func TestChecklist02_CreateSetsVersionAndTimestamps(t *testing.T) {
+	forEngines(t, testChecklist02_CreateSetsVersionAndTimestamps)
+}
 
 func testChecklist02_CreateSetsVersionAndTimestamps(t *testing.T, eng string) {
 	clk := newClock()
@@ -477,7 +481,9 @@ func testChecklist02_CreateSetsVersionAndTimestamps(t *testing.T, eng string) {
 	}
 }
 
-func TestChecklist03_CreateExistingIDFails(t *testing.T) { forEngines(t, testChecklist03_CreateExistingIDFails) }
+func TestChecklist03_CreateExistingIDFails(t *testing.T) {
+	forEngines(t, testChecklist03_CreateExistingIDFails)
+}
 
 func testChecklist03_CreateExistingIDFails(t *testing.T, eng string) {
 	e := newEnv(t, envOptions{engine: eng, clock: newClock()})
@@ -496,7 +502,9 @@ func testChecklist03_CreateExistingIDFails(t *testing.T, eng string) {
 	}
 }
 
-func TestChecklist04_UpdateWithCurrentVersion(t *testing.T) { forEngines(t, testChecklist04_UpdateWithCurrentVersion) }
+func TestChecklist04_UpdateWithCurrentVersion(t *testing.T) {
+	forEngines(t, testChecklist04_UpdateWithCurrentVersion)
+}
 
 func testChecklist04_UpdateWithCurrentVersion(t *testing.T, eng string) {
 	e := newEnv(t, envOptions{engine: eng, clock: newClock()})
@@ -529,7 +537,9 @@ func stripRelations(item map[string]any) map[string]any {
 	return out
 }
 
-func TestChecklist05_OptimisticRejectsStaleVersion(t *testing.T) { forEngines(t, testChecklist05_OptimisticRejectsStaleVersion) }
+func TestChecklist05_OptimisticRejectsStaleVersion(t *testing.T) {
+	forEngines(t, testChecklist05_OptimisticRejectsStaleVersion)
+}
 
 func testChecklist05_OptimisticRejectsStaleVersion(t *testing.T, eng string) {
 	e := newEnv(t, envOptions{engine: eng, clock: newClock(), config: func(c *serve.Config) {
@@ -584,7 +594,9 @@ type Meta {
 
 const noteFields = `id title rating body tags meta { a b } _version _lastChangedAt _deleted`
 
-func TestChecklist06_AutomergeMergesStaleUpdate(t *testing.T) { forEngines(t, testChecklist06_AutomergeMergesStaleUpdate) }
+func TestChecklist06_AutomergeMergesStaleUpdate(t *testing.T) {
+	forEngines(t, testChecklist06_AutomergeMergesStaleUpdate)
+}
 
 func testChecklist06_AutomergeMergesStaleUpdate(t *testing.T, eng string) {
 	e := newEnv(t, envOptions{engine: eng, clock: newClock(), schema: testenv.LoadSchema(t, noteSchema)})
@@ -655,7 +667,9 @@ func (h *conflictHook) calls() []map[string]any {
 	return slices.Clone(h.payloads)
 }
 
-func TestChecklist07_LambdaConflictHandler(t *testing.T) { forEngines(t, testChecklist07_LambdaConflictHandler) }
+func TestChecklist07_LambdaConflictHandler(t *testing.T) {
+	forEngines(t, testChecklist07_LambdaConflictHandler)
+}
 
 func testChecklist07_LambdaConflictHandler(t *testing.T, eng string) {
 	hook := &conflictHook{}
@@ -760,7 +774,9 @@ func testChecklist07_LambdaConflictHandler(t *testing.T, eng string) {
 	}
 }
 
-func TestChecklist08_MetadataInInputIsBadRequest(t *testing.T) { forEngines(t, testChecklist08_MetadataInInputIsBadRequest) }
+func TestChecklist08_MetadataInInputIsBadRequest(t *testing.T) {
+	forEngines(t, testChecklist08_MetadataInInputIsBadRequest)
+}
 
 func testChecklist08_MetadataInInputIsBadRequest(t *testing.T, eng string) {
 	e := newEnv(t, envOptions{engine: eng, clock: newClock()})
@@ -816,7 +832,9 @@ func (e *env) listAll(t testing.TB, headers map[string]string, limit int, filter
 	}
 }
 
-func TestChecklist09_DeleteTombstonesUntilBaseTTL(t *testing.T) { forEngines(t, testChecklist09_DeleteTombstonesUntilBaseTTL) }
+func TestChecklist09_DeleteTombstonesUntilBaseTTL(t *testing.T) {
+	forEngines(t, testChecklist09_DeleteTombstonesUntilBaseTTL)
+}
 
 func testChecklist09_DeleteTombstonesUntilBaseTTL(t *testing.T, eng string) {
 	clk := newClock()
@@ -855,7 +873,9 @@ func testChecklist09_DeleteTombstonesUntilBaseTTL(t *testing.T, eng string) {
 	}
 }
 
-func TestChecklist10_OneDeltaRecordPerWrite(t *testing.T) { forEngines(t, testChecklist10_OneDeltaRecordPerWrite) }
+func TestChecklist10_OneDeltaRecordPerWrite(t *testing.T) {
+	forEngines(t, testChecklist10_OneDeltaRecordPerWrite)
+}
 
 func testChecklist10_OneDeltaRecordPerWrite(t *testing.T, eng string) {
 	clk := newClock()
