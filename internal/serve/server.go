@@ -25,6 +25,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dsgen/dsgen/internal/serve/auth"
@@ -141,6 +142,8 @@ type Server struct {
 	stopFeed context.CancelFunc
 	// writes counts mutations under way so Shutdown can wait for them.
 	writes sync.WaitGroup
+	// shuttingDown turns /readyz to 503 once Shutdown starts.
+	shuttingDown atomic.Bool
 }
 
 // New builds the API for cfg.Schema and connects the store's commit feed to
@@ -293,13 +296,14 @@ func (s *Server) publish(ch store.Change) {
 
 // Handler returns the HTTP API: POST /graphql, the WebSocket endpoint
 // /graphql/realtime, GET /healthz and, unless Config.Metrics is MetricsOff,
-// GET /metrics. Connection timeouts are the http.Server's: Serve sets them
+// GET /metrics; GET /readyz (see health.go). Connection timeouts are the http.Server's: Serve sets them
 // from Config.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/graphql", s.serveGraphQL)
 	mux.Handle("/graphql/realtime", s.hub)
 	mux.HandleFunc("/healthz", s.serveHealth)
+	mux.HandleFunc("/readyz", s.serveReady)
 	if s.cfg.Metrics != MetricsOff {
 		mux.Handle("/metrics", s.serveMetrics())
 	}
@@ -344,6 +348,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 // Shutdown closes every real-time connection, waits for mutations under way
 // and detaches from the store's feed. It does not close the store.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.shuttingDown.Store(true)
 	err := s.hub.Shutdown(ctx)
 	done := make(chan struct{})
 	go func() { s.writes.Wait(); close(done) }()
