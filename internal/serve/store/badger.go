@@ -840,8 +840,12 @@ func (s *Badger) expireBatch(now int64) (removed int, more bool, b *batch, err e
 			// Only remove the tombstone this entry was made for: a write
 			// since (committed or still committing) replaced it.
 			if r.deleted && r.expireAt == readI64(e.key[1:]) {
+				ixOps, err := s.indexDeletesFor(rk, r)
+				if err != nil {
+					return 0, false, nil, err
+				}
 				ops = append(ops, wop{key: rk, del: true})
-				ops = append(ops, s.indexDeletesFor(rk, r)...)
+				ops = append(ops, ixOps...)
 				gone = append(gone, rk)
 				removed++
 			}

@@ -66,26 +66,31 @@ func (s *Badger) indexWrites(model string, pk []byte, old, cur map[string]any) [
 }
 
 // indexDeletesFor returns the deletes of the entries of the record row r
-// stored under record key rk (the expiry removing a tombstone). Called
-// with mu held.
-func (s *Badger) indexDeletesFor(rk []byte, r row) []wop {
-	set := s.indexes.Load()
-	if set == nil {
-		return nil
+// stored under record key rk (the expiry removing a tombstone), for every
+// index built (the catalog), declared in this process or not: the
+// background expiry may run before Indexes. Called with mu held.
+func (s *Badger) indexDeletesFor(rk []byte, r row) ([]wop, error) {
+	built, err := s.builtIndexes()
+	if err != nil || len(built) == 0 {
+		return nil, err
 	}
-	for model := range set.byModel {
-		prefix := modelPrefix(nsRecord, model)
+	var item map[string]any
+	var ops []wop
+	for _, ix := range built {
+		prefix := modelPrefix(nsRecord, ix.Model)
 		if !bytes.HasPrefix(rk, prefix) {
 			continue
 		}
-		var item map[string]any
-		if json.Unmarshal(r.item, &item) != nil {
-			return nil
+		if item == nil {
+			if err := json.Unmarshal(r.item, &item); err != nil {
+				return nil, fmt.Errorf("%w: item: %v", errCorruptRow, err)
+			}
 		}
-		ops := s.indexWrites(model, rk[len(prefix):], item, nil)
-		return ops
+		if k, ok := entryKey(ix, item); ok {
+			ops = append(ops, wop{key: append(append(indexPrefix(ix.Model, ix), k...), rk[len(prefix):]...), del: true})
+		}
 	}
-	return nil
+	return ops, nil
 }
 
 // loadedIndexes is the declared indexes, as Indexes last set them.
