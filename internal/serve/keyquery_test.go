@@ -105,6 +105,17 @@ func testKeyQueries(t *testing.T, eng string) {
 		t.Errorf("filtered: %d pages %q", pages, ids)
 	}
 
+	// A nextToken from one instance continues on another over the same
+	// store (signed with the shared key, holding the last key read).
+	_, ts2 := e.startServer(t, envOptions{engine: eng})
+	e2 := *e
+	e2.ts = ts2
+	page1 := mustOK(t, e.do(t, postsByBlogDoc, map[string]any{"blogID": "b1", "limit": 20})).field("postsByBlog")
+	page2 := mustOK(t, e2.do(t, postsByBlogDoc, map[string]any{"blogID": "b1", "limit": 20, "nextToken": page1["nextToken"]})).field("postsByBlog")
+	if items := page2["items"].([]any); len(items) != 5 || items[0].(map[string]any)["id"] != "p04" || page2["nextToken"] != nil {
+		t.Errorf("second page on the other instance: %v, nextToken %v", items, page2["nextToken"])
+	}
+
 	// A nextToken is bound to its arguments.
 	first := mustOK(t, e.do(t, postsByBlogDoc, map[string]any{"blogID": "b1", "limit": 1})).field("postsByBlog")
 	r := e.do(t, postsByBlogDoc, map[string]any{"blogID": "b2", "limit": 1, "nextToken": first["nextToken"]})
