@@ -18,7 +18,11 @@ import (
 )
 
 func TestChecklist17_ConnectionHandshake(t *testing.T) {
-	e := newEnv(t, envOptions{config: func(c *serve.Config) {
+	forEngines(t, testChecklist17_ConnectionHandshake)
+}
+
+func testChecklist17_ConnectionHandshake(t *testing.T, eng string) {
+	e := newEnv(t, envOptions{engine: eng, config: func(c *serve.Config) {
 		c.Realtime.KeepAlive = 20 * time.Millisecond
 	}})
 	t.Run("header sub-protocol", func(t *testing.T) {
@@ -70,7 +74,11 @@ func TestChecklist17_ConnectionHandshake(t *testing.T) {
 }
 
 func TestChecklist18_StartStopAndErrors(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	forEngines(t, testChecklist18_StartStopAndErrors)
+}
+
+func testChecklist18_StartStopAndErrors(t *testing.T, eng string) {
+	e := newEnv(t, envOptions{engine: eng})
 	c := e.dialWS(t, nil)
 	c.init()
 	t.Run("start_ack", func(t *testing.T) {
@@ -135,7 +143,11 @@ func TestChecklist18_StartStopAndErrors(t *testing.T) {
 }
 
 func TestChecklist19_EventsReachEveryInstanceOnce(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	forEngines(t, testChecklist19_EventsReachEveryInstanceOnce)
+}
+
+func testChecklist19_EventsReachEveryInstanceOnce(t *testing.T, eng string) {
+	e := newEnv(t, envOptions{engine: eng})
 	// A second instance over the same store, as behind a load balancer.
 	_, ts2 := e.startServer(t, envOptions{})
 	other := &env{store: e.store, ts: ts2, schema: e.schema, headers: e.headers}
@@ -178,8 +190,12 @@ func TestChecklist19_EventsReachEveryInstanceOnce(t *testing.T) {
 }
 
 func TestChecklist20_SubscriptionAndPayloadLimits(t *testing.T) {
+	forEngines(t, testChecklist20_SubscriptionAndPayloadLimits)
+}
+
+func testChecklist20_SubscriptionAndPayloadLimits(t *testing.T, eng string) {
 	t.Run("default 100 per connection", func(t *testing.T) {
-		e := newEnv(t, envOptions{})
+		e := newEnv(t, envOptions{engine: eng})
 		c := e.dialWS(t, nil)
 		c.init()
 		for i := range 100 {
@@ -192,7 +208,7 @@ func TestChecklist20_SubscriptionAndPayloadLimits(t *testing.T) {
 		}
 	})
 	t.Run("configured limit", func(t *testing.T) {
-		e := newEnv(t, envOptions{config: func(c *serve.Config) { c.Realtime.MaxSubscriptions = 3 }})
+		e := newEnv(t, envOptions{engine: eng, config: func(c *serve.Config) { c.Realtime.MaxSubscriptions = 3 }})
 		c := e.dialWS(t, nil)
 		c.init()
 		for i := range 3 {
@@ -208,7 +224,7 @@ func TestChecklist20_SubscriptionAndPayloadLimits(t *testing.T) {
 		c.subscribe("s4", wireOnCreatePost, nil, e.authHeaders())
 	})
 	t.Run("oversize message", func(t *testing.T) {
-		e := newEnv(t, envOptions{config: func(c *serve.Config) { c.Realtime.MaxMessageBytes = 4096 }})
+		e := newEnv(t, envOptions{engine: eng, config: func(c *serve.Config) { c.Realtime.MaxMessageBytes = 4096 }})
 		c := e.dialWS(t, nil)
 		c.init()
 		big := wireOnCreatePost + "# " + strings.Repeat("x", 8192) + "\n"
@@ -252,8 +268,11 @@ const (
 var jwtSecret = []byte("conformance-suite-hs256-secret!!")
 
 // ownerEnv starts a server with JWT auth and API keys over src.
-func ownerEnv(t *testing.T, src string) *env {
-	return newEnv(t, envOptions{schema: testenv.LoadSchema(t, src), config: func(c *serve.Config) {
+func ownerEnv(t *testing.T, src string) *env { return ownerEnvOn(t, "badger", src) }
+
+// ownerEnvOn is ownerEnv on engine eng.
+func ownerEnvOn(t *testing.T, eng, src string) *env {
+	return newEnv(t, envOptions{engine: eng, schema: testenv.LoadSchema(t, src), config: func(c *serve.Config) {
 		c.Auth.JWT = &auth.JWTConfig{HS256Secret: jwtSecret}
 	}})
 }
@@ -282,8 +301,10 @@ func (e *env) ownerItems(t *testing.T, user map[string]string, doc, field string
 	}
 }
 
-func TestChecklist21_OwnerAuth(t *testing.T) {
-	e := ownerEnv(t, ownerSchema)
+func TestChecklist21_OwnerAuth(t *testing.T) { forEngines(t, testChecklist21_OwnerAuth) }
+
+func testChecklist21_OwnerAuth(t *testing.T, eng string) {
+	e := ownerEnvOn(t, eng, ownerSchema)
 	alice, bob := bearer(t, "alice"), bearer(t, "bob")
 	create := func(user map[string]string, id string) map[string]any {
 		return mustOK(t, e.doAs(t, user, ownerCreateDoc, map[string]any{"input": map[string]any{"id": id, "title": id}})).field("createPost")
@@ -337,7 +358,7 @@ func TestChecklist21_OwnerAuth(t *testing.T) {
 		}
 	})
 	t.Run("API key with a public rule", func(t *testing.T) {
-		pub := ownerEnv(t, strings.Replace(ownerSchema, "{allow: owner}", "{allow: owner}, {allow: public}", 1))
+		pub := ownerEnvOn(t, eng, strings.Replace(ownerSchema, "{allow: owner}", "{allow: owner}, {allow: public}", 1))
 		mustOK(t, pub.doAs(t, bearer(t, "alice"), ownerCreateDoc, map[string]any{"input": map[string]any{"id": "a1", "title": "a"}}))
 		if got := pub.ownerItems(t, nil, ownerSyncDoc, "syncPosts"); len(got) != 1 {
 			t.Errorf("API key sync under a public rule: %v", got)

@@ -44,7 +44,11 @@ func ids(items []map[string]any) []string {
 }
 
 func TestChecklist11_BaseSyncReturnsEverything(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	forEngines(t, testChecklist11_BaseSyncReturnsEverything)
+}
+
+func testChecklist11_BaseSyncReturnsEverything(t *testing.T, eng string) {
+	e := newEnv(t, envOptions{engine: eng})
 	var want []string
 	for i := range 7 {
 		id := fmt.Sprintf("p%d", i)
@@ -74,8 +78,12 @@ func TestChecklist11_BaseSyncReturnsEverything(t *testing.T) {
 }
 
 func TestChecklist12_DeltaSyncReturnsLatestChanges(t *testing.T) {
+	forEngines(t, testChecklist12_DeltaSyncReturnsLatestChanges)
+}
+
+func testChecklist12_DeltaSyncReturnsLatestChanges(t *testing.T, eng string) {
 	clk := newClock()
-	e := newEnv(t, envOptions{clock: clk})
+	e := newEnv(t, envOptions{engine: eng, clock: clk})
 	for _, id := range []string{"a", "b", "c"} {
 		e.createPost(t, map[string]any{"id": id, "title": id})
 	}
@@ -111,8 +119,12 @@ func TestChecklist12_DeltaSyncReturnsLatestChanges(t *testing.T) {
 }
 
 func TestChecklist13_OldLastSyncFallsBackToBaseScan(t *testing.T) {
+	forEngines(t, testChecklist13_OldLastSyncFallsBackToBaseScan)
+}
+
+func testChecklist13_OldLastSyncFallsBackToBaseScan(t *testing.T, eng string) {
 	clk := newClock()
-	e := newEnv(t, envOptions{clock: clk})
+	e := newEnv(t, envOptions{engine: eng, clock: clk})
 	for _, id := range []string{"a", "b", "c"} {
 		e.createPost(t, map[string]any{"id": id, "title": id})
 	}
@@ -138,8 +150,12 @@ func TestChecklist13_OldLastSyncFallsBackToBaseScan(t *testing.T) {
 }
 
 func TestChecklist14_PagingKeepsStartedAt(t *testing.T) {
+	forEngines(t, testChecklist14_PagingKeepsStartedAt)
+}
+
+func testChecklist14_PagingKeepsStartedAt(t *testing.T, eng string) {
 	clk := newClock()
-	e := newEnv(t, envOptions{clock: clk})
+	e := newEnv(t, envOptions{engine: eng, clock: clk})
 	e.seedPosts(t, "p", 150)
 	clk.Advance(time.Second)
 
@@ -175,7 +191,7 @@ func TestChecklist14_PagingKeepsStartedAt(t *testing.T) {
 		}
 	})
 	t.Run("nextToken is null exactly on the last page", func(t *testing.T) {
-		e := newEnv(t, envOptions{})
+		e := newEnv(t, envOptions{engine: eng})
 		e.seedPosts(t, "p", 10)
 		first, next, _ := e.syncPage(t, nil, 5, nil, 0, nil)
 		if len(first) != 5 || next == "" {
@@ -193,7 +209,11 @@ func TestChecklist14_PagingKeepsStartedAt(t *testing.T) {
 }
 
 func TestChecklist15_NoWriteMissedBetweenSyncs(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	forEngines(t, testChecklist15_NoWriteMissedBetweenSyncs)
+}
+
+func testChecklist15_NoWriteMissedBetweenSyncs(t *testing.T, eng string) {
+	e := newEnv(t, envOptions{engine: eng})
 	const writers, perWriter, owned = 4, 60, 5
 	for w := range writers {
 		for i := range owned {
@@ -296,8 +316,10 @@ type filterPost struct {
 	rating            *int
 }
 
-func TestChecklist16_Filters(t *testing.T) {
-	e := newEnv(t, envOptions{})
+func TestChecklist16_Filters(t *testing.T) { forEngines(t, testChecklist16_Filters) }
+
+func testChecklist16_Filters(t *testing.T, eng string) {
+	e := newEnv(t, envOptions{engine: eng})
 	var posts []filterPost
 	for i := range 24 {
 		p := filterPost{id: fmt.Sprintf("p%02d", i), title: fmt.Sprintf("post-%d", i), status: "DRAFT"}

@@ -391,8 +391,12 @@ func (e *env) introspect(t *testing.T) map[string]map[string]any {
 }
 
 func TestChecklist01_SyncFieldsAndPostSchema(t *testing.T) {
+	forEngines(t, testChecklist01_SyncFieldsAndPostSchema)
+}
+
+func testChecklist01_SyncFieldsAndPostSchema(t *testing.T, eng string) {
 	t.Run("every model has the sync fields", func(t *testing.T) {
-		e := newEnv(t, envOptions{})
+		e := newEnv(t, envOptions{engine: eng})
 		types := e.introspect(t)
 		for _, m := range e.schema.Models {
 			ty := types[m.Name]
@@ -414,7 +418,7 @@ func TestChecklist01_SyncFieldsAndPostSchema(t *testing.T) {
 		if gerr != nil {
 			t.Fatalf("the expected SDL does not load: %v", gerr)
 		}
-		e := newEnv(t, envOptions{schema: testenv.LoadSchema(t, post31Schema)})
+		e := newEnv(t, envOptions{engine: eng, schema: testenv.LoadSchema(t, post31Schema)})
 		got := e.introspect(t)
 		var wantNames, gotNames []string
 		for name := range want.Types {
@@ -449,8 +453,12 @@ func TestChecklist01_SyncFieldsAndPostSchema(t *testing.T) {
 }
 
 func TestChecklist02_CreateSetsVersionAndTimestamps(t *testing.T) {
+	forEngines(t, testChecklist02_CreateSetsVersionAndTimestamps)
+}
+
+func testChecklist02_CreateSetsVersionAndTimestamps(t *testing.T, eng string) {
 	clk := newClock()
-	e := newEnv(t, envOptions{clock: clk})
+	e := newEnv(t, envOptions{engine: eng, clock: clk})
 	// The input exactly as the client sends it (02-create-post.json).
 	got := e.createPost(t, map[string]any{"id": "e4cd9db5-588c-4733-b5df-748800836f02", "title": "Hello wire", "rating": 4, "status": "DRAFT"})
 	now := clk.Now()
@@ -474,7 +482,11 @@ func TestChecklist02_CreateSetsVersionAndTimestamps(t *testing.T) {
 }
 
 func TestChecklist03_CreateExistingIDFails(t *testing.T) {
-	e := newEnv(t, envOptions{clock: newClock()})
+	forEngines(t, testChecklist03_CreateExistingIDFails)
+}
+
+func testChecklist03_CreateExistingIDFails(t *testing.T, eng string) {
+	e := newEnv(t, envOptions{engine: eng, clock: newClock()})
 	first := e.createPost(t, map[string]any{"id": "p1", "title": "first"})
 	e.clock.Advance(time.Second)
 	r := e.do(t, wireCreatePost, map[string]any{"input": map[string]any{"id": "p1", "title": "second"}})
@@ -491,7 +503,11 @@ func TestChecklist03_CreateExistingIDFails(t *testing.T) {
 }
 
 func TestChecklist04_UpdateWithCurrentVersion(t *testing.T) {
-	e := newEnv(t, envOptions{clock: newClock()})
+	forEngines(t, testChecklist04_UpdateWithCurrentVersion)
+}
+
+func testChecklist04_UpdateWithCurrentVersion(t *testing.T, eng string) {
+	e := newEnv(t, envOptions{engine: eng, clock: newClock()})
 	created := e.createPost(t, map[string]any{"id": "p1", "title": "t", "rating": 4, "status": "DRAFT"})
 	e.clock.Advance(1500 * time.Millisecond)
 	// The input exactly as the client sends it (03-update-post.json).
@@ -522,7 +538,11 @@ func stripRelations(item map[string]any) map[string]any {
 }
 
 func TestChecklist05_OptimisticRejectsStaleVersion(t *testing.T) {
-	e := newEnv(t, envOptions{clock: newClock(), config: func(c *serve.Config) {
+	forEngines(t, testChecklist05_OptimisticRejectsStaleVersion)
+}
+
+func testChecklist05_OptimisticRejectsStaleVersion(t *testing.T, eng string) {
+	e := newEnv(t, envOptions{engine: eng, clock: newClock(), config: func(c *serve.Config) {
 		c.Conflict = map[string]serve.Strategy{"Post": serve.Optimistic}
 	}})
 	e.createPost(t, map[string]any{"id": "p1", "title": "t", "rating": 1})
@@ -575,7 +595,11 @@ type Meta {
 const noteFields = `id title rating body tags meta { a b } _version _lastChangedAt _deleted`
 
 func TestChecklist06_AutomergeMergesStaleUpdate(t *testing.T) {
-	e := newEnv(t, envOptions{clock: newClock(), schema: testenv.LoadSchema(t, noteSchema)})
+	forEngines(t, testChecklist06_AutomergeMergesStaleUpdate)
+}
+
+func testChecklist06_AutomergeMergesStaleUpdate(t *testing.T, eng string) {
+	e := newEnv(t, envOptions{engine: eng, clock: newClock(), schema: testenv.LoadSchema(t, noteSchema)})
 	create := `mutation($input: CreateNoteInput!) { createNote(input: $input) { ` + noteFields + ` } }`
 	update := `mutation($input: UpdateNoteInput!, $condition: ModelNoteConditionInput) { updateNote(input: $input, condition: $condition) { ` + noteFields + ` } }`
 	mustOK(t, e.do(t, create, map[string]any{"input": map[string]any{"id": "n1", "title": "server", "tags": []any{"a"}, "meta": map[string]any{"a": "x"}}}))
@@ -644,10 +668,14 @@ func (h *conflictHook) calls() []map[string]any {
 }
 
 func TestChecklist07_LambdaConflictHandler(t *testing.T) {
+	forEngines(t, testChecklist07_LambdaConflictHandler)
+}
+
+func testChecklist07_LambdaConflictHandler(t *testing.T, eng string) {
 	hook := &conflictHook{}
 	hs := httptest.NewServer(hook)
 	t.Cleanup(hs.Close)
-	e := newEnv(t, envOptions{clock: newClock(), config: func(c *serve.Config) {
+	e := newEnv(t, envOptions{engine: eng, clock: newClock(), config: func(c *serve.Config) {
 		c.Conflict = map[string]serve.Strategy{"Post": serve.Custom}
 		c.ConflictWebhook = hs.URL
 	}})
@@ -747,7 +775,11 @@ func TestChecklist07_LambdaConflictHandler(t *testing.T) {
 }
 
 func TestChecklist08_MetadataInInputIsBadRequest(t *testing.T) {
-	e := newEnv(t, envOptions{clock: newClock()})
+	forEngines(t, testChecklist08_MetadataInInputIsBadRequest)
+}
+
+func testChecklist08_MetadataInInputIsBadRequest(t *testing.T, eng string) {
+	e := newEnv(t, envOptions{engine: eng, clock: newClock()})
 	cur := e.createPost(t, map[string]any{"id": "p1", "title": "t"})
 	e.clock.Advance(time.Second)
 	cases := map[string]map[string]any{
@@ -801,8 +833,12 @@ func (e *env) listAll(t testing.TB, headers map[string]string, limit int, filter
 }
 
 func TestChecklist09_DeleteTombstonesUntilBaseTTL(t *testing.T) {
+	forEngines(t, testChecklist09_DeleteTombstonesUntilBaseTTL)
+}
+
+func testChecklist09_DeleteTombstonesUntilBaseTTL(t *testing.T, eng string) {
 	clk := newClock()
-	e := newEnv(t, envOptions{clock: clk})
+	e := newEnv(t, envOptions{engine: eng, clock: clk})
 	e.createPost(t, map[string]any{"id": "p1", "title": "t"})
 	clk.Advance(time.Second)
 	// The input exactly as the client sends it (04-delete-post.json).
@@ -838,8 +874,12 @@ func TestChecklist09_DeleteTombstonesUntilBaseTTL(t *testing.T) {
 }
 
 func TestChecklist10_OneDeltaRecordPerWrite(t *testing.T) {
+	forEngines(t, testChecklist10_OneDeltaRecordPerWrite)
+}
+
+func testChecklist10_OneDeltaRecordPerWrite(t *testing.T, eng string) {
 	clk := newClock()
-	e := newEnv(t, envOptions{clock: clk})
+	e := newEnv(t, envOptions{engine: eng, clock: clk})
 	var stamps []int64
 	var images []map[string]any
 	step := func(item map[string]any) {

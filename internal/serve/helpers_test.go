@@ -18,6 +18,7 @@ import (
 	"github.com/dsgen/dsgen/internal/serve"
 	"github.com/dsgen/dsgen/internal/serve/auth"
 	"github.com/dsgen/dsgen/internal/serve/store"
+	"github.com/dsgen/dsgen/internal/serve/store/pgtest"
 	"github.com/dsgen/dsgen/internal/testenv"
 	"github.com/dsgen/dsgen/runtime/appsync"
 	"github.com/dsgen/dsgen/runtime/meta"
@@ -57,6 +58,9 @@ func (c *testClock) Advance(d time.Duration) {
 
 // envOptions shape a test server.
 type envOptions struct {
+	// engine is the store's engine: "badger" (the default, on disk) or
+	// "postgres" (a schema of its own on the test server, see pgtest).
+	engine string
 	// schema defaults to the blog example.
 	schema *meta.Schema
 	// clock, when set, drives both the store and the server.
@@ -67,15 +71,26 @@ type envOptions struct {
 	config func(*serve.Config)
 }
 
-// env is a running dsgen serve over Badger on disk, on a loopback port.
+// env is a running dsgen serve over Badger on disk or PostgreSQL, on a
+// loopback port.
 type env struct {
-	store  *store.Badger
+	store  store.Store
 	srv    *serve.Server
 	ts     *httptest.Server
 	clock  *testClock
 	schema *meta.Schema
 	// headers are sent with every request unless a call overrides them.
 	headers map[string]string
+}
+
+// engines are the store engines the conformance suite runs on.
+var engines = []string{"badger", "postgres"}
+
+// forEngines runs test once per engine, as a subtest named after it.
+func forEngines(t *testing.T, test func(t *testing.T, eng string)) {
+	for _, eng := range engines {
+		t.Run(eng, func(t *testing.T) { test(t, eng) })
+	}
 }
 
 // newEnv starts a server with its own store in t.TempDir().
@@ -88,7 +103,24 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if o.clock != nil {
 		sopts.Now = o.clock.Now
 	}
-	st := testenv.OpenStore(t, sopts)
+	var st store.Store
+	switch o.engine {
+	case "", "badger":
+		st = testenv.OpenStore(t, sopts)
+	case "postgres":
+		pg, err := store.OpenPostgres(context.Background(), pgtest.Schema(t), sopts)
+		if err != nil {
+			t.Fatalf("open store: %v", err)
+		}
+		t.Cleanup(func() {
+			if err := pg.Close(); err != nil {
+				t.Errorf("close store: %v", err)
+			}
+		})
+		st = pg
+	default:
+		t.Fatalf("unknown engine %q", o.engine)
+	}
 	e := &env{store: st, clock: o.clock, schema: o.schema, headers: map[string]string{"x-api-key": testAPIKey}}
 	e.srv, e.ts = e.startServer(t, o)
 	return e

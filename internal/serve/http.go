@@ -135,11 +135,6 @@ func rootFields(op *gqlexec.Operation) []string {
 	return names
 }
 
-func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
-	conns, subs := s.hub.Stats()
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "connections": conns, "subscriptions": subs})
-}
-
 // lowerHeaders flattens HTTP headers to lower-cased keys, as auth expects.
 func lowerHeaders(h http.Header) map[string]string {
 	out := make(map[string]string, len(h))

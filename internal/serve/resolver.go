@@ -1,10 +1,10 @@
 package serve
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/dsgen/dsgen/internal/serve/auth"
@@ -14,7 +14,6 @@ import (
 	"github.com/dsgen/dsgen/internal/serve/store"
 	"github.com/dsgen/dsgen/runtime/appsync"
 	"github.com/dsgen/dsgen/runtime/meta"
-	"github.com/dsgen/dsgen/runtime/scalar"
 )
 
 // resolver serves one request (or one subscription) for one caller.
@@ -258,7 +257,7 @@ func (r *resolver) page(m *meta.Model, l listing, field string, tok pageToken, p
 // condition, sortDirection) make it a key query.
 func (r *resolver) list(ctx context.Context, op sdl.Op, f gqlexec.Field) (any, error) {
 	if hasKeyArgs(f.Args) {
-		return r.keyQuery(ctx, op, f, op.Model.PrimaryKey.Fields())
+		return r.keyQuery(ctx, op.Model, "", op.Model.PrimaryKey.Fields(), f)
 	}
 	m := op.Model
 	l, err := r.listing(m, auth.OpList, f.Args)
@@ -293,155 +292,7 @@ func hasKeyArgs(args map[string]any) bool {
 }
 
 func (r *resolver) indexQuery(ctx context.Context, op sdl.Op, f gqlexec.Field) (any, error) {
-	return r.keyQuery(ctx, op, f, op.Index.Fields)
-}
-
-// keyQuery serves a query on a key (primary or @index): equality on the
-// partition key, an optional condition on the sort key, sortDirection. It
-// scans the model (bounded by MaxScan) and pages by offset.
-func (r *resolver) keyQuery(ctx context.Context, op sdl.Op, f gqlexec.Field, keyFields []string) (any, error) {
-	m := op.Model
-	l, err := r.listing(m, auth.OpList, f.Args)
-	if err != nil {
-		return nil, err
-	}
-	cond := map[string]any{}
-	for k, v := range f.Args {
-		if pageArgs[k] || v == nil {
-			continue
-		}
-		switch x := v.(type) {
-		case map[string]any:
-			// A sort key condition: on one field, or on a composite sort
-			// key whose condition names the fields.
-			if m.Field(k) != nil {
-				cond[k] = x
-				continue
-			}
-			for op, operand := range x {
-				sub, ok := operand.(map[string]any)
-				if !ok {
-					continue
-				}
-				for field, val := range sub {
-					cond[field] = map[string]any{op: val}
-				}
-			}
-		default:
-			cond[k] = map[string]any{"eq": v}
-		}
-	}
-	desc := stringArg(f.Args, "sortDirection") == "DESC"
-	return r.scanQuery(ctx, m, l.acc, f, []map[string]any{cond, l.flt}, keyFields, desc, l.limit)
-}
-
-// scanQuery reads every record of m matching all conds, sorted by sortBy,
-// and returns one page of them.
-func (r *resolver) scanQuery(ctx context.Context, m *meta.Model, acc *auth.Access, f gqlexec.Field, conds []map[string]any, sortBy []string, desc bool, limit int) (any, error) {
-	scope := scopeOf(conds, sortBy, desc)
-	tok := pageToken{Field: f.Name, Kind: "offset", Scope: scope}
-	if raw := stringArg(f.Args, "nextToken"); raw != "" {
-		var err error
-		if tok, err = r.s.openToken(raw, f.Name, scope); err != nil {
-			return nil, err
-		}
-	}
-	var matched []map[string]any
-	var cursor []byte
-	read := 0
-	for {
-		page, err := r.s.cfg.Store.Scan(ctx, m.Name, cursor, 1000)
-		if err != nil {
-			return nil, internal(err)
-		}
-		for _, rec := range page.Records {
-			item := output(rec)
-			if !acc.Allows(item) {
-				continue
-			}
-			ok := true
-			for _, c := range conds {
-				if ok, err = filter.Match(c, item); err != nil {
-					return nil, appsync.Errorf(appsync.BadRequest, "%s: %v", f.Name, err)
-				} else if !ok {
-					break
-				}
-			}
-			if ok {
-				matched = append(matched, item)
-			}
-		}
-		read += len(page.Records)
-		if page.Next == nil {
-			break
-		}
-		if read >= r.s.cfg.MaxScan {
-			return nil, appsync.Errorf(appsync.LimitExceeded, "%s reads more than %d %s records; narrow it with a key", f.Name, r.s.cfg.MaxScan, m.Name)
-		}
-		cursor = page.Next
-	}
-	slices.SortStableFunc(matched, func(a, b map[string]any) int {
-		for _, k := range sortBy {
-			if c := compareValues(a[k], b[k]); c != 0 {
-				if desc {
-					return -c
-				}
-				return c
-			}
-		}
-		return 0
-	})
-	end := min(tok.Offset+limit, len(matched))
-	items := make([]any, 0, max(end-tok.Offset, 0))
-	for _, it := range matched[min(tok.Offset, len(matched)):end] {
-		items = append(items, auth.Redact(m, it, auth.OpList, r.id))
-	}
-	next := ""
-	if end < len(matched) {
-		tok.Offset = end
-		next = r.s.signToken(tok)
-	}
-	return connection(items, next, 0), nil
-}
-
-// compareValues orders JSON values: null first, then numbers, then strings,
-// then anything else as equal.
-func compareValues(a, b any) int {
-	a, b = normNumber(a), normNumber(b)
-	rank := func(v any) int {
-		switch v.(type) {
-		case nil:
-			return 0
-		case int64, float64:
-			return 1
-		case string:
-			return 2
-		case bool:
-			return 3
-		}
-		return 4
-	}
-	if ra, rb := rank(a), rank(b); ra != rb {
-		return cmp.Compare(ra, rb)
-	}
-	switch x := a.(type) {
-	case string:
-		return cmp.Compare(x, b.(string))
-	case int64, float64:
-		na, _ := scalar.NumberOf(x)
-		nb, _ := scalar.NumberOf(b)
-		return cmp.Compare(na.Float64(), nb.Float64())
-	case bool:
-		y := b.(bool)
-		switch {
-		case x == y:
-			return 0
-		case !x:
-			return -1
-		}
-		return 1
-	}
-	return 0
+	return r.keyQuery(ctx, op.Model, op.Index.Name, op.Index.Fields, f)
 }
 
 // Field resolves relation fields of model objects: belongsTo and hasOne by
@@ -489,30 +340,21 @@ func (r *resolver) Field(ctx context.Context, typeName string, parent map[string
 		}
 		return item, nil
 	}
-	l, err := r.listing(target, auth.OpList, f.Args)
+	index, fields := keyFor(target, rel)
+	q, err := keyCondition(target, index, fields, vals, f.Args)
 	if err != nil {
 		return nil, err
 	}
-	cond := make(map[string]any, len(vals))
-	for i, k := range rel.RelatedKeys {
-		cond[k] = map[string]any{"eq": vals[i]}
-	}
-	desc := stringArg(f.Args, "sortDirection") == "DESC"
-	sortBy := target.PrimaryKey.Fields()
-	if rel.IndexName != "" {
-		if ix := target.Index(rel.IndexName); ix != nil {
-			sortBy = ix.Fields
-		}
-	}
 	if !fd.IsList {
-		l.limit = 1
+		f.Args = maps.Clone(f.Args)
+		f.Args["limit"] = int64(1)
 	}
 	f.Name = typeName + "." + f.Name + fmt.Sprint(vals)
-	conn, err := r.scanQuery(ctx, target, l.acc, f, []map[string]any{cond, l.flt}, sortBy, desc, l.limit)
+	conn, err := r.rangePage(ctx, target, q, f)
 	if err != nil || fd.IsList {
 		return conn, err
 	}
-	items := conn.(map[string]any)["items"].([]any)
+	items := conn["items"].([]any)
 	if len(items) == 0 {
 		return nil, nil
 	}

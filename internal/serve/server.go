@@ -25,6 +25,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dsgen/dsgen/internal/serve/auth"
@@ -109,9 +110,6 @@ type Config struct {
 	// DefaultLimit and MaxLimit bound list and sync pages (100 and 1000).
 	DefaultLimit int
 	MaxLimit     int
-	// MaxScan bounds the records an index query or relation connection
-	// reads (they scan the model; default 100,000).
-	MaxScan int
 	// Realtime tunes the WebSocket endpoint.
 	Realtime realtime.Options
 	// Exec tunes the GraphQL executor.
@@ -150,6 +148,8 @@ type Server struct {
 	writes sync.WaitGroup
 	// conflicts keeps the latest conflicts for the console.
 	conflicts conflictLog
+	// shuttingDown turns /readyz to 503 once Shutdown starts.
+	shuttingDown atomic.Bool
 }
 
 // New builds the API for cfg.Schema and connects the store's commit feed to
@@ -198,9 +198,6 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxLimit <= 0 {
 		cfg.MaxLimit = 1000
-	}
-	if cfg.MaxScan <= 0 {
-		cfg.MaxScan = 100_000
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -256,6 +253,11 @@ func New(cfg Config) (*Server, error) {
 	for _, m := range cfg.Schema.Models {
 		s.models[m.Name] = m
 	}
+	// The store builds indexes it has not built before here: New has no
+	// context, and a build is bounded by the data, not by a caller.
+	if err := cfg.Store.Indexes(context.Background(), storeIndexes(cfg.Schema.Models)); err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
 	s.hub = realtime.New(&backend{s: s}, cfg.Realtime)
 	s.metrics = newMetrics(s)
 	feedCtx, stop := context.WithCancel(context.Background())
@@ -302,14 +304,16 @@ func (s *Server) publish(ch store.Change) {
 }
 
 // Handler returns the HTTP API: POST /graphql, the WebSocket endpoint
-// /graphql/realtime, GET /healthz, unless Config.Metrics is MetricsOff
-// GET /metrics, and the web console at / (console.go). Connection timeouts are the http.Server's: Serve sets them
+// /graphql/realtime, GET /healthz and GET /readyz (see health.go), unless
+// Config.Metrics is MetricsOff GET /metrics, and the web console at /
+// (console.go). Connection timeouts are the http.Server's: Serve sets them
 // from Config.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/graphql", s.serveGraphQL)
 	mux.Handle("/graphql/realtime", s.hub)
 	mux.HandleFunc("/healthz", s.serveHealth)
+	mux.HandleFunc("/readyz", s.serveReady)
 	if s.cfg.Metrics != MetricsOff {
 		mux.Handle("/metrics", s.serveMetrics())
 	}
@@ -355,6 +359,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 // Shutdown closes every real-time connection, waits for mutations under way
 // and detaches from the store's feed. It does not close the store.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.shuttingDown.Store(true)
 	err := s.hub.Shutdown(ctx)
 	done := make(chan struct{})
 	go func() { s.writes.Wait(); close(done) }()

@@ -149,27 +149,45 @@ func Run(ctx context.Context, o Options) error {
 	if err := o.devAuth(log, &cfg); err != nil {
 		return err
 	}
-	st, err := o.openStore(ctx, log, &cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if err := o.migrateStore(ctx, log, st, sch); err != nil {
-		return err
-	}
-	cfg.Store = st
-	srv, err := serve.New(cfg)
-	if err != nil {
-		return err
-	}
+	// Listen first, so that load balancers see /readyz answer 503 while
+	// the store opens and the schema's indexes build.
 	ln, devCert, err := o.listen(log)
 	if err != nil {
 		return err
+	}
+	starting := serve.Start(ln)
+	srv, st, err := o.start(ctx, log, cfg, sch)
+	ln, serr := starting.Stop(ctx)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer st.Close()
+	if serr != nil {
+		log.Warn("the starting responder did not stop cleanly", "err", serr)
 	}
 	log.Info("listening", o.listeningAttrs(ln, sch, devCert, cfg.Metrics)...)
 	err = srv.Serve(ctx, ln, o.Grace)
 	log.Info("stopped")
 	return err
+}
+
+// start opens the store, migrates its data to sch and builds the server
+// over it; on error nothing is left open.
+func (o *Options) start(ctx context.Context, log *slog.Logger, cfg serve.Config, sch *meta.Schema) (*serve.Server, store.Store, error) {
+	st, err := o.openStore(ctx, log, &cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := o.migrateStore(ctx, log, st, sch); err != nil {
+		return nil, nil, errors.Join(err, st.Close())
+	}
+	cfg.Store = st
+	srv, err := serve.New(cfg)
+	if err != nil {
+		return nil, nil, errors.Join(err, st.Close())
+	}
+	return srv, st, nil
 }
 
 // openStore opens the engine the settings pick, PostgreSQL with Store and

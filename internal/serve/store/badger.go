@@ -92,6 +92,10 @@ type Badger struct {
 
 	feedMu    sync.Mutex // serialises changes to listeners
 	listeners atomic.Pointer[[]*listener]
+
+	// indexes are the declared secondary indexes (badger_index.go); set
+	// under mu, read by writes under mu and by queries without it.
+	indexes atomic.Pointer[loadedIndexes]
 }
 
 var _ Store = (*Badger)(nil)
@@ -369,6 +373,11 @@ func (s *Badger) decide(ctx context.Context, model string, pk []byte, norm []any
 	if r.deleted {
 		writes = append(writes, wop{key: expiryTombstoneKey(r.expireAt, rk)})
 	}
+	var oldItem map[string]any
+	if cur != nil {
+		oldItem = cur.Item
+	}
+	writes = append(writes, s.indexWrites(model, pk, oldItem, item)...)
 	ch := Change{Op: op, Seq: seq, Record: Record{
 		Model: model, Key: norm, Item: item,
 		Version: r.version, LastChangedAt: lca, Deleted: r.deleted,
@@ -831,7 +840,12 @@ func (s *Badger) expireBatch(now int64) (removed int, more bool, b *batch, err e
 			// Only remove the tombstone this entry was made for: a write
 			// since (committed or still committing) replaced it.
 			if r.deleted && r.expireAt == readI64(e.key[1:]) {
+				ixOps, err := s.indexDeletesFor(rk, r)
+				if err != nil {
+					return 0, false, nil, err
+				}
 				ops = append(ops, wop{key: rk, del: true})
+				ops = append(ops, ixOps...)
 				gone = append(gone, rk)
 				removed++
 			}

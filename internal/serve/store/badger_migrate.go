@@ -65,6 +65,11 @@ func (s *Badger) RewriteBatch(ctx context.Context, rw Rewrite) (next []byte, don
 		return nil, false, err
 	}
 	defer s.ops.Done()
+	if !rw.Log && rw.Cursor == nil {
+		if err := s.forgetIndexes(ctx, rw.Model, rw.To); err != nil {
+			return nil, false, fmt.Errorf("store: rewrite %s: %w", rw.Model, err)
+		}
+	}
 	// The background expiry may remove a tombstone or log entry this
 	// batch read: Badger then reports a conflict, and the batch reruns.
 	err = storage.RetryConflicts(ctx, func() error {

@@ -23,6 +23,9 @@ func (s *Badger) Load(ctx context.Context, model string, recs []Loaded, merge bo
 		return LoadStats{}, err
 	}
 	defer s.ops.Done()
+	if err := s.forgetIndexes(ctx, model); err != nil {
+		return LoadStats{}, fmt.Errorf("store: load %s: %w", model, err)
+	}
 	stats, b, err := s.loadDecide(ctx, model, recs, merge)
 	if err == nil && b != nil {
 		err = b.wait()

@@ -37,6 +37,9 @@ func (s *Postgres) Load(ctx context.Context, model string, recs []Loaded, merge 
 		return LoadStats{}, err
 	}
 	defer s.ops.Done()
+	if err := s.forgetIndexes(ctx, model); err != nil {
+		return LoadStats{}, fmt.Errorf("store: load %s: %w", model, err)
+	}
 	stmt := pgLoad
 	if merge {
 		stmt = pgLoadMerge

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -66,6 +67,9 @@ type Postgres struct {
 	feedMu    sync.Mutex
 	delivered uint64 // every change up to this seq was delivered (or had no listener)
 	listeners []*pgListener
+
+	// indexes are the declared secondary indexes (postgres_index.go).
+	indexes atomic.Pointer[loadedIndexes]
 }
 
 var _ Store = (*Postgres)(nil)
@@ -347,6 +351,12 @@ func (s *Postgres) mutateOnce(ctx context.Context, model string, pk []byte, norm
 	// reached the server must not be left in doubt.
 	wctx := context.WithoutCancel(ctx)
 	b = &pgx.Batch{}
+	// The index rows first: Indexes' build holds a SHARE lock on them.
+	if ids, eks, has := s.indexRows(model, pk, newItem); has {
+		b.Queue(pgIndexDelete, model, pk)
+		b.Queue(pgIndexInsert, model, pk, ids, eks)
+	}
+	nIndex := b.Len()
 	b.Queue(stmt, model, pk, string(keyJSON), string(itemJSON), newVersion, del, int16(op),
 		s.now().UnixMilli(), s.baseTTL, s.deltaTTL, s.channel)
 	b.Queue("COMMIT")
@@ -354,6 +364,12 @@ func (s *Postgres) mutateOnce(ctx context.Context, model string, pk []byte, norm
 	var seq uint64
 	var lcaNew int64
 	var notified bool
+	for range nIndex {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return fail("write index: %w", err)
+		}
+	}
 	if err := br.QueryRow().Scan(&seq, &lcaNew, &notified); err != nil {
 		br.Close()
 		return fail("write: %w", err)
@@ -732,13 +748,15 @@ func (s *Postgres) expire(ctx context.Context, try bool) (int, error) {
 			logN = tag.RowsAffected()
 			// The outer condition is checked again on a row a concurrent
 			// write changed: a re-created record is not removed.
-			tag, err = tx.Exec(ctx, `DELETE FROM dsgen_records WHERE (model, pk) IN (
+			// A removed tombstone's index rows go with it.
+			err = tx.QueryRow(ctx, `WITH d AS (DELETE FROM dsgen_records WHERE (model, pk) IN (
 				SELECT model, pk FROM dsgen_records WHERE deleted AND expire_at <= $1 ORDER BY expire_at LIMIT $2)
-				AND deleted AND expire_at <= $1`, now, expireBatchPG)
+				AND deleted AND expire_at <= $1 RETURNING model, pk
+			), x AS (DELETE FROM dsgen_index i USING d WHERE i.model = d.model AND i.pk = d.pk)
+			SELECT count(*) FROM d`, now, expireBatchPG).Scan(&recN)
 			if err != nil {
 				return err
 			}
-			recN = tag.RowsAffected()
 			return nil
 		})
 		if errors.Is(err, errBusy) {

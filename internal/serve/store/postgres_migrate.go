@@ -111,6 +111,11 @@ func (s *Postgres) RewriteBatch(ctx context.Context, rw Rewrite) (next []byte, d
 		return nil, false, err
 	}
 	defer s.ops.Done()
+	if !rw.Log && rw.Cursor == nil {
+		if err := s.forgetIndexes(ctx, rw.Model, rw.To); err != nil {
+			return nil, false, fmt.Errorf("store: rewrite %s: %w", rw.Model, err)
+		}
+	}
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
 		if rw.Log {

@@ -71,6 +71,8 @@ var pgMigrations = []string{
 	CREATE INDEX dsgen_log_delta ON dsgen_log (model, lca, seq);
 	CREATE INDEX dsgen_log_key ON dsgen_log (model, pk, seq);
 	CREATE INDEX dsgen_log_expiry ON dsgen_log (expire_at);`,
+	// Version 2: secondary indexes (postgres_index.go).
+	pgIndexLayout,
 }
 
 // ErrSchemaTooNew is returned (wrapped) by OpenPostgres when the database

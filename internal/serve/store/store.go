@@ -117,6 +117,7 @@ type Store interface {
 	Expire(ctx context.Context) (int, error)
 	// Close releases the store; it waits for operations under way.
 	Close() error
+	Indexer
 }
 
 // Options configure the Badger engine.
