@@ -51,6 +51,8 @@ import (
 	"time"
 
 	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
+	"github.com/dsgen/dsgen/runtime/datastore/internal/migrator"
+	"github.com/dsgen/dsgen/runtime/datastore/internal/syncrec"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/storage"
 )
@@ -433,7 +435,7 @@ func layout(s *meta.Schema) []byte {
 // (see migrate.go), loads the catalog and checks the schema. It runs with
 // s.mu held.
 func (s *Store) start() error {
-	var pending *migrationState
+	var pending *migrator.State
 	err := s.db.View(func(txn storage.Txn) error {
 		var err error
 		pending, err = s.pendingMigration(txn)
@@ -469,7 +471,7 @@ func (s *Store) start() error {
 		if err := txn.Set(storage.SettingKey(settingSchemaVersion), []byte(s.schema.Version)); err != nil {
 			return err
 		}
-		if err := txn.Set(storage.SettingKey(settingMigration), []byte(strconv.Itoa(s.schema.Migration))); err != nil {
+		if err := txn.Set(migrator.NumberKey, []byte(strconv.Itoa(s.schema.Migration))); err != nil {
 			return err
 		}
 		if !s.catalog {
@@ -489,13 +491,13 @@ func (s *Store) start() error {
 // pendingMigration returns the migration the store needs before use: one
 // a previous run left part way, or one from the store's migration number to
 // the schema's. It refuses a store migrated further than the schema.
-func (s *Store) pendingMigration(txn storage.Txn) (*migrationState, error) {
-	b, err := engine.Get(txn, storage.SettingKey(settingMigrating))
+func (s *Store) pendingMigration(txn storage.Txn) (*migrator.State, error) {
+	b, err := engine.Get(txn, migrator.StateKey)
 	if err != nil {
 		return nil, err
 	}
 	if b != nil {
-		st := &migrationState{}
+		st := &migrator.State{}
 		if err := json.Unmarshal(b, st); err != nil {
 			return nil, fmt.Errorf("the state of the migration under way is damaged: %w", err)
 		}
@@ -506,7 +508,7 @@ func (s *Store) pendingMigration(txn storage.Txn) (*migrationState, error) {
 		return nil, err // a new store starts at the schema's migration
 	}
 	stored := 0
-	if b, err = engine.Get(txn, storage.SettingKey(settingMigration)); err != nil {
+	if b, err = engine.Get(txn, migrator.NumberKey); err != nil {
 		return nil, err
 	}
 	if b != nil {
@@ -520,7 +522,7 @@ func (s *Store) pendingMigration(txn storage.Txn) (*migrationState, error) {
 		return nil, fmt.Errorf("the store is at migration %d (schema version %s), this code's schema at migration %d (version %s): open it with an app built from the newer schema: %w",
 			stored, version, s.schema.Migration, s.schema.Version, ErrStoreNewer)
 	case stored < s.schema.Migration:
-		return &migrationState{From: stored, To: s.schema.Migration}, nil
+		return &migrator.State{From: stored, To: s.schema.Migration}, nil
 	}
 	return nil, nil
 }
@@ -533,21 +535,9 @@ func noRecords(txn storage.Txn) (bool, error) {
 }
 
 // ModelMetadata is the sync state of one model, kept in the system table
-// the sync engine reads (Amplify's ModelMetadata).
-type ModelMetadata struct {
-	Model string `json:"model"`
-	// LastSync is the server's startedAt of the last completed sync (ms).
-	LastSync *int64 `json:"lastSync"`
-	// LastFullSync is the startedAt of the last full (base) sync (ms).
-	LastFullSync *int64 `json:"lastFullSync"`
-	// LastSyncPredicate is the sync expression of the last sync, as JSON.
-	LastSyncPredicate *string `json:"lastSyncPredicate"`
-	// A sync under way: its startedAt, the nextToken of the next page and
-	// whether it is a full sync, so a crash mid-sync resumes it.
-	SyncStartedAt *int64  `json:"syncStartedAt,omitempty"`
-	SyncNextToken *string `json:"syncNextToken,omitempty"`
-	SyncFull      bool    `json:"syncFull,omitempty"`
-}
+// the sync engine reads (Amplify's ModelMetadata): the last sync, the last
+// full sync, its predicate, and a sync under way.
+type ModelMetadata = syncrec.ModelMetadata
 
 // SetModelMetadata stores the sync state of a model.
 func (y SyncStore) SetModelMetadata(ctx context.Context, md ModelMetadata) error {

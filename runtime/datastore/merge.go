@@ -10,7 +10,7 @@ import (
 
 	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
-	"github.com/dsgen/dsgen/runtime/meta"
+	"github.com/dsgen/dsgen/runtime/datastore/internal/syncrec"
 	"github.com/dsgen/dsgen/runtime/scalar"
 	"github.com/dsgen/dsgen/runtime/storage"
 )
@@ -89,48 +89,18 @@ func (s *Store) table(model string) (*engine.Table, error) {
 	return t, nil
 }
 
-// keyFromValues builds a record key from primary key values as they come
-// over the wire: JSON numbers (json.Number, float64) become the field's
-// Go kind first.
+// keyFromValues builds a record key of t from primary key values as they
+// come over the wire; a value that makes no key is a ValidationError.
 func keyFromValues(t *engine.Table, values []any) ([]byte, error) {
-	if len(values) != len(t.PK) {
-		return nil, fmt.Errorf("datastore: %s: key has %d values, want %d", t.Model.Name, len(values), len(t.PK))
+	k, err := t.KeyFromValues(values)
+	var ke *engine.KeyError
+	if errors.As(err, &ke) {
+		return nil, &ValidationError{Model: t.Model.Name, Field: ke.Field, Reason: ke.Reason}
 	}
-	k := append([]byte(nil), t.Prefix...)
-	for i, sl := range t.PK {
-		f := t.Slots[sl].Field
-		v := wireValue(f, values[i])
-		if v == nil {
-			return nil, &ValidationError{Model: t.Model.Name, Field: f.Name, Reason: "primary key field is null"}
-		}
-		var ok bool
-		if k, ok = engine.ValueComponent(k, f, v); !ok {
-			return nil, &ValidationError{Model: t.Model.Name, Field: f.Name, Reason: fmt.Sprintf("key value %v has type %T, not %s", v, v, f.Type)}
-		}
+	if err != nil {
+		return nil, fmt.Errorf("datastore: %w", err)
 	}
 	return k, nil
-}
-
-// wireValue converts a JSON number to the Go kind of f's scalar.
-func wireValue(f *meta.Field, v any) any {
-	n, ok := v.(json.Number)
-	if !ok {
-		if fl, isFloat := v.(float64); isFloat && (f.Type == meta.Int || f.Type == meta.AWSTimestamp) {
-			return int64(fl)
-		}
-		return v
-	}
-	switch f.Type {
-	case meta.Int, meta.AWSTimestamp:
-		if i, err := n.Int64(); err == nil {
-			return i
-		}
-	case meta.Float:
-		if fl, err := n.Float64(); err == nil {
-			return fl
-		}
-	}
-	return n.String()
 }
 
 // ApplyResult counts what ApplyRemote did with a page of records.
@@ -204,7 +174,7 @@ func (e *RemoteRecordError) Unwrap() error { return e.Err }
 // applyRemote writes one backend record. force skips the pending and
 // version checks (a mutation's own response).
 func (tx *Txn) applyRemote(t *engine.Table, item map[string]any, force bool, seen int64) (bool, error) {
-	key := keyValues(t, item)
+	key := t.KeyValues(item)
 	rk, err := keyFromValues(t, key)
 	if err != nil {
 		return false, &RemoteRecordError{Model: t.Model.Name, Key: key, Err: err}
@@ -213,7 +183,7 @@ func (tx *Txn) applyRemote(t *engine.Table, item map[string]any, force bool, see
 	changed, _ := scalar.Int64Of(item["_lastChangedAt"])
 	deleted, _ := item["_deleted"].(bool)
 	if !force {
-		if _, pending, err := pendingSeq(tx.btx, rk); err != nil || pending {
+		if _, pending, err := syncrec.PendingSeq(tx.btx, rk); err != nil || pending {
 			return false, err
 		}
 		m, err := readSyncMeta(tx.btx, t, rk)
@@ -247,7 +217,7 @@ func (tx *Txn) applyRemote(t *engine.Table, item map[string]any, force bool, see
 	rec := make(map[string]any, len(item))
 	for _, f := range t.Model.Fields {
 		if v, ok := item[f.Name]; ok && f.Stored() {
-			rec[f.Name] = wireValue(f, v)
+			rec[f.Name] = engine.WireValue(f, v)
 		}
 	}
 	data, err := codec.EncodeMap(tx.store.schema, t.Model.Fields, rec, nil)
@@ -319,7 +289,7 @@ func (y SyncStore) SweepUnseen(ctx context.Context, model string, startedAt int6
 			n = 0
 			for _, mk := range batch {
 				rk := append(bytes.Clone(t.Prefix), mk[len(prefix):]...)
-				if _, pending, err := pendingSeq(tx.btx, rk); err != nil || pending {
+				if _, pending, err := syncrec.PendingSeq(tx.btx, rk); err != nil || pending {
 					if err != nil {
 						return err
 					}
@@ -384,11 +354,11 @@ func (y SyncStore) CompleteMutation(ctx context.Context, m *Mutation, result map
 		if result == nil {
 			return nil
 		}
-		rk, err := keyFromValues(t, keyValues(t, result))
+		rk, err := keyFromValues(t, t.KeyValues(result))
 		if err != nil {
 			return err
 		}
-		if _, pending, err := pendingSeq(tx.btx, rk); err != nil {
+		if _, pending, err := syncrec.PendingSeq(tx.btx, rk); err != nil {
 			return err
 		} else if pending {
 			// Later writes are queued: keep the local values, take

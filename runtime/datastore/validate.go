@@ -1,13 +1,13 @@
 package datastore
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"reflect"
 	"strings"
 
 	"github.com/dsgen/dsgen/runtime/codec"
+	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/scalar"
 )
@@ -184,7 +184,7 @@ func defaultsRecord(s *meta.Schema, m *meta.Model) ([]byte, []string, error) {
 		if f.Default == nil || !f.Stored() || f.IsList {
 			continue
 		}
-		v, err := defaultValue(f, *f.Default)
+		v, err := engine.DefaultValue(f, *f.Default)
 		if err != nil {
 			return nil, nil, fmt.Errorf("datastore: %s.%s: @default %q: %w", m.Name, f.Name, *f.Default, err)
 		}
@@ -196,32 +196,6 @@ func defaultsRecord(s *meta.Schema, m *meta.Model) ([]byte, []string, error) {
 	}
 	b, err := codec.EncodeMap(s, m.Fields, rec, nil)
 	return b, names, err
-}
-
-// defaultValue converts a @default text to codec's map representation.
-func defaultValue(f *meta.Field, text string) (any, error) {
-	if f.Kind != meta.KindScalar {
-		return text, nil
-	}
-	switch f.Type {
-	case meta.Int, meta.AWSTimestamp:
-		var n int64
-		_, err := fmt.Sscan(text, &n)
-		return n, err
-	case meta.Float:
-		var x float64
-		_, err := fmt.Sscan(text, &x)
-		return x, err
-	case meta.Boolean:
-		switch text {
-		case "true":
-			return true, nil
-		case "false":
-			return false, nil
-		}
-		return nil, errors.New("not a Boolean")
-	}
-	return text, nil
 }
 
 // applyDefaults sets every null field that has a @default to its default.
