@@ -57,38 +57,6 @@ import (
 	"github.com/dsgen/dsgen/runtime/storage"
 )
 
-// ErrClosed is returned by operations on a closed store.
-var ErrClosed = errors.New("datastore: store is closed")
-
-// ErrNotFound is returned when a record asked for by key does not exist.
-var ErrNotFound = errors.New("record not found")
-
-// ErrConditionFailed is returned when a write's condition predicate does
-// not hold for the stored record.
-var ErrConditionFailed = errors.New("condition failed")
-
-// ErrSchemaChanged is returned by Start when the store holds records written
-// with a different stored shape of the schema (fields added, removed,
-// reordered or retyped). Migrations that carry data across come with
-// `dsgen migrate`; until then open the store with the schema that wrote it,
-// or Clear it.
-var ErrSchemaChanged = errors.New("schema changed since the store was written")
-
-// ErrLocked is returned by Open when another process has the store's
-// directory open.
-var ErrLocked = storage.ErrLocked
-
-// ErrEncryptionKey is returned by Open when the encryption key is wrong or
-// missing, or given for a store that is not encrypted.
-var ErrEncryptionKey = storage.ErrEncryptionKey
-
-// ErrCorrupt is wrapped by the error Open returns when a file of the store
-// is damaged or missing; errors.As finds the *CorruptError naming it.
-var ErrCorrupt = storage.ErrCorrupt
-
-// CorruptError names the damaged file of a store Open refused to open.
-type CorruptError = storage.CorruptError
-
 // Option configures Open.
 type Option func(*config)
 
@@ -247,7 +215,7 @@ func Open(ctx context.Context, schema *meta.Schema, dir string, opts ...Option) 
 	}
 	db, err := storage.Open(ctx, dir, cfg.storage)
 	if err != nil {
-		return nil, fmt.Errorf("datastore: open: %w", err)
+		return nil, errorf("open: %w", err)
 	}
 	return &Store{schema: schema, cfg: cfg, db: db, eng: eng, hub: newHub(), done: make(chan struct{}), drained: make(chan struct{}, 1),
 		outboxSignal: make(chan struct{}, 1), synced: map[string]bool{}, syncChange: make(chan struct{})}, nil
@@ -306,7 +274,7 @@ func (s *Store) Clear(ctx context.Context, opts ...ClearOption) error {
 	s.hub.closeAll()
 	for _, p := range storage.DataPrefixes() {
 		if err := s.db.DropPrefix(p); err != nil {
-			return fmt.Errorf("datastore: clear: %w", err)
+			return errorf("clear: %w", err)
 		}
 	}
 	// The next operation recreates the system rows.
@@ -346,7 +314,7 @@ func (s *Store) Close(ctx context.Context) error {
 		<-s.drained
 	}
 	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("datastore: close: %w", err)
+		return errorf("close: %w", err)
 	}
 	return ctx.Err()
 }
@@ -442,7 +410,7 @@ func (s *Store) start() error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("datastore: start: %w", err)
+		return errorf("start: %w", err)
 	}
 	if pending != nil {
 		if err := s.migrate(pending); err != nil {
@@ -462,7 +430,7 @@ func (s *Store) start() error {
 			}
 			if !empty {
 				version, _ := engine.Get(txn, storage.SettingKey(settingSchemaVersion))
-				return fmt.Errorf("datastore: start: store written with schema version %s, generated code has %s and no migration between them (run dsgen migrate, then dsgen generate): %w", version, s.schema.Version, ErrSchemaChanged)
+				return errorf("start: store written with schema version %s, generated code has %s and no migration between them (run dsgen migrate, then dsgen generate): %w", version, s.schema.Version, ErrSchemaChanged)
 			}
 		}
 		if err := txn.Set(storage.SettingKey(settingLayout), want); err != nil {
@@ -482,7 +450,7 @@ func (s *Store) start() error {
 		return createModelMetadata(txn, s.schema)
 	})
 	if err != nil {
-		return fmt.Errorf("datastore: start: %w", err)
+		return errorf("start: %w", err)
 	}
 	s.catalog = true
 	return s.buildNewIndexes()
@@ -546,7 +514,7 @@ func (y SyncStore) SetModelMetadata(ctx context.Context, md ModelMetadata) error
 		return err
 	}
 	if s.eng.Tables[md.Model] == nil {
-		return fmt.Errorf("datastore: no model %q: %w", md.Model, ErrNotFound)
+		return errorf("no model %q: %w", md.Model, ErrNotFound)
 	}
 	b, err := json.Marshal(md)
 	if err != nil {
@@ -590,7 +558,7 @@ func (s *Store) ModelMetadata(ctx context.Context, model string) (ModelMetadata,
 			return err
 		}
 		if b == nil {
-			return fmt.Errorf("datastore: no model %q: %w", model, ErrNotFound)
+			return errorf("no model %q: %w", model, ErrNotFound)
 		}
 		return json.Unmarshal(b, &md)
 	})
@@ -637,7 +605,7 @@ func (s *Store) buildNewIndexes() error {
 				wb.Cancel()
 			}
 			if err != nil {
-				return fmt.Errorf("datastore: start: building index %s of %s: %w", ix.Name, m.Name, err)
+				return errorf("start: building index %s of %s: %w", ix.Name, m.Name, err)
 			}
 		}
 	}

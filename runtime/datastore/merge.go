@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"maps"
 
 	"github.com/dsgen/dsgen/runtime/codec"
@@ -45,7 +44,7 @@ func readSyncMeta(txn storage.Txn, t *engine.Table, recordKey []byte) (*SyncMeta
 	}
 	var m SyncMeta
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("datastore: %s: sync metadata: %w", t.Model.Name, err)
+		return nil, errorf("%s: sync metadata: %w", t.Model.Name, err)
 	}
 	return &m, nil
 }
@@ -84,7 +83,7 @@ func (s *Store) RecordSyncMeta(ctx context.Context, model string, key ...any) (S
 func (s *Store) table(model string) (*engine.Table, error) {
 	t := s.eng.Tables[model]
 	if t == nil {
-		return nil, fmt.Errorf("datastore: no model %q: %w", model, ErrNotFound)
+		return nil, errorf("no model %q: %w", model, ErrNotFound)
 	}
 	return t, nil
 }
@@ -98,7 +97,7 @@ func keyFromValues(t *engine.Table, values []any) ([]byte, error) {
 		return nil, &ValidationError{Model: t.Model.Name, Field: ke.Field, Reason: ke.Reason}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("datastore: %w", err)
+		return nil, errorf("%w", err)
 	}
 	return k, nil
 }
@@ -154,22 +153,6 @@ func (y SyncStore) ApplyRemote(ctx context.Context, model string, items []map[st
 	})
 	return res, err
 }
-
-// RemoteRecordError reports a record from the backend that does not fit
-// the local schema.
-type RemoteRecordError struct {
-	Model string
-	Key   []any
-	Err   error
-}
-
-// Error says which record did not fit and why.
-func (e *RemoteRecordError) Error() string {
-	return fmt.Sprintf("datastore: %s %v from the backend: %v", e.Model, e.Key, e.Err)
-}
-
-// Unwrap returns the codec or key error behind the rejection.
-func (e *RemoteRecordError) Unwrap() error { return e.Err }
 
 // applyRemote writes one backend record. force skips the pending and
 // version checks (a mutation's own response).

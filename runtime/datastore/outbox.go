@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"maps"
 	"reflect"
 
@@ -34,10 +32,6 @@ import (
 // Amplify client sends it; _version is not stored: the sync engine takes it
 // from the record's sync metadata when it sends the mutation.
 
-// ErrPendingMutations is returned by Clear while the outbox holds mutations
-// that have not reached the backend (use Force to clear anyway).
-var ErrPendingMutations = errors.New("datastore: the outbox holds unsent mutations")
-
 // MutationOp is the kind of a queued mutation.
 type MutationOp = syncrec.MutationOp
 
@@ -64,7 +58,7 @@ func readMutation(txn storage.Txn, seq uint64) (*Mutation, error) {
 	}
 	m := &Mutation{}
 	if err := syncrec.Unmarshal(b, m); err != nil {
-		return nil, fmt.Errorf("datastore: outbox entry %d: %w", seq, err)
+		return nil, errorf("outbox entry %d: %w", seq, err)
 	}
 	m.Seq = seq
 	return m, nil
@@ -73,7 +67,7 @@ func readMutation(txn storage.Txn, seq uint64) (*Mutation, error) {
 func writeMutation(txn storage.Txn, m *Mutation) error {
 	b, err := json.Marshal(m)
 	if err != nil {
-		return fmt.Errorf("datastore: outbox entry of %s: %w", m.Model, err)
+		return errorf("outbox entry of %s: %w", m.Model, err)
 	}
 	return txn.Set(storage.OutboxKey(m.Seq), b)
 }
@@ -82,7 +76,7 @@ func writeMutation(txn storage.Txn, m *Mutation) error {
 func (s *Store) recordMap(t *engine.Table, data []byte) (map[string]any, error) {
 	m, err := codec.DecodeMap(s.schema, t.Model.Fields, data)
 	if err != nil {
-		return nil, fmt.Errorf("datastore: %s: %w", t.Model.Name, err)
+		return nil, errorf("%s: %w", t.Model.Name, err)
 	}
 	return m, nil
 }
@@ -367,7 +361,7 @@ func (s *Store) Outbox(ctx context.Context) ([]Mutation, error) {
 	err := s.scanSystem(ctx, storage.OutboxPrefix(), func(seq uint64, b []byte) error {
 		var m Mutation
 		if err := syncrec.Unmarshal(b, &m); err != nil {
-			return fmt.Errorf("datastore: outbox entry %d: %w", seq, err)
+			return errorf("outbox entry %d: %w", seq, err)
 		}
 		m.Seq = seq
 		out = append(out, m)
@@ -382,7 +376,7 @@ func (s *Store) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
 	err := s.scanSystem(ctx, storage.DeadLetterPrefix(), func(seq uint64, b []byte) error {
 		var d DeadLetter
 		if err := syncrec.Unmarshal(b, &d); err != nil {
-			return fmt.Errorf("datastore: dead letter %d: %w", seq, err)
+			return errorf("dead letter %d: %w", seq, err)
 		}
 		d.Seq = seq
 		out = append(out, d)
@@ -402,7 +396,7 @@ func (s *Store) RetryDeadLetter(ctx context.Context, seq uint64) error {
 			return err
 		}
 		if b == nil {
-			return fmt.Errorf("datastore: dead letter %d: %w", seq, ErrNotFound)
+			return errorf("dead letter %d: %w", seq, ErrNotFound)
 		}
 		var d DeadLetter
 		if err := syncrec.Unmarshal(b, &d); err != nil {
@@ -434,7 +428,7 @@ func (s *Store) DropDeadLetter(ctx context.Context, seq uint64) error {
 			return err
 		}
 		if b == nil {
-			return fmt.Errorf("datastore: dead letter %d: %w", seq, ErrNotFound)
+			return errorf("dead letter %d: %w", seq, ErrNotFound)
 		}
 		return tx.btx.Delete(storage.DeadLetterKey(seq))
 	})

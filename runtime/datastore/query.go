@@ -3,7 +3,6 @@ package datastore
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"slices"
 
 	"github.com/dsgen/dsgen/runtime/codec"
@@ -69,9 +68,9 @@ func (q *Query[T]) Plan() string {
 func (q *Query[T]) check() error {
 	switch {
 	case q.limit < 0 || q.page < 0:
-		return fmt.Errorf("datastore: query %s: negative limit %d or page %d", q.repo.model.Meta.Name, q.limit, q.page)
+		return errorf("query %s: negative limit %d or page %d", q.repo.model.Meta.Name, q.limit, q.page)
 	case q.page > 0 && q.limit == 0:
-		return fmt.Errorf("datastore: query %s: page %d needs a limit", q.repo.model.Meta.Name, q.page)
+		return errorf("query %s: page %d needs a limit", q.repo.model.Meta.Name, q.page)
 	}
 	return nil
 }
@@ -103,7 +102,7 @@ func (q *Query[T]) First(ctx context.Context) (*T, error) {
 		return nil, err
 	}
 	if len(items) == 0 {
-		return nil, fmt.Errorf("datastore: %s where %s: %w", q.repo.model.Meta.Name, q.Predicate(), ErrNotFound)
+		return nil, errorf("%s where %s: %w", q.repo.model.Meta.Name, q.Predicate(), ErrNotFound)
 	}
 	return items[0], nil
 }
@@ -179,7 +178,7 @@ func (q *Query[T]) run(txn storage.Txn) ([]*T, error) {
 		v := slab.next()
 		d.Reset(data)
 		if err := q.repo.model.Decode(&d, v); err != nil {
-			return false, fmt.Errorf("datastore: reading %s: %w", q.repo.table.Model.Name, err)
+			return false, errorf("reading %s: %w", q.repo.table.Model.Name, err)
 		}
 		if !pred.Match(v) {
 			slab.unget()

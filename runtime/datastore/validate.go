@@ -12,33 +12,6 @@ import (
 	"github.com/dsgen/dsgen/runtime/scalar"
 )
 
-// ValidationError reports a record that cannot be saved. It wraps
-// ErrInvalidValue, so errors.Is(err, ErrInvalidValue) holds.
-type ValidationError struct {
-	Model  string
-	Field  string
-	Reason string
-	// Err is the underlying error, if any (for example a *scalar.ParseError).
-	Err error
-}
-
-// Error returns "datastore: Model.field: reason".
-func (e *ValidationError) Error() string {
-	msg := fmt.Sprintf("datastore: %s.%s: %s", e.Model, e.Field, e.Reason)
-	if e.Err != nil {
-		msg += ": " + e.Err.Error()
-	}
-	return msg
-}
-
-// Unwrap returns ErrInvalidValue and the underlying error.
-func (e *ValidationError) Unwrap() []error {
-	if e.Err != nil {
-		return []error{ErrInvalidValue, e.Err}
-	}
-	return []error{ErrInvalidValue}
-}
-
 // validate checks every stored field of v against the schema.
 func (r *Repo[T]) validate(v *T) error {
 	m := r.table.Model
@@ -186,7 +159,7 @@ func defaultsRecord(s *meta.Schema, m *meta.Model) ([]byte, []string, error) {
 		}
 		v, err := engine.DefaultValue(f, *f.Default)
 		if err != nil {
-			return nil, nil, fmt.Errorf("datastore: %s.%s: @default %q: %w", m.Name, f.Name, *f.Default, err)
+			return nil, nil, errorf("%s.%s: @default %q: %w", m.Name, f.Name, *f.Default, err)
 		}
 		rec[f.Name] = v
 		names = append(names, f.Name)
@@ -217,7 +190,7 @@ func (r *Repo[T]) applyDefaults(v *T) error {
 		}
 		val, _ := r.model.Get(dv, name)
 		if err := r.model.Set(v, name, val); err != nil {
-			return fmt.Errorf("datastore: %s.%s: applying @default: %w", t.Model.Name, name, err)
+			return errorf("%s.%s: applying @default: %w", t.Model.Name, name, err)
 		}
 	}
 	return nil

@@ -42,7 +42,7 @@ func (e *KeyError) Error() string { return e.Field + ": " + e.Reason }
 // Go kind first. A value that makes no key component is a *KeyError.
 func (t *Table) KeyFromValues(values []any) ([]byte, error) {
 	if len(values) != len(t.PK) {
-		return nil, fmt.Errorf("%s: key has %d values, want %d", t.Model.Name, len(values), len(t.PK))
+		return nil, Errorf("%s: key has %d values, want %d", t.Model.Name, len(values), len(t.PK))
 	}
 	k := append([]byte(nil), t.Prefix...)
 	for i, sl := range t.PK {
