@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dsgen/dsgen/internal/testenv/errtest"
 )
 
 // TestErrorMessagesCarryEachPrefixOnce runs the command's failures in
@@ -39,15 +41,8 @@ func TestErrorMessagesCarryEachPrefixOnce(t *testing.T) {
 			continue
 		}
 		for _, line := range strings.Split(stderr.String(), "\n") {
-			for _, p := range prefixes {
-				// A prefix starts the line or follows another's ": ".
-				n := strings.Count(line, ": "+p)
-				if strings.HasPrefix(line, p) {
-					n++
-				}
-				if n > 1 {
-					t.Errorf("dsgen %s: %q names %q more than once", strings.Join(args, " "), line, p)
-				}
+			if p := errtest.Repeated(line, prefixes...); p != "" {
+				t.Errorf("dsgen %s: %q names %q more than once", strings.Join(args, " "), line, p)
 			}
 		}
 	}

@@ -3,9 +3,9 @@ package datastore
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
+	"github.com/dsgen/dsgen/runtime/datastore/internal/migrator"
 	"github.com/dsgen/dsgen/runtime/storage"
 )
 
@@ -56,41 +56,12 @@ type CorruptError = storage.CorruptError
 var ErrStoreNewer = errors.New("datastore: store was migrated by newer generated code")
 
 // MigrationError reports a migration that could not move a record or a
-// mutation. Everything committed before it stays; the next start resumes
-// at the record that failed.
-type MigrationError struct {
-	// Migration is the number of the migration the step belongs to (0 when
-	// the problem is not in one step).
-	Migration int
-	Model     string
-	Field     string
-	// Record describes the record or outbox entry, when there is one.
-	Record string
-	Err    error
-}
-
-// Error returns a message naming the migration, model, field and record.
-func (e *MigrationError) Error() string {
-	var b strings.Builder
-	b.WriteString("migrate")
-	if e.Migration > 0 {
-		fmt.Fprintf(&b, " %04d", e.Migration)
-	}
-	if e.Model != "" {
-		b.WriteString(": " + e.Model)
-		if e.Field != "" {
-			b.WriteString("." + e.Field)
-		}
-	}
-	if e.Record != "" {
-		b.WriteString(": " + e.Record)
-	}
-	b.WriteString(": " + e.Err.Error())
-	return engine.Once(b.String())
-}
-
-// Unwrap returns the underlying error.
-func (e *MigrationError) Unwrap() error { return e.Err }
+// mutation: the migration's number (0 when the problem is not in one step),
+// the model, field and record or outbox entry concerned, and the error.
+// Everything committed before it stays; the next start resumes at the
+// record that failed. Start returns it as it is ("datastore: migrate 0002:
+// Post.rating: record \"p1\": ..."); use errors.As.
+type MigrationError = migrator.Error
 
 // ErrSlowConsumer ends an Observe channel whose reader fell more than the
 // ObserveBacklog behind.

@@ -3,38 +3,21 @@ package datastore_test
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
 
 	blogm "github.com/dsgen/dsgen/examples/blog/model"
 	"github.com/dsgen/dsgen/examples/blog/model/post"
+	"github.com/dsgen/dsgen/internal/testenv/errtest"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/predicate"
 	"github.com/dsgen/dsgen/runtime/storage"
 )
 
-// prefixes are the message prefixes of the module's packages an error of
-// the datastore can carry.
-var prefixes = []string{"datastore: ", "storage: ", "codec: ", "scalar: "}
-
-// checkPrefixOnce fails unless err is not nil, its message starts with
-// "datastore: " and no package prefix appears in it twice.
+// checkPrefixOnce fails unless err's message starts with "datastore: " and
+// names no package prefix twice.
 func checkPrefixOnce(t *testing.T, what string, err error) {
 	t.Helper()
-	if err == nil {
-		t.Errorf("%s: no error", what)
-		return
-	}
-	msg := err.Error()
-	t.Logf("%s: %s", what, msg)
-	if !strings.HasPrefix(msg, "datastore: ") {
-		t.Errorf("%s: %q does not start with datastore: ", what, msg)
-	}
-	for _, p := range prefixes {
-		if n := strings.Count(msg, p); n > 1 {
-			t.Errorf("%s: %q carries %q %d times", what, msg, p, n)
-		}
-	}
+	errtest.PrefixOnce(t, what, err, "datastore: ", "storage: ", "codec: ", "scalar: ")
 }
 
 // TestErrorMessagesCarryThePrefixOnce walks the error paths a user meets

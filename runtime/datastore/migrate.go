@@ -32,9 +32,9 @@ func (s *Store) migrate(st *migrator.State) error {
 		Report: s.cfg.onMigrate,
 		Loaded: func() { s.catalog = true },
 	}, st)
-	var me *migrator.Error
+	var me *MigrationError
 	if errors.As(err, &me) {
-		return &MigrationError{Migration: me.Migration, Model: me.Model, Field: me.Field, Record: me.Record, Err: me.Err}
+		return me // its message carries the prefix
 	}
 	if err != nil {
 		return errorf("%w", err)

@@ -5,8 +5,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/dsgen/dsgen/internal/testenv/errtest"
 )
 
 // TestErrorMessagesCarryThePrefixOnce walks the errors a caller meets
@@ -21,10 +22,7 @@ func TestErrorMessagesCarryThePrefixOnce(t *testing.T) {
 			t.Errorf("%s: no error", what)
 			return
 		}
-		msg := err.Error()
-		if !strings.HasPrefix(msg, "storage: ") || strings.Count(msg, "storage: ") != 1 {
-			t.Errorf("%s: %q does not carry storage: once, at the start", what, msg)
-		}
+		errtest.PrefixOnce(t, what, err, "storage: ")
 		if !errors.Is(err, sentinel) {
 			t.Errorf("%s: %v does not wrap %v", what, err, sentinel)
 		}

@@ -3,8 +3,9 @@ package auth
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/dsgen/dsgen/internal/testenv/errtest"
 )
 
 // TestConfigErrorsCarryThePrefixOnce: the errors New reports for a bad
@@ -29,12 +30,6 @@ func TestConfigErrorsCarryThePrefixOnce(t *testing.T) {
 		"plain-http JWKS URL": {JWT: &JWTConfig{JWKSURL: "http://example.com/jwks.json"}},
 	} {
 		_, err := New(cfg)
-		if err == nil {
-			t.Errorf("%s: accepted", name)
-			continue
-		}
-		if msg := err.Error(); !strings.HasPrefix(msg, "auth: ") || strings.Count(msg, "auth: ") != 1 {
-			t.Errorf("%s: %q does not carry auth: once, at the start", name, msg)
-		}
+		errtest.PrefixOnce(t, name, err, "auth: ")
 	}
 }

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"strings"
 	"testing"
 
 	"github.com/dsgen/dsgen/internal/serve/store"
+	"github.com/dsgen/dsgen/internal/testenv/errtest"
 	"github.com/dsgen/dsgen/runtime/storage"
 )
 
@@ -24,10 +24,7 @@ func TestErrorMessagesCarryThePrefixOnce(t *testing.T) {
 			t.Errorf("%s: no error", what)
 			return
 		}
-		msg := err.Error()
-		if !strings.HasPrefix(msg, "store: ") || strings.Count(msg, "store: ") != 1 {
-			t.Errorf("%s: %q does not carry store: once, at the start", what, msg)
-		}
+		errtest.PrefixOnce(t, what, err, "store: ", "storage: ")
 		if sentinel != nil && !errors.Is(err, sentinel) {
 			t.Errorf("%s: %v does not wrap %v", what, err, sentinel)
 		}

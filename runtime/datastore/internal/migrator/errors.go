@@ -3,11 +3,15 @@ package migrator
 import (
 	"fmt"
 	"strings"
+
+	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
 )
 
-// The migrator's errors read "migrate ..." (an *Error, "migrate 0002:
-// Post.rating: record \"p1\": ...", or a phase that failed, "migrate:
-// catalog: ..."); package datastore puts its "datastore: " in front.
+// The migrator's errors reach users as package datastore's: an *Error
+// (datastore.MigrationError) reads "datastore: migrate 0002: Post.rating:
+// record \"p1\": ...", with the prefix once (engine.Once); an error of a
+// phase reads "migrate: catalog: ...", and datastore puts its prefix in
+// front.
 
 // Error reports a migration that could not move a record or a mutation.
 // Everything committed before it stays; the next start resumes at the
@@ -40,7 +44,7 @@ func (e *Error) Error() string {
 		b.WriteString(": " + e.Record)
 	}
 	b.WriteString(": " + e.Err.Error())
-	return b.String()
+	return engine.Once(b.String())
 }
 
 // Unwrap returns the underlying error.
