@@ -17,7 +17,7 @@ import (
 // names no package prefix twice.
 func checkPrefixOnce(t *testing.T, what string, err error) {
 	t.Helper()
-	errtest.PrefixOnce(t, what, err, "datastore: ", "storage: ", "codec: ", "scalar: ")
+	errtest.PrefixOnce(t, what, err, nil, "datastore: ", "storage: ", "codec: ", "scalar: ")
 }
 
 // TestErrorMessagesCarryThePrefixOnce walks the error paths a user meets

@@ -30,6 +30,6 @@ func TestConfigErrorsCarryThePrefixOnce(t *testing.T) {
 		"plain-http JWKS URL": {JWT: &JWTConfig{JWKSURL: "http://example.com/jwks.json"}},
 	} {
 		_, err := New(cfg)
-		errtest.PrefixOnce(t, name, err, "auth: ")
+		errtest.PrefixOnce(t, name, err, nil, "auth: ")
 	}
 }

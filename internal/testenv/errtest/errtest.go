@@ -4,6 +4,7 @@
 package errtest
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -25,14 +26,17 @@ func Repeated(msg string, prefixes ...string) string {
 	return ""
 }
 
-// PrefixOnce fails t unless err is not nil, its message starts with
-// prefix, and it names neither prefix nor any of others twice. what names
-// the error path in the failure.
-func PrefixOnce(t testing.TB, what string, err error, prefix string, others ...string) {
+// PrefixOnce fails t unless err is not nil, wraps sentinel (when not
+// nil), and has a message that starts with prefix and names neither prefix
+// nor any of others twice. what names the error path in the failure.
+func PrefixOnce(t testing.TB, what string, err, sentinel error, prefix string, others ...string) {
 	t.Helper()
 	if err == nil {
 		t.Errorf("%s: no error", what)
 		return
+	}
+	if sentinel != nil && !errors.Is(err, sentinel) {
+		t.Errorf("%s: %v does not wrap %v", what, err, sentinel)
 	}
 	msg := err.Error()
 	if !strings.HasPrefix(msg, prefix) {
