@@ -117,9 +117,3 @@ func serveFlags(fs *flag.FlagSet, o *launch.Options) {
 	fs.Var((*listFlag)(&o.Conflicts), "conflict", "conflict strategy of one model, `MODEL=STRATEGY` (repeatable)")
 	fs.Var((*listFlag)(&o.Directives), "directive", "accept and ignore a custom transformer directive `name` (repeatable)")
 }
-
-// usageErr reports a bad flag value and exits with status 2.
-func usageErr(fs *flag.FlagSet, format string, args ...any) error {
-	fmt.Fprintf(fs.Output(), "dsgen serve: "+format+"\n", args...)
-	return errUsage
-}

@@ -17,6 +17,7 @@ type pkg struct {
 	ImportPath string
 	Dir        string
 	Imports    []string // of the non-test files
+	GoFiles    []string // the non-test files, relative to Dir
 	Module     *struct{ Path, Dir string }
 }
 
@@ -121,7 +122,7 @@ var rules = []rule{
 // ./...` leaves them).
 func listModule(t *testing.T) (string, string, []pkg) {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-e", "-json=ImportPath,Dir,Imports,Module", "./...")
+	cmd := exec.Command("go", "list", "-e", "-json=ImportPath,Dir,Imports,GoFiles,Module", "./...")
 	cmd.Dir = moduleRoot(t)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

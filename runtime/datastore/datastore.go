@@ -51,41 +51,11 @@ import (
 	"time"
 
 	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
+	"github.com/dsgen/dsgen/runtime/datastore/internal/migrator"
+	"github.com/dsgen/dsgen/runtime/datastore/internal/syncrec"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/storage"
 )
-
-// ErrClosed is returned by operations on a closed store.
-var ErrClosed = errors.New("datastore: store is closed")
-
-// ErrNotFound is returned when a record asked for by key does not exist.
-var ErrNotFound = errors.New("record not found")
-
-// ErrConditionFailed is returned when a write's condition predicate does
-// not hold for the stored record.
-var ErrConditionFailed = errors.New("condition failed")
-
-// ErrSchemaChanged is returned by Start when the store holds records written
-// with a different stored shape of the schema (fields added, removed,
-// reordered or retyped). Migrations that carry data across come with
-// `dsgen migrate`; until then open the store with the schema that wrote it,
-// or Clear it.
-var ErrSchemaChanged = errors.New("schema changed since the store was written")
-
-// ErrLocked is returned by Open when another process has the store's
-// directory open.
-var ErrLocked = storage.ErrLocked
-
-// ErrEncryptionKey is returned by Open when the encryption key is wrong or
-// missing, or given for a store that is not encrypted.
-var ErrEncryptionKey = storage.ErrEncryptionKey
-
-// ErrCorrupt is wrapped by the error Open returns when a file of the store
-// is damaged or missing; errors.As finds the *CorruptError naming it.
-var ErrCorrupt = storage.ErrCorrupt
-
-// CorruptError names the damaged file of a store Open refused to open.
-type CorruptError = storage.CorruptError
 
 // Option configures Open.
 type Option func(*config)
@@ -245,7 +215,7 @@ func Open(ctx context.Context, schema *meta.Schema, dir string, opts ...Option) 
 	}
 	db, err := storage.Open(ctx, dir, cfg.storage)
 	if err != nil {
-		return nil, fmt.Errorf("datastore: open: %w", err)
+		return nil, errorf("open: %w", err)
 	}
 	return &Store{schema: schema, cfg: cfg, db: db, eng: eng, hub: newHub(), done: make(chan struct{}), drained: make(chan struct{}, 1),
 		outboxSignal: make(chan struct{}, 1), synced: map[string]bool{}, syncChange: make(chan struct{})}, nil
@@ -304,7 +274,7 @@ func (s *Store) Clear(ctx context.Context, opts ...ClearOption) error {
 	s.hub.closeAll()
 	for _, p := range storage.DataPrefixes() {
 		if err := s.db.DropPrefix(p); err != nil {
-			return fmt.Errorf("datastore: clear: %w", err)
+			return errorf("clear: %w", err)
 		}
 	}
 	// The next operation recreates the system rows.
@@ -344,7 +314,7 @@ func (s *Store) Close(ctx context.Context) error {
 		<-s.drained
 	}
 	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("datastore: close: %w", err)
+		return errorf("close: %w", err)
 	}
 	return ctx.Err()
 }
@@ -433,14 +403,14 @@ func layout(s *meta.Schema) []byte {
 // (see migrate.go), loads the catalog and checks the schema. It runs with
 // s.mu held.
 func (s *Store) start() error {
-	var pending *migrationState
+	var pending *migrator.State
 	err := s.db.View(func(txn storage.Txn) error {
 		var err error
 		pending, err = s.pendingMigration(txn)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("datastore: start: %w", err)
+		return errorf("start: %w", err)
 	}
 	if pending != nil {
 		if err := s.migrate(pending); err != nil {
@@ -460,7 +430,7 @@ func (s *Store) start() error {
 			}
 			if !empty {
 				version, _ := engine.Get(txn, storage.SettingKey(settingSchemaVersion))
-				return fmt.Errorf("datastore: start: store written with schema version %s, generated code has %s and no migration between them (run dsgen migrate, then dsgen generate): %w", version, s.schema.Version, ErrSchemaChanged)
+				return errorf("start: store written with schema version %s, generated code has %s and no migration between them (run dsgen migrate, then dsgen generate): %w", version, s.schema.Version, ErrSchemaChanged)
 			}
 		}
 		if err := txn.Set(storage.SettingKey(settingLayout), want); err != nil {
@@ -469,7 +439,7 @@ func (s *Store) start() error {
 		if err := txn.Set(storage.SettingKey(settingSchemaVersion), []byte(s.schema.Version)); err != nil {
 			return err
 		}
-		if err := txn.Set(storage.SettingKey(settingMigration), []byte(strconv.Itoa(s.schema.Migration))); err != nil {
+		if err := txn.Set(migrator.NumberKey, []byte(strconv.Itoa(s.schema.Migration))); err != nil {
 			return err
 		}
 		if !s.catalog {
@@ -480,7 +450,7 @@ func (s *Store) start() error {
 		return createModelMetadata(txn, s.schema)
 	})
 	if err != nil {
-		return fmt.Errorf("datastore: start: %w", err)
+		return errorf("start: %w", err)
 	}
 	s.catalog = true
 	return s.buildNewIndexes()
@@ -489,13 +459,13 @@ func (s *Store) start() error {
 // pendingMigration returns the migration the store needs before use: one
 // a previous run left part way, or one from the store's migration number to
 // the schema's. It refuses a store migrated further than the schema.
-func (s *Store) pendingMigration(txn storage.Txn) (*migrationState, error) {
-	b, err := engine.Get(txn, storage.SettingKey(settingMigrating))
+func (s *Store) pendingMigration(txn storage.Txn) (*migrator.State, error) {
+	b, err := engine.Get(txn, migrator.StateKey)
 	if err != nil {
 		return nil, err
 	}
 	if b != nil {
-		st := &migrationState{}
+		st := &migrator.State{}
 		if err := json.Unmarshal(b, st); err != nil {
 			return nil, fmt.Errorf("the state of the migration under way is damaged: %w", err)
 		}
@@ -506,7 +476,7 @@ func (s *Store) pendingMigration(txn storage.Txn) (*migrationState, error) {
 		return nil, err // a new store starts at the schema's migration
 	}
 	stored := 0
-	if b, err = engine.Get(txn, storage.SettingKey(settingMigration)); err != nil {
+	if b, err = engine.Get(txn, migrator.NumberKey); err != nil {
 		return nil, err
 	}
 	if b != nil {
@@ -520,7 +490,7 @@ func (s *Store) pendingMigration(txn storage.Txn) (*migrationState, error) {
 		return nil, fmt.Errorf("the store is at migration %d (schema version %s), this code's schema at migration %d (version %s): open it with an app built from the newer schema: %w",
 			stored, version, s.schema.Migration, s.schema.Version, ErrStoreNewer)
 	case stored < s.schema.Migration:
-		return &migrationState{From: stored, To: s.schema.Migration}, nil
+		return &migrator.State{From: stored, To: s.schema.Migration}, nil
 	}
 	return nil, nil
 }
@@ -533,21 +503,9 @@ func noRecords(txn storage.Txn) (bool, error) {
 }
 
 // ModelMetadata is the sync state of one model, kept in the system table
-// the sync engine reads (Amplify's ModelMetadata).
-type ModelMetadata struct {
-	Model string `json:"model"`
-	// LastSync is the server's startedAt of the last completed sync (ms).
-	LastSync *int64 `json:"lastSync"`
-	// LastFullSync is the startedAt of the last full (base) sync (ms).
-	LastFullSync *int64 `json:"lastFullSync"`
-	// LastSyncPredicate is the sync expression of the last sync, as JSON.
-	LastSyncPredicate *string `json:"lastSyncPredicate"`
-	// A sync under way: its startedAt, the nextToken of the next page and
-	// whether it is a full sync, so a crash mid-sync resumes it.
-	SyncStartedAt *int64  `json:"syncStartedAt,omitempty"`
-	SyncNextToken *string `json:"syncNextToken,omitempty"`
-	SyncFull      bool    `json:"syncFull,omitempty"`
-}
+// the sync engine reads (Amplify's ModelMetadata): the last sync, the last
+// full sync, its predicate, and a sync under way.
+type ModelMetadata = syncrec.ModelMetadata
 
 // SetModelMetadata stores the sync state of a model.
 func (y SyncStore) SetModelMetadata(ctx context.Context, md ModelMetadata) error {
@@ -556,7 +514,7 @@ func (y SyncStore) SetModelMetadata(ctx context.Context, md ModelMetadata) error
 		return err
 	}
 	if s.eng.Tables[md.Model] == nil {
-		return fmt.Errorf("datastore: no model %q: %w", md.Model, ErrNotFound)
+		return errorf("no model %q: %w", md.Model, ErrNotFound)
 	}
 	b, err := json.Marshal(md)
 	if err != nil {
@@ -600,7 +558,7 @@ func (s *Store) ModelMetadata(ctx context.Context, model string) (ModelMetadata,
 			return err
 		}
 		if b == nil {
-			return fmt.Errorf("datastore: no model %q: %w", model, ErrNotFound)
+			return errorf("no model %q: %w", model, ErrNotFound)
 		}
 		return json.Unmarshal(b, &md)
 	})
@@ -647,7 +605,7 @@ func (s *Store) buildNewIndexes() error {
 				wb.Cancel()
 			}
 			if err != nil {
-				return fmt.Errorf("datastore: start: building index %s of %s: %w", ix.Name, m.Name, err)
+				return errorf("start: building index %s of %s: %w", ix.Name, m.Name, err)
 			}
 		}
 	}

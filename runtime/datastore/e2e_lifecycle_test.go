@@ -434,9 +434,11 @@ func TestE2EOtherSchema(t *testing.T) {
 
 	other, err := relm.Open(ctx, dir)
 	must(t, err)
-	if err := other.Start(ctx); !errors.Is(err, datastore.ErrSchemaChanged) {
+	err = other.Start(ctx)
+	if !errors.Is(err, datastore.ErrSchemaChanged) {
 		t.Errorf("Start with another schema: %v, want ErrSchemaChanged", err)
 	}
+	checkPrefixOnce(t, "Start with another schema", err)
 	if _, err := other.Book.Query().All(ctx); !errors.Is(err, datastore.ErrSchemaChanged) {
 		t.Errorf("query with another schema: %v, want ErrSchemaChanged", err)
 	}

@@ -5,12 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"maps"
 
 	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
-	"github.com/dsgen/dsgen/runtime/meta"
+	"github.com/dsgen/dsgen/runtime/datastore/internal/syncrec"
 	"github.com/dsgen/dsgen/runtime/scalar"
 	"github.com/dsgen/dsgen/runtime/storage"
 )
@@ -53,7 +52,7 @@ func readSyncMeta(txn storage.Txn, t *engine.Table, recordKey []byte) (*SyncMeta
 	}
 	var m SyncMeta
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("datastore: %s: sync metadata: %w", t.Model.Name, err)
+		return nil, errorf("%s: sync metadata: %w", t.Model.Name, err)
 	}
 	return &m, nil
 }
@@ -92,53 +91,23 @@ func (s *Store) RecordSyncMeta(ctx context.Context, model string, key ...any) (S
 func (s *Store) table(model string) (*engine.Table, error) {
 	t := s.eng.Tables[model]
 	if t == nil {
-		return nil, fmt.Errorf("datastore: no model %q: %w", model, ErrNotFound)
+		return nil, errorf("no model %q: %w", model, ErrNotFound)
 	}
 	return t, nil
 }
 
-// keyFromValues builds a record key from primary key values as they come
-// over the wire: JSON numbers (json.Number, float64) become the field's
-// Go kind first.
+// keyFromValues builds a record key of t from primary key values as they
+// come over the wire; a value that makes no key is a ValidationError.
 func keyFromValues(t *engine.Table, values []any) ([]byte, error) {
-	if len(values) != len(t.PK) {
-		return nil, fmt.Errorf("datastore: %s: key has %d values, want %d", t.Model.Name, len(values), len(t.PK))
+	k, err := t.KeyFromValues(values)
+	var ke *engine.KeyError
+	if errors.As(err, &ke) {
+		return nil, &ValidationError{Model: t.Model.Name, Field: ke.Field, Reason: ke.Reason}
 	}
-	k := append([]byte(nil), t.Prefix...)
-	for i, sl := range t.PK {
-		f := t.Slots[sl].Field
-		v := wireValue(f, values[i])
-		if v == nil {
-			return nil, &ValidationError{Model: t.Model.Name, Field: f.Name, Reason: "primary key field is null"}
-		}
-		var ok bool
-		if k, ok = engine.ValueComponent(k, f, v); !ok {
-			return nil, &ValidationError{Model: t.Model.Name, Field: f.Name, Reason: fmt.Sprintf("key value %v has type %T, not %s", v, v, f.Type)}
-		}
+	if err != nil {
+		return nil, errorf("%w", err)
 	}
 	return k, nil
-}
-
-// wireValue converts a JSON number to the Go kind of f's scalar.
-func wireValue(f *meta.Field, v any) any {
-	n, ok := v.(json.Number)
-	if !ok {
-		if fl, isFloat := v.(float64); isFloat && (f.Type == meta.Int || f.Type == meta.AWSTimestamp) {
-			return int64(fl)
-		}
-		return v
-	}
-	switch f.Type {
-	case meta.Int, meta.AWSTimestamp:
-		if i, err := n.Int64(); err == nil {
-			return i
-		}
-	case meta.Float:
-		if fl, err := n.Float64(); err == nil {
-			return fl
-		}
-	}
-	return n.String()
 }
 
 // ApplyResult counts what ApplyRemote did with a page of records.
@@ -193,26 +162,10 @@ func (y SyncStore) ApplyRemote(ctx context.Context, model string, items []map[st
 	return res, err
 }
 
-// RemoteRecordError reports a record from the backend that does not fit
-// the local schema.
-type RemoteRecordError struct {
-	Model string
-	Key   []any
-	Err   error
-}
-
-// Error says which record did not fit and why.
-func (e *RemoteRecordError) Error() string {
-	return fmt.Sprintf("datastore: %s %v from the backend: %v", e.Model, e.Key, e.Err)
-}
-
-// Unwrap returns the codec or key error behind the rejection.
-func (e *RemoteRecordError) Unwrap() error { return e.Err }
-
 // applyRemote writes one backend record. force skips the pending and
 // version checks (a mutation's own response).
 func (tx *Txn) applyRemote(t *engine.Table, item map[string]any, force bool, seen int64) (bool, error) {
-	key := keyValues(t, item)
+	key := t.KeyValues(item)
 	rk, err := keyFromValues(t, key)
 	if err != nil {
 		return false, &RemoteRecordError{Model: t.Model.Name, Key: key, Err: err}
@@ -221,7 +174,7 @@ func (tx *Txn) applyRemote(t *engine.Table, item map[string]any, force bool, see
 	changed, _ := scalar.Int64Of(item["_lastChangedAt"])
 	deleted, _ := item["_deleted"].(bool)
 	if !force {
-		_, pending, err := pendingSeq(tx.btx, rk)
+		_, pending, err := syncrec.PendingSeq(tx.btx, rk)
 		if err != nil {
 			return false, err
 		}
@@ -259,7 +212,7 @@ func (tx *Txn) applyRemote(t *engine.Table, item map[string]any, force bool, see
 	rec := make(map[string]any, len(item))
 	for _, f := range t.Model.Fields {
 		if v, ok := item[f.Name]; ok && f.Stored() {
-			rec[f.Name] = wireValue(f, v)
+			rec[f.Name] = engine.WireValue(f, v)
 		}
 	}
 	data, err := codec.EncodeMap(tx.store.schema, t.Model.Fields, rec, nil)
@@ -301,7 +254,7 @@ func (tx *Txn) hold(t *engine.Table, rk []byte, m *SyncMeta, item map[string]any
 	}
 	b, err := json.Marshal(item)
 	if err != nil {
-		return fmt.Errorf("datastore: %s: hold a backend copy: %w", t.Model.Name, err)
+		return errorf("datastore: %s: hold a backend copy: %w", t.Model.Name, err)
 	}
 	m.Held, m.HeldVersion = b, version
 	return writeSyncMeta(tx.btx, t, rk, *m)
@@ -329,7 +282,7 @@ func (tx *Txn) releaseHeld(t *engine.Table, rk []byte, held json.RawMessage, hel
 	d.UseNumber()
 	var item map[string]any
 	if err := d.Decode(&item); err != nil {
-		return fmt.Errorf("datastore: %s: held backend copy: %w", t.Model.Name, err)
+		return errorf("datastore: %s: held backend copy: %w", t.Model.Name, err)
 	}
 	var seen int64
 	if m != nil {
@@ -393,7 +346,7 @@ func (y SyncStore) SweepUnseen(ctx context.Context, model string, startedAt int6
 			n = 0
 			for _, mk := range batch {
 				rk := append(bytes.Clone(t.Prefix), mk[len(prefix):]...)
-				if _, pending, err := pendingSeq(tx.btx, rk); err != nil || pending {
+				if _, pending, err := syncrec.PendingSeq(tx.btx, rk); err != nil || pending {
 					if err != nil {
 						return err
 					}
@@ -458,7 +411,7 @@ func (y SyncStore) CompleteMutation(ctx context.Context, m *Mutation, result map
 		if result == nil {
 			return nil
 		}
-		rk, err := keyFromValues(t, keyValues(t, result))
+		rk, err := keyFromValues(t, t.KeyValues(result))
 		if err != nil {
 			return err
 		}
@@ -471,7 +424,7 @@ func (y SyncStore) CompleteMutation(ctx context.Context, m *Mutation, result map
 		if prev != nil {
 			held, heldVersion = prev.Held, prev.HeldVersion
 		}
-		if _, pending, err := pendingSeq(tx.btx, rk); err != nil {
+		if _, pending, err := syncrec.PendingSeq(tx.btx, rk); err != nil {
 			return err
 		} else if pending {
 			// Later writes are queued: keep the local values, take

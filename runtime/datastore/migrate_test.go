@@ -242,6 +242,7 @@ func TestMigrateResumesAfterFailure(t *testing.T) {
 	if !errors.As(err, &me) || me.Migration != 1 || me.Field != "rating" || !strings.Contains(err.Error(), `record "p1100"`) {
 		t.Fatalf("failing migration: %v, want a MigrationError naming migration 1, Post.rating and p1100", err)
 	}
+	checkPrefixOnce(t, "failing migration", err)
 	must(t, st.Close(ctx))
 
 	var progress []datastore.MigrationProgress

@@ -3,7 +3,6 @@ package datastore
 import (
 	"bytes"
 	"context"
-	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -34,10 +33,6 @@ func (o Op) String() string {
 	}
 	return "UNKNOWN"
 }
-
-// ErrSlowConsumer ends an Observe channel whose reader fell more than the
-// ObserveBacklog behind.
-var ErrSlowConsumer = errors.New("datastore: observer fell too far behind; changes were dropped")
 
 // Change is one committed change to a record.
 type Change[T any] struct {

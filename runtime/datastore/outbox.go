@@ -1,17 +1,15 @@
 package datastore
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"maps"
 	"reflect"
 
 	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
+	"github.com/dsgen/dsgen/runtime/datastore/internal/syncrec"
 	"github.com/dsgen/dsgen/runtime/storage"
 )
 
@@ -34,79 +32,24 @@ import (
 // Amplify client sends it; _version is not stored: the sync engine takes it
 // from the record's sync metadata when it sends the mutation.
 
-// ErrPendingMutations is returned by Clear while the outbox holds mutations
-// that have not reached the backend (use Force to clear anyway).
-var ErrPendingMutations = errors.New("datastore: the outbox holds unsent mutations")
-
 // MutationOp is the kind of a queued mutation.
-type MutationOp string
+type MutationOp = syncrec.MutationOp
 
 // The mutation kinds, named as the GraphQL mutations.
 const (
-	MutationCreate MutationOp = "create"
-	MutationUpdate MutationOp = "update"
-	MutationDelete MutationOp = "delete"
+	MutationCreate = syncrec.MutationCreate
+	MutationUpdate = syncrec.MutationUpdate
+	MutationDelete = syncrec.MutationDelete
 )
 
-// Mutation is one outbox entry.
-type Mutation struct {
-	// Seq orders the outbox; it is the entry's key.
-	Seq   uint64     `json:"-"`
-	Model string     `json:"model"`
-	Op    MutationOp `json:"op"`
-	// Key holds the record's primary key values, in key order.
-	Key []any `json:"key"`
-	// Data holds the values to send, JSON-shaped: the whole record for a
-	// create, the key and the changed fields for an update, the key for a
-	// delete.
-	Data map[string]any `json:"data"`
-	// Condition is the GraphQL condition input to send, or nil.
-	Condition map[string]any `json:"condition,omitempty"`
-	// InFlight is set while the sync engine sends the entry; a later local
-	// write to the record queues behind it instead of merging.
-	InFlight bool `json:"inFlight,omitempty"`
-	// Rev counts the merges into the entry, so completing a send that
-	// raced with a merge keeps the merged entry for another send.
-	Rev uint64 `json:"rev"`
-	// Attempts counts the sends that failed and will be retried.
-	Attempts int `json:"attempts,omitempty"`
-	// Enqueued is when the entry was made (ms since the epoch).
-	Enqueued int64 `json:"enqueued"`
-	// RecordKey is the entry's record in the store's key space.
-	RecordKey []byte `json:"recordKey"`
-	// Version is the record's _version when NextMutation handed the entry
-	// out (0 for a record the backend has never acknowledged): send it.
-	Version int64 `json:"-"`
-	// Resent is set when NextMutation hands out an entry that was already
-	// in flight (the process stopped during its send): the backend may
-	// have applied it.
-	Resent bool `json:"-"`
-}
+// Mutation is one outbox entry: the model, the operation, the key, the
+// JSON-shaped values to send (the whole record for a create, the key and
+// the changed fields for an update, the key for a delete), the condition,
+// and the send state (Version is what to send as _version).
+type Mutation = syncrec.Mutation
 
 // DeadLetter is a mutation the backend refused for good, with why.
-type DeadLetter struct {
-	Mutation
-	Reason string `json:"reason"`
-	Failed int64  `json:"failed"`
-}
-
-// outboxSeqKey holds the last sequence number given to an outbox entry or
-// dead letter. Reading and writing it in each enqueue makes concurrent
-// enqueues conflict (and retry) instead of taking the same number.
-var outboxSeqKey = storage.SettingKey("outboxSeq")
-
-func nextSeq(txn storage.Txn) (uint64, error) {
-	b, err := engine.Get(txn, outboxSeqKey)
-	if err != nil {
-		return 0, err
-	}
-	var n uint64
-	if len(b) == 8 {
-		n = binary.BigEndian.Uint64(b)
-	}
-	n++
-	return n, txn.Set(outboxSeqKey, binary.BigEndian.AppendUint64(nil, n))
-}
+type DeadLetter = syncrec.DeadLetter
 
 func readMutation(txn storage.Txn, seq uint64) (*Mutation, error) {
 	b, err := engine.Get(txn, storage.OutboxKey(seq))
@@ -114,8 +57,8 @@ func readMutation(txn storage.Txn, seq uint64) (*Mutation, error) {
 		return nil, err
 	}
 	m := &Mutation{}
-	if err := unmarshalNumbers(b, m); err != nil {
-		return nil, fmt.Errorf("datastore: outbox entry %d: %w", seq, err)
+	if err := syncrec.Unmarshal(b, m); err != nil {
+		return nil, errorf("outbox entry %d: %w", seq, err)
 	}
 	m.Seq = seq
 	return m, nil
@@ -124,43 +67,18 @@ func readMutation(txn storage.Txn, seq uint64) (*Mutation, error) {
 func writeMutation(txn storage.Txn, m *Mutation) error {
 	b, err := json.Marshal(m)
 	if err != nil {
-		return fmt.Errorf("datastore: outbox entry of %s: %w", m.Model, err)
+		return errorf("outbox entry of %s: %w", m.Model, err)
 	}
 	return txn.Set(storage.OutboxKey(m.Seq), b)
-}
-
-// unmarshalNumbers decodes JSON keeping numbers exact (json.Number).
-func unmarshalNumbers(b []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	return d.Decode(v)
-}
-
-func pendingSeq(txn storage.Txn, recordKey []byte) (uint64, bool, error) {
-	b, err := engine.Get(txn, storage.PendingKey(recordKey))
-	if err != nil || len(b) != 8 {
-		return 0, false, err
-	}
-	return binary.BigEndian.Uint64(b), true, nil
 }
 
 // recordMap decodes an encoded record of t into JSON-shaped values.
 func (s *Store) recordMap(t *engine.Table, data []byte) (map[string]any, error) {
 	m, err := codec.DecodeMap(s.schema, t.Model.Fields, data)
 	if err != nil {
-		return nil, fmt.Errorf("datastore: %s: %w", t.Model.Name, err)
+		return nil, errorf("%s: %w", t.Model.Name, err)
 	}
 	return m, nil
-}
-
-// keyValues returns the primary key values of a decoded record.
-func keyValues(t *engine.Table, rec map[string]any) []any {
-	pk := t.Model.PrimaryKey.Fields()
-	out := make([]any, len(pk))
-	for i, f := range pk {
-		out[i] = rec[f]
-	}
-	return out
 }
 
 // enqueue records a local write of t's record under key in the outbox, in
@@ -183,16 +101,16 @@ func (tx *Txn) enqueue(t *engine.Table, op MutationOp, key, data, old []byte, co
 	m := &Mutation{Model: t.Model.Name, Op: op, RecordKey: key, Enqueued: s.cfg.now().UnixMilli(), Condition: cond}
 	switch op {
 	case MutationCreate:
-		m.Key, m.Data = keyValues(t, cur), cur
+		m.Key, m.Data = t.KeyValues(cur), cur
 	case MutationUpdate:
-		m.Key = keyValues(t, cur)
+		m.Key = t.KeyValues(cur)
 		m.Data = changedFields(t, prev, cur)
 	case MutationDelete:
-		m.Key = keyValues(t, prev)
-		m.Data = keyMap(t, prev)
+		m.Key = t.KeyValues(prev)
+		m.Data = t.KeyMap(prev)
 	}
 
-	seq, ok, err := pendingSeq(tx.btx, key)
+	seq, ok, err := syncrec.PendingSeq(tx.btx, key)
 	if err != nil {
 		return err
 	}
@@ -216,14 +134,14 @@ func (tx *Txn) enqueue(t *engine.Table, op MutationOp, key, data, old []byte, co
 			}
 		}
 	}
-	if m.Seq, err = nextSeq(tx.btx); err != nil {
+	if m.Seq, err = syncrec.NextSeq(tx.btx); err != nil {
 		return err
 	}
 	if err := writeMutation(tx.btx, m); err != nil {
 		return err
 	}
 	tx.enqueued = true
-	return tx.btx.Set(storage.PendingKey(key), binary.BigEndian.AppendUint64(nil, m.Seq))
+	return syncrec.SetPending(tx.btx, key, m.Seq)
 }
 
 // mergeMutation merges the new write n into the pending entry e, reporting
@@ -261,7 +179,7 @@ func andConditions(a, b map[string]any) map[string]any {
 // changedFields returns the key fields and the fields whose value differs
 // between prev and cur (a field that became null is sent as null).
 func changedFields(t *engine.Table, prev, cur map[string]any) map[string]any {
-	out := keyMap(t, cur)
+	out := t.KeyMap(cur)
 	for _, f := range t.Model.Fields {
 		if !f.Stored() {
 			continue
@@ -270,14 +188,6 @@ func changedFields(t *engine.Table, prev, cur map[string]any) map[string]any {
 		if !reflect.DeepEqual(a, b) {
 			out[f.Name] = b
 		}
-	}
-	return out
-}
-
-func keyMap(t *engine.Table, rec map[string]any) map[string]any {
-	out := map[string]any{}
-	for _, f := range t.Model.PrimaryKey.Fields() {
-		out[f] = rec[f]
 	}
 	return out
 }
@@ -390,7 +300,7 @@ func (y SyncStore) FailMutation(ctx context.Context, m *Mutation, reason string,
 		}
 		// The local change stays in the dead letter; the record itself
 		// takes the backend's copy, so the stores converge.
-		if _, pending, err := pendingSeq(tx.btx, e.RecordKey); err != nil || pending {
+		if _, pending, err := syncrec.PendingSeq(tx.btx, e.RecordKey); err != nil || pending {
 			return err
 		}
 		if o.server != nil {
@@ -444,7 +354,7 @@ func (tx *Txn) dropEntry(e *Mutation) error {
 	if err := tx.btx.Delete(storage.OutboxKey(e.Seq)); err != nil {
 		return err
 	}
-	seq, ok, err := pendingSeq(tx.btx, e.RecordKey)
+	seq, ok, err := syncrec.PendingSeq(tx.btx, e.RecordKey)
 	if err != nil {
 		return err
 	}
@@ -459,8 +369,8 @@ func (s *Store) Outbox(ctx context.Context) ([]Mutation, error) {
 	var out []Mutation
 	err := s.scanSystem(ctx, storage.OutboxPrefix(), func(seq uint64, b []byte) error {
 		var m Mutation
-		if err := unmarshalNumbers(b, &m); err != nil {
-			return fmt.Errorf("datastore: outbox entry %d: %w", seq, err)
+		if err := syncrec.Unmarshal(b, &m); err != nil {
+			return errorf("outbox entry %d: %w", seq, err)
 		}
 		m.Seq = seq
 		out = append(out, m)
@@ -474,8 +384,8 @@ func (s *Store) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
 	var out []DeadLetter
 	err := s.scanSystem(ctx, storage.DeadLetterPrefix(), func(seq uint64, b []byte) error {
 		var d DeadLetter
-		if err := unmarshalNumbers(b, &d); err != nil {
-			return fmt.Errorf("datastore: dead letter %d: %w", seq, err)
+		if err := syncrec.Unmarshal(b, &d); err != nil {
+			return errorf("dead letter %d: %w", seq, err)
 		}
 		d.Seq = seq
 		out = append(out, d)
@@ -495,15 +405,15 @@ func (s *Store) RetryDeadLetter(ctx context.Context, seq uint64) error {
 			return err
 		}
 		if b == nil {
-			return fmt.Errorf("datastore: dead letter %d: %w", seq, ErrNotFound)
+			return errorf("dead letter %d: %w", seq, ErrNotFound)
 		}
 		var d DeadLetter
-		if err := unmarshalNumbers(b, &d); err != nil {
+		if err := syncrec.Unmarshal(b, &d); err != nil {
 			return err
 		}
 		m := d.Mutation
 		m.Attempts, m.InFlight = 0, false
-		if m.Seq, err = nextSeq(tx.btx); err != nil {
+		if m.Seq, err = syncrec.NextSeq(tx.btx); err != nil {
 			return err
 		}
 		if err := writeMutation(tx.btx, &m); err != nil {
@@ -512,7 +422,7 @@ func (s *Store) RetryDeadLetter(ctx context.Context, seq uint64) error {
 		if err := tx.btx.Delete(storage.DeadLetterKey(seq)); err != nil {
 			return err
 		}
-		return tx.btx.Set(storage.PendingKey(m.RecordKey), binary.BigEndian.AppendUint64(nil, m.Seq))
+		return syncrec.SetPending(tx.btx, m.RecordKey, m.Seq)
 	})
 }
 
@@ -527,7 +437,7 @@ func (s *Store) DropDeadLetter(ctx context.Context, seq uint64) error {
 			return err
 		}
 		if b == nil {
-			return fmt.Errorf("datastore: dead letter %d: %w", seq, ErrNotFound)
+			return errorf("dead letter %d: %w", seq, ErrNotFound)
 		}
 		return tx.btx.Delete(storage.DeadLetterKey(seq))
 	})

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
 	"github.com/dsgen/dsgen/runtime/meta"
@@ -61,7 +60,7 @@ func Through[S, J, T any](ctx context.Context, src *Repo[S], v *S, field string,
 		}
 	}
 	if link == nil {
-		return nil, fmt.Errorf("datastore: %s has no relation to %s", join.model.Meta.Name, far.model.Meta.Name)
+		return nil, errorf("%s has no relation to %s", join.model.Meta.Name, far.model.Meta.Name)
 	}
 	out := make([]*T, 0, len(rows))
 	for _, row := range rows {

@@ -88,7 +88,7 @@ func condition[T any](opts []WriteOption[T]) predicate.Predicate[T] {
 // begin checks that the repository can serve an operation.
 func (r *Repo[T]) begin(ctx context.Context) error {
 	if r.table == nil {
-		return fmt.Errorf("datastore: model %s is not in the store's schema", r.model.Meta.Name)
+		return errorf("model %s is not in the store's schema", r.model.Meta.Name)
 	}
 	if r.txn != nil {
 		return ctx.Err()
@@ -109,7 +109,7 @@ func (r *Repo[T]) write(ctx context.Context, fn func(*Txn) error) error {
 // record is validated before anything is written; see ValidationError.
 func (r *Repo[T]) Save(ctx context.Context, v *T, opts ...WriteOption[T]) error {
 	if v == nil {
-		return fmt.Errorf("datastore: save %s: nil record", r.model.Meta.Name)
+		return errorf("save %s: nil record", r.model.Meta.Name)
 	}
 	if err := r.begin(ctx); err != nil {
 		return err
@@ -138,7 +138,7 @@ func (r *Repo[T]) save(tx *Txn, v *T, cond predicate.Predicate[T], fromSync bool
 			return err
 		}
 		if !cond.Match(stored) {
-			return fmt.Errorf("datastore: save %s %s: %w (%s)", t.Model.Name, keyString(r.model.Key(v)), ErrConditionFailed, cond)
+			return errorf("save %s %s: %w (%s)", t.Model.Name, keyString(r.model.Key(v)), ErrConditionFailed, cond)
 		}
 	}
 	if err := r.stamp(v, old); err != nil {
@@ -160,7 +160,7 @@ func (r *Repo[T]) save(tx *Txn, v *T, cond predicate.Predicate[T], fromSync bool
 		}
 	}
 	if err := t.WriteRecord(tx.btx, key, data, row, old); err != nil {
-		return fmt.Errorf("datastore: save %s: %w", t.Model.Name, err)
+		return errorf("save %s: %w", t.Model.Name, err)
 	}
 	op := OpCreate
 	if old != nil {
@@ -179,7 +179,7 @@ func (r *Repo[T]) save(tx *Txn, v *T, cond predicate.Predicate[T], fromSync bool
 			}
 		}
 		if err := tx.enqueue(t, mop, key, data, old, c); err != nil {
-			return fmt.Errorf("datastore: save %s: outbox: %w", t.Model.Name, err)
+			return errorf("save %s: outbox: %w", t.Model.Name, err)
 		}
 	}
 	tx.events = append(tx.events, event{table: t, op: op, key: key, data: data, fromSync: fromSync})
@@ -212,7 +212,7 @@ func (r *Repo[T]) stamp(v *T, old []byte) error {
 		}
 		if !set {
 			if err := r.model.Set(v, name, stampValue(f.Type, now)); err != nil {
-				return fmt.Errorf("datastore: %s.%s: %w", t.Model.Name, name, err)
+				return errorf("%s.%s: %w", t.Model.Name, name, err)
 			}
 		}
 	}
@@ -231,7 +231,7 @@ func (r *Repo[T]) stamp(v *T, old []byte) error {
 			}
 		}
 		if err := r.model.Set(v, name, val); err != nil {
-			return fmt.Errorf("datastore: %s.%s: %w", t.Model.Name, name, err)
+			return errorf("%s.%s: %w", t.Model.Name, name, err)
 		}
 	}
 	return nil
@@ -368,7 +368,7 @@ func (r *Repo[T]) prepare(v *T) error {
 func (r *Repo[T]) recordKey(values []any) ([]byte, error) {
 	t := r.table
 	if len(values) != len(t.PK) {
-		return nil, fmt.Errorf("datastore: %s: key has %d values, want %d (%v)", t.Model.Name, len(values), len(t.PK), t.Model.PrimaryKey.Fields())
+		return nil, errorf("%s: key has %d values, want %d (%v)", t.Model.Name, len(values), len(t.PK), t.Model.PrimaryKey.Fields())
 	}
 	k := bytes.Clone(t.Prefix)
 	for i, s := range t.PK {
@@ -390,7 +390,7 @@ func (r *Repo[T]) decode(data []byte) (*T, error) {
 	var d codec.Decoder
 	d.Reset(data)
 	if err := r.model.Decode(&d, v); err != nil {
-		return nil, fmt.Errorf("datastore: reading %s: %w", r.table.Model.Name, err)
+		return nil, errorf("reading %s: %w", r.table.Model.Name, err)
 	}
 	return v, nil
 }
@@ -413,12 +413,12 @@ func (r *Repo[T]) Get(ctx context.Context, key ...any) (*T, error) {
 			var d codec.Decoder
 			d.Reset(data)
 			if err := r.model.Decode(&d, v); err != nil {
-				return fmt.Errorf("datastore: reading %s: %w", r.table.Model.Name, err)
+				return errorf("reading %s: %w", r.table.Model.Name, err)
 			}
 			return nil
 		})
 		if err == storage.ErrNotFound {
-			return fmt.Errorf("datastore: %s %s: %w", r.table.Model.Name, keyString(key), ErrNotFound)
+			return errorf("%s %s: %w", r.table.Model.Name, keyString(key), ErrNotFound)
 		}
 		return err
 	})
@@ -432,7 +432,7 @@ func (r *Repo[T]) Get(ctx context.Context, key ...any) (*T, error) {
 // children and join rows.
 func (r *Repo[T]) Delete(ctx context.Context, v *T, opts ...WriteOption[T]) error {
 	if v == nil {
-		return fmt.Errorf("datastore: delete %s: nil record", r.model.Meta.Name)
+		return errorf("delete %s: nil record", r.model.Meta.Name)
 	}
 	return r.DeleteKey(ctx, r.model.Key(v), opts...)
 }
@@ -456,7 +456,7 @@ func (r *Repo[T]) DeleteKey(ctx context.Context, key []any, opts ...WriteOption[
 			return err
 		}
 		if old == nil {
-			return fmt.Errorf("datastore: delete %s %s: %w", r.table.Model.Name, keyString(key), ErrNotFound)
+			return errorf("delete %s %s: %w", r.table.Model.Name, keyString(key), ErrNotFound)
 		}
 		if cond.Expr().Kind != predicate.KindTrue {
 			stored, err := r.decode(old)
@@ -464,7 +464,7 @@ func (r *Repo[T]) DeleteKey(ctx context.Context, key []any, opts ...WriteOption[
 				return err
 			}
 			if !cond.Match(stored) {
-				return fmt.Errorf("datastore: delete %s %s: %w (%s)", r.table.Model.Name, keyString(key), ErrConditionFailed, cond)
+				return errorf("delete %s %s: %w (%s)", r.table.Model.Name, keyString(key), ErrConditionFailed, cond)
 			}
 		}
 		if c := cond.Expr(); c.Kind != predicate.KindTrue && tx.store.cfg.outbox {
@@ -569,11 +569,11 @@ func (tx *Txn) deleteAll(recs []doomed, fromSync bool) error {
 				return err
 			}
 			if err := tx.enqueue(d.t, MutationDelete, d.key, nil, d.data, tx.conds[string(d.key)]); err != nil {
-				return fmt.Errorf("datastore: delete %s: outbox: %w", d.t.Model.Name, err)
+				return errorf("delete %s: outbox: %w", d.t.Model.Name, err)
 			}
 		}
 		if err := d.t.DeleteRecord(tx.btx, d.key, d.row); err != nil {
-			return fmt.Errorf("datastore: delete %s: %w", d.t.Model.Name, err)
+			return errorf("delete %s: %w", d.t.Model.Name, err)
 		}
 		if sm != nil {
 			// The delete is sent with the version the backend knows.

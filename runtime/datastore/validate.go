@@ -1,43 +1,16 @@
 package datastore
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"reflect"
 	"strings"
 
 	"github.com/dsgen/dsgen/runtime/codec"
+	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/scalar"
 )
-
-// ValidationError reports a record that cannot be saved. It wraps
-// ErrInvalidValue, so errors.Is(err, ErrInvalidValue) holds.
-type ValidationError struct {
-	Model  string
-	Field  string
-	Reason string
-	// Err is the underlying error, if any (for example a *scalar.ParseError).
-	Err error
-}
-
-// Error returns "datastore: Model.field: reason".
-func (e *ValidationError) Error() string {
-	msg := fmt.Sprintf("datastore: %s.%s: %s", e.Model, e.Field, e.Reason)
-	if e.Err != nil {
-		msg += ": " + e.Err.Error()
-	}
-	return msg
-}
-
-// Unwrap returns ErrInvalidValue and the underlying error.
-func (e *ValidationError) Unwrap() []error {
-	if e.Err != nil {
-		return []error{ErrInvalidValue, e.Err}
-	}
-	return []error{ErrInvalidValue}
-}
 
 // validate checks every stored field of v against the schema.
 func (r *Repo[T]) validate(v *T) error {
@@ -184,9 +157,9 @@ func defaultsRecord(s *meta.Schema, m *meta.Model) ([]byte, []string, error) {
 		if f.Default == nil || !f.Stored() || f.IsList {
 			continue
 		}
-		v, err := defaultValue(f, *f.Default)
+		v, err := engine.DefaultValue(f, *f.Default)
 		if err != nil {
-			return nil, nil, fmt.Errorf("datastore: %s.%s: @default %q: %w", m.Name, f.Name, *f.Default, err)
+			return nil, nil, errorf("%s.%s: @default %q: %w", m.Name, f.Name, *f.Default, err)
 		}
 		rec[f.Name] = v
 		names = append(names, f.Name)
@@ -196,32 +169,6 @@ func defaultsRecord(s *meta.Schema, m *meta.Model) ([]byte, []string, error) {
 	}
 	b, err := codec.EncodeMap(s, m.Fields, rec, nil)
 	return b, names, err
-}
-
-// defaultValue converts a @default text to codec's map representation.
-func defaultValue(f *meta.Field, text string) (any, error) {
-	if f.Kind != meta.KindScalar {
-		return text, nil
-	}
-	switch f.Type {
-	case meta.Int, meta.AWSTimestamp:
-		var n int64
-		_, err := fmt.Sscan(text, &n)
-		return n, err
-	case meta.Float:
-		var x float64
-		_, err := fmt.Sscan(text, &x)
-		return x, err
-	case meta.Boolean:
-		switch text {
-		case "true":
-			return true, nil
-		case "false":
-			return false, nil
-		}
-		return nil, errors.New("not a Boolean")
-	}
-	return text, nil
 }
 
 // applyDefaults sets every null field that has a @default to its default.
@@ -243,7 +190,7 @@ func (r *Repo[T]) applyDefaults(v *T) error {
 		}
 		val, _ := r.model.Get(dv, name)
 		if err := r.model.Set(v, name, val); err != nil {
-			return fmt.Errorf("datastore: %s.%s: applying @default: %w", t.Model.Name, name, err)
+			return errorf("%s.%s: applying @default: %w", t.Model.Name, name, err)
 		}
 	}
 	return nil

@@ -1,16 +1,8 @@
 package datastore
 
 import (
-	"errors"
 	"fmt"
 )
-
-// ErrUnknownField is wrapped by errors about fields a model does not have.
-var ErrUnknownField = errors.New("unknown field")
-
-// ErrInvalidValue is wrapped by errors about values of the wrong type or
-// outside their domain.
-var ErrInvalidValue = errors.New("invalid value")
 
 // Assign stores value in *dst; generated field setters call it. value must
 // have dst's type exactly.
@@ -42,7 +34,7 @@ func AssignPtr[V any](dst **V, value any) error {
 
 // UnknownField returns the error for a field model does not have.
 func UnknownField(model, field string) error {
-	return fmt.Errorf("%s.%s: %w", model, field, ErrUnknownField)
+	return errorf("%s.%s: %w", model, field, ErrUnknownField)
 }
 
 // InvalidEnum returns the error for a string that is not a value of enum.

@@ -17,20 +17,6 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// ErrLocked is returned by Open when another process (or another open DB in
-// this process) holds the directory.
-var ErrLocked = errors.New("store directory is locked by another process")
-
-// ErrEncryptionKey is returned by Open when the key does not fit the store:
-// a wrong key, no key for an encrypted store, or a key for an unencrypted
-// store. The error's message says which.
-var ErrEncryptionKey = errors.New("encryption key does not match the store")
-
-// ErrInvalidOptions is returned by Open for options it cannot use: an empty
-// directory without InMemory, a key that is not 16, 24 or 32 bytes, an
-// unknown preset, or InMemory together with ReadOnly.
-var ErrInvalidOptions = errors.New("invalid storage options")
-
 // DB is an open Badger store and the value-log GC that runs beside it.
 type DB struct {
 	bdb *badger.DB
@@ -116,9 +102,6 @@ func Open(ctx context.Context, dir string, o Options) (*DB, error) {
 	}
 	return db, nil
 }
-
-// errBadgerPanic marks a panic inside badger.Open, turned into an error.
-var errBadgerPanic = errors.New("badger panicked while opening the store")
 
 // openBadger is badger.Open with a panic on this goroutine turned into an
 // error. Badger's deferred release of the directory lock runs while the

@@ -7,20 +7,6 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// ErrNotFound is returned by Txn.Get and Txn.Value for a key that holds no
-// value.
-var ErrNotFound = errors.New("storage: key not found")
-
-// ErrConflict is returned by Txn.Commit when a transaction committed since
-// this one started wrote a key this one read. Running the transaction
-// again on fresh data usually succeeds: DB.Update and RetryConflicts do.
-var ErrConflict = errors.New("storage: transaction conflict")
-
-// ErrTxnTooBig is returned by Txn.Set and Txn.Delete when the transaction
-// holds more writes than one commit can take (see DB.TxnLimits): commit and
-// continue in a new transaction, or use a WriteBatch.
-var ErrTxnTooBig = errors.New("storage: transaction too big")
-
 // MaxConflictRetries bounds how often RetryConflicts (and DB.Update) run a
 // transaction again after ErrConflict.
 const MaxConflictRetries = 64

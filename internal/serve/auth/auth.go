@@ -25,7 +25,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dsgen/dsgen/runtime/appsync"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -296,11 +295,6 @@ func (a *Authenticator) Close() error {
 		a.remote.Close()
 	}
 	return nil
-}
-
-// unauthorized returns the error of a failed authentication.
-func unauthorized(format string, args ...any) *appsync.Error {
-	return appsync.Errorf(appsync.UnauthorizedExc, format, args...)
 }
 
 // Authenticate reads the caller's credentials from headers (names lower-cased

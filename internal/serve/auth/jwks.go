@@ -8,7 +8,6 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -151,9 +150,6 @@ func parseJWKS(b []byte) (keys []jwk, bad []error, err error) {
 	}
 	return keys, bad, nil
 }
-
-// errNoKeys says a JWKS holds nothing this server can verify with.
-var errNoKeys = errors.New(`holds no RSA signing key (kty "RSA", RS256) and no EC signing key (kty "EC", crv "P-256", ES256)`)
 
 // loadJWKSFile reads a JWKS file. Unlike a fetched JWKS, any malformed key
 // is an error: the operator wrote the file and can fix it.

@@ -13,12 +13,6 @@ import (
 	"github.com/dsgen/dsgen/runtime/storage"
 )
 
-// ErrInvalidKey is returned (wrapped, with the model and the offending
-// value) for a primary key the engine cannot store: empty, or holding a
-// value that is not a string, a finite number exactly representable as a
-// float64, or a bool.
-var ErrInvalidKey = errors.New("store: invalid primary key")
-
 // The Badger engine's key layout. Every key starts with a one-byte
 // namespace; model names and key values are storage key components, which
 // are self-delimiting and order-preserving, so one model's rows never
@@ -258,8 +252,6 @@ func (r *row) encode() []byte {
 	b = append(b, r.key...)
 	return append(b, r.item...)
 }
-
-var errCorruptRow = errors.New("store: corrupt stored row")
 
 // decodeRow parses v; key and item alias v.
 func decodeRow(v []byte) (row, error) {

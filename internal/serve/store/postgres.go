@@ -772,8 +772,6 @@ func (s *Postgres) expire(ctx context.Context, try bool) (int, error) {
 	}
 }
 
-var errBusy = errors.New("another instance is expiring")
-
 // runExpiry runs the expiry every interval until ctx ends, skipping a turn
 // when another instance holds the expiry lock.
 func (s *Postgres) runExpiry(ctx context.Context, interval time.Duration) {

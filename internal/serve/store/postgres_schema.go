@@ -75,10 +75,6 @@ var pgMigrations = []string{
 	pgIndexLayout,
 }
 
-// ErrSchemaTooNew is returned (wrapped) by OpenPostgres when the database
-// holds tables of a newer dsgen.
-var ErrSchemaTooNew = errors.New("store: the database was written by a newer dsgen")
-
 // Advisory lock classes (the first key of pg_advisory_xact_lock(int, int));
 // the second key is the hash of the schema, so stores in different schemas
 // of one database do not wait for each other.

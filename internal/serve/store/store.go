@@ -11,19 +11,7 @@ package store
 
 import (
 	"context"
-	"errors"
 	"time"
-)
-
-// Errors callers branch on.
-var (
-	// ErrNotFound: no record (not even a tombstone) under that key.
-	ErrNotFound = errors.New("store: record not found")
-	// ErrClosed: the store is closed.
-	ErrClosed = errors.New("store: closed")
-	// ErrBadCursor: a cursor was not produced by this store for this model
-	// and kind of read.
-	ErrBadCursor = errors.New("store: invalid cursor")
 )
 
 // Record is one stored item with its sync metadata.

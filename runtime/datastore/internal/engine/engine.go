@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -95,7 +94,7 @@ func (t *Table) slotOf(name string) (int, error) {
 	}
 	f := t.Model.Field(name)
 	if f == nil || !f.Stored() {
-		return 0, fmt.Errorf("datastore: model %s has no stored field %q", t.Model.Name, name)
+		return 0, Errorf("model %s has no stored field %q", t.Model.Name, name)
 	}
 	t.Slots = append(t.Slots, Slot{Field: f, Num: codec.FieldNumber(t.Model.Fields, name)})
 	return len(t.Slots) - 1, nil
@@ -207,7 +206,7 @@ func (e *Engine) LoadCatalog(txn storage.Txn) error {
 		v, err := it.ValueCopy(nil)
 		if err != nil || len(v) != 4 {
 			it.Close()
-			return fmt.Errorf("datastore: catalog entry %q is damaged", it.Key())
+			return Errorf("catalog entry %q is damaged", it.Key())
 		}
 		id := binary.BigEndian.Uint32(v)
 		ids[string(it.Key()[len(storage.TableIDPrefix()):])] = id
@@ -243,7 +242,7 @@ func (e *Engine) loadIndexIDs(txn storage.Txn, t *Table) error {
 		v, err := it.ValueCopy(nil)
 		if err != nil || len(v) != 2 {
 			it.Close()
-			return fmt.Errorf("datastore: catalog entry %q is damaged", it.Key())
+			return Errorf("catalog entry %q is damaged", it.Key())
 		}
 		id := binary.BigEndian.Uint16(v)
 		ids[string(it.Key()[len(prefix):])] = id
@@ -288,12 +287,12 @@ func (t *Table) Project(data []byte) (Row, error) {
 		}
 		c, err := decodeComponent(&d, t.Slots[i].Field)
 		if err != nil {
-			return nil, fmt.Errorf("datastore: %s.%s: %w", t.Model.Name, t.Slots[i].Field.Name, err)
+			return nil, Errorf("%s.%s: %w", t.Model.Name, t.Slots[i].Field.Name, err)
 		}
 		r[i] = c
 	}
 	if err := d.Err(); err != nil {
-		return nil, fmt.Errorf("datastore: %s record: %w", t.Model.Name, err)
+		return nil, Errorf("%s record: %w", t.Model.Name, err)
 	}
 	for i := range r {
 		if r[i] == nil {
@@ -431,16 +430,10 @@ func (t *Table) RecordKeyFromEntry(p Path, key []byte) ([]byte, error) {
 	}
 	pk, ok := storage.SkipComponents(key[len(p.Index.Prefix):], len(p.Index.Slots))
 	if !ok {
-		return nil, fmt.Errorf("datastore: %s index %s: damaged entry %x", t.Model.Name, p.Index.Name, key)
+		return nil, Errorf("%s index %s: damaged entry %x", t.Model.Name, p.Index.Name, key)
 	}
 	return append(bytes.Clone(t.Prefix), pk...), nil
 }
-
-// ErrDamaged marks records the engine cannot read.
-var ErrDamaged = errors.New("damaged record")
-
-// ErrStop ends a scan early; it never leaves the datastore.
-var ErrStop = errors.New("stop")
 
 // WriteRecord stores data under key with its index entries, given the
 // previous version (nil when new). It is the only way records are written.
@@ -449,7 +442,7 @@ func (t *Table) WriteRecord(txn storage.Txn, key, data []byte, nr Row, old []byt
 	var err error
 	if old != nil {
 		if or, err = t.Project(old); err != nil {
-			return fmt.Errorf("%w: %w", ErrDamaged, err)
+			return Errorf("%w: %w", ErrDamaged, err)
 		}
 	}
 	for _, ix := range t.Indexes {

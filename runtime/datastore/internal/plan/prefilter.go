@@ -1,4 +1,4 @@
-package datastore
+package plan
 
 import (
 	"bytes"
@@ -11,12 +11,12 @@ import (
 	"github.com/dsgen/dsgen/runtime/predicate"
 )
 
-// A prefilter tests the simple conditions of a query on a record's encoded
+// A Prefilter tests the simple conditions of a query on a record's encoded
 // bytes, before the record is decoded: a scan skips the records that fail
 // without allocating anything. Records that pass are decoded and checked
 // against the whole predicate, so the prefilter only has to be right when
 // it rejects.
-type prefilter struct {
+type Prefilter struct {
 	conds []rawCond
 }
 
@@ -32,10 +32,10 @@ type rawCond struct {
 	bl   bool
 }
 
-// newPrefilter keeps the top-level conditions of e that it can test on
+// NewPrefilter keeps the top-level conditions of e that it can test on
 // encoded values; it returns nil when there are none.
-func newPrefilter(t *engine.Table, e predicate.Expr) *prefilter {
-	var pf prefilter
+func NewPrefilter(t *engine.Table, e predicate.Expr) *Prefilter {
+	var pf Prefilter
 	for _, c := range conds(e) {
 		f := t.Model.Field(c.Field)
 		if f == nil || !f.Stored() || f.IsList || f.Kind == meta.KindNonModel {
@@ -110,8 +110,8 @@ func newRawCond(f *meta.Field, c predicate.Expr) (rawCond, bool) {
 	return rc, true
 }
 
-// pass reports whether the record data may satisfy every condition.
-func (pf *prefilter) pass(data []byte) bool {
+// Pass reports whether the record data may satisfy every condition.
+func (pf *Prefilter) Pass(data []byte) bool {
 	var seen uint64 // conditions whose field is present (first 64)
 	var d codec.Decoder
 	d.Reset(data)

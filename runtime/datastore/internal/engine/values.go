@@ -1,0 +1,108 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/dsgen/dsgen/runtime/meta"
+)
+
+// KeyValues returns the primary key values of a decoded record, in key
+// order.
+func (t *Table) KeyValues(rec map[string]any) []any {
+	pk := t.Model.PrimaryKey.Fields()
+	out := make([]any, len(pk))
+	for i, f := range pk {
+		out[i] = rec[f]
+	}
+	return out
+}
+
+// KeyMap returns the primary key fields of a decoded record.
+func (t *Table) KeyMap(rec map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, f := range t.Model.PrimaryKey.Fields() {
+		out[f] = rec[f]
+	}
+	return out
+}
+
+// KeyError says why primary key values make no record key: which field
+// and what is wrong with its value.
+type KeyError struct {
+	Field, Reason string
+}
+
+// Error returns the field and the reason.
+func (e *KeyError) Error() string { return e.Field + ": " + e.Reason }
+
+// KeyFromValues builds a record key from primary key values as they come
+// over the wire: JSON numbers (json.Number, float64) become the field's
+// Go kind first. A value that makes no key component is a *KeyError.
+func (t *Table) KeyFromValues(values []any) ([]byte, error) {
+	if len(values) != len(t.PK) {
+		return nil, Errorf("%s: key has %d values, want %d", t.Model.Name, len(values), len(t.PK))
+	}
+	k := append([]byte(nil), t.Prefix...)
+	for i, sl := range t.PK {
+		f := t.Slots[sl].Field
+		v := WireValue(f, values[i])
+		if v == nil {
+			return nil, &KeyError{Field: f.Name, Reason: "primary key field is null"}
+		}
+		var ok bool
+		if k, ok = ValueComponent(k, f, v); !ok {
+			return nil, &KeyError{Field: f.Name, Reason: fmt.Sprintf("key value %v has type %T, not %s", v, v, f.Type)}
+		}
+	}
+	return k, nil
+}
+
+// WireValue converts a JSON number to the Go kind of f's scalar.
+func WireValue(f *meta.Field, v any) any {
+	n, ok := v.(json.Number)
+	if !ok {
+		if fl, isFloat := v.(float64); isFloat && (f.Type == meta.Int || f.Type == meta.AWSTimestamp) {
+			return int64(fl)
+		}
+		return v
+	}
+	switch f.Type {
+	case meta.Int, meta.AWSTimestamp:
+		if i, err := n.Int64(); err == nil {
+			return i
+		}
+	case meta.Float:
+		if fl, err := n.Float64(); err == nil {
+			return fl
+		}
+	}
+	return n.String()
+}
+
+// DefaultValue converts a @default text to codec's map representation.
+func DefaultValue(f *meta.Field, text string) (any, error) {
+	if f.Kind != meta.KindScalar {
+		return text, nil
+	}
+	switch f.Type {
+	case meta.Int, meta.AWSTimestamp:
+		var n int64
+		_, err := fmt.Sscan(text, &n)
+		return n, err
+	case meta.Float:
+		var x float64
+		_, err := fmt.Sscan(text, &x)
+		return x, err
+	case meta.Boolean:
+		switch text {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
+		return nil, errors.New("not a Boolean")
+	}
+	return text, nil
+}

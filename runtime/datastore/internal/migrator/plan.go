@@ -1,0 +1,478 @@
+package migrator
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/dsgen/dsgen/runtime/codec"
+	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
+	"github.com/dsgen/dsgen/runtime/meta"
+)
+
+// migrationPlan is the composition of the pending migrations.
+type migrationPlan struct {
+	schema *meta.Schema
+	migs   []*meta.Migration
+	models map[string]*modelWork // by final name
+	// enums are the removeEnumValue steps, in order.
+	enums []convStep
+}
+
+// modelWork is what the pending migrations do to one model (final name).
+type modelWork struct {
+	// rewrite: record values change; rekey/resync: the primary key changes;
+	// reindex: the indexes to rebuild (all, when nil and rebuildAll).
+	rewrite, rekey, resync, rebuildAll bool
+	reindex                            []string
+	convs                              []*conversion
+	// fills are the @default values of added fields, for records and
+	// mutations that have none.
+	fills []fillDefault
+	// rest are the model's stored fields other than the converted ones,
+	// numbered explicitly: what records are decoded with.
+	rest []*meta.Field
+}
+
+// fillDefault is the value an added field gets where it has none.
+type fillDefault struct {
+	field string
+	value any
+}
+
+// conversion carries a field's values through type changes.
+type conversion struct {
+	field *meta.Field // final field
+	old   *meta.Field // as stored before the first change
+	steps []convStep
+}
+
+type convStep struct {
+	mig int
+	st  *meta.MigrationStep
+}
+
+func (p *migrationPlan) work(model string) *modelWork {
+	w := p.models[model]
+	if w == nil {
+		w = &modelWork{}
+		p.models[model] = w
+	}
+	return w
+}
+
+// forward follows a model (or non-model type) and field named as in
+// migration k (an index into p.migs; -1 for the store's names) through the
+// later migrations to their names in the final schema. ok is false when a
+// later migration drops them.
+func (p *migrationPlan) forward(k int, model, field string) (string, string, bool) {
+	for _, mg := range p.migs[k+1:] {
+		for _, st := range mg.Steps {
+			switch st.Kind {
+			case meta.RenameModel:
+				if st.From == model {
+					model = st.To
+				}
+			case meta.RenameField:
+				if st.Model == model && st.From == field {
+					field = st.To
+				}
+			case meta.DropModel:
+				if st.Model == model {
+					return "", "", false
+				}
+			case meta.DropField:
+				if field != "" && st.Model == model && st.Field == field {
+					return "", "", false
+				}
+			}
+		}
+	}
+	return model, field, true
+}
+
+// usersOf returns the final models whose records hold values of the
+// non-model type or enum typ, directly or nested.
+func usersOf(s *meta.Schema, typ string) []string {
+	var out []string
+	for _, m := range s.Models {
+		if holds(s, m.Fields, typ, map[string]bool{}) {
+			out = append(out, m.Name)
+		}
+	}
+	return out
+}
+
+func holds(s *meta.Schema, fields []*meta.Field, typ string, seen map[string]bool) bool {
+	for _, f := range fields {
+		if !f.Stored() {
+			continue
+		}
+		if f.Type == typ {
+			return true
+		}
+		if f.Kind == meta.KindNonModel && !seen[f.Type] {
+			seen[f.Type] = true
+			if nm := s.NonModel(f.Type); nm != nil && holds(s, nm.Fields, typ, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// planMigrations composes migs (the store's pending migrations, oldest
+// first) against the final schema s.
+func planMigrations(s *meta.Schema, migs []*meta.Migration) (*migrationPlan, error) {
+	p := &migrationPlan{schema: s, migs: migs, models: map[string]*modelWork{}}
+	convs := map[string]*conversion{} // by final "Model.field"
+	for k, mg := range migs {
+		for _, st := range mg.Steps {
+			if err := p.add(k, st, convs); err != nil {
+				return nil, &Error{Migration: mg.Number, Model: st.Model, Field: st.Field, Err: err}
+			}
+		}
+	}
+	p.finish()
+	return p, nil
+}
+
+// add records what step st of migration k (an index into p.migs) does to
+// the final models. convs holds the conversions made so far, by final
+// "Model.field".
+func (p *migrationPlan) add(k int, st *meta.MigrationStep, convs map[string]*conversion) error {
+	s, num := p.schema, p.migs[k].Number
+	if st.Kind == meta.RemoveEnumValue {
+		if st.Convert == nil {
+			return fmt.Errorf("no conversion function for the removed value %s (%s): run dsgen generate", st.Value, st.Func)
+		}
+		for _, m := range usersOf(s, st.Model) {
+			p.work(m).rewrite = true
+		}
+		p.enums = append(p.enums, convStep{mig: num, st: st})
+		return nil
+	}
+	model, field, ok := p.forward(k, st.Model, st.Field)
+	if !ok {
+		return nil // a later migration drops what this step touches
+	}
+	if st.NonModel {
+		return p.addNonModel(model, st)
+	}
+	fm := s.Model(model)
+	if fm == nil {
+		return nil
+	}
+	switch st.Kind {
+	case meta.DropField:
+		p.work(model).rewrite = true
+	case meta.AddField:
+		f := fm.Field(field)
+		if st.Default == nil || f == nil || f.IsList {
+			return nil
+		}
+		dv, err := engine.DefaultValue(f, *st.Default)
+		if err != nil {
+			return fmt.Errorf("@default %q: %w", *st.Default, err)
+		}
+		w := p.work(model)
+		w.rewrite = true
+		w.fills = append(w.fills, fillDefault{field: field, value: dv})
+	case meta.ChangeFieldType:
+		return p.addConversion(num, fm, field, st, convs)
+	case meta.ChangePrimaryKey:
+		w := p.work(model)
+		if st.Effect == meta.Resync {
+			w.resync = true
+		} else {
+			w.rekey = true
+		}
+	case meta.AddIndex, meta.ChangeIndex:
+		w := p.work(model)
+		w.reindex = append(w.reindex, st.Index)
+	}
+	return nil
+}
+
+// addConversion records a change of field's type, in migration num: the
+// records of fm get its values converted.
+func (p *migrationPlan) addConversion(num int, fm *meta.Model, field string, st *meta.MigrationStep, convs map[string]*conversion) error {
+	model := fm.Name
+	f := fm.Field(field)
+	if f == nil {
+		return nil
+	}
+	if st.Effect == meta.NeedsCode && st.Convert == nil {
+		return fmt.Errorf("no conversion function (%s): write it in the model package and run dsgen generate", st.Func)
+	}
+	if st.Effect != meta.NeedsCode && st.Default == nil {
+		return nil // stored bytes read the same as the new type
+	}
+	key := model + "." + field
+	c := convs[key]
+	if c == nil {
+		if st.Old == nil {
+			return errors.New("the step has no record of the old field type (written by an older dsgen: run dsgen migrate again)")
+		}
+		c = &conversion{field: f, old: st.Old}
+		convs[key] = c
+		w := p.work(model)
+		w.convs = append(w.convs, c)
+	}
+	c.steps = append(c.steps, convStep{mig: num, st: st})
+	p.work(model).rewrite = true
+	return nil
+}
+
+// addNonModel records a step on the fields of the non-model type typ: the
+// models holding its values are rewritten.
+func (p *migrationPlan) addNonModel(typ string, st *meta.MigrationStep) error {
+	switch st.Kind {
+	case meta.DropField, meta.ChangeFieldType, meta.AddField:
+		if st.Kind == meta.ChangeFieldType && st.Effect == meta.NeedsCode {
+			return errors.New("converting a field of a non-model type is not supported yet; keep the old field and add a new one")
+		}
+		for _, m := range usersOf(p.schema, typ) {
+			p.work(m).rewrite = true
+		}
+	}
+	return nil
+}
+
+// finish marks the models to rebuild and lists the fields their records
+// are decoded with.
+func (p *migrationPlan) finish() {
+	s := p.schema
+	for name, w := range p.models {
+		if w.rewrite || w.rekey || w.resync {
+			w.rebuildAll = true
+		}
+		fields := s.Model(name).Fields
+		for i, f := range fields {
+			if !f.Stored() || slices.ContainsFunc(w.convs, func(c *conversion) bool { return c.field == f }) {
+				continue
+			}
+			cp := *f
+			cp.Number = codec.Number(fields, i)
+			w.rest = append(w.rest, &cp)
+		}
+	}
+}
+
+// convertRecord applies the plan's value changes to an encoded record of t.
+func (p *migrationPlan) convertRecord(t *engine.Table, data []byte) ([]byte, error) {
+	s := p.schema
+	w := p.models[t.Model.Name]
+	// Values whose type changed are read with their old type, the rest
+	// with the new schema (which skips dropped fields).
+	rec, err := codec.DecodeMap(s, w.rest, data)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range w.convs {
+		old, err := codec.DecodeMap(s, []*meta.Field{c.old}, data)
+		if err != nil {
+			return nil, &Error{Model: t.Model.Name, Field: c.field.Name, Err: fmt.Errorf("reading the stored %s value: %w", c.old.Type, err)}
+		}
+		v, err := c.apply(old[c.old.Name], t.Model.Name)
+		if err != nil {
+			return nil, err
+		}
+		if v != nil {
+			rec[c.field.Name] = v
+		}
+	}
+	w.fill(rec, false)
+	if err := p.fixEnums(t.Model.Name, t.Model.Fields, rec); err != nil {
+		return nil, err
+	}
+	out, err := codec.EncodeMap(s, t.Model.Fields, rec, nil)
+	if err != nil {
+		return nil, &Error{Model: t.Model.Name, Err: fmt.Errorf("the converted record does not fit the schema: %w", err)}
+	}
+	return out, nil
+}
+
+// apply runs a value through the conversion's steps.
+func (c *conversion) apply(v any, model string) (any, error) {
+	for _, cs := range c.steps {
+		switch {
+		case cs.st.Effect == meta.NeedsCode:
+			nv, err := cs.st.Convert(v)
+			if err != nil {
+				return nil, &Error{Migration: cs.mig, Model: model, Field: c.field.Name,
+					Err: fmt.Errorf("%s: %w", cs.st.Func, err)}
+			}
+			v = nv
+		case v == nil && cs.st.Default != nil:
+			dv, err := engine.DefaultValue(c.field, *cs.st.Default)
+			if err != nil {
+				return nil, &Error{Migration: cs.mig, Model: model, Field: c.field.Name, Err: fmt.Errorf("@default %q: %w", *cs.st.Default, err)}
+			}
+			v = dv
+		}
+	}
+	return v, nil
+}
+
+// fill sets the @default of the fields added with one where rec has none
+// (onlyPresent: only where rec holds the field as null, for updates).
+func (w *modelWork) fill(rec map[string]any, onlyPresent bool) {
+	for _, f := range w.fills {
+		if v, present := rec[f.field]; v == nil && (present || !onlyPresent) {
+			rec[f.field] = f.value
+		}
+	}
+}
+
+// fixEnums replaces removed enum values in rec (values of fields, nested in
+// non-model values and lists) by their conversion functions' answers.
+func (p *migrationPlan) fixEnums(model string, fields []*meta.Field, rec map[string]any) error {
+	for _, cs := range p.enums {
+		if err := replaceEnum(p.schema, fields, rec, cs.st); err != nil {
+			return &Error{Migration: cs.mig, Model: model, Err: fmt.Errorf("%s value %s: %s: %w", cs.st.Model, cs.st.Value, cs.st.Func, err)}
+		}
+	}
+	return nil
+}
+
+func replaceEnum(s *meta.Schema, fields []*meta.Field, rec map[string]any, st *meta.MigrationStep) error {
+	for _, f := range fields {
+		v, ok := rec[f.Name]
+		if !ok || v == nil || !f.Stored() {
+			continue
+		}
+		switch f.Kind {
+		case meta.KindEnum:
+			if f.Type != st.Model {
+				continue
+			}
+			if !f.IsList {
+				if v == st.Value {
+					nv, err := st.Convert(v)
+					if err != nil {
+						return err
+					}
+					rec[f.Name] = nv
+				}
+				continue
+			}
+			list, _ := v.([]any)
+			out := list[:0]
+			for _, e := range list {
+				if e == st.Value {
+					nv, err := st.Convert(e)
+					if err != nil {
+						return err
+					}
+					if nv == nil {
+						continue // a list element has no null: leave it out
+					}
+					e = nv
+				}
+				out = append(out, e)
+			}
+			rec[f.Name] = out
+		case meta.KindNonModel:
+			nm := s.NonModel(f.Type)
+			if nm == nil {
+				continue
+			}
+			values := []any{v}
+			if f.IsList {
+				values, _ = v.([]any)
+			}
+			for _, e := range values {
+				if m, ok := e.(map[string]any); ok {
+					if err := replaceEnum(s, nm.Fields, m, st); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// jsonValue turns a value of a mutation's data (JSON-decoded, numbers as
+// json.Number) into the shape the codec and converters use for field f.
+func jsonValue(f *meta.Field, v any) any {
+	if list, ok := v.([]any); ok && f.IsList {
+		out := make([]any, len(list))
+		for i, e := range list {
+			out[i] = engine.WireValue(f, e)
+		}
+		return out
+	}
+	return engine.WireValue(f, v)
+}
+
+// renameFields renames and drops the fields of a mutation's data from the
+// store's model from to the final model.
+func (p *migrationPlan) renameFields(from, model string, data map[string]any) map[string]any {
+	m := p.schema.Model(model)
+	out := make(map[string]any, len(data))
+	for k, v := range data {
+		_, f, ok := p.forward(-1, from, k)
+		if !ok {
+			continue
+		}
+		if fd := m.Field(f); fd != nil && fd.Stored() {
+			out[f] = v
+		}
+	}
+	return out
+}
+
+// renameCondition renames the fields of a GraphQL condition input and
+// drops the clauses on fields dropped or converted (their operands have the
+// old type).
+func (p *migrationPlan) renameCondition(from, model string, cond map[string]any) map[string]any {
+	if cond == nil {
+		return nil
+	}
+	m := p.schema.Model(model)
+	w := p.models[model]
+	var walk func(c map[string]any) map[string]any
+	walk = func(c map[string]any) map[string]any {
+		out := map[string]any{}
+		for k, v := range c {
+			switch k {
+			case "and", "or":
+				list, _ := v.([]any)
+				var kept []any
+				for _, e := range list {
+					if em, ok := e.(map[string]any); ok {
+						if r := walk(em); len(r) > 0 {
+							kept = append(kept, r)
+						}
+					}
+				}
+				if len(kept) > 0 {
+					out[k] = kept
+				}
+			case "not":
+				if em, ok := v.(map[string]any); ok {
+					if r := walk(em); len(r) > 0 {
+						out[k] = r
+					}
+				}
+			default:
+				_, f, ok := p.forward(-1, from, k)
+				if !ok || m.Field(f) == nil {
+					continue
+				}
+				if w != nil && slices.ContainsFunc(w.convs, func(c *conversion) bool { return c.field.Name == f }) {
+					continue
+				}
+				out[f] = v
+			}
+		}
+		return out
+	}
+	out := walk(cond)
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
