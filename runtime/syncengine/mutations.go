@@ -132,8 +132,20 @@ func (e *Engine) send(ctx context.Context, m *datastore.Mutation) error {
 			for _, k := range d.Model.PrimaryKey.Fields() {
 				key[k] = m.Data[k]
 			}
-			if got, gerr := e.client.Get(ctx, d, key); gerr == nil && got != nil {
+			got, gerr := e.client.Get(ctx, d, key)
+			if gerr == nil && got != nil {
 				return e.complete(ctx, m, got)
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if _, ok := client.IsRetryable(gerr); ok || errors.Is(gerr, client.ErrUnauthorized) {
+				// Whether it landed cannot be told now: keep it queued,
+				// the reconnect resends it and asks again.
+				if rerr := e.store.RetryMutation(ctx, m); rerr != nil {
+					return rerr
+				}
+				return fmt.Errorf("%w: %v", errOffline, gerr)
 			}
 		}
 		return e.fail(ctx, m, err)
