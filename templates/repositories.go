@@ -326,6 +326,12 @@ func (g *gen) datastoreFile() *jen.File {
 	)
 	f.Line()
 
+	doc(f, "Observe delivers every committed change to every model, in commit\norder, as Amplify's DataStore.observe() does; each change's Element is\nthe record as its generated type (a pointer; switch on its type). See\ndatastore.Store.Observe for when the channel ends.")
+	f.Func().Params(jen.Id("ds").Op("*").Id("DataStore")).Id("Observe").Params(ctxParam()).Op("<-").Chan().Qual(pkgDatastore, "StoreChange").Block(
+		jen.Return(jen.Id("ds").Dot("store").Dot("Observe").Call(jen.Id("ctx"))),
+	)
+	f.Line()
+
 	doc(f, "Batch runs fn in one transaction: its writes all happen, or, when fn\nreturns an error, none do.")
 	f.Func().Params(jen.Id("ds").Op("*").Id("DataStore")).Id("Batch").Params(ctxParam(), jen.Id("fn").Func().Params(jen.Id("tx").Op("*").Id("Tx")).Error()).Error().Block(
 		jen.Return(jen.Id("ds").Dot("store").Dot("Batch").Call(jen.Id("ctx"), jen.Func().Params(jen.Id("t").Op("*").Qual(pkgDatastore, "Txn")).Error().Block(

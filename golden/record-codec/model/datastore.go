@@ -76,6 +76,14 @@ func (ds *DataStore) Store() *datastore.Store {
 	return ds.store
 }
 
+// Observe delivers every committed change to every model, in commit
+// order, as Amplify's DataStore.observe() does; each change's Element is
+// the record as its generated type (a pointer; switch on its type). See
+// datastore.Store.Observe for when the channel ends.
+func (ds *DataStore) Observe(ctx context.Context) <-chan datastore.StoreChange {
+	return ds.store.Observe(ctx)
+}
+
 // Batch runs fn in one transaction: its writes all happen, or, when fn
 // returns an error, none do.
 func (ds *DataStore) Batch(ctx context.Context, fn func(tx *Tx) error) error {
