@@ -53,10 +53,11 @@ type Config struct {
 	// FullSyncInterval is how old the last full sync may be before the
 	// next sync is a full one (default 24 h).
 	FullSyncInterval time.Duration
-	// SyncExpression returns a model's selective-sync filter (a GraphQL
-	// filter input value), or nil for everything. It is evaluated at each
-	// Start; a change makes that start's sync a full one.
-	SyncExpression func(model string) map[string]any
+	// SyncExpressions are selective-sync filters, at most one per model
+	// (SyncExpression, SyncExpressionFunc, SyncFilter); models without
+	// one sync every record. They are evaluated at each Start; a change
+	// makes that start's sync of the model a full one.
+	SyncExpressions []SyncExpr
 	// ConflictHandler decides a version conflict (default: retry the local
 	// change on the server's version, as Amplify's default handler).
 	ConflictHandler func(ctx context.Context, c Conflict) Resolution
@@ -128,6 +129,7 @@ type Engine struct {
 	cfg        Config
 	client     *client.Client
 	docs       map[string]*client.ModelDocs
+	filters    map[string]func() map[string]any
 	levels     [][]*meta.Model
 	events     broadcaster
 	log        *slog.Logger
@@ -196,6 +198,13 @@ func New(store *datastore.Store, cfg Config) (*Engine, error) {
 			return nil, fmt.Errorf("syncengine: documents of %s: %w", m.Name, err)
 		}
 		e.docs[m.Name] = d
+	}
+	names := map[string]bool{}
+	for _, m := range s.Models {
+		names[m.Name] = true
+	}
+	if e.filters, err = syncFilters(names, cfg.SyncExpressions); err != nil {
+		return nil, err
 	}
 	e.levels = syncLevels(s)
 	return e, nil

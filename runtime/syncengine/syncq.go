@@ -2,7 +2,6 @@ package syncengine
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 
@@ -55,17 +54,9 @@ func (e *Engine) syncModel(ctx context.Context, m *meta.Model) error {
 	if err != nil {
 		return err
 	}
-	var filter map[string]any
-	if e.cfg.SyncExpression != nil {
-		filter = e.cfg.SyncExpression(m.Name)
-	}
-	predJSON := "null"
-	if filter != nil {
-		b, err := json.Marshal(filter)
-		if err != nil {
-			return fmt.Errorf("syncengine: sync expression of %s: %w", m.Name, err)
-		}
-		predJSON = string(b)
+	filter, predJSON, err := e.syncFilter(m.Name)
+	if err != nil {
+		return err
 	}
 	now := e.cfg.Now().UnixMilli()
 	full := md.LastSync == nil || md.LastFullSync == nil ||
