@@ -289,7 +289,7 @@ func (g *gen) datastoreFile() *jen.File {
 	f.Type().Id("Tx").Struct(jen.Id("Repositories"))
 	f.Line()
 
-	doc(f, "Open opens the DataStore kept in dir. Options (in-memory mode, sync, ...)\nare in the datastore package.")
+	doc(f, "Open opens the DataStore kept in dir. Options (sync, encryption, ...)\nare in the datastore package; Open(ctx, \"\", datastore.InMemory())\nopens a store without files.")
 	f.Func().Id("Open").Params(ctxParam(), jen.Id("dir").String(), jen.Id("opts").Op("...").Qual(pkgDatastore, "Option")).Params(jen.Op("*").Id("DataStore"), jen.Error()).Block(
 		jen.List(jen.Id("st"), jen.Err()).Op(":=").Qual(pkgDatastore, "Open").Call(jen.Id("ctx"), jen.Id("Schema").Call(), jen.Id("dir"), jen.Id("opts").Op("...")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),

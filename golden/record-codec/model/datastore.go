@@ -32,8 +32,9 @@ type Tx struct {
 	Repositories
 }
 
-// Open opens the DataStore kept in dir. Options (in-memory mode, sync, ...)
-// are in the datastore package.
+// Open opens the DataStore kept in dir. Options (sync, encryption, ...)
+// are in the datastore package; Open(ctx, "", datastore.InMemory())
+// opens a store without files.
 func Open(ctx context.Context, dir string, opts ...datastore.Option) (*DataStore, error) {
 	st, err := datastore.Open(ctx, Schema(), dir, opts...)
 	if err != nil {
