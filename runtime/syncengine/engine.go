@@ -126,6 +126,8 @@ type Engine struct {
 	store localStore
 	// startStore starts the local store (datastore.Store.Start).
 	startStore func(context.Context) error
+	// observe observes the local store (datastore.Store.Observe).
+	observe func(context.Context) <-chan datastore.StoreChange
 	cfg        Config
 	client     *client.Client
 	docs       map[string]*client.ModelDocs
@@ -190,7 +192,7 @@ func New(store *datastore.Store, cfg Config) (*Engine, error) {
 	if cfg.RealtimeURL == "" {
 		cfg.RealtimeURL = cl.RealtimeURL()
 	}
-	e := &Engine{store: store.Sync(), startStore: store.Start, cfg: cfg, client: cl, docs: map[string]*client.ModelDocs{}, log: cfg.Logger}
+	e := &Engine{store: store.Sync(), startStore: store.Start, observe: store.Observe, cfg: cfg, client: cl, docs: map[string]*client.ModelDocs{}, log: cfg.Logger}
 	s := store.Schema()
 	for _, m := range s.Models {
 		d, err := client.Documents(s, m)
@@ -267,9 +269,18 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	e.cancel, e.done, e.ready = cancel, make(chan struct{}), make(chan struct{})
+	// Observed before Start returns, so a write right after it is reported.
+	changes := e.observe(runCtx)
+	e.events.emit(StorageSubscribed{})
 	go func(done, ready chan struct{}) {
 		defer close(done)
+		watched := make(chan struct{})
+		go func() {
+			defer close(watched)
+			e.watchStore(runCtx, changes)
+		}()
 		e.run(runCtx, ready)
+		<-watched // runCtx is done: the store closes changes
 	}(e.done, e.ready)
 	return nil
 }

@@ -124,7 +124,10 @@ func (e *Engine) forward(ctx context.Context, model string, sub *rtclient.Subscr
 			return
 		}
 		if len(ev.Errors) > 0 {
+			// A partial record (fields the caller may not read come back
+			// null with an error) would erase those fields locally.
 			e.log.Warn("subscription event with errors", "model", model, "error", ev.Errors[0].Message)
+			e.events.emit(NonApplicableDataReceived{Model: model, Errors: ev.Errors})
 			continue
 		}
 		item, err := remarshal(ev.Data)

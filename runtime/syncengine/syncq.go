@@ -85,6 +85,9 @@ func (e *Engine) syncModel(ctx context.Context, m *meta.Model) error {
 		if startedAt == 0 {
 			startedAt = page.StartedAt
 		}
+		if len(page.Errors) > 0 {
+			e.events.emit(NonApplicableDataReceived{Model: m.Name, Errors: page.Errors})
+		}
 		var opts []datastore.ApplyOption
 		if full {
 			opts = append(opts, datastore.SeenIn(startedAt))
