@@ -128,13 +128,13 @@ type Engine struct {
 	startStore func(context.Context) error
 	// observe observes the local store (datastore.Store.Observe).
 	observe func(context.Context) <-chan datastore.StoreChange
-	cfg        Config
-	client     *client.Client
-	docs       map[string]*client.ModelDocs
-	filters    map[string]func() map[string]any
-	levels     [][]*meta.Model
-	events     broadcaster
-	log        *slog.Logger
+	cfg     Config
+	client  *client.Client
+	docs    map[string]*client.ModelDocs
+	filters map[string]func() map[string]any
+	levels  [][]*meta.Model
+	events  broadcaster
+	log     *slog.Logger
 
 	online atomic.Bool
 
