@@ -42,6 +42,16 @@ type Config struct {
 	// Auth authorizes requests: client.APIKey, client.Token (a JWT
 	// function, refreshed after a 401) or client.Hook (e.g. IAM signing).
 	Auth client.Auth
+	// AuthModes turns on multi-auth (Amplify's authModeStrategyType
+	// MULTI_AUTH) instead of Auth: one provider per mode the app can use.
+	// Each request (sync query, subscription, mutation) of a model tries
+	// the modes its @auth rules allow for that operation, in Amplify's
+	// priority order (custom, owner, groups, private, public rules; within
+	// one, function, userPools, oidc, iam, apiKey), moving to the next
+	// when the backend refuses one as unauthorized. A model no configured
+	// mode may read is not synced; a mutation no mode may send becomes a
+	// dead letter.
+	AuthModes map[AuthMode]client.Auth
 	// HTTPClient carries HTTP and WebSocket traffic (TLS settings).
 	HTTPClient *http.Client
 	// SyncPageSize is the limit of each sync query (default 1000).
@@ -130,6 +140,7 @@ type Engine struct {
 	observe func(context.Context) <-chan datastore.StoreChange
 	cfg     Config
 	client  *client.Client
+	auth    *authPlan
 	docs    map[string]*client.ModelDocs
 	filters map[string]func() map[string]any
 	levels  [][]*meta.Model
@@ -151,8 +162,8 @@ func New(store *datastore.Store, cfg Config) (*Engine, error) {
 	if store == nil {
 		return nil, errors.New("syncengine: nil store")
 	}
-	if cfg.Endpoint == "" || cfg.Auth == nil {
-		return nil, errors.New("syncengine: Config.Endpoint and Config.Auth are required")
+	if cfg.Endpoint == "" || (cfg.Auth == nil) == (len(cfg.AuthModes) == 0) {
+		return nil, errors.New("syncengine: Config.Endpoint is required, and one of Config.Auth and Config.AuthModes")
 	}
 	if cfg.SyncPageSize <= 0 {
 		cfg.SyncPageSize = 1000
@@ -185,15 +196,16 @@ func New(store *datastore.Store, cfg Config) (*Engine, error) {
 	if cfg.HTTPClient != nil {
 		opts = append(opts, client.WithHTTPClient(cfg.HTTPClient))
 	}
-	cl, err := client.New(cfg.Endpoint, cfg.Auth, opts...)
+	s := store.Schema()
+	plan, err := newAuthPlan(s, cfg, opts)
 	if err != nil {
-		return nil, fmt.Errorf("syncengine: %w", err)
+		return nil, err
 	}
+	cl := plan.single[0].client
 	if cfg.RealtimeURL == "" {
 		cfg.RealtimeURL = cl.RealtimeURL()
 	}
-	e := &Engine{store: store.Sync(), startStore: store.Start, observe: store.Observe, cfg: cfg, client: cl, docs: map[string]*client.ModelDocs{}, log: cfg.Logger}
-	s := store.Schema()
+	e := &Engine{store: store.Sync(), startStore: store.Start, observe: store.Observe, cfg: cfg, client: cl, auth: plan, docs: map[string]*client.ModelDocs{}, log: cfg.Logger}
 	for _, m := range s.Models {
 		d, err := client.Documents(s, m)
 		if err != nil {

@@ -66,7 +66,9 @@ func (e *Engine) send(ctx context.Context, m *datastore.Mutation) error {
 		if m.Op != datastore.MutationCreate {
 			input["_version"] = version
 		}
-		res, err := e.client.Mutate(ctx, d, string(m.Op), input, m.Condition)
+		res, err := withAuth(e, m.Model, string(m.Op), func(c authChoice) (map[string]any, error) {
+			return c.client.Mutate(ctx, d, string(m.Op), input, m.Condition)
+		})
 		if err == nil {
 			return e.complete(ctx, m, res)
 		}
@@ -131,7 +133,7 @@ func (e *Engine) send(ctx context.Context, m *datastore.Mutation) error {
 			for _, k := range d.Model.PrimaryKey.Fields() {
 				key[k] = m.Data[k]
 			}
-			if got, gerr := e.client.Get(ctx, d, key); gerr == nil && got != nil {
+			if got, gerr := e.get(ctx, d, key); gerr == nil && got != nil {
 				return e.complete(ctx, m, got)
 			}
 		}
@@ -162,7 +164,7 @@ func (e *Engine) fail(ctx context.Context, m *datastore.Mutation, err error) err
 		for _, k := range d.Model.PrimaryKey.Fields() {
 			key[k] = m.Data[k]
 		}
-		if got, gerr := e.client.Get(ctx, d, key); gerr == nil {
+		if got, gerr := e.get(ctx, d, key); gerr == nil {
 			opts = append(opts, datastore.WithServerCopy(got))
 		}
 	}
@@ -190,4 +192,11 @@ func (e *Engine) sendable(m *meta.Model, data map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// get reads the backend's copy of a record, with the model's read modes.
+func (e *Engine) get(ctx context.Context, d *client.ModelDocs, key map[string]any) (map[string]any, error) {
+	return withAuth(e, d.Model.Name, opGet, func(c authChoice) (map[string]any, error) {
+		return c.client.Get(ctx, d, key)
+	})
 }
