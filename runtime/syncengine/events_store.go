@@ -16,7 +16,9 @@ type StorageSubscribed struct{}
 // OutboxMutationEnqueued reports a local write that committed and queued
 // its mutation in the outbox (Amplify's outboxMutationEnqueued). Element
 // is the record as written (the generated type, *model.Post …, for stores
-// opened by generated code; for a delete, the record as it was).
+// opened by generated code; for a delete, the record as it was). Writes
+// made while the engine is stopped are not reported, nor, until the next
+// Start, those after a Clear of the store (which ends its observers).
 type OutboxMutationEnqueued struct {
 	Model   string
 	Op      datastore.Op
