@@ -202,6 +202,7 @@ func (e *Engine) dial(ctx context.Context) (*rtclient.Conn, error) {
 		if err == nil || !refused(err) {
 			return conn, err
 		}
+		e.log.Debug("real-time connection refused with this auth mode", "mode", c.mode, "error", err)
 	}
 	return nil, err
 }
