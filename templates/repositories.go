@@ -289,7 +289,7 @@ func (g *gen) datastoreFile() *jen.File {
 	f.Type().Id("Tx").Struct(jen.Id("Repositories"))
 	f.Line()
 
-	doc(f, "Open opens the DataStore kept in dir. Options (in-memory mode, sync, ...)\nare in the datastore package.")
+	doc(f, "Open opens the DataStore kept in dir. Options (sync, encryption, ...)\nare in the datastore package; Open(ctx, \"\", datastore.InMemory())\nopens a store without files.")
 	f.Func().Id("Open").Params(ctxParam(), jen.Id("dir").String(), jen.Id("opts").Op("...").Qual(pkgDatastore, "Option")).Params(jen.Op("*").Id("DataStore"), jen.Error()).Block(
 		jen.List(jen.Id("st"), jen.Err()).Op(":=").Qual(pkgDatastore, "Open").Call(jen.Id("ctx"), jen.Id("Schema").Call(), jen.Id("dir"), jen.Id("opts").Op("...")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
@@ -323,6 +323,12 @@ func (g *gen) datastoreFile() *jen.File {
 	doc(f, "Store returns the untyped store underneath, for the sync engine\n(syncengine.New) and tools.")
 	f.Func().Params(jen.Id("ds").Op("*").Id("DataStore")).Id("Store").Params().Op("*").Qual(pkgDatastore, "Store").Block(
 		jen.Return(jen.Id("ds").Dot("store")),
+	)
+	f.Line()
+
+	doc(f, "Observe delivers every committed change to every model, in commit\norder, as Amplify's DataStore.observe() does; each change's Element is\nthe record as its generated type (a pointer; switch on its type). See\ndatastore.Store.Observe for when the channel ends.")
+	f.Func().Params(jen.Id("ds").Op("*").Id("DataStore")).Id("Observe").Params(ctxParam()).Op("<-").Chan().Qual(pkgDatastore, "StoreChange").Block(
+		jen.Return(jen.Id("ds").Dot("store").Dot("Observe").Call(jen.Id("ctx"))),
 	)
 	f.Line()
 

@@ -115,6 +115,11 @@ var rules = []rule{
 		from: func(string) bool { return true },
 		deny: func(_, imp string) bool { return under("cmd")(imp) },
 	},
+	{
+		text: "dsgentest (the in-process server for apps' tests) is imported only by tests",
+		from: func(string) bool { return true },
+		deny: func(_, imp string) bool { return imp == "dsgentest" },
+	},
 }
 
 // listModule returns the module path, its root directory and its
@@ -210,6 +215,7 @@ func TestRulesBite(t *testing.T) {
 		{"internal/migrate", "internal/gen"},
 		{"runtime/syncengine", "internal/testenv"},
 		{"internal/gen", "cmd/dsgen"},
+		{"runtime/syncengine", "dsgentest"},
 	}
 	for i, r := range rules {
 		if i >= len(bad) {

@@ -70,8 +70,10 @@ type config struct {
 	onMigrate      func(MigrationProgress)
 }
 
-// InMemory keeps all data in memory; nothing is written to dir, and
-// everything is lost on Close. For tests and caches.
+// InMemory keeps all data in memory; nothing is written to dir, which may
+// be "" (Open(ctx, schema, "", InMemory())), and everything is lost on
+// Close. For tests and caches. Without it an empty dir is refused with
+// ErrNoDirectory.
 func InMemory() Option { return func(c *config) { c.storage.InMemory = true } }
 
 // EncryptionKey encrypts the store at rest with AES (a key of 16, 24 or 32
@@ -191,7 +193,9 @@ func (s *Store) syncState(model string) (bool, <-chan struct{}) {
 	return !s.cfg.outbox || s.synced[model], s.syncChange
 }
 
-// Open opens the store for schema in dir, creating it if needed. It fails
+// Open opens the store for schema in dir, creating it if needed; dir is
+// "" for an in-memory store (InMemory), and refused as empty otherwise
+// (ErrNoDirectory). It fails
 // with ErrLocked when another process has dir open, with ErrEncryptionKey
 // when the key does not fit the store, and with ErrCorrupt (a
 // *CorruptError naming the file, for errors.As) when a file in dir
@@ -208,6 +212,9 @@ func Open(ctx context.Context, schema *meta.Schema, dir string, opts ...Option) 
 	}
 	if cfg.snapshotCount < 1 || cfg.snapshotWindow < 0 || cfg.backlog < 1 {
 		return nil, errors.New("datastore: open: SnapshotBatch needs a count of at least 1 and a window of at least 0, ObserveBacklog at least 1")
+	}
+	if err := checkDir(dir, &cfg); err != nil {
+		return nil, err
 	}
 	eng, err := engine.New(schema, defaultsRecord)
 	if err != nil {

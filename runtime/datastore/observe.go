@@ -70,9 +70,18 @@ type event struct {
 type hub struct {
 	mu   sync.Mutex
 	subs map[*engine.Table]map[*queue]struct{}
+	// all holds the store-wide observers (Store.Observe): they get every
+	// commit's events whole, so changes to different models keep their
+	// commit order.
+	all map[*queue]struct{}
+	// decoders holds, by model name, how Store.Observe reads a record
+	// into its generated type (a decoder; see register).
+	decoders sync.Map
 }
 
-func newHub() *hub { return &hub{subs: map[*engine.Table]map[*queue]struct{}{}} }
+func newHub() *hub {
+	return &hub{subs: map[*engine.Table]map[*queue]struct{}{}, all: map[*queue]struct{}{}}
+}
 
 // queue is one observer's backlog of events.
 type queue struct {
@@ -148,6 +157,9 @@ func (h *hub) publish(evs []event) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	for q := range h.all {
+		q.push(evs)
+	}
 	if len(h.subs) == 0 {
 		return
 	}
@@ -172,6 +184,10 @@ func (h *hub) closeAll() {
 			q.close()
 		}
 		delete(h.subs, t)
+	}
+	for q := range h.all {
+		q.close()
+		delete(h.all, q)
 	}
 }
 

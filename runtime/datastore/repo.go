@@ -57,6 +57,9 @@ type Repo[T any] struct {
 // Bind returns the repository of model m on store s, or inside transaction
 // t when t is not nil.
 func Bind[T any](s *Store, t *Txn, m *Model[T]) *Repo[T] {
+	if t == nil {
+		register(s, m)
+	}
 	return &Repo[T]{store: s, txn: t, model: m, table: s.eng.Tables[m.Meta.Name]}
 }
 

@@ -49,6 +49,16 @@ type Config struct {
 	// subscribes with it, as the JS client does. Unused for v2 schemas,
 	// whose subscriptions the backend filters per caller.
 	Owner string
+	// AuthModes turns on multi-auth (Amplify's authModeStrategyType
+	// MULTI_AUTH) instead of Auth: one provider per mode the app can use.
+	// Each request (sync query, subscription, mutation) of a model tries
+	// the modes its @auth rules allow for that operation, in Amplify's
+	// priority order (custom, owner, groups, private, public rules; within
+	// one, function, userPools, oidc, iam, apiKey), moving to the next
+	// when the backend refuses one as unauthorized. A model no configured
+	// mode may read is not synced; a mutation no mode may send becomes a
+	// dead letter.
+	AuthModes map[AuthMode]client.Auth
 	// HTTPClient carries HTTP and WebSocket traffic (TLS settings).
 	HTTPClient *http.Client
 	// SyncPageSize is the limit of each sync query (default 1000).
@@ -60,10 +70,11 @@ type Config struct {
 	// FullSyncInterval is how old the last full sync may be before the
 	// next sync is a full one (default 24 h).
 	FullSyncInterval time.Duration
-	// SyncExpression returns a model's selective-sync filter (a GraphQL
-	// filter input value), or nil for everything. It is evaluated at each
-	// Start; a change makes that start's sync a full one.
-	SyncExpression func(model string) map[string]any
+	// SyncExpressions are selective-sync filters, at most one per model
+	// (SyncExpression, SyncExpressionFunc, SyncFilter); models without
+	// one sync every record. They are evaluated at each Start; a change
+	// makes that start's sync of the model a full one.
+	SyncExpressions []SyncExpr
 	// ConflictHandler decides a version conflict (default: retry the local
 	// change on the server's version, as Amplify's default handler).
 	ConflictHandler func(ctx context.Context, c Conflict) Resolution
@@ -132,10 +143,14 @@ type Engine struct {
 	store localStore
 	// startStore starts the local store (datastore.Store.Start).
 	startStore func(context.Context) error
-	cfg        Config
-	client     *client.Client
-	docs       map[string]*client.ModelDocs
-	levels     [][]*meta.Model
+	// observe observes the local store (datastore.Store.Observe).
+	observe func(context.Context) <-chan datastore.StoreChange
+	cfg     Config
+	client  *client.Client
+	auth    *authPlan
+	docs    map[string]*client.ModelDocs
+	filters map[string]func() map[string]any
+	levels  [][]*meta.Model
 	// v1 is true for a transformer v1 schema (owner subscription arguments).
 	v1     bool
 	events broadcaster
@@ -156,8 +171,8 @@ func New(store *datastore.Store, cfg Config) (*Engine, error) {
 	if store == nil {
 		return nil, errors.New("syncengine: nil store")
 	}
-	if cfg.Endpoint == "" || cfg.Auth == nil {
-		return nil, errors.New("syncengine: Config.Endpoint and Config.Auth are required")
+	if cfg.Endpoint == "" || (cfg.Auth == nil) == (len(cfg.AuthModes) == 0) {
+		return nil, errors.New("syncengine: Config.Endpoint is required, and one of Config.Auth and Config.AuthModes")
 	}
 	if cfg.SyncPageSize <= 0 {
 		cfg.SyncPageSize = 1000
@@ -190,15 +205,16 @@ func New(store *datastore.Store, cfg Config) (*Engine, error) {
 	if cfg.HTTPClient != nil {
 		opts = append(opts, client.WithHTTPClient(cfg.HTTPClient))
 	}
-	cl, err := client.New(cfg.Endpoint, cfg.Auth, opts...)
+	s := store.Schema()
+	plan, err := newAuthPlan(s, cfg, opts)
 	if err != nil {
-		return nil, fmt.Errorf("syncengine: %w", err)
+		return nil, err
 	}
+	cl := plan.single[0].client
 	if cfg.RealtimeURL == "" {
 		cfg.RealtimeURL = cl.RealtimeURL()
 	}
-	e := &Engine{store: store.Sync(), startStore: store.Start, cfg: cfg, client: cl, docs: map[string]*client.ModelDocs{}, log: cfg.Logger}
-	s := store.Schema()
+	e := &Engine{store: store.Sync(), startStore: store.Start, observe: store.Observe, cfg: cfg, client: cl, auth: plan, docs: map[string]*client.ModelDocs{}, log: cfg.Logger}
 	e.v1 = s.TransformerV1
 	for _, m := range s.Models {
 		d, err := client.Documents(s, m)
@@ -206,6 +222,13 @@ func New(store *datastore.Store, cfg Config) (*Engine, error) {
 			return nil, fmt.Errorf("syncengine: documents of %s: %w", m.Name, err)
 		}
 		e.docs[m.Name] = d
+	}
+	names := map[string]bool{}
+	for _, m := range s.Models {
+		names[m.Name] = true
+	}
+	if e.filters, err = syncFilters(names, cfg.SyncExpressions); err != nil {
+		return nil, err
 	}
 	e.levels = syncLevels(s)
 	return e, nil
@@ -268,9 +291,18 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	e.cancel, e.done, e.ready = cancel, make(chan struct{}), make(chan struct{})
+	// Observed before Start returns, so a write right after it is reported.
+	changes := e.observe(runCtx)
+	e.events.emit(StorageSubscribed{})
 	go func(done, ready chan struct{}) {
 		defer close(done)
+		watched := make(chan struct{})
+		go func() {
+			defer close(watched)
+			e.watchStore(runCtx, changes)
+		}()
 		e.run(runCtx, ready)
+		<-watched // runCtx is done: the store closes changes
 	}(e.done, e.ready)
 	return nil
 }

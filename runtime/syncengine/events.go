@@ -8,7 +8,9 @@ import (
 // Event is one of the typed events the engine reports, mirroring Amplify
 // DataStore's Hub events: NetworkStatus, SubscriptionsEstablished,
 // SyncQueriesStarted, ModelSynced, SyncQueriesReady, Ready,
-// OutboxMutationProcessed, OutboxStatus, MutationFailed and ConflictSeen.
+// OutboxMutationProcessed, OutboxStatus, MutationFailed and ConflictSeen,
+// and (events_store.go) StorageSubscribed, OutboxMutationEnqueued and
+// NonApplicableDataReceived.
 type Event interface{ isEvent() }
 
 // NetworkStatus reports that the engine went online (its WebSocket is up

@@ -67,7 +67,9 @@ func (e *Engine) send(ctx context.Context, m *datastore.Mutation) error {
 			input["_version"] = version
 		}
 		versionInput(d.Model, m.Op, input, version)
-		res, err := e.client.Mutate(ctx, d, string(m.Op), input, m.Condition)
+		res, err := withAuth(e, m.Model, string(m.Op), func(c authChoice) (map[string]any, error) {
+			return c.client.Mutate(ctx, d, string(m.Op), input, m.Condition)
+		})
 		if err == nil {
 			return e.complete(ctx, m, res)
 		}
@@ -132,7 +134,7 @@ func (e *Engine) send(ctx context.Context, m *datastore.Mutation) error {
 			for _, k := range d.Model.PrimaryKey.Fields() {
 				key[k] = m.Data[k]
 			}
-			got, gerr := e.client.Get(ctx, d, key)
+			got, gerr := e.get(ctx, d, key)
 			if gerr == nil && got != nil {
 				return e.complete(ctx, m, got)
 			}
@@ -175,7 +177,7 @@ func (e *Engine) fail(ctx context.Context, m *datastore.Mutation, err error) err
 		for _, k := range d.Model.PrimaryKey.Fields() {
 			key[k] = m.Data[k]
 		}
-		if got, gerr := e.client.Get(ctx, d, key); gerr == nil {
+		if got, gerr := e.get(ctx, d, key); gerr == nil {
 			opts = append(opts, datastore.WithServerCopy(got))
 		}
 	}
@@ -223,4 +225,11 @@ func versionInput(m *meta.Model, op datastore.MutationOp, input map[string]any, 
 	if op != datastore.MutationCreate {
 		input[v.Input] = version
 	}
+}
+
+// get reads the backend's copy of a record, with the model's read modes.
+func (e *Engine) get(ctx context.Context, d *client.ModelDocs, key map[string]any) (map[string]any, error) {
+	return withAuth(e, d.Model.Name, opGet, func(c authChoice) (map[string]any, error) {
+		return c.client.Get(ctx, d, key)
+	})
 }

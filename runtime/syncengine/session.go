@@ -30,11 +30,7 @@ type incoming struct {
 func (e *Engine) session(ctx context.Context, ready func()) (bool, error) {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	conn, err := rtclient.Dial(sctx, e.cfg.RealtimeURL, rtclient.Options{
-		Header:     func(ctx context.Context) (map[string]string, error) { return e.client.RealtimeHeaders(ctx) },
-		HTTPClient: e.cfg.HTTPClient,
-		Logger:     e.log,
-	})
+	conn, err := e.dial(sctx)
 	if err != nil {
 		return false, fmt.Errorf("connect: %w", err)
 	}
@@ -104,7 +100,13 @@ func (e *Engine) subscribe(ctx context.Context, conn *rtclient.Conn, events chan
 				if q == "" {
 					continue
 				}
-				sub, err := conn.Subscribe(ctx, appsync.Request{Query: q, Variables: vars})
+				sub, err := withAuth(e, m.Name, opListen, func(c authChoice) (*rtclient.Subscription, error) {
+					return conn.Subscribe(context.WithValue(ctx, subAuthKey{}, c), appsync.Request{Query: q, Variables: vars})
+				})
+				if e.auth.skippable(err) {
+					e.log.Warn("no configured auth mode may subscribe to the model; its changes arrive at the next sync", "model", m.Name, "error", err)
+					continue
+				}
 				if err != nil {
 					return fmt.Errorf("subscribe %s: %w", m.Name, err)
 				}
@@ -129,7 +131,10 @@ func (e *Engine) forward(ctx context.Context, model string, sub *rtclient.Subscr
 			return
 		}
 		if len(ev.Errors) > 0 {
+			// A partial record (fields the caller may not read come back
+			// null with an error) would erase those fields locally.
 			e.log.Warn("subscription event with errors", "model", model, "error", ev.Errors[0].Message)
+			e.events.emit(NonApplicableDataReceived{Model: model, Errors: ev.Errors})
 			continue
 		}
 		item, err := remarshal(ev.Data)

@@ -2,7 +2,6 @@ package syncengine
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 
@@ -51,21 +50,17 @@ func (e *Engine) syncAll(ctx context.Context) error {
 // longer lists. Progress is stored after every page, so a sync cut short
 // resumes from its last page.
 func (e *Engine) syncModel(ctx context.Context, m *meta.Model) error {
+	if len(e.auth.choices(m.Name, opSync)) == 0 {
+		e.log.Warn("no configured auth mode may sync the model; it stays local", "model", m.Name)
+		return nil
+	}
 	md, err := e.store.ModelMetadata(ctx, m.Name)
 	if err != nil {
 		return err
 	}
-	var filter map[string]any
-	if e.cfg.SyncExpression != nil {
-		filter = e.cfg.SyncExpression(m.Name)
-	}
-	predJSON := "null"
-	if filter != nil {
-		b, err := json.Marshal(filter)
-		if err != nil {
-			return fmt.Errorf("syncengine: sync expression of %s: %w", m.Name, err)
-		}
-		predJSON = string(b)
+	filter, predJSON, err := e.syncFilter(m.Name)
+	if err != nil {
+		return err
 	}
 	now := e.cfg.Now().UnixMilli()
 	full := md.LastSync == nil || md.LastFullSync == nil ||
@@ -85,14 +80,23 @@ func (e *Engine) syncModel(ctx context.Context, m *meta.Model) error {
 	}
 	items, applied, truncated := 0, 0, false
 	for {
-		page, err := e.client.Sync(ctx, e.docs[m.Name], client.SyncArgs{
-			Filter: filter, Limit: e.cfg.SyncPageSize, NextToken: token, LastSync: lastSync,
+		page, err := withAuth(e, m.Name, opSync, func(c authChoice) (client.SyncPage, error) {
+			return c.client.Sync(ctx, e.docs[m.Name], client.SyncArgs{
+				Filter: filter, Limit: e.cfg.SyncPageSize, NextToken: token, LastSync: lastSync,
+			})
 		})
+		if e.auth.skippable(err) {
+			e.log.Warn("every configured auth mode the model allows was refused; it is not synced this time", "model", m.Name, "error", err)
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("sync %s: %w", m.Name, err)
 		}
 		if startedAt == 0 {
 			startedAt = page.StartedAt
+		}
+		if len(page.Errors) > 0 {
+			e.events.emit(NonApplicableDataReceived{Model: m.Name, Errors: page.Errors})
 		}
 		var opts []datastore.ApplyOption
 		if full {

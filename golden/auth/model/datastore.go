@@ -31,8 +31,9 @@ type Tx struct {
 	Repositories
 }
 
-// Open opens the DataStore kept in dir. Options (in-memory mode, sync, ...)
-// are in the datastore package.
+// Open opens the DataStore kept in dir. Options (sync, encryption, ...)
+// are in the datastore package; Open(ctx, "", datastore.InMemory())
+// opens a store without files.
 func Open(ctx context.Context, dir string, opts ...datastore.Option) (*DataStore, error) {
 	st, err := datastore.Open(ctx, Schema(), dir, opts...)
 	if err != nil {
@@ -73,6 +74,14 @@ func (ds *DataStore) Clear(ctx context.Context, opts ...datastore.ClearOption) e
 // (syncengine.New) and tools.
 func (ds *DataStore) Store() *datastore.Store {
 	return ds.store
+}
+
+// Observe delivers every committed change to every model, in commit
+// order, as Amplify's DataStore.observe() does; each change's Element is
+// the record as its generated type (a pointer; switch on its type). See
+// datastore.Store.Observe for when the channel ends.
+func (ds *DataStore) Observe(ctx context.Context) <-chan datastore.StoreChange {
+	return ds.store.Observe(ctx)
 }
 
 // Batch runs fn in one transaction: its writes all happen, or, when fn
