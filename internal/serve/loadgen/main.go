@@ -80,13 +80,14 @@ func main() {
 
 func run(ctx context.Context, o options) error {
 	url := o.url
+	srvPID := 0
 	if o.dsgen != "" {
 		srv, err := start(ctx, o)
 		if err != nil {
 			return err
 		}
 		defer srv.stop()
-		url = srv.url
+		url, srvPID = srv.url, srv.cmd.Process.Pid
 	}
 	for i, c := range o.clients {
 		// Each run writes ids of its own, so every mutation is a create.
@@ -94,13 +95,20 @@ func run(ctx context.Context, o options) error {
 		if _, err := load(ctx, url, o.apiKey, prefix+"w", c, o.warmup); err != nil {
 			return fmt.Errorf("warm-up, %d clients: %w", c, err)
 		}
+		cpu0 := serverCPU(srvPID)
 		r, err := load(ctx, url, o.apiKey, prefix, c, o.n)
 		if err != nil {
 			return fmt.Errorf("%d clients: %w", c, err)
 		}
-		fmt.Printf("clients=%d mutations=%d elapsed=%v mutations/s=%.0f p50=%v p99=%v max=%v\n",
+		cpu := ""
+		if srvPID != 0 {
+			// CPU per mutation depends far less on other load on the
+			// machine than mutations/s does.
+			cpu = fmt.Sprintf(" server-cpu/mutation=%v", ((serverCPU(srvPID)-cpu0)/time.Duration(o.n)).Round(time.Microsecond))
+		}
+		fmt.Printf("clients=%d mutations=%d elapsed=%v mutations/s=%.0f p50=%v p99=%v max=%v%s\n",
 			c, o.n, r.elapsed.Round(time.Millisecond), float64(o.n)/r.elapsed.Seconds(),
-			r.pct(0.50), r.pct(0.99), r.pct(1))
+			r.pct(0.50), r.pct(0.99), r.pct(1), cpu)
 	}
 	return nil
 }
@@ -186,6 +194,27 @@ func post(ctx context.Context, hc *http.Client, url, apiKey string, body []byte)
 		return fmt.Errorf("createPost answered %s: %.300s", resp.Status, b)
 	}
 	return nil
+}
+
+// serverCPU is the user plus system CPU time process pid has used, from
+// /proc (Linux; 0 elsewhere or for pid 0).
+func serverCPU(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name in parentheses may hold spaces: count fields after it.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	const ticksPerSecond = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticksPerSecond
 }
 
 // server is a dsgen serve process loadgen started.
