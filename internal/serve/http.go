@@ -40,7 +40,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 			"%s /graphql is not supported: POST a JSON GraphQL request", r.Method))
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	body, err := readBody(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), r.ContentLength, s.cfg.MaxBodyBytes)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -105,6 +105,18 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	if s.log.Enabled(ctx, slog.LevelDebug) {
 		s.log.Debug("request", "op", prepared.Kind, "name", prepared.Name, "fields", fields, "errors", len(resp.Errors), "took", time.Since(start))
 	}
+}
+
+// readBody reads a request body in one allocation when its length is
+// declared (and within limit; MaxBytesReader still enforces it), instead of
+// io.ReadAll's doubling from 512 bytes.
+func readBody(rd io.Reader, declared, limit int64) ([]byte, error) {
+	if declared <= 0 || declared > limit {
+		return io.ReadAll(rd)
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, declared+1)) // +1: EOF is seen without growing
+	_, err := buf.ReadFrom(rd)
+	return buf.Bytes(), err
 }
 
 // decodeRequest parses a GraphQL request body. Numbers in variables stay
