@@ -114,9 +114,20 @@ func readBody(rd io.Reader, declared, limit int64) ([]byte, error) {
 	if declared <= 0 || declared > limit {
 		return io.ReadAll(rd)
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, declared+1)) // +1: EOF is seen without growing
-	_, err := buf.ReadFrom(rd)
-	return buf.Bytes(), err
+	buf := make([]byte, 0, declared+1) // +1: EOF is seen without growing
+	for {
+		n, err := rd.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+		if len(buf) == cap(buf) { // more than declared: let MaxBytesReader judge
+			buf = append(buf, 0)[:len(buf)]
+		}
+	}
 }
 
 // decodeRequest parses a GraphQL request body. Numbers in variables stay
