@@ -104,7 +104,7 @@ func run(ctx context.Context, o options) error {
 		if srvPID != 0 {
 			// CPU per mutation depends far less on other load on the
 			// machine than mutations/s does.
-			cpu = fmt.Sprintf(" server-cpu/mutation=%v", ((serverCPU(srvPID)-cpu0)/time.Duration(o.n)).Round(time.Microsecond))
+			cpu = fmt.Sprintf(" server-cpu/mutation=%v", ((serverCPU(srvPID) - cpu0) / time.Duration(o.n)).Round(time.Microsecond))
 		}
 		fmt.Printf("clients=%d mutations=%d elapsed=%v mutations/s=%.0f p50=%v p99=%v max=%v%s\n",
 			c, o.n, r.elapsed.Round(time.Millisecond), float64(o.n)/r.elapsed.Seconds(),
