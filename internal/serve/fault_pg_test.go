@@ -142,6 +142,11 @@ func startWriters(t *testing.T, writers int, targets func(i int) []*testenv.Serv
 					cur++ // in doubt: never acknowledged; try the next server
 				}
 				wl.mu.Unlock()
+				if !ok && ctx.Err() == nil {
+					// A client's retry pause, so a server or database that is
+					// down is not hammered; not a wait for a condition.
+					time.Sleep(20 * time.Millisecond)
+				}
 				select {
 				case wl.notify <- struct{}{}:
 				default:
