@@ -29,10 +29,9 @@ func (h *Hub) Interrupt(reason string) int {
 }
 
 // interrupt marks c to be closed with CloseFeedInterrupted; the writer
-// closes it before writing anything else.
+// closes it before writing anything else queued. A write under way is not
+// cancelled (unlike a slow consumer's): cancelling it would drop the socket
+// without the close frame that tells the client why; WriteTimeout bounds it.
 func (c *conn) interrupt() {
-	c.gapOnce.Do(func() {
-		close(c.gap)
-		c.writeCancel()
-	})
+	c.gapOnce.Do(func() { close(c.gap) })
 }

@@ -30,6 +30,6 @@ func Unavailable(err error) bool {
 	if errors.As(err, &ne) {
 		return true
 	}
-	return pgconn.SafeToRetry(err) || strings.Contains(err.Error(), "conn closed") ||
-		strings.Contains(err.Error(), "unexpected EOF")
+	// pgx's own error for a connection it has already found broken.
+	return pgconn.SafeToRetry(err) || strings.Contains(err.Error(), "conn closed")
 }
