@@ -5,6 +5,8 @@
 #          found (as root), initdb's a cluster in a new temporary directory,
 #          starts it on a free 127.0.0.1 port and prints its URL
 #   url    prints the URL of the running cluster (for DSGEN_TEST_POSTGRES)
+#   restart restarts the running cluster on its port (pg_ctl restart -m fast:
+#          every connection is dropped), for fault tests
 #   stop   stops the cluster and removes its directory
 #
 # The server refuses to run as root: as root the cluster belongs to the
@@ -91,6 +93,13 @@ url() {
   echo "postgres://postgres@127.0.0.1:$PGPORT/postgres?sslmode=disable"
 }
 
+restart() {
+  [ -f "$state" ] || die "not started (no $state)"
+  # shellcheck disable=SC1090
+  . "$state"
+  as "$BIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" -m fast -w -t 60 restart >/dev/null
+}
+
 stop() {
   [ -f "$state" ] || return 0
   # shellcheck disable=SC1090
@@ -104,5 +113,6 @@ case "${1:-}" in
 start) start ;;
 stop) stop ;;
 url) url ;;
-*) die "usage: $0 start|stop|url" ;;
+restart) restart ;;
+*) die "usage: $0 start|stop|url|restart" ;;
 esac

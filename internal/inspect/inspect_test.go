@@ -127,11 +127,8 @@ func storeWithEverything(t *testing.T) string {
 	dir := t.TempDir()
 	a := newClient(t, url, t.TempDir(), syncengine.Config{})
 	a.start(t)
-	c := newClient(t, url, dir, syncengine.Config{SyncExpression: func(model string) map[string]any {
-		if model == "Blog" {
-			return map[string]any{"name": map[string]any{"beginsWith": "B"}}
-		}
-		return nil
+	c := newClient(t, url, dir, syncengine.Config{SyncExpressions: []syncengine.SyncExpr{
+		syncengine.SyncFilter("Blog", map[string]any{"name": map[string]any{"beginsWith": "B"}}),
 	}})
 	must(t, c.ds.Post.Save(ctx, &blogm.Post{ID: "dup", Title: "c's"}))
 	must(t, a.ds.Post.Save(ctx, &blogm.Post{ID: "dup", Title: "a's"}))

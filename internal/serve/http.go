@@ -101,7 +101,17 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := s.exec.Execute(ctx, prepared, &resolver{s: s, id: id})
 	errs = resp.Errors
-	writeJSON(w, http.StatusOK, resp)
+	status := http.StatusOK
+	for _, e := range resp.Errors {
+		if e != nil && e.ErrorType == errUnavailable {
+			// A database outage is not a verdict on the request: 503
+			// makes clients (Amplify, dsgen's engine) keep it and retry.
+			status = http.StatusServiceUnavailable
+			w.Header().Set("Retry-After", "1")
+			break
+		}
+	}
+	writeJSON(w, status, resp)
 	if s.log.Enabled(ctx, slog.LevelDebug) {
 		s.log.Debug("request", "op", prepared.Kind, "name", prepared.Name, "fields", fields, "errors", len(resp.Errors), "took", time.Since(start))
 	}

@@ -55,7 +55,7 @@ var knownErrorTypes = []string{
 	appsync.DeltaSyncWriteError, appsync.InternalFailure, appsync.UnsupportedOperation,
 	appsync.ConditionalCheck, appsync.Unauthorized, appsync.UnauthorizedExc, appsync.ValidationError,
 	appsync.MalformedHTTPRequest, appsync.RequestTooLarge, appsync.MaxSubscriptions,
-	appsync.LimitExceeded, appsync.BadRequestException,
+	appsync.LimitExceeded, appsync.BadRequestException, errUnavailable,
 }
 
 // Conflict resolutions, the resolution label of dsgen_conflicts_total.

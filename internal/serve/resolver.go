@@ -367,5 +367,13 @@ func unauthorized(field string, m *meta.Model) error {
 
 // internal reports a storage failure without leaking more than its text.
 func internal(err error) error {
+	if store.Unavailable(err) {
+		// Answered with HTTP 503 (see http.go): clients retry later.
+		return appsync.Errorf(errUnavailable, "the database is unavailable, retry later: %v", err)
+	}
 	return appsync.Errorf(appsync.InternalFailure, "%v", err)
 }
+
+// errUnavailable is the errorType of a request that failed because the
+// database could not be reached; the response is HTTP 503.
+const errUnavailable = "ServiceUnavailable"

@@ -263,6 +263,11 @@ func New(cfg Config) (*Server, error) {
 	feedCtx, stop := context.WithCancel(context.Background())
 	s.stopFeed = stop
 	cfg.Store.Feed(feedCtx, s.publish)
+	// An engine whose feed can miss events (PostgreSQL) makes every
+	// subscriber reconnect and delta-sync instead of waiting silently.
+	if g, ok := cfg.Store.(store.FeedGaps); ok {
+		g.OnFeedGap(feedCtx, func(reason string) { s.hub.Interrupt(reason) })
+	}
 	return s, nil
 }
 

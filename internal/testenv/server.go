@@ -38,6 +38,9 @@ type ServerOptions struct {
 	// Addr is the listen address; "" means 127.0.0.1:0. Pass an earlier
 	// server's Addr to come back on its port.
 	Addr string
+	// Store, when set, is a postgres:// URL served with --store instead of
+	// DataDir (several servers may share it).
+	Store string
 	// APIKey is the API key the server accepts; "" means "da2-test".
 	APIKey string
 	// ExtraArgs are appended to the serve command line, e.g.
@@ -140,6 +143,9 @@ func (s *Server) start(addr string, retry time.Duration) (string, error) {
 func (s *Server) startOnce(addr string) (string, error) {
 	args := []string{"serve", "--schema", s.opts.Schema, "--data", s.opts.DataDir,
 		"--addr", addr, "--api-key", s.opts.APIKey}
+	if s.opts.Store != "" {
+		args[3], args[4] = "--store", s.opts.Store
+	}
 	args = append(args, s.opts.ExtraArgs...)
 	cmd := exec.Command(s.bin, args...)
 	pr, pw, err := os.Pipe()

@@ -71,16 +71,17 @@ export function dsgenBin() {
  */
 
 /**
- * startServer runs `dsgen serve` in memory (or on the data directory data)
- * on a free loopback port with dev TLS, and resolves once its "listening" log
- * line is out.
- * @param {{conflictDefault?: string, schema?: string, extraArgs?: string[], data?: string, t?: import('node:test').TestContext}} opts
+ * startServer runs `dsgen serve` in memory (or on the data directory data,
+ * or the PostgreSQL database store) on a free loopback port with dev TLS, and
+ * resolves once its "listening" log line is out.
+ * @param {{conflictDefault?: string, schema?: string, extraArgs?: string[], data?: string, store?: string, t?: import('node:test').TestContext}} opts
+ *   store: a postgres:// URL served with --store instead of --in-memory
  * @returns {Promise<Server>}
  */
-export async function startServer({ conflictDefault, schema = BLOG_SCHEMA, extraArgs = [], data, t } = {}) {
+export async function startServer({ conflictDefault, schema = BLOG_SCHEMA, extraArgs = [], data, store, t } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'dsgen-interop-'));
   const args = [
-    'serve', '--schema', schema, ...(data ? ['--data', data] : ['--in-memory']), '--addr', '127.0.0.1:0',
+    'serve', '--schema', schema, ...(store ? ['--store', store] : data ? ['--data', data] : ['--in-memory']), '--addr', '127.0.0.1:0',
     '--dev-tls', '--dev-tls-dir', dir, '--api-key', API_KEY,
     ...(conflictDefault ? ['--conflict-default', conflictDefault] : []),
     ...extraArgs,

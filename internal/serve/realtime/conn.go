@@ -66,6 +66,8 @@ type conn struct {
 	queue    chan item
 	slow     chan struct{}
 	slowOnce sync.Once
+	gap      chan struct{} // closed by Hub.Interrupt
+	gapOnce  sync.Once
 
 	mu   sync.Mutex // guards subs (reader adds/removes, writer looks up) and shown
 	subs map[string]*sub
@@ -94,6 +96,7 @@ func newConn(h *Hub, ws *websocket.Conn, remote string, headers map[string]strin
 		writeCancel: wcancel,
 		queue:       make(chan item, h.opts.SendQueue),
 		slow:        make(chan struct{}),
+		gap:         make(chan struct{}),
 		subs:        make(map[string]*sub),
 	}
 }
@@ -327,11 +330,17 @@ func (c *conn) writeLoop(log *slog.Logger) {
 		case <-c.slow:
 			c.closeWith(websocket.StatusPolicyViolation, ReasonSlowConsumer)
 			return
+		case <-c.gap:
+			c.closeWith(CloseFeedInterrupted, ReasonFeedInterrupted)
+			return
 		default:
 		}
 		select {
 		case <-c.slow:
 			c.closeWith(websocket.StatusPolicyViolation, ReasonSlowConsumer)
+			return
+		case <-c.gap:
+			c.closeWith(CloseFeedInterrupted, ReasonFeedInterrupted)
 			return
 		case <-c.ctx.Done():
 			return

@@ -70,6 +70,7 @@ type Postgres struct {
 
 	// indexes are the declared secondary indexes (postgres_index.go).
 	indexes atomic.Pointer[loadedIndexes]
+	gaps gapSignal // feed gaps: see feedgap.go
 }
 
 var _ Store = (*Postgres)(nil)
@@ -600,16 +601,19 @@ func (s *Postgres) catchUpLocked(ctx context.Context, upTo uint64) {
 			s.log.Warn("store: feed: reading the change log failed; changes skipped",
 				"from", s.delivered+1, "to", upTo, "err", err)
 			s.delivered = upTo
+			s.gaps.signal(GapLogUnread)
 			return
 		}
 		if len(chs) == 0 {
 			s.log.Warn("store: feed: changes expired before they were delivered", "from", s.delivered+1, "to", upTo)
 			s.delivered = upTo
+			s.gaps.signal(GapLogExpired)
 			return
 		}
 		for _, ch := range chs {
 			if ch.Seq != s.delivered+1 {
 				s.log.Warn("store: feed: changes expired before they were delivered", "from", s.delivered+1, "to", ch.Seq-1)
+				s.gaps.signal(GapLogExpired)
 			}
 			for _, l := range s.listeners {
 				l.fn(ch)
@@ -661,6 +665,9 @@ func (s *Postgres) listen(ctx context.Context, ready chan struct{}) {
 			return
 		}
 		s.log.Warn("store: feed: the listening connection failed; reconnecting", "err", err, "in", pause)
+		// Other instances' changes are held back until the reconnect:
+		// subscribers must not wait silently (see feedgap.go).
+		s.gaps.signal(GapListenerLost)
 		select {
 		case <-ctx.Done():
 			return
