@@ -3,7 +3,6 @@ package serve
 import (
 	"maps"
 	"math"
-	"strconv"
 	"time"
 
 	"github.com/dsgen/dsgen/internal/serve/store"
@@ -98,23 +97,6 @@ func stampValue(f *meta.Field, t time.Time) any {
 		}
 	}
 	return awsNow(t)
-}
-
-// defaultValue converts a @default value as written to the field's type.
-func defaultValue(f *meta.Field) (any, error) {
-	d := *f.Default
-	if f.Kind != meta.KindScalar {
-		return d, nil
-	}
-	switch f.Type {
-	case meta.Int, meta.AWSTimestamp:
-		return strconv.ParseInt(d, 10, 64)
-	case meta.Float:
-		return strconv.ParseFloat(d, 64)
-	case meta.Boolean:
-		return strconv.ParseBool(d)
-	}
-	return d, nil
 }
 
 // storedFields are the model's fields kept in items.

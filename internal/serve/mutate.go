@@ -85,7 +85,7 @@ func (r *resolver) create(ctx context.Context, op sdl.Op, f gqlexec.Field) (any,
 		if v, ok := input[fd.Name]; (ok && v != nil) || fd.Default == nil {
 			continue // given, or no default; null gets the default as in Amplify
 		}
-		v, err := defaultValue(fd)
+		v, err := meta.DefaultValue(fd, *fd.Default)
 		if err != nil {
 			return nil, appsync.Errorf(appsync.BadRequest, "%s.%s: @default %q: %v", m.Name, fd.Name, *fd.Default, err)
 		}

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/dsgen/dsgen/runtime/codec"
-	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/scalar"
 )
@@ -157,7 +156,7 @@ func defaultsRecord(s *meta.Schema, m *meta.Model) ([]byte, []string, error) {
 		if f.Default == nil || !f.Stored() || f.IsList {
 			continue
 		}
-		v, err := engine.DefaultValue(f, *f.Default)
+		v, err := meta.DefaultValue(f, *f.Default)
 		if err != nil {
 			return nil, nil, errorf("%s.%s: @default %q: %w", m.Name, f.Name, *f.Default, err)
 		}

@@ -326,7 +326,7 @@ func planPasses(sch *meta.Schema, mg *meta.Migration, later []*meta.Migration) (
 			if f == nil || f.IsList {
 				continue
 			}
-			v, err := defaultValue(f, *st.Default)
+			v, err := meta.DefaultValue(f, *st.Default)
 			if err != nil {
 				return nil, fmt.Errorf("%s: @default %q: %w", where, *st.Default, err)
 			}
@@ -366,23 +366,6 @@ func planPasses(sch *meta.Schema, mg *meta.Migration, later []*meta.Migration) (
 		}
 	}
 	return passes, nil
-}
-
-// defaultValue converts a @default as written to the field's JSON value,
-// as the server's create does.
-func defaultValue(f *meta.Field, d string) (any, error) {
-	if f.Kind != meta.KindScalar {
-		return d, nil
-	}
-	switch f.Type {
-	case meta.Int, meta.AWSTimestamp:
-		return strconv.ParseInt(d, 10, 64)
-	case meta.Float:
-		return strconv.ParseFloat(d, 64)
-	case meta.Boolean:
-		return strconv.ParseBool(d)
-	}
-	return d, nil
 }
 
 // migrationRun applies planned migrations.

@@ -65,7 +65,7 @@ func planNested(sch *meta.Schema, mg *meta.Migration, later []*meta.Migration, t
 				tw.fills[i].value = nil // dropped later, or a list: no fill
 				continue
 			}
-			v, err := defaultValue(fd, f.value.(string))
+			v, err := meta.DefaultValue(fd, f.value.(string))
 			if err != nil {
 				return fmt.Errorf("migration %04d: %s.%s: @default %q: %w", mg.Number, typ, f.field, f.value, err)
 			}

@@ -70,7 +70,7 @@ type Postgres struct {
 
 	// indexes are the declared secondary indexes (postgres_index.go).
 	indexes atomic.Pointer[loadedIndexes]
-	gaps gapSignal // feed gaps: see feedgap.go
+	gaps    gapSignal // feed gaps: see feedgap.go
 }
 
 var _ Store = (*Postgres)(nil)

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/dsgen/dsgen/runtime/meta"
@@ -79,30 +78,4 @@ func WireValue(f *meta.Field, v any) any {
 		}
 	}
 	return n.String()
-}
-
-// DefaultValue converts a @default text to codec's map representation.
-func DefaultValue(f *meta.Field, text string) (any, error) {
-	if f.Kind != meta.KindScalar {
-		return text, nil
-	}
-	switch f.Type {
-	case meta.Int, meta.AWSTimestamp:
-		var n int64
-		_, err := fmt.Sscan(text, &n)
-		return n, err
-	case meta.Float:
-		var x float64
-		_, err := fmt.Sscan(text, &x)
-		return x, err
-	case meta.Boolean:
-		switch text {
-		case "true":
-			return true, nil
-		case "false":
-			return false, nil
-		}
-		return nil, errors.New("not a Boolean")
-	}
-	return text, nil
 }

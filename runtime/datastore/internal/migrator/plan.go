@@ -171,7 +171,7 @@ func (p *migrationPlan) add(k int, st *meta.MigrationStep, convs map[string]*con
 		if st.Default == nil || f == nil || f.IsList {
 			return nil
 		}
-		dv, err := engine.DefaultValue(f, *st.Default)
+		dv, err := meta.DefaultValue(f, *st.Default)
 		if err != nil {
 			return fmt.Errorf("@default %q: %w", *st.Default, err)
 		}
@@ -305,7 +305,7 @@ func (c *conversion) apply(v any, model string) (any, error) {
 			}
 			v = nv
 		case v == nil && cs.st.Default != nil:
-			dv, err := engine.DefaultValue(c.field, *cs.st.Default)
+			dv, err := meta.DefaultValue(c.field, *cs.st.Default)
 			if err != nil {
 				return nil, &Error{Migration: cs.mig, Model: model, Field: c.field.Name, Err: fmt.Errorf("@default %q: %w", *cs.st.Default, err)}
 			}
