@@ -39,6 +39,10 @@ type Options struct {
 	Migrations string
 	// Warn receives problems that do not stop generation; nil drops them.
 	Warn func(error)
+	// CacheDir holds what a run needs to skip unchanged work on the next
+	// one; "" means dsgen's directory in the user cache directory
+	// (os.UserCacheDir), "off" disables the cache.
+	CacheDir string
 }
 
 // Result says what a run changed.

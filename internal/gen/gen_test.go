@@ -47,7 +47,7 @@ func run(t *testing.T, opts Options) (*Result, error) {
 
 // migrateSchema does what dsgen migrate does: plans the schema against its
 // lock, writes the migration and moves the lock.
-func migrateSchema(t *testing.T, schemaPath string) *migrate.Migration {
+func migrateSchema(t testing.TB, schemaPath string) *migrate.Migration {
 	t.Helper()
 	lockPath, migDir := Paths(Options{Schema: schemaPath})
 	srcs, err := schema.ReadPath(schemaPath)
