@@ -20,13 +20,16 @@ var benchSizes = []string{"10", "100", "500"}
 // models:
 //
 //   - cold: an empty output directory and no cache;
+//
 //   - warm: a re-run with nothing changed (it must write nothing);
+//
 //   - onechange: a field added to or removed from one model in the middle,
 //     after dsgen migrate moved the lock (what a user does);
+//
 //   - format: the baseline, go/format.Source over every generated Go file
 //     of the cold output, on as many goroutines as generate uses.
 //
-//	go test ./internal/gen -run '^$' -bench Generate -benchtime 5x
+//     go test ./internal/gen -run '^$' -bench Generate -benchtime 5x
 func BenchmarkGenerate(b *testing.B) {
 	for _, n := range benchSizes {
 		src, err := filepath.Abs("../../../shared/schemas/synthetic/synth" + n + ".graphql")

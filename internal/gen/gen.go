@@ -55,28 +55,18 @@ type Result struct {
 	Lock string
 }
 
-// Run generates the package described by opts.
+// Run generates the package described by opts. When the cache (see
+// Options.CacheDir) shows that nothing changed since the last run into the
+// same directory, it checks the files and returns without generating.
 func Run(opts Options) (*Result, error) {
 	if opts.Schema == "" || opts.Out == "" {
 		return nil, errors.New("generate: a schema and an output directory are required")
-	}
-	sopts := schema.Options{Directives: opts.Directives}
-	if opts.Warn != nil {
-		sopts.Warn = func(e *schema.Error) { opts.Warn(e) }
 	}
 	srcs, err := schema.ReadPath(opts.Schema)
 	if err != nil {
 		return nil, err
 	}
-	s, err := schema.Load(srcs, sopts)
-	if err != nil {
-		return nil, err
-	}
 	out, err := filepath.Abs(opts.Out)
-	if err != nil {
-		return nil, err
-	}
-	lockPath, first, err := useLock(opts, srcs, s)
 	if err != nil {
 		return nil, err
 	}
@@ -90,12 +80,105 @@ func Run(opts Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	lockPath, _ := Paths(opts)
+	c := openCache(opts, out)
+	if c == nil {
+		return generate(opts, srcs, out, pkg, imp, nil)
+	}
+	inputs, err := c.inputs(opts, out, pkg, imp, srcs)
+	if err != nil {
+		return nil, err
+	}
+	k, err := key(inputs, lockPath)
+	if err != nil {
+		return nil, err
+	}
+	if m := c.load(); m.upToDate(k) {
+		return skip(opts, out, m)
+	}
+	c.forget()
+	var warnings []string
+	warn := opts.Warn
+	opts.Warn = func(e error) {
+		warnings = append(warnings, e.Error())
+		if warn != nil {
+			warn(e)
+		}
+	}
+	m := &manifest{Files: map[string]string{}}
+	res, err := generate(opts, srcs, out, pkg, imp, m)
+	if err != nil {
+		return nil, err
+	}
+	// The key again, with the lock this run may have written.
+	if m.Key, err = key(inputs, lockPath); err != nil {
+		return nil, err
+	}
+	m.Warnings = warnings
+	c.save(m)
+	return res, nil
+}
+
+// skip finishes a run whose inputs and outputs are those of the last one:
+// it gives the schema's warnings again and removes stray generated files.
+func skip(opts Options, out string, m *manifest) (*Result, error) {
+	if opts.Warn != nil {
+		for _, w := range m.Warnings {
+			opts.Warn(errors.New(w))
+		}
+	}
+	keep := make(map[string]bool, len(m.Package))
+	for _, p := range m.Package {
+		keep[p] = true
+	}
+	removed, err := removeStale(out, keep)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Unchanged: len(m.Package), Removed: removed}, nil
+}
+
+// generate runs the generator and writes what changed, recording what it
+// left in m when m is not nil.
+func generate(opts Options, srcs []schema.Source, out, pkg, imp string, m *manifest) (*Result, error) {
+	sopts := schema.Options{Directives: opts.Directives}
+	if opts.Warn != nil {
+		sopts.Warn = func(e *schema.Error) { opts.Warn(e) }
+	}
+	s, err := schema.Load(srcs, sopts)
+	if err != nil {
+		return nil, err
+	}
+	lockPath, first, err := useLock(opts, srcs, s)
+	if err != nil {
+		return nil, err
+	}
+	// The introspection JSON is rendered while the package is.
+	var js []byte
+	jsErr := make(chan error, 1)
+	if opts.Introspection != "" {
+		go func() {
+			var err error
+			js, err = schema.Introspection(s)
+			jsErr <- err
+		}()
+	} else {
+		jsErr <- nil
+	}
 	files, err := templates.Generate(s, templates.Config{Package: pkg, ImportPath: imp})
+	if jerr := <-jsErr; err == nil {
+		err = jerr
+	}
 	if err != nil {
 		return nil, err
 	}
 	res := &Result{}
 	keep := map[string]bool{}
+	record := func(p string, content []byte) {
+		if m != nil {
+			m.Files[p] = sum(content)
+		}
+	}
 	for _, f := range files {
 		p := filepath.Join(out, filepath.FromSlash(f.Path))
 		keep[p] = true
@@ -108,15 +191,15 @@ func Run(opts Options) (*Result, error) {
 		} else {
 			res.Unchanged++
 		}
+		record(p, f.Content)
+		if m != nil {
+			m.Package = append(m.Package, p)
+		}
 	}
 	if res.Removed, err = removeStale(out, keep); err != nil {
 		return nil, err
 	}
 	if opts.Introspection != "" {
-		js, err := schema.Introspection(s)
-		if err != nil {
-			return nil, err
-		}
 		changed, err := writeIfChanged(opts.Introspection, js)
 		if err != nil {
 			return nil, err
@@ -124,6 +207,8 @@ func Run(opts Options) (*Result, error) {
 		if changed {
 			res.Written = append(res.Written, opts.Introspection)
 		}
+		p, _ := filepath.Abs(opts.Introspection)
+		record(p, js)
 	}
 	if first != nil {
 		// Written last, so a failed run leaves no lock behind.

@@ -42,6 +42,9 @@ func run(t *testing.T, opts Options) (*Result, error) {
 		opts.Out = filepath.Join(filepath.Dir(opts.Schema), "model")
 	}
 	opts.ImportPath = "example.com/app/model"
+	if opts.CacheDir == "" {
+		opts.CacheDir = filepath.Join(filepath.Dir(opts.Schema), "cache")
+	}
 	return Run(opts)
 }
 
