@@ -3,6 +3,7 @@ package gen
 import (
 	"bytes"
 	"crypto/sha256"
+	"debug/elf"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -75,14 +76,23 @@ func openCache(opts Options, out string) *cache {
 }
 
 // generatorID identifies the running generator's build: the Go build id
-// that the toolchain writes near the start of every executable (it changes
-// whenever any input of the build does), or else a hash of the whole
-// executable.
+// that the toolchain writes into every executable (it changes whenever any
+// input of the build does), or else a hash of the whole executable.
 func generatorID() (string, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return "", err
 	}
+	// ELF (Linux): the id is a note section.
+	if f, err := elf.Open(exe); err == nil {
+		defer f.Close()
+		if sec := f.Section(".note.go.buildid"); sec != nil {
+			if b, err := sec.Data(); err == nil && len(b) > 16 {
+				return "build:" + string(b[16:]), nil
+			}
+		}
+	}
+	// Mach-O and PE: it starts the text, near the start of the file.
 	f, err := os.Open(exe)
 	if err != nil {
 		return "", err

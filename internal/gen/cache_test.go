@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -235,5 +236,19 @@ type Tag @model { id: ID! }
 		if len(warnings) != 1 || !strings.Contains(warnings[0], "Post.tags") {
 			t.Errorf("run %d: warnings %q, want the one about Post.tags", i, warnings)
 		}
+	}
+}
+
+func TestGeneratorID(t *testing.T) {
+	a, err := generatorID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := generatorID()
+	if err != nil || a != b || len(a) < 20 {
+		t.Fatalf("generatorID: %q then %q, %v", a, b, err)
+	}
+	if runtime.GOOS == "linux" && !strings.HasPrefix(a, "build:") {
+		t.Errorf("on Linux the build id is read from the ELF note, got %q", a)
 	}
 }
