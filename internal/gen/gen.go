@@ -12,7 +12,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/dsgen/dsgen/internal/migrate"
 	"github.com/dsgen/dsgen/internal/schema"
@@ -179,21 +181,24 @@ func generate(opts Options, srcs []schema.Source, out, pkg, imp string, m *manif
 			m.Files[p] = sum(content)
 		}
 	}
-	for _, f := range files {
-		p := filepath.Join(out, filepath.FromSlash(f.Path))
-		keep[p] = true
-		changed, err := writeIfChanged(p, f.Content)
-		if err != nil {
-			return nil, err
-		}
-		if changed {
-			res.Written = append(res.Written, p)
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = filepath.Join(out, filepath.FromSlash(f.Path))
+		keep[paths[i]] = true
+	}
+	changed, err := writeAll(paths, files)
+	if err != nil {
+		return nil, err
+	}
+	for i, f := range files {
+		if changed[i] {
+			res.Written = append(res.Written, paths[i])
 		} else {
 			res.Unchanged++
 		}
-		record(p, f.Content)
+		record(paths[i], f.Content)
 		if m != nil {
-			m.Package = append(m.Package, p)
+			m.Package = append(m.Package, paths[i])
 		}
 	}
 	if res.Removed, err = removeStale(out, keep); err != nil {
@@ -263,6 +268,29 @@ func useLock(opts Options, srcs []schema.Source, s *meta.Schema) (lockPath strin
 		return "", nil, fmt.Errorf("generate: %w", err)
 	}
 	return lockPath, nil, nil
+}
+
+// writeAll writes every file whose content changed (see writeIfChanged),
+// on all cores: creating a thousand files costs as much as generating
+// them. changed[i] says whether files[i] was written.
+func writeAll(paths []string, files []templates.File) (changed []bool, err error) {
+	changed = make([]bool, len(files))
+	errs := make([]error, len(files))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range next {
+				changed[i], errs[i] = writeIfChanged(paths[i], files[i].Content)
+			}
+		})
+	}
+	for i := range files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return changed, errors.Join(errs...)
 }
 
 // writeIfChanged writes content to p unless p already holds it, so that
