@@ -69,7 +69,13 @@ func Generate(s *meta.Schema, cfg Config) ([]File, error) {
 	jen := func(f func() *jen.File) func() ([]byte, error) {
 		return func() ([]byte, error) { return render(f()) }
 	}
-	jobs := []job{{"schema.go", jen(g.schemaFile)}, {"datastore.go", jen(g.datastoreFile)}}
+	schemaGo := func() ([]byte, error) {
+		if b := g.schemaText(); b != nil {
+			return b, nil
+		}
+		return render(g.schemaFile())
+	}
+	jobs := []job{{"schema.go", schemaGo}, {"datastore.go", jen(g.datastoreFile)}}
 	if len(s.Enums) > 0 {
 		jobs = append(jobs, job{"enums.go", jen(g.enumsFile)})
 	}
