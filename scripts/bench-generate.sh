@@ -7,7 +7,8 @@
 #   warm       the same schema again (must write nothing)
 #   onechange  one model in the middle gains or loses a field; dsgen migrate
 #              moves the lock first (not timed), as a user does
-#   gofmt      the baseline: gofmt -l over the cold output (formatting alone)
+#   gofmt      a baseline: gofmt -l over the output (formatting alone)
+#   copy       a baseline: cp -r of the output (writing the files alone)
 #   baseline   cold, with the dsgen binary in $DSGEN_BASELINE if set (e.g. a
 #              build of an older commit), in the same run
 #
@@ -90,6 +91,12 @@ for n in "${sizes[@]}"; do
 	for _ in $(seq "$runs"); do
 		timed "$gofmt" -l "$d/out/model"
 	done
-	report "$n" gofmt "gofmt -l over the cold output"
+	report "$n" gofmt "gofmt -l over the output (formatting alone)"
+
+	for _ in $(seq "$runs"); do
+		rm -rf "$d/copy"
+		timed cp -r "$d/out" "$d/copy"
+	done
+	report "$n" copy "cp -r of the output (writing the files alone)"
 done
 echo "load after: $(uptime)"

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -26,8 +27,12 @@ var benchSizes = []string{"10", "100", "500"}
 //   - onechange: a field added to or removed from one model in the middle,
 //     after dsgen migrate moved the lock (what a user does);
 //
-//   - format: the baseline, go/format.Source over every generated Go file
-//     of the cold output, on as many goroutines as generate uses.
+//   - writeonly: a baseline, writing the bytes of the generated Go files
+//     (each in a directory of its own) into an empty directory, on as many
+//     goroutines as generate uses;
+//
+//   - format: a baseline, go/format.Source over every generated Go file of
+//     the cold output, on as many goroutines as generate uses.
 //
 //     go test ./internal/gen -run '^$' -bench Generate -benchtime 5x
 func BenchmarkGenerate(b *testing.B) {
@@ -91,6 +96,19 @@ func BenchmarkGenerate(b *testing.B) {
 				if len(res.Written) == 0 || len(res.Written) > 5 {
 					b.Fatalf("one model changed, %d files written: %v", len(res.Written), res.Written)
 				}
+			}
+		})
+		b.Run("models="+n+"/writeonly", func(b *testing.B) {
+			opts := benchOptions(b, text)
+			if _, err := Run(opts); err != nil {
+				b.Fatal(err)
+			}
+			files := readGoFiles(b, opts.Out)
+			for b.Loop() {
+				b.StopTimer()
+				dir := b.TempDir()
+				b.StartTimer()
+				writeFiles(b, dir, files)
 			}
 		})
 		b.Run("models="+n+"/format", func(b *testing.B) {
@@ -169,6 +187,31 @@ func formatAll(b testing.TB, files [][]byte) {
 	}
 	for _, f := range files {
 		next <- f
+	}
+	close(next)
+	wg.Wait()
+}
+
+// writeFiles writes files as 0.go ... n.go into directories of 2 files
+// each (as a model's file and its field package), on GOMAXPROCS goroutines.
+func writeFiles(b testing.TB, dir string, files [][]byte) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range next {
+				d := filepath.Join(dir, strconv.Itoa(i/2))
+				if err := os.MkdirAll(d, 0o755); err != nil {
+					b.Error(err)
+				}
+				if err := os.WriteFile(filepath.Join(d, strconv.Itoa(i)+".go"), files[i], 0o644); err != nil {
+					b.Error(err)
+				}
+			}
+		})
+	}
+	for i := range files {
+		next <- i
 	}
 	close(next)
 	wg.Wait()
