@@ -299,10 +299,16 @@ func writeIfChanged(p string, content []byte) (bool, error) {
 	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, content) {
 		return false, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return false, err
+	err := os.WriteFile(p, content, 0o644)
+	if errors.Is(err, fs.ErrNotExist) {
+		// The directory is missing (checking it first would cost a
+		// system call per file of a thousand-file package).
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return false, err
+		}
+		err = os.WriteFile(p, content, 0o644)
 	}
-	return true, os.WriteFile(p, content, 0o644)
+	return true, err
 }
 
 // removeStale deletes generated Go files under out that this run did not
