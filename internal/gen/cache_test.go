@@ -252,3 +252,19 @@ func TestGeneratorID(t *testing.T) {
 		t.Errorf("on Linux the build id is read from the ELF note, got %q", a)
 	}
 }
+
+// TestSchemaErrorsBeforeImportPath: without a go.mod (and no import
+// path given) a broken schema is still reported as such.
+func TestSchemaErrorsBeforeImportPath(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{Schema: filepath.Join(dir, "schema.graphql"), Out: filepath.Join(dir, "model"), CacheDir: filepath.Join(dir, "cache")}
+	write(t, opts.Schema, "type Post @model { id: ID! author: Person }\n")
+	_, err := Run(opts)
+	if err == nil || !strings.Contains(err.Error(), "Person") {
+		t.Fatalf("want the schema error about Person, got %v", err)
+	}
+	write(t, opts.Schema, cacheV1)
+	if _, err := Run(opts); err == nil || !strings.Contains(err.Error(), "go.mod") {
+		t.Fatalf("want the missing go.mod, got %v", err)
+	}
+}

@@ -79,7 +79,7 @@ func Run(opts Options) (*Result, error) {
 	imp := opts.ImportPath
 	if imp == "" {
 		if imp, err = importPath(out); err != nil {
-			return nil, err
+			return nil, checkFirst(opts, srcs, err)
 		}
 	}
 	lockPath, _ := Paths(opts)
@@ -119,6 +119,23 @@ func Run(opts Options) (*Result, error) {
 	m.Warnings = warnings
 	c.save(m)
 	return res, nil
+}
+
+// checkFirst returns the schema's errors, else the lock's, else err: the
+// order in which a run reports them.
+func checkFirst(opts Options, srcs []schema.Source, err error) error {
+	sopts := schema.Options{Directives: opts.Directives}
+	if opts.Warn != nil {
+		sopts.Warn = func(e *schema.Error) { opts.Warn(e) }
+	}
+	s, lerr := schema.Load(srcs, sopts)
+	if lerr != nil {
+		return lerr
+	}
+	if _, _, lerr := useLock(opts, srcs, s); lerr != nil {
+		return lerr
+	}
+	return err
 }
 
 // skip finishes a run whose inputs and outputs are those of the last one:
