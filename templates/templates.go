@@ -1,6 +1,8 @@
-// Package templates emits the Go code of a generated dsgen package with
-// jennifer: one file per artefact kind (models, predicates, repositories,
-// schema metadata). Output is gofmt'ed and deterministic.
+// Package templates emits the Go code of a generated dsgen package: a file
+// per model (struct, codec, repository) and its package of typed fields,
+// the non-model types, the schema metadata (written as gofmt-clean text,
+// see text) and the enums and DataStore wiring (with jennifer). Output is
+// gofmt-clean and deterministic.
 package templates
 
 import (
