@@ -2,7 +2,7 @@
 #   go run ./examples/blog/sync   run the example end to end (backend and two clients)
 #   make test                 everything CI checks
 
-.PHONY: test generate check-generated check-console console bench interop
+.PHONY: test generate check-generated check-console console bench bench-generate interop
 
 test: check-generated check-console
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "not gofmt'ed:"; echo "$$unformatted"; exit 1; fi
@@ -50,3 +50,9 @@ check-console: console
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./templates ./runtime/...
+
+# The generator: in process, then the whole process with its baselines
+# (gofmt and cp -r of the output); see BENCHMARKS.md.
+bench-generate:
+	go test -run '^$$' -bench Generate -benchmem -benchtime 5x ./internal/gen
+	scripts/bench-generate.sh

@@ -57,7 +57,8 @@ func runCase(t *testing.T, dir string) {
 		ImportPath: module + "/" + dir + "/model",
 		// A first lock each time, kept out of the case folder: the
 		// goldens show what a schema generates before any migration.
-		Lock: filepath.Join(tmp, "dsgen.lock.json"),
+		Lock:     filepath.Join(tmp, "dsgen.lock.json"),
+		CacheDir: filepath.Join(tmp, "cache"),
 	})
 	errFile := filepath.Join(dir, "error.txt")
 	var schemaErrs schema.Errors

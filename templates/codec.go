@@ -3,9 +3,8 @@ package templates
 import (
 	"fmt"
 	"go/types"
+	"strconv"
 	"strings"
-
-	"github.com/dave/jennifer/jen"
 
 	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/meta"
@@ -97,33 +96,36 @@ func decodeFuncName(typ string) string { return "decode" + goName(typ) }
 
 // codecFuncs emits the encode and decode functions of a model or non-model
 // type called typ with the given fields.
-func (g *gen) codecFuncs(f *jen.File, typ string, fields []*meta.Field) {
+func (g *gen) codecFuncs(t *text, typ string, fields []*meta.Field) {
 	name := goName(typ)
 	enc, dec := encodeFuncName(typ), decodeFuncName(typ)
 
-	var writes []jen.Code
-	var cases []jen.Code
+	t.doc("", "%s", g.encodeDoc(enc, fields))
+	t.p("func %s(e *%s, v *%s) {", enc, t.q(pkgCodec, "Encoder"), name)
+	var any bool
+	for _, fd := range fields {
+		any = any || encoded(fd)
+	}
+	if any {
+		t.s("\n")
+		for i, fd := range fields {
+			if encoded(fd) {
+				g.encodeField(t, fd, codec.Number(fields, i))
+			}
+		}
+	}
+	t.s("}\n\n")
+
+	t.doc("", "%s reads a record written by %s into v. Fields the record\nlacks are left as they are; fields it holds that %s lacks are skipped.", dec, enc, name)
+	t.p("func %s(d *%s, v *%s) error {\n\tfor d.Next() {\n\t\tswitch d.Field() {\n", dec, t.q(pkgCodec, "Decoder"), name)
 	for i, fd := range fields {
 		if !encoded(fd) {
 			continue
 		}
-		n := codec.Number(fields, i)
-		writes = append(writes, g.encodeField(fd, n))
-		cases = append(cases, jen.Case(jen.Lit(n)).Comment(fd.Name))
-		cases = append(cases, g.decodeField(typ, fd)...)
+		t.p("\t\tcase %d: // %s\n", codec.Number(fields, i), fd.Name)
+		g.decodeField(t, typ, fd)
 	}
-	cases = append(cases, jen.Default(), jen.Id("d").Dot("Skip").Call())
-
-	doc(f, "%s", g.encodeDoc(enc, fields))
-	f.Func().Id(enc).Params(jen.Id("e").Op("*").Qual(pkgCodec, "Encoder"), jen.Id("v").Op("*").Id(name)).Block(writes...)
-	f.Line()
-	doc(f, "%s reads a record written by %s into v. Fields the record\nlacks are left as they are; fields it holds that %s lacks are skipped.", dec, enc, name)
-	f.Func().Id(dec).Params(jen.Id("d").Op("*").Qual(pkgCodec, "Decoder"), jen.Id("v").Op("*").Id(name)).Error().Block(
-		jen.For(jen.Id("d").Dot("Next").Call()).Block(
-			jen.Switch(jen.Id("d").Dot("Field").Call()).Block(cases...),
-		),
-		jen.Return(jen.Id("d").Dot("Err").Call()),
-	)
+	t.s("\t\tdefault:\n\t\t\td.Skip()\n\t\t}\n\t}\n\treturn d.Err()\n}\n")
 }
 
 // encodeDoc documents an encode function, saying what it leaves out.
@@ -148,13 +150,9 @@ func (g *gen) encodeDoc(enc string, fields []*meta.Field) string {
 	return enc + " writes v as a record of package codec."
 }
 
-// encodeField returns the statement writing field fd, number n, of v.
-func (g *gen) encodeField(fd *meta.Field, n int) jen.Code {
-	x := jen.Id("v").Dot(goName(fd.Name))
-	num := jen.Lit(n)
-	e := func(method string, args ...jen.Code) *jen.Statement {
-		return jen.Id("e").Dot(method).Call(append([]jen.Code{num.Clone()}, args...)...)
-	}
+// encodeField emits the statement writing field fd, number n, of v.
+func (g *gen) encodeField(t *text, fd *meta.Field, n int) {
+	x := "v." + goName(fd.Name)
 	kind := codecKindOf(fd)
 
 	if fd.IsList {
@@ -163,135 +161,121 @@ func (g *gen) encodeField(fd *meta.Field, n int) jen.Code {
 			ckInt: "WriteInts", ckTimestamp: "WriteInts", ckFloat: "WriteFloats", ckBool: "WriteBools",
 			ckTemporal: "WriteTexts", ckJSON: "WriteBytes", ckNonModel: "WriteMessages",
 		}[kind]
-		args := []jen.Code{jen.Id("e"), num, x}
-		if kind == ckNonModel {
-			args = append(args, jen.Id(encodeFuncName(fd.Type)))
-		}
 		if nullElems(fd) {
 			fn = strings.TrimSuffix(fn, "s") + "Ptrs"
 		}
-		return jen.Qual(pkgCodec, fn).Call(args...)
+		extra := ""
+		if kind == ckNonModel {
+			extra = ", " + encodeFuncName(fd.Type)
+		}
+		t.p("\t%s(e, %d, %s%s)\n", t.q(pkgCodec, fn), n, x, extra)
+		return
 	}
 
 	if kind == ckNonModel {
-		ptr := x.Clone()
+		ptr := x
 		if !g.ptr(fd) {
-			ptr = jen.Op("&").Add(x.Clone())
+			ptr = "&" + x
 		}
-		return jen.Qual(pkgCodec, "WriteMessage").Call(jen.Id("e"), num, ptr, jen.Id(encodeFuncName(fd.Type)))
+		t.p("\t%s(e, %d, %s, %s)\n", t.q(pkgCodec, "WriteMessage"), n, ptr, encodeFuncName(fd.Type))
+		return
 	}
 
 	// val is the field's value: v.F, or *v.F for nullable fields.
-	val := x.Clone()
+	val := x
 	if g.ptr(fd) {
-		val = jen.Op("*").Add(x.Clone())
+		val = "*" + x
 	}
-	var write *jen.Statement
-	var cond jen.Code // when to write, beyond non-nil
+	var write, cond string // cond: when to write, beyond non-nil
 	switch kind {
 	case ckString:
-		write = e("String", val)
+		write = fmt.Sprintf("e.String(%d, %s)", n, val)
 	case ckEnum, ckText:
-		write = e("String", jen.String().Call(val))
+		write = fmt.Sprintf("e.String(%d, string(%s))", n, val)
 		if kind == ckText {
-			cond = val.Clone().Op("!=").Lit("")
+			cond = val + ` != ""`
 		}
 	case ckInt, ckTimestamp:
-		write = e("Int", jen.Int64().Call(val))
+		write = fmt.Sprintf("e.Int(%d, int64(%s))", n, val)
 	case ckFloat:
-		write = e("Float", val)
+		write = fmt.Sprintf("e.Float(%d, %s)", n, val)
 	case ckBool:
-		write = e("Bool", val)
+		write = fmt.Sprintf("e.Bool(%d, %s)", n, val)
 	case ckTemporal:
-		write = e("String", x.Clone().Dot("String").Call())
-		cond = jen.Op("!").Add(x.Clone()).Dot("IsZero").Call()
+		write = fmt.Sprintf("e.String(%d, %s.String())", n, x)
+		cond = "!" + x + ".IsZero()"
 	case ckJSON:
-		write = e("Raw", val)
-		cond = jen.Op("!").Add(x.Clone()).Dot("IsZero").Call()
+		write = fmt.Sprintf("e.Raw(%d, %s)", n, val)
+		cond = "!" + x + ".IsZero()"
 	}
 	switch {
-	case !g.ptr(fd) && cond == nil:
-		return write
+	case !g.ptr(fd) && cond == "":
+		t.s("\t", write, "\n")
 	case !g.ptr(fd):
-		return jen.If(cond).Block(write)
-	case cond == nil:
-		return jen.If(x.Clone().Op("!=").Nil()).Block(write)
+		t.s("\tif ", cond, " {\n\t\t", write, "\n\t}\n")
+	case cond == "":
+		t.s("\tif ", x, " != nil {\n\t\t", write, "\n\t}\n")
+	default:
+		t.s("\tif ", x, " != nil && ", cond, " {\n\t\t", write, "\n\t}\n")
 	}
-	return jen.If(x.Clone().Op("!=").Nil().Op("&&").Add(cond)).Block(write)
 }
 
-// decodeField returns the statements of the switch case reading field fd
-// of a record of type typ into v.
-func (g *gen) decodeField(typ string, fd *meta.Field) []jen.Code {
-	x := jen.Id("v").Dot(goName(fd.Name))
-	d := func(method string) *jen.Statement { return jen.Id("d").Dot(method).Call() }
-	fail := func() jen.Code {
-		return jen.If(jen.Err().Op("!=").Nil()).Block(
-			jen.Return(jen.Qual("fmt", "Errorf").Call(jen.Lit(fmt.Sprintf("%s.%s: %%w", typ, fd.Name)), jen.Err())),
-		)
+// decodeField emits the statements of the switch case reading field fd of
+// a record of type typ into v.
+func (g *gen) decodeField(t *text, typ string, fd *meta.Field) {
+	const in = "\t\t\t"
+	x := "v." + goName(fd.Name)
+	failText := func(indent string) string {
+		return indent + "\treturn " + t.q("fmt", "Errorf") + "(" + strconv.Quote(fmt.Sprintf("%s.%s: %%w", typ, fd.Name)) + ", err)\n" + indent + "}\n"
 	}
 	kind := codecKindOf(fd)
-	elem := g.elemType(fd, "")
 
 	if kind == ckNonModel {
-		decode := jen.Id(decodeFuncName(fd.Type))
-		if nullElems(fd) {
+		decode := decodeFuncName(fd.Type)
+		elem := g.elemText(t, fd, "")
+		switch {
+		case nullElems(fd):
 			local := localName(fd.Name)
-			return []jen.Code{
-				jen.List(jen.Id(local), jen.Err()).Op(":=").Qual(pkgCodec, "ReadMessagePtrs").Call(jen.Id("d"), decode),
-				fail(),
-				x.Clone().Op("=").Id(local),
+			t.p(in+"%s, err := %s(d, %s)\n", local, t.q(pkgCodec, "ReadMessagePtrs"), decode)
+			t.s(in+"if err != nil {\n", failText(in))
+			t.p(in+"%s = %s\n", x, local)
+		case fd.IsList:
+			t.p(in+"l := d.List()\n"+in+"%s = make([]%s, l.Len())\n", x, elem)
+			t.p(in+"for i := range %s {\n", x)
+			t.p(in+"\tm := l.Message()\n"+in+"\tif err := %s(&m, &%s[i]); err != nil {\n", decode, x)
+			t.s(failText(in+"\t"), in+"}\n")
+		default:
+			reset, target := x+" = "+elem+"{}", "&"+x
+			if g.ptr(fd) {
+				reset, target = x+" = new("+elem+")", x
 			}
+			t.s(in+"m := d.Message()\n", in, reset, "\n")
+			t.p(in+"if err := %s(&m, %s); err != nil {\n", decode, target)
+			t.s(failText(in))
 		}
-		if fd.IsList {
-			return []jen.Code{
-				jen.Id("l").Op(":=").Add(d("List")),
-				x.Clone().Op("=").Make(jen.Index().Add(elem), jen.Id("l").Dot("Len").Call()),
-				jen.For(jen.Id("i").Op(":=").Range().Add(x.Clone())).Block(
-					jen.Id("m").Op(":=").Id("l").Dot("Message").Call(),
-					jen.If(jen.Err().Op(":=").Add(decode).Call(jen.Op("&").Id("m"), jen.Op("&").Add(x.Clone()).Index(jen.Id("i"))), jen.Err().Op("!=").Nil()).Block(
-						jen.Return(jen.Qual("fmt", "Errorf").Call(jen.Lit(fmt.Sprintf("%s.%s: %%w", typ, fd.Name)), jen.Err())),
-					),
-				),
-			}
-		}
-		var reset, target jen.Code
-		if !g.ptr(fd) {
-			reset = x.Clone().Op("=").Add(elem).Values()
-			target = jen.Op("&").Add(x.Clone())
-		} else {
-			reset = x.Clone().Op("=").New(elem)
-			target = x.Clone()
-		}
-		return []jen.Code{
-			jen.Id("m").Op(":=").Add(d("Message")),
-			reset,
-			jen.If(jen.Err().Op(":=").Add(decode).Call(jen.Op("&").Id("m"), target), jen.Err().Op("!=").Nil()).Block(
-				jen.Return(jen.Qual("fmt", "Errorf").Call(jen.Lit(fmt.Sprintf("%s.%s: %%w", typ, fd.Name)), jen.Err())),
-			),
-		}
+		return
 	}
 
 	// Texts that need checking go through their scalar's Parse function.
 	if kind == ckTemporal || kind == ckJSON || kind == ckText {
 		local := localName(fd.Name)
-		parse := jen.Qual(pkgScalar, "Parse"+strings.TrimPrefix(fd.Type, "AWS"))
-		fn, assign := "Parse", jen.Id(local)
+		parse := t.q(pkgScalar, "Parse"+strings.TrimPrefix(fd.Type, "AWS"))
+		fn, assign := "Parse", local
 		switch {
 		case nullElems(fd):
 			fn = "ParseListPtrs"
 		case fd.IsList:
 			fn = "ParseList"
 		case g.ptr(fd):
-			assign = jen.Op("&").Id(local)
+			assign = "&" + local
 		}
-		return []jen.Code{
-			jen.List(jen.Id(local), jen.Err()).Op(":=").Qual(pkgCodec, fn).Call(jen.Id("d"), parse),
-			fail(),
-			x.Clone().Op("=").Add(assign),
-		}
+		t.p(in+"%s, err := %s(d, %s)\n", local, t.q(pkgCodec, fn), parse)
+		t.s(in+"if err != nil {\n", failText(in))
+		t.p(in+"%s = %s\n", x, assign)
+		return
 	}
 
+	elem := g.elemText(t, fd, "")
 	if fd.IsList {
 		fn := map[codecKind]string{
 			ckString: "ReadStrings", ckEnum: "ReadStrings", ckInt: "ReadInts", ckTimestamp: "ReadInts",
@@ -300,25 +284,26 @@ func (g *gen) decodeField(typ string, fd *meta.Field) []jen.Code {
 		if nullElems(fd) {
 			fn = strings.TrimSuffix(fn, "s") + "Ptrs"
 		}
-		return []jen.Code{x.Clone().Op("=").Qual(pkgCodec, fn).Types(elem).Call(jen.Id("d"))}
+		t.p(in+"%s = %s[%s](d)\n", x, t.q(pkgCodec, fn), elem)
+		return
 	}
-	var val *jen.Statement
+	var val string
 	switch kind {
 	case ckString:
-		val = d("String")
+		val = "d.String()"
 	case ckEnum:
-		val = elem.Call(d("String"))
+		val = elem + "(d.String())"
 	case ckInt, ckTimestamp:
-		val = elem.Call(d("Int"))
+		val = elem + "(d.Int())"
 	case ckFloat:
-		val = d("Float")
+		val = "d.Float()"
 	case ckBool:
-		val = d("Bool")
+		val = "d.Bool()"
 	}
 	if g.ptr(fd) {
-		val = jen.New(val)
+		val = "new(" + val + ")"
 	}
-	return []jen.Code{x.Clone().Op("=").Add(val)}
+	t.p(in+"%s = %s\n", x, val)
 }
 
 // localName is the name of a local variable holding a decoded field: the

@@ -71,7 +71,7 @@ func TestCorpusCompiles(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(s), ".graphql")
 		dir := "m_" + unsafe.ReplaceAllString(strings.ToLower(name), "_")
 		opts := gen.Options{Schema: s, Out: filepath.Join(mod, dir), Package: "model", ImportPath: "corpus/" + dir,
-			Lock: filepath.Join(t.TempDir(), "dsgen.lock.json")} // never into the shared corpus
+			Lock: filepath.Join(t.TempDir(), "dsgen.lock.json"), CacheDir: "off"} // never into the shared corpus
 		if name == "api-custom-transformers-simple-custom-model" {
 			opts.Directives = []string{"simple"}
 		}

@@ -10,18 +10,17 @@ import (
 	"github.com/dsgen/dsgen/runtime/meta"
 )
 
-// structFields emits the fields of a model struct.
-func (g *gen) structFields(m *meta.Model) []jen.Code {
-	var out []jen.Code
+// structFields returns the fields of a model struct.
+func (g *gen) structFields(t *text, m *meta.Model) []structField {
+	var out []structField
 	for _, f := range storedFields(m.Fields) {
-		st := jen.Id(goName(f.Name)).Add(g.fieldType(f, "")).Tag(map[string]string{"json": f.Name})
-		if c := fieldComment(m, f); c != "" {
-			st = jen.Comment(c).Line().Add(st)
-		}
-		out = append(out, st)
+		out = append(out, structField{comment: fieldComment(m, f), name: goName(f.Name), typ: g.fieldText(t, f, ""), tag: jsonTag(f.Name)})
 	}
 	return out
 }
+
+// jsonTag is a struct field's tag.
+func jsonTag(name string) string { return `json:"` + name + `"` }
 
 // fieldComment explains fields a reader cannot understand from the schema
 // alone.
@@ -57,77 +56,64 @@ func fieldComment(m *meta.Model, f *meta.Field) string {
 
 // modelFile emits a model's struct, its runtime description and its
 // repository.
-func (g *gen) modelFile(m *meta.Model) *jen.File {
-	f := g.newFile()
+func (g *gen) modelFile(m *meta.Model) ([]byte, error) {
+	t := g.newText()
 	name := goName(m.Name)
-	text := fmt.Sprintf("%s is a record of the %s model.", name, m.Name)
+	doc := fmt.Sprintf("%s is a record of the %s model.", name, m.Name)
 	if m.JoinModel {
-		text = fmt.Sprintf("%s is a join record of the many-to-many relation %s.", name, m.Name)
+		doc = fmt.Sprintf("%s is a join record of the many-to-many relation %s.", name, m.Name)
 	}
-	doc(f, "%s", text)
-	f.Type().Id(name).Struct(g.structFields(m)...)
-	f.Line()
-	g.descriptor(f, m)
-	f.Line()
-	g.codecFuncs(f, m.Name, m.Fields)
-	f.Line()
-	g.repository(f, m)
-	return f
+	t.doc("", "%s", doc)
+	if err := t.structDecl(name, g.structFields(t, m)); err != nil {
+		return nil, err
+	}
+	t.s("\n")
+	g.descriptor(t, m)
+	t.s("\n")
+	g.codecFuncs(t, m.Name, m.Fields)
+	t.s("\n")
+	if err := g.repository(t, m); err != nil {
+		return nil, err
+	}
+	return t.file(g.cfg.Package, ""), nil
 }
 
 // descriptor emits the function describing the model to the runtime: its
 // metadata, switch-based field access and its record codec, so the runtime
 // needs no reflection.
-func (g *gen) descriptor(f *jen.File, m *meta.Model) {
+func (g *gen) descriptor(t *text, m *meta.Model) {
 	name := goName(m.Name)
 	fields := storedFields(m.Fields)
-
-	var get []jen.Code
+	model := t.q(pkgDatastore, "Model") + "[" + name + "]"
+	fn := lowerName(name) + "Model"
+	t.doc("", "%s describes %s to the runtime.", fn, name)
+	t.p("func %s(s *%s) *%s {\n", fn, t.q(pkgMeta, "Schema"), model)
+	t.p("\treturn &%s{\n", model)
+	t.p("\t\tMeta: s.Model(%s),\n", strconv.Quote(m.Name))
+	t.p("\t\tGet: func(v *%s, field string) (any, bool) {\n\t\t\tswitch field {\n", name)
 	for _, fd := range fields {
-		id := jen.Id("v").Dot(goName(fd.Name))
-		var body []jen.Code
+		id := "v." + goName(fd.Name)
+		t.p("\t\t\tcase %s:\n", strconv.Quote(fd.Name))
 		switch {
 		case fd.IsList:
-			body = []jen.Code{jen.Return(id.Clone(), id.Clone().Op("!=").Nil())}
+			t.p("\t\t\t\treturn %s, %s != nil\n", id, id)
 		case g.ptr(fd):
-			body = []jen.Code{
-				jen.If(id.Clone().Op("==").Nil()).Block(jen.Return(jen.Nil(), jen.False())),
-				jen.Return(jen.Op("*").Add(id.Clone()), jen.True()),
-			}
+			t.p("\t\t\t\tif %s == nil {\n\t\t\t\t\treturn nil, false\n\t\t\t\t}\n\t\t\t\treturn *%s, true\n", id, id)
 		default:
-			body = []jen.Code{jen.Return(id.Clone(), jen.True())}
+			t.p("\t\t\t\treturn %s, true\n", id)
 		}
-		get = append(get, jen.Case(jen.Lit(fd.Name)).Block(body...))
 	}
-	var set []jen.Code
+	t.s("\t\t\t}\n\t\t\treturn nil, false\n\t\t},\n")
+	t.p("\t\tSet: func(v *%s, field string, value any) error {\n\t\t\tswitch field {\n", name)
 	for _, fd := range fields {
 		fn := "Assign"
 		if g.ptr(fd) && !fd.IsList {
 			fn = "AssignPtr"
 		}
-		set = append(set, jen.Case(jen.Lit(fd.Name)).Block(
-			jen.Return(jen.Qual(pkgDatastore, fn).Call(jen.Op("&").Id("v").Dot(goName(fd.Name)), jen.Id("value"))),
-		))
+		t.p("\t\t\tcase %s:\n\t\t\t\treturn %s(&v.%s, value)\n", strconv.Quote(fd.Name), t.q(pkgDatastore, fn), goName(fd.Name))
 	}
-
-	fn := lowerName(name) + "Model"
-	doc(f, "%s describes %s to the runtime.", fn, name)
-	f.Func().Id(fn).Params(jen.Id("s").Op("*").Qual(pkgMeta, "Schema")).Op("*").Qual(pkgDatastore, "Model").Types(jen.Id(name)).Block(
-		jen.Return(jen.Op("&").Qual(pkgDatastore, "Model").Types(jen.Id(name)).Values(
-			jen.Line().Id("Meta").Op(":").Id("s").Dot("Model").Call(jen.Lit(m.Name)),
-			jen.Line().Id("Get").Op(":").Func().Params(jen.Id("v").Op("*").Id(name), jen.Id("field").String()).Params(jen.Any(), jen.Bool()).Block(
-				jen.Switch(jen.Id("field")).Block(get...),
-				jen.Return(jen.Nil(), jen.False()),
-			),
-			jen.Line().Id("Set").Op(":").Func().Params(jen.Id("v").Op("*").Id(name), jen.Id("field").String(), jen.Id("value").Any()).Error().Block(
-				jen.Switch(jen.Id("field")).Block(set...),
-				jen.Return(jen.Qual(pkgDatastore, "UnknownField").Call(jen.Lit(m.Name), jen.Id("field"))),
-			),
-			jen.Line().Id("Encode").Op(":").Id(encodeFuncName(m.Name)),
-			jen.Line().Id("Decode").Op(":").Id(decodeFuncName(m.Name)),
-			jen.Line(),
-		)),
-	)
+	t.p("\t\t\t}\n\t\t\treturn %s(%s, field)\n\t\t},\n", t.q(pkgDatastore, "UnknownField"), strconv.Quote(m.Name))
+	t.p("\t\tEncode: %s,\n\t\tDecode: %s,\n\t}\n}\n", encodeFuncName(m.Name), decodeFuncName(m.Name))
 }
 
 // lowerName lower-cases the first letter (or leading initialism) of a Go
@@ -183,23 +169,27 @@ func (g *gen) enumsFile() *jen.File {
 
 // nonModelsFile emits the non-model types as plain structs, each followed by
 // its record codec when records hold it.
-func (g *gen) nonModelsFile() *jen.File {
-	f := g.newFile()
-	for _, n := range g.s.NonModels {
+func (g *gen) nonModelsFile() ([]byte, error) {
+	t := g.newText()
+	for i, n := range g.s.NonModels {
+		if i > 0 {
+			t.s("\n")
+		}
 		name := goName(n.Name)
-		doc(f, "%s is the %s type, stored inside the records that hold it.", name, n.Name)
-		var fields []jen.Code
+		t.doc("", "%s is the %s type, stored inside the records that hold it.", name, n.Name)
+		var fields []structField
 		for _, fd := range n.Fields {
 			// Non-model types may hold models (e.g. connection types of
 			// custom queries); those are kept as values too.
-			fields = append(fields, jen.Id(goName(fd.Name)).Add(g.fieldType(fd, "")).Tag(map[string]string{"json": fd.Name}))
+			fields = append(fields, structField{name: goName(fd.Name), typ: g.fieldText(t, fd, ""), tag: jsonTag(fd.Name)})
 		}
-		f.Type().Id(name).Struct(fields...)
-		f.Line()
+		if err := t.structDecl(name, fields); err != nil {
+			return nil, err
+		}
 		if g.codecNonModels()[n.Name] {
-			g.codecFuncs(f, n.Name, n.Fields)
-			f.Line()
+			t.s("\n")
+			g.codecFuncs(t, n.Name, n.Fields)
 		}
 	}
-	return f
+	return t.file(g.cfg.Package, ""), nil
 }

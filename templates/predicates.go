@@ -2,8 +2,7 @@ package templates
 
 import (
 	"fmt"
-
-	"github.com/dave/jennifer/jen"
+	"strconv"
 
 	"github.com/dsgen/dsgen/runtime/meta"
 )
@@ -12,69 +11,69 @@ import (
 // to build predicates and sort orders:
 //
 //	ds.Post.Query().Where(post.Rating.Gt(3)).Order(post.Title.Asc())
-func (g *gen) predicatesFile(m *meta.Model) *jen.File {
+func (g *gen) predicatesFile(m *meta.Model) []byte {
 	pkg := g.fieldPackage(m)
-	f := newFile(pkg)
-	f.ImportName(g.cfg.ImportPath, g.cfg.Package)
-	model := jen.Qual(g.cfg.ImportPath, goName(m.Name))
-	f.PackageComment(fmt.Sprintf("Package %s holds the typed fields of %s.%s, for predicates and sort orders:\n\n\tds.%s.Query().Where(%s.%s.Eq(x)).Order(%s.%s.Asc())",
-		pkg, g.cfg.Package, goName(m.Name), goName(m.Name), pkg, goName(m.PrimaryKey.Field), pkg, goName(m.PrimaryKey.Field)))
+	t := g.newText()
+	pk := goName(m.PrimaryKey.Field)
+	pkgDoc := fmt.Sprintf("/*\nPackage %s holds the typed fields of %s.%s, for predicates and sort orders:\n\n\tds.%s.Query().Where(%s.%s.Eq(x)).Order(%s.%s.Asc())\n*/\n",
+		pkg, g.cfg.Package, goName(m.Name), goName(m.Name), pkg, pk, pkg, pk)
 
-	var defs []jen.Code
+	t.doc("", "The fields of %s.%s.", g.cfg.Package, goName(m.Name))
+	t.s("var (")
+	n := 0
 	for _, fd := range storedFields(m.Fields) {
-		h := g.handle(fd, model)
-		if h == nil {
+		h := g.handle(t, fd, goName(m.Name))
+		if h == "" {
 			continue
 		}
-		defs = append(defs, jen.Comment(fmt.Sprintf("%s is the %s field.", goName(fd.Name), fd.Name)).Line().Id(goName(fd.Name)).Op("=").Add(h))
+		if n == 0 {
+			t.s("\n")
+		}
+		n++
+		t.p("\t// %s is the %s field.\n\t%s = %s\n", goName(fd.Name), fd.Name, goName(fd.Name), h)
 	}
-	doc(f, "The fields of %s.%s.", g.cfg.Package, goName(m.Name))
-	f.Var().Defs(defs...)
-	return f
+	t.s(")\n")
+	return t.file(pkg, pkgDoc)
 }
 
-// handle returns the constructor call of a field handle, or nil for fields
+// handle returns the constructor call of a field handle, or "" for fields
 // that have no operators (non-model values, lists of JSON).
-func (g *gen) handle(fd *meta.Field, model *jen.Statement) jen.Code {
-	v := jen.Id("v")
-	param := jen.Params(v.Clone().Op("*").Add(model.Clone()))
-	elem := g.elemType(fd, g.cfg.ImportPath)
-	name := jen.Lit(fd.Name)
-	field := v.Clone().Dot(goName(fd.Name))
+func (g *gen) handle(t *text, fd *meta.Field, model string) string {
+	field := "v." + goName(fd.Name)
+	call := func(fn, ret, body, extra string) string {
+		param := "func(v *" + t.q(g.cfg.ImportPath, model) + ") "
+		return t.q(pkgPredicate, fn) + "(" + strconv.Quote(fd.Name) + ", " + param + ret + " {\n\t\treturn " + body + "\n\t}" + extra + ")"
+	}
 
 	if fd.IsList {
 		if fd.Kind == meta.KindNonModel || fd.Type == meta.AWSJSON {
-			return nil
+			return ""
 		}
+		elem := g.elemText(t, fd, g.cfg.ImportPath)
 		if nullElems(fd) {
-			return jen.Qual(pkgPredicate, "NullableList").Call(name,
-				jen.Func().Add(param).Index().Op("*").Add(elem).Block(jen.Return(field)))
+			return call("NullableList", "[]*"+elem, field, "")
 		}
-		return jen.Qual(pkgPredicate, "List").Call(name,
-			jen.Func().Add(param).Index().Add(elem).Block(jen.Return(field)))
+		return call("List", "[]"+elem, field, "")
 	}
-	if fd.Kind == meta.KindNonModel {
-		return nil
+	if fd.Kind == meta.KindNonModel || (fd.Kind == meta.KindScalar && fd.Type == meta.AWSJSON) {
+		return ""
 	}
-	getter := func() jen.Code {
-		ret := jen.Return(field.Clone(), jen.True())
-		if g.ptr(fd) {
-			ret = jen.Return(jen.Qual(pkgPredicate, "Deref").Call(field.Clone()))
-		}
-		return jen.Func().Add(param).Params(elem.Clone(), jen.Bool()).Block(ret)
+	elem := g.elemText(t, fd, g.cfg.ImportPath)
+	ret := "(" + elem + ", bool)"
+	body := field + ", true"
+	if g.ptr(fd) {
+		body = t.q(pkgPredicate, "Deref") + "(" + field + ")"
 	}
 	switch {
 	case fd.Kind == meta.KindEnum || stringLike(fd.Type):
-		return jen.Qual(pkgPredicate, "String").Call(name, getter())
+		return call("String", ret, body, "")
 	case fd.Type == meta.Boolean:
-		return jen.Qual(pkgPredicate, "Bool").Call(name, getter())
+		return call("Bool", ret, body, "")
 	case ordered(fd.Type) || fd.Type == meta.AWSTimestamp:
-		return jen.Qual(pkgPredicate, "Ordered").Call(name, getter())
-	case fd.Type == meta.AWSJSON:
-		return nil
+		return call("Ordered", ret, body, "")
 	default:
 		// Temporal scalars order by instant, not by text.
-		return jen.Qual(pkgPredicate, "Compared").Call(name, getter(), jen.Qual(pkgScalar, scalarGoName(fd.Type)).Dot("Compare"))
+		return call("Compared", ret, body, ", "+t.q(pkgScalar, scalarGoName(fd.Type))+".Compare")
 	}
 }
 

@@ -1,7 +1,9 @@
 package templates
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/dave/jennifer/jen"
@@ -20,17 +22,15 @@ func recv(m *meta.Model) string {
 	return v
 }
 
-// keyParams returns the typed parameters of a model's primary key and the
-// arguments that pass them on.
-func (g *gen) keyParams(m *meta.Model) (params, args []jen.Code, names []string) {
+// keyParams returns the typed parameters of a model's primary key and
+// their names.
+func (g *gen) keyParams(t *text, m *meta.Model) (params, names []string) {
 	for _, k := range m.PrimaryKey.Fields() {
-		f := m.Field(k)
 		p := paramName(k)
-		params = append(params, jen.Id(p).Add(g.elemType(f, "")))
-		args = append(args, jen.Id(p))
+		params = append(params, p+" "+g.elemText(t, m.Field(k), ""))
 		names = append(names, p)
 	}
-	return params, args, names
+	return params, names
 }
 
 // saveDoc documents a model's Save: what the store fills in is said only
@@ -100,82 +100,52 @@ func wrap(text string, width int) string {
 }
 
 // repository emits the typed repository of a model.
-func (g *gen) repository(f *jen.File, m *meta.Model) {
+func (g *gen) repository(t *text, m *meta.Model) error {
 	name := goName(m.Name)
 	repo := name + "Repo"
-	typ := jen.Id(name)
 	v := recv(m)
-	self := jen.Id("r").Op("*").Id(repo)
-	opts := jen.Id("opts").Op("...").Qual(pkgDatastore, "WriteOption").Types(typ.Clone())
+	self := "func (r *" + repo + ") "
+	ctx := "ctx " + t.q("context", "Context")
+	ds := func(n string) string { return t.q(pkgDatastore, n) + "[" + name + "]" }
+	opts := "opts ..." + ds("WriteOption")
 
-	doc(f, "%s reads and writes %s records. Use DataStore.%s, or Tx.%s inside a batch.", repo, name, name, name)
-	f.Type().Id(repo).Struct(
-		jen.Id("repo").Op("*").Qual(pkgDatastore, "Repo").Types(typ.Clone()),
-		jen.Id("set").Op("*").Id("repos"),
-	)
-	f.Line()
+	t.doc("", "%s reads and writes %s records. Use DataStore.%s, or Tx.%s inside a batch.", repo, name, name, name)
+	t.p("type %s struct {\n\trepo *%s\n\tset  *repos\n}\n\n", repo, ds("Repo"))
 
-	doc(f, "%s", saveDoc(m, v))
-	f.Func().Params(self.Clone()).Id("Save").Params(ctxParam(), jen.Id(v).Op("*").Add(typ.Clone()), opts.Clone()).Error().Block(
-		jen.Return(jen.Id("r").Dot("repo").Dot("Save").Call(jen.Id("ctx"), jen.Id(v), jen.Id("opts").Op("..."))),
-	)
-	f.Line()
+	t.doc("", "%s", saveDoc(m, v))
+	t.p("%sSave(%s, %s *%s, %s) error {\n\treturn r.repo.Save(ctx, %s, opts...)\n}\n\n", self, ctx, v, name, opts, v)
 
-	params, args, names := g.keyParams(m)
-	doc(f, "Get returns the %s with the given %s, or datastore.ErrNotFound.", name, keyDoc(names))
-	f.Func().Params(self.Clone()).Id("Get").Params(append([]jen.Code{ctxParam()}, params...)...).Params(jen.Op("*").Add(typ.Clone()), jen.Error()).Block(
-		jen.Return(jen.Id("r").Dot("repo").Dot("Get").Call(append([]jen.Code{jen.Id("ctx")}, args...)...)),
-	)
-	f.Line()
+	params, names := g.keyParams(t, m)
+	t.doc("", "Get returns the %s with the given %s, or datastore.ErrNotFound.", name, keyDoc(names))
+	t.p("%sGet(%s) (*%s, error) {\n\treturn r.repo.Get(%s)\n}\n\n", self, strings.Join(append([]string{ctx}, params...), ", "), name, strings.Join(append([]string{"ctx"}, names...), ", "))
 
-	doc(f, "Query starts a query over %s records.", name)
-	f.Func().Params(self.Clone()).Id("Query").Params().Op("*").Qual(pkgDatastore, "Query").Types(typ.Clone()).Block(
-		jen.Return(jen.Id("r").Dot("repo").Dot("Query").Call()),
-	)
-	f.Line()
+	t.doc("", "Query starts a query over %s records.", name)
+	t.p("%sQuery() *%s {\n\treturn r.repo.Query()\n}\n\n", self, ds("Query"))
 
-	doc(f, "Delete deletes %s%s.", v, cascadeDoc(g.s, m))
-	f.Func().Params(self.Clone()).Id("Delete").Params(ctxParam(), jen.Id(v).Op("*").Add(typ.Clone()), opts.Clone()).Error().Block(
-		jen.Return(jen.Id("r").Dot("repo").Dot("Delete").Call(jen.Id("ctx"), jen.Id(v), jen.Id("opts").Op("..."))),
-	)
-	f.Line()
+	t.doc("", "Delete deletes %s%s.", v, cascadeDoc(g.s, m))
+	t.p("%sDelete(%s, %s *%s, %s) error {\n\treturn r.repo.Delete(ctx, %s, opts...)\n}\n\n", self, ctx, v, name, opts, v)
 
-	doc(f, "DeleteKey deletes the %s with the given %s.", name, keyDoc(names))
-	f.Func().Params(self.Clone()).Id("DeleteKey").Params(append(append([]jen.Code{ctxParam()}, params...), opts.Clone())...).Error().Block(
-		jen.Return(jen.Id("r").Dot("repo").Dot("DeleteKey").Call(jen.Id("ctx"), jen.Index().Any().Values(args...), jen.Id("opts").Op("..."))),
-	)
-	f.Line()
+	t.doc("", "DeleteKey deletes the %s with the given %s.", name, keyDoc(names))
+	t.p("%sDeleteKey(%s) error {\n\treturn r.repo.DeleteKey(ctx, []any{%s}, opts...)\n}\n\n", self, strings.Join(append(append([]string{ctx}, params...), opts), ", "), strings.Join(names, ", "))
 
-	pred := jen.Qual(pkgPredicate, "Predicate").Types(typ.Clone())
-	doc(f, "DeleteWhere deletes every %s matching p and returns how many it deleted.", name)
-	f.Func().Params(self.Clone()).Id("DeleteWhere").Params(ctxParam(), jen.Id("p").Add(pred.Clone())).Params(jen.Int(), jen.Error()).Block(
-		jen.Return(jen.Id("r").Dot("repo").Dot("DeleteWhere").Call(jen.Id("ctx"), jen.Id("p"))),
-	)
-	f.Line()
+	pred := t.q(pkgPredicate, "Predicate") + "[" + name + "]"
+	t.doc("", "DeleteWhere deletes every %s matching p and returns how many it deleted.", name)
+	t.p("%sDeleteWhere(%s, p %s) (int, error) {\n\treturn r.repo.DeleteWhere(ctx, p)\n}\n\n", self, ctx, pred)
 
-	doc(f, "Observe delivers every change to %s records matching all of ps until ctx\nends; then the channel is closed.", name)
-	f.Func().Params(self.Clone()).Id("Observe").Params(ctxParam(), jen.Id("ps").Op("...").Add(pred.Clone())).Op("<-").Chan().Qual(pkgDatastore, "Change").Types(typ.Clone()).Block(
-		jen.Return(jen.Id("r").Dot("repo").Dot("Observe").Call(jen.Id("ctx"), jen.Id("ps").Op("..."))),
-	)
-	f.Line()
+	t.doc("", "Observe delivers every change to %s records matching all of ps until ctx\nends; then the channel is closed.", name)
+	t.p("%sObserve(%s, ps ...%s) <-chan %s {\n\treturn r.repo.Observe(ctx, ps...)\n}\n\n", self, ctx, pred, ds("Change"))
 
-	doc(f, "ObserveQuery delivers a snapshot of q's results, then a new snapshot as\nchanges arrive, until ctx ends.")
-	f.Func().Params(self.Clone()).Id("ObserveQuery").Params(ctxParam(), jen.Id("q").Op("*").Qual(pkgDatastore, "Query").Types(typ.Clone())).Op("<-").Chan().Qual(pkgDatastore, "Snapshot").Types(typ.Clone()).Block(
-		jen.Return(jen.Id("r").Dot("repo").Dot("ObserveQuery").Call(jen.Id("ctx"), jen.Id("q"))),
-	)
+	t.doc("", "ObserveQuery delivers a snapshot of q's results, then a new snapshot as\nchanges arrive, until ctx ends.")
+	t.p("%sObserveQuery(%s, q *%s) <-chan %s {\n\treturn r.repo.ObserveQuery(ctx, q)\n}\n\n", self, ctx, ds("Query"), ds("Snapshot"))
 
-	f.Line()
-	doc(f, "Repo returns the generic repository behind r, for code that works across\nmodels.")
-	f.Func().Params(self.Clone()).Id("Repo").Params().Op("*").Qual(pkgDatastore, "Repo").Types(typ.Clone()).Block(
-		jen.Return(jen.Id("r").Dot("repo")),
-	)
+	t.doc("", "Repo returns the generic repository behind r, for code that works across\nmodels.")
+	t.p("%sRepo() *%s {\n\treturn r.repo\n}\n", self, ds("Repo"))
 
 	seen := map[string]string{}
 	for _, base := range []string{"Save", "Get", "Query", "Delete", "DeleteKey", "DeleteWhere", "Observe", "ObserveQuery", "Repo"} {
 		seen[base] = "the built-in method " + base
 	}
-	g.relations(f, m, seen)
-	g.indexes(f, m, seen)
+	return errors.Join(g.relations(t, m, seen), g.indexes(t, m, seen))
 }
 
 func keyDoc(names []string) string {
@@ -200,10 +170,11 @@ func cascadeDoc(s *meta.Schema, m *meta.Model) string {
 }
 
 // relations emits lazy accessors for relational fields.
-func (g *gen) relations(f *jen.File, m *meta.Model, seen map[string]string) {
+func (g *gen) relations(t *text, m *meta.Model, seen map[string]string) error {
 	name := goName(m.Name)
 	v := recv(m)
-	self := jen.Id("r").Op("*").Id(name + "Repo")
+	self := "func (r *" + name + "Repo) "
+	var errs []error
 	for _, fd := range m.Fields {
 		r := fd.Relation
 		if r == nil {
@@ -211,39 +182,37 @@ func (g *gen) relations(f *jen.File, m *meta.Model, seen map[string]string) {
 		}
 		target := goName(r.Model)
 		method := "Query" + goName(fd.Name)
-		g.method(seen, method, m.Name+"."+fd.Name)
-		var text string
+		errs = append(errs, claimMethod(seen, method, m.Name+"."+fd.Name))
+		var doc string
 		switch r.Kind {
 		case meta.BelongsTo:
-			text = fmt.Sprintf("%s returns a query for the %s that %s belongs to (its %s field).", method, target, v, fd.Name)
+			doc = fmt.Sprintf("%s returns a query for the %s that %s belongs to (its %s field).", method, target, v, fd.Name)
 		case meta.HasOne:
-			text = fmt.Sprintf("%s returns a query for the %s of %s (its %s field).", method, target, v, fd.Name)
+			doc = fmt.Sprintf("%s returns a query for the %s of %s (its %s field).", method, target, v, fd.Name)
 		case meta.HasMany:
-			text = fmt.Sprintf("%s returns a query over the %s records of %s (its %s field).", method, target, v, fd.Name)
+			doc = fmt.Sprintf("%s returns a query over the %s records of %s (its %s field).", method, target, v, fd.Name)
 		}
-		f.Line()
-		doc(f, "%s", text)
-		f.Func().Params(self.Clone()).Id(method).Params(jen.Id(v).Op("*").Id(name)).Op("*").Qual(pkgDatastore, "Query").Types(jen.Id(target)).Block(
-			jen.Return(jen.Qual(pkgDatastore, "Related").Call(jen.Id("r").Dot("repo"), jen.Id(v), jen.Lit(fd.Name), jen.Id("r").Dot("set").Dot(lowerName(target)))),
-		)
+		t.s("\n")
+		t.doc("", "%s", doc)
+		t.p("%s%s(%s *%s) *%s[%s] {\n\treturn %s(r.repo, %s, %s, r.set.%s)\n}\n",
+			self, method, v, name, t.q(pkgDatastore, "Query"), target, t.q(pkgDatastore, "Related"), v, strconv.Quote(fd.Name), lowerName(target))
 		if r.ManyToMany != "" {
 			far := goName(r.ManyToMany)
 			method := goName(fd.Name)
-			g.method(seen, method, m.Name+"."+fd.Name)
-			f.Line()
-			doc(f, "%s returns the %s records related to %s through %s.", method, far, v, target)
-			f.Func().Params(self.Clone()).Id(method).Params(ctxParam(), jen.Id(v).Op("*").Id(name)).Params(jen.Index().Op("*").Id(far), jen.Error()).Block(
-				jen.Return(jen.Qual(pkgDatastore, "Through").Call(jen.Id("ctx"), jen.Id("r").Dot("repo"), jen.Id(v), jen.Lit(fd.Name),
-					jen.Id("r").Dot("set").Dot(lowerName(target)), jen.Id("r").Dot("set").Dot(lowerName(far)))),
-			)
+			errs = append(errs, claimMethod(seen, method, m.Name+"."+fd.Name))
+			t.s("\n")
+			t.doc("", "%s returns the %s records related to %s through %s.", method, far, v, target)
+			t.p("%s%s(ctx %s, %s *%s) ([]*%s, error) {\n\treturn %s(ctx, r.repo, %s, %s, r.set.%s, r.set.%s)\n}\n",
+				self, method, t.q("context", "Context"), v, name, far, t.q(pkgDatastore, "Through"), v, strconv.Quote(fd.Name), lowerName(target), lowerName(far))
 		}
 	}
+	return errors.Join(errs...)
 }
 
 // indexes emits a query method per secondary index.
-func (g *gen) indexes(f *jen.File, m *meta.Model, seen map[string]string) {
+func (g *gen) indexes(t *text, m *meta.Model, seen map[string]string) error {
 	name := goName(m.Name)
-	self := jen.Id("r").Op("*").Id(name + "Repo")
+	var errs []error
 	for _, ix := range m.Indexes {
 		pk := m.Field(ix.Fields[0])
 		if pk == nil {
@@ -251,13 +220,13 @@ func (g *gen) indexes(f *jen.File, m *meta.Model, seen map[string]string) {
 		}
 		p := paramName(pk.Name)
 		method := "Query" + goName(ix.Name)
-		g.method(seen, method, m.Name+" index "+ix.Name)
-		f.Line()
-		doc(f, "%s returns a query over %s records whose %s equals %s, served by\nthe %s index.", method, name, pk.Name, p, ix.Name)
-		f.Func().Params(self.Clone()).Id(method).Params(jen.Id(p).Add(g.elemType(pk, ""))).Op("*").Qual(pkgDatastore, "Query").Types(jen.Id(name)).Block(
-			jen.Return(jen.Qual(pkgDatastore, "ByIndex").Call(jen.Id("r").Dot("repo"), jen.Lit(ix.Name), jen.Id(p))),
-		)
+		errs = append(errs, claimMethod(seen, method, m.Name+" index "+ix.Name))
+		t.s("\n")
+		t.doc("", "%s returns a query over %s records whose %s equals %s, served by\nthe %s index.", method, name, pk.Name, p, ix.Name)
+		t.p("func (r *%sRepo) %s(%s %s) *%s[%s] {\n\treturn %s(r.repo, %s, %s)\n}\n",
+			name, method, p, g.elemText(t, pk, ""), t.q(pkgDatastore, "Query"), name, t.q(pkgDatastore, "ByIndex"), strconv.Quote(ix.Name), p)
 	}
+	return errors.Join(errs...)
 }
 
 // datastoreFile emits DataStore, Tx and the wiring of all repositories.
@@ -361,4 +330,15 @@ func (g *gen) datastoreFile() *jen.File {
 		jen.Return(jen.Id("Repositories").Block(typed...)),
 	)
 	return f
+}
+
+// claimMethod records a generated method name of a model's repository and
+// reports a clash (a relation or index whose name collides with another
+// method) as an error, rather than emitting code that cannot compile.
+func claimMethod(seen map[string]string, name, from string) error {
+	if prev, ok := seen[name]; ok {
+		return fmt.Errorf("generate: %s and %s both need the method name %s; rename one of them", prev, from, name)
+	}
+	seen[name] = from
+	return nil
 }

@@ -1,6 +1,8 @@
-// Package templates emits the Go code of a generated dsgen package with
-// jennifer: one file per artefact kind (models, predicates, repositories,
-// schema metadata). Output is gofmt'ed and deterministic.
+// Package templates emits the Go code of a generated dsgen package: a file
+// per model (struct, codec, repository) and its package of typed fields,
+// the non-model types, the schema metadata (written as gofmt-clean text,
+// see text) and the enums and DataStore wiring (with jennifer). Output is
+// gofmt-clean and deterministic.
 package templates
 
 import (
@@ -55,52 +57,53 @@ func Generate(s *meta.Schema, cfg Config) ([]File, error) {
 		return nil, fmt.Errorf("generate: %q is not a valid Go package name", cfg.Package)
 	}
 	g := &gen{s: s, cfg: cfg}
-	files := map[string]*jen.File{}
-	add := func(p string, f *jen.File) { files[p] = f }
+	// Filled before the files are emitted in parallel, which only read them.
+	g.codecNonModels()
+	g.ptr(&meta.Field{Required: true, Default: new("")})
 
-	add("schema.go", g.schemaFile())
+	// Each job emits one file. Jobs run on all cores, the biggest (the
+	// schema's metadata and the wiring of all models) first; a file's
+	// jennifer tree lives only while its job runs.
+	type job struct {
+		path string
+		emit func() ([]byte, error)
+	}
+	jen := func(f func() *jen.File) func() ([]byte, error) {
+		return func() ([]byte, error) { return render(f()) }
+	}
+	schemaGo := func() ([]byte, error) {
+		if b := g.schemaText(); b != nil {
+			return b, nil
+		}
+		return render(g.schemaFile())
+	}
+	jobs := []job{{"schema.go", schemaGo}, {"datastore.go", jen(g.datastoreFile)}}
 	if len(s.Enums) > 0 {
-		add("enums.go", g.enumsFile())
+		jobs = append(jobs, job{"enums.go", jen(g.enumsFile)})
 	}
 	if len(s.NonModels) > 0 {
-		add("types.go", g.nonModelsFile())
+		jobs = append(jobs, job{"types.go", g.nonModelsFile})
 	}
 	for _, m := range s.Models {
-		add(snake(m.Name)+".go", g.modelFile(m))
 		pkg := g.fieldPackage(m)
-		add(path.Join(pkg, pkg+".go"), g.predicatesFile(m))
-	}
-	add("datastore.go", g.datastoreFile())
-	if err := errors.Join(g.errs...); err != nil {
-		return nil, err
+		jobs = append(jobs,
+			job{snake(m.Name) + ".go", func() ([]byte, error) { return g.modelFile(m) }},
+			job{path.Join(pkg, pkg+".go"), func() ([]byte, error) { return g.predicatesFile(m), nil }})
 	}
 
-	// Rendering (which gofmt's each file) dominates the run time, so files
-	// render in parallel; the output is sorted afterwards.
-	paths := make([]string, 0, len(files))
-	for p := range files {
-		paths = append(paths, p)
-	}
-	out := make([]File, len(paths))
-	errs := make([]error, len(paths))
+	out := make([]File, len(jobs))
+	errs := make([]error, len(jobs))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := range next {
-				var buf bytes.Buffer
-				if err := files[paths[i]].Render(&buf); err != nil {
-					errs[i] = fmt.Errorf("generate %s: %w", paths[i], err)
-					continue
-				}
-				// jennifer's Render has gofmt'ed the file already.
-				out[i] = File{Path: paths[i], Content: groupImports(buf.Bytes())}
+				b, err := jobs[i].emit()
+				out[i], errs[i] = File{Path: jobs[i].path, Content: b}, err
 			}
-		}()
+		})
 	}
-	for i := range paths {
+	for i := range jobs {
 		next <- i
 	}
 	close(next)
@@ -112,25 +115,27 @@ func Generate(s *meta.Schema, cfg Config) ([]File, error) {
 	return out, nil
 }
 
+// render renders a jennifer file, gofmt'ed, with its imports grouped.
+func render(f *jen.File) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := f.Render(&buf); err != nil {
+		return nil, fmt.Errorf("generate: %w", err)
+	}
+	return groupImports(buf.Bytes()), nil
+}
+
 // gen carries the schema through the emitters.
 type gen struct {
-	s    *meta.Schema
-	cfg  Config
-	errs []error // problems found while emitting, e.g. clashing method names
+	s   *meta.Schema
+	cfg Config
 
 	nonModelCodecs map[string]bool      // see codecNonModels
 	modelFields    map[*meta.Field]bool // see ptr
 }
 
-// method records a generated method name of a model's repository and
-// reports a clash (a relation or index whose name collides with another
-// method) as an error, rather than emitting code that cannot compile.
-func (g *gen) method(seen map[string]string, name, from string) {
-	if prev, ok := seen[name]; ok {
-		g.errs = append(g.errs, fmt.Errorf("generate: %s and %s both need the method name %s; rename one of them", prev, from, name))
-		return
-	}
-	seen[name] = from
+// newText starts a generated file written as text (see text).
+func (g *gen) newText() *text {
+	return newText(map[string]string{g.cfg.ImportPath: g.cfg.Package})
 }
 
 // newFile starts a generated file of the model package.
@@ -229,6 +234,50 @@ func scalarType(name string) *jen.Statement {
 		return jen.Qual(pkgScalar, "IPAddress")
 	}
 	panic("templates: unknown scalar " + name) // the schema package admits only the names above
+}
+
+// scalarText returns the Go type of a scalar, as text.
+func (t *text) scalar(name string) string {
+	switch name {
+	case meta.ID, meta.String:
+		return "string"
+	case meta.Int:
+		return "int"
+	case meta.Float:
+		return "float64"
+	case meta.Boolean:
+		return "bool"
+	case meta.AWSDate, meta.AWSTime, meta.AWSDateTime:
+		return t.q(pkgScalar, scalarGoName(name))
+	case meta.AWSTimestamp, meta.AWSJSON, meta.AWSEmail, meta.AWSURL, meta.AWSPhone, meta.AWSIPAddress:
+		return t.q(pkgScalar, strings.TrimPrefix(name, "AWS"))
+	}
+	panic("templates: unknown scalar " + name) // the schema package admits only the names above
+}
+
+// elemText is elemType as text.
+func (g *gen) elemText(t *text, f *meta.Field, qual string) string {
+	if f.Kind == meta.KindScalar {
+		return t.scalar(f.Type)
+	}
+	if qual != "" {
+		return t.q(qual, goName(f.Type))
+	}
+	return goName(f.Type)
+}
+
+// fieldText is fieldType as text.
+func (g *gen) fieldText(t *text, f *meta.Field, qual string) string {
+	e := g.elemText(t, f, qual)
+	switch {
+	case nullElems(f):
+		return "[]*" + e
+	case f.IsList:
+		return "[]" + e
+	case g.ptr(f):
+		return "*" + e
+	}
+	return e
 }
 
 // elemType returns the Go type of one value of f (no pointer, no slice),

@@ -151,6 +151,7 @@ func generate(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&opts.Lock, "lock", "", "schema lock `file` (default: dsgen.lock.json next to the schema)")
 	fs.StringVar(&opts.Migrations, "migrations", "", "migration files' `directory` (default: migrations next to the schema)")
 	fs.Var(&directives, "directive", "accept and ignore a custom transformer directive `name` (repeatable)")
+	fs.StringVar(&opts.CacheDir, "cache", "", "`directory` of the cache that lets a re-run with unchanged inputs skip its work (default: dsgen/generate in the user cache directory; off: none)")
 	fs.String("config", "", "settings `file` (default: the nearest dsgen.yml in the current directory or above)")
 	quiet := fs.Bool("q", false, "print nothing on success")
 	if err := parse(fs, args); err != nil {

@@ -12,7 +12,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/dsgen/dsgen/internal/migrate"
 	"github.com/dsgen/dsgen/internal/schema"
@@ -39,6 +41,10 @@ type Options struct {
 	Migrations string
 	// Warn receives problems that do not stop generation; nil drops them.
 	Warn func(error)
+	// CacheDir holds what a run needs to skip unchanged work on the next
+	// one; "" means dsgen's directory in the user cache directory
+	// (os.UserCacheDir), "off" disables the cache.
+	CacheDir string
 }
 
 // Result says what a run changed.
@@ -51,28 +57,18 @@ type Result struct {
 	Lock string
 }
 
-// Run generates the package described by opts.
+// Run generates the package described by opts. When the cache (see
+// Options.CacheDir) shows that nothing changed since the last run into the
+// same directory, it checks the files and returns without generating.
 func Run(opts Options) (*Result, error) {
 	if opts.Schema == "" || opts.Out == "" {
 		return nil, errors.New("generate: a schema and an output directory are required")
-	}
-	sopts := schema.Options{Directives: opts.Directives}
-	if opts.Warn != nil {
-		sopts.Warn = func(e *schema.Error) { opts.Warn(e) }
 	}
 	srcs, err := schema.ReadPath(opts.Schema)
 	if err != nil {
 		return nil, err
 	}
-	s, err := schema.Load(srcs, sopts)
-	if err != nil {
-		return nil, err
-	}
 	out, err := filepath.Abs(opts.Out)
-	if err != nil {
-		return nil, err
-	}
-	lockPath, first, err := useLock(opts, srcs, s)
 	if err != nil {
 		return nil, err
 	}
@@ -83,36 +79,149 @@ func Run(opts Options) (*Result, error) {
 	imp := opts.ImportPath
 	if imp == "" {
 		if imp, err = importPath(out); err != nil {
-			return nil, err
+			return nil, checkFirst(opts, srcs, err)
 		}
 	}
+	lockPath, _ := Paths(opts)
+	c := openCache(opts, out)
+	if c == nil {
+		return generate(opts, srcs, out, pkg, imp, nil)
+	}
+	inputs, err := c.inputs(opts, out, pkg, imp, srcs)
+	if err != nil {
+		return nil, err
+	}
+	k, err := key(inputs, lockPath)
+	if err != nil {
+		return nil, err
+	}
+	if m := c.load(); m.upToDate(k) {
+		return skip(opts, out, m)
+	}
+	c.forget()
+	var warnings []string
+	warn := opts.Warn
+	opts.Warn = func(e error) {
+		warnings = append(warnings, e.Error())
+		if warn != nil {
+			warn(e)
+		}
+	}
+	m := &manifest{Files: map[string]string{}}
+	res, err := generate(opts, srcs, out, pkg, imp, m)
+	if err != nil {
+		return nil, err
+	}
+	// The key again, with the lock this run may have written.
+	if m.Key, err = key(inputs, lockPath); err != nil {
+		return nil, err
+	}
+	m.Warnings = warnings
+	c.save(m)
+	return res, nil
+}
+
+// checkFirst returns the schema's errors, else the lock's, else err: the
+// order in which a run reports them.
+func checkFirst(opts Options, srcs []schema.Source, err error) error {
+	sopts := schema.Options{Directives: opts.Directives}
+	if opts.Warn != nil {
+		sopts.Warn = func(e *schema.Error) { opts.Warn(e) }
+	}
+	s, lerr := schema.Load(srcs, sopts)
+	if lerr != nil {
+		return lerr
+	}
+	if _, _, lerr := useLock(opts, srcs, s); lerr != nil {
+		return lerr
+	}
+	return err
+}
+
+// skip finishes a run whose inputs and outputs are those of the last one:
+// it gives the schema's warnings again and removes stray generated files.
+func skip(opts Options, out string, m *manifest) (*Result, error) {
+	if opts.Warn != nil {
+		for _, w := range m.Warnings {
+			opts.Warn(errors.New(w))
+		}
+	}
+	keep := make(map[string]bool, len(m.Package))
+	for _, p := range m.Package {
+		keep[p] = true
+	}
+	removed, err := removeStale(out, keep)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Unchanged: len(m.Package), Removed: removed}, nil
+}
+
+// generate runs the generator and writes what changed, recording what it
+// left in m when m is not nil.
+func generate(opts Options, srcs []schema.Source, out, pkg, imp string, m *manifest) (*Result, error) {
+	sopts := schema.Options{Directives: opts.Directives}
+	if opts.Warn != nil {
+		sopts.Warn = func(e *schema.Error) { opts.Warn(e) }
+	}
+	s, err := schema.Load(srcs, sopts)
+	if err != nil {
+		return nil, err
+	}
+	lockPath, first, err := useLock(opts, srcs, s)
+	if err != nil {
+		return nil, err
+	}
+	// The introspection JSON is rendered while the package is.
+	var js []byte
+	jsErr := make(chan error, 1)
+	if opts.Introspection != "" {
+		go func() {
+			var err error
+			js, err = schema.Introspection(s)
+			jsErr <- err
+		}()
+	} else {
+		jsErr <- nil
+	}
 	files, err := templates.Generate(s, templates.Config{Package: pkg, ImportPath: imp})
+	if jerr := <-jsErr; err == nil {
+		err = jerr
+	}
 	if err != nil {
 		return nil, err
 	}
 	res := &Result{}
 	keep := map[string]bool{}
-	for _, f := range files {
-		p := filepath.Join(out, filepath.FromSlash(f.Path))
-		keep[p] = true
-		changed, err := writeIfChanged(p, f.Content)
-		if err != nil {
-			return nil, err
+	record := func(p string, content []byte) {
+		if m != nil {
+			m.Files[p] = sum(content)
 		}
-		if changed {
-			res.Written = append(res.Written, p)
+	}
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = filepath.Join(out, filepath.FromSlash(f.Path))
+		keep[paths[i]] = true
+	}
+	changed, err := writeAll(paths, files)
+	if err != nil {
+		return nil, err
+	}
+	for i, f := range files {
+		if changed[i] {
+			res.Written = append(res.Written, paths[i])
 		} else {
 			res.Unchanged++
+		}
+		record(paths[i], f.Content)
+		if m != nil {
+			m.Package = append(m.Package, paths[i])
 		}
 	}
 	if res.Removed, err = removeStale(out, keep); err != nil {
 		return nil, err
 	}
 	if opts.Introspection != "" {
-		js, err := schema.Introspection(s)
-		if err != nil {
-			return nil, err
-		}
 		changed, err := writeIfChanged(opts.Introspection, js)
 		if err != nil {
 			return nil, err
@@ -120,6 +229,8 @@ func Run(opts Options) (*Result, error) {
 		if changed {
 			res.Written = append(res.Written, opts.Introspection)
 		}
+		p, _ := filepath.Abs(opts.Introspection)
+		record(p, js)
 	}
 	if first != nil {
 		// Written last, so a failed run leaves no lock behind.
@@ -176,16 +287,45 @@ func useLock(opts Options, srcs []schema.Source, s *meta.Schema) (lockPath strin
 	return lockPath, nil, nil
 }
 
+// writeAll writes every file whose content changed (see writeIfChanged),
+// on all cores: creating a thousand files costs as much as generating
+// them. changed[i] says whether files[i] was written.
+func writeAll(paths []string, files []templates.File) (changed []bool, err error) {
+	changed = make([]bool, len(files))
+	errs := make([]error, len(files))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range next {
+				changed[i], errs[i] = writeIfChanged(paths[i], files[i].Content)
+			}
+		})
+	}
+	for i := range files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return changed, errors.Join(errs...)
+}
+
 // writeIfChanged writes content to p unless p already holds it, so that
 // unchanged files keep their modification times and builds stay cached.
 func writeIfChanged(p string, content []byte) (bool, error) {
 	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, content) {
 		return false, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return false, err
+	err := os.WriteFile(p, content, 0o644)
+	if errors.Is(err, fs.ErrNotExist) {
+		// The directory is missing (checking it first would cost a
+		// system call per file of a thousand-file package).
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return false, err
+		}
+		err = os.WriteFile(p, content, 0o644)
 	}
-	return true, os.WriteFile(p, content, 0o644)
+	return true, err
 }
 
 // removeStale deletes generated Go files under out that this run did not

@@ -42,12 +42,15 @@ func run(t *testing.T, opts Options) (*Result, error) {
 		opts.Out = filepath.Join(filepath.Dir(opts.Schema), "model")
 	}
 	opts.ImportPath = "example.com/app/model"
+	if opts.CacheDir == "" {
+		opts.CacheDir = filepath.Join(filepath.Dir(opts.Schema), "cache")
+	}
 	return Run(opts)
 }
 
 // migrateSchema does what dsgen migrate does: plans the schema against its
 // lock, writes the migration and moves the lock.
-func migrateSchema(t *testing.T, schemaPath string) *migrate.Migration {
+func migrateSchema(t testing.TB, schemaPath string) *migrate.Migration {
 	t.Helper()
 	lockPath, migDir := Paths(Options{Schema: schemaPath})
 	srcs, err := schema.ReadPath(schemaPath)
