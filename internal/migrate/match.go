@@ -71,6 +71,7 @@ func match(prev *Lock, s *meta.Schema) (*matching, error) {
 			if err != nil {
 				return nil, err
 			}
+			matchImplicitKeys(s, m, p.prev.Fields, fm)
 			p.fields = fm
 		}
 		out.models = append(out.models, p)
