@@ -11,7 +11,10 @@
 // written before the lock existed read the same when the codec switches to
 // lock ids. A rename keeps the id: the schema declares it with
 // @renamedFrom(name: "old") on the type or field (ReadRenames,
-// Lock.ApplyRenames), or the user sets "renamedTo" on the lock entry.
+// Lock.ApplyRenames), or the user sets "renamedTo" on the lock entry. An
+// implicit foreign key that a relation's other end would name differently
+// (a v1 @connection(name) pair's commentPostId, the v2 @hasMany/@belongsTo
+// pair's postCommentsId) keeps the locked field's id too (matchImplicitKeys).
 //
 // # Plans
 //

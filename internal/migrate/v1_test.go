@@ -177,6 +177,11 @@ type Comment @model { id: ID! content: String }`},
 		{"unnamed hasOne", `type Project @model { id: ID! team: Team @connection }
 type Team @model { id: ID! name: String }`, `type Project @model { id: ID! team: Team @hasOne }
 type Team @model { id: ID! name: String }`},
+		// What Amplify's migrator writes for @connection(fields) on a single
+		// field with no list on the other side.
+		{"hasOne with fields", `type Project @model { id: ID! teamID: ID team: Team @connection(fields: ["teamID"]) }
+type Team @model { id: ID! name: String }`, `type Project @model { id: ID! teamID: ID team: Team @hasOne(fields: ["teamID"]) }
+type Team @model { id: ID! name: String }`},
 		{"named hasOne pair", `type Project @model { id: ID! team: Team @connection(name: "PT") }
 type Team @model { id: ID! name: String project: Project @connection(name: "PT") }`, `type Project @model { id: ID! team: Team @hasOne }
 type Team @model { id: ID! name: String project: Project @belongsTo }`},
