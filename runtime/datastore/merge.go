@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strconv"
 
 	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
@@ -59,8 +60,32 @@ func readSyncMeta(txn storage.Txn, t *engine.Table, recordKey []byte) (*SyncMeta
 }
 
 func writeSyncMeta(txn storage.Txn, t *engine.Table, recordKey []byte, m SyncMeta) error {
-	b, _ := json.Marshal(m)
-	return txn.Set(syncMetaKey(t, recordKey), b)
+	return txn.Set(syncMetaKey(t, recordKey), m.appendJSON(nil))
+}
+
+// appendJSON appends m as json.Marshal writes it (same keys, order and
+// omissions), without reflection: a base sync writes it for every record.
+func (m SyncMeta) appendJSON(b []byte) []byte {
+	b = append(b, `{"v":`...)
+	b = strconv.AppendInt(b, m.Version, 10)
+	b = append(b, `,"t":`...)
+	b = strconv.AppendInt(b, m.LastChangedAt, 10)
+	if m.Deleted {
+		b = append(b, `,"d":true`...)
+	}
+	if m.Seen != 0 {
+		b = append(b, `,"s":`...)
+		b = strconv.AppendInt(b, m.Seen, 10)
+	}
+	if len(m.Held) > 0 {
+		b = append(b, `,"h":`...)
+		b = append(b, m.Held...)
+	}
+	if m.HeldVersion != 0 {
+		b = append(b, `,"hv":`...)
+		b = strconv.AppendInt(b, m.HeldVersion, 10)
+	}
+	return append(b, '}')
 }
 
 // RecordSyncMeta returns the sync metadata of the record of model under
