@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,7 +26,8 @@ import (
 // separate process on loopback, so the heap figures are the client's
 // alone. Each reports, in the same run, the server alone: the same pages
 // (syncPosts, limit 1000, by nextToken to the end) fetched over HTTP and
-// discarded unread ("server-records/s").
+// discarded unread ("server-records/s"), and the client's CPU time per
+// record, the figure a loaded machine disturbs least.
 //
 //	go test -run '^$' -bench BaseSyncProc -benchtime 3x ./runtime/syncengine
 func BenchmarkBaseSyncProc10k(b *testing.B) { benchBaseSyncProc(b, 10_000) }
@@ -53,7 +55,7 @@ func benchBaseSyncProc(b *testing.B, n int) {
 	})
 	bs := &benchServer{url: srv.URL}
 
-	var serverTime float64
+	var serverTime, clientCPU float64
 	var peak heapPeaks
 	b.ResetTimer()
 	for range b.N {
@@ -62,9 +64,11 @@ func benchBaseSyncProc(b *testing.B, n int) {
 		c := openBenchClient(b, bs)
 		runtime.GC()
 		h := startBenchHeapPeak()
+		cpu0 := benchCPUSeconds(b)
 		b.StartTimer()
 		evs := c.start(b)
 		b.StopTimer()
+		clientCPU += benchCPUSeconds(b) - cpu0
 		peak = peak.max(h.stop())
 		if ms := benchPostSynced(b, evs); !ms.IsFullSync || ms.Items != n || ms.Applied != n {
 			b.Fatalf("Post sync: %+v, want a full sync applying %d records", ms, n)
@@ -77,7 +81,19 @@ func benchBaseSyncProc(b *testing.B, n int) {
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
 	b.ReportMetric(float64(n*b.N)/serverTime, "server-records/s")
+	b.ReportMetric(clientCPU*1e6/float64(n*b.N), "client-CPU-µs/record")
 	peak.report(b)
+}
+
+// benchCPUSeconds is the CPU time (user and system) this process has used:
+// with the server in another process, the client's cost per record, which
+// unlike the wall time does not depend on what else the machine runs.
+func benchCPUSeconds(b *testing.B) float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // benchServerAlone fetches every page of syncPosts from url, limit 1000,
