@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 )
@@ -64,4 +65,36 @@ func TestFastSyncPageStepsAside(t *testing.T) {
 	if !ok || len(items) != 2 || items[0]["id"] != "a" || items[1] != nil || next == nil || *next != "t" || started != "5" {
 		t.Errorf("fastSyncPage = %v %v %v %v", items, next, started, ok)
 	}
+}
+
+// BenchmarkDecodeSyncPage decodes a page of 1,000 blog Posts with the fast
+// path and with encoding/json.
+//
+//	go test -run '^$' -bench DecodeSyncPage ./runtime/appsync/client
+func BenchmarkDecodeSyncPage(b *testing.B) {
+	var page bytes.Buffer
+	page.WriteString(`{"data":{"syncPosts":{"items":[`)
+	for i := range 1000 {
+		if i > 0 {
+			page.WriteByte(',')
+		}
+		fmt.Fprintf(&page, `{"id":"p%06d","title":"Seeded post number p%06d","rating":%d,"status":"PUBLISHED","blogPostsId":null,"createdAt":"2026-12-02T17:00:00.000Z","updatedAt":"2026-12-02T17:00:00.000Z","_version":1,"_lastChangedAt":1764694800000,"_deleted":null,"blog":null}`, i, i, i%5)
+	}
+	page.WriteString(`],"nextToken":"abc","startedAt":1764694800000}}}`)
+	body := page.Bytes()
+	b.Run("fast", func(b *testing.B) {
+		for range b.N {
+			if _, _, _, ok := fastSyncPage(body, "syncPosts"); !ok {
+				b.Fatal("not on the fast path")
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		for range b.N {
+			var resp syncResponse
+			if err := decode(body, &resp); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
