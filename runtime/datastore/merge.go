@@ -88,6 +88,46 @@ func (m SyncMeta) appendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
+// seenOf reads Seen from sync metadata as appendJSON (and json.Marshal)
+// writes it, without decoding the rest: SweepUnseen reads it for every
+// record after a full sync. ok is false for any other shape.
+func seenOf(b []byte) (int64, bool) {
+	num := func(b []byte) ([]byte, []byte) {
+		i := 0
+		if i < len(b) && b[i] == '-' {
+			i++
+		}
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return b[:i], b[i:]
+	}
+	rest, ok := bytes.CutPrefix(b, []byte(`{"v":`))
+	if !ok {
+		return 0, false
+	}
+	v, rest := num(rest)
+	if rest, ok = bytes.CutPrefix(rest, []byte(`,"t":`)); !ok || len(v) == 0 {
+		return 0, false
+	}
+	if v, rest = num(rest); len(v) == 0 {
+		return 0, false
+	}
+	rest, _ = bytes.CutPrefix(rest, []byte(`,"d":true`))
+	if rest, ok := bytes.CutPrefix(rest, []byte(`,"s":`)); ok {
+		n, rest := num(rest)
+		seen, err := strconv.ParseInt(string(n), 10, 64)
+		if err != nil || len(rest) == 0 || (rest[0] != '}' && rest[0] != ',') {
+			return 0, false
+		}
+		return seen, true
+	}
+	if bytes.Equal(rest, []byte("}")) || bytes.HasPrefix(rest, []byte(`,"h`)) {
+		return 0, true
+	}
+	return 0, false
+}
+
 // RecordSyncMeta returns the sync metadata of the record of model under
 // key, and false when the record has never been synced.
 func (s *Store) RecordSyncMeta(ctx context.Context, model string, key ...any) (SyncMeta, bool, error) {
@@ -400,7 +440,11 @@ func (y SyncStore) SweepUnseen(ctx context.Context, model string, startedAt int6
 				if err != nil {
 					return err
 				}
-				if json.Unmarshal(b, &m) == nil && m.Seen != startedAt {
+				seen, ok := seenOf(b)
+				if !ok && json.Unmarshal(b, &m) == nil {
+					seen, ok = m.Seen, true
+				}
+				if ok && seen != startedAt {
 					batch = append(batch, it.KeyCopy(nil))
 				}
 				after = it.KeyCopy(nil)

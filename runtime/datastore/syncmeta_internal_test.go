@@ -23,5 +23,18 @@ func TestSyncMetaJSONMatchesMarshal(t *testing.T) {
 		if got := m.appendJSON(nil); string(got) != string(want) {
 			t.Errorf("appendJSON(%+v) = %s, want %s", m, got, want)
 		}
+		if seen, ok := seenOf(want); !ok || seen != m.Seen {
+			t.Errorf("seenOf(%s) = %d, %v, want %d", want, seen, ok, m.Seen)
+		}
+	}
+}
+
+// TestSeenOfStepsAside checks that sync metadata of another shape is left
+// to encoding/json.
+func TestSeenOfStepsAside(t *testing.T) {
+	for _, in := range []string{``, `{}`, `{"t":1,"v":2}`, `{"v":1,"t":2,"s":x}`, `{"v":1,"t":2,"x":1}`, `{"v":1,"t":2`, `{"v":1,"t":2,"s":99999999999999999999}`, `{"v":,"t":1}`, `{"v":1,"t":}`} {
+		if seen, ok := seenOf([]byte(in)); ok {
+			t.Errorf("seenOf(%s) = %d, true; want false", in, seen)
+		}
 	}
 }
