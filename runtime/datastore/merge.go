@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"strconv"
 
 	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
@@ -58,8 +59,72 @@ func readSyncMeta(txn storage.Txn, t *engine.Table, recordKey []byte) (*SyncMeta
 }
 
 func writeSyncMeta(txn storage.Txn, t *engine.Table, recordKey []byte, m SyncMeta) error {
-	b, _ := json.Marshal(m)
-	return txn.Set(syncMetaKey(t, recordKey), b)
+	return txn.Set(syncMetaKey(t, recordKey), m.appendJSON(nil))
+}
+
+// appendJSON appends m as json.Marshal writes it (same keys, order and
+// omissions), without reflection: a base sync writes it for every record.
+func (m SyncMeta) appendJSON(b []byte) []byte {
+	b = append(b, `{"v":`...)
+	b = strconv.AppendInt(b, m.Version, 10)
+	b = append(b, `,"t":`...)
+	b = strconv.AppendInt(b, m.LastChangedAt, 10)
+	if m.Deleted {
+		b = append(b, `,"d":true`...)
+	}
+	if m.Seen != 0 {
+		b = append(b, `,"s":`...)
+		b = strconv.AppendInt(b, m.Seen, 10)
+	}
+	if len(m.Held) > 0 {
+		b = append(b, `,"h":`...)
+		b = append(b, m.Held...)
+	}
+	if m.HeldVersion != 0 {
+		b = append(b, `,"hv":`...)
+		b = strconv.AppendInt(b, m.HeldVersion, 10)
+	}
+	return append(b, '}')
+}
+
+// seenOf reads Seen from sync metadata as appendJSON (and json.Marshal)
+// writes it, without decoding the rest: SweepUnseen reads it for every
+// record after a full sync. ok is false for any other shape.
+func seenOf(b []byte) (int64, bool) {
+	num := func(b []byte) ([]byte, []byte) {
+		i := 0
+		if i < len(b) && b[i] == '-' {
+			i++
+		}
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return b[:i], b[i:]
+	}
+	rest, ok := bytes.CutPrefix(b, []byte(`{"v":`))
+	if !ok {
+		return 0, false
+	}
+	v, rest := num(rest)
+	if rest, ok = bytes.CutPrefix(rest, []byte(`,"t":`)); !ok || len(v) == 0 {
+		return 0, false
+	}
+	if v, rest = num(rest); len(v) == 0 {
+		return 0, false
+	}
+	rest, _ = bytes.CutPrefix(rest, []byte(`,"d":true`))
+	if rest, ok := bytes.CutPrefix(rest, []byte(`,"s":`)); ok {
+		n, rest := num(rest)
+		seen, err := strconv.ParseInt(string(n), 10, 64)
+		if err != nil || len(rest) == 0 || (rest[0] != '}' && rest[0] != ',') {
+			return 0, false
+		}
+		return seen, true
+	}
+	if bytes.Equal(rest, []byte("}")) || bytes.HasPrefix(rest, []byte(`,"h`)) {
+		return 0, true
+	}
+	return 0, false
 }
 
 // RecordSyncMeta returns the sync metadata of the record of model under
@@ -328,7 +393,11 @@ func (y SyncStore) SweepUnseen(ctx context.Context, model string, startedAt int6
 				if err != nil {
 					return err
 				}
-				if json.Unmarshal(b, &m) == nil && m.Seen != startedAt {
+				seen, ok := seenOf(b)
+				if !ok && json.Unmarshal(b, &m) == nil {
+					seen, ok = m.Seen, true
+				}
+				if ok && seen != startedAt {
 					batch = append(batch, it.KeyCopy(nil))
 				}
 				after = it.KeyCopy(nil)

@@ -79,18 +79,24 @@ func (e *Engine) syncModel(ctx context.Context, m *meta.Model) error {
 		limit = n
 	}
 	items, applied, truncated := 0, 0, false
+	pages, stop := e.prefetch(ctx, m, client.SyncArgs{
+		Filter: filter, Limit: e.cfg.SyncPageSize, NextToken: token, LastSync: lastSync,
+	})
+	defer stop()
 	for {
-		page, err := withAuth(e, m.Name, opSync, func(c authChoice) (client.SyncPage, error) {
-			return c.client.Sync(ctx, e.docs[m.Name], client.SyncArgs{
-				Filter: filter, Limit: e.cfg.SyncPageSize, NextToken: token, LastSync: lastSync,
-			})
-		})
-		if e.auth.skippable(err) {
-			e.log.Warn("every configured auth mode the model allows was refused; it is not synced this time", "model", m.Name, "error", err)
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("sync %s: %w", m.Name, err)
+		var page client.SyncPage
+		select {
+		case f := <-pages:
+			if e.auth.skippable(f.err) {
+				e.log.Warn("every configured auth mode the model allows was refused; it is not synced this time", "model", m.Name, "error", f.err)
+				return nil
+			}
+			if f.err != nil {
+				return fmt.Errorf("sync %s: %w", m.Name, f.err)
+			}
+			page = f.page
+		case <-ctx.Done():
+			return fmt.Errorf("sync %s: %w", m.Name, ctx.Err())
 		}
 		if startedAt == 0 {
 			startedAt = page.StartedAt
@@ -125,6 +131,7 @@ func (e *Engine) syncModel(ctx context.Context, m *meta.Model) error {
 			return err
 		}
 	}
+	stop()
 	removed := 0
 	if full && !truncated {
 		if removed, err = e.store.SweepUnseen(ctx, m.Name, startedAt); err != nil {
@@ -143,4 +150,43 @@ func (e *Engine) syncModel(ctx context.Context, m *meta.Model) error {
 	e.store.SetSynced(m.Name, true)
 	e.events.emit(ModelSynced{Model: m.Name, IsFullSync: full, IsDeltaSync: !full, Items: items, Applied: applied, Removed: removed})
 	return nil
+}
+
+// fetched is one page of a sync query, or the error that ended the run.
+type fetched struct {
+	page client.SyncPage
+	err  error
+}
+
+// prefetch fetches the pages of m's sync query from args on, one ahead of
+// the caller: page k+1 is requested and decoded while the caller applies
+// page k, so the server's work and the local writes overlap. It holds at
+// most one page besides the caller's, and stops after the last page or an
+// error. stop cancels it and waits for it to end; it may be called more
+// than once.
+func (e *Engine) prefetch(ctx context.Context, m *meta.Model, args client.SyncArgs) (<-chan fetched, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	out := make(chan fetched)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			page, err := withAuth(e, m.Name, opSync, func(c authChoice) (client.SyncPage, error) {
+				return c.client.Sync(ctx, e.docs[m.Name], args)
+			})
+			select {
+			case out <- fetched{page: page, err: err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || page.NextToken == "" {
+				return
+			}
+			args.NextToken = page.NextToken
+		}
+	}()
+	return out, func() {
+		cancel()
+		<-done
+	}
 }

@@ -75,7 +75,9 @@ func (c *Client) Sync(ctx context.Context, docs *ModelDocs, args SyncArgs) (Sync
 		return SyncPage{}, err
 	}
 	var resp syncResponse
-	if err := decode(body, &resp); err != nil {
+	if items, next, started, ok := fastSyncPage(body, docs.SyncField); ok {
+		resp.Data = map[string]*syncConn{docs.SyncField: {Items: items, NextToken: next, StartedAt: started}}
+	} else if err := decode(body, &resp); err != nil {
 		return SyncPage{}, &ResponseError{StatusCode: status, Reason: "body is not a sync query response", Err: err}
 	}
 	conn, ok := resp.Data[docs.SyncField]
