@@ -196,3 +196,38 @@ func TestE2EStoreObserveUntyped(t *testing.T) {
 		t.Fatalf("untyped change = %+v", c)
 	}
 }
+
+// TestE2EStoreObserveLocalChanges: with LocalChanges a store-wide observer
+// gets the app's own writes and none of the records a sync applies, even
+// when a sync applies more than ObserveBacklog of them (they are not
+// queued, so they cannot overrun it).
+func TestE2EStoreObserveLocalChanges(t *testing.T) {
+	ctx := context.Background()
+	ds := openBlog(t, datastore.Outbox(), datastore.ObserveBacklog(10))
+	obsCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	local := ds.Store().Observe(obsCtx, datastore.LocalChanges())
+
+	var page []map[string]any
+	for i := range 50 {
+		page = append(page, map[string]any{"id": fmt.Sprint("remote", i), "name": "r", "_version": json.Number("1"), "_lastChangedAt": json.Number("1000")})
+	}
+	res, err := ds.Store().Sync().ApplyRemote(ctx, "Blog", page)
+	must(t, err)
+	if res.Applied != 50 {
+		t.Fatalf("applied %d of 50", res.Applied)
+	}
+	must(t, ds.Blog.Save(ctx, &blogm.Blog{ID: "mine", Name: "m"}))
+
+	select {
+	case c := <-local:
+		if got := describe(t, c); got != "INSERT Blog mine" {
+			t.Fatalf("first change = %s, want the local save (no synced record)", got)
+		}
+		if c.FromSync {
+			t.Fatal("a local change marked FromSync")
+		}
+	case <-time.After(time.Minute): // hang guard
+		t.Fatal("no change within a minute")
+	}
+}

@@ -91,11 +91,20 @@ type queue struct {
 	overrun bool
 	limit   int
 	wake    chan struct{} // capacity 1: "there is something to read"
+	// local drops changes from the sync engine before they are queued
+	// (Store.Observe with LocalChanges).
+	local bool
 }
 
 // push appends events without blocking. Past the limit the queue is
 // marked overrun and stops taking events.
 func (q *queue) push(evs []event) {
+	if q.local {
+		evs = localEvents(evs)
+		if len(evs) == 0 {
+			return
+		}
+	}
 	q.mu.Lock()
 	if q.closed || q.overrun {
 		q.mu.Unlock()
@@ -112,6 +121,27 @@ func (q *queue) push(evs []event) {
 	case q.wake <- struct{}{}:
 	default:
 	}
+}
+
+// localEvents returns the events of evs not from sync (evs itself when
+// that is all of them).
+func localEvents(evs []event) []event {
+	n := 0
+	for _, ev := range evs {
+		if !ev.fromSync {
+			n++
+		}
+	}
+	if n == len(evs) {
+		return evs
+	}
+	out := make([]event, 0, n)
+	for _, ev := range evs {
+		if !ev.fromSync {
+			out = append(out, ev)
+		}
+	}
+	return out
 }
 
 // take returns the queued events.

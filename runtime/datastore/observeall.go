@@ -27,6 +27,16 @@ type StoreChange struct {
 	Err error
 }
 
+// ObserveOption tunes Store.Observe.
+type ObserveOption func(*observeOptions)
+
+type observeOptions struct{ local bool }
+
+// LocalChanges makes Store.Observe deliver only the app's own writes, not
+// the records the sync engine applies: those are neither queued nor
+// decoded, so a base sync of many records costs such an observer nothing.
+func LocalChanges() ObserveOption { return func(o *observeOptions) { o.local = true } }
+
 // decoder reads a stored record of one model into its generated type.
 type decoder func(data []byte) (any, error)
 
@@ -65,9 +75,13 @@ func (s *Store) element(ev event) (any, error) {
 // than ObserveBacklog changes wait for a reader, the store drops them and
 // ends the channel with a final StoreChange whose Err is ErrSlowConsumer.
 // The channel is also closed when Observe cannot start (closed store).
-func (s *Store) Observe(ctx context.Context) <-chan StoreChange {
+func (s *Store) Observe(ctx context.Context, opts ...ObserveOption) <-chan StoreChange {
+	var o observeOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	out := make(chan StoreChange)
-	if err := s.observeAll(ctx, func(q *queue) {
+	if err := s.observeAll(ctx, o.local, func(q *queue) {
 		defer close(out)
 		send := func(c StoreChange) bool {
 			select {
@@ -110,7 +124,7 @@ func (s *Store) Observe(ctx context.Context) <-chan StoreChange {
 
 // observeAll registers a store-wide observer goroutine run(q) that ends
 // with ctx, the store or its queue.
-func (s *Store) observeAll(ctx context.Context, run func(q *queue)) error {
+func (s *Store) observeAll(ctx context.Context, local bool, run func(q *queue)) error {
 	if err := s.live(ctx); err != nil {
 		return err
 	}
@@ -119,7 +133,7 @@ func (s *Store) observeAll(ctx context.Context, run func(q *queue)) error {
 	if s.closed {
 		return ErrClosed
 	}
-	q := &queue{limit: s.cfg.backlog, wake: make(chan struct{}, 1)}
+	q := &queue{limit: s.cfg.backlog, wake: make(chan struct{}, 1), local: local}
 	s.hub.mu.Lock()
 	s.hub.all[q] = struct{}{}
 	s.hub.mu.Unlock()

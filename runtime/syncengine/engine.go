@@ -144,7 +144,7 @@ type Engine struct {
 	// startStore starts the local store (datastore.Store.Start).
 	startStore func(context.Context) error
 	// observe observes the local store (datastore.Store.Observe).
-	observe func(context.Context) <-chan datastore.StoreChange
+	observe func(context.Context, ...datastore.ObserveOption) <-chan datastore.StoreChange
 	cfg     Config
 	client  *client.Client
 	auth    *authPlan
@@ -292,7 +292,8 @@ func (e *Engine) Start(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(context.Background())
 	e.cancel, e.done, e.ready = cancel, make(chan struct{}), make(chan struct{})
 	// Observed before Start returns, so a write right after it is reported.
-	changes := e.observe(runCtx)
+	// Only local writes: the records a sync applies are not decoded.
+	changes := e.observe(runCtx, datastore.LocalChanges())
 	e.events.emit(StorageSubscribed{})
 	go func(done, ready chan struct{}) {
 		defer close(done)
