@@ -585,50 +585,8 @@ func (s *Badger) raiseFloor() (int64, *batch, error) {
 // cursor (nil: from the start), at most limit (> 0) of them. Next is nil
 // exactly when no record follows.
 func (s *Badger) Scan(ctx context.Context, model string, cursor []byte, limit int) (Page, error) {
-	if err := s.begin(ctx); err != nil {
-		return Page{}, err
-	}
-	defer s.ops.Done()
-	if limit <= 0 {
-		return Page{}, fmt.Errorf("store: scan %s: limit %d, want > 0", model, limit)
-	}
-	prefix := modelPrefix(nsRecord, model)
-	start := prefix
-	if cursor != nil {
-		k, err := scanCursor(model, cursor)
-		if err != nil {
-			return Page{}, err
-		}
-		start = append(bytes.Clone(k), 0) // the smallest key after k
-	}
-	txn := s.db.NewTxn(false)
-	defer txn.Discard()
-	it := txn.Iterate(storage.IterOptions{Prefix: prefix})
-	defer it.Close()
-
-	var page Page
-	var last []byte
-	for it.Seek(start); it.ValidForPrefix(prefix); it.Next() {
-		if len(page.Records) == limit {
-			page.Next = sealCursor(cursorScan, last)
-			break
-		}
-		var rec Record
-		err := it.Value(func(v []byte) error {
-			r, err := decodeRow(v)
-			if err != nil {
-				return err
-			}
-			rec, err = r.record(model)
-			return err
-		})
-		if err != nil {
-			return Page{}, fmt.Errorf("store: scan %s: %w", model, err)
-		}
-		page.Records = append(page.Records, rec)
-		last = it.KeyCopy(last)
-	}
-	return page, nil
+	d, err := s.readRecords(ctx, "scan", model, cursor, limit)
+	return d.page(), err
 }
 
 // Changes reads model's change log for since <= LastChangedAt < until in

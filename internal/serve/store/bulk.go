@@ -34,6 +34,18 @@ type DumpPage struct {
 	Next []byte
 }
 
+// page is d without the tombstone expiries (what Scan returns).
+func (d DumpPage) page() Page {
+	if d.Records == nil {
+		return Page{Next: d.Next}
+	}
+	recs := make([]Record, len(d.Records))
+	for i, l := range d.Records {
+		recs[i] = l.Record
+	}
+	return Page{Records: recs, Next: d.Next}
+}
+
 // Bulk is what `dsgen serve import` and `export` need beyond Store; both
 // engines implement it. Loaded records go to the base table only, not the
 // change log or the feed: clients get them by a base sync, which the

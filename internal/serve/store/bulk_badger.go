@@ -177,12 +177,18 @@ func (s *Badger) ImportEpoch(ctx context.Context) (int64, error) {
 // Dump reads model's records in key order with their tombstone expiry;
 // cursors are Scan's.
 func (s *Badger) Dump(ctx context.Context, model string, cursor []byte, limit int) (DumpPage, error) {
+	return s.readRecords(ctx, "dump", model, cursor, limit)
+}
+
+// readRecords is Scan and Dump (op names which in errors): model's
+// records in key order after cursor, with their tombstone expiry.
+func (s *Badger) readRecords(ctx context.Context, op, model string, cursor []byte, limit int) (DumpPage, error) {
 	if err := s.begin(ctx); err != nil {
 		return DumpPage{}, err
 	}
 	defer s.ops.Done()
 	if limit <= 0 {
-		return DumpPage{}, fmt.Errorf("store: dump %s: limit %d, want > 0", model, limit)
+		return DumpPage{}, fmt.Errorf("store: %s %s: limit %d, want > 0", op, model, limit)
 	}
 	prefix := modelPrefix(nsRecord, model)
 	start := prefix
@@ -217,7 +223,7 @@ func (s *Badger) Dump(ctx context.Context, model string, cursor []byte, limit in
 			return err
 		})
 		if err != nil {
-			return DumpPage{}, fmt.Errorf("store: dump %s: %w", model, err)
+			return DumpPage{}, fmt.Errorf("store: %s %s: %w", op, model, err)
 		}
 		page.Records = append(page.Records, rec)
 		last = it.KeyCopy(last)

@@ -147,12 +147,18 @@ func (s *Postgres) ImportEpoch(ctx context.Context) (int64, error) {
 // Dump reads model's records in key order with their tombstone expiry;
 // cursors are Scan's.
 func (s *Postgres) Dump(ctx context.Context, model string, cursor []byte, limit int) (DumpPage, error) {
+	return s.readRecords(ctx, "dump", model, cursor, limit)
+}
+
+// readRecords is Scan and Dump (op names which in errors): model's
+// records in key order after cursor, with their tombstone expiry.
+func (s *Postgres) readRecords(ctx context.Context, op, model string, cursor []byte, limit int) (DumpPage, error) {
 	if err := s.begin(ctx); err != nil {
 		return DumpPage{}, err
 	}
 	defer s.ops.Done()
 	if limit <= 0 {
-		return DumpPage{}, fmt.Errorf("store: dump %s: limit %d, want > 0", model, limit)
+		return DumpPage{}, fmt.Errorf("store: %s %s: limit %d, want > 0", op, model, limit)
 	}
 	after := []byte{}
 	if cursor != nil {
@@ -165,7 +171,7 @@ func (s *Postgres) Dump(ctx context.Context, model string, cursor []byte, limit 
 	rows, err := s.pool.Query(ctx, `SELECT pk, key, item, version, lca, deleted, coalesce(expire_at, 0) FROM dsgen_records
 		WHERE model = $1 AND pk > $2 ORDER BY pk LIMIT $3`, model, after, limit+1)
 	if err != nil {
-		return DumpPage{}, fmt.Errorf("store: dump %s: %w", model, err)
+		return DumpPage{}, fmt.Errorf("store: %s %s: %w", op, model, err)
 	}
 	defer rows.Close()
 	var page DumpPage
@@ -179,11 +185,11 @@ func (s *Postgres) Dump(ctx context.Context, model string, cursor []byte, limit 
 		var version, lca, exp int64
 		var deleted bool
 		if err := rows.Scan(&pk, &k, &item, &version, &lca, &deleted, &exp); err != nil {
-			return DumpPage{}, fmt.Errorf("store: dump %s: %w", model, err)
+			return DumpPage{}, fmt.Errorf("store: %s %s: %w", op, model, err)
 		}
 		rec, err := pgRecord(model, k, item, version, lca, deleted)
 		if err != nil {
-			return DumpPage{}, fmt.Errorf("store: dump %s: %w", model, err)
+			return DumpPage{}, fmt.Errorf("store: %s %s: %w", op, model, err)
 		}
 		l := Loaded{Record: rec}
 		if deleted {
@@ -193,7 +199,7 @@ func (s *Postgres) Dump(ctx context.Context, model string, cursor []byte, limit 
 		last = pk
 	}
 	if err := rows.Err(); err != nil {
-		return DumpPage{}, fmt.Errorf("store: dump %s: %w", model, err)
+		return DumpPage{}, fmt.Errorf("store: %s %s: %w", op, model, err)
 	}
 	return page, nil
 }

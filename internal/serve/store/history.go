@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/dsgen/dsgen/runtime/storage"
 )
@@ -70,9 +71,7 @@ func (s *Badger) History(ctx context.Context, model string, key []any, limit int
 		}
 		out = append(out, Change{Op: r.op, Seq: seq, Record: rec})
 	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
+	slices.Reverse(out)
 	return out, nil
 }
 
@@ -114,8 +113,6 @@ func (s *Postgres) History(ctx context.Context, model string, key []any, limit i
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: history %s %v: %w", model, norm, err)
 	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
+	slices.Reverse(out)
 	return out, nil
 }

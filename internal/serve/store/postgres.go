@@ -413,51 +413,8 @@ func (s *Postgres) StartedAt(ctx context.Context) (int64, error) {
 // cursor (nil: from the start), at most limit (> 0) of them, on the
 // primary key index. Next is nil exactly when no record follows.
 func (s *Postgres) Scan(ctx context.Context, model string, cursor []byte, limit int) (Page, error) {
-	if err := s.begin(ctx); err != nil {
-		return Page{}, err
-	}
-	defer s.ops.Done()
-	if limit <= 0 {
-		return Page{}, fmt.Errorf("store: scan %s: limit %d, want > 0", model, limit)
-	}
-	after := []byte{}
-	if cursor != nil {
-		k, err := scanCursor(model, cursor)
-		if err != nil {
-			return Page{}, err
-		}
-		after = k[len(modelPrefix(nsRecord, model)):]
-	}
-	rows, err := s.pool.Query(ctx, `SELECT pk, key, item, version, lca, deleted FROM dsgen_records
-		WHERE model = $1 AND pk > $2 ORDER BY pk LIMIT $3`, model, after, limit+1)
-	if err != nil {
-		return Page{}, fmt.Errorf("store: scan %s: %w", model, err)
-	}
-	defer rows.Close()
-	var page Page
-	var last []byte
-	for rows.Next() {
-		if len(page.Records) == limit {
-			page.Next = sealCursor(cursorScan, recordKey(model, last))
-			break
-		}
-		var pk, k, item []byte
-		var version, lca int64
-		var deleted bool
-		if err := rows.Scan(&pk, &k, &item, &version, &lca, &deleted); err != nil {
-			return Page{}, fmt.Errorf("store: scan %s: %w", model, err)
-		}
-		rec, err := pgRecord(model, k, item, version, lca, deleted)
-		if err != nil {
-			return Page{}, fmt.Errorf("store: scan %s: %w", model, err)
-		}
-		page.Records = append(page.Records, rec)
-		last = pk
-	}
-	if err := rows.Err(); err != nil {
-		return Page{}, fmt.Errorf("store: scan %s: %w", model, err)
-	}
-	return page, nil
+	d, err := s.readRecords(ctx, "scan", model, cursor, limit)
+	return d.page(), err
 }
 
 // Changes reads model's change log for since <= LastChangedAt < until in
