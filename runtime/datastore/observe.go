@@ -262,43 +262,53 @@ func (r *Repo[T]) Observe(ctx context.Context, ps ...predicate.Predicate[T]) <-c
 	pred := predicate.And(ps...)
 	err := r.observe(ctx, r.store.cfg.backlog, func(q *queue) {
 		defer close(out)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-q.wake:
+		deliver(ctx, r.store.done, q, out, func(ev event) (Change[T], bool) {
+			v, err := r.decode(ev.data)
+			if err != nil || !pred.Match(v) {
+				return Change[T]{}, false // records that fail to decode were refused on write
 			}
-			evs, overrun, closed := q.take()
-			for _, ev := range evs {
-				v, err := r.decode(ev.data)
-				if err != nil || !pred.Match(v) {
-					continue // records that fail to decode were refused on write
-				}
-				select {
-				case out <- Change[T]{Op: ev.op, Element: v, FromSync: ev.fromSync}:
-				case <-ctx.Done():
-					return
-				case <-r.store.done:
-					return
-				}
-			}
-			if overrun {
-				select {
-				case out <- Change[T]{Err: ErrSlowConsumer}:
-				case <-ctx.Done():
-				case <-r.store.done:
-				}
-				return
-			}
-			if closed {
-				return
-			}
-		}
+			return Change[T]{Op: ev.op, Element: v, FromSync: ev.fromSync}, true
+		}, Change[T]{Err: ErrSlowConsumer})
 	})
 	if err != nil {
 		close(out)
 	}
 	return out
+}
+
+// deliver is an observer's loop: it hands each queued event that conv
+// accepts to out, in commit order, until ctx ends, the store closes (done)
+// or the queue is closed; an overrun queue ends with slow.
+func deliver[C any](ctx context.Context, done <-chan struct{}, q *queue, out chan<- C, conv func(event) (C, bool), slow C) {
+	send := func(c C) bool {
+		select {
+		case out <- c:
+			return true
+		case <-ctx.Done():
+		case <-done:
+		}
+		return false
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-q.wake:
+		}
+		evs, overrun, closed := q.take()
+		for _, ev := range evs {
+			if c, ok := conv(ev); ok && !send(c) {
+				return
+			}
+		}
+		if overrun {
+			send(slow)
+			return
+		}
+		if closed {
+			return
+		}
+	}
 }
 
 // ObserveQuery delivers a snapshot of q's results, then a new snapshot

@@ -83,39 +83,13 @@ func (s *Store) Observe(ctx context.Context, opts ...ObserveOption) <-chan Store
 	out := make(chan StoreChange)
 	if err := s.observeAll(ctx, o.local, func(q *queue) {
 		defer close(out)
-		send := func(c StoreChange) bool {
-			select {
-			case out <- c:
-				return true
-			case <-ctx.Done():
-			case <-s.done:
+		deliver(ctx, s.done, q, out, func(ev event) (StoreChange, bool) {
+			v, err := s.element(ev)
+			if err != nil {
+				return StoreChange{}, false // records that fail to decode were refused on write
 			}
-			return false
-		}
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-q.wake:
-			}
-			evs, overrun, closed := q.take()
-			for _, ev := range evs {
-				v, err := s.element(ev)
-				if err != nil {
-					continue // records that fail to decode were refused on write
-				}
-				if !send(StoreChange{Model: ev.table.Model.Name, Op: ev.op, Element: v, FromSync: ev.fromSync}) {
-					return
-				}
-			}
-			if overrun {
-				send(StoreChange{Err: ErrSlowConsumer})
-				return
-			}
-			if closed {
-				return
-			}
-		}
+			return StoreChange{Model: ev.table.Model.Name, Op: ev.op, Element: v, FromSync: ev.fromSync}, true
+		}, StoreChange{Err: ErrSlowConsumer})
 	}); err != nil {
 		close(out)
 	}
