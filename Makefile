@@ -2,7 +2,7 @@
 #   go run ./examples/blog/sync   run the example end to end (backend and two clients)
 #   make test                 everything CI checks
 
-.PHONY: test generate check-generated check-console console bench bench-generate interop
+.PHONY: test generate check-generated check-console console bench bench-store bench-sync bench-serve bench-generate bench-all interop
 
 test: check-generated check-console
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "not gofmt'ed:"; echo "$$unformatted"; exit 1; fi
@@ -48,11 +48,26 @@ check-console: console
 		echo "rebuilding the console changed internal/serve/console/dist: commit the rebuilt bundle"; git status --short -- internal/serve/console/dist; exit 1; \
 	fi
 
+# Every figure of BENCHMARKS.md's issue-16 tables with its same-run
+# baseline (about 5 minutes on 2 idle cores); one area with bench-<area>.
 bench:
+	scripts/bench.sh
+
+bench-store:
+	scripts/bench.sh store
+
+bench-sync:
+	scripts/bench.sh sync
+
+bench-serve:
+	scripts/bench.sh serve
+
+# Every benchmark of the runtime and templates, once each.
+bench-all:
 	go test -run '^$$' -bench . -benchmem ./templates ./runtime/...
 
 # The generator: in process, then the whole process with its baselines
 # (gofmt and cp -r of the output); see BENCHMARKS.md.
 bench-generate:
 	go test -run '^$$' -bench Generate -benchmem -benchtime 5x ./internal/gen
-	scripts/bench-generate.sh
+	scripts/bench.sh generate
