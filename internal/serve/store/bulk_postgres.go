@@ -33,7 +33,10 @@ const (
 
 // Load writes recs of model with their own metadata (see Bulk.Load) in one
 // transaction: all of them or, on an error, none; with them the index rows
-// of the written records (see loadIndexRows).
+// of the written records (see loadIndexRows). A transaction PostgreSQL
+// aborts for a concurrent Mutate of the same keys (a deadlock between the
+// record and index row locks, which both take) is tried again, as Mutate's
+// are.
 func (s *Postgres) Load(ctx context.Context, model string, recs []Loaded, merge bool) (LoadStats, error) {
 	if err := s.begin(ctx); err != nil {
 		return LoadStats{}, err
@@ -43,9 +46,9 @@ func (s *Postgres) Load(ctx context.Context, model string, recs []Loaded, merge 
 	if merge {
 		stmt = pgLoadMerge
 	}
-	b := &pgx.Batch{}
 	norms := make([][]any, len(recs))
 	pks := make([][]byte, len(recs))
+	args := make([][]any, len(recs))
 	for i, r := range recs {
 		pk, norm, keyJSON, itemJSON, err := checkLoaded(model, r)
 		if err != nil {
@@ -57,40 +60,49 @@ func (s *Postgres) Load(ctx context.Context, model string, recs []Loaded, merge 
 			e := loadExpiry(r, s.baseTTL)
 			exp = &e
 		}
-		b.Queue(stmt, model, pk, string(keyJSON), string(itemJSON), r.Version, r.LastChangedAt, r.Deleted, exp)
+		args[i] = []any{model, pk, string(keyJSON), string(itemJSON), r.Version, r.LastChangedAt, r.Deleted, exp}
 	}
-	var stats LoadStats
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		stats = LoadStats{}
-		var written []int // indexes into recs
-		br := tx.SendBatch(ctx, b)
-		for i := range recs {
-			tag, err := br.Exec()
-			var pe *pgconn.PgError
-			if errors.As(err, &pe) && pe.Code == "23505" {
-				br.Close()
-				return fmt.Errorf("%v: %w", norms[i], ErrExists)
+	for attempt := 1; ; attempt++ {
+		var stats LoadStats
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			b := &pgx.Batch{}
+			for _, a := range args {
+				b.Queue(stmt, a...)
 			}
-			if err != nil {
-				br.Close()
-				return fmt.Errorf("%v: %w", norms[i], err)
+			var written []int // indexes into recs
+			br := tx.SendBatch(ctx, b)
+			for i := range recs {
+				tag, err := br.Exec()
+				var pe *pgconn.PgError
+				if errors.As(err, &pe) && pe.Code == "23505" {
+					br.Close()
+					return fmt.Errorf("%v: %w", norms[i], ErrExists)
+				}
+				if err != nil {
+					br.Close()
+					return fmt.Errorf("%v: %w", norms[i], err)
+				}
+				if tag.RowsAffected() == 1 {
+					stats.Written++
+					written = append(written, i)
+				} else {
+					stats.Kept++
+				}
 			}
-			if tag.RowsAffected() == 1 {
-				stats.Written++
-				written = append(written, i)
-			} else {
-				stats.Kept++
+			if err := br.Close(); err != nil {
+				return err
 			}
+			return s.loadIndexRows(ctx, tx, model, recs, pks, written)
+		})
+		var pe *pgconn.PgError
+		if err != nil && errors.As(err, &pe) && retryable(pe.Code) && attempt < maxMutateAttempts && ctx.Err() == nil {
+			continue
 		}
-		if err := br.Close(); err != nil {
-			return err
+		if err != nil {
+			return LoadStats{}, fmt.Errorf("store: load %s: %w", model, err)
 		}
-		return s.loadIndexRows(ctx, tx, model, recs, pks, written)
-	})
-	if err != nil {
-		return LoadStats{}, fmt.Errorf("store: load %s: %w", model, err)
+		return stats, nil
 	}
-	return stats, nil
 }
 
 // MarkImport sets the import epoch (see Bulk.MarkImport). It raises the
