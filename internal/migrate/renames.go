@@ -105,6 +105,9 @@ func (l *Lock) ApplyRenames(r *Renames) (*Lock, error) {
 			return nil, fmt.Errorf("%s: @renamedFrom(name: %q) on %s: the lock has no type %s", fs[0].Pos, fs[0].Name, typ, fs[0].Name)
 		}
 	}
+	if err := refuseTypeShifts(&c, r.Types); err != nil {
+		return nil, err
+	}
 	for typ, byField := range r.Fields {
 		var fields []*FieldLock
 		if m := c.modelNamed(typ); m != nil {
@@ -192,6 +195,45 @@ func renameFields(typ string, fields []*FieldLock, byField map[string][]Former) 
 		}
 		if !moved {
 			break // the rest are leftovers
+		}
+	}
+	return nil
+}
+
+// refuseTypeShifts refuses type renames that give a type a name the lock
+// still has for another type the schema renames too: a swap, rotation or
+// shift of model or type names. Their stored data (the client's catalog,
+// the server's records) moves one rename at a time, so such a plan would
+// mix the types' records; taken for leftovers, the declarations would be
+// ignored and the types silently keep each other's data. Renaming through a
+// name the lock does not have, in two migrations, works.
+func refuseTypeShifts(c *Lock, types map[string][]Former) error {
+	has := func(name string) (bool, bool) { // in the lock, renamed away
+		if m := c.Model(name); m != nil {
+			return true, m.RenamedTo != ""
+		}
+		if n := c.nonModel(name); n != nil {
+			return true, n.RenamedTo != ""
+		}
+		return false, false
+	}
+	pending := map[string]Former{} // new name -> former, both in the lock
+	formers := map[string]bool{}
+	for typ, fs := range types {
+		if in, _ := has(typ); !in {
+			continue
+		}
+		for _, f := range fs {
+			if in, away := has(f.Name); in && !away && f.Name != typ {
+				pending[typ], formers[f.Name] = f, true
+				break
+			}
+		}
+	}
+	for _, typ := range slices.Sorted(maps.Keys(pending)) {
+		f := pending[typ]
+		if _, away := has(typ); away || formers[typ] {
+			return fmt.Errorf("%s: @renamedFrom(name: %q) on %s: the lock still has a type %s, which this schema renames too; dsgen migrate cannot swap or shift type names in one migration: rename through a name the lock does not have, in two migrations", f.Pos, f.Name, typ, typ)
 		}
 	}
 	return nil

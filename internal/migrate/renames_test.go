@@ -65,3 +65,26 @@ func TestRenameCycles(t *testing.T) {
 		})
 	}
 }
+
+// TestTypeNameSwapRefused: swapping or shifting model names is refused with
+// an error naming the declaration, not planned as "no change" (the models
+// would keep each other's data) nor as a drop and an add.
+func TestTypeNameSwapRefused(t *testing.T) {
+	const v1 = `type A @model { id: ID! x: String } type B @model { id: ID! y: Int }`
+	for name, v2 := range map[string]string{
+		"swap":  `type B @model @renamedFrom(name: "A") { id: ID! x: String } type A @model @renamedFrom(name: "B") { id: ID! y: Int }`,
+		"shift": `type B @model @renamedFrom(name: "A") { id: ID! x: String } type C @model @renamedFrom(name: "B") { id: ID! y: Int }`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := plan(t, v1, v2)
+			if err == nil || !strings.Contains(err.Error(), "schema.graphql:1:") || !strings.Contains(err.Error(), "cannot swap or shift type names") {
+				t.Errorf("plan: %v, want the declaration refused", err)
+			}
+		})
+	}
+	// A rename into a name the lock does not have still works.
+	p, err := plan(t, v1, `type C @model @renamedFrom(name: "A") { id: ID! x: String } type B @model { id: ID! y: Int }`)
+	if err != nil || len(p.Steps) != 1 || p.Steps[0].Kind != "renameModel" {
+		t.Errorf("plain rename: %v, %v", p, err)
+	}
+}
