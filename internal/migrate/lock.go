@@ -70,7 +70,11 @@ type FieldLock struct {
 	Name string `json:"name"`
 	// RenamedTo declares, when a user edits the lock, the field's name in
 	// the next schema.
-	RenamedTo    string `json:"renamedTo,omitempty"`
+	RenamedTo string `json:"renamedTo,omitempty"`
+	// RenamedFrom is the name the field had before the last migration that
+	// renamed it: a @renamedFrom declaring it again is a leftover (which
+	// matters for swapped names, whose new names the lock already has).
+	RenamedFrom  string `json:"renamedFrom,omitempty"`
 	Type         string `json:"type"`
 	Kind         string `json:"kind"`
 	Required     bool   `json:"required"`
@@ -283,7 +287,10 @@ func lockFieldsFrom(fields []*meta.Field, prev []*FieldLock, next int, fp fieldM
 		case first:
 			fl.ID = i + 1
 		case old != nil:
-			fl.ID = old.ID
+			fl.ID, fl.RenamedFrom = old.ID, old.RenamedFrom
+			if old.Name != f.Name {
+				fl.RenamedFrom = old.Name
+			}
 		default:
 			fl.ID = next
 			next++

@@ -3,6 +3,8 @@ package migrate
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
@@ -103,6 +105,9 @@ func (l *Lock) ApplyRenames(r *Renames) (*Lock, error) {
 			return nil, fmt.Errorf("%s: @renamedFrom(name: %q) on %s: the lock has no type %s", fs[0].Pos, fs[0].Name, typ, fs[0].Name)
 		}
 	}
+	if err := refuseTypeShifts(&c, r.Types); err != nil {
+		return nil, err
+	}
 	for typ, byField := range r.Fields {
 		var fields []*FieldLock
 		if m := c.modelNamed(typ); m != nil {
@@ -110,23 +115,128 @@ func (l *Lock) ApplyRenames(r *Renames) (*Lock, error) {
 		} else if n := c.nonModelNamed(typ); n != nil {
 			fields = n.Fields
 		}
-		for field, fs := range byField {
-			if findField(fields, field) != nil {
-				continue
-			}
-			found := false
-			for _, f := range fs {
-				if old := findField(fields, f.Name); old != nil {
-					old.RenamedTo, found = field, true
-					break
-				}
-			}
-			if !found {
-				return nil, fmt.Errorf("%s: @renamedFrom(name: %q) on %s.%s: the lock has no field %s.%s", fs[0].Pos, fs[0].Name, typ, field, typ, fs[0].Name)
-			}
+		if err := renameFields(typ, fields, byField); err != nil {
+			return nil, err
 		}
 	}
 	return &c, nil
+}
+
+// renameFields marks the renames byField declares on the locked fields of
+// type typ. A declaration whose new name the lock does not have renames the
+// first former name the lock has. One whose new name the lock has is a
+// leftover of an earlier migration, unless the lock's field of that name
+// is itself renamed away in this one: then the names are shifted along a
+// chain (b from a, c from b) or swapped in a cycle (a from b, b from a), and
+// every field keeps its id and its values. The lock records each applied
+// rename (RenamedFrom), so the declarations left in the schema after a swap
+// do not swap the fields back.
+func renameFields(typ string, fields []*FieldLock, byField map[string][]Former) error {
+	// taken: declarations whose new name the lock has; new field -> former.
+	taken := map[string]*FieldLock{}
+	for _, field := range slices.Sorted(maps.Keys(byField)) {
+		fs := byField[field]
+		if cur := findField(fields, field); cur != nil {
+			for _, f := range fs {
+				if cur.RenamedFrom == f.Name {
+					break // applied by an earlier migration
+				}
+				if old := findField(fields, f.Name); old != nil && old != cur {
+					taken[field] = old
+					break
+				}
+			}
+			continue
+		}
+		found := false
+		for _, f := range fs {
+			if old := findField(fields, f.Name); old != nil {
+				old.RenamedTo, found = field, true
+				break
+			}
+		}
+		if !found {
+			return fmt.Errorf("%s: @renamedFrom(name: %q) on %s.%s: the lock has no field %s.%s", fs[0].Pos, fs[0].Name, typ, field, typ, fs[0].Name)
+		}
+	}
+	// A taken name is free once its field is renamed away: follow chains
+	// until nothing changes, then close the cycles, whose fields all move at
+	// once, and follow the chains they free.
+	for len(taken) > 0 {
+		moved := false
+		for _, field := range slices.Sorted(maps.Keys(taken)) {
+			old := taken[field]
+			if findField(fields, field).RenamedTo != "" && old.RenamedTo == "" {
+				old.RenamedTo, moved = field, true
+				delete(taken, field)
+			}
+		}
+		if moved {
+			continue
+		}
+		for _, start := range slices.Sorted(maps.Keys(taken)) {
+			if taken[start] == nil {
+				continue // closed with an earlier start
+			}
+			cycle := []string{start}
+			for next := taken[start].Name; next != start; next = taken[next].Name {
+				if taken[next] == nil || slices.Contains(cycle, next) {
+					cycle = nil
+					break
+				}
+				cycle = append(cycle, next)
+			}
+			for _, field := range cycle {
+				taken[field].RenamedTo, moved = field, true
+			}
+			for _, field := range cycle {
+				delete(taken, field)
+			}
+		}
+		if !moved {
+			break // the rest are leftovers
+		}
+	}
+	return nil
+}
+
+// refuseTypeShifts refuses type renames that give a type a name the lock
+// still has for another type the schema renames too: a swap, rotation or
+// shift of model or type names. Their stored data (the client's catalog,
+// the server's records) moves one rename at a time, so such a plan would
+// mix the types' records; taken for leftovers, the declarations would be
+// ignored and the types silently keep each other's data. Renaming through a
+// name the lock does not have, in two migrations, works.
+func refuseTypeShifts(c *Lock, types map[string][]Former) error {
+	has := func(name string) (bool, bool) { // in the lock, renamed away
+		if m := c.Model(name); m != nil {
+			return true, m.RenamedTo != ""
+		}
+		if n := c.nonModel(name); n != nil {
+			return true, n.RenamedTo != ""
+		}
+		return false, false
+	}
+	pending := map[string]Former{} // new name -> former, both in the lock
+	formers := map[string]bool{}
+	for typ, fs := range types {
+		if in, _ := has(typ); !in {
+			continue
+		}
+		for _, f := range fs {
+			if in, away := has(f.Name); in && !away && f.Name != typ {
+				pending[typ], formers[f.Name] = f, true
+				break
+			}
+		}
+	}
+	for _, typ := range slices.Sorted(maps.Keys(pending)) {
+		f := pending[typ]
+		if _, away := has(typ); away || formers[typ] {
+			return fmt.Errorf("%s: @renamedFrom(name: %q) on %s: the lock still has a type %s, which this schema renames too; dsgen migrate cannot swap or shift type names in one migration: rename through a name the lock does not have, in two migrations", f.Pos, f.Name, typ, typ)
+		}
+	}
+	return nil
 }
 
 func (l *Lock) nonModel(name string) *TypeLock {

@@ -455,28 +455,64 @@ func TestLongRequestOutlivesReadTimeout(t *testing.T) {
 }
 
 // TestWriteTimeoutStopsWork has a request outlast WriteTimeout while its
-// client waits: the work is cancelled and the connection closed.
+// client waits on a webhook that answers only when cancelled: the webhook
+// call is cancelled at the write deadline and the client gets no response.
+// The test assumes no speed: when the deadline passes before the request
+// even reaches the webhook (a loaded machine), the client must still get
+// no response, and the test tries again with twice the deadline until the
+// webhook is reached before it.
 func TestWriteTimeoutStopsWork(t *testing.T) {
+	for d := 300 * time.Millisecond; !writeTimeoutCancelsWebhook(t, d); d *= 2 {
+		if d > frameWait {
+			t.Fatalf("the request never reached the webhook within its write deadline (last %v)", d)
+		}
+		t.Logf("the write deadline (%v) passed before the request reached the webhook; again with %v", d, 2*d)
+	}
+}
+
+// writeTimeoutCancelsWebhook sends a request that waits on a blocking
+// webhook to a server whose WriteTimeout is d. It reports whether the
+// request reached the webhook before its deadline; either way the request
+// must end without a response.
+func writeTimeoutCancelsWebhook(t *testing.T, d time.Duration) bool {
+	t.Helper()
 	hook, url := startBlockingWebhook(t)
 	s := newServed(t, func(c *serve.Config) {
 		c.DefaultConflict, c.ConflictWebhook = serve.Custom, url
-		c.WriteTimeout = 300 * time.Millisecond
+		c.WriteTimeout = d
 	})
+	// The set-up goes through newEnv's own server, whose WriteTimeout is
+	// the default, so no deadline can fail it.
+	served := s.ts.URL
+	s.ts.URL = "http://" + s.ts.Listener.Addr().String()
 	s.createPost(t, map[string]any{"id": "p1", "title": "t"})
 	mustOK(t, s.updatePost(t, map[string]any{"id": "p1", "title": "t2", "_version": 1}))
+	s.ts.URL = served
 
 	errc := make(chan error, 1)
 	go func() { _, _, err := s.postRaw(staleUpdate(t), nil); errc <- err }()
-	wait(t, hook.reached, "the webhook call")
-	wait(t, hook.cancelled, "the webhook call to be cancelled at the write deadline")
-	select {
-	case err := <-errc:
+	noResponse := func(err error) {
+		t.Helper()
 		if err == nil {
 			t.Error("the request got a response after its write deadline")
 		}
+	}
+	select {
+	case <-hook.reached:
+	case err := <-errc:
+		noResponse(err)
+		return false
+	case <-time.After(frameWait):
+		t.Fatal("neither the webhook call nor the end of the request came")
+	}
+	wait(t, hook.cancelled, "the webhook call to be cancelled at the write deadline")
+	select {
+	case err := <-errc:
+		noResponse(err)
 	case <-time.After(frameWait):
 		t.Fatal("the client is still waiting")
 	}
+	return true
 }
 
 // processCPU is the CPU time the test process has used.

@@ -429,3 +429,62 @@ func TestMigrateResync(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrateSwapFieldNames opens a blog store with a v2 whose one
+// migration swaps two field names (title is called rating and rating title,
+// as `dsgen migrate` plans two @renamedFrom that point at each other): both
+// values stay, under their new names, in every record and in every mutation
+// the outbox has not sent yet.
+func TestMigrateSwapFieldNames(t *testing.T) {
+	dir := t.TempDir()
+	const n = 30
+	writeV1(t, dir, n)
+
+	s := lockedBlog()
+	post := s.Model("Post")
+	title, rating := post.Field("title"), post.Field("rating")
+	title.Name, rating.Name = "rating", "title"
+	s.Migration = 1
+	s.Migrations = []*meta.Migration{{Number: 1, From: blogm.SchemaVersion, To: "v2", Steps: []*meta.MigrationStep{
+		{Kind: meta.RenameField, Model: "Post", Field: "rating", FieldID: title.Number, From: "title", To: "rating", Effect: meta.Preserving},
+		{Kind: meta.RenameField, Model: "Post", Field: "title", FieldID: rating.Number, From: "rating", To: "title", Effect: meta.Preserving},
+	}}}
+	st := openV2(t, dir, s)
+	posts := records(t, st, "Post")
+	for i := range n {
+		id := fmt.Sprintf("p%04d", i)
+		if i == 2 {
+			continue
+		}
+		wantText := fmt.Sprintf("title %d", i)
+		if i < 2 {
+			wantText = "edited " + id
+		}
+		if p := posts[id]; p["rating"] != wantText || p["title"] != int64(i) {
+			t.Fatalf("%s after the swap = %v, want rating %q and title %d", id, p, wantText, i)
+		}
+	}
+	creates := 0
+	for _, m := range outboxOf(t, st) {
+		if m.Model != "Post" || m.Op == datastore.MutationDelete {
+			continue
+		}
+		id := m.Key[0].(string)
+		switch m.Op {
+		case datastore.MutationCreate:
+			creates++
+			i := 0
+			fmt.Sscanf(id, "p%04d", &i)
+			if m.Data["rating"] != fmt.Sprintf("title %d", i) || fmt.Sprint(m.Data["title"]) != fmt.Sprint(i) {
+				t.Fatalf("create of %s after the swap = %v", id, m.Data)
+			}
+		case datastore.MutationUpdate:
+			if _, has := m.Data["title"]; m.Data["rating"] != "edited "+id || has {
+				t.Fatalf("update of %s after the swap = %v, want only rating %q", id, m.Data, "edited "+id)
+			}
+		}
+	}
+	if creates != n-10 {
+		t.Fatalf("outbox has %d creates of Post, want %d", creates, n-10)
+	}
+}

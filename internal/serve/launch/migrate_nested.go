@@ -160,6 +160,10 @@ func backStep(mg *meta.Migration, owner, field string, nonModel bool) (string, s
 // their names in the served schema; ok is false when one drops them.
 func forwardAs(later []*meta.Migration, owner, field string, nonModel bool) (string, string, bool) {
 	for _, mg := range later {
+		// Field steps name the field as before the migration and its renames
+		// apply at once: a field is renamed at most once per migration, so
+		// swapped names do not undo each other.
+		was := field
 		for _, st := range mg.Steps {
 			if st.NonModel != nonModel {
 				continue
@@ -167,10 +171,10 @@ func forwardAs(later []*meta.Migration, owner, field string, nonModel bool) (str
 			switch {
 			case st.Kind == meta.RenameModel && st.From == owner:
 				owner = st.To
-			case st.Kind == meta.RenameField && st.Model == owner && st.From == field && field != "":
+			case st.Kind == meta.RenameField && st.Model == owner && st.From == was && was != "":
 				field = st.To
 			case st.Kind == meta.DropModel && st.Model == owner,
-				st.Kind == meta.DropField && st.Model == owner && st.Field == field && field != "":
+				st.Kind == meta.DropField && st.Model == owner && st.Field == was && was != "":
 				return "", "", false
 			}
 		}

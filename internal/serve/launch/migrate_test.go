@@ -363,3 +363,42 @@ type Company @model { id: ID! hq: Wrapper }`)
 		}
 	})
 }
+
+// TestMigrateStoreSwapAndCycle: dsgen migrate plans @renamedFrom
+// declarations that swap two names (a and b) and, in the next migration,
+// a swap of a with a field the previous one added with a default (a and d)
+// and a cycle of three (b from e, c from b, e from c); one start applies
+// both migrations and every value ends under its new name, the default
+// typed as the field that was added with it.
+func TestMigrateStoreSwapAndCycle(t *testing.T) {
+	migrateEngines(t, func(t *testing.T, st store.Store) {
+		p := newSchemaProject(t, `type Item @model { id: ID! a: String b: String c: String e: String }`)
+		p.migrate(true)
+		if err := p.migrateTo(st, ""); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			create(t, st, "Item", []any{fmt.Sprint(i)}, map[string]any{"id": fmt.Sprint(i),
+				"a": fmt.Sprint("a", i), "b": fmt.Sprint("b", i), "c": fmt.Sprint("c", i), "e": fmt.Sprint("e", i)})
+		}
+		p.write(`type Item @model { id: ID! a: String @renamedFrom(name: "b") b: String @renamedFrom(name: "a") c: String d: Int @default(value: "5") e: String }`)
+		p.migrate(false)
+		p.write(`type Item @model { id: ID! a: Int @renamedFrom(name: "d") b: String @renamedFrom(name: "e")
+			c: String @renamedFrom(name: "b") d: String @renamedFrom(name: "a") e: String @renamedFrom(name: "c") }`)
+		p.migrate(false)
+		if err := p.migrateTo(st, ""); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			r, err := st.Get(context.Background(), "Item", []any{fmt.Sprint(i)})
+			want := map[string]any{"id": fmt.Sprint(i), "a": float64(5), "b": fmt.Sprint("e", i),
+				"c": fmt.Sprint("a", i), "d": fmt.Sprint("b", i), "e": fmt.Sprint("c", i)}
+			if err != nil || !reflect.DeepEqual(r.Item, want) {
+				t.Fatalf("record %d after the swaps: %v %v, want %v", i, r.Item, err, want)
+			}
+		}
+		if m := mark(t, st); m.Migration != 2 || m.Version != p.schema().Version {
+			t.Errorf("final mark %+v", m)
+		}
+	})
+}

@@ -40,22 +40,32 @@ func indexCatalogKey(model string, ix Index) []byte {
 }
 
 // indexWrites returns the writes that move the entries of record pk from
-// item old (nil: none) to item cur (nil: none): deletes of old entries
-// first, then sets, so an unchanged entry ends set. Called with mu held.
+// item old (nil: none) to item cur (nil: none) in the declared indexes.
+// Called with mu held.
 func (s *Badger) indexWrites(model string, pk []byte, old, cur map[string]any) []wop {
 	set := s.indexes.Load()
-	if set == nil || len(set.byModel[model]) == 0 {
+	if set == nil {
+		return nil
+	}
+	return entryWrites(set.byModel[model], model, pk, old, cur)
+}
+
+// entryWrites returns the writes that move the entries of record pk from
+// item old (nil: none) to item cur (nil: none) in the indexes ixs:
+// deletes of old entries first, then sets, so an unchanged entry ends set.
+func entryWrites(ixs []Index, model string, pk []byte, old, cur map[string]any) []wop {
+	if len(ixs) == 0 {
 		return nil
 	}
 	var ops []wop
-	for _, ix := range set.byModel[model] {
+	for _, ix := range ixs {
 		if old != nil {
 			if k, ok := entryKey(ix, old); ok {
 				ops = append(ops, wop{key: append(append(indexPrefix(model, ix), k...), pk...), del: true})
 			}
 		}
 	}
-	for _, ix := range set.byModel[model] {
+	for _, ix := range ixs {
 		if cur != nil {
 			if k, ok := entryKey(ix, cur); ok {
 				ops = append(ops, wop{key: append(append(indexPrefix(model, ix), k...), pk...)})
@@ -63,6 +73,34 @@ func (s *Badger) indexWrites(model string, pk []byte, old, cur map[string]any) [
 		}
 	}
 	return ops
+}
+
+// loadIndexes returns the indexes whose entries a Load of model keeps:
+// the built ones (the catalog: built by this process or an earlier one)
+// and the declared ones, whose backfill may still be running (an entry it
+// writes again is the same key). Called with mu held.
+func (s *Badger) loadIndexes(model string) ([]Index, error) {
+	built, err := s.builtIndexes()
+	if err != nil {
+		return nil, err
+	}
+	var out []Index
+	seen := map[string]bool{}
+	for _, ix := range built {
+		if ix.Model == model && !seen[ix.id()] {
+			seen[ix.id()] = true
+			out = append(out, ix)
+		}
+	}
+	if set := s.indexes.Load(); set != nil {
+		for _, ix := range set.byModel[model] {
+			if !seen[ix.id()] {
+				seen[ix.id()] = true
+				out = append(out, ix)
+			}
+		}
+	}
+	return out, nil
 }
 
 // indexDeletesFor returns the deletes of the entries of the record row r

@@ -17,15 +17,13 @@ var importKey = []byte{nsMeta, 'i'}
 
 // Load writes recs of model with their own metadata (see Bulk.Load), under
 // the commit mutex and through the group committer, so concurrent Mutates
-// see them in order. It returns once they are durable.
+// see them in order, each with its index entries (see loadIndexes). It
+// returns once they are durable.
 func (s *Badger) Load(ctx context.Context, model string, recs []Loaded, merge bool) (LoadStats, error) {
 	if err := s.begin(ctx); err != nil {
 		return LoadStats{}, err
 	}
 	defer s.ops.Done()
-	if err := s.forgetIndexes(ctx, model); err != nil {
-		return LoadStats{}, fmt.Errorf("store: load %s: %w", model, err)
-	}
 	stats, b, err := s.loadDecide(ctx, model, recs, merge)
 	if err == nil && b != nil {
 		err = b.wait()
@@ -68,6 +66,10 @@ func (s *Badger) loadDecide(ctx context.Context, model string, recs []Loaded, me
 	if s.failed != nil {
 		return LoadStats{}, nil, s.failed
 	}
+	ixs, err := s.loadIndexes(model)
+	if err != nil {
+		return LoadStats{}, nil, fmt.Errorf("indexes: %w", err)
+	}
 	var stats LoadStats
 	var last *batch
 	for _, r := range recs {
@@ -90,13 +92,22 @@ func (s *Badger) loadDecide(ctx context.Context, model string, recs []Loaded, me
 		row := row{op: loadOp(r), deleted: r.Deleted, version: r.Version, lca: r.LastChangedAt,
 			expireAt: loadExpiry(r, s.baseTTL), key: keyJSON, item: itemJSON}
 		val := row.encode()
-		writes := make([]wop, 0, 3)
+		writes := make([]wop, 0, 3+2*len(ixs))
 		if found && cur.deleted && cur.expireAt != 0 {
 			writes = append(writes, wop{key: expiryTombstoneKey(cur.expireAt, rk), del: true})
 		}
 		writes = append(writes, wop{key: rk, val: val})
 		if row.deleted {
 			writes = append(writes, wop{key: expiryTombstoneKey(row.expireAt, rk)})
+		}
+		if len(ixs) > 0 {
+			var old map[string]any
+			if found {
+				if err := json.Unmarshal(cur.item, &old); err != nil {
+					return stats, last, fmt.Errorf("%v: stored item: %w: %v", norm, errCorruptRow, err)
+				}
+			}
+			writes = append(writes, entryWrites(ixs, model, pk, old, r.Item)...)
 		}
 		b, err := s.enqueue(writes, nil)
 		if err != nil {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -31,61 +32,77 @@ const (
 )
 
 // Load writes recs of model with their own metadata (see Bulk.Load) in one
-// transaction: all of them or, on an error, none.
+// transaction: all of them or, on an error, none; with them the index rows
+// of the written records (see loadIndexRows). A transaction PostgreSQL
+// aborts for a concurrent Mutate of the same keys (a deadlock between the
+// record and index row locks, which both take) is tried again, as Mutate's
+// are.
 func (s *Postgres) Load(ctx context.Context, model string, recs []Loaded, merge bool) (LoadStats, error) {
 	if err := s.begin(ctx); err != nil {
 		return LoadStats{}, err
 	}
 	defer s.ops.Done()
-	if err := s.forgetIndexes(ctx, model); err != nil {
-		return LoadStats{}, fmt.Errorf("store: load %s: %w", model, err)
-	}
 	stmt := pgLoad
 	if merge {
 		stmt = pgLoadMerge
 	}
-	b := &pgx.Batch{}
 	norms := make([][]any, len(recs))
+	pks := make([][]byte, len(recs))
+	args := make([][]any, len(recs))
 	for i, r := range recs {
 		pk, norm, keyJSON, itemJSON, err := checkLoaded(model, r)
 		if err != nil {
 			return LoadStats{}, fmt.Errorf("store: load %s: %w", model, err)
 		}
-		norms[i] = norm
+		norms[i], pks[i] = norm, pk
 		var exp *int64
 		if r.Deleted {
 			e := loadExpiry(r, s.baseTTL)
 			exp = &e
 		}
-		b.Queue(stmt, model, pk, string(keyJSON), string(itemJSON), r.Version, r.LastChangedAt, r.Deleted, exp)
+		args[i] = []any{model, pk, string(keyJSON), string(itemJSON), r.Version, r.LastChangedAt, r.Deleted, exp}
 	}
-	var stats LoadStats
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		stats = LoadStats{}
-		br := tx.SendBatch(ctx, b)
-		for i := range recs {
-			tag, err := br.Exec()
-			var pe *pgconn.PgError
-			if errors.As(err, &pe) && pe.Code == "23505" {
-				br.Close()
-				return fmt.Errorf("%v: %w", norms[i], ErrExists)
+	for attempt := 1; ; attempt++ {
+		var stats LoadStats
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			b := &pgx.Batch{}
+			for _, a := range args {
+				b.Queue(stmt, a...)
 			}
-			if err != nil {
-				br.Close()
-				return fmt.Errorf("%v: %w", norms[i], err)
+			var written []int // indexes into recs
+			br := tx.SendBatch(ctx, b)
+			for i := range recs {
+				tag, err := br.Exec()
+				var pe *pgconn.PgError
+				if errors.As(err, &pe) && pe.Code == "23505" {
+					br.Close()
+					return fmt.Errorf("%v: %w", norms[i], ErrExists)
+				}
+				if err != nil {
+					br.Close()
+					return fmt.Errorf("%v: %w", norms[i], err)
+				}
+				if tag.RowsAffected() == 1 {
+					stats.Written++
+					written = append(written, i)
+				} else {
+					stats.Kept++
+				}
 			}
-			if tag.RowsAffected() == 1 {
-				stats.Written++
-			} else {
-				stats.Kept++
+			if err := br.Close(); err != nil {
+				return err
 			}
+			return s.loadIndexRows(ctx, tx, model, recs, pks, written)
+		})
+		var pe *pgconn.PgError
+		if err != nil && errors.As(err, &pe) && retryable(pe.Code) && attempt < maxMutateAttempts && ctx.Err() == nil {
+			continue
 		}
-		return br.Close()
-	})
-	if err != nil {
-		return LoadStats{}, fmt.Errorf("store: load %s: %w", model, err)
+		if err != nil {
+			return LoadStats{}, fmt.Errorf("store: load %s: %w", model, err)
+		}
+		return stats, nil
 	}
-	return stats, nil
 }
 
 // MarkImport sets the import epoch (see Bulk.MarkImport). It raises the
@@ -202,4 +219,67 @@ func (s *Postgres) readRecords(ctx context.Context, op, model string, cursor []b
 		return DumpPage{}, fmt.Errorf("store: %s %s: %w", op, model, err)
 	}
 	return page, nil
+}
+
+// loadIndexRows replaces, in Load's transaction tx, the index rows of the
+// records recs[i] for i in written (pks their encoded keys) by the rows of
+// every index built for model (dsgen_index_catalog): those of the running
+// instances, which then answer index queries with the loaded records, with
+// no rebuild. The ROW EXCLUSIVE lock waits for an index build (Indexes
+// holds a SHARE lock while it reads the records), so the catalog read after
+// it lists the index that build added; a build starting later waits for
+// this transaction and reads the loaded records itself.
+func (s *Postgres) loadIndexRows(ctx context.Context, tx pgx.Tx, model string, recs []Loaded, pks [][]byte, written []int) error {
+	if len(written) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `LOCK TABLE dsgen_index IN ROW EXCLUSIVE MODE`); err != nil {
+		return fmt.Errorf("lock the index rows: %w", err)
+	}
+	rows, err := tx.Query(ctx, `SELECT def FROM dsgen_index_catalog WHERE model = $1`, model)
+	if err != nil {
+		return fmt.Errorf("read the index catalog: %w", err)
+	}
+	var ixs []Index
+	for rows.Next() {
+		var def []byte
+		if err := rows.Scan(&def); err != nil {
+			return fmt.Errorf("read the index catalog: %w", err)
+		}
+		var ix Index
+		if err := json.Unmarshal(def, &ix); err != nil {
+			return fmt.Errorf("%w: index catalog of %s: %v", errCorruptRow, model, err)
+		}
+		ixs = append(ixs, ix)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read the index catalog: %w", err)
+	}
+	if len(ixs) == 0 {
+		return nil
+	}
+	var del, pkCol [][]byte
+	var ids []string
+	var eks [][]byte
+	for _, i := range written {
+		pk := pks[i]
+		del = append(del, pk)
+		for _, ix := range ixs {
+			if k, ok := entryKey(ix, recs[i].Item); ok {
+				ids, eks, pkCol = append(ids, ix.id()), append(eks, append(k, pk...)), append(pkCol, pk)
+			}
+		}
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM dsgen_index WHERE model = $1 AND pk = ANY($2::bytea[])`, model, del); err != nil {
+		return fmt.Errorf("delete the replaced records' index rows: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO dsgen_index (model, ix, ek, pk)
+		SELECT $1, x.ix, x.ek, x.pk FROM unnest($2::text[], $3::bytea[], $4::bytea[]) AS x(ix, ek, pk)`, model, ids, eks, pkCol)
+	if err != nil {
+		return fmt.Errorf("write index rows: %w", err)
+	}
+	return nil
 }

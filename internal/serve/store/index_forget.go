@@ -5,11 +5,12 @@ import (
 	"fmt"
 )
 
-// Writes that bypass Mutate (an import's Load, a migration's rewrite)
-// keep no index entries. Before such a write, the model's built indexes
-// are forgotten: entries and catalog rows go, and the next Indexes (the
-// next serve start declares the schema's indexes) builds them again from
-// the stored records. So an index never answers with entries that do not
+// A migration's rewrite bypasses Mutate and keeps no index entries (an
+// import's Load writes its own: see Badger.loadIndexes and
+// Postgres.loadIndexRows). Before a rewrite, the model's built indexes are
+// forgotten: entries and catalog rows go, and the next Indexes (the next
+// serve start declares the schema's indexes) builds them again from the
+// stored records. So an index never answers with entries that do not
 // match the records.
 
 // forgetIndexes drops every built index of the models named.

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -339,33 +340,196 @@ func TestIndexPartitionOf150000(t *testing.T) {
 	}
 }
 
-// An import's Load writes records without index entries: the model's
-// indexes are forgotten and the next declaration builds them again, so an
-// index query answers with the loaded records.
-func TestLoadRebuildsIndexes(t *testing.T) {
+// An import's Load writes the index entries of the records it writes (and
+// removes those of the records it replaces), so a running instance answers
+// index queries with the loaded records at once, with no rebuild; on
+// PostgreSQL the import is another instance on the same database. An
+// index whose definition changes is still rebuilt at the next declaration.
+func TestLoadKeepsIndexes(t *testing.T) {
 	forEngines(t, func(t *testing.T, e engine) {
 		ctx := context.Background()
-		s := e.openDisk(t, newClock())
+		dir := t.TempDir()
+		s := e.open(t, store.Options{Dir: dir})
 		if err := s.Indexes(ctx, []store.Index{byBlog}); err != nil {
 			t.Fatal(err)
 		}
 		put(t, s, "Post", []any{"p0"}, post("p0", "b1", 5))
-		b, ok := s.(store.Bulk)
+		put(t, s, "Post", []any{"p3"}, post("p3", "b1", 7))
+		importer := s
+		if e.name == "postgres" {
+			// dsgen serve import: another process, which declares no indexes.
+			importer = e.open(t, store.Options{Dir: dir})
+		}
+		b, ok := importer.(store.Bulk)
 		if !ok {
-			t.Fatalf("%T does not implement store.Bulk", s)
+			t.Fatalf("%T does not implement store.Bulk", importer)
 		}
-		rec := func(id string, rank float64) store.Loaded {
-			return store.Loaded{Record: store.Record{Model: "Post", Key: []any{id}, Item: post(id, "b1", rank), Version: 3, LastChangedAt: 1000}}
+		rec := func(id, blog string, rank float64) store.Loaded {
+			return store.Loaded{Record: store.Record{Model: "Post", Key: []any{id}, Item: post(id, blog, rank), Version: 3, LastChangedAt: 1000}}
 		}
-		if _, err := b.Load(ctx, "Post", []store.Loaded{rec("p1", 1), rec("p2", 9)}, true); err != nil {
+		// p3 moves to blog b2: its b1 entry must go.
+		if _, err := b.Load(ctx, "Post", []store.Loaded{rec("p1", "b1", 1), rec("p2", "b1", 9), rec("p3", "b2", 7)}, true); err != nil {
 			t.Fatal(err)
 		}
+		check := func(s store.Store, when string) {
+			t.Helper()
+			for blog, want := range map[string]string{"b1": "p1 p0 p2", "b2": "p3"} {
+				q := store.Query{Model: "Post", Index: "byBlog", Eq: []any{blog}}
+				if got := strings.Join(queryAll(t, s, q, 10), " "); got != want {
+					t.Errorf("%s: index query of %s = %q, want %q (rank order, loaded records included)", when, blog, got, want)
+				}
+			}
+		}
+		check(s, "running instance after a load")
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if importer != s {
+			if err := importer.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s = e.open(t, store.Options{Dir: dir})
 		if err := s.Indexes(ctx, []store.Index{byBlog}); err != nil {
 			t.Fatal(err)
 		}
-		q := store.Query{Model: "Post", Index: "byBlog", Eq: []any{"b1"}}
-		if got := strings.Join(queryAll(t, s, q, 10), " "); got != "p1 p0 p2" {
-			t.Fatalf("index query after a load = %q, want p1 p0 p2 (rank order, loaded records included)", got)
+		check(s, "restarted instance")
+		byBlogTitle := store.Index{Model: "Post", Name: "byBlog", Fields: []string{"blogID", "title"}}
+		if err := s.Indexes(ctx, []store.Index{byBlogTitle}); err != nil {
+			t.Fatal(err)
+		}
+		q := store.Query{Model: "Post", Index: "byBlog", Eq: []any{"b1"}, Desc: true}
+		if got := strings.Join(queryAll(t, s, q, 10), " "); got != "p2 p1 p0" {
+			t.Errorf("index by title after its definition changed = %q, want p2 p1 p0", got)
+		}
+	})
+}
+
+// TestLoadBesideWritesAndBuilds runs imports (merge) of the same records
+// that clients write meanwhile, while an index is being built: whatever the
+// interleaving, each index then holds exactly the entries of the stored
+// records. On PostgreSQL the client writes, the import and the build are
+// three instances on one database.
+func TestLoadBesideWritesAndBuilds(t *testing.T) {
+	forEngines(t, func(t *testing.T, e engine) {
+		ctx := context.Background()
+		dir := t.TempDir()
+		s := e.open(t, store.Options{Dir: dir})
+		if err := s.Indexes(ctx, []store.Index{byBlog}); err != nil {
+			t.Fatal(err)
+		}
+		const n, rounds = 150, 4
+		for i := range n {
+			put(t, s, "Post", []any{fmt.Sprintf("p%03d", i)}, post(fmt.Sprintf("p%03d", i), "b0", float64(i)))
+		}
+		importer, builder := s, s
+		if e.name == "postgres" {
+			importer, builder = e.open(t, store.Options{Dir: dir}), e.open(t, store.Options{Dir: dir})
+		}
+		byTitle := store.Index{Model: "Post", Name: "byTitle", Fields: []string{"blogID", "title"}}
+		var wg sync.WaitGroup
+		errs := make(chan error, 3)
+		wg.Add(3)
+		go func() {
+			defer wg.Done()
+			if builder != s {
+				// An instance writes the rows of the indexes it declares
+				// only: the writing instance has the builder's schema.
+				if err := s.Indexes(ctx, []store.Index{byBlog, byTitle}); err != nil {
+					errs <- err
+					return
+				}
+			}
+			for r := range rounds {
+				for i := range n {
+					id := fmt.Sprintf("p%03d", i)
+					item := post(id, fmt.Sprintf("b%d", (i+r)%3), float64(n-i))
+					item["title"] = fmt.Sprintf("w%d %s", r, id)
+					if _, err := s.Mutate(ctx, "Post", []any{id}, func(*store.Record) (map[string]any, store.Op, error) {
+						return item, store.OpUpdate, nil
+					}); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			b := importer.(store.Bulk)
+			for r := range rounds {
+				recs := make([]store.Loaded, n)
+				for i := range recs {
+					id := fmt.Sprintf("p%03d", i)
+					item := post(id, fmt.Sprintf("b%d", (i+2*r)%3), float64(i%7))
+					item["title"] = fmt.Sprintf("l%d %s", r, id)
+					recs[i] = store.Loaded{Record: store.Record{Model: "Post", Key: []any{id}, Item: item, Version: int64(2 + 2*r), LastChangedAt: 1000}}
+				}
+				if _, err := b.Load(ctx, "Post", recs, true); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			if err := builder.Indexes(ctx, []store.Index{byBlog, byTitle}); err != nil {
+				errs <- err
+			}
+		}()
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		// What each index must hold: the stored records, by blog, in key order.
+		var recs []store.Record
+		for cursor := []byte(nil); ; {
+			page, err := s.Scan(ctx, "Post", cursor, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			recs = append(recs, page.Records...)
+			if cursor = page.Next; cursor == nil {
+				break
+			}
+		}
+		if len(recs) != n {
+			t.Fatalf("%d records stored, want %d", len(recs), n)
+		}
+		for _, c := range []struct {
+			s     store.Store
+			ix    string
+			field string
+		}{{s, "byBlog", "rank"}, {builder, "byBlog", "rank"}, {builder, "byTitle", "title"}} {
+			for b := range 3 {
+				blog := fmt.Sprintf("b%d", b)
+				var want []store.Record
+				for _, r := range recs {
+					if r.Item["blogID"] == blog {
+						want = append(want, r)
+					}
+				}
+				slices.SortFunc(want, func(x, y store.Record) int {
+					if o := cmp.Compare(fmt.Sprint(x.Item[c.field]), fmt.Sprint(y.Item[c.field])); c.field == "title" && o != 0 {
+						return o
+					}
+					if c.field == "rank" {
+						if o := cmp.Compare(x.Item["rank"].(float64), y.Item["rank"].(float64)); o != 0 {
+							return o
+						}
+					}
+					return cmp.Compare(x.Item["id"].(string), y.Item["id"].(string))
+				})
+				var wantIDs []string
+				for _, r := range want {
+					wantIDs = append(wantIDs, r.Item["id"].(string))
+				}
+				got := queryAll(t, c.s, store.Query{Model: "Post", Index: c.ix, Eq: []any{blog}}, 50)
+				if !slices.Equal(got, wantIDs) {
+					t.Errorf("%s of %s: %v, want %v", c.ix, blog, got, wantIDs)
+				}
+			}
 		}
 	})
 }

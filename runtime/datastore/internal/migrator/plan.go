@@ -67,6 +67,11 @@ func (p *migrationPlan) work(model string) *modelWork {
 // later migration drops them.
 func (p *migrationPlan) forward(k int, model, field string) (string, string, bool) {
 	for _, mg := range p.migs[k+1:] {
+		// A migration's field steps name the field as before it (and the
+		// model as after it: model renames come first), and its renames
+		// apply at once, so swapped names (a to b, b to a) do not undo each
+		// other.
+		was := field
 		for _, st := range mg.Steps {
 			switch st.Kind {
 			case meta.RenameModel:
@@ -74,7 +79,7 @@ func (p *migrationPlan) forward(k int, model, field string) (string, string, boo
 					model = st.To
 				}
 			case meta.RenameField:
-				if st.Model == model && st.From == field {
+				if was != "" && st.Model == model && st.From == was {
 					field = st.To
 				}
 			case meta.DropModel:
@@ -82,7 +87,7 @@ func (p *migrationPlan) forward(k int, model, field string) (string, string, boo
 					return "", "", false
 				}
 			case meta.DropField:
-				if field != "" && st.Model == model && st.Field == field {
+				if was != "" && st.Model == model && st.Field == was {
 					return "", "", false
 				}
 			}

@@ -27,13 +27,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -41,7 +39,7 @@ import (
 	"time"
 
 	"github.com/dsgen/dsgen/examples/blog/model"
-	"github.com/dsgen/dsgen/runtime/appsync/client"
+	"github.com/dsgen/dsgen/internal/testenv/clientprog"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/syncengine"
 )
@@ -73,6 +71,9 @@ type command struct {
 	BlogPostsID json.RawMessage `json:"blogPostsId"`
 }
 
+// Header returns the command's op and req.
+func (c command) Header() (string, json.RawMessage) { return c.Op, c.Req }
+
 // app is the store, its engine, and the command handlers.
 type app struct {
 	ds  *model.DataStore
@@ -90,21 +91,19 @@ type report struct {
 	Failed       []map[string]any `json:"failed"`
 }
 
-// record keeps the events of evs until it is closed.
-func (a *app) record(evs <-chan syncengine.Event) {
-	for ev := range evs {
-		a.mu.Lock()
-		switch ev := ev.(type) {
-		case syncengine.SyncQueriesStarted:
-			a.rep.SyncsStarted++
-		case syncengine.ModelSynced:
-			a.rep.Synced = append(a.rep.Synced, map[string]any{"model": ev.Model, "full": ev.IsFullSync, "delta": ev.IsDeltaSync, "items": ev.Items})
-		case syncengine.ConflictSeen:
-			a.rep.Conflicts = append(a.rep.Conflicts, map[string]any{"model": ev.Model, "op": ev.Op, "resolution": ev.Resolution})
-		case syncengine.MutationFailed:
-			a.rep.Failed = append(a.rep.Failed, map[string]any{"model": ev.Model, "op": ev.Op, "error": ev.Err.Error()})
-		}
-		a.mu.Unlock()
+// record keeps one event of the engine.
+func (a *app) record(ev syncengine.Event) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch ev := ev.(type) {
+	case syncengine.SyncQueriesStarted:
+		a.rep.SyncsStarted++
+	case syncengine.ModelSynced:
+		a.rep.Synced = append(a.rep.Synced, map[string]any{"model": ev.Model, "full": ev.IsFullSync, "delta": ev.IsDeltaSync, "items": ev.Items})
+	case syncengine.ConflictSeen:
+		a.rep.Conflicts = append(a.rep.Conflicts, map[string]any{"model": ev.Model, "op": ev.Op, "resolution": ev.Resolution})
+	case syncengine.MutationFailed:
+		a.rep.Failed = append(a.rep.Failed, map[string]any{"model": ev.Model, "op": ev.Op, "error": ev.Err.Error()})
 	}
 }
 
@@ -115,74 +114,14 @@ func run(dir, url, key string, verbose bool) error {
 		return err
 	}
 	defer ds.Close(ctx)
-	cfg := syncengine.Config{Endpoint: url, Auth: client.APIKey(key), MaxBackoff: 300 * time.Millisecond}
-	if verbose {
-		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	eng, err := syncengine.New(ds.Post.Repo().Store(), cfg)
+	a := &app{ds: ds, rep: report{Synced: []map[string]any{}, Conflicts: []map[string]any{}, Failed: []map[string]any{}}}
+	eng, err := clientprog.Start(ctx, ds.Post.Repo().Store(), clientprog.Flags{URL: url, Key: key, Verbose: verbose}, a.record)
 	if err != nil {
 		return err
 	}
 	defer eng.Close(ctx)
-	a := &app{ds: ds, eng: eng, rep: report{Synced: []map[string]any{}, Conflicts: []map[string]any{}, Failed: []map[string]any{}}}
-	// The recorder listens from before the first start and ends with evCtx.
-	evCtx, stopEvents := context.WithCancel(ctx)
-	recorded := make(chan struct{})
-	go func(evs <-chan syncengine.Event) {
-		defer close(recorded)
-		a.record(evs)
-	}(eng.Events(evCtx))
-	defer func() {
-		stopEvents()
-		<-recorded
-	}()
-	if err := eng.Start(ctx); err != nil {
-		return err
-	}
-	var mu sync.Mutex
-	enc := json.NewEncoder(os.Stdout)
-	say := func(v map[string]any) {
-		mu.Lock()
-		defer mu.Unlock()
-		_ = enc.Encode(v)
-	}
-	// The first Ready is announced once; the goroutine ends with it or
-	// when the program returns.
-	quit := make(chan struct{})
-	defer close(quit)
-	go func(ready <-chan struct{}) {
-		select {
-		case <-ready:
-			say(map[string]any{"ready": true})
-		case <-quit:
-		}
-	}(eng.Ready())
-
-	sc := bufio.NewScanner(os.Stdin)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		if strings.TrimSpace(sc.Text()) == "" {
-			continue
-		}
-		var cmd command
-		ans, err := map[string]any(nil), json.Unmarshal(sc.Bytes(), &cmd)
-		if err != nil {
-			err = fmt.Errorf("bad command line %q: %w", sc.Text(), err)
-		} else {
-			ans, err = a.do(ctx, cmd)
-		}
-		if err != nil && cmd.Op != "" {
-			err = fmt.Errorf("%s: %w", cmd.Op, err)
-		}
-		if err != nil {
-			ans = map[string]any{"error": err.Error()}
-		}
-		if len(cmd.Req) > 0 {
-			ans["req"] = cmd.Req
-		}
-		say(ans)
-	}
-	return sc.Err()
+	a.eng = eng.Engine
+	return clientprog.Serve(ctx, eng.Ready(), os.Stdin, os.Stdout, a.do)
 }
 
 // do runs one command and returns its answer.

@@ -21,21 +21,17 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
-	"strings"
 	"sync"
-	"time"
 
 	shapes "github.com/dsgen/dsgen/golden/data-shapes/model"
 	v1blog "github.com/dsgen/dsgen/golden/v1-blog/model"
-	"github.com/dsgen/dsgen/runtime/appsync/client"
+	"github.com/dsgen/dsgen/internal/testenv/clientprog"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/syncengine"
 )
@@ -110,6 +106,9 @@ type command struct {
 	Record json.RawMessage `json:"record"`
 }
 
+// Header returns the command's op and req.
+func (c command) Header() (string, json.RawMessage) { return c.Op, c.Req }
+
 // app is the store, its models and what the engine reported.
 type app struct {
 	st     *datastore.Store
@@ -125,74 +124,22 @@ func run(schema, dir, url, key string, verbose bool) error {
 		return err
 	}
 	defer closeStore(ctx)
-	cfg := syncengine.Config{Endpoint: url, Auth: client.APIKey(key), MaxBackoff: 300 * time.Millisecond}
-	if verbose {
-		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	eng, err := syncengine.New(st, cfg)
+	a := &app{st: st, models: models, failed: []map[string]any{}}
+	eng, err := clientprog.Start(ctx, st, clientprog.Flags{URL: url, Key: key, Verbose: verbose}, a.record)
 	if err != nil {
 		return err
 	}
 	defer eng.Close(ctx)
-	a := &app{st: st, models: models, failed: []map[string]any{}}
-	evCtx, stopEvents := context.WithCancel(ctx)
-	recorded := make(chan struct{})
-	go func(evs <-chan syncengine.Event) {
-		defer close(recorded)
-		for ev := range evs {
-			if f, ok := ev.(syncengine.MutationFailed); ok {
-				a.mu.Lock()
-				a.failed = append(a.failed, map[string]any{"model": f.Model, "op": f.Op, "error": f.Err.Error()})
-				a.mu.Unlock()
-			}
-		}
-	}(eng.Events(evCtx))
-	defer func() {
-		stopEvents()
-		<-recorded
-	}()
-	if err := eng.Start(ctx); err != nil {
-		return err
-	}
-	var mu sync.Mutex
-	enc := json.NewEncoder(os.Stdout)
-	say := func(v map[string]any) {
-		mu.Lock()
-		defer mu.Unlock()
-		_ = enc.Encode(v)
-	}
-	quit := make(chan struct{})
-	defer close(quit)
-	go func(ready <-chan struct{}) {
-		select {
-		case <-ready:
-			say(map[string]any{"ready": true})
-		case <-quit:
-		}
-	}(eng.Ready())
+	return clientprog.Serve(ctx, eng.Ready(), os.Stdin, os.Stdout, a.do)
+}
 
-	sc := bufio.NewScanner(os.Stdin)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		if strings.TrimSpace(sc.Text()) == "" {
-			continue
-		}
-		var cmd command
-		ans, err := map[string]any(nil), json.Unmarshal(sc.Bytes(), &cmd)
-		if err != nil {
-			err = fmt.Errorf("bad command line %q: %w", sc.Text(), err)
-		} else {
-			ans, err = a.do(ctx, cmd)
-		}
-		if err != nil {
-			ans = map[string]any{"error": fmt.Sprintf("%s: %v", cmd.Op, err)}
-		}
-		if len(cmd.Req) > 0 {
-			ans["req"] = cmd.Req
-		}
-		say(ans)
+// record keeps the failed mutations the engine reports.
+func (a *app) record(ev syncengine.Event) {
+	if f, ok := ev.(syncengine.MutationFailed); ok {
+		a.mu.Lock()
+		a.failed = append(a.failed, map[string]any{"model": f.Model, "op": f.Op, "error": f.Err.Error()})
+		a.mu.Unlock()
 	}
-	return sc.Err()
 }
 
 // do runs one command and returns its answer.
