@@ -141,19 +141,26 @@ func readBody(rd io.Reader, declared, limit int64) ([]byte, error) {
 }
 
 // decodeRequest parses a GraphQL request body. Numbers in variables stay
-// json.Number so integers keep their exact value.
+// json.Number so integers keep their exact value. The usual body is read by
+// decodeRequestFast; the rest by encoding/json.
 func decodeRequest(body []byte) (appsync.Request, error) {
 	var req appsync.Request
 	if len(bytes.TrimSpace(body)) == 0 {
 		return req, errors.New("empty request body: want a JSON object with a query")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&req); err != nil {
-		return req, fmt.Errorf("request body is not a GraphQL JSON request: %v", err)
-	}
-	if dec.More() {
-		return req, errors.New("request body holds more than one JSON value")
+	req, ok := decodeRequestFast(body)
+	if !ok {
+		// Anything the fast decoder leaves, errors included, is decoded
+		// as it always was.
+		req = appsync.Request{}
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if err := dec.Decode(&req); err != nil {
+			return req, fmt.Errorf("request body is not a GraphQL JSON request: %v", err)
+		}
+		if dec.More() {
+			return req, errors.New("request body holds more than one JSON value")
+		}
 	}
 	if strings.TrimSpace(req.Query) == "" {
 		return req, errors.New(`request has no "query"`)
