@@ -81,15 +81,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("invalid request", "remote", r.RemoteAddr, "error", perrs[0].Message)
 		return
 	}
-	fields := rootFields(prepared)
-	switch len(fields) {
-	case 0: // only fragments at the root
-		op = opOther
-	case 1:
-		op = fields[0]
-	default:
-		op = opMultiple
-	}
+	op = opLabel(prepared)
 	if prepared.Kind == "subscription" {
 		fail(http.StatusBadRequest, appsync.Errorf(appsync.UnsupportedOperation,
 			"subscriptions are served over WebSocket at /graphql/realtime"))
@@ -113,7 +105,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, status, resp)
 	if s.log.Enabled(ctx, slog.LevelDebug) {
-		s.log.Debug("request", "op", prepared.Kind, "name", prepared.Name, "fields", fields, "errors", len(resp.Errors), "took", time.Since(start))
+		s.log.Debug("request", "op", prepared.Kind, "name", prepared.Name, "fields", rootFields(prepared), "errors", len(resp.Errors), "took", time.Since(start))
 	}
 }
 
@@ -166,6 +158,21 @@ func decodeRequest(body []byte) (appsync.Request, error) {
 		return req, errors.New(`request has no "query"`)
 	}
 	return req, nil
+}
+
+// opLabel is the metrics label of op: its one root field's name, or
+// opOther (only fragments at the root) or opMultiple.
+func opLabel(op *gqlexec.Operation) string {
+	label, n := opOther, 0
+	for _, sel := range op.Def.SelectionSet {
+		if f, ok := sel.(*ast.Field); ok {
+			if n++; n > 1 {
+				return opMultiple
+			}
+			label = f.Name
+		}
+	}
+	return label
 }
 
 // rootFields names the root fields of op, for logs.

@@ -139,6 +139,8 @@ type Server struct {
 	hub    *realtime.Hub
 	log    *slog.Logger
 	models map[string]*meta.Model
+	// stored is each model's storedFields, computed once.
+	stored map[string][]*meta.Field
 	secret []byte
 
 	renders  renderCache
@@ -248,10 +250,12 @@ func New(cfg Config) (*Server, error) {
 		authn:  authn,
 		log:    cfg.Logger,
 		models: make(map[string]*meta.Model, len(cfg.Schema.Models)),
+		stored: make(map[string][]*meta.Field, len(cfg.Schema.Models)),
 		secret: secret,
 	}
 	for _, m := range cfg.Schema.Models {
 		s.models[m.Name] = m
+		s.stored[m.Name] = storedFields(m)
 	}
 	// The store builds indexes it has not built before here: New has no
 	// context, and a build is bounded by the data, not by a caller.
