@@ -206,10 +206,13 @@ func writeErrors(w http.ResponseWriter, status int, errs ...*appsync.Error) {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	// A response without errors is its data, which the executor wrote as
 	// compact JSON already: wrapping it saves encoding/json re-scanning it.
+	// It is written in three pieces into the ResponseWriter's buffer
+	// rather than copied into one slice first.
 	if r, ok := v.(*appsync.Response); ok && len(r.Errors) == 0 && len(r.Data) > 0 {
-		b := make([]byte, 0, len(r.Data)+len(`{"data":}`))
-		b = append(append(append(b, `{"data":`...), r.Data...), '}')
-		writeBody(w, status, b)
+		writeHead(w, status, len(`{"data":}`)+len(r.Data))
+		_, _ = io.WriteString(w, `{"data":`)
+		_, _ = w.Write(r.Data)
+		_, _ = io.WriteString(w, `}`)
 		return
 	}
 	b, err := json.Marshal(v)
@@ -221,11 +224,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeBody(w http.ResponseWriter, status int, b []byte) {
+	writeHead(w, status, len(b))
+	_, _ = w.Write(b)
+}
+
+// writeHead writes the status and the headers of a JSON body of size bytes.
+func writeHead(w http.ResponseWriter, status, size int) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=UTF-8")
-	h.Set("Content-Length", strconv.Itoa(len(b)))
+	h.Set("Content-Length", strconv.Itoa(size))
 	w.WriteHeader(status)
-	_, _ = w.Write(b)
 }
 
 // identityFor is a helper for the real-time backend: it authenticates

@@ -264,8 +264,8 @@ func (c *collector) walk(ss ast.SelectionSet) {
 				g.fields = append(g.fields, s)
 				continue
 			}
-			g := c.newGroup(len(ss))
-			*g = fieldGroup{key: key, name: s.Name, parent: obj}
+			g := c.newGroup(len(ss)) // zero: set field by field, not copied whole
+			g.key, g.name, g.parent = key, s.Name, obj
 			g.one[0] = s
 			g.fields = g.one[:]
 			if s.Name != "__typename" {
