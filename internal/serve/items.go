@@ -100,6 +100,19 @@ func stampValue(f *meta.Field, t time.Time) any {
 	return awsNow(t)
 }
 
+// stampTypeOf is the type stampValue formats for f (AWSDateTime for a
+// field it does not know).
+func stampTypeOf(f *meta.Field) string {
+	if f == nil {
+		return meta.AWSDateTime
+	}
+	switch f.Type {
+	case meta.AWSDate, meta.AWSTime, meta.AWSTimestamp:
+		return f.Type
+	}
+	return meta.AWSDateTime
+}
+
 // storedFields are the model's fields kept in items.
 func storedFields(m *meta.Model) []*meta.Field {
 	out := make([]*meta.Field, 0, len(m.Fields))

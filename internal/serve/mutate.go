@@ -95,9 +95,15 @@ func (r *resolver) create(ctx context.Context, op sdl.Op, f gqlexec.Field) (any,
 		input[v.Field] = int64(1) // as graphql-versioned-transformer's create
 	}
 	ts := m.Options.Timestamps
-	for _, name := range []string{ts.CreatedAt, ts.UpdatedAt} {
+	var stamp any // both stamps of one type are one value: formatted once
+	var stampType string
+	for _, name := range [...]string{ts.CreatedAt, ts.UpdatedAt} {
 		if name != "" && input[name] == nil {
-			input[name] = stampValue(m.Field(name), now)
+			f := m.Field(name)
+			if t := stampTypeOf(f); stamp == nil || t != stampType {
+				stamp, stampType = stampValue(f, now), t
+			}
+			input[name] = stamp
 		}
 	}
 	if err := r.s.checkValues(m, input); err != nil {
