@@ -59,7 +59,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	// The work stops when the response could no longer be written.
 	ctx, cancel := context.WithDeadline(r.Context(), start.Add(s.cfg.WriteTimeout))
 	defer cancel()
-	req, err := decodeRequest(body)
+	req, err := decodeRequest(body, s.names)
 	if err != nil {
 		fail(http.StatusBadRequest, appsync.Errorf(appsync.MalformedHTTPRequest, "%v", err))
 		return
@@ -134,13 +134,13 @@ func readBody(rd io.Reader, declared, limit int64) ([]byte, error) {
 
 // decodeRequest parses a GraphQL request body. Numbers in variables stay
 // json.Number so integers keep their exact value. The usual body is read by
-// decodeRequestFast; the rest by encoding/json.
-func decodeRequest(body []byte) (appsync.Request, error) {
+// decodeRequestFast (names as it takes them); the rest by encoding/json.
+func decodeRequest(body []byte, names map[string]string) (appsync.Request, error) {
 	var req appsync.Request
 	if len(bytes.TrimSpace(body)) == 0 {
 		return req, errors.New("empty request body: want a JSON object with a query")
 	}
-	req, ok := decodeRequestFast(body)
+	req, ok := decodeRequestFast(body, names)
 	if !ok {
 		// Anything the fast decoder leaves, errors included, is decoded
 		// as it always was.

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"unicode/utf8"
@@ -19,8 +20,12 @@ import (
 // UTF-8, \u escapes of surrogates, nesting deeper than maxFastDepth, data
 // after the object), and decodeRequest then decodes the body with
 // encoding/json, which gives the same errors as before.
-func decodeRequestFast(body []byte) (req appsync.Request, ok bool) {
-	d := fastJSON{b: body}
+//
+// names maps the API's field and argument names to themselves: an object
+// key that is one of them is that string rather than a new copy (nil is
+// allowed).
+func decodeRequestFast(body []byte, names map[string]string) (req appsync.Request, ok bool) {
+	d := fastJSON{b: body, names: names}
 	d.ws()
 	if !d.eat('{') {
 		return req, false
@@ -109,6 +114,7 @@ type fastJSON struct {
 	b     []byte
 	i     int
 	depth int
+	names map[string]string
 	// scratch holds unescaped string bytes, reused between strings.
 	scratch []byte
 }
@@ -184,7 +190,7 @@ func (d *fastJSON) object() (any, bool) {
 	}
 	for {
 		d.ws()
-		k, ok := d.str()
+		k, ok := d.key()
 		if !ok {
 			return nil, false
 		}
@@ -266,6 +272,21 @@ func (d *fastJSON) number() (any, bool) {
 		}
 	}
 	return json.Number(d.b[start:d.i]), true
+}
+
+// key reads an object key. A key that is one of d.names (GraphQL names:
+// ASCII letters, digits and underscores, so written without escapes) is
+// that string, saving an allocation per key.
+func (d *fastJSON) key() (string, bool) {
+	if d.names != nil && d.peek() == '"' {
+		if end := bytes.IndexByte(d.b[d.i+1:], '"'); end >= 0 {
+			if s, ok := d.names[string(d.b[d.i+1:d.i+1+end])]; ok {
+				d.i += end + 2
+				return s, true
+			}
+		}
+	}
+	return d.str()
 }
 
 // str reads a string. Escapes are decoded; control characters, invalid

@@ -28,6 +28,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vektah/gqlparser/v2/ast"
+
 	"github.com/dsgen/dsgen/internal/serve/auth"
 	"github.com/dsgen/dsgen/internal/serve/gqlexec"
 	"github.com/dsgen/dsgen/internal/serve/realtime"
@@ -141,6 +143,9 @@ type Server struct {
 	models map[string]*meta.Model
 	// stored is each model's storedFields, computed once.
 	stored map[string][]*meta.Field
+	// names holds the API's input field and argument names, for the
+	// request decoder (read-only after New).
+	names  map[string]string
 	secret []byte
 
 	renders  renderCache
@@ -251,6 +256,7 @@ func New(cfg Config) (*Server, error) {
 		log:    cfg.Logger,
 		models: make(map[string]*meta.Model, len(cfg.Schema.Models)),
 		stored: make(map[string][]*meta.Field, len(cfg.Schema.Models)),
+		names:  inputNames(api.Schema),
 		secret: secret,
 	}
 	for _, m := range cfg.Schema.Models {
@@ -380,4 +386,29 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopFeed()
 	s.authn.Close()
 	return err
+}
+
+// inputNames returns the names a request's variables use as object keys:
+// the fields of the API's input types and the arguments of its root fields,
+// each mapped to itself.
+func inputNames(schema *ast.Schema) map[string]string {
+	names := map[string]string{}
+	for _, d := range schema.Types {
+		if d.Kind == ast.InputObject {
+			for _, f := range d.Fields {
+				names[f.Name] = f.Name
+			}
+		}
+	}
+	for _, root := range []*ast.Definition{schema.Query, schema.Mutation, schema.Subscription} {
+		if root == nil {
+			continue
+		}
+		for _, f := range root.Fields {
+			for _, a := range f.Arguments {
+				names[a.Name] = a.Name
+			}
+		}
+	}
+	return names
 }
