@@ -70,7 +70,8 @@ func (r *resolver) create(ctx context.Context, op sdl.Op, f gqlexec.Field) (any,
 	if _, _, err := inputVersion(input); err != nil {
 		return nil, err
 	}
-	if input, err = acc.PrepareCreate(input); err != nil {
+	// input is mutationArgs' copy, this call's own: no second copy.
+	if input, err = acc.PrepareCreateOwned(input); err != nil {
 		return nil, err
 	}
 	if err := auth.CheckWrite(m, input, auth.OpCreate, r.id); err != nil {
