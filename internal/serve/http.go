@@ -59,7 +59,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	// The work stops when the response could no longer be written.
 	ctx, cancel := context.WithDeadline(r.Context(), start.Add(s.cfg.WriteTimeout))
 	defer cancel()
-	req, err := decodeRequest(body)
+	req, err := decodeRequest(body, s.names)
 	if err != nil {
 		fail(http.StatusBadRequest, appsync.Errorf(appsync.MalformedHTTPRequest, "%v", err))
 		return
@@ -81,15 +81,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("invalid request", "remote", r.RemoteAddr, "error", perrs[0].Message)
 		return
 	}
-	fields := rootFields(prepared)
-	switch len(fields) {
-	case 0: // only fragments at the root
-		op = opOther
-	case 1:
-		op = fields[0]
-	default:
-		op = opMultiple
-	}
+	op = opLabel(prepared)
 	if prepared.Kind == "subscription" {
 		fail(http.StatusBadRequest, appsync.Errorf(appsync.UnsupportedOperation,
 			"subscriptions are served over WebSocket at /graphql/realtime"))
@@ -113,7 +105,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, status, resp)
 	if s.log.Enabled(ctx, slog.LevelDebug) {
-		s.log.Debug("request", "op", prepared.Kind, "name", prepared.Name, "fields", fields, "errors", len(resp.Errors), "took", time.Since(start))
+		s.log.Debug("request", "op", prepared.Kind, "name", prepared.Name, "fields", rootFields(prepared), "errors", len(resp.Errors), "took", time.Since(start))
 	}
 }
 
@@ -141,24 +133,46 @@ func readBody(rd io.Reader, declared, limit int64) ([]byte, error) {
 }
 
 // decodeRequest parses a GraphQL request body. Numbers in variables stay
-// json.Number so integers keep their exact value.
-func decodeRequest(body []byte) (appsync.Request, error) {
+// json.Number so integers keep their exact value. The usual body is read by
+// decodeRequestFast (names as it takes them); the rest by encoding/json.
+func decodeRequest(body []byte, names map[string]string) (appsync.Request, error) {
 	var req appsync.Request
 	if len(bytes.TrimSpace(body)) == 0 {
 		return req, errors.New("empty request body: want a JSON object with a query")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&req); err != nil {
-		return req, fmt.Errorf("request body is not a GraphQL JSON request: %v", err)
-	}
-	if dec.More() {
-		return req, errors.New("request body holds more than one JSON value")
+	req, ok := decodeRequestFast(body, names)
+	if !ok {
+		// Anything the fast decoder leaves, errors included, is decoded
+		// as it always was.
+		req = appsync.Request{}
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if err := dec.Decode(&req); err != nil {
+			return req, fmt.Errorf("request body is not a GraphQL JSON request: %v", err)
+		}
+		if dec.More() {
+			return req, errors.New("request body holds more than one JSON value")
+		}
 	}
 	if strings.TrimSpace(req.Query) == "" {
 		return req, errors.New(`request has no "query"`)
 	}
 	return req, nil
+}
+
+// opLabel is the metrics label of op: its one root field's name, or
+// opOther (only fragments at the root) or opMultiple.
+func opLabel(op *gqlexec.Operation) string {
+	label, n := opOther, 0
+	for _, sel := range op.Def.SelectionSet {
+		if f, ok := sel.(*ast.Field); ok {
+			if n++; n > 1 {
+				return opMultiple
+			}
+			label = f.Name
+		}
+	}
+	return label
 }
 
 // rootFields names the root fields of op, for logs.
@@ -192,10 +206,13 @@ func writeErrors(w http.ResponseWriter, status int, errs ...*appsync.Error) {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	// A response without errors is its data, which the executor wrote as
 	// compact JSON already: wrapping it saves encoding/json re-scanning it.
+	// It is written in three pieces into the ResponseWriter's buffer
+	// rather than copied into one slice first.
 	if r, ok := v.(*appsync.Response); ok && len(r.Errors) == 0 && len(r.Data) > 0 {
-		b := make([]byte, 0, len(r.Data)+len(`{"data":}`))
-		b = append(append(append(b, `{"data":`...), r.Data...), '}')
-		writeBody(w, status, b)
+		writeHead(w, status, len(`{"data":}`)+len(r.Data))
+		_, _ = io.WriteString(w, `{"data":`)
+		_, _ = w.Write(r.Data)
+		_, _ = io.WriteString(w, `}`)
 		return
 	}
 	b, err := json.Marshal(v)
@@ -207,11 +224,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeBody(w http.ResponseWriter, status int, b []byte) {
+	writeHead(w, status, len(b))
+	_, _ = w.Write(b)
+}
+
+// writeHead writes the status and the headers of a JSON body of size bytes.
+func writeHead(w http.ResponseWriter, status, size int) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=UTF-8")
-	h.Set("Content-Length", strconv.Itoa(len(b)))
+	h.Set("Content-Length", strconv.Itoa(size))
 	w.WriteHeader(status)
-	_, _ = w.Write(b)
 }
 
 // identityFor is a helper for the real-time backend: it authenticates

@@ -3,6 +3,7 @@ package serve
 import (
 	"maps"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/dsgen/dsgen/internal/serve/store"
@@ -99,6 +100,19 @@ func stampValue(f *meta.Field, t time.Time) any {
 	return awsNow(t)
 }
 
+// stampTypeOf is the type stampValue formats for f (AWSDateTime for a
+// field it does not know).
+func stampTypeOf(f *meta.Field) string {
+	if f == nil {
+		return meta.AWSDateTime
+	}
+	switch f.Type {
+	case meta.AWSDate, meta.AWSTime, meta.AWSTimestamp:
+		return f.Type
+	}
+	return meta.AWSDateTime
+}
+
 // storedFields are the model's fields kept in items.
 func storedFields(m *meta.Model) []*meta.Field {
 	out := make([]*meta.Field, 0, len(m.Fields))
@@ -110,20 +124,42 @@ func storedFields(m *meta.Model) []*meta.Field {
 	return out
 }
 
+// encodeBufs are buffers for checkValues' encoding, which is only a check:
+// reusing them saves growing one per mutation.
+var encodeBufs = sync.Pool{New: func() any { return new([]byte) }}
+
 // checkValues validates the item's values against the schema (AWS scalar
 // formats, number ranges, nested non-model shapes) with the record codec,
 // which refuses exactly what generated clients would refuse.
 func (s *Server) checkValues(m *meta.Model, item map[string]any) error {
-	known := make(map[string]any, len(item))
-	for k, v := range item {
-		if f := m.Field(k); f != nil && f.Stored() {
-			known[k] = v
+	stored, ok := s.stored[m.Name]
+	if !ok || s.models[m.Name] != m {
+		stored = storedFields(m)
+	}
+	// The codec refuses fields it does not know: those are left out, in a
+	// copy made only when the item has any.
+	known := item
+	for k := range item {
+		if f := m.Field(k); f == nil || !f.Stored() {
+			known = make(map[string]any, len(item))
+			for k, v := range item {
+				if f := m.Field(k); f != nil && f.Stored() {
+					known[k] = v
+				}
+			}
+			break
 		}
 	}
-	if _, err := codec.EncodeMap(s.cfg.Schema, storedFields(m), known, nil); err != nil {
+	buf := encodeBufs.Get().(*[]byte)
+	b, err := codec.EncodeMap(s.cfg.Schema, stored, known, (*buf)[:0])
+	if cap(b) <= 64<<10 {
+		*buf = b[:0]
+		encodeBufs.Put(buf)
+	}
+	if err != nil {
 		return appsync.Errorf(appsync.BadRequest, "%s: %v", m.Name, err)
 	}
-	for _, f := range storedFields(m) {
+	for _, f := range stored {
 		if f.Required && !f.IsList && f.Kind != meta.KindModel {
 			if v, ok := item[f.Name]; ok && v == nil {
 				return appsync.Errorf(appsync.BadRequest, "%s.%s: the field is required and cannot be null", m.Name, f.Name)

@@ -70,7 +70,8 @@ func (r *resolver) create(ctx context.Context, op sdl.Op, f gqlexec.Field) (any,
 	if _, _, err := inputVersion(input); err != nil {
 		return nil, err
 	}
-	if input, err = acc.PrepareCreate(input); err != nil {
+	// input is mutationArgs' copy, this call's own: no second copy.
+	if input, err = acc.PrepareCreateOwned(input); err != nil {
 		return nil, err
 	}
 	if err := auth.CheckWrite(m, input, auth.OpCreate, r.id); err != nil {
@@ -95,9 +96,15 @@ func (r *resolver) create(ctx context.Context, op sdl.Op, f gqlexec.Field) (any,
 		input[v.Field] = int64(1) // as graphql-versioned-transformer's create
 	}
 	ts := m.Options.Timestamps
-	for _, name := range []string{ts.CreatedAt, ts.UpdatedAt} {
+	var stamp any // both stamps of one type are one value: formatted once
+	var stampType string
+	for _, name := range [...]string{ts.CreatedAt, ts.UpdatedAt} {
 		if name != "" && input[name] == nil {
-			input[name] = stampValue(m.Field(name), now)
+			f := m.Field(name)
+			if t := stampTypeOf(f); stamp == nil || t != stampType {
+				stamp, stampType = stampValue(f, now), t
+			}
+			input[name] = stamp
 		}
 	}
 	if err := r.s.checkValues(m, input); err != nil {

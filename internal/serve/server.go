@@ -28,6 +28,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vektah/gqlparser/v2/ast"
+
 	"github.com/dsgen/dsgen/internal/serve/auth"
 	"github.com/dsgen/dsgen/internal/serve/gqlexec"
 	"github.com/dsgen/dsgen/internal/serve/realtime"
@@ -139,6 +141,11 @@ type Server struct {
 	hub    *realtime.Hub
 	log    *slog.Logger
 	models map[string]*meta.Model
+	// stored is each model's storedFields, computed once.
+	stored map[string][]*meta.Field
+	// names holds the API's input field and argument names, for the
+	// request decoder (read-only after New).
+	names  map[string]string
 	secret []byte
 
 	renders  renderCache
@@ -248,10 +255,13 @@ func New(cfg Config) (*Server, error) {
 		authn:  authn,
 		log:    cfg.Logger,
 		models: make(map[string]*meta.Model, len(cfg.Schema.Models)),
+		stored: make(map[string][]*meta.Field, len(cfg.Schema.Models)),
+		names:  inputNames(api.Schema),
 		secret: secret,
 	}
 	for _, m := range cfg.Schema.Models {
 		s.models[m.Name] = m
+		s.stored[m.Name] = storedFields(m)
 	}
 	// The store builds indexes it has not built before here: New has no
 	// context, and a build is bounded by the data, not by a caller.
@@ -376,4 +386,29 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopFeed()
 	s.authn.Close()
 	return err
+}
+
+// inputNames returns the names a request's variables use as object keys:
+// the fields of the API's input types and the arguments of its root fields,
+// each mapped to itself.
+func inputNames(schema *ast.Schema) map[string]string {
+	names := map[string]string{}
+	for _, d := range schema.Types {
+		if d.Kind == ast.InputObject {
+			for _, f := range d.Fields {
+				names[f.Name] = f.Name
+			}
+		}
+	}
+	for _, root := range []*ast.Definition{schema.Query, schema.Mutation, schema.Subscription} {
+		if root == nil {
+			continue
+		}
+		for _, f := range root.Fields {
+			for _, a := range f.Arguments {
+				names[a.Name] = a.Name
+			}
+		}
+	}
+	return names
 }

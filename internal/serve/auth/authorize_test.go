@@ -239,6 +239,18 @@ func TestPrepareCreate(t *testing.T) {
 	if _, ok := in["owner"]; ok {
 		t.Error("PrepareCreate changed its input")
 	}
+	// PrepareCreateOwned does the same in the caller's own map.
+	a, err := Authorize(s.Model("Note"), OpCreate, c.alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned := map[string]any{"id": "n1", "content": "hi"}
+	if out, err := a.PrepareCreateOwned(owned); err != nil || out["owner"] != "a-1::alice" || owned["owner"] != "a-1::alice" {
+		t.Errorf("PrepareCreateOwned: %v, %v; input %v", out, err, owned)
+	}
+	if _, err := a.PrepareCreateOwned(map[string]any{"id": "n9", "owner": "b-2::bob"}); err == nil {
+		t.Error("PrepareCreateOwned took a forged owner")
+	}
 	if out, err := prep("Note", c.alice, map[string]any{"id": "n2", "owner": nil}); err != nil || out["owner"] != "a-1::alice" {
 		t.Errorf("null owner: %v, %v", out, err)
 	}

@@ -71,6 +71,16 @@ func CheckUpdate(m *meta.Model, input, stored map[string]any, id *Identity) erro
 }
 
 func checkFields(m *meta.Model, input, item map[string]any, op Operation, id *Identity) error {
+	ruled := false
+	for k := range input {
+		if f := m.Field(k); f != nil && len(f.Auth) > 0 {
+			ruled = true
+			break
+		}
+	}
+	if !ruled {
+		return nil // no field rules among the input's fields: nothing to sort or check
+	}
 	names := make([]string, 0, len(input))
 	for k := range input {
 		names = append(names, k)

@@ -273,6 +273,12 @@ func (a *Access) PrepareCreate(input map[string]any) (map[string]any, error) {
 	for k, v := range input {
 		out[k] = v
 	}
+	return a.PrepareCreateOwned(out)
+}
+
+// PrepareCreateOwned is PrepareCreate for a caller that owns input and
+// needs no copy: the owner field is set in input itself, which is returned.
+func (a *Access) PrepareCreateOwned(out map[string]any) (map[string]any, error) {
 	if a.full {
 		return out, nil
 	}

@@ -190,6 +190,7 @@ type fieldGroup struct {
 	parent *ast.Definition
 	def    *ast.FieldDefinition // nil for __typename
 	fields []*ast.Field
+	one    [1]*ast.Field // fields' first array, saving an allocation
 
 	sub      map[string][]*fieldGroup // sub-selection groups by concrete type name
 	argsDone bool
@@ -216,56 +217,90 @@ func (g *fieldGroup) position() []appsync.Location {
 
 // collect groups the fields of ss that apply to object type obj.
 func (x *execution) collect(obj *ast.Definition, ss ast.SelectionSet) []*fieldGroup {
-	var groups []*fieldGroup
-	var byKey map[string]*fieldGroup
-	visited := map[string]bool{}
-	var walk func(ss ast.SelectionSet)
-	walk = func(ss ast.SelectionSet) {
-		for _, s := range ss {
-			switch s := s.(type) {
-			case *ast.Field:
-				if !x.included(s.Directives) {
-					continue
+	c := collector{x: x, obj: obj}
+	c.walk(ss)
+	return c.groups
+}
+
+// collector is the state of one collect. It is a struct rather than a
+// closure, and visited is made only when a fragment spread comes, so that
+// collecting a plain selection set allocates just its groups.
+type collector struct {
+	x       *execution
+	obj     *ast.Definition
+	groups  []*fieldGroup
+	byKey   map[string]*fieldGroup
+	visited map[string]bool
+	// slab holds the groups of one selection set, allocated together.
+	slab []fieldGroup
+}
+
+// newGroup returns a zero group from the slab, which is made for n groups
+// when first needed (fragments may bring more: those are made one by one).
+func (c *collector) newGroup(n int) *fieldGroup {
+	if c.slab == nil {
+		c.slab = make([]fieldGroup, 0, n)
+	}
+	if len(c.slab) < cap(c.slab) {
+		c.slab = c.slab[:len(c.slab)+1]
+		return &c.slab[len(c.slab)-1]
+	}
+	return new(fieldGroup)
+}
+
+func (c *collector) walk(ss ast.SelectionSet) {
+	x, obj := c.x, c.obj
+	for _, s := range ss {
+		switch s := s.(type) {
+		case *ast.Field:
+			if !x.included(s.Directives) {
+				continue
+			}
+			key := s.Alias
+			if key == "" {
+				key = s.Name
+			}
+			if g := findGroup(c.groups, c.byKey, key); g != nil {
+				g.fields = append(g.fields, s)
+				continue
+			}
+			g := c.newGroup(len(ss)) // zero: set field by field, not copied whole
+			g.key, g.name, g.parent = key, s.Name, obj
+			g.one[0] = s
+			g.fields = g.one[:]
+			if s.Name != "__typename" {
+				g.def = obj.Fields.ForName(s.Name)
+			}
+			if c.groups == nil {
+				c.groups = make([]*fieldGroup, 0, len(ss))
+			}
+			c.groups = append(c.groups, g)
+			if len(c.groups) == 16 {
+				c.byKey = make(map[string]*fieldGroup, 32)
+				for _, g := range c.groups {
+					c.byKey[g.key] = g
 				}
-				key := s.Alias
-				if key == "" {
-					key = s.Name
-				}
-				if g := findGroup(groups, byKey, key); g != nil {
-					g.fields = append(g.fields, s)
-					continue
-				}
-				g := &fieldGroup{key: key, name: s.Name, parent: obj, fields: []*ast.Field{s}}
-				if s.Name != "__typename" {
-					g.def = obj.Fields.ForName(s.Name)
-				}
-				groups = append(groups, g)
-				if len(groups) == 16 {
-					byKey = make(map[string]*fieldGroup, 32)
-					for _, g := range groups {
-						byKey[g.key] = g
-					}
-				} else if byKey != nil {
-					byKey[key] = g
-				}
-			case *ast.InlineFragment:
-				if x.included(s.Directives) && x.applies(obj, s.TypeCondition) {
-					walk(s.SelectionSet)
-				}
-			case *ast.FragmentSpread:
-				if visited[s.Name] || !x.included(s.Directives) {
-					continue
-				}
-				visited[s.Name] = true
-				f := x.op.Doc.Fragments.ForName(s.Name)
-				if f != nil && x.applies(obj, f.TypeCondition) {
-					walk(f.SelectionSet)
-				}
+			} else if c.byKey != nil {
+				c.byKey[key] = g
+			}
+		case *ast.InlineFragment:
+			if x.included(s.Directives) && x.applies(obj, s.TypeCondition) {
+				c.walk(s.SelectionSet)
+			}
+		case *ast.FragmentSpread:
+			if c.visited[s.Name] || !x.included(s.Directives) {
+				continue
+			}
+			if c.visited == nil {
+				c.visited = make(map[string]bool)
+			}
+			c.visited[s.Name] = true
+			f := x.op.Doc.Fragments.ForName(s.Name)
+			if f != nil && x.applies(obj, f.TypeCondition) {
+				c.walk(f.SelectionSet)
 			}
 		}
 	}
-	walk(ss)
-	return groups
 }
 
 func findGroup(groups []*fieldGroup, byKey map[string]*fieldGroup, key string) *fieldGroup {

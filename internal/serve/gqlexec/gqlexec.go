@@ -233,6 +233,15 @@ func selectOperation(doc *ast.QueryDocument, name string) (*ast.OperationDefinit
 // declarations and normalises them (Int to int64, Float to float64, ID to
 // string) so resolvers see one Go type per GraphQL type.
 func (e *Executor) coerceVariables(def *ast.OperationDefinition, in map[string]any) (map[string]any, *appsync.Error) {
+	if vars, ok := e.fastVariables(def, in); ok {
+		return vars, nil
+	}
+	return e.coerceVariablesSlow(def, in)
+}
+
+// coerceVariablesSlow is the general path of coerceVariables: it takes any
+// decoded values and words every error.
+func (e *Executor) coerceVariablesSlow(def *ast.OperationDefinition, in map[string]any) (map[string]any, *appsync.Error) {
 	// VariableValues writes coerced values back into nested maps; copy so
 	// the caller's request stays as it was sent.
 	in, _ = deepCopy(in).(map[string]any)
