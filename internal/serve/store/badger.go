@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -79,6 +78,15 @@ type Badger struct {
 	floor    int64  // highest watermark handed out by StartedAt
 	reserved int64  // persisted floor (>= floor), restored on open
 
+	// rtxn is the Badger snapshot decisions read (rtxnOK: it is open). One
+	// serves every decision until the next commit, which drops it: the
+	// overlay holds what is decided and not yet committed, and a commit
+	// moves rows from the overlay to Badger, so a snapshot from before it
+	// would miss them. Opening a transaction per decision cost more than
+	// the read itself (Badger's read watermark goes through a channel).
+	rtxn   storage.Txn
+	rtxnOK bool
+
 	// Group commit state, guarded by mu.
 	queue   []*batch           // decided, not yet taken by the committer; the last one takes more writes
 	tail    *batch             // the newest batch given writes (queued, committing or done)
@@ -114,8 +122,28 @@ type batch struct {
 	keys    []string // overlay entries this batch set
 	count   int64    // Badger entries, as Badger counts them
 	size    int64    // bytes, estimated as Badger does
+	// meta is the engine state (sequence, clock, floor) as of the batch's
+	// last decision, written once with it when hasMeta; room for it is
+	// counted in every batch.
+	meta    metaState
+	hasMeta bool
 	done    chan struct{}
 	err     error // set before done is closed
+}
+
+// metaState is the persisted engine state: the last sequence and clock
+// value assigned and the reserved floor.
+type metaState struct {
+	seq            uint64
+	last, reserved int64
+}
+
+// setMeta records that b leaves the engine state at seq, last, reserved.
+// Only the batch's last state is written: each batch commits whole, so
+// the state of an earlier decision in it is never on disk alone.
+func (b *batch) setMeta(seq uint64, last, reserved int64) {
+	b.meta = metaState{seq: seq, last: last, reserved: reserved}
+	b.hasMeta = true
 }
 
 // wait returns once b is committed (or failed) and its error.
@@ -132,9 +160,11 @@ type pending struct {
 
 // Per-entry bytes Badger adds in its transaction size check (metas and the
 // version suffix), rounded up, and room kept for the commit's own entry.
+// metaCost is the engine state entry every batch keeps room for.
 const (
 	entryOverhead = 16
 	batchSlack    = 256
+	metaCost      = 1 + 24 + entryOverhead
 )
 
 // listener is one Feed registration.
@@ -231,11 +261,11 @@ func (s *Badger) loadMeta() error {
 	})
 }
 
-func metaValue(seq uint64, last, reserved int64) []byte {
+func (m metaState) value() []byte {
 	v := make([]byte, 0, 24)
-	v = binary.BigEndian.AppendUint64(v, seq)
-	v = appendI64(v, last)
-	return appendI64(v, reserved)
+	v = binary.BigEndian.AppendUint64(v, m.seq)
+	v = appendI64(v, m.last)
+	return appendI64(v, m.reserved)
 }
 
 // begin admits an operation: it fails on a done ctx or a closed store, and
@@ -300,7 +330,7 @@ func (s *Badger) Mutate(ctx context.Context, model string, key []any, fn MutateF
 	if err != nil {
 		return Change{}, err
 	}
-	keyJSON, err := json.Marshal(norm)
+	keyJSON, err := marshalJSON(norm)
 	if err != nil {
 		return Change{}, fmt.Errorf("store: mutate %s %v: key: %w", model, norm, err)
 	}
@@ -350,26 +380,20 @@ func (s *Badger) decide(ctx context.Context, model string, pk []byte, norm []any
 	lca := max(s.now().UnixMilli(), s.last, s.floor)
 	seq := s.seq + 1
 	r := row{op: op, deleted: op == OpDelete, version: version, lca: lca, seq: seq, key: keyJSON, item: itemJSON}
-	writes := make([]wop, 0, 7)
+	if r.deleted {
+		r.expireAt = lca + s.baseTTL
+	}
+	// Without indexes a write is at most six entries; the slice stays on
+	// the stack (enqueue copies it).
+	var small [6]wop
+	writes := small[:0]
 	if cur != nil && curRow.deleted && curRow.expireAt != 0 {
 		// The old tombstone is replaced: its expiry entry goes with it.
 		writes = append(writes, wop{key: expiryTombstoneKey(curRow.expireAt, rk), del: true})
 	}
-	if r.deleted {
-		r.expireAt = lca + s.baseTTL
-	}
-	val := r.encode()
-	lk := logKey(model, lca, seq, pk)
-	kk := keyLogKey(model, pk, lca, seq)
-	expVal := binary.AppendUvarint(nil, uint64(len(lk)))
-	expVal = append(append(expVal, lk...), kk...)
-	writes = append(writes,
-		wop{key: rk, val: val},
-		wop{key: lk, val: val},
-		wop{key: kk},
-		wop{key: expiryLogKey(lca+s.deltaTTL, seq), val: expVal},
-		wop{key: metaKey, val: metaValue(seq, lca, s.reserved)},
-	)
+	lw := s.logWrites(rk, pk, &r)
+	val := lw[0].val
+	writes = append(writes, lw[:]...)
 	if r.deleted {
 		writes = append(writes, wop{key: expiryTombstoneKey(r.expireAt, rk)})
 	}
@@ -388,7 +412,50 @@ func (s *Badger) decide(ctx context.Context, model string, pk []byte, norm []any
 	}
 	s.setPending(b, rk, val)
 	s.seq, s.last = seq, lca
+	b.setMeta(seq, lca, s.reserved)
 	return ch, b, nil
+}
+
+// logWrites returns the four writes of row r of record key rk (primary key
+// pk): the record, its change-log entry, the per-key log index entry and
+// the log entry's expiry, in that order, the keys and values carved from
+// one allocation.
+func (s *Badger) logWrites(rk, pk []byte, r *row) [4]wop {
+	mc := rk[1 : len(rk)-len(pk)] // the model's key component
+	lkLen := 1 + len(mc) + 16 + len(pk)
+	kkLen := 1 + len(mc) + len(pk) + 1 + 16
+	buf := make([]byte, 0, r.encodedLen()+lkLen+kkLen+18+binary.MaxVarintLen64+lkLen+kkLen)
+	carve := func(from int) []byte { return buf[from:len(buf):len(buf)] }
+
+	n := len(buf)
+	buf = r.appendTo(buf)
+	val := carve(n)
+
+	n = len(buf)
+	buf = append(append(buf, nsLog), mc...)
+	buf = appendI64(buf, r.lca)
+	buf = binary.BigEndian.AppendUint64(buf, r.seq)
+	buf = append(buf, pk...)
+	lk := carve(n)
+
+	n = len(buf)
+	buf = append(append(append(buf, nsKeyLog), mc...), pk...)
+	buf = append(buf, keyLogSep)
+	buf = appendI64(buf, r.lca)
+	buf = binary.BigEndian.AppendUint64(buf, r.seq)
+	kk := carve(n)
+
+	n = len(buf)
+	buf = appendI64(append(buf, nsExpiry), r.lca+s.deltaTTL)
+	buf = binary.BigEndian.AppendUint64(append(buf, expLog), r.seq)
+	ek := carve(n)
+
+	n = len(buf)
+	buf = binary.AppendUvarint(buf, uint64(len(lk)))
+	buf = append(append(buf, lk...), kk...)
+	ev := carve(n)
+
+	return [4]wop{{key: rk, val: val}, {key: lk, val: val}, {key: kk}, {key: ek, val: ev}}
 }
 
 // currentRow returns the row under rk as the decided writes leave it: from
@@ -402,11 +469,7 @@ func (s *Badger) currentRow(rk []byte) (r row, found bool, err error) {
 		r, err = decodeRow(p.val)
 		return r, err == nil, err
 	}
-	var v []byte
-	err = s.db.View(func(txn storage.Txn) error {
-		v, err = txn.Get(rk)
-		return err
-	})
+	v, err := s.readView().Get(rk)
 	if errors.Is(err, storage.ErrNotFound) {
 		return row{}, false, nil
 	}
@@ -415,6 +478,24 @@ func (s *Badger) currentRow(rk []byte) (r row, found bool, err error) {
 	}
 	r, err = decodeRow(v)
 	return r, err == nil, err
+}
+
+// readView returns the snapshot decisions read, opening one after a
+// commit. Called with mu held.
+func (s *Badger) readView() storage.Txn {
+	if !s.rtxnOK {
+		s.rtxn, s.rtxnOK = s.db.NewTxn(false), true
+	}
+	return s.rtxn
+}
+
+// dropReadView closes the decisions' snapshot once Badger has new writes.
+// Called with mu held.
+func (s *Badger) dropReadView() {
+	if s.rtxnOK {
+		s.rtxn.Discard()
+		s.rtxn, s.rtxnOK = storage.Txn{}, false
+	}
 }
 
 // setPending records in the overlay that batch b writes val (nil: removes
@@ -430,7 +511,7 @@ func (s *Badger) setPending(b *batch, rk, val []byte) {
 // wakes the committer. ch, when not nil, is published once they commit.
 // Called with mu held.
 func (s *Badger) enqueue(ops []wop, ch *Change) (*batch, error) {
-	count, size := int64(len(ops)), int64(0)
+	count, size := int64(len(ops))+1, int64(metaCost)
 	for _, o := range ops {
 		size += int64(len(o.key)+len(o.val)) + entryOverhead
 	}
@@ -442,13 +523,13 @@ func (s *Badger) enqueue(ops []wop, ch *Change) (*batch, error) {
 	if n := len(s.queue); n > 0 {
 		b = s.queue[n-1]
 	}
-	if b == nil || b.count+count > s.maxCount || b.size+size > s.maxSize {
-		b = &batch{done: make(chan struct{})}
+	if b == nil || b.count+count-1 > s.maxCount || b.size+size-metaCost > s.maxSize {
+		b = &batch{done: make(chan struct{}), count: 1, size: metaCost}
 		s.queue = append(s.queue, b)
 	}
 	b.ops = append(b.ops, ops...)
-	b.count += count
-	b.size += size
+	b.count += count - 1
+	b.size += size - metaCost
 	if ch != nil {
 		b.changes = append(b.changes, *ch)
 	}
@@ -502,6 +583,7 @@ func (s *Badger) commit(b *batch) {
 	if err != nil && s.failed == nil {
 		s.failed = fmt.Errorf("a commit failed, the store takes no more writes until it is reopened: %w", err)
 	}
+	s.dropReadView()
 	for _, k := range b.keys {
 		if s.overlay[k].b == b {
 			delete(s.overlay, k)
@@ -533,6 +615,11 @@ func (s *Badger) write(b *batch) error {
 			err = txn.Set(o.key, o.val)
 		}
 		if err != nil {
+			return err
+		}
+	}
+	if b.hasMeta {
+		if err := txn.Set(metaKey, b.meta.value()); err != nil {
 			return err
 		}
 	}
@@ -573,9 +660,11 @@ func (s *Badger) raiseFloor() (int64, *batch, error) {
 	s.floor = w
 	if w > s.reserved {
 		reserved := w + floorReserve
-		if _, err := s.enqueue([]wop{{key: metaKey, val: metaValue(s.seq, s.last, reserved)}}, nil); err != nil {
+		b, err := s.enqueue(nil, nil)
+		if err != nil {
 			return 0, nil, fmt.Errorf("persist floor: %w", err)
 		}
+		b.setMeta(s.seq, s.last, reserved)
 		s.reserved = reserved
 	}
 	return w, s.tail, nil
@@ -850,6 +939,9 @@ func (s *Badger) Close() error {
 		// Every writer has its answer, so nothing is left to commit.
 		close(s.stopCommit)
 		<-s.commitDone
+		s.mu.Lock()
+		s.dropReadView()
+		s.mu.Unlock()
 		s.feedMu.Lock()
 		for _, l := range *s.listeners.Load() {
 			l.stop()

@@ -93,6 +93,11 @@ func (s *Badger) RewriteBatch(ctx context.Context, rw Rewrite) (next []byte, don
 		}
 		return txn.Commit()
 	})
+	// The batch wrote Badger outside the committer: decisions from now on
+	// must read a snapshot that has it.
+	s.mu.Lock()
+	s.dropReadView()
+	s.mu.Unlock()
 	if err != nil {
 		return nil, false, fmt.Errorf("store: migrate %s: %w", rw.Model, err)
 	}

@@ -217,11 +217,15 @@ func BenchmarkSyncedWrites(b *testing.B) {
 	}
 }
 
-// runWriters runs b.N calls of write from n goroutines and reports writes/s.
+// runWriters runs b.N calls of write from n goroutines and reports writes/s
+// and the process's CPU time (user + system, every goroutine: the writers,
+// the committer and Badger's) per write, which depends much less than
+// writes/s on the disk and on the rest of the machine's load.
 func runWriters(b *testing.B, n int, write func(i int64) error) {
 	var next atomic.Int64
 	errs := make([]error, n)
 	var wg sync.WaitGroup
+	cpu0 := processCPU(b)
 	b.ResetTimer()
 	for w := range n {
 		wg.Go(func() {
@@ -235,10 +239,14 @@ func runWriters(b *testing.B, n int, write func(i int64) error) {
 	}
 	wg.Wait()
 	b.StopTimer()
+	cpu := processCPU(b) - cpu0
 	if err := errors.Join(errs...); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
+	if cpu > 0 {
+		b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/write")
+	}
 }
 
 // fill writes n records post-00000000 … (creating or updating them).

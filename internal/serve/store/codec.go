@@ -79,7 +79,7 @@ func decided(cur *Record, item map[string]any, op Op) (map[string]any, []byte, i
 	default:
 		return nil, nil, 0, fmt.Errorf("MutateFunc returned unknown op %d", op)
 	}
-	itemJSON, err := json.Marshal(item)
+	itemJSON, err := marshalJSON(item)
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("item: %w", err)
 	}
@@ -237,8 +237,13 @@ const rowFormat = 1
 // rowHeader is format, op, flags, version, lca, seq, expireAt.
 const rowHeader = 3 + 4*8
 
-func (r *row) encode() []byte {
-	b := make([]byte, 0, rowHeader+binary.MaxVarintLen64+len(r.key)+len(r.item))
+func (r *row) encode() []byte { return r.appendTo(make([]byte, 0, r.encodedLen())) }
+
+// encodedLen is an upper bound of the length of r's encoding.
+func (r *row) encodedLen() int { return rowHeader + binary.MaxVarintLen64 + len(r.key) + len(r.item) }
+
+// appendTo appends r's encoding to b.
+func (r *row) appendTo(b []byte) []byte {
 	var flags byte
 	if r.deleted {
 		flags = 1
