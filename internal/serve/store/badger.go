@@ -383,9 +383,9 @@ func (s *Badger) decide(ctx context.Context, model string, pk []byte, norm []any
 	if r.deleted {
 		r.expireAt = lca + s.baseTTL
 	}
-	// Without indexes a write is at most six entries; the slice stays on
+	// Without indexes a write is at most five entries; the slice stays on
 	// the stack (enqueue copies it).
-	var small [6]wop
+	var small [5]wop
 	writes := small[:0]
 	if cur != nil && curRow.deleted && curRow.expireAt != 0 {
 		// The old tombstone is replaced: its expiry entry goes with it.
@@ -416,15 +416,16 @@ func (s *Badger) decide(ctx context.Context, model string, pk []byte, norm []any
 	return ch, b, nil
 }
 
-// logWrites returns the four writes of row r of record key rk (primary key
-// pk): the record, its change-log entry, the per-key log index entry and
-// the log entry's expiry, in that order, the keys and values carved from
-// one allocation.
-func (s *Badger) logWrites(rk, pk []byte, r *row) [4]wop {
+// logWrites returns the three writes of row r of record key rk (primary
+// key pk): the record, its change-log entry and the per-key log index
+// entry, in that order, the keys and the value carved from one allocation.
+// The log entry needs no expiry entry: Expire finds due log entries by the
+// commit time that leads their keys.
+func (s *Badger) logWrites(rk, pk []byte, r *row) [3]wop {
 	mc := rk[1 : len(rk)-len(pk)] // the model's key component
 	lkLen := 1 + len(mc) + 16 + len(pk)
 	kkLen := 1 + len(mc) + len(pk) + 1 + 16
-	buf := make([]byte, 0, r.encodedLen()+lkLen+kkLen+18+binary.MaxVarintLen64+lkLen+kkLen)
+	buf := make([]byte, 0, r.encodedLen()+lkLen+kkLen)
 	carve := func(from int) []byte { return buf[from:len(buf):len(buf)] }
 
 	n := len(buf)
@@ -445,17 +446,7 @@ func (s *Badger) logWrites(rk, pk []byte, r *row) [4]wop {
 	buf = binary.BigEndian.AppendUint64(buf, r.seq)
 	kk := carve(n)
 
-	n = len(buf)
-	buf = appendI64(append(buf, nsExpiry), r.lca+s.deltaTTL)
-	buf = binary.BigEndian.AppendUint64(append(buf, expLog), r.seq)
-	ek := carve(n)
-
-	n = len(buf)
-	buf = binary.AppendUvarint(buf, uint64(len(lk)))
-	buf = append(append(buf, lk...), kk...)
-	ev := carve(n)
-
-	return [4]wop{{key: rk, val: val}, {key: lk, val: val}, {key: kk}, {key: ek, val: ev}}
+	return [3]wop{{key: rk, val: val}, {key: lk, val: val}, {key: kk}}
 }
 
 // currentRow returns the row under rk as the decided writes leave it: from
@@ -834,6 +825,8 @@ func (s *Badger) Expire(ctx context.Context) (int, error) {
 // expireBatch queues the removal of up to expireBatch expired entries as
 // one unit, under the commit mutex so it never races a write of the same
 // record; the caller waits for the returned batch (nil: nothing was due).
+// Tombstones are found through the expiry index; change-log entries by
+// their commit time, which leads every model's log keys.
 func (s *Badger) expireBatch(now int64) (removed int, more bool, b *batch, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -843,40 +836,31 @@ func (s *Badger) expireBatch(now int64) (removed int, more bool, b *batch, err e
 	txn := s.db.NewTxn(false)
 	defer txn.Discard()
 
-	type entry struct{ key, val []byte }
-	var due []entry
-	prefix := []byte{nsExpiry}
-	it := txn.Iterate(storage.IterOptions{Prefix: prefix})
-	for it.Seek(prefix); it.ValidForPrefix(prefix) && len(due) < expireBatch; it.Next() {
-		k := it.Key()
-		if len(k) < 10 || readI64(k[1:]) > now {
-			break
-		}
-		v, err := it.ValueCopy(nil)
-		if err != nil {
-			it.Close()
-			return 0, false, nil, err
-		}
-		due = append(due, entry{it.KeyCopy(nil), v})
-	}
-	it.Close()
-	if len(due) == 0 {
-		return 0, false, nil, nil
-	}
-
 	var ops []wop
 	var gone [][]byte // record keys removed
+	due, err := dueExpiries(txn, now)
+	if err != nil {
+		return 0, false, nil, err
+	}
+	var legacy map[string]bool // log keys removed through old expiry entries
 	for _, e := range due {
 		ops = append(ops, wop{key: e.key, del: true})
 		switch e.key[9] {
 		case expLog:
+			// Written by earlier versions, which indexed log entries here.
 			n, w := binary.Uvarint(e.val)
 			if w <= 0 || uint64(len(e.val)-w) < n {
 				continue // unreadable: drop the expiry entry alone
 			}
 			lk, kk := e.val[w:w+int(n)], e.val[w+int(n):]
 			ops = append(ops, wop{key: lk, del: true}, wop{key: kk, del: true})
-			removed++
+			if _, err := txn.Get(lk); err == nil && !legacy[string(lk)] {
+				if legacy == nil {
+					legacy = map[string]bool{}
+				}
+				legacy[string(lk)] = true
+				removed++
+			}
 		case expTombstone:
 			rk := e.key[10:]
 			r, found, err := s.currentRow(rk)
@@ -898,6 +882,19 @@ func (s *Badger) expireBatch(now int64) (removed int, more bool, b *batch, err e
 			}
 		}
 	}
+	n := len(due)
+	if n < expireBatch {
+		logOps, err := dueLogEntries(txn, now-s.deltaTTL, expireBatch-n, legacy)
+		if err != nil {
+			return 0, false, nil, err
+		}
+		ops = append(ops, logOps...)
+		removed += len(logOps) / 2
+		n += len(logOps) / 2
+	}
+	if len(ops) == 0 {
+		return 0, false, nil, nil
+	}
 	b, err = s.enqueue(ops, nil)
 	if err != nil {
 		return 0, false, nil, err
@@ -905,7 +902,66 @@ func (s *Badger) expireBatch(now int64) (removed int, more bool, b *batch, err e
 	for _, rk := range gone {
 		s.setPending(b, rk, nil)
 	}
-	return removed, len(due) == expireBatch, b, nil
+	return removed, n == expireBatch, b, nil
+}
+
+// kv is a copied Badger entry.
+type kv struct{ key, val []byte }
+
+// dueExpiries reads up to expireBatch entries of the expiry index due at
+// now.
+func dueExpiries(txn storage.Txn, now int64) ([]kv, error) {
+	var due []kv
+	prefix := []byte{nsExpiry}
+	it := txn.Iterate(storage.IterOptions{Prefix: prefix})
+	defer it.Close()
+	for it.Seek(prefix); it.ValidForPrefix(prefix) && len(due) < expireBatch; it.Next() {
+		k := it.Key()
+		if len(k) < 10 || readI64(k[1:]) > now {
+			break
+		}
+		v, err := it.ValueCopy(nil)
+		if err != nil {
+			return nil, err
+		}
+		due = append(due, kv{it.KeyCopy(nil), v})
+	}
+	return due, nil
+}
+
+// dueLogEntries returns the deletes of up to limit change-log entries (and
+// their per-key index entries) committed at or before cutoff, skipping
+// those in skip. Each model's log is in commit-time order, so the walk
+// reads the due entries at the head of each and seeks past the rest.
+func dueLogEntries(txn storage.Txn, cutoff int64, limit int, skip map[string]bool) ([]wop, error) {
+	prefix := []byte{nsLog}
+	it := txn.Iterate(storage.IterOptions{Prefix: prefix})
+	defer it.Close()
+	var ops []wop
+	for it.Seek(prefix); it.ValidForPrefix(prefix) && len(ops) < 2*limit; {
+		k := it.Key()
+		_, rest, ok := storage.SplitComponent(k[1:])
+		if !ok || len(rest) < 16 {
+			it.Next() // not a log key this version wrote: leave it
+			continue
+		}
+		mc := k[1 : len(k)-len(rest)] // the model's component
+		if readI64(rest) > cutoff {
+			// The rest of this model's log is newer: on to the next model.
+			it.Seek(storage.Successor(k[:len(k)-len(rest)]))
+			continue
+		}
+		if !skip[string(k)] {
+			lk := it.KeyCopy(nil)
+			pk := rest[16:]
+			kk := make([]byte, 0, 1+len(mc)+len(pk)+1+16)
+			kk = append(append(append(kk, nsKeyLog), mc...), pk...)
+			kk = append(append(kk, keyLogSep), rest[:16]...)
+			ops = append(ops, wop{key: lk, del: true}, wop{key: kk, del: true})
+		}
+		it.Next()
+	}
+	return ops, nil
 }
 
 // runExpiry runs Expire every interval until ctx (cancelled by Close) ends.

@@ -22,12 +22,15 @@ import (
 //	'r' <model> <pk>                             record: rowValue
 //	'l' <model> <lca: 8> <seq: 8> <pk>           change-log entry: rowValue (full post-write image)
 //	'k' <model> <pk> 0x00 <lca: 8> <seq: 8>      per-key log index: empty; finds a key's later changes
-//	'e' <expireAt: 8> 'l' <seq: 8>               expiry of a log entry: value = log key, index key
 //	'e' <expireAt: 8> 't' <record key>           expiry of a tombstone: empty
+//	'e' <expireAt: 8> 'l' <seq: 8>               expiry of a log entry, written before 2026-12 (value =
+//	                                             log key, index key); still honoured, no longer written
 //
 // Times and sequence numbers are big-endian with the sign bit flipped, so
 // byte order is numeric order. Log keys of one model sort by (lca, seq),
-// which is commit order because the commit clock never goes backwards.
+// which is commit order because the commit clock never goes backwards, and
+// which lets Expire find a model's due log entries at the head of its log
+// without an expiry entry per write.
 const (
 	nsMeta   = 'm'
 	nsRecord = 'r'
@@ -204,12 +207,6 @@ func keyLogPrefix(model string, pk []byte) []byte {
 
 func keyLogKey(model string, pk []byte, lca int64, seq uint64) []byte {
 	k := appendI64(keyLogPrefix(model, pk), lca)
-	return binary.BigEndian.AppendUint64(k, seq)
-}
-
-func expiryLogKey(expireAt int64, seq uint64) []byte {
-	k := appendI64([]byte{nsExpiry}, expireAt)
-	k = append(k, expLog)
 	return binary.BigEndian.AppendUint64(k, seq)
 }
 
