@@ -95,8 +95,17 @@ type Badger struct {
 
 	maxCount, maxSize int64         // the limits of one batch, below Badger's transaction limits
 	kick              chan struct{} // (cap 1) the queue has writes
-	stopCommit        chan struct{} // closed by Close once no operation is under way
-	commitDone        chan struct{} // closed when the committer has returned
+
+	// Gathering (see gather), guarded by mu: queuedWrites counts the
+	// Mutates queued, lastWrites those the last round of commits
+	// answered, lastRound how long that round took; gatherFor > 0 while
+	// the committer waits for that many queued Mutates.
+	queuedWrites, lastWrites, gatherFor int
+	lastRound                           time.Duration
+	stopCommit                          chan struct{} // closed by Close once no operation is under way
+	commitDone                          chan struct{} // closed when the committer has returned
+
+	commits atomic.Uint64 // Badger transactions the committer made (for benchmarks)
 
 	feedMu    sync.Mutex // serialises changes to listeners
 	listeners atomic.Pointer[[]*listener]
@@ -523,11 +532,16 @@ func (s *Badger) enqueue(ops []wop, ch *Change) (*batch, error) {
 	b.size += size - metaCost
 	if ch != nil {
 		b.changes = append(b.changes, *ch)
+		s.queuedWrites++
 	}
 	s.tail = b
-	select {
-	case s.kick <- struct{}{}:
-	default: // the committer is already due to look
+	// While the committer gathers, only the write it waits for wakes it;
+	// other work (StartedAt, Expire) never waits for writers.
+	if s.gatherFor == 0 || s.queuedWrites >= s.gatherFor || ch == nil {
+		select {
+		case s.kick <- struct{}{}:
+		default: // the committer is already due to look
+		}
 	}
 	return b, nil
 }
@@ -536,9 +550,12 @@ func (s *Badger) enqueue(ops []wop, ch *Change) (*batch, error) {
 // until Close, which stops it once no operation is under way.
 func (s *Badger) runCommits() {
 	defer close(s.commitDone)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	for {
 		select {
 		case <-s.kick:
+			s.gather(timer)
 			s.commitQueued()
 		case <-s.stopCommit:
 			s.commitQueued()
@@ -547,15 +564,56 @@ func (s *Badger) runCommits() {
 	}
 }
 
+// maxGather bounds how long the committer waits for writers to join a
+// group commit.
+const maxGather = 2 * time.Millisecond
+
+// gather waits, before a round of commits, for the writers the previous
+// round answered to queue their next writes, for at most half as long as
+// that round took (and maxGather). Without it, writers answered by one
+// commit queue while the next is already under way, and a fixed set of
+// concurrent writers settles into two halves taking turns, one sync each:
+// waiting a fraction of a sync for the other half to come back halves the
+// syncs, commits and wake-ups per write. One writer, or writers that all
+// queued already, never wait; neither do StartedAt and Expire (enqueue
+// wakes the committer for them).
+func (s *Badger) gather(timer *time.Timer) {
+	s.mu.Lock()
+	want := s.queuedWrites + s.lastWrites
+	wait := min(s.lastRound/2, maxGather)
+	if s.lastWrites <= 1 || s.queuedWrites == 0 || wait <= 0 {
+		s.mu.Unlock()
+		return
+	}
+	s.gatherFor = want
+	s.mu.Unlock()
+	timer.Reset(wait)
+	select {
+	case <-s.kick:
+	case <-timer.C:
+	}
+	timer.Stop()
+	s.mu.Lock()
+	s.gatherFor = 0
+	s.mu.Unlock()
+}
+
 // commitQueued takes every queued batch and commits them in order.
 func (s *Badger) commitQueued() {
 	s.mu.Lock()
 	q := s.queue
 	s.queue = nil
+	s.queuedWrites = 0
 	s.mu.Unlock()
+	start := time.Now()
+	n := 0
 	for _, b := range q {
 		s.commit(b)
+		n += len(b.changes)
 	}
+	s.mu.Lock()
+	s.lastWrites, s.lastRound = n, time.Since(start)
+	s.mu.Unlock()
 }
 
 // commit writes b in one Badger transaction (synced unless UnsafeNoFsync),
@@ -569,6 +627,7 @@ func (s *Badger) commit(b *batch) {
 	s.mu.Unlock()
 	if err == nil {
 		err = s.write(b)
+		s.commits.Add(1)
 	}
 	s.mu.Lock()
 	if err != nil && s.failed == nil {

@@ -185,7 +185,7 @@ func BenchmarkChanges(b *testing.B) {
 // the store puts every write decided during one commit into the next
 // transaction, so one sync serves them all. BENCHMARKS.md has the figures.
 func BenchmarkSyncedWrites(b *testing.B) {
-	for _, writers := range []int{1, 32} {
+	for _, writers := range []int{1, 8, 32} {
 		b.Run(fmt.Sprintf("raw-badger/writers=%d", writers), func(b *testing.B) {
 			db, err := storage.Open(context.Background(), b.TempDir(), storage.Options{SyncWrites: true})
 			if err != nil {
@@ -208,11 +208,13 @@ func BenchmarkSyncedWrites(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer s.Close()
+			c0 := store.Commits(s)
 			runWriters(b, writers, func(i int64) error {
 				item := benchItem(int(i))
 				_, err := s.Mutate(context.Background(), "Post", []any{item["id"]}, create(item))
 				return err
 			})
+			b.ReportMetric(float64(b.N)/float64(store.Commits(s)-c0), "writes/commit")
 		})
 	}
 }
