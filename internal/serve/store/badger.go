@@ -95,6 +95,8 @@ type Badger struct {
 
 	maxCount, maxSize int64         // the limits of one batch, below Badger's transaction limits
 	kick              chan struct{} // (cap 1) the queue has writes
+	stopCommit        chan struct{} // closed by Close once no operation is under way
+	commitDone        chan struct{} // closed when the committer has returned
 
 	// Gathering (see gather), guarded by mu: queuedWrites counts the
 	// Mutates queued, lastWrites those the last round of commits
@@ -102,8 +104,6 @@ type Badger struct {
 	// the committer waits for that many queued Mutates.
 	queuedWrites, lastWrites, gatherFor int
 	lastRound                           time.Duration
-	stopCommit                          chan struct{} // closed by Close once no operation is under way
-	commitDone                          chan struct{} // closed when the committer has returned
 
 	commits atomic.Uint64 // Badger transactions the committer made (for benchmarks)
 
