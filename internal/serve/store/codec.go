@@ -103,6 +103,15 @@ func encodeKey(model string, key []any) (pk []byte, norm []any, err error) {
 		return nil, nil, fmt.Errorf("%w: %s: no key values", ErrInvalidKey, model)
 	}
 	norm = make([]any, len(key))
+	size := 0 // the usual encoded length, so pk is one allocation
+	for _, v := range key {
+		if s, ok := v.(string); ok {
+			size += len(s) + 3
+		} else {
+			size += 9
+		}
+	}
+	pk = make([]byte, 0, size)
 	for i, v := range key {
 		n, err := normKeyValue(v)
 		if err != nil {
@@ -189,7 +198,9 @@ func normUint(u uint64) (any, error) {
 }
 
 func recordKey(model string, pk []byte) []byte {
-	return append(modelPrefix(nsRecord, model), pk...)
+	k := make([]byte, 0, 1+len(model)+3+len(pk)) // one allocation unless model holds 0x00
+	k = storage.AppendString(append(k, nsRecord), model)
+	return append(k, pk...)
 }
 
 func logKey(model string, lca int64, seq uint64, pk []byte) []byte {
