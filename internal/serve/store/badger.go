@@ -99,10 +99,12 @@ type Badger struct {
 	commitDone        chan struct{} // closed when the committer has returned
 
 	// Gathering (see gather), guarded by mu: queuedWrites counts the
-	// Mutates queued, lastWrites those the last round of commits
-	// answered, lastRound how long that round took; gatherFor > 0 while
-	// the committer waits for that many queued Mutates.
+	// Mutates queued and otherQueued says other work is (StartedAt,
+	// Expire, …); lastWrites is how many Mutates the last round of commits
+	// answered, lastRound how long it took; gatherFor > 0 while the
+	// committer waits for that many queued Mutates.
 	queuedWrites, lastWrites, gatherFor int
+	otherQueued                         bool
 	lastRound                           time.Duration
 
 	commits atomic.Uint64 // Badger transactions the committer made (for benchmarks)
@@ -533,6 +535,8 @@ func (s *Badger) enqueue(ops []wop, ch *Change) (*batch, error) {
 	if ch != nil {
 		b.changes = append(b.changes, *ch)
 		s.queuedWrites++
+	} else {
+		s.otherQueued = true
 	}
 	s.tail = b
 	// While the committer gathers, only the write it waits for wakes it;
@@ -581,9 +585,16 @@ func (s *Badger) gather(timer *time.Timer) {
 	s.mu.Lock()
 	want := s.queuedWrites + s.lastWrites
 	wait := min(s.lastRound/2, maxGather)
-	if s.lastWrites <= 1 || s.queuedWrites == 0 || wait <= 0 {
+	if s.lastWrites <= 1 || s.queuedWrites == 0 || s.otherQueued || wait <= 0 {
 		s.mu.Unlock()
 		return
+	}
+	// A kick sent before now is for writes already counted; from here
+	// enqueue kicks only for the write that completes the group, or for
+	// other work.
+	select {
+	case <-s.kick:
+	default:
 	}
 	s.gatherFor = want
 	s.mu.Unlock()
@@ -603,8 +614,11 @@ func (s *Badger) commitQueued() {
 	s.mu.Lock()
 	q := s.queue
 	s.queue = nil
-	s.queuedWrites = 0
+	s.queuedWrites, s.otherQueued = 0, false
 	s.mu.Unlock()
+	if len(q) == 0 {
+		return // a kick for writes an earlier round took
+	}
 	start := time.Now()
 	n := 0
 	for _, b := range q {
