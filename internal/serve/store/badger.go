@@ -429,7 +429,8 @@ func (s *Badger) decide(ctx context.Context, model string, pk []byte, norm []any
 
 // logWrites returns the three writes of row r of record key rk (primary
 // key pk): the record, its change-log entry and the per-key log index
-// entry, in that order, the keys and the value carved from one allocation.
+// entry, in that order, the value and the two log keys carved from one
+// allocation.
 // The log entry needs no expiry entry: Expire finds due log entries by the
 // commit time that leads their keys.
 func (s *Badger) logWrites(rk, pk []byte, r *row) [3]wop {
