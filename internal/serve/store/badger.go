@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -79,6 +78,15 @@ type Badger struct {
 	floor    int64  // highest watermark handed out by StartedAt
 	reserved int64  // persisted floor (>= floor), restored on open
 
+	// rtxn is the Badger snapshot decisions read (rtxnOK: it is open). One
+	// serves every decision until the next commit, which drops it: the
+	// overlay holds what is decided and not yet committed, and a commit
+	// moves rows from the overlay to Badger, so a snapshot from before it
+	// would miss them. Opening a transaction per decision cost more than
+	// the read itself (Badger's read watermark goes through a channel).
+	rtxn   storage.Txn
+	rtxnOK bool
+
 	// Group commit state, guarded by mu.
 	queue   []*batch           // decided, not yet taken by the committer; the last one takes more writes
 	tail    *batch             // the newest batch given writes (queued, committing or done)
@@ -89,6 +97,17 @@ type Badger struct {
 	kick              chan struct{} // (cap 1) the queue has writes
 	stopCommit        chan struct{} // closed by Close once no operation is under way
 	commitDone        chan struct{} // closed when the committer has returned
+
+	// Gathering (see gather), guarded by mu: queuedWrites counts the
+	// Mutates queued and otherQueued says other work is (StartedAt,
+	// Expire, …); lastWrites is how many Mutates the last round of commits
+	// answered, lastRound how long it took; gatherFor > 0 while the
+	// committer waits for that many queued Mutates.
+	queuedWrites, lastWrites, gatherFor int
+	otherQueued                         bool
+	lastRound                           time.Duration
+
+	commits atomic.Uint64 // Badger transactions the committer made (for benchmarks)
 
 	feedMu    sync.Mutex // serialises changes to listeners
 	listeners atomic.Pointer[[]*listener]
@@ -114,8 +133,28 @@ type batch struct {
 	keys    []string // overlay entries this batch set
 	count   int64    // Badger entries, as Badger counts them
 	size    int64    // bytes, estimated as Badger does
+	// meta is the engine state (sequence, clock, floor) as of the batch's
+	// last decision, written once with it when hasMeta; room for it is
+	// counted in every batch.
+	meta    metaState
+	hasMeta bool
 	done    chan struct{}
 	err     error // set before done is closed
+}
+
+// metaState is the persisted engine state: the last sequence and clock
+// value assigned and the reserved floor.
+type metaState struct {
+	seq            uint64
+	last, reserved int64
+}
+
+// setMeta records that b leaves the engine state at seq, last, reserved.
+// Only the batch's last state is written: each batch commits whole, so
+// the state of an earlier decision in it is never on disk alone.
+func (b *batch) setMeta(seq uint64, last, reserved int64) {
+	b.meta = metaState{seq: seq, last: last, reserved: reserved}
+	b.hasMeta = true
 }
 
 // wait returns once b is committed (or failed) and its error.
@@ -132,9 +171,11 @@ type pending struct {
 
 // Per-entry bytes Badger adds in its transaction size check (metas and the
 // version suffix), rounded up, and room kept for the commit's own entry.
+// metaCost is the engine state entry every batch keeps room for.
 const (
 	entryOverhead = 16
 	batchSlack    = 256
+	metaCost      = 1 + 24 + entryOverhead
 )
 
 // listener is one Feed registration.
@@ -231,11 +272,11 @@ func (s *Badger) loadMeta() error {
 	})
 }
 
-func metaValue(seq uint64, last, reserved int64) []byte {
+func (m metaState) value() []byte {
 	v := make([]byte, 0, 24)
-	v = binary.BigEndian.AppendUint64(v, seq)
-	v = appendI64(v, last)
-	return appendI64(v, reserved)
+	v = binary.BigEndian.AppendUint64(v, m.seq)
+	v = appendI64(v, m.last)
+	return appendI64(v, m.reserved)
 }
 
 // begin admits an operation: it fails on a done ctx or a closed store, and
@@ -300,7 +341,7 @@ func (s *Badger) Mutate(ctx context.Context, model string, key []any, fn MutateF
 	if err != nil {
 		return Change{}, err
 	}
-	keyJSON, err := json.Marshal(norm)
+	keyJSON, err := marshalJSON(norm)
 	if err != nil {
 		return Change{}, fmt.Errorf("store: mutate %s %v: key: %w", model, norm, err)
 	}
@@ -350,26 +391,20 @@ func (s *Badger) decide(ctx context.Context, model string, pk []byte, norm []any
 	lca := max(s.now().UnixMilli(), s.last, s.floor)
 	seq := s.seq + 1
 	r := row{op: op, deleted: op == OpDelete, version: version, lca: lca, seq: seq, key: keyJSON, item: itemJSON}
-	writes := make([]wop, 0, 7)
+	if r.deleted {
+		r.expireAt = lca + s.baseTTL
+	}
+	// Without indexes a write is at most five entries; the slice stays on
+	// the stack (enqueue copies it).
+	var small [5]wop
+	writes := small[:0]
 	if cur != nil && curRow.deleted && curRow.expireAt != 0 {
 		// The old tombstone is replaced: its expiry entry goes with it.
 		writes = append(writes, wop{key: expiryTombstoneKey(curRow.expireAt, rk), del: true})
 	}
-	if r.deleted {
-		r.expireAt = lca + s.baseTTL
-	}
-	val := r.encode()
-	lk := logKey(model, lca, seq, pk)
-	kk := keyLogKey(model, pk, lca, seq)
-	expVal := binary.AppendUvarint(nil, uint64(len(lk)))
-	expVal = append(append(expVal, lk...), kk...)
-	writes = append(writes,
-		wop{key: rk, val: val},
-		wop{key: lk, val: val},
-		wop{key: kk},
-		wop{key: expiryLogKey(lca+s.deltaTTL, seq), val: expVal},
-		wop{key: metaKey, val: metaValue(seq, lca, s.reserved)},
-	)
+	lw := s.logWrites(rk, pk, &r)
+	val := lw[0].val
+	writes = append(writes, lw[:]...)
 	if r.deleted {
 		writes = append(writes, wop{key: expiryTombstoneKey(r.expireAt, rk)})
 	}
@@ -388,7 +423,42 @@ func (s *Badger) decide(ctx context.Context, model string, pk []byte, norm []any
 	}
 	s.setPending(b, rk, val)
 	s.seq, s.last = seq, lca
+	b.setMeta(seq, lca, s.reserved)
 	return ch, b, nil
+}
+
+// logWrites returns the three writes of row r of record key rk (primary
+// key pk): the record, its change-log entry and the per-key log index
+// entry, in that order, the value and the two log keys carved from one
+// allocation.
+// The log entry needs no expiry entry: Expire finds due log entries by the
+// commit time that leads their keys.
+func (s *Badger) logWrites(rk, pk []byte, r *row) [3]wop {
+	mc := rk[1 : len(rk)-len(pk)] // the model's key component
+	lkLen := 1 + len(mc) + 16 + len(pk)
+	kkLen := 1 + len(mc) + len(pk) + 1 + 16
+	buf := make([]byte, 0, r.encodedLen()+lkLen+kkLen)
+	carve := func(from int) []byte { return buf[from:len(buf):len(buf)] }
+
+	n := len(buf)
+	buf = r.appendTo(buf)
+	val := carve(n)
+
+	n = len(buf)
+	buf = append(append(buf, nsLog), mc...)
+	buf = appendI64(buf, r.lca)
+	buf = binary.BigEndian.AppendUint64(buf, r.seq)
+	buf = append(buf, pk...)
+	lk := carve(n)
+
+	n = len(buf)
+	buf = append(append(append(buf, nsKeyLog), mc...), pk...)
+	buf = append(buf, keyLogSep)
+	buf = appendI64(buf, r.lca)
+	buf = binary.BigEndian.AppendUint64(buf, r.seq)
+	kk := carve(n)
+
+	return [3]wop{{key: rk, val: val}, {key: lk, val: val}, {key: kk}}
 }
 
 // currentRow returns the row under rk as the decided writes leave it: from
@@ -402,11 +472,7 @@ func (s *Badger) currentRow(rk []byte) (r row, found bool, err error) {
 		r, err = decodeRow(p.val)
 		return r, err == nil, err
 	}
-	var v []byte
-	err = s.db.View(func(txn storage.Txn) error {
-		v, err = txn.Get(rk)
-		return err
-	})
+	v, err := s.readView().Get(rk)
 	if errors.Is(err, storage.ErrNotFound) {
 		return row{}, false, nil
 	}
@@ -415,6 +481,24 @@ func (s *Badger) currentRow(rk []byte) (r row, found bool, err error) {
 	}
 	r, err = decodeRow(v)
 	return r, err == nil, err
+}
+
+// readView returns the snapshot decisions read, opening one after a
+// commit. Called with mu held.
+func (s *Badger) readView() storage.Txn {
+	if !s.rtxnOK {
+		s.rtxn, s.rtxnOK = s.db.NewTxn(false), true
+	}
+	return s.rtxn
+}
+
+// dropReadView closes the decisions' snapshot once Badger has new writes.
+// Called with mu held.
+func (s *Badger) dropReadView() {
+	if s.rtxnOK {
+		s.rtxn.Discard()
+		s.rtxn, s.rtxnOK = storage.Txn{}, false
+	}
 }
 
 // setPending records in the overlay that batch b writes val (nil: removes
@@ -430,7 +514,7 @@ func (s *Badger) setPending(b *batch, rk, val []byte) {
 // wakes the committer. ch, when not nil, is published once they commit.
 // Called with mu held.
 func (s *Badger) enqueue(ops []wop, ch *Change) (*batch, error) {
-	count, size := int64(len(ops)), int64(0)
+	count, size := int64(len(ops))+1, int64(metaCost)
 	for _, o := range ops {
 		size += int64(len(o.key)+len(o.val)) + entryOverhead
 	}
@@ -442,20 +526,27 @@ func (s *Badger) enqueue(ops []wop, ch *Change) (*batch, error) {
 	if n := len(s.queue); n > 0 {
 		b = s.queue[n-1]
 	}
-	if b == nil || b.count+count > s.maxCount || b.size+size > s.maxSize {
-		b = &batch{done: make(chan struct{})}
+	if b == nil || b.count+count-1 > s.maxCount || b.size+size-metaCost > s.maxSize {
+		b = &batch{done: make(chan struct{}), count: 1, size: metaCost}
 		s.queue = append(s.queue, b)
 	}
 	b.ops = append(b.ops, ops...)
-	b.count += count
-	b.size += size
+	b.count += count - 1
+	b.size += size - metaCost
 	if ch != nil {
 		b.changes = append(b.changes, *ch)
+		s.queuedWrites++
+	} else {
+		s.otherQueued = true
 	}
 	s.tail = b
-	select {
-	case s.kick <- struct{}{}:
-	default: // the committer is already due to look
+	// While the committer gathers, only the write it waits for wakes it;
+	// other work (StartedAt, Expire) never waits for writers.
+	if s.gatherFor == 0 || s.queuedWrites >= s.gatherFor || ch == nil {
+		select {
+		case s.kick <- struct{}{}:
+		default: // the committer is already due to look
+		}
 	}
 	return b, nil
 }
@@ -464,9 +555,12 @@ func (s *Badger) enqueue(ops []wop, ch *Change) (*batch, error) {
 // until Close, which stops it once no operation is under way.
 func (s *Badger) runCommits() {
 	defer close(s.commitDone)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	for {
 		select {
 		case <-s.kick:
+			s.gather(timer)
 			s.commitQueued()
 		case <-s.stopCommit:
 			s.commitQueued()
@@ -475,15 +569,66 @@ func (s *Badger) runCommits() {
 	}
 }
 
+// maxGather bounds how long the committer waits for writers to join a
+// group commit.
+const maxGather = 2 * time.Millisecond
+
+// gather waits, before a round of commits, for the writers the previous
+// round answered to queue their next writes, for at most half as long as
+// that round took (and maxGather). Without it, writers answered by one
+// commit queue while the next is already under way, and a fixed set of
+// concurrent writers settles into two halves taking turns, one sync each:
+// waiting a fraction of a sync for the other half to come back halves the
+// syncs, commits and wake-ups per write. One writer, or writers that all
+// queued already, never wait; neither do StartedAt and Expire (enqueue
+// wakes the committer for them).
+func (s *Badger) gather(timer *time.Timer) {
+	s.mu.Lock()
+	want := s.queuedWrites + s.lastWrites
+	wait := min(s.lastRound/2, maxGather)
+	if s.lastWrites <= 1 || s.queuedWrites == 0 || s.otherQueued || wait <= 0 {
+		s.mu.Unlock()
+		return
+	}
+	// A kick sent before now is for writes already counted; from here
+	// enqueue kicks only for the write that completes the group, or for
+	// other work.
+	select {
+	case <-s.kick:
+	default:
+	}
+	s.gatherFor = want
+	s.mu.Unlock()
+	timer.Reset(wait)
+	select {
+	case <-s.kick:
+	case <-timer.C:
+	}
+	timer.Stop()
+	s.mu.Lock()
+	s.gatherFor = 0
+	s.mu.Unlock()
+}
+
 // commitQueued takes every queued batch and commits them in order.
 func (s *Badger) commitQueued() {
 	s.mu.Lock()
 	q := s.queue
 	s.queue = nil
+	s.queuedWrites, s.otherQueued = 0, false
 	s.mu.Unlock()
+	if len(q) == 0 {
+		return // a kick for writes an earlier round took
+	}
+	start := time.Now()
+	n := 0
 	for _, b := range q {
 		s.commit(b)
+		n += len(b.changes)
 	}
+	s.mu.Lock()
+	s.lastWrites, s.lastRound = n, time.Since(start)
+	s.mu.Unlock()
 }
 
 // commit writes b in one Badger transaction (synced unless UnsafeNoFsync),
@@ -497,11 +642,13 @@ func (s *Badger) commit(b *batch) {
 	s.mu.Unlock()
 	if err == nil {
 		err = s.write(b)
+		s.commits.Add(1)
 	}
 	s.mu.Lock()
 	if err != nil && s.failed == nil {
 		s.failed = fmt.Errorf("a commit failed, the store takes no more writes until it is reopened: %w", err)
 	}
+	s.dropReadView()
 	for _, k := range b.keys {
 		if s.overlay[k].b == b {
 			delete(s.overlay, k)
@@ -533,6 +680,11 @@ func (s *Badger) write(b *batch) error {
 			err = txn.Set(o.key, o.val)
 		}
 		if err != nil {
+			return err
+		}
+	}
+	if b.hasMeta {
+		if err := txn.Set(metaKey, b.meta.value()); err != nil {
 			return err
 		}
 	}
@@ -573,9 +725,11 @@ func (s *Badger) raiseFloor() (int64, *batch, error) {
 	s.floor = w
 	if w > s.reserved {
 		reserved := w + floorReserve
-		if _, err := s.enqueue([]wop{{key: metaKey, val: metaValue(s.seq, s.last, reserved)}}, nil); err != nil {
+		b, err := s.enqueue(nil, nil)
+		if err != nil {
 			return 0, nil, fmt.Errorf("persist floor: %w", err)
 		}
+		b.setMeta(s.seq, s.last, reserved)
 		s.reserved = reserved
 	}
 	return w, s.tail, nil
@@ -745,6 +899,8 @@ func (s *Badger) Expire(ctx context.Context) (int, error) {
 // expireBatch queues the removal of up to expireBatch expired entries as
 // one unit, under the commit mutex so it never races a write of the same
 // record; the caller waits for the returned batch (nil: nothing was due).
+// Tombstones are found through the expiry index; change-log entries by
+// their commit time, which leads every model's log keys.
 func (s *Badger) expireBatch(now int64) (removed int, more bool, b *batch, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -754,40 +910,31 @@ func (s *Badger) expireBatch(now int64) (removed int, more bool, b *batch, err e
 	txn := s.db.NewTxn(false)
 	defer txn.Discard()
 
-	type entry struct{ key, val []byte }
-	var due []entry
-	prefix := []byte{nsExpiry}
-	it := txn.Iterate(storage.IterOptions{Prefix: prefix})
-	for it.Seek(prefix); it.ValidForPrefix(prefix) && len(due) < expireBatch; it.Next() {
-		k := it.Key()
-		if len(k) < 10 || readI64(k[1:]) > now {
-			break
-		}
-		v, err := it.ValueCopy(nil)
-		if err != nil {
-			it.Close()
-			return 0, false, nil, err
-		}
-		due = append(due, entry{it.KeyCopy(nil), v})
-	}
-	it.Close()
-	if len(due) == 0 {
-		return 0, false, nil, nil
-	}
-
 	var ops []wop
 	var gone [][]byte // record keys removed
+	due, err := dueExpiries(txn, now)
+	if err != nil {
+		return 0, false, nil, err
+	}
+	var legacy map[string]bool // log keys removed through old expiry entries
 	for _, e := range due {
 		ops = append(ops, wop{key: e.key, del: true})
 		switch e.key[9] {
 		case expLog:
+			// Written by earlier versions, which indexed log entries here.
 			n, w := binary.Uvarint(e.val)
 			if w <= 0 || uint64(len(e.val)-w) < n {
 				continue // unreadable: drop the expiry entry alone
 			}
 			lk, kk := e.val[w:w+int(n)], e.val[w+int(n):]
 			ops = append(ops, wop{key: lk, del: true}, wop{key: kk, del: true})
-			removed++
+			if _, err := txn.Get(lk); err == nil && !legacy[string(lk)] {
+				if legacy == nil {
+					legacy = map[string]bool{}
+				}
+				legacy[string(lk)] = true
+				removed++
+			}
 		case expTombstone:
 			rk := e.key[10:]
 			r, found, err := s.currentRow(rk)
@@ -809,6 +956,19 @@ func (s *Badger) expireBatch(now int64) (removed int, more bool, b *batch, err e
 			}
 		}
 	}
+	n := len(due)
+	if n < expireBatch {
+		logOps, err := dueLogEntries(txn, now-s.deltaTTL, expireBatch-n, legacy)
+		if err != nil {
+			return 0, false, nil, err
+		}
+		ops = append(ops, logOps...)
+		removed += len(logOps) / 2
+		n += len(logOps) / 2
+	}
+	if len(ops) == 0 {
+		return 0, false, nil, nil
+	}
 	b, err = s.enqueue(ops, nil)
 	if err != nil {
 		return 0, false, nil, err
@@ -816,7 +976,66 @@ func (s *Badger) expireBatch(now int64) (removed int, more bool, b *batch, err e
 	for _, rk := range gone {
 		s.setPending(b, rk, nil)
 	}
-	return removed, len(due) == expireBatch, b, nil
+	return removed, n == expireBatch, b, nil
+}
+
+// kv is a copied Badger entry.
+type kv struct{ key, val []byte }
+
+// dueExpiries reads up to expireBatch entries of the expiry index due at
+// now.
+func dueExpiries(txn storage.Txn, now int64) ([]kv, error) {
+	var due []kv
+	prefix := []byte{nsExpiry}
+	it := txn.Iterate(storage.IterOptions{Prefix: prefix})
+	defer it.Close()
+	for it.Seek(prefix); it.ValidForPrefix(prefix) && len(due) < expireBatch; it.Next() {
+		k := it.Key()
+		if len(k) < 10 || readI64(k[1:]) > now {
+			break
+		}
+		v, err := it.ValueCopy(nil)
+		if err != nil {
+			return nil, err
+		}
+		due = append(due, kv{it.KeyCopy(nil), v})
+	}
+	return due, nil
+}
+
+// dueLogEntries returns the deletes of up to limit change-log entries (and
+// their per-key index entries) committed at or before cutoff, skipping
+// those in skip. Each model's log is in commit-time order, so the walk
+// reads the due entries at the head of each and seeks past the rest.
+func dueLogEntries(txn storage.Txn, cutoff int64, limit int, skip map[string]bool) ([]wop, error) {
+	prefix := []byte{nsLog}
+	it := txn.Iterate(storage.IterOptions{Prefix: prefix})
+	defer it.Close()
+	var ops []wop
+	for it.Seek(prefix); it.ValidForPrefix(prefix) && len(ops) < 2*limit; {
+		k := it.Key()
+		_, rest, ok := storage.SplitComponent(k[1:])
+		if !ok || len(rest) < 16 {
+			it.Next() // not a log key this version wrote: leave it
+			continue
+		}
+		mc := k[1 : len(k)-len(rest)] // the model's component
+		if readI64(rest) > cutoff {
+			// The rest of this model's log is newer: on to the next model.
+			it.Seek(storage.Successor(k[:len(k)-len(rest)]))
+			continue
+		}
+		if !skip[string(k)] {
+			lk := it.KeyCopy(nil)
+			pk := rest[16:]
+			kk := make([]byte, 0, 1+len(mc)+len(pk)+1+16)
+			kk = append(append(append(kk, nsKeyLog), mc...), pk...)
+			kk = append(append(kk, keyLogSep), rest[:16]...)
+			ops = append(ops, wop{key: lk, del: true}, wop{key: kk, del: true})
+		}
+		it.Next()
+	}
+	return ops, nil
 }
 
 // runExpiry runs Expire every interval until ctx (cancelled by Close) ends.
@@ -850,6 +1069,9 @@ func (s *Badger) Close() error {
 		// Every writer has its answer, so nothing is left to commit.
 		close(s.stopCommit)
 		<-s.commitDone
+		s.mu.Lock()
+		s.dropReadView()
+		s.mu.Unlock()
 		s.feedMu.Lock()
 		for _, l := range *s.listeners.Load() {
 			l.stop()

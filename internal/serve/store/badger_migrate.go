@@ -93,13 +93,16 @@ func (s *Badger) RewriteBatch(ctx context.Context, rw Rewrite) (next []byte, don
 		}
 		return txn.Commit()
 	})
+	// The batch wrote Badger outside the committer: decisions from now on
+	// must read a snapshot that has it.
+	s.mu.Lock()
+	s.dropReadView()
+	s.mu.Unlock()
 	if err != nil {
 		return nil, false, fmt.Errorf("store: migrate %s: %w", rw.Model, err)
 	}
 	return next, done, nil
 }
-
-type kv struct{ key, val []byte }
 
 // readBatch copies up to limit entries under prefix after cursor (nil:
 // from the start), stopping early past maxBytes; more reports whether
@@ -190,8 +193,9 @@ func (s *Badger) rewriteRecords(txn storage.Txn, rw Rewrite) ([]byte, bool, erro
 }
 
 // rewriteLog is one batch of a pass over rw.Model's change log. A moved
-// entry gets a new expiry entry (from its commit time and the current
-// delta TTL); the old one is left to expire, deleting keys already gone.
+// entry expires by its commit time like any other; an expiry entry an
+// earlier version wrote for the old key is left to expire, deleting keys
+// already gone.
 func (s *Badger) rewriteLog(txn storage.Txn, rw Rewrite) ([]byte, bool, error) {
 	prefix := modelPrefix(nsLog, rw.Model)
 	rows, more, err := readBatch(txn, prefix, rw.Cursor, rw.Limit, s.maxSize/4)
@@ -226,10 +230,7 @@ func (s *Badger) rewriteLog(txn storage.Txn, rw Rewrite) ([]byte, bool, error) {
 		lk := logKey(rw.To, lca, seq, pk)
 		if !bytes.Equal(lk, e.key) {
 			kk := keyLogKey(rw.To, pk, lca, seq)
-			expVal := binary.AppendUvarint(nil, uint64(len(lk)))
-			expVal = append(append(expVal, lk...), kk...)
-			err := errors.Join(txn.Delete(e.key), txn.Delete(oldKK), txn.Set(kk, nil),
-				txn.Set(expiryLogKey(lca+s.deltaTTL, seq), expVal))
+			err := errors.Join(txn.Delete(e.key), txn.Delete(oldKK), txn.Set(kk, nil))
 			if err != nil {
 				return nil, false, err
 			}

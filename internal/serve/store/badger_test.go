@@ -552,6 +552,42 @@ func testExpire(t *testing.T, e engine) {
 	}
 }
 
+func TestExpireLogOfEachModel(t *testing.T) { forEngines(t, testExpireLogOfEachModel) }
+
+// testExpireLogOfEachModel: each model's change log expires by its own
+// commit times, whatever other models hold; a model whose names extends
+// another's is a model of its own.
+func testExpireLogOfEachModel(t *testing.T, e engine) {
+	c := newClock()
+	const delta = 30 * time.Minute
+	s := e.open(t, store.Options{InMemory: true, Now: c.Now, DeltaTTL: delta, ExpiryInterval: -1})
+	t0 := c.ms()
+	// Old entries in the first and the last model, newer ones in between
+	// and after the old ones.
+	for _, m := range []string{"A", "Post"} {
+		put(t, s, m, []any{"old-1"}, map[string]any{})
+		put(t, s, m, []any{"old-2"}, map[string]any{})
+	}
+	c.Add(delta / 2)
+	for _, m := range []string{"A", "B", "PostTag", "Post"} {
+		put(t, s, m, []any{"new"}, map[string]any{})
+	}
+	c.Add(delta / 2)
+	n, err := s.Expire(context.Background())
+	if err != nil || n != 4 {
+		t.Fatalf("expired %d (%v), want the 4 old log entries", n, err)
+	}
+	for _, m := range []string{"A", "B", "PostTag", "Post"} {
+		got := changesAll(t, s, m, t0, math.MaxInt64, 10)
+		if len(got) != 1 || got[0].Key[0] != "new" {
+			t.Errorf("%s: log after expiry %+v, want only the new entry", m, got)
+		}
+	}
+	if recs := scanAll(t, s, "Post", 10); len(recs) != 3 {
+		t.Fatalf("Post records after expiry: %d, want 3", len(recs))
+	}
+}
+
 func TestExpireManyInBatches(t *testing.T) { forEngines(t, testExpireManyInBatches) }
 
 func testExpireManyInBatches(t *testing.T, e engine) {

@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -46,10 +45,10 @@ func checkLoaded(model string, r Loaded) (pk []byte, norm []any, keyJSON, itemJS
 	if r.Item == nil {
 		return nil, nil, nil, nil, fmt.Errorf("%v: nil item", norm)
 	}
-	if keyJSON, err = json.Marshal(norm); err != nil {
+	if keyJSON, err = marshalJSON(norm); err != nil {
 		return nil, nil, nil, nil, fmt.Errorf("%v: key: %w", norm, err)
 	}
-	if itemJSON, err = json.Marshal(r.Item); err != nil {
+	if itemJSON, err = marshalJSON(r.Item); err != nil {
 		return nil, nil, nil, nil, fmt.Errorf("%v: item: %w", norm, err)
 	}
 	return pk, norm, keyJSON, itemJSON, nil
@@ -148,13 +147,11 @@ func (s *Badger) markImport(after, notBefore int64) (int64, *batch, error) {
 	s.floor = max(s.now().UnixMilli(), s.last, s.floor, after) + 1
 	s.reserved = max(s.reserved, s.floor+floorReserve)
 	epoch := max(s.floor, notBefore)
-	b, err := s.enqueue([]wop{
-		{key: metaKey, val: metaValue(s.seq, s.last, s.reserved)},
-		{key: importKey, val: appendI64(nil, epoch)},
-	}, nil)
+	b, err := s.enqueue([]wop{{key: importKey, val: appendI64(nil, epoch)}}, nil)
 	if err != nil {
 		return 0, nil, err
 	}
+	b.setMeta(s.seq, s.last, s.reserved)
 	return epoch, b, nil
 }
 

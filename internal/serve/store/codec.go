@@ -22,12 +22,15 @@ import (
 //	'r' <model> <pk>                             record: rowValue
 //	'l' <model> <lca: 8> <seq: 8> <pk>           change-log entry: rowValue (full post-write image)
 //	'k' <model> <pk> 0x00 <lca: 8> <seq: 8>      per-key log index: empty; finds a key's later changes
-//	'e' <expireAt: 8> 'l' <seq: 8>               expiry of a log entry: value = log key, index key
 //	'e' <expireAt: 8> 't' <record key>           expiry of a tombstone: empty
+//	'e' <expireAt: 8> 'l' <seq: 8>               expiry of a log entry, written before 2026-12 (value =
+//	                                             log key, index key); still honoured, no longer written
 //
 // Times and sequence numbers are big-endian with the sign bit flipped, so
 // byte order is numeric order. Log keys of one model sort by (lca, seq),
-// which is commit order because the commit clock never goes backwards.
+// which is commit order because the commit clock never goes backwards, and
+// which lets Expire find a model's due log entries at the head of its log
+// without an expiry entry per write.
 const (
 	nsMeta   = 'm'
 	nsRecord = 'r'
@@ -79,7 +82,7 @@ func decided(cur *Record, item map[string]any, op Op) (map[string]any, []byte, i
 	default:
 		return nil, nil, 0, fmt.Errorf("MutateFunc returned unknown op %d", op)
 	}
-	itemJSON, err := json.Marshal(item)
+	itemJSON, err := marshalJSON(item)
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("item: %w", err)
 	}
@@ -100,6 +103,15 @@ func encodeKey(model string, key []any) (pk []byte, norm []any, err error) {
 		return nil, nil, fmt.Errorf("%w: %s: no key values", ErrInvalidKey, model)
 	}
 	norm = make([]any, len(key))
+	size := 0 // the usual encoded length, so pk is one allocation
+	for _, v := range key {
+		if s, ok := v.(string); ok {
+			size += len(s) + 3
+		} else {
+			size += 9
+		}
+	}
+	pk = make([]byte, 0, size)
 	for i, v := range key {
 		n, err := normKeyValue(v)
 		if err != nil {
@@ -186,7 +198,9 @@ func normUint(u uint64) (any, error) {
 }
 
 func recordKey(model string, pk []byte) []byte {
-	return append(modelPrefix(nsRecord, model), pk...)
+	k := make([]byte, 0, 1+len(model)+3+len(pk)) // one allocation unless model holds 0x00
+	k = storage.AppendString(append(k, nsRecord), model)
+	return append(k, pk...)
 }
 
 func logKey(model string, lca int64, seq uint64, pk []byte) []byte {
@@ -204,12 +218,6 @@ func keyLogPrefix(model string, pk []byte) []byte {
 
 func keyLogKey(model string, pk []byte, lca int64, seq uint64) []byte {
 	k := appendI64(keyLogPrefix(model, pk), lca)
-	return binary.BigEndian.AppendUint64(k, seq)
-}
-
-func expiryLogKey(expireAt int64, seq uint64) []byte {
-	k := appendI64([]byte{nsExpiry}, expireAt)
-	k = append(k, expLog)
 	return binary.BigEndian.AppendUint64(k, seq)
 }
 
@@ -237,8 +245,13 @@ const rowFormat = 1
 // rowHeader is format, op, flags, version, lca, seq, expireAt.
 const rowHeader = 3 + 4*8
 
-func (r *row) encode() []byte {
-	b := make([]byte, 0, rowHeader+binary.MaxVarintLen64+len(r.key)+len(r.item))
+func (r *row) encode() []byte { return r.appendTo(make([]byte, 0, r.encodedLen())) }
+
+// encodedLen is an upper bound of the length of r's encoding.
+func (r *row) encodedLen() int { return rowHeader + binary.MaxVarintLen64 + len(r.key) + len(r.item) }
+
+// appendTo appends r's encoding to b.
+func (r *row) appendTo(b []byte) []byte {
 	var flags byte
 	if r.deleted {
 		flags = 1

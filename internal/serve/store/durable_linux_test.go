@@ -127,7 +127,8 @@ func TestWriteIsOnDiskWhenAcknowledged(t *testing.T) {
 		dir := durableDir(t)
 		s := open(t, store.Options{Dir: dir, Now: newClock().Now})
 		var wg sync.WaitGroup
-		for w := range 8 {
+		// 32: enough for the committer to gather writers into commits.
+		for w := range 32 {
 			wg.Go(func() {
 				for i := range writes {
 					put(t, s, "Post", []any{float64(w*writes + i)}, map[string]any{"title": "durable"})
