@@ -310,6 +310,10 @@ func (s *Server) strategy(model string) Strategy {
 // publish hands one committed change to the hub; it runs on the store's
 // commit path and never blocks.
 func (s *Server) publish(ch store.Change) {
+	// Most writes have no subscriber: skip copying the item for them.
+	if !s.hub.Listening(ch.Record.Model, ch.Op.String()) {
+		return
+	}
 	s.hub.Publish(realtime.Event{
 		Model: ch.Record.Model,
 		Op:    ch.Op.String(),

@@ -279,6 +279,14 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.serve()
 }
 
+// Listening reports whether any connection subscribes to op on model, so
+// that a publisher can skip building an event nobody receives.
+func (h *Hub) Listening(model, op string) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.index[topic{model, op}]) > 0
+}
+
 // Publish offers ev to every matching subscription, in call order per
 // connection; it never blocks on a connection. Rendering happens later on
 // each connection's writer goroutine, so ev.Item must not be modified after
