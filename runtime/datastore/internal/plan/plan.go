@@ -32,6 +32,9 @@ type Plan struct {
 	Prefix   int // length of the path prefix in entries
 	// None is set when the ranges are empty: nothing can match.
 	None bool
+	// EqFields are the fields whose eq conditions the ranges hold: every
+	// entry read has their values (the eq prefix of a path).
+	EqFields []string
 	Desc string
 }
 
@@ -139,6 +142,10 @@ func candidate(t *engine.Table, p engine.Path, cs []predicate.Expr, o Order) (*P
 		base = append(base, c...)
 		eqs++
 	}
+	eqFields := make([]string, eqs)
+	for i, s := range p.Slots[:eqs] {
+		eqFields[i] = t.Slots[s].Field.Name
+	}
 	var ranges []Range
 	kind := ""
 	if eqs < len(p.Slots) {
@@ -174,7 +181,7 @@ func candidate(t *engine.Table, p engine.Path, cs []predicate.Expr, o Order) (*P
 	if ordered {
 		d += ", ordered"
 	}
-	return &Plan{Path: p, Ranges: ranges, Ordered: ordered, OrderPos: eqs, Prefix: len(prefix), Desc: d}, score
+	return &Plan{Path: p, Ranges: ranges, Ordered: ordered, OrderPos: eqs, Prefix: len(prefix), EqFields: eqFields, Desc: d}, score
 }
 
 // Walk reads the plan's ranges of t and calls fn with each record's key,
