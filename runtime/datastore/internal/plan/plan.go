@@ -35,7 +35,7 @@ type Plan struct {
 	// EqFields are the fields whose eq conditions the ranges hold: every
 	// entry read has their values (the eq prefix of a path).
 	EqFields []string
-	Desc string
+	Desc     string
 }
 
 // Range is [Start, End) on a path; End nil means to the path's end.
