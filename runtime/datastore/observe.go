@@ -94,11 +94,17 @@ type queue struct {
 	// local drops changes from the sync engine before they are queued
 	// (Store.Observe with LocalChanges).
 	local bool
+	// gate, when set, drops the changes of commits made while it returns
+	// false (Store.Observe with ObserveIf).
+	gate func() bool
 }
 
 // push appends events without blocking. Past the limit the queue is
 // marked overrun and stops taking events.
 func (q *queue) push(evs []event) {
+	if q.gate != nil && !q.gate() {
+		return
+	}
 	if q.local {
 		evs = localEvents(evs)
 		if len(evs) == 0 {

@@ -30,12 +30,25 @@ type StoreChange struct {
 // ObserveOption tunes Store.Observe.
 type ObserveOption func(*observeOptions)
 
-type observeOptions struct{ local bool }
+type observeOptions struct {
+	local bool
+	gate  func() bool
+}
 
 // LocalChanges makes Store.Observe deliver only the app's own writes, not
 // the records the sync engine applies: those are neither queued nor
 // decoded, so a base sync of many records costs such an observer nothing.
 func LocalChanges() ObserveOption { return func(o *observeOptions) { o.local = true } }
+
+// ObserveIf makes Store.Observe skip the changes committed while cond
+// returns false: they are neither queued nor decoded, so an observer that
+// only matters while someone listens to it costs a writer nothing
+// meanwhile (the sync engine's OutboxMutationEnqueued). cond is called on
+// every commit with the store's commit lock held: it must be fast (an
+// atomic load) and must not call into the store.
+func ObserveIf(cond func() bool) ObserveOption {
+	return func(o *observeOptions) { o.gate = cond }
+}
 
 // decoder reads a stored record of one model into its generated type.
 type decoder func(data []byte) (any, error)
@@ -81,7 +94,7 @@ func (s *Store) Observe(ctx context.Context, opts ...ObserveOption) <-chan Store
 		opt(&o)
 	}
 	out := make(chan StoreChange)
-	if err := s.observeAll(ctx, o.local, func(q *queue) {
+	if err := s.observeAll(ctx, o, func(q *queue) {
 		defer close(out)
 		deliver(ctx, s.done, q, out, func(ev event) (StoreChange, bool) {
 			v, err := s.element(ev)
@@ -98,7 +111,7 @@ func (s *Store) Observe(ctx context.Context, opts ...ObserveOption) <-chan Store
 
 // observeAll registers a store-wide observer goroutine run(q) that ends
 // with ctx, the store or its queue.
-func (s *Store) observeAll(ctx context.Context, local bool, run func(q *queue)) error {
+func (s *Store) observeAll(ctx context.Context, o observeOptions, run func(q *queue)) error {
 	if err := s.live(ctx); err != nil {
 		return err
 	}
@@ -107,7 +120,7 @@ func (s *Store) observeAll(ctx context.Context, local bool, run func(q *queue)) 
 	if s.closed {
 		return ErrClosed
 	}
-	q := &queue{limit: s.cfg.backlog, wake: make(chan struct{}, 1), local: local}
+	q := &queue{limit: s.cfg.backlog, wake: make(chan struct{}, 1), local: o.local, gate: o.gate}
 	s.hub.mu.Lock()
 	s.hub.all[q] = struct{}{}
 	s.hub.mu.Unlock()

@@ -156,7 +156,7 @@ func (q *Query[T]) run(txn storage.Txn) ([]*T, error) {
 	var lastOrder []byte
 	var slab slab[T]
 	sorted := len(q.orders) > 0
-	pf := plan.NewPrefilter(q.repo.table, pred.Expr())
+	pf := plan.NewPrefilter(q.repo.table, pred.Expr(), p)
 	// Sorted, limited and not read in sort order: select the top hits as
 	// they come instead of sorting them all.
 	topK := sorted && need > 0 && !p.Ordered

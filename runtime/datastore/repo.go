@@ -373,7 +373,17 @@ func (r *Repo[T]) recordKey(values []any) ([]byte, error) {
 	if len(values) != len(t.PK) {
 		return nil, errorf("%s: key has %d values, want %d (%v)", t.Model.Name, len(values), len(t.PK), t.Model.PrimaryKey.Fields())
 	}
-	k := bytes.Clone(t.Prefix)
+	// Sized once: a string component is its bytes plus 3 (tag and
+	// terminator), other components are at most a few dozen bytes.
+	n := len(t.Prefix)
+	for _, v := range values {
+		if s, ok := v.(string); ok {
+			n += len(s) + 3
+		} else {
+			n += 32
+		}
+	}
+	k := append(make([]byte, 0, n), t.Prefix...)
 	for i, s := range t.PK {
 		f := t.Slots[s].Field
 		var ok bool

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // Key components. Each value in a key is one self-delimiting component whose
@@ -86,6 +87,9 @@ func AppendString(b []byte, s string) []byte {
 // with the result.
 func AppendStringPrefix(b []byte, s string) []byte {
 	b = append(b, tagString)
+	if strings.IndexByte(s, 0) < 0 {
+		return append(b, s...) // the common case: nothing to escape
+	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		b = append(b, c)

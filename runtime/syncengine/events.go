@@ -3,6 +3,7 @@ package syncengine
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 )
 
 // Event is one of the typed events the engine reports, mirroring Amplify
@@ -87,6 +88,8 @@ type broadcaster struct {
 	listeners map[*listener]struct{}
 	wg        sync.WaitGroup
 	closed    bool
+	// count is len(listeners), readable without mu (listening).
+	count atomic.Int32
 }
 
 type listener struct {
@@ -110,6 +113,10 @@ func (b *broadcaster) emit(ev Event) {
 	}
 }
 
+// listening reports whether an Events channel is open: events emitted now
+// reach someone.
+func (b *broadcaster) listening() bool { return b.count.Load() > 0 }
+
 // listen returns a channel of every event emitted from now on, closed when
 // ctx ends or the broadcaster closes.
 func (b *broadcaster) listen(ctx context.Context) <-chan Event {
@@ -125,6 +132,7 @@ func (b *broadcaster) listen(ctx context.Context) <-chan Event {
 		b.listeners = map[*listener]struct{}{}
 	}
 	b.listeners[l] = struct{}{}
+	b.count.Add(1)
 	b.wg.Add(1)
 	b.mu.Unlock()
 	go func() {
@@ -133,6 +141,7 @@ func (b *broadcaster) listen(ctx context.Context) <-chan Event {
 		defer func() {
 			b.mu.Lock()
 			delete(b.listeners, l)
+			b.count.Add(-1)
 			b.mu.Unlock()
 		}()
 		for {

@@ -17,8 +17,10 @@ type StorageSubscribed struct{}
 // its mutation in the outbox (Amplify's outboxMutationEnqueued). Element
 // is the record as written (the generated type, *model.Post …, for stores
 // opened by generated code; for a delete, the record as it was). Writes
-// made while the engine is stopped are not reported, nor, until the next
-// Start, those after a Clear of the store (which ends its observers).
+// made while the engine is stopped are not reported, nor those committed
+// while no Events channel is open (they are not even decoded), nor, until
+// the next Start, those after a Clear of the store (which ends its
+// observers).
 type OutboxMutationEnqueued struct {
 	Model   string
 	Op      datastore.Op

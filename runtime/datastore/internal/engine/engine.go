@@ -428,11 +428,20 @@ func (t *Table) RecordKeyFromEntry(p Path, key []byte) ([]byte, error) {
 	if p.Index == nil {
 		return key, nil
 	}
+	return t.AppendRecordKeyFromEntry(nil, p, key)
+}
+
+// AppendRecordKeyFromEntry is RecordKeyFromEntry writing into dst[:0], so
+// that a walk over many entries can reuse one buffer.
+func (t *Table) AppendRecordKeyFromEntry(dst []byte, p Path, key []byte) ([]byte, error) {
+	if p.Index == nil {
+		return append(dst[:0], key...), nil
+	}
 	pk, ok := storage.SkipComponents(key[len(p.Index.Prefix):], len(p.Index.Slots))
 	if !ok {
 		return nil, Errorf("%s index %s: damaged entry %x", t.Model.Name, p.Index.Name, key)
 	}
-	return append(bytes.Clone(t.Prefix), pk...), nil
+	return append(append(dst[:0], t.Prefix...), pk...), nil
 }
 
 // WriteRecord stores data under key with its index entries, given the

@@ -32,7 +32,10 @@ type Plan struct {
 	Prefix   int // length of the path prefix in entries
 	// None is set when the ranges are empty: nothing can match.
 	None bool
-	Desc string
+	// EqFields are the fields whose eq conditions the ranges hold: every
+	// entry read has their values (the eq prefix of a path).
+	EqFields []string
+	Desc     string
 }
 
 // Range is [Start, End) on a path; End nil means to the path's end.
@@ -139,6 +142,10 @@ func candidate(t *engine.Table, p engine.Path, cs []predicate.Expr, o Order) (*P
 		base = append(base, c...)
 		eqs++
 	}
+	eqFields := make([]string, eqs)
+	for i, s := range p.Slots[:eqs] {
+		eqFields[i] = t.Slots[s].Field.Name
+	}
 	var ranges []Range
 	kind := ""
 	if eqs < len(p.Slots) {
@@ -174,12 +181,12 @@ func candidate(t *engine.Table, p engine.Path, cs []predicate.Expr, o Order) (*P
 	if ordered {
 		d += ", ordered"
 	}
-	return &Plan{Path: p, Ranges: ranges, Ordered: ordered, OrderPos: eqs, Prefix: len(prefix), Desc: d}, score
+	return &Plan{Path: p, Ranges: ranges, Ordered: ordered, OrderPos: eqs, Prefix: len(prefix), EqFields: eqFields, Desc: d}, score
 }
 
 // Walk reads the plan's ranges of t and calls fn with each record's key,
 // the path entry it was found by and its data, until fn returns false.
-// data is valid only during the call.
+// key, entry and data are valid only during the call.
 func (p *Plan) Walk(txn storage.Txn, t *engine.Table, fn func(key, entry, data []byte) (bool, error)) error {
 	if p.None {
 		return nil
@@ -204,6 +211,7 @@ func (p *Plan) Walk(txn storage.Txn, t *engine.Table, fn func(key, entry, data [
 	}
 	it := txn.Iterate(opts)
 	defer it.Close()
+	var rk []byte // the record key of an index entry, reused
 	for _, rg := range p.Ranges {
 		if p.Reverse {
 			it.Seek(rg.End) // the last key <= end; end itself is excluded below
@@ -227,7 +235,7 @@ func (p *Plan) Walk(txn storage.Txn, t *engine.Table, fn func(key, entry, data [
 					return err
 				})
 			} else {
-				more, err = p.fetch(txn, t, key, fn)
+				more, err = p.fetch(txn, t, key, &rk, fn)
 			}
 			if err != nil {
 				return err
@@ -241,11 +249,14 @@ func (p *Plan) Walk(txn storage.Txn, t *engine.Table, fn func(key, entry, data [
 }
 
 // fetch reads the record an index entry points at and passes it to fn.
-func (p *Plan) fetch(txn storage.Txn, t *engine.Table, entry []byte, fn func(key, entry, data []byte) (bool, error)) (bool, error) {
-	rk, err := t.RecordKeyFromEntry(p.Path, entry)
+// The record key is built in *buf, which fn must not keep (it copies what
+// it keeps, as it does data).
+func (p *Plan) fetch(txn storage.Txn, t *engine.Table, entry []byte, buf *[]byte, fn func(key, entry, data []byte) (bool, error)) (bool, error) {
+	rk, err := t.AppendRecordKeyFromEntry(*buf, p.Path, entry)
 	if err != nil {
 		return false, err
 	}
+	*buf = rk
 	more := true
 	err = txn.Value(rk, func(data []byte) error {
 		more, err = fn(rk, entry, data)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"reflect"
+	"slices"
 
 	"github.com/dsgen/dsgen/runtime/codec"
 	"github.com/dsgen/dsgen/runtime/datastore/internal/engine"
@@ -33,10 +34,15 @@ type rawCond struct {
 }
 
 // NewPrefilter keeps the top-level conditions of e that it can test on
-// encoded values; it returns nil when there are none.
-func NewPrefilter(t *engine.Table, e predicate.Expr) *Prefilter {
+// encoded values, except the eq conditions plan p already holds by reading
+// only the entries with those values (an index read by eq); it returns nil
+// when there are none.
+func NewPrefilter(t *engine.Table, e predicate.Expr, p *Plan) *Prefilter {
 	var pf Prefilter
 	for _, c := range conds(e) {
+		if c.Op == predicate.OpEq && slices.Contains(p.EqFields, c.Field) {
+			continue // every entry read has the value: testing it again only costs
+		}
 		f := t.Model.Field(c.Field)
 		if f == nil || !f.Stored() || f.IsList || f.Kind == meta.KindNonModel {
 			continue
