@@ -15,9 +15,30 @@ import (
 // invalid UTF-8, malformed input) makes it give up, and encoding/json
 // decodes the value instead, with its own errors.
 
-// unmarshalItem decodes a stored item (a JSON object).
-func unmarshalItem(b []byte) (map[string]any, error) {
-	p := jsonReader{b: b}
+// fieldNames interns the object keys of the items one read decodes (a
+// page has a thousand items with the same dozen field names), so each
+// name is allocated once per read instead of once per item. Owned by one
+// read; nil interns nothing.
+type fieldNames map[string]string
+
+// maxFieldNames bounds the names a read interns (items with ever-new
+// keys, maps in AWSJSON fields, would otherwise grow it).
+const maxFieldNames = 256
+
+func (n fieldNames) intern(b []byte) string {
+	if s, ok := n[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if n != nil && len(n) < maxFieldNames {
+		n[s] = s
+	}
+	return s
+}
+
+// unmarshalItem decodes a stored item (a JSON object); names may be nil.
+func unmarshalItem(b []byte, names fieldNames) (map[string]any, error) {
+	p := jsonReader{b: b, names: names}
 	if v, ok := p.whole(); ok {
 		if m, ok := v.(map[string]any); ok || v == nil {
 			return m, nil
@@ -44,8 +65,9 @@ func unmarshalKey(b []byte) ([]any, error) {
 // jsonReader parses one JSON value from b; ok false means "not sure", never
 // a different result from encoding/json.
 type jsonReader struct {
-	b []byte
-	i int
+	b     []byte
+	i     int
+	names fieldNames // interns object keys
 	// depth guards the recursion; deeper values go to encoding/json.
 	depth int
 }
@@ -124,7 +146,7 @@ func (p *jsonReader) object() (any, bool) {
 		if p.i >= len(p.b) || p.b[p.i] != '"' {
 			return nil, false
 		}
-		k, ok := p.str()
+		k, ok := p.key()
 		if !ok {
 			return nil, false
 		}
@@ -193,9 +215,24 @@ func (p *jsonReader) array() (any, bool) {
 	}
 }
 
-// str reads a string without escapes or control characters whose bytes
-// are valid UTF-8 (what encoding/json would return unchanged).
+// key reads an object key as str does, interned in p.names.
+func (p *jsonReader) key() (string, bool) {
+	s, ok := p.strBytes()
+	if !ok {
+		return "", false
+	}
+	return p.names.intern(s), true
+}
+
+// str reads a string value.
 func (p *jsonReader) str() (string, bool) {
+	s, ok := p.strBytes()
+	return string(s), ok
+}
+
+// strBytes reads a string without escapes or control characters whose bytes
+// are valid UTF-8 (what encoding/json would return unchanged).
+func (p *jsonReader) strBytes() ([]byte, bool) {
 	start := p.i + 1
 	ascii := true
 	for j := start; j < len(p.b); j++ {
@@ -203,17 +240,17 @@ func (p *jsonReader) str() (string, bool) {
 		case c == '"':
 			s := p.b[start:j]
 			if !ascii && !utf8.Valid(s) {
-				return "", false
+				return nil, false
 			}
 			p.i = j + 1
-			return string(s), true
+			return s, true
 		case c == '\\' || c < 0x20:
-			return "", false
+			return nil, false
 		case c >= 0x80:
 			ascii = false
 		}
 	}
-	return "", false
+	return nil, false
 }
 
 // number reads a JSON number as encoding/json does into an any: float64.
