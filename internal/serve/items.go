@@ -35,6 +35,25 @@ func output(r store.Record) map[string]any {
 	return out
 }
 
+// outputOwned is output for a record the caller owns (one a store read
+// decoded for this request, as every sync and list page is): it adds the
+// metadata to r.Item itself instead of copying it, which a page of 1,000
+// items would otherwise do 1,000 times.
+func outputOwned(r store.Record) map[string]any {
+	out := r.Item
+	if out == nil {
+		out = make(map[string]any, 3)
+	}
+	out[fieldVersion] = r.Version
+	out[fieldLastChanged] = r.LastChangedAt
+	if r.Deleted {
+		out[fieldDeleted] = true
+	} else {
+		out[fieldDeleted] = nil
+	}
+	return out
+}
+
 // keyOf returns the primary key values of item, in key order.
 func keyOf(m *meta.Model, item map[string]any) ([]any, error) {
 	fields := m.PrimaryKey.Fields()

@@ -233,7 +233,7 @@ func (r *resolver) page(m *meta.Model, l listing, field string, tok pageToken, p
 	}
 	items = make([]any, 0, len(page.Records))
 	for _, rec := range page.Records {
-		item := output(rec)
+		item := outputOwned(rec) // the page was decoded for this request
 		if !l.acc.Allows(item) {
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"runtime"
 	"syscall"
@@ -37,6 +38,18 @@ func BenchmarkBaseSyncProc100k(b *testing.B) {
 		b.Skip("100,000 records: skipped under -short")
 	}
 	benchBaseSyncProc(b, 100_000)
+}
+
+// BenchmarkBaseSyncProc1M syncs 1,000,000 records, to show the client's
+// memory stays flat: it runs only with DSGEN_BENCH_1M=1 (seeding the
+// server takes minutes).
+//
+//	DSGEN_BENCH_1M=1 go test -run '^$' -bench BaseSyncProc1M -benchtime 1x -timeout 60m ./runtime/syncengine
+func BenchmarkBaseSyncProc1M(b *testing.B) {
+	if os.Getenv("DSGEN_BENCH_1M") != "1" {
+		b.Skip("1,000,000 records: set DSGEN_BENCH_1M=1")
+	}
+	benchBaseSyncProc(b, 1_000_000)
 }
 
 func benchBaseSyncProc(b *testing.B, n int) {

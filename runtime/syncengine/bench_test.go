@@ -12,11 +12,14 @@ package syncengine_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"testing"
@@ -265,21 +268,34 @@ func (p heapPeaks) report(b *testing.B) {
 // benchHeapPeak samples the heap every 2 ms until stopped; runtime/metrics
 // reads it without stopping the world, so sampling barely disturbs what
 // it measures.
+//
+// With DSGEN_BENCH_HEAPPROF set to a directory, it also writes a heap
+// profile there (heap-<n>-live-<MB>.pprof) each time the live heap passes
+// a new multiple of 5 MB, to see what grows during a sync.
 type benchHeapPeak struct {
 	stopc chan struct{}
 	done  chan heapPeaks
 }
 
+// benchHeapProfStep is the live-heap growth between two dumped profiles.
+const benchHeapProfStep = 5 << 20
+
 func startBenchHeapPeak() *benchHeapPeak {
 	h := &benchHeapPeak{stopc: make(chan struct{}), done: make(chan heapPeaks, 1)}
+	profDir := os.Getenv("DSGEN_BENCH_HEAPPROF")
 	go func() {
 		sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/gc/heap/live:bytes"}}
 		var peak heapPeaks
+		var dumped uint64
 		tick := time.NewTicker(2 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			metrics.Read(sample)
 			peak = peak.max(heapPeaks{Heap: sample[0].Value.Uint64(), Live: sample[1].Value.Uint64()})
+			if live := sample[1].Value.Uint64(); profDir != "" && live/benchHeapProfStep > dumped {
+				dumped = live / benchHeapProfStep
+				benchDumpHeap(profDir, live)
+			}
 			select {
 			case <-tick.C:
 			case <-h.stopc:
@@ -289,6 +305,22 @@ func startBenchHeapPeak() *benchHeapPeak {
 		}
 	}()
 	return h
+}
+
+// benchDumpHeap writes the heap profile to dir, named by the live heap;
+// a benchmark aid, so a failure is printed and otherwise ignored. It
+// collects garbage first (which disturbs the figures of that run) so that
+// the profile shows what is live now rather than one or two cycles ago.
+func benchDumpHeap(dir string, live uint64) {
+	runtime.GC()
+	name := filepath.Join(dir, fmt.Sprintf("heap-%d-live-%03dMB.pprof", os.Getpid(), live>>20))
+	f, err := os.Create(name)
+	if err == nil {
+		err = errors.Join(pprof.WriteHeapProfile(f), f.Close())
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "heap profile:", err)
+	}
 }
 
 // stop ends the sampling and returns the peaks.

@@ -58,7 +58,7 @@ func (e *Executor) Execute(ctx context.Context, op *Operation, r Resolver) *apps
 		}
 		x.buf = appendString(x.buf, g.key)
 		x.buf = append(x.buf, ':')
-		x.path = append(x.path[:0], pathElem{key: g.key})
+		x.path = append(x.path[:0], pathElem{key: g.key, keyv: g.keyv})
 		v, err := x.resolveRoot(root, g)
 		if !x.finish(g, v, err) {
 			return x.response(false)
@@ -102,7 +102,7 @@ func (e *Executor) Render(ctx context.Context, op *Operation, value any, r Resol
 	x.buf = append(x.buf, '{')
 	x.buf = appendString(x.buf, g.key)
 	x.buf = append(x.buf, ':')
-	x.path = append(x.path[:0], pathElem{key: g.key})
+	x.path = append(x.path[:0], pathElem{key: g.key, keyv: g.keyv})
 	if !x.finish(g, value, nil) {
 		return x.response(false)
 	}
@@ -186,6 +186,7 @@ func (x *execution) response(ok bool) *appsync.Response {
 // per concrete type, and cache what every list item would otherwise redo.
 type fieldGroup struct {
 	key    string
+	keyv   any // key boxed once, for the paths handed to resolvers
 	name   string
 	parent *ast.Definition
 	def    *ast.FieldDefinition // nil for __typename
@@ -265,7 +266,7 @@ func (c *collector) walk(ss ast.SelectionSet) {
 				continue
 			}
 			g := c.newGroup(len(ss)) // zero: set field by field, not copied whole
-			g.key, g.name, g.parent = key, s.Name, obj
+			g.key, g.keyv, g.name, g.parent = key, key, s.Name, obj
 			g.one[0] = s
 			g.fields = g.one[:]
 			if s.Name != "__typename" {
@@ -596,7 +597,7 @@ func (x *execution) executeObject(obj *ast.Definition, g *fieldGroup, v any) boo
 			x.buf = appendString(x.buf, obj.Name)
 			continue
 		}
-		x.path = append(x.path, pathElem{key: sg.key})
+		x.path = append(x.path, pathElem{key: sg.key, keyv: sg.keyv})
 		if sg.def == nil {
 			x.fieldError(sg, fmt.Sprintf("type %s has no field %s", obj.Name, sg.name))
 			x.path = x.path[:len(x.path)-1]
@@ -684,6 +685,7 @@ func (x *execution) fieldError(g *fieldGroup, msg string) {
 // error or a resolver needs it.
 type pathElem struct {
 	key     string
+	keyv    any // key as an any, boxed once per field group, not per path
 	index   int
 	isIndex bool
 }
@@ -700,9 +702,12 @@ func (x *execution) completeItem(t *ast.Type, g *fieldGroup, i int, item any) bo
 func (x *execution) pathSlice() []any {
 	out := make([]any, len(x.path))
 	for i, p := range x.path {
-		if p.isIndex {
+		switch {
+		case p.isIndex:
 			out[i] = p.index
-		} else {
+		case p.keyv != nil:
+			out[i] = p.keyv
+		default:
 			out[i] = p.key
 		}
 	}

@@ -780,6 +780,7 @@ func (s *Badger) Changes(ctx context.Context, model string, since, until int64, 
 	defer kit.Close()
 
 	var page Page
+	names := make(fieldNames)
 	var last []byte
 	for it.Seek(start); it.ValidForPrefix(prefix); it.Next() {
 		k := it.Key()
@@ -812,7 +813,7 @@ func (s *Badger) Changes(ctx context.Context, model string, since, until int64, 
 			if err != nil {
 				return err
 			}
-			rec, err = r.record(model)
+			rec, err = r.recordNames(model, names)
 			return err
 		})
 		if err != nil {

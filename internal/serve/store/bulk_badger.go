@@ -214,6 +214,7 @@ func (s *Badger) readRecords(ctx context.Context, op, model string, cursor []byt
 	defer it.Close()
 	var page DumpPage
 	var last []byte
+	names := make(fieldNames)
 	for it.Seek(start); it.ValidForPrefix(prefix); it.Next() {
 		if len(page.Records) == limit {
 			page.Next = sealCursor(cursorScan, last)
@@ -225,7 +226,7 @@ func (s *Badger) readRecords(ctx context.Context, op, model string, cursor []byt
 			if err != nil {
 				return err
 			}
-			rec.Record, err = r.record(model)
+			rec.Record, err = r.recordNames(model, names)
 			if r.deleted {
 				rec.ExpireAt = r.expireAt
 			}

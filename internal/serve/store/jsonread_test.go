@@ -1,0 +1,56 @@
+package store
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+// jsonReadCases are stored items and keys as encoding/json writes them,
+// and inputs it would not write, which must decode (or fail) exactly as
+// json.Unmarshal does.
+var jsonReadCases = []string{
+	`{}`, `[]`, `null`, ` { } `,
+	`{"id":"p-1","title":"Hello","rating":4.5,"status":"PUBLISHED","n":-12,"big":12345678901234567890,"e":1e300,"z":0,"f":-0.5e-3}`,
+	`{"tags":["a","b",null,true,false,1],"nested":{"x":{"y":[{"z":1}]}},"empty":"","list":[]}`,
+	`["p-1"]`, `["blog-1","2024-01-01T00:00:00.000Z",3]`,
+	`{"t":"caf\u00e9 \u003cb\u003e"}`, `{"t":"tab\there"}`, `{"t":"ünïcödé ✓ 😀"}`,
+	`{"t":"` + "\xff\xfe" + `"}`, `{"a":1,"a":2}`, `{"a":{"x":1},"a":{"y":2}}`,
+	`{"a":1e400}`, `{"a":01}`, `{"a":1.}`, `{"a":-}`, `{"a":.5}`, `{"a":1e}`, `{"a":+1}`,
+	`{"a":tru}`, `{"a":nul}`, `{"a":1,}`, `{"a" 1}`, `{a:1}`, `[1,]`, `[1 2]`, `{"a":[1}`, `{"a":1}x`,
+	`{"a":1} `, "\n{\"a\":\n1}\n", `"str"`, `12`, ``, `{"a":"unterminated}`, "{\"a\":\"ctl\x01\"}",
+}
+
+func TestUnmarshalItemMatchesEncodingJSON(t *testing.T) {
+	names := make(fieldNames) // shared, as one page's records share it
+	for _, in := range jsonReadCases {
+		checkSameAsEncodingJSON(t, []byte(in), nil)
+		checkSameAsEncodingJSON(t, []byte(in), names)
+	}
+	if names["id"] != "id" || names["title"] != "title" {
+		t.Errorf("field names were not interned: %v", names)
+	}
+}
+
+func FuzzUnmarshalItem(f *testing.F) {
+	for _, in := range jsonReadCases {
+		f.Add([]byte(in))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) { checkSameAsEncodingJSON(t, in, make(fieldNames)) })
+}
+
+func checkSameAsEncodingJSON(t *testing.T, in []byte, names fieldNames) {
+	t.Helper()
+	var wantM map[string]any
+	wantErr := json.Unmarshal(in, &wantM)
+	gotM, gotErr := unmarshalItem(in, names)
+	if (gotErr != nil) != (wantErr != nil) || (wantErr == nil && !reflect.DeepEqual(gotM, wantM)) {
+		t.Errorf("unmarshalItem(%q) = %#v, %v; encoding/json gives %#v, %v", in, gotM, gotErr, wantM, wantErr)
+	}
+	var wantA []any
+	wantErr = json.Unmarshal(in, &wantA)
+	gotA, gotErr := unmarshalKey(in)
+	if (gotErr != nil) != (wantErr != nil) || (wantErr == nil && !reflect.DeepEqual(gotA, wantA)) {
+		t.Errorf("unmarshalKey(%q) = %#v, %v; encoding/json gives %#v, %v", in, gotA, gotErr, wantA, wantErr)
+	}
+}
