@@ -206,10 +206,20 @@ func (y SyncStore) ApplyRemote(ctx context.Context, model string, items []map[st
 	if err != nil {
 		return res, err
 	}
+	keys := make([][]any, len(items))
+	rks := make([][]byte, len(items))
+	for i, item := range items {
+		keys[i] = t.KeyValues(item)
+		rks[i], _ = keyFromValues(t, keys[i]) // nil: applyRemote words the error
+	}
 	err = s.update(ctx, func(tx *Txn) error {
 		res = ApplyResult{}
-		for _, item := range items {
-			applied, err := tx.applyRemote(t, item, false, o.seen)
+		fresh, err := tx.pageFresh(t, rks)
+		if err != nil {
+			return err
+		}
+		for i, item := range items {
+			applied, err := tx.applyRemoteKey(t, item, keys[i], rks[i], false, fresh, o.seen)
 			var rej *RemoteRecordError
 			switch {
 			case errors.As(err, &rej):
@@ -227,6 +237,51 @@ func (y SyncStore) ApplyRemote(ctx context.Context, model string, items []map[st
 	return res, err
 }
 
+// minFreshPage is the smallest page pageFresh looks at: for fewer records
+// (a subscription event is one) the point reads cost less than its
+// iterators.
+const minFreshPage = 16
+
+// pageFresh reports whether no record of a page (by record keys, nil for
+// a key that did not parse) has a pending mutation or sync metadata, as a
+// base sync into an empty model finds: then applyRemoteKey skips those two
+// point reads per record and reads only the record itself. It looks with
+// one iterator seek per key space over the page's key range, so it answers
+// only for pages in strictly ascending key order (as the server lists
+// them); otherwise, or when anything is in the range, it says false and
+// every record is looked up as before.
+//
+// Skipping the reads keeps conflict detection: every transaction that
+// creates a pending mark also writes the record, which applyRemoteKey then
+// reads (so a concurrent local write conflicts), and the one that writes
+// sync metadata without the record (a tombstone for a record not stored
+// here) deletes the record key too.
+func (tx *Txn) pageFresh(t *engine.Table, rks [][]byte) (bool, error) {
+	if len(rks) < minFreshPage {
+		return false, nil
+	}
+	for i, rk := range rks {
+		if rk == nil || (i > 0 && bytes.Compare(rks[i-1], rk) >= 0) {
+			return false, nil
+		}
+	}
+	first, last := rks[0], rks[len(rks)-1]
+	ranges := [][3][]byte{
+		{storage.PendingKey(t.Prefix), storage.PendingKey(first), storage.PendingKey(last)},
+		{storage.SyncMetaPrefix(t.ID), syncMetaKey(t, first), syncMetaKey(t, last)},
+	}
+	for _, r := range ranges {
+		it := tx.btx.Iterate(storage.IterOptions{Prefix: r[0]})
+		it.Seek(r[1])
+		inRange := it.Valid() && bytes.Compare(it.Key(), r[2]) <= 0
+		it.Close()
+		if inRange {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
 // applyRemote writes one backend record. force skips the pending and
 // version checks (a mutation's own response).
 func (tx *Txn) applyRemote(t *engine.Table, item map[string]any, force bool, seen int64) (bool, error) {
@@ -235,10 +290,33 @@ func (tx *Txn) applyRemote(t *engine.Table, item map[string]any, force bool, see
 	if err != nil {
 		return false, &RemoteRecordError{Model: t.Model.Name, Key: key, Err: err}
 	}
+	return tx.applyRemoteKey(t, item, key, rk, force, false, seen)
+}
+
+// applyRemoteKey is applyRemote with the record's key values and record
+// key (nil when they make no key) worked out. fresh says that the page's
+// records had no pending mutation and no sync metadata when the
+// transaction began (see pageFresh).
+func (tx *Txn) applyRemoteKey(t *engine.Table, item map[string]any, key []any, rk []byte, force, fresh bool, seen int64) (bool, error) {
+	if rk == nil {
+		_, err := keyFromValues(t, key)
+		return false, &RemoteRecordError{Model: t.Model.Name, Key: key, Err: err}
+	}
 	version, _ := scalar.Int64Of(item["_version"])
 	changed, _ := scalar.Int64Of(item["_lastChangedAt"])
 	deleted, _ := item["_deleted"].(bool)
-	if !force {
+	var old []byte
+	if fresh && !force {
+		// Nothing of the record was there when the page began; its own
+		// write earlier in this page would show here (keys are distinct
+		// in a fresh page, so that cannot happen, but stay exact).
+		var err error
+		if old, err = engine.Get(tx.btx, rk); err != nil {
+			return false, err
+		}
+		fresh = old == nil
+	}
+	if !force && !fresh {
 		_, pending, err := syncrec.PendingSeq(tx.btx, rk)
 		if err != nil {
 			return false, err
@@ -258,12 +336,21 @@ func (tx *Txn) applyRemote(t *engine.Table, item map[string]any, force bool, see
 			return false, nil
 		}
 	}
-	old, err := engine.Get(tx.btx, rk)
-	if err != nil {
-		return false, err
+	if old == nil {
+		var err error
+		if old, err = engine.Get(tx.btx, rk); err != nil {
+			return false, err
+		}
 	}
 	if deleted {
-		if old != nil {
+		if old == nil {
+			// Not stored here: only the sync metadata is written. Delete
+			// the record key as well, so a transaction that read it (a
+			// fresh page applying the record, see pageFresh) conflicts.
+			if err := tx.btx.Delete(rk); err != nil {
+				return false, err
+			}
+		} else {
 			rw, err := t.Project(old)
 			if err != nil {
 				return false, err
