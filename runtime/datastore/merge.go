@@ -218,8 +218,9 @@ func (y SyncStore) ApplyRemote(ctx context.Context, model string, items []map[st
 		if err != nil {
 			return err
 		}
+		pg := &applyPage{fresh: fresh}
 		for i, item := range items {
-			applied, err := tx.applyRemoteKey(t, item, keys[i], rks[i], false, fresh, o.seen)
+			applied, err := tx.applyRemoteKey(t, item, keys[i], rks[i], false, pg, o.seen)
 			var rej *RemoteRecordError
 			switch {
 			case errors.As(err, &rej):
@@ -290,14 +291,82 @@ func (tx *Txn) applyRemote(t *engine.Table, item map[string]any, force bool, see
 	if err != nil {
 		return false, &RemoteRecordError{Model: t.Model.Name, Key: key, Err: err}
 	}
-	return tx.applyRemoteKey(t, item, key, rk, force, false, seen)
+	return tx.applyRemoteKey(t, item, key, rk, force, nil, seen)
+}
+
+// applyPage is what the records of one page share in applyRemoteKey:
+// whether the page is fresh (see pageFresh) and memory reused from one
+// record to the next.
+type applyPage struct {
+	fresh bool
+	rec   map[string]any
+	// slab is carved into the encoded records and their sync metadata
+	// (one allocation for many records instead of several for each).
+	slab []byte
+	// metaPrefix is the page's table's SyncMetaPrefix.
+	metaPrefix []byte
+}
+
+// carve calls fill with an empty slice of spare capacity from p's slab
+// and returns what fill appended, capped so that later appends to it
+// cannot reach the next record's bytes. A nil p allocates as usual.
+func (p *applyPage) carve(fill func(dst []byte) ([]byte, error)) ([]byte, error) {
+	if p == nil {
+		return fill(nil)
+	}
+	const slabSize, minSpare = 64 << 10, 1 << 10
+	if cap(p.slab)-len(p.slab) < minSpare {
+		p.slab = make([]byte, 0, slabSize)
+	}
+	start := len(p.slab)
+	spare := cap(p.slab) - start
+	b, err := fill(p.slab[start:start])
+	if err != nil || len(b) == 0 {
+		return b, err
+	}
+	if cap(b) == spare { // still in the slab: it did not outgrow it
+		p.slab = p.slab[:start+len(b)]
+	}
+	return b[:len(b):len(b)], nil
+}
+
+// record returns an empty map for a record's stored fields, reused from
+// the previous record of the page (EncodeMap does not keep it).
+func (p *applyPage) record(n int) map[string]any {
+	if p == nil {
+		return make(map[string]any, n)
+	}
+	if p.rec == nil {
+		p.rec = make(map[string]any, n)
+	}
+	clear(p.rec)
+	return p.rec
+}
+
+// writeSyncMeta writes m as the sync metadata of the record under rk,
+// in p's slab.
+func (p *applyPage) writeSyncMeta(txn storage.Txn, t *engine.Table, rk []byte, m SyncMeta) error {
+	if p == nil {
+		return writeSyncMeta(txn, t, rk, m)
+	}
+	if p.metaPrefix == nil {
+		p.metaPrefix = storage.SyncMetaPrefix(t.ID)
+	}
+	kv, _ := p.carve(func(dst []byte) ([]byte, error) {
+		dst = append(append(dst, p.metaPrefix...), rk[len(t.Prefix):]...)
+		return m.appendJSON(dst), nil
+	})
+	n := len(p.metaPrefix) + len(rk) - len(t.Prefix)
+	return txn.Set(kv[:n:n], kv[n:])
 }
 
 // applyRemoteKey is applyRemote with the record's key values and record
-// key (nil when they make no key) worked out. fresh says that the page's
+// key (nil when they make no key) worked out. pg is the page's shared
+// state (nil for a record on its own); when it is fresh, the page's
 // records had no pending mutation and no sync metadata when the
 // transaction began (see pageFresh).
-func (tx *Txn) applyRemoteKey(t *engine.Table, item map[string]any, key []any, rk []byte, force, fresh bool, seen int64) (bool, error) {
+func (tx *Txn) applyRemoteKey(t *engine.Table, item map[string]any, key []any, rk []byte, force bool, pg *applyPage, seen int64) (bool, error) {
+	fresh := pg != nil && pg.fresh
 	if rk == nil {
 		_, err := keyFromValues(t, key)
 		return false, &RemoteRecordError{Model: t.Model.Name, Key: key, Err: err}
@@ -361,13 +430,15 @@ func (tx *Txn) applyRemoteKey(t *engine.Table, item map[string]any, key []any, r
 		}
 		return true, writeSyncMeta(tx.btx, t, rk, SyncMeta{Version: version, LastChangedAt: changed, Deleted: true, Seen: seen})
 	}
-	rec := make(map[string]any, len(item))
+	rec := pg.record(len(item))
 	for _, f := range t.Model.Fields {
 		if v, ok := item[f.Name]; ok && f.Stored() {
 			rec[f.Name] = engine.WireValue(f, v)
 		}
 	}
-	data, err := codec.EncodeMap(tx.store.schema, t.Model.Fields, rec, nil)
+	data, err := pg.carve(func(dst []byte) ([]byte, error) {
+		return codec.EncodeMap(tx.store.schema, t.Model.Fields, rec, dst)
+	})
 	if err != nil {
 		return false, &RemoteRecordError{Model: t.Model.Name, Key: key, Err: err}
 	}
@@ -383,7 +454,7 @@ func (tx *Txn) applyRemoteKey(t *engine.Table, item map[string]any, key []any, r
 		op = OpUpdate
 	}
 	tx.events = append(tx.events, event{table: t, op: op, key: rk, data: data, fromSync: true})
-	return true, writeSyncMeta(tx.btx, t, rk, SyncMeta{Version: version, LastChangedAt: changed, Seen: seen})
+	return true, pg.writeSyncMeta(tx.btx, t, rk, SyncMeta{Version: version, LastChangedAt: changed, Seen: seen})
 }
 
 // hold keeps item, a backend copy that arrived while a local mutation of
