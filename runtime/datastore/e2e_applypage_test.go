@@ -149,3 +149,34 @@ func TestApplyRemotePagesRaceLocalWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyRemoteStoresPosition checks that WithModelMetadata stores the
+// sync position with the page, and refuses another model's.
+func TestApplyRemoteStoresPosition(t *testing.T) {
+	ctx := context.Background()
+	ds := openBlog(t, datastore.Outbox())
+	s := ds.Post.Repo().Store()
+	y := s.Sync()
+	md, err := y.ModelMetadata(ctx, "Post")
+	must(t, err)
+	token, started := "page-2", int64(1234)
+	md.SyncNextToken, md.SyncStartedAt, md.SyncFull = &token, &started, true
+	res, err := y.ApplyRemote(ctx, "Post", wirePosts(idRange("m", 0, 20), "t", 1, false), datastore.WithModelMetadata(md))
+	must(t, err)
+	if res.Applied != 20 {
+		t.Fatalf("page = %+v", res)
+	}
+	got, err := y.ModelMetadata(ctx, "Post")
+	must(t, err)
+	if got.SyncNextToken == nil || *got.SyncNextToken != token || got.SyncStartedAt == nil || *got.SyncStartedAt != started || !got.SyncFull {
+		t.Fatalf("stored sync state = %+v, want the position given with the page", got)
+	}
+	blogMD, err := y.ModelMetadata(ctx, "Blog")
+	must(t, err)
+	if _, err := y.ApplyRemote(ctx, "Post", wirePosts([]string{"m0099"}, "t", 1, false), datastore.WithModelMetadata(blogMD)); err == nil {
+		t.Fatal("a page of Post stored with Blog's sync state")
+	}
+	if _, err := ds.Post.Get(ctx, "m0099"); err == nil {
+		t.Fatal("the refused page was applied")
+	}
+}

@@ -36,11 +36,22 @@ type SyncMeta struct {
 // ApplyOption tunes ApplyRemote.
 type ApplyOption func(*applyOptions)
 
-type applyOptions struct{ seen int64 }
+type applyOptions struct {
+	seen int64
+	md   *ModelMetadata
+}
 
 // SeenIn marks every record of the page as listed by the full sync that
 // started at startedAt, for SweepUnseen.
 func SeenIn(startedAt int64) ApplyOption { return func(o *applyOptions) { o.seen = startedAt } }
+
+// WithModelMetadata stores md, the model's sync state after the page (the
+// position a sync cut short resumes from), in the page's transaction: the
+// page and the position are stored together, with one commit instead of
+// two.
+func WithModelMetadata(md ModelMetadata) ApplyOption {
+	return func(o *applyOptions) { o.md = &md }
+}
 
 func syncMetaKey(t *engine.Table, recordKey []byte) []byte {
 	return append(storage.SyncMetaPrefix(t.ID), recordKey[len(t.Prefix):]...)
@@ -206,6 +217,15 @@ func (y SyncStore) ApplyRemote(ctx context.Context, model string, items []map[st
 	if err != nil {
 		return res, err
 	}
+	var mdJSON []byte
+	if o.md != nil {
+		if o.md.Model != model {
+			return res, errorf("sync state of %q given with a page of %q", o.md.Model, model)
+		}
+		if mdJSON, err = json.Marshal(o.md); err != nil {
+			return res, err
+		}
+	}
 	keys := make([][]any, len(items))
 	rks := make([][]byte, len(items))
 	for i, item := range items {
@@ -232,6 +252,9 @@ func (y SyncStore) ApplyRemote(ctx context.Context, model string, items []map[st
 			default:
 				res.Skipped++
 			}
+		}
+		if mdJSON != nil {
+			return tx.btx.Set(storage.ModelMetaKey(model), mdJSON)
 		}
 		return nil
 	})
