@@ -234,11 +234,7 @@ func (y SyncStore) ApplyRemote(ctx context.Context, model string, items []map[st
 	}
 	err = s.update(ctx, func(tx *Txn) error {
 		res = ApplyResult{}
-		fresh, err := tx.pageFresh(t, rks)
-		if err != nil {
-			return err
-		}
-		pg := &applyPage{fresh: fresh}
+		pg := &applyPage{fresh: tx.pageFresh(t, rks)}
 		for i, item := range items {
 			applied, err := tx.applyRemoteKey(t, item, keys[i], rks[i], false, pg, o.seen)
 			var rej *RemoteRecordError
@@ -280,13 +276,13 @@ const minFreshPage = 16
 // reads (so a concurrent local write conflicts), and the one that writes
 // sync metadata without the record (a tombstone for a record not stored
 // here) deletes the record key too.
-func (tx *Txn) pageFresh(t *engine.Table, rks [][]byte) (bool, error) {
+func (tx *Txn) pageFresh(t *engine.Table, rks [][]byte) bool {
 	if len(rks) < minFreshPage {
-		return false, nil
+		return false
 	}
 	for i, rk := range rks {
 		if rk == nil || (i > 0 && bytes.Compare(rks[i-1], rk) >= 0) {
-			return false, nil
+			return false
 		}
 	}
 	first, last := rks[0], rks[len(rks)-1]
@@ -300,10 +296,10 @@ func (tx *Txn) pageFresh(t *engine.Table, rks [][]byte) (bool, error) {
 		inRange := it.Valid() && bytes.Compare(it.Key(), r[2]) <= 0
 		it.Close()
 		if inRange {
-			return false, nil
+			return false
 		}
 	}
-	return true, nil
+	return true
 }
 
 // applyRemote writes one backend record. force skips the pending and
