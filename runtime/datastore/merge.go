@@ -36,11 +36,22 @@ type SyncMeta struct {
 // ApplyOption tunes ApplyRemote.
 type ApplyOption func(*applyOptions)
 
-type applyOptions struct{ seen int64 }
+type applyOptions struct {
+	seen int64
+	md   *ModelMetadata
+}
 
 // SeenIn marks every record of the page as listed by the full sync that
 // started at startedAt, for SweepUnseen.
 func SeenIn(startedAt int64) ApplyOption { return func(o *applyOptions) { o.seen = startedAt } }
+
+// WithModelMetadata stores md, the model's sync state after the page (the
+// position a sync cut short resumes from), in the page's transaction: the
+// page and the position are stored together, with one commit instead of
+// two.
+func WithModelMetadata(md ModelMetadata) ApplyOption {
+	return func(o *applyOptions) { o.md = &md }
+}
 
 func syncMetaKey(t *engine.Table, recordKey []byte) []byte {
 	return append(storage.SyncMetaPrefix(t.ID), recordKey[len(t.Prefix):]...)
@@ -206,10 +217,26 @@ func (y SyncStore) ApplyRemote(ctx context.Context, model string, items []map[st
 	if err != nil {
 		return res, err
 	}
+	var mdJSON []byte
+	if o.md != nil {
+		if o.md.Model != model {
+			return res, errorf("sync state of %q given with a page of %q", o.md.Model, model)
+		}
+		if mdJSON, err = json.Marshal(o.md); err != nil {
+			return res, err
+		}
+	}
+	keys := make([][]any, len(items))
+	rks := make([][]byte, len(items))
+	for i, item := range items {
+		keys[i] = t.KeyValues(item)
+		rks[i], _ = keyFromValues(t, keys[i]) // nil: applyRemote words the error
+	}
 	err = s.update(ctx, func(tx *Txn) error {
 		res = ApplyResult{}
-		for _, item := range items {
-			applied, err := tx.applyRemote(t, item, false, o.seen)
+		pg := &applyPage{fresh: tx.pageFresh(t, rks)}
+		for i, item := range items {
+			applied, err := tx.applyRemoteKey(t, item, keys[i], rks[i], false, pg, o.seen)
 			var rej *RemoteRecordError
 			switch {
 			case errors.As(err, &rej):
@@ -222,9 +249,57 @@ func (y SyncStore) ApplyRemote(ctx context.Context, model string, items []map[st
 				res.Skipped++
 			}
 		}
+		if mdJSON != nil {
+			return tx.btx.Set(storage.ModelMetaKey(model), mdJSON)
+		}
 		return nil
 	})
 	return res, err
+}
+
+// minFreshPage is the smallest page pageFresh looks at: for fewer records
+// (a subscription event is one) the point reads cost less than its
+// iterators.
+const minFreshPage = 16
+
+// pageFresh reports whether no record of a page (by record keys, nil for
+// a key that did not parse) has a pending mutation or sync metadata, as a
+// base sync into an empty model finds: then applyRemoteKey skips those two
+// point reads per record and reads only the record itself. It looks with
+// one iterator seek per key space over the page's key range, so it answers
+// only for pages in strictly ascending key order (as the server lists
+// them); otherwise, or when anything is in the range, it says false and
+// every record is looked up as before.
+//
+// Skipping the reads keeps conflict detection: every transaction that
+// creates a pending mark also writes the record, which applyRemoteKey then
+// reads (so a concurrent local write conflicts), and the one that writes
+// sync metadata without the record (a tombstone for a record not stored
+// here) deletes the record key too.
+func (tx *Txn) pageFresh(t *engine.Table, rks [][]byte) bool {
+	if len(rks) < minFreshPage {
+		return false
+	}
+	for i, rk := range rks {
+		if rk == nil || (i > 0 && bytes.Compare(rks[i-1], rk) >= 0) {
+			return false
+		}
+	}
+	first, last := rks[0], rks[len(rks)-1]
+	ranges := [][3][]byte{
+		{storage.PendingKey(t.Prefix), storage.PendingKey(first), storage.PendingKey(last)},
+		{storage.SyncMetaPrefix(t.ID), syncMetaKey(t, first), syncMetaKey(t, last)},
+	}
+	for _, r := range ranges {
+		it := tx.btx.Iterate(storage.IterOptions{Prefix: r[0]})
+		it.Seek(r[1])
+		inRange := it.Valid() && bytes.Compare(it.Key(), r[2]) <= 0
+		it.Close()
+		if inRange {
+			return false
+		}
+	}
+	return true
 }
 
 // applyRemote writes one backend record. force skips the pending and
@@ -235,10 +310,101 @@ func (tx *Txn) applyRemote(t *engine.Table, item map[string]any, force bool, see
 	if err != nil {
 		return false, &RemoteRecordError{Model: t.Model.Name, Key: key, Err: err}
 	}
+	return tx.applyRemoteKey(t, item, key, rk, force, nil, seen)
+}
+
+// applyPage is what the records of one page share in applyRemoteKey:
+// whether the page is fresh (see pageFresh) and memory reused from one
+// record to the next.
+type applyPage struct {
+	fresh bool
+	rec   map[string]any
+	// slab is carved into the encoded records and their sync metadata
+	// (one allocation for many records instead of several for each).
+	slab []byte
+	// metaPrefix is the page's table's SyncMetaPrefix.
+	metaPrefix []byte
+}
+
+// carve calls fill with an empty slice of spare capacity from p's slab
+// and returns what fill appended, capped so that later appends to it
+// cannot reach the next record's bytes. A nil p allocates as usual.
+func (p *applyPage) carve(fill func(dst []byte) ([]byte, error)) ([]byte, error) {
+	if p == nil {
+		return fill(nil)
+	}
+	const slabSize, minSpare = 64 << 10, 1 << 10
+	if cap(p.slab)-len(p.slab) < minSpare {
+		p.slab = make([]byte, 0, slabSize)
+	}
+	start := len(p.slab)
+	spare := cap(p.slab) - start
+	b, err := fill(p.slab[start:start])
+	if err != nil || len(b) == 0 {
+		return b, err
+	}
+	if cap(b) == spare { // still in the slab: it did not outgrow it
+		p.slab = p.slab[:start+len(b)]
+	}
+	return b[:len(b):len(b)], nil
+}
+
+// record returns an empty map for a record's stored fields, reused from
+// the previous record of the page (EncodeMap does not keep it).
+func (p *applyPage) record(n int) map[string]any {
+	if p == nil {
+		return make(map[string]any, n)
+	}
+	if p.rec == nil {
+		p.rec = make(map[string]any, n)
+	}
+	clear(p.rec)
+	return p.rec
+}
+
+// writeSyncMeta writes m as the sync metadata of the record under rk,
+// in p's slab.
+func (p *applyPage) writeSyncMeta(txn storage.Txn, t *engine.Table, rk []byte, m SyncMeta) error {
+	if p == nil {
+		return writeSyncMeta(txn, t, rk, m)
+	}
+	if p.metaPrefix == nil {
+		p.metaPrefix = storage.SyncMetaPrefix(t.ID)
+	}
+	kv, _ := p.carve(func(dst []byte) ([]byte, error) {
+		dst = append(append(dst, p.metaPrefix...), rk[len(t.Prefix):]...)
+		return m.appendJSON(dst), nil
+	})
+	n := len(p.metaPrefix) + len(rk) - len(t.Prefix)
+	return txn.Set(kv[:n:n], kv[n:])
+}
+
+// applyRemoteKey is applyRemote with the record's key values and record
+// key (nil when they make no key) worked out. pg is the page's shared
+// state (nil for a record on its own); when it is fresh, the page's
+// records had no pending mutation and no sync metadata when the
+// transaction began (see pageFresh).
+func (tx *Txn) applyRemoteKey(t *engine.Table, item map[string]any, key []any, rk []byte, force bool, pg *applyPage, seen int64) (bool, error) {
+	fresh := pg != nil && pg.fresh
+	if rk == nil {
+		_, err := keyFromValues(t, key)
+		return false, &RemoteRecordError{Model: t.Model.Name, Key: key, Err: err}
+	}
 	version, _ := scalar.Int64Of(item["_version"])
 	changed, _ := scalar.Int64Of(item["_lastChangedAt"])
 	deleted, _ := item["_deleted"].(bool)
-	if !force {
+	var old []byte
+	if fresh && !force {
+		// Nothing of the record was there when the page began; its own
+		// write earlier in this page would show here (keys are distinct
+		// in a fresh page, so that cannot happen, but stay exact).
+		var err error
+		if old, err = engine.Get(tx.btx, rk); err != nil {
+			return false, err
+		}
+		fresh = old == nil
+	}
+	if !force && !fresh {
 		_, pending, err := syncrec.PendingSeq(tx.btx, rk)
 		if err != nil {
 			return false, err
@@ -258,12 +424,21 @@ func (tx *Txn) applyRemote(t *engine.Table, item map[string]any, force bool, see
 			return false, nil
 		}
 	}
-	old, err := engine.Get(tx.btx, rk)
-	if err != nil {
-		return false, err
+	if old == nil {
+		var err error
+		if old, err = engine.Get(tx.btx, rk); err != nil {
+			return false, err
+		}
 	}
 	if deleted {
-		if old != nil {
+		if old == nil {
+			// Not stored here: only the sync metadata is written. Delete
+			// the record key as well, so a transaction that read it (a
+			// fresh page applying the record, see pageFresh) conflicts.
+			if err := tx.btx.Delete(rk); err != nil {
+				return false, err
+			}
+		} else {
 			rw, err := t.Project(old)
 			if err != nil {
 				return false, err
@@ -274,13 +449,15 @@ func (tx *Txn) applyRemote(t *engine.Table, item map[string]any, force bool, see
 		}
 		return true, writeSyncMeta(tx.btx, t, rk, SyncMeta{Version: version, LastChangedAt: changed, Deleted: true, Seen: seen})
 	}
-	rec := make(map[string]any, len(item))
+	rec := pg.record(len(item))
 	for _, f := range t.Model.Fields {
 		if v, ok := item[f.Name]; ok && f.Stored() {
 			rec[f.Name] = engine.WireValue(f, v)
 		}
 	}
-	data, err := codec.EncodeMap(tx.store.schema, t.Model.Fields, rec, nil)
+	data, err := pg.carve(func(dst []byte) ([]byte, error) {
+		return codec.EncodeMap(tx.store.schema, t.Model.Fields, rec, dst)
+	})
 	if err != nil {
 		return false, &RemoteRecordError{Model: t.Model.Name, Key: key, Err: err}
 	}
@@ -296,7 +473,7 @@ func (tx *Txn) applyRemote(t *engine.Table, item map[string]any, force bool, see
 		op = OpUpdate
 	}
 	tx.events = append(tx.events, event{table: t, op: op, key: rk, data: data, fromSync: true})
-	return true, writeSyncMeta(tx.btx, t, rk, SyncMeta{Version: version, LastChangedAt: changed, Seen: seen})
+	return true, pg.writeSyncMeta(tx.btx, t, rk, SyncMeta{Version: version, LastChangedAt: changed, Seen: seen})
 }
 
 // hold keeps item, a backend copy that arrived while a local mutation of

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"syscall"
 	"testing"
 	"time"
@@ -78,9 +79,11 @@ func benchBaseSyncProc(b *testing.B, n int) {
 		runtime.GC()
 		h := startBenchHeapPeak()
 		cpu0 := benchCPUSeconds(b)
+		stopProfile := benchClientProfile(b)
 		b.StartTimer()
 		evs := c.start(b)
 		b.StopTimer()
+		stopProfile()
 		clientCPU += benchCPUSeconds(b) - cpu0
 		peak = peak.max(h.stop())
 		if ms := benchPostSynced(b, evs); !ms.IsFullSync || ms.Items != n || ms.Applied != n {
@@ -96,6 +99,29 @@ func benchBaseSyncProc(b *testing.B, n int) {
 	b.ReportMetric(float64(n*b.N)/serverTime, "server-records/s")
 	b.ReportMetric(clientCPU*1e6/float64(n*b.N), "client-CPU-µs/record")
 	peak.report(b)
+}
+
+// benchClientProfile starts a CPU profile of the timed part alone (the
+// client's sync, not the seeding) when DSGEN_BENCH_CLIENT_PROFILE names a
+// file; each run overwrites it. Do not combine it with -cpuprofile.
+func benchClientProfile(b *testing.B) (stop func()) {
+	path := os.Getenv("DSGEN_BENCH_CLIENT_PROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // benchCPUSeconds is the CPU time (user and system) this process has used:

@@ -108,6 +108,14 @@ func (e *Engine) syncModel(ctx context.Context, m *meta.Model) error {
 		if full {
 			opts = append(opts, datastore.SeenIn(startedAt))
 		}
+		more := page.NextToken != "" && items+len(page.Items) < limit
+		if more {
+			// The position after the page is stored with it, so a sync
+			// cut short resumes at the first page not applied.
+			token = page.NextToken
+			md.SyncStartedAt, md.SyncNextToken, md.SyncFull = &startedAt, &token, full
+			opts = append(opts, datastore.WithModelMetadata(md))
+		}
 		res, err := e.store.ApplyRemote(ctx, m.Name, page.Items, opts...)
 		if err != nil {
 			return fmt.Errorf("sync %s: %w", m.Name, err)
@@ -120,15 +128,10 @@ func (e *Engine) syncModel(ctx context.Context, m *meta.Model) error {
 		if page.NextToken == "" {
 			break
 		}
-		if items >= limit {
+		if !more {
 			truncated = true
 			e.log.Warn("sync stopped at the record limit", "model", m.Name, "limit", limit)
 			break
-		}
-		token = page.NextToken
-		md.SyncStartedAt, md.SyncNextToken, md.SyncFull = &startedAt, &token, full
-		if err := e.store.SetModelMetadata(ctx, md); err != nil {
-			return err
 		}
 	}
 	stop()
