@@ -42,7 +42,8 @@ for area in "${areas[@]}"; do
 		go build -o "$work/dsgen" ./cmd/dsgen
 		go build -o "$work/loadgen" ./internal/serve/loadgen
 		"$work/loadgen" -dsgen "$work/dsgen" -clients 1,8,32 -n 20000 -warmup 500
-		go test -run '^$' -bench 'SyncedWrites/.*writers=32' -benchtime 20000x ./internal/serve/store
+		go test -run '^$' -bench 'SyncedWrites/.*/writers=32$' -benchtime 20000x ./internal/serve/store
+		go test -run '^$' -bench 'SyncedBatches' -benchtime 20000x ./internal/serve/store
 		;;
 	generate)
 		load "dsgen generate vs gofmt and cp -r"
