@@ -66,10 +66,10 @@ var rules = []rule{
 		deny: func(_, imp string) bool { return under("runtime/appsync")(imp) || under("runtime/syncengine")(imp) },
 	},
 	{
-		text: "the leaves runtime/meta, runtime/scalar, runtime/predicate, runtime/appsync (the wire types), templates/names and internal/config import no package of the module",
+		text: "the leaves runtime/meta, runtime/scalar, runtime/predicate, runtime/appsync (the wire types), runtime/jsonread, templates/names and internal/config import no package of the module",
 		from: func(p string) bool {
 			switch p {
-			case "runtime/meta", "runtime/scalar", "runtime/predicate", "runtime/appsync", "templates/names", "internal/config":
+			case "runtime/meta", "runtime/scalar", "runtime/predicate", "runtime/appsync", "runtime/jsonread", "templates/names", "internal/config":
 				return true
 			}
 			return false
@@ -77,14 +77,14 @@ var rules = []rule{
 		deny: func(_, imp string) bool { return true },
 	},
 	{
-		text: "internal/serve/... shares with the client side only runtime/appsync, runtime/meta, runtime/codec, runtime/scalar and runtime/storage: never runtime/datastore, runtime/syncengine, runtime/appsync/client or rtclient",
+		text: "internal/serve/... shares with the client side only runtime/appsync, runtime/meta, runtime/codec, runtime/scalar, runtime/jsonread and runtime/storage: never runtime/datastore, runtime/syncengine, runtime/appsync/client or rtclient",
 		from: under("internal/serve"),
 		deny: func(_, imp string) bool {
 			if !under("runtime")(imp) {
 				return false
 			}
 			switch imp {
-			case "runtime/appsync", "runtime/meta", "runtime/codec", "runtime/scalar", "runtime/storage":
+			case "runtime/appsync", "runtime/meta", "runtime/codec", "runtime/scalar", "runtime/jsonread", "runtime/storage":
 				return false
 			}
 			return true
@@ -96,9 +96,9 @@ var rules = []rule{
 		deny: func(_, imp string) bool { return imp == "internal/schema" || imp == "internal/config" },
 	},
 	{
-		text: "internal/serve/store is the server's storage engine: it imports runtime/storage and nothing else of the module",
+		text: "internal/serve/store is the server's storage engine: it imports runtime/storage and the leaf runtime/jsonread and nothing else of the module",
 		from: under("internal/serve/store"),
-		deny: func(_, imp string) bool { return imp != "runtime/storage" },
+		deny: func(_, imp string) bool { return imp != "runtime/storage" && imp != "runtime/jsonread" },
 	},
 	{
 		text: "the workflows internal/gen and internal/serve/launch are imported only by cmd/dsgen",

@@ -76,7 +76,7 @@ var requestBodies = []struct {
 	{`{"query":"q","variables":{"a":NaN}}`, false},
 	{`{"query":"q","variables":{"a":[1,]}}`, false},
 	{`{"query":"q","variables":{"a":{"b" 1}}}`, false},
-	{`{"query":"q","variables":{` + strings.Repeat(`"a":[`, 70) + strings.Repeat(`]`, 70) + `}}`, false}, // deeper than maxFastDepth
+	{`{"query":"q","variables":{` + strings.Repeat(`"a":[`, 70) + strings.Repeat(`]`, 70) + `}}`, false}, // deeper than jsonread.DefaultMaxDepth
 	{`[]`, false},
 	{`"query"`, false},
 	{`nul`, false},

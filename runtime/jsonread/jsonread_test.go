@@ -1,0 +1,115 @@
+package jsonread
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// cases are inputs Parse must decode (or leave) exactly as encoding/json
+// would: records and requests as clients and encoding/json write them, and
+// inputs nobody should write.
+var cases = append(fastCases, slowCases...)
+
+// fastCases are the inputs Parse decodes itself.
+var fastCases = []string{
+	`{}`, `[]`, `null`, ` { } `, ` [ ] `, `0`, `-0.0`, `1E9`, `true`, `"plain"`, `[1,[2,[3,{}]]]`,
+	`{"data":{"syncPosts":{"items":[{"id":"p1","title":"Hé ✓","rating":4,"score":-0.5e+3,"tags":["a","b"],"meta":{"x":null},"_version":1,"_deleted":false}],"nextToken":null,"startedAt":1714521600000}}}`,
+	`{"id":"p-1","title":"Hello","rating":4.5,"status":"PUBLISHED","n":-12,"big":12345678901234567890,"e":1e300,"z":0,"f":-0.5e-3}`,
+	`{"tags":["a","b",null,true,false,1],"nested":{"x":{"y":[{"z":1}]}},"empty":"","list":[]}`,
+	`["blog-1","2024-01-01T00:00:00.000Z",3]`,
+	`{"t":"caf\u00e9 \u003cb\u003e"}`, `{"t":"tab\there"}`, `{"t":"ünïcödé ✓ 😀"}`, `"esc\"aped"`,
+	`{"q":"\u00e9\u4e16 \"\\\/\b\f\n\r\t","k\u0041":"caf\u00e9 ünï","\u0000":"\u0000"}`,
+	`{"a":1,"a":2}`, `{"a":{"x":1},"a":{"y":2}}`, "\n{\"a\":\n1}\n",
+}
+
+// slowCases are the inputs Parse leaves to encoding/json (1e400 only as
+// a float64).
+var slowCases = []string{
+	`{"t":"` + "\xff\xfe" + `"}`, "\"bad \xff utf8\"", `"\ud83d\ude00"`, `"\ud800"`, `"\x"`, `"\u12"`, `"\u12g4"`,
+	"{\"a\":\"ctl\x01\"}", "\"a\tb\"", `{"a":1e400}`, `{"a":01}`, `{"a":1.}`, `{"a":-}`, `{"a":.5}`,
+	`{"a":1e}`, `{"a":+1}`, `{"a":tru}`, `{"a":nul}`, `{"a":1,}`, `{"a" 1}`, `{a:1}`, `[1,]`, `[1 2]`,
+	`{"a":[1}`, `{"a":1}x`, `{} {}`, `NaN`, ``, `{`, `"x`, `{"a":"unterminated}`, `"trailing\`,
+	strings.Repeat(`[`, DefaultMaxDepth+1) + strings.Repeat(`]`, DefaultMaxDepth+1),
+}
+
+func TestParseMatchesEncodingJSON(t *testing.T) {
+	keys := map[string]string{}
+	for _, in := range cases {
+		for _, o := range []Options{{}, {Float64: true}, {Keys: keys, MaxKeys: 100}, {Keys: map[string]string{"a": "a", "id": "id"}}} {
+			checkSame(t, []byte(in), o)
+		}
+	}
+	if keys["id"] != "id" || keys["kA"] != "kA" {
+		t.Errorf("keys were not interned: %v", keys)
+	}
+}
+
+// TestParseTakesWhatItShould checks that the fast path is taken where it
+// should be: escapes, repeated keys, numbers of every form.
+func TestParseTakesWhatItShould(t *testing.T) {
+	for _, in := range fastCases {
+		if _, ok := Parse([]byte(in), Options{}); !ok {
+			t.Errorf("Parse(%q) left it to encoding/json", in)
+		}
+	}
+	for _, in := range slowCases {
+		if v, ok := Parse([]byte(in), Options{Float64: true}); ok {
+			t.Errorf("Parse(%q) = %#v, want it left to encoding/json", in, v)
+		}
+	}
+}
+
+func TestKeysBounded(t *testing.T) {
+	keys := map[string]string{}
+	if _, ok := Parse([]byte(`{"a":1,"b":2,"c":{"d":3}}`), Options{Keys: keys, MaxKeys: 2}); !ok || len(keys) != 2 {
+		t.Errorf("keys = %v, want 2 of them", keys)
+	}
+	fixed := map[string]string{"a": "a"}
+	if _, ok := Parse([]byte(`{"a":1,"b":2}`), Options{Keys: fixed}); !ok || len(fixed) != 1 {
+		t.Errorf("a fixed key set grew: %v", fixed)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, in := range cases {
+		f.Add([]byte(in))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		checkSame(t, in, Options{Keys: map[string]string{}, MaxKeys: 8})
+		checkSame(t, in, Options{Float64: true})
+	})
+}
+
+// checkSame checks that Parse gives what encoding/json gives, or leaves in.
+func checkSame(t *testing.T, in []byte, o Options) {
+	t.Helper()
+	got, ok := Parse(in, o)
+	var want any
+	var err error
+	if o.Float64 {
+		err = json.Unmarshal(in, &want)
+	} else {
+		d := json.NewDecoder(bytes.NewReader(in))
+		d.UseNumber()
+		if err = d.Decode(&want); err == nil && !json.Valid(in) {
+			err = errTrailing
+		}
+	}
+	if !ok {
+		return
+	}
+	if err != nil {
+		t.Errorf("Parse(%q, %+v) took what encoding/json refuses: %v", in, o, err)
+	} else if !reflect.DeepEqual(got, want) {
+		t.Errorf("Parse(%q, %+v) = %#v; encoding/json gives %#v", in, o, got, want)
+	}
+}
+
+var errTrailing = jsonErr("data after the value")
+
+type jsonErr string
+
+func (e jsonErr) Error() string { return string(e) }
