@@ -9,7 +9,8 @@
 // in strings, \u escapes of surrogates, which encoding/json may replace,
 // nesting deeper than MaxDepth, numbers out of float64's range), and the
 // caller then decodes the input with encoding/json, which also words the
-// errors. It imports nothing of the module.
+// errors. AppendString is the matching writer of JSON strings (server
+// responses and stored records). It imports nothing of the module.
 package jsonread
 
 import (
