@@ -25,14 +25,8 @@ const (
 func output(r store.Record) map[string]any {
 	out := make(map[string]any, len(r.Item)+3)
 	maps.Copy(out, r.Item)
-	out[fieldVersion] = r.Version
-	out[fieldLastChanged] = r.LastChangedAt
-	if r.Deleted {
-		out[fieldDeleted] = true
-	} else {
-		out[fieldDeleted] = nil
-	}
-	return out
+	r.Item = out
+	return outputOwned(r)
 }
 
 // outputOwned is output for a record the caller owns (one a store read
