@@ -378,15 +378,9 @@ func (s *Badger) Query(ctx context.Context, q Query, cursor []byte, limit int) (
 	if err != nil {
 		return Page{}, err
 	}
-	orig, err := rangeOf(q, nFields)
+	orig, r, err := pageRanges(q, nFields, cursor)
 	if err != nil {
 		return Page{}, err
-	}
-	r := orig
-	if cursor != nil {
-		if r, err = orig.resume(q, cursor); err != nil {
-			return Page{}, err
-		}
 	}
 	var page Page
 	if r.empty() {

@@ -190,15 +190,9 @@ func (s *Postgres) Query(ctx context.Context, q Query, cursor []byte, limit int)
 		}
 		nFields, id = len(d.Fields), d.id()
 	}
-	orig, err := rangeOf(q, nFields)
+	orig, r, err := pageRanges(q, nFields, cursor)
 	if err != nil {
 		return Page{}, err
-	}
-	r := orig
-	if cursor != nil {
-		if r, err = orig.resume(q, cursor); err != nil {
-			return Page{}, err
-		}
 	}
 	var page Page
 	if r.empty() {

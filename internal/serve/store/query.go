@@ -124,6 +124,20 @@ func successor(p []byte) []byte {
 	return nil
 }
 
+// pageRanges returns q's whole key range (which a page's next cursor is
+// sealed against) and the part of it still to read after cursor (nil: from
+// the start).
+func pageRanges(q Query, nFields int, cursor []byte) (whole, rest keyRange, err error) {
+	if whole, err = rangeOf(q, nFields); err != nil {
+		return keyRange{}, keyRange{}, err
+	}
+	if cursor == nil {
+		return whole, whole, nil
+	}
+	rest, err = whole.resume(q, cursor)
+	return whole, rest, err
+}
+
 // rangeOf turns q into a key range over keys of nFields components (-1:
 // not checked).
 func rangeOf(q Query, nFields int) (keyRange, error) {
