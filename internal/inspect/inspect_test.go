@@ -20,6 +20,7 @@ import (
 	"github.com/dsgen/dsgen/internal/serve/auth"
 	"github.com/dsgen/dsgen/internal/serve/store"
 	"github.com/dsgen/dsgen/internal/testenv"
+	"github.com/dsgen/dsgen/internal/testenv/poll"
 	"github.com/dsgen/dsgen/runtime/appsync/client"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/meta"
@@ -105,17 +106,6 @@ func (c *blogClient) close(t *testing.T) {
 	}
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(hangGuard)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not before the hang guard: %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // storeWithEverything makes, with the generated blog app and its sync
 // engine against dsgen serve, a closed store holding synced records, a dead
 // letter (a create of an id another client created first) and two unsent
@@ -133,16 +123,16 @@ func storeWithEverything(t *testing.T) string {
 	must(t, c.ds.Post.Save(ctx, &blogm.Post{ID: "dup", Title: "c's"}))
 	must(t, a.ds.Post.Save(ctx, &blogm.Post{ID: "dup", Title: "a's"}))
 	must(t, a.ds.Post.Save(ctx, &blogm.Post{ID: "synced", Title: "from a"}))
-	eventually(t, "a's creates acknowledged", func() bool {
+	poll.Until(t, "a's creates acknowledged", func() bool {
 		out, err := a.ds.Store().Outbox(ctx)
 		return err == nil && len(out) == 0
 	})
 	c.start(t)
-	eventually(t, "c's create of dup refused", func() bool {
+	poll.Until(t, "c's create of dup refused", func() bool {
 		dead, err := c.ds.Store().DeadLetters(ctx)
 		return err == nil && len(dead) == 1
 	})
-	eventually(t, "c synced a's post", func() bool {
+	poll.Until(t, "c synced a's post", func() bool {
 		_, err := c.ds.Post.Get(ctx, "synced")
 		return err == nil
 	})

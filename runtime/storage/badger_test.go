@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/dsgen/dsgen/internal/testenv/poll"
 )
 
 // hangGuard bounds a wait for something that must happen, so a broken
@@ -531,7 +533,7 @@ func TestGCNoLeak(t *testing.T) {
 			t.Fatal(err)
 		}
 		if o.GCInterval > 0 {
-			waitFor(t, "a GC round", func() bool { return db.gcTicks.Load() > 0 })
+			poll.Until(t, "a GC round", func() bool { return db.gcTicks.Load() > 0 })
 		}
 		if err := db.Close(); err != nil {
 			t.Fatal(err)
@@ -549,17 +551,6 @@ func TestGCNoLeak(t *testing.T) {
 		buf := make([]byte, 1<<20)
 		buf = buf[:runtime.Stack(buf, true)]
 		t.Fatalf("%d goroutines after Close, %d before:\n%s", n, base, buf)
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(hangGuard)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -605,7 +596,7 @@ func TestGCRewrites(t *testing.T) {
 	// Reopen with a fast GC and let it run a round.
 	o.GCInterval = 10 * time.Millisecond
 	db := openT(t, dir, o)
-	waitFor(t, "a GC round", func() bool { return db.gcTicks.Load() > 0 })
+	poll.Until(t, "a GC round", func() bool { return db.gcTicks.Load() > 0 })
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	blogm "github.com/dsgen/dsgen/examples/blog/model"
 	"github.com/dsgen/dsgen/internal/testenv"
+	"github.com/dsgen/dsgen/internal/testenv/poll"
 	"github.com/dsgen/dsgen/runtime/appsync/client"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/syncengine"
@@ -277,7 +278,7 @@ func TestServerKilledMidBaseSync(t *testing.T) {
 	// Freeze the sync once a few pages are in, then kill the server
 	// under it.
 	var n int
-	eventually(t, "the base sync of Post under way", func() bool {
+	poll.Until(t, "the base sync of Post under way", func() bool {
 		n, _ = c.ds.Post.Query().Count(ctx)
 		return n >= 2*page
 	})
@@ -334,7 +335,7 @@ func TestServerKilledMidDrain(t *testing.T) {
 	// Offline: the writes queue.
 	px.SetMode(testenv.Refuse)
 	px.CutAll()
-	eventually(t, "the engine notices it is offline", func() bool { return !c.eng.Online() })
+	poll.Until(t, "the engine notices it is offline", func() bool { return !c.eng.Online() })
 	for i := range total {
 		must(t, c.ds.Post.Save(ctx, &blogm.Post{ID: fmt.Sprintf("d%03d", i), Title: fmt.Sprintf("offline %d", i)}))
 	}
@@ -366,7 +367,7 @@ func TestServerKilledMidDrain(t *testing.T) {
 	t.Logf("server killed with %d of %d mutations left", left, total)
 	srv.Restart(t)
 
-	eventually(t, "the outbox empties", func() bool { return chaosOutboxLen(t, c) == 0 })
+	poll.Until(t, "the outbox empties", func() bool { return chaosOutboxLen(t, c) == 0 })
 	dead, err := c.ds.Post.Repo().Store().DeadLetters(ctx)
 	must(t, err)
 	if len(dead) != 0 {

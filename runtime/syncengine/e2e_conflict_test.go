@@ -13,6 +13,7 @@ import (
 	blogm "github.com/dsgen/dsgen/examples/blog/model"
 	"github.com/dsgen/dsgen/examples/blog/model/post"
 	"github.com/dsgen/dsgen/internal/serve"
+	"github.com/dsgen/dsgen/internal/testenv/poll"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/syncengine"
 )
@@ -23,12 +24,12 @@ func offlineConflict(t *testing.T, a, c *goClient, aEdit, cEdit func(*blogm.Post
 	t.Helper()
 	ctx := context.Background()
 	must(t, a.ds.Post.Save(ctx, &blogm.Post{ID: "p1", Title: "base", Rating: ptr(1), Status: ptr(blogm.PostStatusDraft)}))
-	eventually(t, "c has p1", func() bool { return c.post(t, "p1") != nil })
+	poll.Until(t, "c has p1", func() bool { return c.post(t, "p1") != nil })
 	c.stop(t)
 	p := a.post(t, "p1")
 	aEdit(p)
 	must(t, a.ds.Post.Save(ctx, p))
-	eventually(t, "a's edit acknowledged", func() bool {
+	poll.Until(t, "a's edit acknowledged", func() bool {
 		sm, _, _ := a.ds.Post.Repo().Store().RecordSyncMeta(ctx, "Post", "p1")
 		return sm.Version == 2
 	})
@@ -37,7 +38,7 @@ func offlineConflict(t *testing.T, a, c *goClient, aEdit, cEdit func(*blogm.Post
 	must(t, c.ds.Post.Save(ctx, q))
 	c.start(t)
 	for _, cl := range []*goClient{a, c} {
-		eventually(t, "outbox empty", func() bool {
+		poll.Until(t, "outbox empty", func() bool {
 			box, err := cl.ds.Post.Repo().Store().Outbox(ctx)
 			return err == nil && len(box) == 0
 		})
@@ -46,7 +47,7 @@ func offlineConflict(t *testing.T, a, c *goClient, aEdit, cEdit func(*blogm.Post
 
 func converged(t *testing.T, a, c *goClient, want func(*blogm.Post) bool) {
 	t.Helper()
-	eventually(t, "both clients hold the expected p1", func() bool {
+	poll.Until(t, "both clients hold the expected p1", func() bool {
 		ap, cp := a.post(t, "p1"), c.post(t, "p1")
 		return ap != nil && cp != nil && want(ap) && want(cp)
 	})
@@ -134,7 +135,7 @@ func TestRefusedMutationGoesToDeadLetters(t *testing.T) {
 	c.stop(t)
 	must(t, c.ds.Post.Save(ctx, &blogm.Post{ID: "dup", Title: "c's"}))
 	must(t, a.ds.Post.Save(ctx, &blogm.Post{ID: "dup", Title: "a's"}))
-	eventually(t, "a's create acknowledged", func() bool {
+	poll.Until(t, "a's create acknowledged", func() bool {
 		_, ok, _ := a.ds.Post.Repo().Store().RecordSyncMeta(ctx, "Post", "dup")
 		return ok
 	})
@@ -160,12 +161,12 @@ func TestConditionCheckedByTheBackend(t *testing.T) {
 	a := newClient(t, b, syncengine.Config{})
 	c := newClient(t, b, syncengine.Config{})
 	must(t, a.ds.Post.Save(ctx, &blogm.Post{ID: "p1", Title: "t", Rating: ptr(1)}))
-	eventually(t, "c has p1", func() bool { return c.post(t, "p1") != nil })
+	poll.Until(t, "c has p1", func() bool { return c.post(t, "p1") != nil })
 	c.stop(t)
 	p := a.post(t, "p1")
 	p.Rating = ptr(9)
 	must(t, a.ds.Post.Save(ctx, p))
-	eventually(t, "a's edit acknowledged", func() bool {
+	poll.Until(t, "a's edit acknowledged", func() bool {
 		sm, _, _ := a.ds.Store().RecordSyncMeta(ctx, "Post", "p1")
 		return sm.Version == 2
 	})
@@ -174,7 +175,7 @@ func TestConditionCheckedByTheBackend(t *testing.T) {
 	q.Title = "only if rating < 5"
 	must(t, c.ds.Post.Save(ctx, q, datastore.If(post.Rating.Lt(5))))
 	c.start(t)
-	eventually(t, "the refused conditional update is a dead letter", func() bool {
+	poll.Until(t, "the refused conditional update is a dead letter", func() bool {
 		dead, err := c.ds.Store().DeadLetters(ctx)
 		return err == nil && len(dead) == 1 && dead[0].Op == datastore.MutationUpdate
 	})

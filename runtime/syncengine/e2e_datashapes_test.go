@@ -13,6 +13,7 @@ import (
 	"github.com/dsgen/dsgen/internal/serve"
 	"github.com/dsgen/dsgen/internal/serve/auth"
 	"github.com/dsgen/dsgen/internal/serve/store"
+	"github.com/dsgen/dsgen/internal/testenv/poll"
 	"github.com/dsgen/dsgen/runtime/appsync/client"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/scalar"
@@ -91,7 +92,7 @@ func TestSyncDataShapes(t *testing.T) {
 	must(t, a.EpochStamped.Save(ctx, stamped))
 
 	var got *dsm.Lists
-	eventually(t, "the lists reach client b", func() bool {
+	poll.Until(t, "the lists reach client b", func() bool {
 		got, err = b.Lists.Get(ctx, "l1")
 		return err == nil
 	})
@@ -100,7 +101,7 @@ func TestSyncDataShapes(t *testing.T) {
 		t.Errorf("client b read\n%+v\nclient a saved\n%+v", got, lists)
 	}
 	var gotStamped *dsm.EpochStamped
-	eventually(t, "the stamped record reaches client b", func() bool {
+	poll.Until(t, "the stamped record reaches client b", func() bool {
 		gotStamped, err = b.EpochStamped.Get(ctx, "e1")
 		return err == nil
 	})

@@ -8,6 +8,7 @@ import (
 
 	blogm "github.com/dsgen/dsgen/examples/blog/model"
 	"github.com/dsgen/dsgen/internal/serve"
+	"github.com/dsgen/dsgen/internal/testenv/poll"
 	"github.com/dsgen/dsgen/runtime/appsync/client"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/syncengine"
@@ -21,7 +22,7 @@ func TestStartSequenceEvents(t *testing.T) {
 	b := newBackend(t, serve.Automerge)
 	seed := newClient(t, b, syncengine.Config{})
 	must(t, seed.ds.Post.Save(ctx, &blogm.Post{ID: "p1", Title: "seeded"}))
-	eventually(t, "seed acknowledged", func() bool {
+	poll.Until(t, "seed acknowledged", func() bool {
 		_, ok, _ := seed.ds.Store().RecordSyncMeta(ctx, "Post", "p1")
 		return ok
 	})
@@ -107,7 +108,7 @@ func TestRestartDoesDeltaSync(t *testing.T) {
 	for i := range 3 {
 		must(t, a.ds.Post.Save(ctx, &blogm.Post{ID: fmt.Sprint("d", i), Title: "while c was stopped"}))
 	}
-	eventually(t, "a's writes acknowledged", func() bool {
+	poll.Until(t, "a's writes acknowledged", func() bool {
 		box, _ := a.ds.Store().Outbox(ctx)
 		return len(box) == 0
 	})

@@ -16,6 +16,7 @@ import (
 	"github.com/dsgen/dsgen/internal/serve/auth"
 	"github.com/dsgen/dsgen/internal/serve/store"
 	"github.com/dsgen/dsgen/internal/testenv"
+	"github.com/dsgen/dsgen/internal/testenv/poll"
 	"github.com/dsgen/dsgen/runtime/appsync/client"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/syncengine"
@@ -95,7 +96,7 @@ func TestStorageAndOutboxEvents(t *testing.T) {
 	// Another client's post arrives through the subscription: applied, and
 	// not reported as ours.
 	must(t, other.ds.Post.Save(ctx, &blogm.Post{ID: "theirs", Title: "remote"}))
-	eventually(t, "the other client's post arrives", func() bool { return postOf(ds, "theirs") != nil })
+	poll.Until(t, "the other client's post arrives", func() bool { return postOf(ds, "theirs") != nil })
 	must(t, ds.Post.Save(ctx, &blogm.Post{ID: "mine2", Title: "second"}))
 	ev, _ = waitEvent(t, events, "second OutboxMutationEnqueued", func(ev syncengine.Event) bool {
 		_, ok := ev.(syncengine.OutboxMutationEnqueued)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/dsgen/dsgen/dsgentest"
 	authm "github.com/dsgen/dsgen/golden/auth/model"
+	"github.com/dsgen/dsgen/internal/testenv/poll"
 	"github.com/dsgen/dsgen/runtime/appsync/client"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/syncengine"
@@ -66,7 +67,7 @@ func TestMultiAuthPerOperation(t *testing.T) {
 		syncengine.AuthAPIKey:    client.APIKey(srv.APIKey),
 	})
 	must(t, alice.Note.Save(ctx, &authm.Note{ID: "n1", Body: "alice's"}))
-	eventually(t, "alice's note sent", sent(t, alice))
+	poll.Until(t, "alice's note sent", sent(t, alice))
 	if n, err := alice.Note.Get(ctx, "n1"); err != nil || n.Owner == nil || !strings.Contains(*n.Owner, "alice") {
 		t.Fatalf("alice's note after the create = %+v, %v; want alice as owner (sent with user pools)", n, err)
 	}
@@ -79,7 +80,7 @@ func TestMultiAuthPerOperation(t *testing.T) {
 		syncengine.AuthAPIKey:    client.APIKey(srv.APIKey),
 	})
 	must(t, carol.Note.Save(ctx, &authm.Note{ID: "n2", Body: "carol's"}))
-	eventually(t, "carol's note sent", sent(t, carol))
+	poll.Until(t, "carol's note sent", sent(t, carol))
 
 	anon, _ := multiClient(t, srv, map[syncengine.AuthMode]client.Auth{
 		syncengine.AuthAPIKey: client.APIKey(srv.APIKey),
@@ -91,7 +92,7 @@ func TestMultiAuthPerOperation(t *testing.T) {
 		t.Fatal("a signed-in client synced another owner's note: user pools was not tried before the API key")
 	}
 	must(t, anon.Note.Save(ctx, &authm.Note{ID: "n3", Body: "anonymous"}))
-	eventually(t, "the anonymous create becomes a dead letter", func() bool {
+	poll.Until(t, "the anonymous create becomes a dead letter", func() bool {
 		dl, err := anon.Store().DeadLetters(ctx)
 		return err == nil && len(dl) == 1
 	})
@@ -102,7 +103,7 @@ func TestMultiAuthPerOperation(t *testing.T) {
 	// Alice's later note reaches the API-key client through its
 	// subscription, authorized with the API key.
 	must(t, alice.Note.Save(ctx, &authm.Note{ID: "n4", Body: "live"}))
-	eventually(t, "alice's live note reaches the API-key client", func() bool { return hasNote(anon, "n4") })
+	poll.Until(t, "alice's live note reaches the API-key client", func() bool { return hasNote(anon, "n4") })
 }
 
 // TestMultiAuthFallback: a user pools token the backend refuses makes the
@@ -115,7 +116,7 @@ func TestMultiAuthFallback(t *testing.T) {
 		syncengine.AuthUserPools: client.Token(srv.TokenFunc("alice")),
 	})
 	must(t, alice.Note.Save(ctx, &authm.Note{ID: "n1", Body: "alice's"}))
-	eventually(t, "alice's note sent", sent(t, alice))
+	poll.Until(t, "alice's note sent", sent(t, alice))
 
 	bad := func(context.Context) (string, error) { return "not-a-jwt", nil }
 	reader, _ := multiClient(t, srv, map[syncengine.AuthMode]client.Auth{
@@ -126,5 +127,5 @@ func TestMultiAuthFallback(t *testing.T) {
 		t.Fatal("the sync did not fall back to the API key")
 	}
 	must(t, alice.Note.Save(ctx, &authm.Note{ID: "n2", Body: "live"}))
-	eventually(t, "a live note arrives over a subscription that fell back to the API key", func() bool { return hasNote(reader, "n2") })
+	poll.Until(t, "a live note arrives over a subscription that fell back to the API key", func() bool { return hasNote(reader, "n2") })
 }

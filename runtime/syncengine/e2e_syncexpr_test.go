@@ -11,6 +11,7 @@ import (
 	blogm "github.com/dsgen/dsgen/examples/blog/model"
 	"github.com/dsgen/dsgen/examples/blog/model/post"
 	"github.com/dsgen/dsgen/internal/serve"
+	"github.com/dsgen/dsgen/internal/testenv/poll"
 	"github.com/dsgen/dsgen/runtime/appsync/client"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/predicate"
@@ -46,7 +47,7 @@ func TestSyncExpressionTyped(t *testing.T) {
 		must(t, seed.ds.Post.Save(ctx, &blogm.Post{ID: fmt.Sprint("p", i), Title: "t", Rating: ptr(i), Status: &st}))
 	}
 	must(t, seed.ds.Tag.Save(ctx, &blogm.Tag{ID: "t1", Label: "unfiltered"}))
-	eventually(t, "seed outbox sent", func() bool {
+	poll.Until(t, "seed outbox sent", func() bool {
 		box, err := seed.ds.Store().Outbox(ctx)
 		return err == nil && len(box) == 0
 	})

@@ -12,6 +12,7 @@ import (
 	"github.com/dsgen/dsgen/internal/serve"
 	"github.com/dsgen/dsgen/internal/serve/auth"
 	"github.com/dsgen/dsgen/internal/serve/store"
+	"github.com/dsgen/dsgen/internal/testenv/poll"
 	"github.com/dsgen/dsgen/runtime/appsync/client"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/syncengine"
@@ -122,18 +123,6 @@ func (c *goClient) stop(t *testing.T) {
 	}
 }
 
-// eventually polls cond until it holds or 20 s pass.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(hangGuard)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not before the hang guard: %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func (c *goClient) post(t *testing.T, id string) *blogm.Post {
 	t.Helper()
 	p, err := c.ds.Post.Get(context.Background(), id)
@@ -161,7 +150,7 @@ func TestTwoClientsConverge(t *testing.T) {
 	blog := &blogm.Blog{ID: "b1", Name: "Offline first"}
 	must(t, a.ds.Blog.Save(ctx, blog))
 	must(t, a.ds.Post.Save(ctx, &blogm.Post{ID: "p1", Title: "Hello", Rating: ptr(3), BlogPostsID: &blog.ID}))
-	eventually(t, "client c receives p1 through its subscription", func() bool {
+	poll.Until(t, "client c receives p1 through its subscription", func() bool {
 		p := c.post(t, "p1")
 		return p != nil && p.Title == "Hello" && p.BlogPostsID != nil && *p.BlogPostsID == "b1"
 	})
@@ -173,7 +162,7 @@ func TestTwoClientsConverge(t *testing.T) {
 	p.Title = "Edited offline"
 	must(t, c.ds.Post.Save(ctx, p))
 	must(t, a.ds.Post.Save(ctx, &blogm.Post{ID: "p2", Title: "While c was away", BlogPostsID: &blog.ID}))
-	eventually(t, "a's p2 acknowledged", func() bool {
+	poll.Until(t, "a's p2 acknowledged", func() bool {
 		_, ok, _ := a.ds.Post.Repo().Store().RecordSyncMeta(ctx, "Post", "p2")
 		return ok
 	})
@@ -181,17 +170,17 @@ func TestTwoClientsConverge(t *testing.T) {
 		t.Fatal("an offline client received p2")
 	}
 	c.start(t)
-	eventually(t, "c catches up with p2 and a receives c's offline edit", func() bool {
+	poll.Until(t, "c catches up with p2 and a receives c's offline edit", func() bool {
 		ap, cp := a.post(t, "p1"), c.post(t, "p2")
 		return ap != nil && ap.Title == "Edited offline" && cp != nil && cp.Title == "While c was away"
 	})
 
 	// A delete reaches the other client.
 	must(t, a.ds.Post.Delete(ctx, a.post(t, "p2")))
-	eventually(t, "c sees the delete", func() bool { return c.post(t, "p2") == nil })
+	poll.Until(t, "c sees the delete", func() bool { return c.post(t, "p2") == nil })
 
 	for _, cl := range []*goClient{a, c} {
-		eventually(t, "outbox empty", func() bool {
+		poll.Until(t, "outbox empty", func() bool {
 			box, err := cl.ds.Post.Repo().Store().Outbox(ctx)
 			return err == nil && len(box) == 0
 		})

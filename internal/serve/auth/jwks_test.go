@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/dsgen/dsgen/internal/testenv/poll"
 )
 
 // jwksServer publishes a JWKS over HTTPS on loopback, counting the fetches;
@@ -232,19 +234,6 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// waitFor polls cond until it holds; the deadline only guards against a
-// hang.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // TestJWKSURLPeriodicRefresh: the refresh goroutine picks up a rotation
 // without any unknown key id, and a failing issuer leaves the last good
 // keys in use, logged.
@@ -264,7 +253,7 @@ func TestJWKSURLPeriodicRefresh(t *testing.T) {
 
 	srv.fail.Store(true)
 	n := srv.count()
-	waitFor(t, "two failed refetches", func() bool { return srv.count() >= n+2 })
+	poll.Until(t, "two failed refetches", func() bool { return srv.count() >= n+2 })
 	if _, err := a.Authenticate(bearer(k1.sign(t, "k1", claims))); err != nil {
 		t.Fatalf("token of the last good key while the issuer fails: %v", err)
 	}
@@ -277,7 +266,7 @@ func TestJWKSURLPeriodicRefresh(t *testing.T) {
 	n = srv.count()
 	// Fetches are serialised: once the second after the swap has begun,
 	// the first has stored its keys.
-	waitFor(t, "two refetches after the rotation", func() bool { return srv.count() >= n+2 })
+	poll.Until(t, "two refetches after the rotation", func() bool { return srv.count() >= n+2 })
 	if _, err := a.Authenticate(bearer(k2.sign(t, "k2", claims))); err != nil {
 		t.Fatalf("token of the rotated-in key after periodic refresh: %v", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/dsgen/dsgen/internal/serve/auth"
 	"github.com/dsgen/dsgen/internal/serve/store"
 	"github.com/dsgen/dsgen/internal/testenv"
+	"github.com/dsgen/dsgen/internal/testenv/poll"
 	"github.com/dsgen/dsgen/runtime/appsync/client"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/meta"
@@ -118,17 +119,6 @@ func (c *goClient) outboxEmpty() bool {
 	return err == nil && len(box) == 0
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(hangGuard)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not before the hang guard: %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -195,11 +185,11 @@ func TestPendingOfflineEditSurvivesImport(t *testing.T) {
 		for _, id := range []string{"p1", "p2", "p4"} {
 			must(t, d.ds.Post.Save(ctx, &blogm.Post{ID: id, Title: "old " + id, BlogPostsID: ptr("b1")}))
 		}
-		eventually(t, "d's writes acknowledged", d.outboxEmpty)
+		poll.Until(t, "d's writes acknowledged", d.outboxEmpty)
 
 		c := openClient(t)
 		c.connect(t, oldURL)
-		eventually(t, "c has synced the old backend", func() bool { return c.post("p4") != nil })
+		poll.Until(t, "c has synced the old backend", func() bool { return c.post("p4") != nil })
 		c.stop(t)
 
 		// Offline on c: p1 is unchanged on the server, p2 is not.
@@ -216,7 +206,7 @@ func TestPendingOfflineEditSurvivesImport(t *testing.T) {
 		must(t, d.ds.Post.Save(ctx, q2))
 		must(t, d.ds.Post.Save(ctx, &blogm.Post{ID: "p3", Title: "new while c was away", BlogPostsID: ptr("b1")}))
 		must(t, d.ds.Post.Delete(ctx, d.post("p4")))
-		eventually(t, "d's later writes acknowledged", d.outboxEmpty)
+		poll.Until(t, "d's later writes acknowledged", d.outboxEmpty)
 		d.stop(t)
 
 		// Move: export the old backend, import into the new one.
@@ -228,8 +218,8 @@ func TestPendingOfflineEditSurvivesImport(t *testing.T) {
 		newURL := serveStore(t, s, st, serve.Config{DefaultConflict: serve.Automerge})
 
 		c.connect(t, newURL)
-		eventually(t, "c's outbox drained against the new backend", c.outboxEmpty)
-		eventually(t, "c converged", func() bool {
+		poll.Until(t, "c's outbox drained against the new backend", c.outboxEmpty)
+		poll.Until(t, "c converged", func() bool {
 			p2 := c.post("p2")
 			p3 := c.post("p3")
 			return c.post("p4") == nil && p3 != nil && p3.Title == "new while c was away" &&

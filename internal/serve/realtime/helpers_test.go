@@ -300,17 +300,4 @@ func (c *client) data(id, field string) map[string]any {
 	return it
 }
 
-// waitFor polls cond until it holds; it fails the test after a generous
-// deadline rather than asserting any timing.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(hangGuard)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 func stdB64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/dsgen/dsgen/internal/serve/realtime"
+	"github.com/dsgen/dsgen/internal/testenv/poll"
 )
 
 // TestInterruptClosesEveryConnection: Interrupt closes each open
@@ -24,7 +25,7 @@ func TestInterruptClosesEveryConnection(t *testing.T) {
 			t.Fatalf("%s connection closed with %d %q, want %d %q", name, code, reason, realtime.CloseFeedInterrupted, realtime.ReasonFeedInterrupted)
 		}
 	}
-	waitFor(t, "the interrupted connections to be released", func() bool { conns, _ := f.hub.Stats(); return conns == 0 })
+	poll.Until(t, "the interrupted connections to be released", func() bool { conns, _ := f.hub.Stats(); return conns == 0 })
 
 	c := f.ready(t)
 	c.start("s", "onCreatePost", nil)

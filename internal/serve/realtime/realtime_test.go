@@ -16,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/dsgen/dsgen/internal/serve/realtime"
+	"github.com/dsgen/dsgen/internal/testenv/poll"
 	"github.com/dsgen/dsgen/runtime/appsync"
 )
 
@@ -380,7 +381,7 @@ func TestOversizeFrameClosesWith1009(t *testing.T) {
 	if code, _ := c.closeStatus(); code != websocket.StatusMessageTooBig {
 		t.Fatalf("close status %d, want 1009", code)
 	}
-	waitFor(t, "the connection to be released", func() bool { n, _ := f.hub.Stats(); return n == 0 })
+	poll.Until(t, "the connection to be released", func() bool { n, _ := f.hub.Stats(); return n == 0 })
 }
 
 func TestSlowConsumerIsClosedWhileOthersKeepUp(t *testing.T) {
@@ -439,7 +440,7 @@ func TestSlowConsumerIsClosedWhileOthersKeepUp(t *testing.T) {
 			t.Fatalf("fast client: %v", err)
 		}
 	}
-	waitFor(t, "the slow consumer to be dropped", func() bool { n, _ := f.hub.Stats(); return n == 1 })
+	poll.Until(t, "the slow consumer to be dropped", func() bool { n, _ := f.hub.Stats(); return n == 1 })
 	// The slow client finds fewer events than were published, then the end.
 	got := 0
 	for {
@@ -506,7 +507,7 @@ func TestShutdownClosesAllAndRefusesNew(t *testing.T) {
 		c.ws.CloseNow()
 	}
 	f.srv.Close()
-	waitFor(t, "goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
+	poll.Until(t, "goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
 }
 
 func TestShutdownDeadlineDropsConnections(t *testing.T) {
@@ -520,7 +521,7 @@ func TestShutdownDeadlineDropsConnections(t *testing.T) {
 	if err := f.hub.Shutdown(ctx); err == nil || !strings.Contains(err.Error(), "context canceled") {
 		t.Fatalf("Shutdown = %v, want the context's error", err)
 	}
-	waitFor(t, "connections to be dropped", func() bool { n, _ := f.hub.Stats(); return n == 0 })
+	poll.Until(t, "connections to be dropped", func() bool { n, _ := f.hub.Stats(); return n == 0 })
 }
 
 func TestNoGoroutineLeaks(t *testing.T) {
@@ -554,5 +555,5 @@ func TestNoGoroutineLeaks(t *testing.T) {
 		}
 		srv.Close()
 	}()
-	waitFor(t, "goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
+	poll.Until(t, "goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
 }
