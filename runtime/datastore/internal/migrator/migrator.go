@@ -22,8 +22,9 @@
 //     cannot be derived, keeps only the records with unsent changes and
 //     clears the model's sync state so the next sync is a full one (re-sync).
 //  4. The outbox and the dead letters, by sequence number, in batches: the
-//     same renames, drops and conversions applied to each mutation, which
-//     stays in place and keeps its order.
+//     same renames, drops and conversions applied to each mutation (down
+//     to the fields of the non-model values it holds), which stays in
+//     place and keeps its order.
 //  5. The store records the new migration number and schema.
 //
 // Every error message starts with "migrate"; package datastore adds its

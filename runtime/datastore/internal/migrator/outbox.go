@@ -117,12 +117,16 @@ func dropPendingMark(txn storage.Txn, m *syncrec.Mutation) error {
 // convertEntry renames m (of the store's model, now t's) to the final
 // schema and converts its values: conversions of fields whose type
 // changed, defaults of added fields (a create carries the whole record),
-// removed enum values.
+// renames, drops and defaults of the fields of non-model values nested in
+// it, removed enum values.
 func (p *migrationPlan) convertEntry(t *engine.Table, w *modelWork, m *syncrec.Mutation, ref string) error {
 	from, model := m.Model, t.Model.Name
 	m.Model = model
 	m.Data = p.renameFields(from, model, m.Data)
 	m.Condition = p.renameCondition(from, model, m.Condition)
+	if p.nonModel {
+		p.fixNested(t.Model.Fields, m.Data, true, w)
+	}
 	for _, c := range w.convs {
 		v, present := m.Data[c.field.Name]
 		if !present {

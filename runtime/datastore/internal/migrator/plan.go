@@ -17,6 +17,14 @@ type migrationPlan struct {
 	models map[string]*modelWork // by final name
 	// enums are the removeEnumValue steps, in order.
 	enums []convStep
+	// nonModel is set when a pending migration changes a non-model type:
+	// the values nested in mutations (named as when they were recorded)
+	// are then renamed to the final schema.
+	nonModel bool
+	// typeFills are the @default values of the fields of non-model types
+	// (final names) added with one or made required with one, for the
+	// nested values that have none.
+	typeFills map[string][]fillDefault
 }
 
 // modelWork is what the pending migrations do to one model (final name).
@@ -162,7 +170,7 @@ func (p *migrationPlan) add(k int, st *meta.MigrationStep, convs map[string]*con
 		return nil // a later migration drops what this step touches
 	}
 	if st.NonModel {
-		return p.addNonModel(model, st)
+		return p.addNonModel(model, field, st)
 	}
 	fm := s.Model(model)
 	if fm == nil {
@@ -229,19 +237,110 @@ func (p *migrationPlan) addConversion(num int, fm *meta.Model, field string, st 
 	return nil
 }
 
-// addNonModel records a step on the fields of the non-model type typ: the
-// models holding its values are rewritten.
-func (p *migrationPlan) addNonModel(typ string, st *meta.MigrationStep) error {
+// addNonModel records a step on the non-model type typ (final name; field
+// is the field's final name): the models holding its values are
+// rewritten, and the @default of an added field (or one made required)
+// fills the nested values that have none.
+func (p *migrationPlan) addNonModel(typ, field string, st *meta.MigrationStep) error {
+	p.nonModel = true
 	switch st.Kind {
 	case meta.DropField, meta.ChangeFieldType, meta.AddField:
 		if st.Kind == meta.ChangeFieldType && st.Effect == meta.NeedsCode {
 			return errors.New("converting a field of a non-model type is not supported yet; keep the old field and add a new one")
+		}
+		if st.Kind != meta.DropField && st.Default != nil {
+			nm := p.schema.NonModel(typ)
+			var f *meta.Field
+			if nm != nil {
+				if i := slices.IndexFunc(nm.Fields, func(f *meta.Field) bool { return f.Name == field }); i >= 0 {
+					f = nm.Fields[i]
+				}
+			}
+			if f != nil && !f.IsList {
+				dv, err := meta.DefaultValue(f, *st.Default)
+				if err != nil {
+					return fmt.Errorf("@default %q: %w", *st.Default, err)
+				}
+				if p.typeFills == nil {
+					p.typeFills = map[string][]fillDefault{}
+				}
+				p.typeFills[typ] = append(p.typeFills[typ], fillDefault{field: field, value: dv})
+			}
 		}
 		for _, m := range usersOf(p.schema, typ) {
 			p.work(m).rewrite = true
 		}
 	}
 	return nil
+}
+
+// storedType names the non-model type typ (final name) as the store knows
+// it, undoing the pending migrations' renames of the type.
+func (p *migrationPlan) storedType(typ string) string {
+	for k := len(p.migs) - 1; k >= 0; k-- {
+		for _, st := range p.migs[k].Steps {
+			if st.Kind == meta.RenameModel && st.NonModel && st.To == typ {
+				typ = st.From
+				break
+			}
+		}
+	}
+	return typ
+}
+
+// fixNested carries the pending changes of non-model types into the
+// non-model values rec's fields hold, at any depth and in lists. With
+// stored set (mutation data, whose nested keys are named as when the
+// mutation was recorded), keys are renamed to the final names and those
+// of fields dropped or unknown removed; a record's values need no renames
+// (the codec stores fields by number). The @defaults of added fields then
+// fill the values that lack them. Fields w converts are skipped: their
+// values have their old type.
+func (p *migrationPlan) fixNested(fields []*meta.Field, rec map[string]any, stored bool, w *modelWork) {
+	for _, f := range fields {
+		if f.Kind != meta.KindNonModel || !f.Stored() || rec[f.Name] == nil {
+			continue
+		}
+		if w != nil && slices.ContainsFunc(w.convs, func(c *conversion) bool { return c.field.Name == f.Name }) {
+			continue
+		}
+		switch v := rec[f.Name].(type) {
+		case []any:
+			for i, e := range v {
+				if m, ok := e.(map[string]any); ok {
+					v[i] = p.fixValue(f.Type, m, stored)
+				}
+			}
+		case map[string]any:
+			rec[f.Name] = p.fixValue(f.Type, v, stored)
+		}
+	}
+}
+
+// fixValue is fixNested for one value of the non-model type typ.
+func (p *migrationPlan) fixValue(typ string, m map[string]any, stored bool) map[string]any {
+	nm := p.schema.NonModel(typ)
+	if nm == nil {
+		return m
+	}
+	if stored {
+		from := p.storedType(typ)
+		out := make(map[string]any, len(m))
+		for k, v := range m {
+			_, f, ok := p.forward(-1, from, k)
+			if ok && slices.ContainsFunc(nm.Fields, func(fd *meta.Field) bool { return fd.Name == f && fd.Stored() }) {
+				out[f] = v
+			}
+		}
+		m = out
+	}
+	for _, fd := range p.typeFills[typ] {
+		if m[fd.field] == nil {
+			m[fd.field] = fd.value
+		}
+	}
+	p.fixNested(nm.Fields, m, stored, nil)
+	return m
 }
 
 // finish marks the models to rebuild and lists the fields their records
@@ -273,6 +372,9 @@ func (p *migrationPlan) convertRecord(t *engine.Table, data []byte) ([]byte, err
 	rec, err := codec.DecodeMap(s, w.rest, data)
 	if err != nil {
 		return nil, err
+	}
+	if len(p.typeFills) > 0 {
+		p.fixNested(w.rest, rec, false, nil)
 	}
 	for _, c := range w.convs {
 		old, err := codec.DecodeMap(s, []*meta.Field{c.old}, data)
