@@ -1,19 +1,23 @@
 package datastore_test
 
-// Migrations of non-model types: their values are nested in the records
-// (and in the outbox's mutations) of the models that hold them, at any
-// depth and in lists.
+// Migrations of what pending mutations hold: values of non-model types
+// (nested in the records and mutations of the models that hold them, at
+// any depth and in lists) and conditions.
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
+	blogm "github.com/dsgen/dsgen/examples/blog/model"
+	"github.com/dsgen/dsgen/examples/blog/model/post"
 	enm "github.com/dsgen/dsgen/golden/enums-nonmodels/model"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/meta"
+	"github.com/dsgen/dsgen/runtime/predicate"
 )
 
 // writeSitesV1 stores, with the enums-nonmodels package (schema v1), a
@@ -133,5 +137,78 @@ func TestMigrateNonModelFields(t *testing.T) {
 	id := fmt.Sprint(m.Key[0])
 	if got := jsonOf(t, m.Data["address"]); got != wantRec[id][0] {
 		t.Errorf("NextMutation %s %s: address = %s, want %s", m.Op, id, got, wantRec[id][0])
+	}
+}
+
+// TestMigrateConditionOnDroppedField: pending conditional writes whose
+// condition tests a field the migration drops (or converts with a
+// developer function) cannot be checked by the backend any more. Sending
+// them without that clause would apply a write the condition was meant to
+// stop, so they go to the dead letters, naming the field; a condition on a
+// renamed field is renamed and sent.
+func TestMigrateConditionOnDroppedField(t *testing.T) {
+	for _, change := range []string{"drop", "convert"} {
+		t.Run(change, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			ds, err := blogm.Open(ctx, dir, datastore.Outbox())
+			must(t, err)
+			for _, id := range []string{"p1", "p2", "p3"} {
+				applyOne(t, ds.Store(), "Post", map[string]any{"id": id, "title": "t", "rating": 3, "_version": 1, "_lastChangedAt": 1})
+			}
+			p1, err := ds.Post.Get(ctx, "p1")
+			must(t, err)
+			p1.Title = "edited"
+			must(t, ds.Post.Save(ctx, p1, datastore.If(post.Rating.Lt(5))))
+			p2, err := ds.Post.Get(ctx, "p2")
+			must(t, err)
+			must(t, ds.Post.Delete(ctx, p2, datastore.If(predicate.Or(post.Rating.Lt(5), post.Title.Eq("x")))))
+			p3, err := ds.Post.Get(ctx, "p3")
+			must(t, err)
+			p3.Title = "edited"
+			must(t, ds.Post.Save(ctx, p3, datastore.If(post.Title.Eq("t"))))
+			must(t, ds.Close(ctx))
+
+			s := lockedBlog()
+			ps := s.Model("Post")
+			ps.Field("title").Name = "headline"
+			steps := []*meta.MigrationStep{
+				{Kind: meta.RenameField, Model: "Post", Field: "headline", FieldID: 2, From: "title", To: "headline", Effect: meta.Preserving},
+			}
+			if change == "drop" {
+				ps.Fields = slices.DeleteFunc(ps.Fields, func(f *meta.Field) bool { return f.Name == "rating" })
+				steps = append(steps, &meta.MigrationStep{Kind: meta.DropField, Model: "Post", Field: "rating", FieldID: 3, Effect: meta.Drops})
+			} else {
+				rating := ps.Field("rating")
+				old := *rating
+				rating.Type = meta.String
+				steps = append(steps, &meta.MigrationStep{Kind: meta.ChangeFieldType, Model: "Post", Field: "rating", FieldID: 3, From: "Int", To: "String",
+					Old: &old, Effect: meta.NeedsCode, Func: "ratingText", Convert: func(v any) (any, error) {
+						if v == nil {
+							return nil, nil
+						}
+						return fmt.Sprint(v), nil
+					}})
+			}
+			s.Migration = 1
+			s.Migrations = []*meta.Migration{{Number: 1, From: blogm.SchemaVersion, To: "v2", Steps: steps}}
+			var last datastore.MigrationProgress
+			st := openV2(t, dir, s, datastore.OnMigrate(func(p datastore.MigrationProgress) { last = p }))
+
+			box := outboxOf(t, st)
+			if len(box) != 1 || box[0].Key[0] != "p3" || fmt.Sprint(box[0].Condition) != "map[headline:map[eq:t]]" {
+				t.Fatalf("outbox = %+v, want only p3's update, its condition on headline", box)
+			}
+			dead, err := st.DeadLetters(ctx)
+			must(t, err)
+			if len(dead) != 2 || last.MutationsDeadLettered != 2 {
+				t.Fatalf("dead letters = %+v (progress %+v), want p1's update and p2's delete", dead, last)
+			}
+			for _, d := range dead {
+				if !strings.Contains(d.Reason, "Post.rating") || !strings.Contains(d.Reason, "condition") {
+					t.Errorf("dead letter of %v: reason %q, want it to name Post.rating and the condition", d.Key, d.Reason)
+				}
+			}
+		})
 	}
 }

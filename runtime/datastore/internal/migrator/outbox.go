@@ -48,7 +48,8 @@ func (s *migration) migrateMutations(plan *migrationPlan, st *State) error {
 // migrateEntry rewrites one outbox entry or dead letter for the final
 // schema: its model and field names, its values, its record key. An entry
 // whose model was dropped is deleted; one whose record's new key cannot be
-// found is moved to the dead letters.
+// found, or whose condition tests a field the migration drops or converts,
+// is moved to the dead letters.
 func (s *migration) migrateEntry(txn storage.Txn, plan *migrationPlan, st *State, dead bool, key, value []byte) error {
 	var dl syncrec.DeadLetter
 	if err := syncrec.Unmarshal(value, &dl); err != nil {
@@ -76,7 +77,8 @@ func (s *migration) migrateEntry(txn storage.Txn, plan *migrationPlan, st *State
 	if w == nil {
 		w = &modelWork{}
 	}
-	if err := plan.convertEntry(t, w, m, ref); err != nil {
+	lost, err := plan.convertEntry(t, w, m, ref)
+	if err != nil {
 		return err
 	}
 	var unsendable string
@@ -86,11 +88,15 @@ func (s *migration) migrateEntry(txn storage.Txn, plan *migrationPlan, st *State
 			return err
 		}
 	}
+	if unsendable == "" && len(lost) > 0 && m.Op != syncrec.MutationCreate {
+		// Sent without those clauses, the write could apply where its
+		// condition was meant to stop it.
+		unsendable = fmt.Sprintf("migration: the mutation's condition tests %s, which the migration drops or converts to a new type: the backend cannot check the condition any more, so the change is not sent", strings.Join(lost, ", "))
+	}
 	if unsendable != "" && !dead {
 		return s.deadLetterEntry(txn, st, m, key, unsendable)
 	}
 	var b []byte
-	var err error
 	if dead {
 		if unsendable != "" {
 			dl.Reason = unsendable
@@ -118,12 +124,13 @@ func dropPendingMark(txn storage.Txn, m *syncrec.Mutation) error {
 // schema and converts its values: conversions of fields whose type
 // changed, defaults of added fields (a create carries the whole record),
 // renames, drops and defaults of the fields of non-model values nested in
-// it, removed enum values.
-func (p *migrationPlan) convertEntry(t *engine.Table, w *modelWork, m *syncrec.Mutation, ref string) error {
+// it, removed enum values. lostConditions names the condition clauses it
+// left out (see renameCondition).
+func (p *migrationPlan) convertEntry(t *engine.Table, w *modelWork, m *syncrec.Mutation, ref string) (lostConditions []string, err error) {
 	from, model := m.Model, t.Model.Name
 	m.Model = model
 	m.Data = p.renameFields(from, model, m.Data)
-	m.Condition = p.renameCondition(from, model, m.Condition)
+	m.Condition, lostConditions = p.renameCondition(from, model, m.Condition)
 	if p.nonModel {
 		p.fixNested(t.Model.Fields, m.Data, true, w)
 	}
@@ -138,12 +145,12 @@ func (p *migrationPlan) convertEntry(t *engine.Table, w *modelWork, m *syncrec.M
 			if errors.As(err, &me) {
 				me.Record = ref
 			}
-			return err
+			return nil, err
 		}
 		m.Data[c.field.Name] = nv
 	}
 	w.fill(m.Data, m.Op != syncrec.MutationCreate)
-	return p.fixEnums(model, t.Model.Fields, m.Data)
+	return lostConditions, p.fixEnums(model, t.Model.Fields, m.Data)
 }
 
 // rekeyEntry points m, a mutation of a re-keyed record, at the record's

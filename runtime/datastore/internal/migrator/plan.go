@@ -531,12 +531,14 @@ func (p *migrationPlan) renameFields(from, model string, data map[string]any) ma
 	return out
 }
 
-// renameCondition renames the fields of a GraphQL condition input and
-// drops the clauses on fields dropped or converted (their operands have the
-// old type).
-func (p *migrationPlan) renameCondition(from, model string, cond map[string]any) map[string]any {
+// renameCondition renames the fields of a GraphQL condition input. A
+// clause on a field dropped, or converted by a developer's function (its
+// operands have the old type), cannot be sent: it is left out and named
+// ("Model.field", as the mutation names them) in lost, sorted, so the
+// caller does not send a write its condition no longer guards.
+func (p *migrationPlan) renameCondition(from, model string, cond map[string]any) (out map[string]any, lost []string) {
 	if cond == nil {
-		return nil
+		return nil, nil
 	}
 	m := p.schema.Model(model)
 	w := p.models[model]
@@ -566,10 +568,12 @@ func (p *migrationPlan) renameCondition(from, model string, cond map[string]any)
 				}
 			default:
 				_, f, ok := p.forward(-1, from, k)
-				if !ok || m.Field(f) == nil {
-					continue
-				}
-				if w != nil && slices.ContainsFunc(w.convs, func(c *conversion) bool { return c.field.Name == f }) {
+				if !ok || m.Field(f) == nil || (w != nil && slices.ContainsFunc(w.convs, func(c *conversion) bool {
+					return c.field.Name == f && c.needsCode()
+				})) {
+					if !slices.Contains(lost, from+"."+k) {
+						lost = append(lost, from+"."+k)
+					}
 					continue
 				}
 				out[f] = v
@@ -577,9 +581,16 @@ func (p *migrationPlan) renameCondition(from, model string, cond map[string]any)
 		}
 		return out
 	}
-	out := walk(cond)
+	out = walk(cond)
+	slices.Sort(lost)
 	if len(out) == 0 {
-		return nil
+		return nil, lost
 	}
-	return out
+	return out, lost
+}
+
+// needsCode reports whether a step of c runs a developer's conversion:
+// the values' type changes (the other steps only fill nulls).
+func (c *conversion) needsCode() bool {
+	return slices.ContainsFunc(c.steps, func(cs convStep) bool { return cs.st.Effect == meta.NeedsCode })
 }
