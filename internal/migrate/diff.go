@@ -54,10 +54,27 @@ func (e *RequiredFieldError) Error() string {
 		strings.Join(e.Fields, ", "))
 }
 
+// NonModelConversionError reports changes of fields of non-model types
+// that need a developer's conversion (a new type, or a field made required
+// without a @default): migrations cannot convert values nested in records
+// yet, so every store would refuse such a migration at start.
+type NonModelConversionError struct {
+	// Fields are "Type.field" names.
+	Fields []string
+}
+
+// Error lists the fields and what to do instead.
+func (e *NonModelConversionError) Error() string {
+	return fmt.Sprintf("changed field(s) of non-model types that need a conversion: %s: values nested in records cannot be converted by a migration yet; keep the field as it was and add a new field (or, for a field made required, give it a @default)",
+		strings.Join(e.Fields, ", "))
+}
+
 // Diff compares the locked schema with next and returns the steps that
 // migrate stored data from one to the other. Renames are honoured when prev
 // declares them (see Lock.ApplyRenames). A new required field without
-// @default fails with a *RequiredFieldError naming every such field.
+// @default fails with a *RequiredFieldError naming every such field, a
+// change of a non-model type's field that needs a conversion with a
+// *NonModelConversionError.
 func Diff(prev *Lock, next *meta.Schema) (*Plan, error) {
 	if prev == nil {
 		return nil, errors.New("migrate: diff: no lock to compare with (write the first one with NewLock)")
@@ -119,6 +136,15 @@ func Diff(prev *Lock, next *meta.Schema) (*Plan, error) {
 	}
 	if len(required) > 0 {
 		return nil, &RequiredFieldError{Fields: required}
+	}
+	var convert []string
+	for _, st := range p.Steps {
+		if st.NonModel && st.Effect == meta.NeedsCode {
+			convert = append(convert, st.Model+"."+st.Field)
+		}
+	}
+	if len(convert) > 0 {
+		return nil, &NonModelConversionError{Fields: convert}
 	}
 	if len(p.Steps) == 0 && p.From != p.To {
 		add(Step{Kind: meta.ChangeShape, Effect: meta.Preserving})

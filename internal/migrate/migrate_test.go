@@ -338,3 +338,31 @@ func TestLoadLockRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestNonModelConversionRefused: a change of a non-model type's field that
+// needs a developer's conversion (a new type, or made required without a
+// @default) is refused by dsgen migrate, naming the fields, rather than
+// written into a migration every store would refuse at its next start.
+func TestNonModelConversionRefused(t *testing.T) {
+	const v1 = `type Site @model { id: ID! address: Address }
+type Address { line1: String geo: Geo city: String }
+type Geo { lat: Float lng: Float }`
+	_, err := plan(t, v1, `type Site @model { id: ID! address: Address }
+type Address { line1: String! geo: Geo city: String }
+type Geo { lat: String lng: Float }`)
+	var ce *NonModelConversionError
+	if !errors.As(err, &ce) {
+		t.Fatalf("want *NonModelConversionError, got %v", err)
+	}
+	if !slices.Equal(ce.Fields, []string{"Address.line1", "Geo.lat"}) || !strings.Contains(err.Error(), "add a new field") {
+		t.Errorf("error %q, fields %v", err, ce.Fields)
+	}
+	// What needs no code still passes: a default for a field made
+	// required, a rename, a dropped and an added field.
+	p, err := plan(t, v1, `type Site @model { id: ID! address: Address }
+type Address { street: String! @default(value: "?") @renamedFrom(name: "line1") geo: Geo zip: String }
+type Geo { lat: Float lng: Float }`)
+	if err != nil || len(p.Todos()) != 0 {
+		t.Fatalf("preserving changes of a non-model type: %v, todos %v", err, p)
+	}
+}
