@@ -87,6 +87,13 @@ func Diff(prev *Lock, next *meta.Schema) (*Plan, error) {
 	var required []string
 	add := func(s Step) { p.Steps = append(p.Steps, s) }
 
+	// A field whose non-model type was renamed keeps its type.
+	renamed := map[string]string{}
+	for _, tp := range mt.types {
+		if tp.prev != nil && tp.prev.Name != tp.next.Name {
+			renamed[tp.prev.Name] = tp.next.Name
+		}
+	}
 	for _, mp := range mt.models {
 		m := mp.next
 		if mp.prev == nil {
@@ -97,7 +104,7 @@ func Diff(prev *Lock, next *meta.Schema) (*Plan, error) {
 		if old.Name != m.Name {
 			add(Step{Kind: meta.RenameModel, Model: m.Name, ModelID: old.ID, From: old.Name, To: m.Name, Effect: meta.Preserving})
 		}
-		required = append(required, diffFields(add, m.Name, old.ID, false, old.Fields, m.Fields, mp.fields)...)
+		required = append(required, diffFields(add, m.Name, old.ID, false, old.Fields, m.Fields, mp.fields, renamed)...)
 		diffKey(add, m, old, mp.fields)
 		diffIndexes(add, m, old, mp.fields)
 	}
@@ -109,7 +116,7 @@ func Diff(prev *Lock, next *meta.Schema) (*Plan, error) {
 			if tp.prev.Name != tp.next.Name {
 				add(Step{Kind: meta.RenameModel, Model: tp.next.Name, NonModel: true, From: tp.prev.Name, To: tp.next.Name, Effect: meta.Preserving})
 			}
-			required = append(required, diffFields(add, tp.next.Name, 0, true, tp.prev.Fields, tp.next.Fields, tp.fields)...)
+			required = append(required, diffFields(add, tp.next.Name, 0, true, tp.prev.Fields, tp.next.Fields, tp.fields, renamed)...)
 		}
 	}
 	for _, e := range next.Enums {
@@ -157,8 +164,9 @@ func Diff(prev *Lock, next *meta.Schema) (*Plan, error) {
 }
 
 // diffFields adds the field steps of one type and returns the new required
-// fields without a default.
-func diffFields(add func(Step), owner string, modelID int, nonModel bool, prev []*FieldLock, next []*meta.Field, fm fieldMatch) []string {
+// fields without a default. renamed maps the non-model types renamed to
+// their new names.
+func diffFields(add func(Step), owner string, modelID int, nonModel bool, prev []*FieldLock, next []*meta.Field, fm fieldMatch, renamed map[string]string) []string {
 	var required []string
 	matched := map[*FieldLock]bool{}
 	for _, f := range next {
@@ -186,11 +194,15 @@ func diffFields(add func(Step), owner string, modelID int, nonModel bool, prev [
 			add(s)
 		}
 		now := lockField(f)
-		if *now == (FieldLock{ID: now.ID, Name: now.Name, RenamedTo: now.RenamedTo, Type: old.Type, Kind: old.Kind,
+		oldType := old.Type
+		if n, ok := renamed[oldType]; ok {
+			oldType = n
+		}
+		if *now == (FieldLock{ID: now.ID, Name: now.Name, RenamedTo: now.RenamedTo, Type: oldType, Kind: old.Kind,
 			Required: old.Required, List: old.List, ListRequired: old.ListRequired}) {
 			continue
 		}
-		sameType := now.Type == old.Type && now.Kind == old.Kind && now.List == old.List
+		sameType := now.Type == oldType && now.Kind == old.Kind && now.List == old.List
 		s := base
 		s.Kind, s.From, s.To, s.Old = meta.ChangeFieldType, typeString(old), typeString(now), old.meta()
 		switch {

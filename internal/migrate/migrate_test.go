@@ -342,7 +342,8 @@ func TestLoadLockRejects(t *testing.T) {
 // TestNonModelConversionRefused: a change of a non-model type's field that
 // needs a developer's conversion (a new type, or made required without a
 // @default) is refused by dsgen migrate, naming the fields, rather than
-// written into a migration every store would refuse at its next start.
+// written into a migration every store would refuse at its next start. A
+// renamed non-model type is no change of the fields that hold it.
 func TestNonModelConversionRefused(t *testing.T) {
 	const v1 = `type Site @model { id: ID! address: Address }
 type Address { line1: String geo: Geo city: String }
@@ -364,5 +365,15 @@ type Address { street: String! @default(value: "?") @renamedFrom(name: "line1") 
 type Geo { lat: Float lng: Float }`)
 	if err != nil || len(p.Todos()) != 0 {
 		t.Fatalf("preserving changes of a non-model type: %v, todos %v", err, p)
+	}
+	// A renamed type: the fields holding it (of a model and of another
+	// non-model type) keep their type, so the rename is the only step.
+	p, err = plan(t, `type Site @model { id: ID! address: Address at: Geo }
+type Address { line1: String geo: Geo }
+type Geo { lat: Float lng: Float }`, `type Site @model { id: ID! address: Address at: Point }
+type Address { line1: String geo: Point }
+type Point @renamedFrom(name: "Geo") { lat: Float lng: Float }`)
+	if err != nil || len(p.Steps) != 1 || p.Steps[0].Kind != meta.RenameModel || !p.Steps[0].NonModel {
+		t.Fatalf("renamed non-model type: %v, steps %v", err, p)
 	}
 }
