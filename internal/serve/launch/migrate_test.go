@@ -317,8 +317,7 @@ func (s *syncWriter) Write(b []byte) (int, error) {
 // TestMigrateStoreNested: renames, drops and defaults of a non-model
 // type's fields reach its values wherever items hold them (nested, in
 // lists, under a field renamed in the same migration), with a later
-// migration renaming a field on the path. (Renaming a non-model type is
-// planned as a conversion of the fields that use it, by dsgen migrate.)
+// migration renaming a field on the path.
 func TestMigrateStoreNested(t *testing.T) {
 	migrateEngines(t, func(t *testing.T, st store.Store) {
 		p := newSchemaProject(t, `
@@ -399,6 +398,40 @@ func TestMigrateStoreSwapAndCycle(t *testing.T) {
 		}
 		if m := mark(t, st); m.Migration != 2 || m.Version != p.schema().Version {
 			t.Errorf("final mark %+v", m)
+		}
+	})
+}
+
+// TestMigrateStoreRenamedType: renaming a non-model type is one step that
+// moves nothing (items do not hold type names), beside a rename of one of
+// its fields in the same migration, nested two deep and in a list.
+func TestMigrateStoreRenamedType(t *testing.T) {
+	migrateEngines(t, func(t *testing.T, st store.Store) {
+		p := newSchemaProject(t, `
+type Geo { lat: Float lng: Float }
+type Address { street: String geo: Geo }
+type Site @model { id: ID! at: Geo addr: Address past: [Address] }`)
+		p.migrate(true)
+		if err := p.migrateTo(st, ""); err != nil {
+			t.Fatal(err)
+		}
+		create(t, st, "Site", []any{"s"}, map[string]any{"id": "s", "at": map[string]any{"lat": 1.0, "lng": 2.0},
+			"addr": map[string]any{"street": "a", "geo": map[string]any{"lat": 3.0, "lng": 4.0}},
+			"past": []any{map[string]any{"street": "b", "geo": map[string]any{"lat": 5.0}}}})
+		p.write(`
+type Point @renamedFrom(name: "Geo") { latitude: Float @renamedFrom(name: "lat") lng: Float }
+type Address { street: String geo: Point }
+type Site @model { id: ID! at: Point addr: Address past: [Address] }`)
+		p.migrate(false)
+		if err := p.migrateTo(st, ""); err != nil {
+			t.Fatal(err)
+		}
+		site, _ := st.Get(context.Background(), "Site", []any{"s"})
+		want := map[string]any{"id": "s", "at": map[string]any{"latitude": 1.0, "lng": 2.0},
+			"addr": map[string]any{"street": "a", "geo": map[string]any{"latitude": 3.0, "lng": 4.0}},
+			"past": []any{map[string]any{"street": "b", "geo": map[string]any{"latitude": 5.0}}}}
+		if !reflect.DeepEqual(site.Item, want) {
+			t.Errorf("site %v\nwant %v", site.Item, want)
 		}
 	})
 }
