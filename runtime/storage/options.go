@@ -119,7 +119,7 @@ type Options struct {
 //     finished builders' buffers go back to a pool of eight that frees
 //     one only after two seconds without a build, so through a long sync
 //     they stay on the heap. A level-0 flush builds one table of the whole
-//     memtable (its builder grows to ~2.2× MemTableSize with Snappy); an
+//     memtable (its builder held 12 MB for an 8 MiB memtable); an
 //     L0→L0 compaction (Badger merges four or more level-0 tables older
 //     than ten seconds into one when the base level is busy) starts its
 //     builder at 256 MiB, mostly untouched pages but all of it Go heap.
