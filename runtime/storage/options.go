@@ -113,7 +113,20 @@ type Options struct {
 //     so under sustained writes this grows with the store: a base sync
 //     of 1,000,000 records (plain tables) peaked at 207 MB of live heap,
 //     140 MB of it compaction buffers (issue 16). No option bounds the in-flight
-//     count; smaller tables only made more of them.
+//     count; smaller tables only made more of them. A builder holds more
+//     than its table: with Snappy each block's output is allocated at its
+//     largest encoded size (n + n/6), so about 2.2× the table, and
+//     finished builders' buffers go back to a pool of eight that frees
+//     one only after two seconds without a build, so through a long sync
+//     they stay on the heap. A level-0 flush builds one table of the whole
+//     memtable (its builder held 12 MB for an 8 MiB memtable); an
+//     L0→L0 compaction (Badger merges four or more level-0 tables older
+//     than ten seconds into one when the base level is busy) starts its
+//     builder at 256 MiB, mostly untouched pages but all of it Go heap.
+//     Pacing the writer on Badger's compaction scores did not lower a
+//     300,000-record sync's peak (the buffers belong to one compaction,
+//     not to the backlog), and neither did sending record values to the
+//     value log (ValueThreshold 64 bytes) at 100,000 (issue 16).
 //   - Value log: values above ValueThreshold go to vlog files mmapped at
 //     twice ValueLogFileSize; that is address space, not RSS, but it counts
 //     on 32-bit devices and it is the unit the GC rewrites.
@@ -140,7 +153,13 @@ func (o Options) badgerOptions(dir string) badger.Options {
 		// margin). A base sync holds two most of the time once it writes
 		// more than one (the one taking writes, the one being flushed);
 		// one queued instead of three bounded the worst case but did not
-		// lower the peak measured at 100,000 records (issue 16).
+		// lower the peak measured at 100,000 records (issue 16). Smaller
+		// memtables (4 or 2 MiB, two of them) lower a 10,000-record
+		// sync's peak heap from ~31 to ~21 MB, but 100,000's went from
+		// 75-83 MB to anywhere between 56 and 145 MB (more flushes feed
+		// more compactions) and the client's CPU per record rose by
+		// 15-100%; the one run at 56 MB (4 MiB, plain tables) took
+		// 24 µs per record against 13.
 		bo.MemTableSize = 8 << 20
 		bo.NumMemtables = 3
 		// Level-0 tables overlap, so every read may probe each one; with
