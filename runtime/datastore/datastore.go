@@ -169,6 +169,10 @@ type Store struct {
 	// writes them without reading them (see pageScan), so another
 	// ApplyRemote of the same model must not commit in between.
 	applyMu map[string]*sync.Mutex
+	// pageScanned, when set (by tests), runs in ApplyRemote's transaction
+	// between pageScan and applying the records: the moment a concurrent
+	// write must not slip into unseen.
+	pageScanned func()
 }
 
 // OutboxSignal returns a channel that receives a token after a local write

@@ -241,38 +241,37 @@ func TestApplyRemoteFreshPageFindsStoredRecords(t *testing.T) {
 	}
 }
 
-// TestApplyRemotePagesRaceEvents applies large pages of new records while
-// single-record ApplyRemote calls (subscription events) bring newer
-// versions of the same records, started at the same moment: whichever
-// commits first, every record ends at the newer version (a page never
-// overwrites a newer copy unseen).
+// TestApplyRemotePagesRaceEvents applies pages of new records, in key
+// order as a base sync brings them, and while each page's transaction is
+// open (after it looked at the page's key range) single-record ApplyRemote
+// calls (subscription events) bring newer versions of some of its
+// records: every record must end at the newer version, never overwritten
+// by the page's older copy unseen.
 func TestApplyRemotePagesRaceEvents(t *testing.T) {
 	ctx := context.Background()
 	ds := openBlog(t, datastore.Outbox())
 	s := ds.Post.Repo().Store()
 	y := s.Sync()
-	const pages, size = 5, 2000
+	const pages, size, every = 5, 2000, 97
 	for p := range pages {
 		ids := idRange("e", p*size, (p+1)*size)
-		page := wirePosts(ids, "page", 1, false)
 		var wg sync.WaitGroup
-		var applyErr, eventErr error
-		start := make(chan struct{})
-		wg.Go(func() {
-			<-start
-			_, applyErr = y.ApplyRemote(ctx, "Post", page)
+		var eventErr error
+		var once sync.Once
+		datastore.SetPageScannedForTest(s, func() {
+			once.Do(func() {
+				wg.Go(func() {
+					for i := size - 1; i >= 0 && eventErr == nil; i -= every {
+						_, eventErr = y.ApplyRemote(ctx, "Post", wirePosts(ids[i:i+1], "event", 2, false))
+					}
+				})
+			})
 		})
-		wg.Go(func() {
-			<-start
-			for i := size - 1; i >= 0 && eventErr == nil; i -= 7 {
-				_, eventErr = y.ApplyRemote(ctx, "Post", wirePosts(ids[i:i+1], "event", 2, false))
-			}
-		})
-		close(start)
+		_, err := y.ApplyRemote(ctx, "Post", wirePosts(ids, "page", 1, false))
+		must(t, err)
 		wg.Wait()
-		must(t, applyErr)
 		must(t, eventErr)
-		for i := size - 1; i >= 0; i -= 7 {
+		for i := size - 1; i >= 0; i -= every {
 			got, err := ds.Post.Get(ctx, ids[i])
 			if err != nil || got.Title != "event" {
 				t.Fatalf("%s = %+v, %v: a newer copy was lost to a sync page", ids[i], got, err)

@@ -247,6 +247,9 @@ func (y SyncStore) ApplyRemote(ctx context.Context, model string, items []map[st
 		if err := tx.pageScan(t, rks, attempt == 1, pg); err != nil {
 			return err
 		}
+		if s.pageScanned != nil {
+			s.pageScanned()
+		}
 		for i, item := range items {
 			applied, err := tx.applyRemoteKey(t, item, keys[i], rks[i], false, pg, o.seen)
 			var rej *RemoteRecordError
@@ -351,7 +354,7 @@ func (tx *Txn) applyRemote(t *engine.Table, item map[string]any, force bool, see
 // what pageScan found and memory reused from one record to the next.
 type applyPage struct {
 	fresh, absent bool
-	rec   map[string]any
+	rec           map[string]any
 	// slab is carved into the encoded records and their sync metadata
 	// (one allocation for many records instead of several for each).
 	slab []byte
