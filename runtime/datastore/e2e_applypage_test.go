@@ -282,3 +282,37 @@ func TestApplyRemotePagesRaceEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepUnseenInBatches sweeps more unseen records than one batch
+// holds, spread between seen ones: exactly the unseen ones go.
+func TestSweepUnseenInBatches(t *testing.T) {
+	ctx := context.Background()
+	ds := openBlog(t, datastore.Outbox())
+	y := ds.Post.Repo().Store().Sync()
+	ids := idRange("w", 0, 1600)
+	for i := 0; i < len(ids); i += 400 {
+		_, err := y.ApplyRemote(ctx, "Post", wirePosts(ids[i:i+400], "t", 1, false), datastore.SeenIn(1))
+		must(t, err)
+	}
+	var seen []string
+	for i := 0; i < len(ids); i += 3 {
+		seen = append(seen, ids[i])
+	}
+	_, err := y.ApplyRemote(ctx, "Post", wirePosts(seen, "t", 1, false), datastore.SeenIn(2))
+	must(t, err)
+	n, err := y.SweepUnseen(ctx, "Post", 2)
+	must(t, err)
+	if n != len(ids)-len(seen) {
+		t.Fatalf("swept %d, want %d", n, len(ids)-len(seen))
+	}
+	left, err := ds.Post.Query().All(ctx)
+	must(t, err)
+	if len(left) != len(seen) {
+		t.Fatalf("%d records left, want %d", len(left), len(seen))
+	}
+	for i, p := range left {
+		if p.ID != seen[i] {
+			t.Fatalf("record %d left is %s, want %s", i, p.ID, seen[i])
+		}
+	}
+}

@@ -606,23 +606,29 @@ func (y SyncStore) SweepUnseen(ctx context.Context, model string, startedAt int6
 			if after != nil {
 				start = append(after, 0)
 			}
+			// After a full sync nearly every record was seen: read each
+			// one's metadata in place and copy only the keys kept.
 			for it.Seek(start); it.Valid() && len(batch) < 500; it.Next() {
-				var m SyncMeta
-				b, err := it.ValueCopy(nil)
-				if err != nil {
+				var seen int64
+				var ok bool
+				if err := it.Value(func(b []byte) error {
+					if seen, ok = seenOf(b); !ok {
+						var m SyncMeta
+						if json.Unmarshal(b, &m) == nil {
+							seen, ok = m.Seen, true
+						}
+					}
+					return nil
+				}); err != nil {
 					return err
-				}
-				seen, ok := seenOf(b)
-				if !ok && json.Unmarshal(b, &m) == nil {
-					seen, ok = m.Seen, true
 				}
 				if ok && seen != startedAt {
 					batch = append(batch, it.KeyCopy(nil))
 				}
-				after = it.KeyCopy(nil)
 			}
-			if !it.Valid() {
-				after = nil
+			after = nil
+			if it.Valid() { // the batch is full: go on after its last key
+				after = bytes.Clone(batch[len(batch)-1])
 			}
 			return nil
 		})
