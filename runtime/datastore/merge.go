@@ -385,19 +385,6 @@ func (p *applyPage) carve(fill func(dst []byte) ([]byte, error)) ([]byte, error)
 	return b[:len(b):len(b)], nil
 }
 
-// record returns an empty map for a record's stored fields, reused from
-// the previous record of the page (EncodeMap does not keep it).
-func (p *applyPage) record(n int) map[string]any {
-	if p == nil {
-		return make(map[string]any, n)
-	}
-	if p.rec == nil {
-		p.rec = make(map[string]any, n)
-	}
-	clear(p.rec)
-	return p.rec
-}
-
 // writeSyncMeta writes m as the sync metadata of the record under rk,
 // in p's slab.
 func (p *applyPage) writeSyncMeta(txn storage.Txn, t *engine.Table, rk []byte, m SyncMeta) error {
@@ -491,14 +478,16 @@ func (tx *Txn) applyRemoteKey(t *engine.Table, item map[string]any, key []any, r
 		}
 		return true, writeSyncMeta(tx.btx, t, rk, SyncMeta{Version: version, LastChangedAt: changed, Deleted: true, Seen: seen})
 	}
-	rec := pg.record(len(item))
-	for _, f := range t.Model.Fields {
-		if v, ok := item[f.Name]; ok && f.Stored() {
-			rec[f.Name] = engine.WireValue(f, v)
-		}
-	}
+	fields := t.Model.Fields
 	data, err := pg.carve(func(dst []byte) ([]byte, error) {
-		return codec.EncodeMap(tx.store.schema, t.Model.Fields, rec, dst)
+		return codec.EncodeFields(tx.store.schema, fields, func(i int) (any, bool) {
+			if f := fields[i]; f.Stored() {
+				if v, ok := item[f.Name]; ok {
+					return engine.WireValue(f, v), true
+				}
+			}
+			return nil, false
+		}, dst)
 	})
 	if err != nil {
 		return false, &RemoteRecordError{Model: t.Model.Name, Key: key, Err: err}
