@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"slices"
 	"strconv"
 
 	"github.com/dsgen/dsgen/runtime/codec"
@@ -226,11 +227,16 @@ func (y SyncStore) ApplyRemote(ctx context.Context, model string, items []map[st
 			return res, err
 		}
 	}
+	// The page's key values and record keys share a few allocations.
 	keys := make([][]any, len(items))
 	rks := make([][]byte, len(items))
+	values := make([]any, len(items)*len(t.PK))
+	var slab applyPage
 	for i, item := range items {
-		keys[i] = t.KeyValues(item)
-		rks[i], _ = keyFromValues(t, keys[i]) // nil: applyRemote words the error
+		v := values[i*len(t.PK) : (i+1)*len(t.PK) : (i+1)*len(t.PK)]
+		keys[i] = t.KeyValuesInto(v, item)
+		// nil on error: applyRemoteKey words it
+		rks[i], _ = slab.carve(func(dst []byte) ([]byte, error) { return t.AppendKeyFromValues(dst, keys[i]) })
 	}
 	// One ApplyRemote of a model at a time: see pageScan.
 	mu := s.applyMu[model]
@@ -240,6 +246,7 @@ func (y SyncStore) ApplyRemote(ctx context.Context, model string, items []map[st
 	err = s.update(ctx, func(tx *Txn) error {
 		res = ApplyResult{}
 		attempt++
+		tx.events = slices.Grow(tx.events, len(items))
 		pg := &applyPage{}
 		// After a conflict, look every record up: skipping the lookups
 		// makes a page conflict with any concurrent local write (see
