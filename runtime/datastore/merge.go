@@ -361,7 +361,6 @@ func (tx *Txn) applyRemote(t *engine.Table, item map[string]any, force bool, see
 // what pageScan found and memory reused from one record to the next.
 type applyPage struct {
 	fresh, absent bool
-	rec           map[string]any
 	// slab is carved into the encoded records and their sync metadata
 	// (one allocation for many records instead of several for each).
 	slab []byte
