@@ -403,7 +403,14 @@ func ValueComponent(b []byte, f *meta.Field, v any) ([]byte, bool) {
 
 // IndexKey returns the entry key of r in ix.
 func (t *Table) IndexKey(ix *Index, r Row) []byte {
-	k := bytes.Clone(ix.Prefix)
+	n := len(ix.Prefix) // one allocation of the key's size
+	for _, s := range ix.Slots {
+		n += len(r[s])
+	}
+	for _, s := range t.PK {
+		n += len(r[s])
+	}
+	k := append(make([]byte, 0, n), ix.Prefix...)
 	for _, s := range ix.Slots {
 		k = append(k, r[s]...)
 	}
