@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -78,6 +79,7 @@ func AppendInstant(b []byte, sec int64, nsec int32, text string) []byte {
 // prefix of the encoding of every string it is a prefix of, which is what
 // beginsWith scans use (see AppendStringPrefix).
 func AppendString(b []byte, s string) []byte {
+	b = slices.Grow(b, len(s)+3) // tag, s and terminator in one growth
 	b = AppendStringPrefix(b, s)
 	return append(b, 0x00, 0x01)
 }
