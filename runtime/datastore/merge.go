@@ -361,6 +361,9 @@ func (tx *Txn) applyRemote(t *engine.Table, item map[string]any, force bool, see
 // what pageScan found and memory reused from one record to the next.
 type applyPage struct {
 	fresh, absent bool
+	// row and comps are reused by project.
+	row   engine.Row
+	comps []byte
 	// slab is carved into the encoded records and their sync metadata
 	// (one allocation for many records instead of several for each).
 	slab []byte
@@ -389,6 +392,17 @@ func (p *applyPage) carve(fill func(dst []byte) ([]byte, error)) ([]byte, error)
 		p.slab = p.slab[:start+len(b)]
 	}
 	return b[:len(b):len(b)], nil
+}
+
+// project is t.Project of data, reusing the row and component buffer of
+// the page's previous record (WriteRecord keeps neither).
+func (p *applyPage) project(t *engine.Table, data []byte) (engine.Row, error) {
+	if p == nil {
+		return t.Project(data)
+	}
+	var err error
+	p.row, p.comps, err = t.ProjectInto(p.row, p.comps, data)
+	return p.row, err
 }
 
 // writeSyncMeta writes m as the sync metadata of the record under rk,
@@ -498,7 +512,7 @@ func (tx *Txn) applyRemoteKey(t *engine.Table, item map[string]any, key []any, r
 	if err != nil {
 		return false, &RemoteRecordError{Model: t.Model.Name, Key: key, Err: err}
 	}
-	rw, err := t.Project(data)
+	rw, err := pg.project(t, data)
 	if err != nil {
 		return false, &RemoteRecordError{Model: t.Model.Name, Key: key, Err: err}
 	}

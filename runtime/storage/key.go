@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -81,6 +82,23 @@ func AppendInstant(b []byte, sec int64, nsec int32, text string) []byte {
 func AppendString(b []byte, s string) []byte {
 	b = slices.Grow(b, len(s)+3) // tag, s and terminator in one growth
 	b = AppendStringPrefix(b, s)
+	return append(b, 0x00, 0x01)
+}
+
+// AppendStringBytes is AppendString of the text in s.
+func AppendStringBytes(b, s []byte) []byte {
+	b = slices.Grow(b, len(s)+3)
+	b = append(b, tagString)
+	if bytes.IndexByte(s, 0) < 0 {
+		b = append(b, s...)
+	} else {
+		for _, c := range s {
+			b = append(b, c)
+			if c == 0 {
+				b = append(b, 0xFF)
+			}
+		}
+	}
 	return append(b, 0x00, 0x01)
 }
 
