@@ -84,6 +84,42 @@ func at(step string, err error) error {
 	return &MapError{Path: step, Err: err}
 }
 
+// EncodeFields is EncodeMap with the record's values given by value, which
+// returns the value of fields[i] and whether it has one (nil and false
+// are both null), instead of by a map: for callers that hold the values
+// in another shape and would otherwise build a map per record. There are
+// no unknown keys to refuse.
+func EncodeFields(s *meta.Schema, fields []*meta.Field, value func(i int) (any, bool), buf []byte) ([]byte, error) {
+	e := Encoder{buf: buf}
+	for i := range fields {
+		if v, ok := value(i); ok {
+			if err := encodeField(&e, s, fields, i, v); err != nil {
+				return buf[:len(buf):len(buf)], err
+			}
+		}
+	}
+	return e.buf, nil
+}
+
+// encodeField writes v, the value of fields[i], unless it is null or the
+// field is not stored.
+func encodeField(e *Encoder, s *meta.Schema, fields []*meta.Field, i int, v any) error {
+	f := fields[i]
+	if v == nil || !f.Stored() {
+		return nil
+	}
+	var err error
+	if f.IsList {
+		err = encodeList(e, s, f, Number(fields, i), v)
+	} else {
+		err = encodeValue(e, s, f, Number(fields, i), v)
+	}
+	if err != nil {
+		return at(f.Name, err)
+	}
+	return nil
+}
+
 func encodeMap(e *Encoder, s *meta.Schema, fields []*meta.Field, rec map[string]any) error {
 	known := 0
 	for i, f := range fields {
@@ -92,17 +128,8 @@ func encodeMap(e *Encoder, s *meta.Schema, fields []*meta.Field, rec map[string]
 			continue
 		}
 		known++
-		if v == nil || !f.Stored() {
-			continue
-		}
-		var err error
-		if f.IsList {
-			err = encodeList(e, s, f, Number(fields, i), v)
-		} else {
-			err = encodeValue(e, s, f, Number(fields, i), v)
-		}
-		if err != nil {
-			return at(f.Name, err)
+		if err := encodeField(e, s, fields, i, v); err != nil {
+			return err
 		}
 	}
 	if known != len(rec) {

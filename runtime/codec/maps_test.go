@@ -294,3 +294,37 @@ func TestRelationFieldsIgnored(t *testing.T) {
 		t.Errorf("relation value was written: % x", with)
 	}
 }
+
+// TestEncodeFieldsMatchesEncodeMap checks that EncodeFields writes the
+// bytes EncodeMap writes for the same values, and fails as it does.
+func TestEncodeFieldsMatchesEncodeMap(t *testing.T) {
+	s := loadSchema(t)
+	fields := s.Model("Post").Fields
+	byMap := func(rec map[string]any) func(int) (any, bool) {
+		return func(i int) (any, bool) {
+			v, ok := rec[fields[i].Name]
+			return v, ok
+		}
+	}
+	for name, rec := range map[string]map[string]any{
+		"full":  fullPost(),
+		"empty": {},
+		"nulls": {"id": "p2", "title": "", "rating": nil, "tags": nil, "address": nil},
+	} {
+		want, err := codec.EncodeMap(s, fields, rec, []byte("x"))
+		if err != nil {
+			t.Fatalf("%s: EncodeMap: %v", name, err)
+		}
+		got, err := codec.EncodeFields(s, fields, byMap(rec), []byte("x"))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: EncodeFields = %q, %v, want %q", name, got, err, want)
+		}
+	}
+	bad := fullPost()
+	bad["rating"] = "five"
+	_, wantErr := codec.EncodeMap(s, fields, bad, nil)
+	got, err := codec.EncodeFields(s, fields, byMap(bad), []byte("x"))
+	if err == nil || wantErr == nil || err.Error() != wantErr.Error() || string(got) != "x" {
+		t.Errorf("EncodeFields of a bad value = %q, %v, want x and %v", got, err, wantErr)
+	}
+}

@@ -164,6 +164,15 @@ type Store struct {
 	syncMu     sync.Mutex
 	synced     map[string]bool
 	syncChange chan struct{}
+	// applyMu holds a mutex per model (fixed at Open) that ApplyRemote
+	// holds while it applies a page: a page whose records are all new
+	// writes them without reading them (see pageScan), so another
+	// ApplyRemote of the same model must not commit in between.
+	applyMu map[string]*sync.Mutex
+	// pageScanned, when set (by tests), runs in ApplyRemote's transaction
+	// between pageScan and applying the records: the moment a concurrent
+	// write must not slip into unseen.
+	pageScanned func()
 }
 
 // OutboxSignal returns a channel that receives a token after a local write
@@ -224,8 +233,12 @@ func Open(ctx context.Context, schema *meta.Schema, dir string, opts ...Option) 
 	if err != nil {
 		return nil, errorf("open: %w", err)
 	}
+	applyMu := make(map[string]*sync.Mutex, len(schema.Models))
+	for _, m := range schema.Models {
+		applyMu[m.Name] = new(sync.Mutex)
+	}
 	return &Store{schema: schema, cfg: cfg, db: db, eng: eng, hub: newHub(), done: make(chan struct{}), drained: make(chan struct{}, 1),
-		outboxSignal: make(chan struct{}, 1), synced: map[string]bool{}, syncChange: make(chan struct{})}, nil
+		outboxSignal: make(chan struct{}, 1), synced: map[string]bool{}, syncChange: make(chan struct{}), applyMu: applyMu}, nil
 }
 
 // Schema returns the schema the store was opened with.

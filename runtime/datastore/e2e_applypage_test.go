@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	blogm "github.com/dsgen/dsgen/examples/blog/model"
+	"github.com/dsgen/dsgen/examples/blog/model/post"
 	"github.com/dsgen/dsgen/runtime/datastore"
 )
 
@@ -33,7 +34,7 @@ func idRange(prefix string, from, to int) []string {
 
 // TestApplyRemoteLargePages applies pages of the size a base sync brings
 // (where ApplyRemote looks up a whole page's pending mutations and sync
-// metadata at once, see pageFresh) and checks that the per-record rules
+// metadata at once, see pageScan) and checks that the per-record rules
 // hold as for single records: a record with a pending local mutation is
 // held back, _version orders copies, tombstones of records not stored
 // here are remembered, and a page out of key order or repeating an id is
@@ -178,5 +179,140 @@ func TestApplyRemoteStoresPosition(t *testing.T) {
 	}
 	if _, err := ds.Post.Get(ctx, "m0099"); err == nil {
 		t.Fatal("the refused page was applied")
+	}
+}
+
+// TestApplyRemoteFreshPageFindsStoredRecords applies pages of a base sync
+// over records stored before the store had an outbox: they have neither a
+// pending mutation nor sync metadata, only the record. A page whose key
+// range holds one must still find it (an update of the stored record, its
+// old index entries replaced), while a page above every stored key is
+// applied without looking records up (see pageScan) and leaves the
+// records outside its range alone.
+func TestApplyRemoteFreshPageFindsStoredRecords(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	local, err := blogm.Open(ctx, dir)
+	must(t, err)
+	must(t, local.Blog.Save(ctx, &blogm.Blog{ID: "b1", Name: "b"}))
+	for _, id := range []string{"p0050", "p0300"} {
+		must(t, local.Post.Save(ctx, &blogm.Post{ID: id, Title: "local", BlogPostsID: ptr("b1")}))
+	}
+	must(t, local.Close(ctx))
+	ds, err := blogm.Open(ctx, dir, datastore.Outbox())
+	must(t, err)
+	closeAtEnd(t, ds)
+	y := ds.Post.Repo().Store().Sync()
+	obsCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	changes := ds.Post.Observe(obsCtx)
+
+	pages := [][]string{idRange("p", 0, 100), idRange("p", 100, 200)}
+	for _, ids := range pages {
+		res, err := y.ApplyRemote(ctx, "Post", wirePosts(ids, "remote", 1, false), datastore.SeenIn(5))
+		must(t, err)
+		if res.Applied != len(ids) {
+			t.Fatalf("page %s.. = %+v", ids[0], res)
+		}
+		for _, id := range ids {
+			c := recv(t, changes, "page change")
+			want := datastore.OpCreate
+			if id == "p0050" {
+				want = datastore.OpUpdate
+			}
+			if c.Element == nil || c.Element.ID != id || c.Op != want || !c.FromSync {
+				t.Fatalf("change for %s = %+v, want %v from sync", id, c, want)
+			}
+		}
+	}
+	if p, err := ds.Post.Get(ctx, "p0050"); err != nil || p.Title != "remote" || p.BlogPostsID != nil {
+		t.Fatalf("p0050 = %+v, %v: want the backend copy", p, err)
+	}
+	if p, err := ds.Post.Get(ctx, "p0300"); err != nil || p.Title != "local" {
+		t.Fatalf("p0300 = %+v, %v: a record outside the pages changed", p, err)
+	}
+	byBlog, err := ds.Post.Query().Where(post.BlogPostsID.Eq("b1")).All(ctx)
+	must(t, err)
+	if len(byBlog) != 1 || byBlog[0].ID != "p0300" {
+		t.Fatalf("posts of b1 = %+v, want only p0300", byBlog)
+	}
+	if n, err := ds.Post.Query().Count(ctx); err != nil || n != 201 {
+		t.Fatalf("count = %d, %v, want 201", n, err)
+	}
+}
+
+// TestApplyRemotePagesRaceEvents applies pages of new records, in key
+// order as a base sync brings them, and while each page's transaction is
+// open (after it looked at the page's key range) single-record ApplyRemote
+// calls (subscription events) bring newer versions of some of its
+// records: every record must end at the newer version, never overwritten
+// by the page's older copy unseen.
+func TestApplyRemotePagesRaceEvents(t *testing.T) {
+	ctx := context.Background()
+	ds := openBlog(t, datastore.Outbox())
+	s := ds.Post.Repo().Store()
+	y := s.Sync()
+	const pages, size, every = 5, 2000, 97
+	for p := range pages {
+		ids := idRange("e", p*size, (p+1)*size)
+		var wg sync.WaitGroup
+		var eventErr error
+		var once sync.Once
+		datastore.SetPageScannedForTest(s, func() {
+			once.Do(func() {
+				wg.Go(func() {
+					for i := size - 1; i >= 0 && eventErr == nil; i -= every {
+						_, eventErr = y.ApplyRemote(ctx, "Post", wirePosts(ids[i:i+1], "event", 2, false))
+					}
+				})
+			})
+		})
+		_, err := y.ApplyRemote(ctx, "Post", wirePosts(ids, "page", 1, false))
+		must(t, err)
+		wg.Wait()
+		must(t, eventErr)
+		for i := size - 1; i >= 0; i -= every {
+			got, err := ds.Post.Get(ctx, ids[i])
+			if err != nil || got.Title != "event" {
+				t.Fatalf("%s = %+v, %v: a newer copy was lost to a sync page", ids[i], got, err)
+			}
+			if m, _, err := s.RecordSyncMeta(ctx, "Post", ids[i]); err != nil || m.Version != 2 {
+				t.Fatalf("%s sync metadata = %+v, %v, want version 2", ids[i], m, err)
+			}
+		}
+	}
+}
+
+// TestSweepUnseenInBatches sweeps more unseen records than one batch
+// holds, spread between seen ones: exactly the unseen ones go.
+func TestSweepUnseenInBatches(t *testing.T) {
+	ctx := context.Background()
+	ds := openBlog(t, datastore.Outbox())
+	y := ds.Post.Repo().Store().Sync()
+	ids := idRange("w", 0, 1600)
+	for i := 0; i < len(ids); i += 400 {
+		_, err := y.ApplyRemote(ctx, "Post", wirePosts(ids[i:i+400], "t", 1, false), datastore.SeenIn(1))
+		must(t, err)
+	}
+	var seen []string
+	for i := 0; i < len(ids); i += 3 {
+		seen = append(seen, ids[i])
+	}
+	_, err := y.ApplyRemote(ctx, "Post", wirePosts(seen, "t", 1, false), datastore.SeenIn(2))
+	must(t, err)
+	n, err := y.SweepUnseen(ctx, "Post", 2)
+	must(t, err)
+	if n != len(ids)-len(seen) {
+		t.Fatalf("swept %d, want %d", n, len(ids)-len(seen))
+	}
+	left, err := ds.Post.Query().All(ctx)
+	must(t, err)
+	if len(left) != len(seen) {
+		t.Fatalf("%d records left, want %d", len(left), len(seen))
+	}
+	for i, p := range left {
+		if p.ID != seen[i] {
+			t.Fatalf("record %d left is %s, want %s", i, p.ID, seen[i])
+		}
 	}
 }

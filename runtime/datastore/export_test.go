@@ -100,3 +100,8 @@ func TableCountForTest(s *Store) (records, indexEntries, syncMeta int, err error
 	})
 	return
 }
+
+// SetPageScannedForTest makes ApplyRemote call f in each page's
+// transaction once it has looked at the page's key range, before it
+// applies the records.
+func SetPageScannedForTest(s *Store, f func()) { s.pageScanned = f }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"slices"
 	"strconv"
 
 	"github.com/dsgen/dsgen/runtime/codec"
@@ -226,15 +227,36 @@ func (y SyncStore) ApplyRemote(ctx context.Context, model string, items []map[st
 			return res, err
 		}
 	}
+	// The page's key values and record keys share a few allocations.
 	keys := make([][]any, len(items))
 	rks := make([][]byte, len(items))
+	values := make([]any, len(items)*len(t.PK))
+	var slab applyPage
 	for i, item := range items {
-		keys[i] = t.KeyValues(item)
-		rks[i], _ = keyFromValues(t, keys[i]) // nil: applyRemote words the error
+		v := values[i*len(t.PK) : (i+1)*len(t.PK) : (i+1)*len(t.PK)]
+		keys[i] = t.KeyValuesInto(v, item)
+		// nil on error: applyRemoteKey words it
+		rks[i], _ = slab.carve(func(dst []byte) ([]byte, error) { return t.AppendKeyFromValues(dst, keys[i]) })
 	}
+	// One ApplyRemote of a model at a time: see pageScan.
+	mu := s.applyMu[model]
+	mu.Lock()
+	defer mu.Unlock()
+	attempt := 0
 	err = s.update(ctx, func(tx *Txn) error {
 		res = ApplyResult{}
-		pg := &applyPage{fresh: tx.pageFresh(t, rks)}
+		attempt++
+		tx.events = slices.Grow(tx.events, len(items))
+		pg := &applyPage{}
+		// After a conflict, look every record up: skipping the lookups
+		// makes a page conflict with any concurrent local write (see
+		// pageScan), which a busy app could repeat every time.
+		if err := tx.pageScan(t, rks, attempt == 1, pg); err != nil {
+			return err
+		}
+		if s.pageScanned != nil {
+			s.pageScanned()
+		}
 		for i, item := range items {
 			applied, err := tx.applyRemoteKey(t, item, keys[i], rks[i], false, pg, o.seen)
 			var rej *RemoteRecordError
@@ -257,49 +279,71 @@ func (y SyncStore) ApplyRemote(ctx context.Context, model string, items []map[st
 	return res, err
 }
 
-// minFreshPage is the smallest page pageFresh looks at: for fewer records
+// minFreshPage is the smallest page pageScan looks at: for fewer records
 // (a subscription event is one) the point reads cost less than its
 // iterators.
 const minFreshPage = 16
 
-// pageFresh reports whether no record of a page (by record keys, nil for
-// a key that did not parse) has a pending mutation or sync metadata, as a
-// base sync into an empty model finds: then applyRemoteKey skips those two
-// point reads per record and reads only the record itself. It looks with
-// one iterator seek per key space over the page's key range, so it answers
-// only for pages in strictly ascending key order (as the server lists
-// them); otherwise, or when anything is in the range, it says false and
-// every record is looked up as before.
+// pageScan looks at the key range of a page (by record keys, nil for a key
+// that did not parse) before it is applied, with one iterator seek per key
+// space, and sets what it finds in pg. It answers only for pages in
+// strictly ascending key order (as the server lists them); otherwise
+// both flags stay false and every record is looked up.
 //
-// Skipping the reads keeps conflict detection: every transaction that
-// creates a pending mark also writes the record, which applyRemoteKey then
-// reads (so a concurrent local write conflicts), and the one that writes
-// sync metadata without the record (a tombstone for a record not stored
-// here) deletes the record key too.
-func (tx *Txn) pageFresh(t *engine.Table, rks [][]byte) bool {
+// pg.fresh: no record of the page has a pending mutation or sync metadata,
+// as a base sync into an empty model finds. applyRemoteKey then skips
+// those two point reads per record and reads only the record itself. That
+// keeps conflict detection: every transaction that creates a pending mark
+// also writes the record, which applyRemoteKey then reads (so a concurrent
+// local write conflicts), and the one that writes sync metadata without
+// the record (a tombstone for a record not stored here) deletes the record
+// key too.
+//
+// pg.absent (only when blind, and only in a store with an outbox): the
+// page is fresh and no record is stored in its key range either, so
+// applyRemoteKey need not read the records at all (a base sync from
+// dsgen serve, which lists records in key order, finds this on every
+// page). The reads it skips are also what made a concurrent write of one
+// of the page's records conflict with the page; instead:
+//   - every local write of a record in an outbox store either creates a
+//     pending mark, which takes a number from syncrec.SeqKey, or merges
+//     into one that was there already (then the page is not fresh, or the
+//     mark is newer than the page's snapshot and its creation wrote
+//     SeqKey): pageScan reads SeqKey, so any such write conflicts;
+//   - writes from the backend's side (ApplyRemote) of the same model are
+//     kept out by Store.applyMu, and the others (a completed mutation, a
+//     held copy released) concern records with a pending mark;
+//   - records of earlier pages are committed before this page begins, and
+//     a page repeats no key (ascending order).
+func (tx *Txn) pageScan(t *engine.Table, rks [][]byte, blind bool, pg *applyPage) error {
 	if len(rks) < minFreshPage {
-		return false
+		return nil
 	}
 	for i, rk := range rks {
 		if rk == nil || (i > 0 && bytes.Compare(rks[i-1], rk) >= 0) {
-			return false
+			return nil
 		}
 	}
 	first, last := rks[0], rks[len(rks)-1]
-	ranges := [][3][]byte{
-		{storage.PendingKey(t.Prefix), storage.PendingKey(first), storage.PendingKey(last)},
-		{storage.SyncMetaPrefix(t.ID), syncMetaKey(t, first), syncMetaKey(t, last)},
+	inRange := func(prefix, from, to []byte) bool {
+		it := tx.btx.Iterate(storage.IterOptions{Prefix: prefix})
+		defer it.Close()
+		it.Seek(from)
+		return it.Valid() && bytes.Compare(it.Key(), to) <= 0
 	}
-	for _, r := range ranges {
-		it := tx.btx.Iterate(storage.IterOptions{Prefix: r[0]})
-		it.Seek(r[1])
-		inRange := it.Valid() && bytes.Compare(it.Key(), r[2]) <= 0
-		it.Close()
-		if inRange {
-			return false
-		}
+	if inRange(storage.PendingKey(t.Prefix), storage.PendingKey(first), storage.PendingKey(last)) ||
+		inRange(storage.SyncMetaPrefix(t.ID), syncMetaKey(t, first), syncMetaKey(t, last)) {
+		return nil
 	}
-	return true
+	pg.fresh = true
+	if !blind || !tx.store.cfg.outbox || inRange(t.Prefix, first, last) {
+		return nil
+	}
+	if _, err := tx.btx.Get(syncrec.SeqKey); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	pg.absent = true
+	return nil
 }
 
 // applyRemote writes one backend record. force skips the pending and
@@ -314,11 +358,12 @@ func (tx *Txn) applyRemote(t *engine.Table, item map[string]any, force bool, see
 }
 
 // applyPage is what the records of one page share in applyRemoteKey:
-// whether the page is fresh (see pageFresh) and memory reused from one
-// record to the next.
+// what pageScan found and memory reused from one record to the next.
 type applyPage struct {
-	fresh bool
-	rec   map[string]any
+	fresh, absent bool
+	// row and comps are reused by project.
+	row   engine.Row
+	comps []byte
 	// slab is carved into the encoded records and their sync metadata
 	// (one allocation for many records instead of several for each).
 	slab []byte
@@ -349,17 +394,15 @@ func (p *applyPage) carve(fill func(dst []byte) ([]byte, error)) ([]byte, error)
 	return b[:len(b):len(b)], nil
 }
 
-// record returns an empty map for a record's stored fields, reused from
-// the previous record of the page (EncodeMap does not keep it).
-func (p *applyPage) record(n int) map[string]any {
+// project is t.Project of data, reusing the row and component buffer of
+// the page's previous record (WriteRecord keeps neither).
+func (p *applyPage) project(t *engine.Table, data []byte) (engine.Row, error) {
 	if p == nil {
-		return make(map[string]any, n)
+		return t.Project(data)
 	}
-	if p.rec == nil {
-		p.rec = make(map[string]any, n)
-	}
-	clear(p.rec)
-	return p.rec
+	var err error
+	p.row, p.comps, err = t.ProjectInto(p.row, p.comps, data)
+	return p.row, err
 }
 
 // writeSyncMeta writes m as the sync metadata of the record under rk,
@@ -383,7 +426,8 @@ func (p *applyPage) writeSyncMeta(txn storage.Txn, t *engine.Table, rk []byte, m
 // key (nil when they make no key) worked out. pg is the page's shared
 // state (nil for a record on its own); when it is fresh, the page's
 // records had no pending mutation and no sync metadata when the
-// transaction began (see pageFresh).
+// transaction began, and when it is absent, they were not stored either
+// (see pageScan).
 func (tx *Txn) applyRemoteKey(t *engine.Table, item map[string]any, key []any, rk []byte, force bool, pg *applyPage, seen int64) (bool, error) {
 	fresh := pg != nil && pg.fresh
 	if rk == nil {
@@ -394,15 +438,20 @@ func (tx *Txn) applyRemoteKey(t *engine.Table, item map[string]any, key []any, r
 	changed, _ := scalar.Int64Of(item["_lastChangedAt"])
 	deleted, _ := item["_deleted"].(bool)
 	var old []byte
+	looked := false // old is the stored record
 	if fresh && !force {
-		// Nothing of the record was there when the page began; its own
-		// write earlier in this page would show here (keys are distinct
-		// in a fresh page, so that cannot happen, but stay exact).
-		var err error
-		if old, err = engine.Get(tx.btx, rk); err != nil {
-			return false, err
+		// Nothing of the record was there when the page began but
+		// perhaps the record itself; its own write earlier in this page
+		// would show here (keys are distinct in a fresh page, so that
+		// cannot happen, but stay exact).
+		if !pg.absent {
+			var err error
+			if old, err = engine.Get(tx.btx, rk); err != nil {
+				return false, err
+			}
+			fresh = old == nil
 		}
-		fresh = old == nil
+		looked = true
 	}
 	if !force && !fresh {
 		_, pending, err := syncrec.PendingSeq(tx.btx, rk)
@@ -424,7 +473,7 @@ func (tx *Txn) applyRemoteKey(t *engine.Table, item map[string]any, key []any, r
 			return false, nil
 		}
 	}
-	if old == nil {
+	if !looked {
 		var err error
 		if old, err = engine.Get(tx.btx, rk); err != nil {
 			return false, err
@@ -434,7 +483,7 @@ func (tx *Txn) applyRemoteKey(t *engine.Table, item map[string]any, key []any, r
 		if old == nil {
 			// Not stored here: only the sync metadata is written. Delete
 			// the record key as well, so a transaction that read it (a
-			// fresh page applying the record, see pageFresh) conflicts.
+			// fresh page applying the record, see pageScan) conflicts.
 			if err := tx.btx.Delete(rk); err != nil {
 				return false, err
 			}
@@ -449,19 +498,21 @@ func (tx *Txn) applyRemoteKey(t *engine.Table, item map[string]any, key []any, r
 		}
 		return true, writeSyncMeta(tx.btx, t, rk, SyncMeta{Version: version, LastChangedAt: changed, Deleted: true, Seen: seen})
 	}
-	rec := pg.record(len(item))
-	for _, f := range t.Model.Fields {
-		if v, ok := item[f.Name]; ok && f.Stored() {
-			rec[f.Name] = engine.WireValue(f, v)
-		}
-	}
+	fields := t.Model.Fields
 	data, err := pg.carve(func(dst []byte) ([]byte, error) {
-		return codec.EncodeMap(tx.store.schema, t.Model.Fields, rec, dst)
+		return codec.EncodeFields(tx.store.schema, fields, func(i int) (any, bool) {
+			if f := fields[i]; f.Stored() {
+				if v, ok := item[f.Name]; ok {
+					return engine.WireValue(f, v), true
+				}
+			}
+			return nil, false
+		}, dst)
 	})
 	if err != nil {
 		return false, &RemoteRecordError{Model: t.Model.Name, Key: key, Err: err}
 	}
-	rw, err := t.Project(data)
+	rw, err := pg.project(t, data)
 	if err != nil {
 		return false, &RemoteRecordError{Model: t.Model.Name, Key: key, Err: err}
 	}
@@ -564,23 +615,29 @@ func (y SyncStore) SweepUnseen(ctx context.Context, model string, startedAt int6
 			if after != nil {
 				start = append(after, 0)
 			}
+			// After a full sync nearly every record was seen: read each
+			// one's metadata in place and copy only the keys kept.
 			for it.Seek(start); it.Valid() && len(batch) < 500; it.Next() {
-				var m SyncMeta
-				b, err := it.ValueCopy(nil)
-				if err != nil {
+				var seen int64
+				var ok bool
+				if err := it.Value(func(b []byte) error {
+					if seen, ok = seenOf(b); !ok {
+						var m SyncMeta
+						if json.Unmarshal(b, &m) == nil {
+							seen, ok = m.Seen, true
+						}
+					}
+					return nil
+				}); err != nil {
 					return err
-				}
-				seen, ok := seenOf(b)
-				if !ok && json.Unmarshal(b, &m) == nil {
-					seen, ok = m.Seen, true
 				}
 				if ok && seen != startedAt {
 					batch = append(batch, it.KeyCopy(nil))
 				}
-				after = it.KeyCopy(nil)
 			}
-			if !it.Valid() {
-				after = nil
+			after = nil
+			if it.Valid() { // the batch is full: go on after its last key
+				after = bytes.Clone(batch[len(batch)-1])
 			}
 			return nil
 		})

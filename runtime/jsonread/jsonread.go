@@ -63,6 +63,10 @@ type Reader struct {
 	float   bool
 	// scratch holds unescaped string bytes, reused between strings.
 	scratch []byte
+	// sizes[d] is how many keys the last object at depth d+1 had: the
+	// next one there is made that large, since records of a list share
+	// their shape (a map grown field by field rehashes several times).
+	sizes []int
 }
 
 // NewReader returns a Reader of b.
@@ -150,10 +154,14 @@ func (r *Reader) object() (any, bool) {
 	}
 	defer func() { r.depth-- }()
 	r.i++ // '{'
-	m := make(map[string]any)
+	for len(r.sizes) < r.depth {
+		r.sizes = append(r.sizes, 0)
+	}
+	m := make(map[string]any, r.sizes[r.depth-1])
 	if r.Byte('}') {
 		return m, true
 	}
+	defer func() { r.sizes[r.depth-1] = len(m) }()
 	for {
 		r.space()
 		k, ok := r.key()

@@ -1,9 +1,11 @@
 package storage
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -78,7 +80,25 @@ func AppendInstant(b []byte, sec int64, nsec int32, text string) []byte {
 // prefix of the encoding of every string it is a prefix of, which is what
 // beginsWith scans use (see AppendStringPrefix).
 func AppendString(b []byte, s string) []byte {
+	b = slices.Grow(b, len(s)+3) // tag, s and terminator in one growth
 	b = AppendStringPrefix(b, s)
+	return append(b, 0x00, 0x01)
+}
+
+// AppendStringBytes is AppendString of the text in s.
+func AppendStringBytes(b, s []byte) []byte {
+	b = slices.Grow(b, len(s)+3)
+	b = append(b, tagString)
+	if bytes.IndexByte(s, 0) < 0 {
+		b = append(b, s...)
+	} else {
+		for _, c := range s {
+			b = append(b, c)
+			if c == 0 {
+				b = append(b, 0xFF)
+			}
+		}
+	}
 	return append(b, 0x00, 0x01)
 }
 

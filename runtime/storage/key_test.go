@@ -14,6 +14,9 @@ func FuzzStringOrder(f *testing.F) {
 	f.Add("\xff", "\x00\x01")
 	f.Fuzz(func(t *testing.T, a, b string) {
 		ka, kb := AppendString(nil, a), AppendString(nil, b)
+		if kbytes := AppendStringBytes([]byte("x"), []byte(a)); !bytes.Equal(kbytes[1:], ka) || kbytes[0] != 'x' {
+			t.Fatalf("AppendStringBytes(%q) = %x, AppendString %x", a, kbytes[1:], ka)
+		}
 		if got, want := bytes.Compare(ka, kb), cmp.Compare(a, b); got != want {
 			t.Fatalf("order of %q, %q: keys %d, strings %d", a, b, got, want)
 		}

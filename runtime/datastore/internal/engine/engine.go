@@ -270,7 +270,26 @@ type Row [][]byte
 // Project reads the slot fields of an encoded record as key components.
 // Null or absent fields are null components.
 func (t *Table) Project(data []byte) (Row, error) {
-	r := make(Row, len(t.Slots))
+	r, _, err := t.ProjectInto(nil, nil, data)
+	return r, err
+}
+
+// ProjectInto is Project reusing r's elements when it has enough and
+// writing the components into buf[:0] (it returns both, grown as needed):
+// for a caller that projects record after record and keeps neither the row
+// nor buf past the next call.
+func (t *Table) ProjectInto(r Row, buf, data []byte) (Row, []byte, error) {
+	if cap(r) < len(t.Slots) {
+		r = make(Row, len(t.Slots))
+	} else {
+		r = r[:len(t.Slots)]
+		clear(r)
+	}
+	buf = buf[:0]
+	// A component is sliced from buf as soon as it is written (capped):
+	// when buf grows into a new array, the old one keeps the components
+	// written so far.
+	comp := func(start int) []byte { return buf[start:len(buf):len(buf)] }
 	var d codec.Decoder
 	d.Reset(data)
 	for d.Next() {
@@ -285,43 +304,46 @@ func (t *Table) Project(data []byte) (Row, error) {
 			d.Skip()
 			continue
 		}
-		c, err := decodeComponent(&d, t.Slots[i].Field)
-		if err != nil {
-			return nil, Errorf("%s.%s: %w", t.Model.Name, t.Slots[i].Field.Name, err)
+		start := len(buf)
+		var err error
+		if buf, err = appendComponent(buf, &d, t.Slots[i].Field); err != nil {
+			return nil, buf, Errorf("%s.%s: %w", t.Model.Name, t.Slots[i].Field.Name, err)
 		}
-		r[i] = c
+		r[i] = comp(start)
 	}
 	if err := d.Err(); err != nil {
-		return nil, Errorf("%s record: %w", t.Model.Name, err)
+		return nil, buf, Errorf("%s record: %w", t.Model.Name, err)
 	}
 	for i := range r {
 		if r[i] == nil {
-			r[i] = storage.AppendNull(nil)
+			start := len(buf)
+			buf = storage.AppendNull(buf)
+			r[i] = comp(start)
 		}
 	}
-	return r, nil
+	return r, buf, nil
 }
 
-// decodeComponent reads the current field of d as a key component.
-func decodeComponent(d *codec.Decoder, f *meta.Field) ([]byte, error) {
+// appendComponent appends the current field of d as a key component.
+func appendComponent(dst []byte, d *codec.Decoder, f *meta.Field) ([]byte, error) {
 	if f.IsList || f.Kind == meta.KindNonModel {
 		d.Skip() // not orderable: never a key field
-		return storage.AppendNull(nil), nil
+		return storage.AppendNull(dst), nil
 	}
 	if f.Kind == meta.KindEnum {
-		return storage.AppendString(nil, d.String()), nil
+		return storage.AppendStringBytes(dst, d.Raw()), nil
 	}
 	switch f.Type {
 	case meta.Int, meta.AWSTimestamp:
-		return storage.AppendInt(nil, d.Int()), nil
+		return storage.AppendInt(dst, d.Int()), nil
 	case meta.Float:
-		return storage.AppendFloat(nil, d.Float()), nil
+		return storage.AppendFloat(dst, d.Float()), nil
 	case meta.Boolean:
-		return storage.AppendBool(nil, d.Bool()), nil
+		return storage.AppendBool(dst, d.Bool()), nil
 	case meta.AWSDate, meta.AWSTime, meta.AWSDateTime:
-		return temporalComponent(nil, f.Type, d.String())
+		return temporalComponent(dst, f.Type, d.String())
 	}
-	return storage.AppendString(nil, d.String()), nil
+	return storage.AppendStringBytes(dst, d.Raw()), nil
 }
 
 // temporalComponent encodes the text of an AWS temporal scalar.
@@ -403,7 +425,14 @@ func ValueComponent(b []byte, f *meta.Field, v any) ([]byte, bool) {
 
 // IndexKey returns the entry key of r in ix.
 func (t *Table) IndexKey(ix *Index, r Row) []byte {
-	k := bytes.Clone(ix.Prefix)
+	n := len(ix.Prefix) // one allocation of the key's size
+	for _, s := range ix.Slots {
+		n += len(r[s])
+	}
+	for _, s := range t.PK {
+		n += len(r[s])
+	}
+	k := append(make([]byte, 0, n), ix.Prefix...)
 	for _, s := range ix.Slots {
 		k = append(k, r[s]...)
 	}

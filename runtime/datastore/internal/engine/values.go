@@ -10,10 +10,14 @@ import (
 // KeyValues returns the primary key values of a decoded record, in key
 // order.
 func (t *Table) KeyValues(rec map[string]any) []any {
-	pk := t.Model.PrimaryKey.Fields()
-	out := make([]any, len(pk))
-	for i, f := range pk {
-		out[i] = rec[f]
+	return t.KeyValuesInto(make([]any, len(t.PK)), rec)
+}
+
+// KeyValuesInto is KeyValues writing into out, which has len(t.PK)
+// elements: a page of records can share one allocation.
+func (t *Table) KeyValuesInto(out []any, rec map[string]any) []any {
+	for i, sl := range t.PK { // PrimaryKey.Fields() would allocate
+		out[i] = rec[t.Slots[sl].Field.Name]
 	}
 	return out
 }
@@ -40,10 +44,15 @@ func (e *KeyError) Error() string { return e.Field + ": " + e.Reason }
 // over the wire: JSON numbers (json.Number, float64) become the field's
 // Go kind first. A value that makes no key component is a *KeyError.
 func (t *Table) KeyFromValues(values []any) ([]byte, error) {
+	return t.AppendKeyFromValues(nil, values)
+}
+
+// AppendKeyFromValues is KeyFromValues appending the key to dst.
+func (t *Table) AppendKeyFromValues(dst []byte, values []any) ([]byte, error) {
 	if len(values) != len(t.PK) {
 		return nil, Errorf("%s: key has %d values, want %d", t.Model.Name, len(values), len(t.PK))
 	}
-	k := append([]byte(nil), t.Prefix...)
+	k := append(dst, t.Prefix...)
 	for i, sl := range t.PK {
 		f := t.Slots[sl].Field
 		v := WireValue(f, values[i])
