@@ -473,3 +473,34 @@ func TestNewerEventDuringSendIsNotLost(t *testing.T) {
 		t.Fatalf("title = %q, want our newer answer", got.Title)
 	}
 }
+
+// TestHasSyncMeta: a model holds sync metadata once a backend record is
+// applied to it; local records waiting in the outbox have none.
+func TestHasSyncMeta(t *testing.T) {
+	ctx := context.Background()
+	ds := openBlog(t, datastore.Outbox())
+	y := ds.Store().Sync()
+	has := func(model string) bool {
+		t.Helper()
+		ok, err := y.HasSyncMeta(ctx, model)
+		must(t, err)
+		return ok
+	}
+	if has("Post") {
+		t.Fatal("a new store reports sync metadata for Post")
+	}
+	must(t, ds.Post.Save(ctx, &blogm.Post{ID: "local", Title: "never synced"}))
+	if has("Post") {
+		t.Fatal("a local save alone made sync metadata")
+	}
+	applyOne(t, ds.Store(), "Post", map[string]any{"id": "a", "title": "a", "_version": 1, "_lastChangedAt": 1})
+	if !has("Post") {
+		t.Fatal("no sync metadata after a backend record was applied")
+	}
+	if has("Blog") {
+		t.Fatal("Post's sync metadata reported for Blog")
+	}
+	if _, err := y.HasSyncMeta(ctx, "NoSuchModel"); err == nil {
+		t.Fatal("HasSyncMeta of an unknown model: no error")
+	}
+}

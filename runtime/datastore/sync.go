@@ -1,6 +1,10 @@
 package datastore
 
-import "context"
+import (
+	"context"
+
+	"github.com/dsgen/dsgen/runtime/storage"
+)
 
 // SyncStore is the store as the sync engine drives it: the outbox queue
 // (NextMutation and the calls that settle a sent mutation), records from
@@ -19,4 +23,30 @@ func (s *Store) Sync() SyncStore { return SyncStore{s} }
 // ModelMetadata returns the sync state of model (as Store.ModelMetadata).
 func (y SyncStore) ModelMetadata(ctx context.Context, model string) (ModelMetadata, error) {
 	return y.s.ModelMetadata(ctx, model)
+}
+
+// HasSyncMeta reports whether any record of model holds sync metadata
+// (a version from the backend). A full sync that starts when it reports
+// false, with nothing else applying backend records meanwhile, leaves
+// nothing for SweepUnseen to remove: every record with sync metadata at
+// its end was seen by it.
+func (y SyncStore) HasSyncMeta(ctx context.Context, model string) (bool, error) {
+	s := y.s
+	if err := s.live(ctx); err != nil {
+		return false, err
+	}
+	t, err := s.table(model)
+	if err != nil {
+		return false, err
+	}
+	found := false
+	err = s.view(nil, func(txn storage.Txn) error {
+		prefix := storage.SyncMetaPrefix(t.ID)
+		it := txn.Iterate(storage.IterOptions{Prefix: prefix})
+		defer it.Close()
+		it.Seek(prefix)
+		found = it.Valid()
+		return nil
+	})
+	return found, err
 }

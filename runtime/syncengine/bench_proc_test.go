@@ -41,6 +41,12 @@ func BenchmarkBaseSyncProc100k(b *testing.B) {
 	benchBaseSyncProc(b, 100_000)
 }
 
+// BenchmarkBaseSyncProc0 is the fixed cost in the figures above: a fresh
+// client's Start→Ready against an empty server process (connect, 15
+// subscriptions, five sync queries that return nothing, the local
+// metadata writes).
+func BenchmarkBaseSyncProc0(b *testing.B) { benchBaseSyncProc(b, 0) }
+
 // BenchmarkBaseSyncProc1M syncs 1,000,000 records, to show the client's
 // memory stays flat: it runs only with DSGEN_BENCH_1M=1 (seeding the
 // server takes minutes).
@@ -74,7 +80,9 @@ func benchBaseSyncProc(b *testing.B, n int) {
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
-		serverTime += benchServerAlone(b, srv.URL, n)
+		if n > 0 {
+			serverTime += benchServerAlone(b, srv.URL, n)
+		}
 		c := openBenchClient(b, bs)
 		runtime.GC()
 		h := startBenchHeapPeak()
@@ -94,6 +102,11 @@ func benchBaseSyncProc(b *testing.B, n int) {
 		}
 		c.close()
 		b.StartTimer()
+	}
+	if n == 0 {
+		b.ReportMetric(clientCPU*1e6/float64(b.N), "client-CPU-µs/op")
+		peak.report(b)
+		return
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
 	b.ReportMetric(float64(n*b.N)/serverTime, "server-records/s")

@@ -130,6 +130,7 @@ type localStore interface {
 	CompleteMutation(ctx context.Context, m *datastore.Mutation, result map[string]any) error
 	ApplyRemote(ctx context.Context, model string, items []map[string]any, opts ...datastore.ApplyOption) (datastore.ApplyResult, error)
 	SweepUnseen(ctx context.Context, model string, startedAt int64) (int, error)
+	HasSyncMeta(ctx context.Context, model string) (bool, error)
 	ModelMetadata(ctx context.Context, model string) (datastore.ModelMetadata, error)
 	SetModelMetadata(ctx context.Context, md datastore.ModelMetadata) error
 	SetSynced(model string, synced bool)

@@ -84,10 +84,16 @@ func (e *Engine) session(ctx context.Context, ready func()) (bool, error) {
 	}
 }
 
-// subscribe starts every model's subscriptions on conn, parents first, each
-// with a goroutine (counted in fwd, stopped by ctx) that forwards its
-// events to events.
+// subscribe starts every model's subscriptions on conn, all at once (one
+// round trip for the lot instead of one each), each with a goroutine
+// (counted in fwd, stopped by ctx) that forwards its events to events. It
+// returns once every one is acknowledged, or with the first error.
 func (e *Engine) subscribe(ctx context.Context, conn *rtclient.Conn, events chan<- incoming, fwd *sync.WaitGroup) error {
+	var (
+		wg       sync.WaitGroup
+		errOnce  sync.Once
+		firstErr error
+	)
 	for _, level := range e.levels {
 		for _, m := range level {
 			d := e.docs[m.Name]
@@ -100,21 +106,26 @@ func (e *Engine) subscribe(ctx context.Context, conn *rtclient.Conn, events chan
 				if q == "" {
 					continue
 				}
-				sub, err := withAuth(e, m.Name, opListen, func(c authChoice) (*rtclient.Subscription, error) {
-					return conn.Subscribe(context.WithValue(ctx, subAuthKey{}, c), appsync.Request{Query: q, Variables: vars})
+				wg.Go(func() {
+					sub, err := withAuth(e, m.Name, opListen, func(c authChoice) (*rtclient.Subscription, error) {
+						return conn.Subscribe(context.WithValue(ctx, subAuthKey{}, c), appsync.Request{Query: q, Variables: vars})
+					})
+					if e.auth.skippable(err) {
+						e.log.Warn("no configured auth mode may subscribe to the model; its changes arrive at the next sync", "model", m.Name, "error", err)
+						return
+					}
+					if err != nil {
+						errOnce.Do(func() { firstErr = fmt.Errorf("subscribe %s: %w", m.Name, err) })
+						return
+					}
+					fwd.Go(func() { e.forward(ctx, m.Name, sub, events) })
 				})
-				if e.auth.skippable(err) {
-					e.log.Warn("no configured auth mode may subscribe to the model; its changes arrive at the next sync", "model", m.Name, "error", err)
-					continue
-				}
-				if err != nil {
-					return fmt.Errorf("subscribe %s: %w", m.Name, err)
-				}
-				fwd.Go(func() { e.forward(ctx, m.Name, sub, events) })
 			}
 		}
 	}
-	return nil
+	// Every fwd.Go happens before this returns (and so before fwd.Wait).
+	wg.Wait()
+	return firstErr
 }
 
 // forward passes sub's events, as items, to events until sub or ctx ends.

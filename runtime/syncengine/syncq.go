@@ -4,14 +4,19 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dsgen/dsgen/runtime/appsync/client"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/meta"
 )
 
-// syncAll runs every model's sync query, level by level (parents before
-// children), the models of a level in parallel with a bound.
+// syncAll runs every model's sync query, at most Parallel models at once.
+// Each model's pages start coming as soon as it has a slot, but it applies
+// them only once every model of the levels before its own has synced
+// (parents before children): a child's first pages download while its
+// parents are written. The first model to fail cancels the others and its
+// error is returned.
 func (e *Engine) syncAll(ctx context.Context) error {
 	var names []string
 	for _, level := range e.levels {
@@ -20,25 +25,52 @@ func (e *Engine) syncAll(ctx context.Context) error {
 		}
 	}
 	e.events.emit(SyncQueriesStarted{Models: names})
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		firstErr error
+		errOnce  sync.Once
+		wg       sync.WaitGroup
+	)
+	fail := func(err error) {
+		errOnce.Do(func() { firstErr = err })
+		cancel()
+	}
+	// Slots are taken in level order, so a model waiting for its parents
+	// never holds the slot a parent needs.
+	sem := make(chan struct{}, e.cfg.Parallel)
+	parents := make(chan struct{})
+	close(parents)
+launch:
 	for _, level := range e.levels {
-		sem := make(chan struct{}, e.cfg.Parallel)
-		var wg sync.WaitGroup
-		errs := make([]error, len(level))
-		for i, m := range level {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				errs[i] = e.syncModel(ctx, m)
-			}()
-		}
-		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				return err
+		after, done := parents, make(chan struct{})
+		var left atomic.Int32
+		left.Store(int32(len(level)))
+		for _, m := range level {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				break launch
 			}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				if err := e.syncModel(ctx, m, after); err != nil {
+					fail(err)
+					return
+				}
+				if left.Add(-1) == 0 {
+					close(done)
+				}
+			})
 		}
+		parents = done
+	}
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err() // ended before every model had a slot
+	}
+	if firstErr != nil {
+		return firstErr
 	}
 	e.events.emit(SyncQueriesReady{})
 	return nil
@@ -48,8 +80,9 @@ func (e *Engine) syncAll(ctx context.Context) error {
 // (no lastSync yet, the last full sync older than FullSyncInterval, or a
 // changed sync expression) also removes local records the backend no
 // longer lists. Progress is stored after every page, so a sync cut short
-// resumes from its last page.
-func (e *Engine) syncModel(ctx context.Context, m *meta.Model) error {
+// resumes from its last page. Pages are fetched at once but applied only
+// after parents is closed.
+func (e *Engine) syncModel(ctx context.Context, m *meta.Model, parents <-chan struct{}) error {
 	if len(e.auth.choices(m.Name, opSync)) == 0 {
 		e.log.Warn("no configured auth mode may sync the model; it stays local", "model", m.Name)
 		return nil
@@ -74,6 +107,17 @@ func (e *Engine) syncModel(ctx context.Context, m *meta.Model) error {
 	if md.SyncNextToken != nil && md.SyncStartedAt != nil && md.SyncFull == full {
 		token, startedAt = *md.SyncNextToken, *md.SyncStartedAt
 	}
+	// A full sync from the start into a model holding no backend record
+	// has nothing to sweep at its end: no session applies anything else
+	// to the model until it is done.
+	sweep := full
+	if full && token == "" {
+		had, err := e.store.HasSyncMeta(ctx, m.Name)
+		if err != nil {
+			return err
+		}
+		sweep = had
+	}
 	limit := e.cfg.MaxRecordsToSync
 	if n, ok := e.cfg.MaxRecordsPerModel[m.Name]; ok && n > 0 {
 		limit = n
@@ -83,6 +127,11 @@ func (e *Engine) syncModel(ctx context.Context, m *meta.Model) error {
 		Filter: filter, Limit: e.cfg.SyncPageSize, NextToken: token, LastSync: lastSync,
 	})
 	defer stop()
+	select {
+	case <-parents:
+	case <-ctx.Done():
+		return fmt.Errorf("sync %s: %w", m.Name, ctx.Err())
+	}
 	for {
 		var page client.SyncPage
 		select {
@@ -136,7 +185,7 @@ func (e *Engine) syncModel(ctx context.Context, m *meta.Model) error {
 	}
 	stop()
 	removed := 0
-	if full && !truncated {
+	if sweep && !truncated {
 		if removed, err = e.store.SweepUnseen(ctx, m.Name, startedAt); err != nil {
 			return err
 		}
