@@ -82,6 +82,16 @@ type Options struct {
 	// writes batch them into one transaction.
 	SyncWrites bool
 
+	// SyncByCaller, with SyncWrites, moves the sync out of Badger's commit
+	// into DB.SyncCommitted, which the caller calls after its commits and
+	// before it reports them durable. Badger syncs the value log on every
+	// synced commit even when nothing was written to it, a second device
+	// flush per commit; SyncCommitted syncs the memtable log alone unless
+	// a value went to the value log. Every writer of such a store must call
+	// SyncCommitted after its commits; the value-log GC syncs its own
+	// rewrites before the files they replace are deleted.
+	SyncByCaller bool
+
 	// tune, set only by this package's tests, adjusts the Badger options
 	// after the preset is applied.
 	tune func(*badger.Options)
@@ -248,7 +258,7 @@ func (o Options) badgerOptions(dir string) badger.Options {
 	// data. Tables need no such option: Open verifies them all.
 	bo.VerifyValueChecksum = true
 	bo.ReadOnly = o.ReadOnly
-	bo.SyncWrites = o.SyncWrites && !o.InMemory
+	bo.SyncWrites = o.SyncWrites && !o.InMemory && !o.SyncByCaller
 	bo.Logger = newBadgerLogger(o.Logger, dir)
 	if o.tune != nil {
 		o.tune(&bo)

@@ -208,7 +208,10 @@ func Open(ctx context.Context, opts Options) (*Badger, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	db, err := storage.Open(ctx, opts.Dir, storage.Options{InMemory: opts.InMemory, SyncWrites: !opts.UnsafeNoFsync})
+	// The committer syncs each commit itself (write): Badger's own sync
+	// would flush the value log too, nearly always untouched, which is a
+	// second device flush per commit.
+	db, err := storage.Open(ctx, opts.Dir, storage.Options{InMemory: opts.InMemory, SyncWrites: !opts.UnsafeNoFsync, SyncByCaller: true})
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
@@ -672,12 +675,14 @@ func (s *Badger) commit(b *batch) {
 func (s *Badger) write(b *batch) error {
 	txn := s.db.NewTxn(true)
 	defer txn.Discard()
+	maxVal := 0
 	for _, o := range b.ops {
 		var err error
 		if o.del {
 			err = txn.Delete(o.key)
 		} else {
 			err = txn.Set(o.key, o.val)
+			maxVal = max(maxVal, len(o.val))
 		}
 		if err != nil {
 			return err
@@ -688,7 +693,10 @@ func (s *Badger) write(b *batch) error {
 			return err
 		}
 	}
-	return txn.Commit()
+	if err := txn.Commit(); err != nil {
+		return err
+	}
+	return s.db.SyncCommitted(maxVal)
 }
 
 // StartedAt returns the watermark W = max(now, last assigned, previous
