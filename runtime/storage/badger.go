@@ -26,10 +26,13 @@ type DB struct {
 	stop   chan struct{} // closed by Close to stop the GC goroutine
 	gcDone chan struct{} // closed when the GC goroutine has returned
 
-	// syncByCaller is Options.SyncByCaller for an on-disk store: the
-	// caller syncs commits with SyncCommitted, whose state wal is.
-	syncByCaller bool
-	wal          walSync
+	// lean is Options.LeanSync for an on-disk store: Txn.Commit syncs
+	// (syncCommitted, whose state wal is) while holding visible, which
+	// every new transaction takes shared to get its snapshot, so none
+	// sees a commit before it is synced.
+	lean    bool
+	visible sync.RWMutex
+	wal     walSync
 
 	closeOnce sync.Once
 	closeErr  error
@@ -96,7 +99,7 @@ func Open(ctx context.Context, dir string, o Options) (*DB, error) {
 		stop:   make(chan struct{}),
 		gcDone: make(chan struct{}),
 
-		syncByCaller: o.SyncByCaller && o.SyncWrites && !o.InMemory && !o.ReadOnly,
+		lean: o.LeanSync && o.SyncWrites && !o.InMemory && !o.ReadOnly,
 	}
 	interval := o.GCInterval
 	if interval == 0 {
@@ -347,11 +350,11 @@ func (b *badgerLogger) Debugf(format string, args ...any) {
 
 // runValueLogGC runs one value-log GC step. Badger's GC moves the live
 // values of a file elsewhere, then deletes the file, at once unless an
-// iterator is open. With SyncByCaller nothing syncs the moved values, so an
+// iterator is open. With LeanSync nothing syncs the moved values, so an
 // iterator is held open meanwhile to defer the deletion until they are
 // synced: a crash in between loses nothing.
 func (db *DB) runValueLogGC() error {
-	if !db.syncByCaller {
+	if !db.lean {
 		return db.bdb.RunValueLogGC(0.5)
 	}
 	txn := db.bdb.NewTransaction(false)

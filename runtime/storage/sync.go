@@ -19,7 +19,7 @@ const (
 	valueLogExt = ".vlog"
 )
 
-// walSync is the state of SyncCommitted: the memtable log it last synced,
+// walSync is the state of syncCommitted: the memtable log it last synced,
 // open, so a sync is one system call.
 type walSync struct {
 	mu  sync.Mutex
@@ -27,17 +27,12 @@ type walSync struct {
 	f   *os.File // the newest memtable log seen, nil before the first sync
 }
 
-// SyncCommitted makes every commit that has returned durable, for a store
-// opened with SyncByCaller (it does nothing otherwise): it syncs the
-// memtable log that takes the writes and any newer one, and, when
-// maxValueLen (the largest value written since the last call) reaches the
-// value threshold, every memtable and value log file and the directory,
-// since such a value went to the value log. Commits that return while it
-// runs may or may not be covered.
-func (db *DB) SyncCommitted(maxValueLen int) error {
-	if !db.syncByCaller {
-		return nil
-	}
+// syncCommitted makes every commit that has returned durable (LeanSync):
+// it syncs the memtable log that takes the writes and any newer one, and,
+// when maxValueLen (the largest value written since the last call)
+// reaches the value threshold, every memtable and value log file and the
+// directory, since such a value went to the value log.
+func (db *DB) syncCommitted(maxValueLen int) error {
 	if int64(maxValueLen) >= db.bdb.Opts().ValueThreshold {
 		return db.syncAll()
 	}
@@ -139,7 +134,7 @@ func (db *DB) syncAll() error {
 	return nil
 }
 
-// closeWAL closes the file SyncCommitted keeps open.
+// closeWAL closes the file syncCommitted keeps open.
 func (db *DB) closeWAL() {
 	db.wal.mu.Lock()
 	defer db.wal.mu.Unlock()

@@ -208,10 +208,9 @@ func Open(ctx context.Context, opts Options) (*Badger, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	// The committer syncs each commit itself (write): Badger's own sync
-	// would flush the value log too, nearly always untouched, which is a
-	// second device flush per commit.
-	db, err := storage.Open(ctx, opts.Dir, storage.Options{InMemory: opts.InMemory, SyncWrites: !opts.UnsafeNoFsync, SyncByCaller: true})
+	// LeanSync: Badger's own sync would flush the value log on every
+	// commit too, nearly always untouched, a second device flush each.
+	db, err := storage.Open(ctx, opts.Dir, storage.Options{InMemory: opts.InMemory, SyncWrites: !opts.UnsafeNoFsync, LeanSync: true})
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
@@ -675,14 +674,12 @@ func (s *Badger) commit(b *batch) {
 func (s *Badger) write(b *batch) error {
 	txn := s.db.NewTxn(true)
 	defer txn.Discard()
-	maxVal := 0
 	for _, o := range b.ops {
 		var err error
 		if o.del {
 			err = txn.Delete(o.key)
 		} else {
 			err = txn.Set(o.key, o.val)
-			maxVal = max(maxVal, len(o.val))
 		}
 		if err != nil {
 			return err
@@ -693,10 +690,7 @@ func (s *Badger) write(b *batch) error {
 			return err
 		}
 	}
-	if err := txn.Commit(); err != nil {
-		return err
-	}
-	return s.db.SyncCommitted(maxVal)
+	return txn.Commit()
 }
 
 // StartedAt returns the watermark W = max(now, last assigned, previous

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/dsgen/dsgen/runtime/storage"
 )
@@ -46,9 +45,6 @@ func (s *Badger) SetSchemaMark(ctx context.Context, m SchemaMark) error {
 		return fmt.Errorf("store: write the schema mark: %w", err)
 	}
 	if err := s.db.Update(func(txn storage.Txn) error { return txn.Set(schemaMarkKey, b) }); err != nil {
-		return fmt.Errorf("store: write the schema mark: %w", err)
-	}
-	if err := s.db.SyncCommitted(len(b)); err != nil {
 		return fmt.Errorf("store: write the schema mark: %w", err)
 	}
 	return nil
@@ -95,11 +91,7 @@ func (s *Badger) RewriteBatch(ctx context.Context, rw Rewrite) (next []byte, don
 		if err := txn.Set(schemaMarkKey, b); err != nil {
 			return err
 		}
-		if err := txn.Commit(); err != nil {
-			return err
-		}
-		// Rare and large: sync every log rather than track value sizes.
-		return s.db.SyncCommitted(math.MaxInt)
+		return txn.Commit()
 	})
 	// The batch wrote Badger outside the committer: decisions from now on
 	// must read a snapshot that has it.
