@@ -650,7 +650,14 @@ func (s *Badger) commit(b *batch) {
 	if err != nil && s.failed == nil {
 		s.failed = fmt.Errorf("a commit failed, the store takes no more writes until it is reopened: %w", err)
 	}
+	// The next snapshot is taken now, between commits: a decision taking
+	// it during the next commit would wait for that commit to be synced
+	// (a new transaction waits for commits under way), holding the commit
+	// mutex, so no write could be decided while the group commits.
 	s.dropReadView()
+	if s.failed == nil {
+		s.readView()
+	}
 	for _, k := range b.keys {
 		if s.overlay[k].b == b {
 			delete(s.overlay, k)
