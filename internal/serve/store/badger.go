@@ -44,7 +44,9 @@ const (
 // same thing. The decided writes are then committed by one goroutine in
 // group commits: every write decided while the previous group was being
 // committed goes into the next Badger transaction, so concurrent writers
-// share one WAL sync (Badger syncs once per transaction with SyncWrites).
+// share one WAL sync (one per transaction: storage.Options.LeanSync syncs
+// the memtable log alone, where Badger's SyncWrites would flush the
+// untouched value log too).
 // A writer is answered, and its change published on the feed, only once
 // its group is on disk, in decision order. Until then the decided rows
 // wait in an overlay that later decisions read, so each write still sees
