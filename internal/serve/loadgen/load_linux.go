@@ -62,8 +62,11 @@ func load(ctx context.Context, target *url.URL, apiKey, prefix string, clients, 
 	next, done := int64(0), 0
 	start := time.Now()
 	for _, c := range cls {
-		if next == int64(n) {
-			break
+		if next == int64(n) { // more clients than mutations: this one idles
+			if err := unix.EpollCtl(ep, unix.EPOLL_CTL_DEL, c.fd, nil); err != nil {
+				return result{}, fmt.Errorf("epoll_ctl: %w", err)
+			}
+			continue
 		}
 		next++
 		if err := c.send(prefix, next); err != nil {
@@ -101,6 +104,12 @@ func load(ctx context.Context, target *url.URL, apiKey, prefix string, clients, 
 				if err := c.send(prefix, next); err != nil {
 					return result{}, err
 				}
+				continue
+			}
+			// Nothing more to send on this connection: what it reports
+			// from now on (the server closing it when idle) is no answer.
+			if err := unix.EpollCtl(ep, unix.EPOLL_CTL_DEL, c.fd, nil); err != nil {
+				return result{}, fmt.Errorf("epoll_ctl: %w", err)
 			}
 		}
 	}
