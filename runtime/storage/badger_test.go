@@ -558,8 +558,17 @@ func TestGCNoLeak(t *testing.T) {
 // nothing left to rewrite: overwriting large values leaves value-log files
 // that are mostly garbage, and the GC goroutine must reclaim them.
 func TestGCRewrites(t *testing.T) {
+	// With LeanSync the GC holds an iterator open while it rewrites, so
+	// that Badger deletes the old file only after the sync.
+	t.Run("badger syncs", func(t *testing.T) { testGCRewrites(t, false) })
+	t.Run("LeanSync", func(t *testing.T) { testGCRewrites(t, true) })
+}
+
+func testGCRewrites(t *testing.T, lean bool) {
 	dir := t.TempDir()
 	o := Options{
+		SyncWrites: true,
+		LeanSync:   lean,
 		GCInterval: -1, // started below, once there is garbage
 		tune: func(bo *badger.Options) {
 			bo.ValueLogFileSize = 1 << 20

@@ -82,6 +82,18 @@ type Options struct {
 	// writes batch them into one transaction.
 	SyncWrites bool
 
+	// LeanSync, with SyncWrites, has this package sync each commit instead
+	// of Badger, which syncs the value log on every commit even when
+	// nothing went there (values below the value threshold stay in the
+	// memtable log): a second device flush per commit. Txn.Commit then
+	// syncs the memtable log, and the value logs only when the transaction
+	// wrote a value that goes there. As with Badger's own sync, Commit
+	// returns once the write is durable, and a transaction started
+	// meanwhile waits for the sync, so no reader sees a write a power loss
+	// could take back. Writes made on the Badger handle itself
+	// (DB.Badger) are not synced.
+	LeanSync bool
+
 	// tune, set only by this package's tests, adjusts the Badger options
 	// after the preset is applied.
 	tune func(*badger.Options)
@@ -267,7 +279,7 @@ func (o Options) badgerOptions(dir string) badger.Options {
 	// data. Tables need no such option: Open verifies them all.
 	bo.VerifyValueChecksum = true
 	bo.ReadOnly = o.ReadOnly
-	bo.SyncWrites = o.SyncWrites && !o.InMemory
+	bo.SyncWrites = o.SyncWrites && !o.InMemory && !o.LeanSync
 	bo.Logger = newBadgerLogger(o.Logger, dir)
 	if o.tune != nil {
 		o.tune(&bo)

@@ -31,10 +31,33 @@ func mapErr(err error) error {
 // own writes, and its writes become visible together at Commit. A Txn is a
 // small handle, passed by value; it is not safe for concurrent use. Every
 // Txn from NewTxn must be ended with Discard (after Commit too).
-type Txn struct{ t *badger.Txn }
+type Txn struct {
+	t    *badger.Txn
+	lean *leanTxn // LeanSync's state, for a read-write transaction
+}
+
+// leanTxn is what a read-write transaction of a LeanSync store needs to
+// sync its commit.
+type leanTxn struct {
+	db     *DB
+	maxVal int // the largest value Set
+}
 
 // NewTxn starts a transaction; update allows writes.
-func (db *DB) NewTxn(update bool) Txn { return Txn{db.bdb.NewTransaction(update)} }
+func (db *DB) NewTxn(update bool) Txn {
+	if !db.lean {
+		return Txn{t: db.bdb.NewTransaction(update)}
+	}
+	// The snapshot is taken between commits, never of a commit not yet
+	// synced (see Commit).
+	db.visible.RLock()
+	t := Txn{t: db.bdb.NewTransaction(update)}
+	db.visible.RUnlock()
+	if update {
+		t.lean = &leanTxn{db: db}
+	}
+	return t
+}
 
 // Get returns a copy of the value under key, or ErrNotFound.
 func (t Txn) Get(key []byte) ([]byte, error) {
@@ -57,15 +80,35 @@ func (t Txn) Value(key []byte, fn func(value []byte) error) error {
 
 // Set writes value under key. It fails with ErrTxnTooBig when the
 // transaction is full.
-func (t Txn) Set(key, value []byte) error { return mapErr(t.t.Set(key, value)) }
+func (t Txn) Set(key, value []byte) error {
+	if t.lean != nil {
+		t.lean.maxVal = max(t.lean.maxVal, len(value))
+	}
+	return mapErr(t.t.Set(key, value))
+}
 
 // Delete deletes key. It fails with ErrTxnTooBig when the transaction is
 // full.
 func (t Txn) Delete(key []byte) error { return mapErr(t.t.Delete(key)) }
 
 // Commit makes the transaction's writes visible, or fails with ErrConflict
-// when a concurrent transaction wrote what this one read.
-func (t Txn) Commit() error { return mapErr(t.t.Commit()) }
+// when a concurrent transaction wrote what this one read. With SyncWrites
+// it returns once they are on disk.
+func (t Txn) Commit() error {
+	if t.lean == nil {
+		return mapErr(t.t.Commit())
+	}
+	// Badger makes the writes visible when its commit returns, before the
+	// sync: new transactions wait (NewTxn) until the sync is done, as
+	// they wait for Badger's own sync within its commit.
+	db := t.lean.db
+	db.visible.Lock()
+	defer db.visible.Unlock()
+	if err := t.t.Commit(); err != nil {
+		return mapErr(err)
+	}
+	return db.syncCommitted(t.lean.maxVal)
+}
 
 // Discard ends the transaction, dropping writes not committed. It may be
 // called after Commit, and more than once.

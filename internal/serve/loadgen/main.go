@@ -4,8 +4,9 @@
 // prints mutations/s with the p50, p99 and max latency of one mutation, and
 // the CPU time per mutation of the server (when it started it) and of
 // itself. Each client speaks a minimal HTTP/1.1 (one write per request,
-// pre-rendered body, reused buffers) so that the load generator takes
-// little of the machine from the server, and reads and checks every answer.
+// pre-rendered body, reused buffers; on Linux all clients are driven from
+// one thread and one epoll set) so that the load generator takes little of
+// the machine from the server, and reads and checks every answer.
 //
 // It either starts a server (-dsgen, a built dsgen binary, serving the blog
 // example over Badger in a fresh temporary directory, fsync on unless
@@ -24,18 +25,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -135,162 +132,52 @@ func (r result) pct(p float64) time.Duration {
 	return r.lat[int(p*float64(len(r.lat)-1))].Round(10 * time.Microsecond)
 }
 
-// load sends n creates from clients concurrent clients, each waiting for
-// its answer before the next, and fails on the first refused mutation.
-func load(ctx context.Context, target *url.URL, apiKey, prefix string, clients, n int) (result, error) {
-	var next atomic.Int64
-	lat := make([][]time.Duration, clients)
-	errs := make([]error, clients)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for c := range clients {
-		wg.Go(func() {
-			cl, err := dial(ctx, target, apiKey)
-			if err != nil {
-				errs[c] = err
-				next.Store(int64(n))
-				return
-			}
-			defer cl.close()
-			lat[c] = make([]time.Duration, 0, n/clients+1)
-			for {
-				i := next.Add(1)
-				if i > int64(n) {
-					return
-				}
-				t := time.Now()
-				if err := cl.create(prefix, i); err != nil {
-					errs[c] = err
-					next.Store(int64(n)) // stop the others
-					return
-				}
-				lat[c] = append(lat[c], time.Since(t))
-			}
-		})
-	}
-	wg.Wait()
-	r := result{elapsed: time.Since(start), lat: slices.Concat(lat...)}
-	slices.Sort(r.lat)
-	return r, errors.Join(errs...)
-}
-
-// client is one kept-alive HTTP/1.1 connection that sends createPost
-// requests one after another. It speaks just enough HTTP for that (one
-// write per request, Content-Length bodies), so that the load generator
-// spends little CPU per request and leaves the machine to the server; every
-// answer is still read whole and checked.
-type client struct {
-	target *url.URL
-	conn   net.Conn
-	rd     *bufio.Reader
-	head   []byte // the request line and headers, up to Content-Length's value
-	req    []byte // reused request buffer
-	body   []byte // reused answer buffer
-	want   []byte // reused: the start the answer must have
-}
-
 // The body is bodyStart + id + bodyEnd, the JSON the Amplify client sends.
 var (
 	bodyStart = `{"query":` + strconv.Quote(createPost) + `,"variables":{"input":{"id":"`
 	bodyEnd   = `","title":"Hello wire","rating":4,"status":"DRAFT"}}}`
 )
 
-func dial(ctx context.Context, target *url.URL, apiKey string) (*client, error) {
-	if target.Scheme != "http" {
-		return nil, fmt.Errorf("%s: only http:// URLs are supported", target)
-	}
-	host := target.Host
+// answerStart is how the answer to a create must start, before the id
+// (the server writes fields in selection order, id first).
+const answerStart = `{"data":{"createPost":{"id":"`
+
+// hostPort is target's host with the port made explicit.
+func hostPort(target *url.URL) string {
 	if target.Port() == "" {
-		host = net.JoinHostPort(target.Hostname(), "80")
+		return net.JoinHostPort(target.Hostname(), "80")
 	}
-	conn, err := (&net.Dialer{Timeout: 10 * time.Second}).DialContext(ctx, "tcp", host)
-	if err != nil {
-		return nil, err
-	}
-	path := target.RequestURI()
-	head := fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nX-Api-Key: %s\r\nContent-Length: ",
-		path, target.Host, apiKey)
-	return &client{target: target, conn: conn, rd: bufio.NewReaderSize(conn, 4096), head: head}, nil
+	return target.Host
 }
 
-func (c *client) close() { _ = c.conn.Close() }
+// requestHead is the request line and headers of every request to target,
+// up to Content-Length's value.
+func requestHead(target *url.URL, apiKey string) []byte {
+	return fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nX-Api-Key: %s\r\nContent-Length: ",
+		target.RequestURI(), target.Host, apiKey)
+}
 
-// create sends the create of post prefix+i and checks its answer: status
-// 200, a JSON body with no errors whose createPost is the post with that id
-// (the server writes fields in selection order, id first).
-func (c *client) create(prefix string, i int64) error {
-	c.want = append(append(c.want[:0], `{"data":{"createPost":{"id":"`...), prefix...)
-	c.want = strconv.AppendInt(c.want, i, 10)
-	c.want = append(c.want, '"')
-	id := c.want[len(`{"data":{"createPost":{"id":"`) : len(c.want)-1]
+// appendRequest appends to req the request creating post prefix+i, and to
+// want the start its answer must have; id is the post id, inside want.
+func appendRequest(req, want, head []byte, prefix string, i int64) (reqOut, wantOut, id []byte) {
+	want = append(append(want, answerStart...), prefix...)
+	want = strconv.AppendInt(want, i, 10)
+	want = append(want, '"')
+	id = want[len(answerStart) : len(want)-1]
 	size := len(bodyStart) + len(id) + len(bodyEnd)
-	c.req = strconv.AppendInt(append(c.req[:0], c.head...), int64(size), 10)
-	c.req = append(c.req, "\r\n\r\n"...)
-	c.req = append(append(append(c.req, bodyStart...), id...), bodyEnd...)
-	if err := c.conn.SetDeadline(time.Now().Add(time.Minute)); err != nil {
-		return err
-	}
-	if _, err := c.conn.Write(c.req); err != nil {
-		return fmt.Errorf("sending a request: %w", err)
-	}
-	status, err := c.readAnswer()
-	if err != nil {
-		return fmt.Errorf("reading the answer: %w", err)
-	}
-	if status != 200 || !bytes.HasPrefix(c.body, c.want) || bytes.Contains(c.body, []byte(`"errors":`)) || !json.Valid(c.body) {
-		return fmt.Errorf("createPost %s answered HTTP %d: %.300s", id, status, c.body)
+	req = strconv.AppendInt(append(req, head...), int64(size), 10)
+	req = append(req, "\r\n\r\n"...)
+	req = append(append(append(req, bodyStart...), id...), bodyEnd...)
+	return req, want, id
+}
+
+// check checks one answer: status 200, a JSON body with no errors whose
+// createPost is the post with the id sent.
+func check(status int, body, want, id []byte) error {
+	if status != 200 || !bytes.HasPrefix(body, want) || bytes.Contains(body, []byte(`"errors":`)) || !json.Valid(body) {
+		return fmt.Errorf("createPost %s answered HTTP %d: %.300s", id, status, body)
 	}
 	return nil
-}
-
-// readAnswer reads one response into c.body and returns its status code.
-func (c *client) readAnswer() (int, error) {
-	line, err := c.rd.ReadSlice('\n')
-	if err != nil {
-		return 0, err
-	}
-	// HTTP/1.1 200 OK
-	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
-		return 0, fmt.Errorf("not an HTTP/1 status line: %q", line)
-	}
-	status, err := strconv.Atoi(string(line[9:12]))
-	if err != nil {
-		return 0, fmt.Errorf("status line %q: %w", line, err)
-	}
-	size := -1
-	for {
-		h, err := c.rd.ReadSlice('\n')
-		if err != nil {
-			return 0, err
-		}
-		h = bytes.TrimRight(h, "\r\n")
-		if len(h) == 0 {
-			break
-		}
-		name, value, ok := bytes.Cut(h, []byte(":"))
-		if !ok {
-			return 0, fmt.Errorf("malformed header line %q", h)
-		}
-		value = bytes.TrimSpace(value)
-		switch {
-		case bytes.EqualFold(name, []byte("Content-Length")):
-			if size, err = strconv.Atoi(string(value)); err != nil || size < 0 {
-				return 0, fmt.Errorf("bad Content-Length %q", value)
-			}
-		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
-			return 0, fmt.Errorf("Transfer-Encoding %q: loadgen reads Content-Length bodies only", value)
-		case bytes.EqualFold(name, []byte("Connection")) && bytes.EqualFold(value, []byte("close")):
-			return 0, errors.New("the server closed the connection (Connection: close)")
-		}
-	}
-	if size < 0 {
-		return 0, errors.New("answer without Content-Length")
-	}
-	c.body = slices.Grow(c.body[:0], size)[:size]
-	if _, err := io.ReadFull(c.rd, c.body); err != nil {
-		return 0, err
-	}
-	return status, nil
 }
 
 // cpuTime is the user plus system CPU time process pid has used, from
