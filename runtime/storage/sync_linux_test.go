@@ -2,53 +2,13 @@ package storage
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
-	"golang.org/x/sys/unix"
-)
 
-// dirtyLogPages returns how many pages of dir's memtable and value logs the
-// kernel holds dirty or under writeback (not yet on disk), from
-// cachestat(2) (Linux 6.5+). Badger writes its logs through mmap; a page
-// written through a mapping stays dirty until synced.
-func dirtyLogPages(t *testing.T, dir string) uint64 {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var dirty uint64
-	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), memLogExt) && !strings.HasSuffix(e.Name(), valueLogExt) {
-			continue
-		}
-		f, err := os.Open(filepath.Join(dir, e.Name()))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // flushed or collected meanwhile
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		var st unix.Cachestat_t
-		err = unix.Cachestat(uint(f.Fd()), &unix.CachestatRange{}, &st, 0)
-		f.Close()
-		if errors.Is(err, unix.ENOSYS) {
-			t.Skip("cachestat(2) needs Linux 6.5 or later")
-		}
-		if err != nil {
-			t.Fatalf("cachestat %s: %v", e.Name(), err)
-		}
-		dirty += st.Dirty + st.Writeback
-	}
-	return dirty
-}
+	"github.com/dsgen/dsgen/internal/testenv/pagecache"
+)
 
 // TestLeanSync checks LeanSync's promise: once Commit returns, no page of
 // any log the commit wrote is left unsynced, across memtable log and value
@@ -56,14 +16,7 @@ func dirtyLogPages(t *testing.T, dir string) uint64 {
 // on the Badger handle, which this package does not sync, leave pages
 // dirty (so the check sees what it is meant to).
 func TestLeanSync(t *testing.T) {
-	dir := t.TempDir()
-	var sfs unix.Statfs_t
-	if err := unix.Statfs(dir, &sfs); err != nil {
-		t.Fatal(err)
-	}
-	if sfs.Type == unix.TMPFS_MAGIC || sfs.Type == unix.RAMFS_MAGIC {
-		t.Skipf("%s is on tmpfs: pages are never written back", dir)
-	}
+	dir := pagecache.DurableDir(t)
 	db := openT(t, dir, Options{GCInterval: -1, SyncWrites: true, LeanSync: true, tune: smallTune})
 	if db.Badger().Opts().SyncWrites {
 		t.Fatal("Badger syncs its commits itself with LeanSync")
@@ -95,14 +48,14 @@ func TestLeanSync(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if dirtyLogPages(t, dir) > 0 {
+			if pagecache.Dirty(t, dir) > 0 {
 				sawDirty = true
 			}
 		}
 		if err := db.Update(func(txn Txn) error { return write(txn, i) }); err != nil {
 			t.Fatalf("commit %d: %v", i, err)
 		}
-		if n := dirtyLogPages(t, dir); n != 0 {
+		if n := pagecache.Dirty(t, dir); n != 0 {
 			t.Fatalf("commit %d returned with %d log pages not yet on disk", i, n)
 		}
 		maxVlogs = max(maxVlogs, vlogFiles(t, dir))
