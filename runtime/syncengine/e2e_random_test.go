@@ -122,8 +122,11 @@ func TestRandomConvergence(t *testing.T) {
 	}
 	live := chaosServerSet(t, srv, "Post")
 	t.Logf("the server ends with %d live posts of %d ids", len(live), len(all))
-	if len(live) < 10 {
-		t.Errorf("seed %d: only %d live posts on the server: the clients hardly wrote", seed, len(live))
+	// Deletes outpace creates once a client holds a few posts, so how many
+	// stay live is a random walk near a handful (seed 1796266459993345943
+	// ended below 10): count every id the server ever had instead.
+	if len(all) < 10 {
+		t.Errorf("seed %d: only %d post ids on the server: the clients hardly wrote", seed, len(all))
 	}
 }
 
