@@ -85,20 +85,15 @@ func AppendString(b []byte, s string) []byte {
 	return append(b, 0x00, 0x01)
 }
 
-// AppendStringBytes is AppendString of the text in s.
+// AppendStringBytes is AppendString of the text in s, without converting
+// it to a string in the common case of nothing to escape.
 func AppendStringBytes(b, s []byte) []byte {
+	if bytes.IndexByte(s, 0) >= 0 {
+		return AppendString(b, string(s)) // rare: a NUL to escape
+	}
 	b = slices.Grow(b, len(s)+3)
 	b = append(b, tagString)
-	if bytes.IndexByte(s, 0) < 0 {
-		b = append(b, s...)
-	} else {
-		for _, c := range s {
-			b = append(b, c)
-			if c == 0 {
-				b = append(b, 0xFF)
-			}
-		}
-	}
+	b = append(b, s...)
 	return append(b, 0x00, 0x01)
 }
 
