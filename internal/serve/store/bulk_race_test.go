@@ -131,17 +131,7 @@ func TestLoadBesideCreates(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		var recs []store.Record
-		for cursor := []byte(nil); ; {
-			page, err := s.Scan(ctx, "Post", cursor, 100)
-			if err != nil {
-				t.Fatal(err)
-			}
-			recs = append(recs, page.Records...)
-			if cursor = page.Next; cursor == nil {
-				break
-			}
-		}
+		recs := scanAll(t, s, "Post", 100)
 		if len(recs) != shared+own {
 			t.Fatalf("%d records stored, want %d", len(recs), shared+own)
 		}
