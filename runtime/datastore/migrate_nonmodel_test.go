@@ -212,3 +212,60 @@ func TestMigrateConditionOnDroppedField(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrateConditionOnRemovedEnumValue: a pending conditional write
+// whose condition compares an enum field with a value the migration
+// removes would be refused by the backend (the value no longer exists),
+// and mapping the operand as the records were mapped would change what
+// the clause matches, so it goes to the dead letters naming the field and
+// the value; a condition on another value of the same enum is sent.
+func TestMigrateConditionOnRemovedEnumValue(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	ds, err := blogm.Open(ctx, dir, datastore.Outbox())
+	must(t, err)
+	for _, id := range []string{"p1", "p2", "p3"} {
+		applyOne(t, ds.Store(), "Post", map[string]any{"id": id, "title": "t", "status": "DRAFT", "_version": 1, "_lastChangedAt": 1})
+	}
+	edit := func(id string, cond predicate.Predicate[blogm.Post], del bool) {
+		t.Helper()
+		p, err := ds.Post.Get(ctx, id)
+		must(t, err)
+		if del {
+			must(t, ds.Post.Delete(ctx, p, datastore.If(cond)))
+			return
+		}
+		p.Title = "edited"
+		must(t, ds.Post.Save(ctx, p, datastore.If(cond)))
+	}
+	edit("p1", post.Status.Eq(blogm.PostStatusDraft), false)
+	edit("p2", predicate.Not(predicate.Or(post.Status.Ne(blogm.PostStatusDraft), post.Title.Eq("x"))), true)
+	edit("p3", post.Status.Ne(blogm.PostStatusPublished), false)
+	must(t, ds.Close(ctx))
+
+	s := lockedBlog()
+	s.Enum("PostStatus").Values = []string{"PUBLISHED", "ARCHIVED"}
+	s.Migration = 1
+	s.Migrations = []*meta.Migration{{Number: 1, From: blogm.SchemaVersion, To: "v2", Steps: []*meta.MigrationStep{
+		{Kind: meta.AddEnumValue, Model: "PostStatus", Value: "ARCHIVED", Effect: meta.Preserving},
+		{Kind: meta.RemoveEnumValue, Model: "PostStatus", Value: "DRAFT", Effect: meta.NeedsCode, Func: "draft",
+			Convert: func(v any) (any, error) { return "ARCHIVED", nil }},
+	}}}
+	var last datastore.MigrationProgress
+	st := openV2(t, dir, s, datastore.OnMigrate(func(p datastore.MigrationProgress) { last = p }))
+
+	box := outboxOf(t, st)
+	if len(box) != 1 || box[0].Key[0] != "p3" || fmt.Sprint(box[0].Condition) != "map[status:map[ne:PUBLISHED]]" {
+		t.Fatalf("outbox = %+v, want only p3's update, its condition unchanged", box)
+	}
+	dead, err := st.DeadLetters(ctx)
+	must(t, err)
+	if len(dead) != 2 || last.MutationsDeadLettered != 2 {
+		t.Fatalf("dead letters = %+v (progress %+v), want p1's update and p2's delete", dead, last)
+	}
+	for _, d := range dead {
+		if !strings.Contains(d.Reason, "Post.status against DRAFT") || !strings.Contains(d.Reason, "enum PostStatus") {
+			t.Errorf("dead letter of %v: reason %q, want it to name Post.status, DRAFT and the enum", d.Key, d.Reason)
+		}
+	}
+}

@@ -48,8 +48,8 @@ func (s *migration) migrateMutations(plan *migrationPlan, st *State) error {
 // migrateEntry rewrites one outbox entry or dead letter for the final
 // schema: its model and field names, its values, its record key. An entry
 // whose model was dropped is deleted; one whose record's new key cannot be
-// found, or whose condition tests a field the migration drops or converts,
-// is moved to the dead letters.
+// found, or whose condition tests a field the migration drops or converts
+// or an enum value it removes, is moved to the dead letters.
 func (s *migration) migrateEntry(txn storage.Txn, plan *migrationPlan, st *State, dead bool, key, value []byte) error {
 	var dl syncrec.DeadLetter
 	if err := syncrec.Unmarshal(value, &dl); err != nil {
@@ -91,7 +91,7 @@ func (s *migration) migrateEntry(txn storage.Txn, plan *migrationPlan, st *State
 	if unsendable == "" && len(lost) > 0 && m.Op != syncrec.MutationCreate {
 		// Sent without those clauses, the write could apply where its
 		// condition was meant to stop it.
-		unsendable = fmt.Sprintf("migration: the mutation's condition tests %s, which the migration drops or converts to a new type: the backend cannot check the condition any more, so the change is not sent", strings.Join(lost, ", "))
+		unsendable = fmt.Sprintf("migration: the mutation's condition tests %s: the backend cannot check the condition any more, so the change is not sent", strings.Join(lost, "; "))
 	}
 	if unsendable != "" && !dead {
 		return s.deadLetterEntry(txn, st, m, key, unsendable)

@@ -533,9 +533,13 @@ func (p *migrationPlan) renameFields(from, model string, data map[string]any) ma
 
 // renameCondition renames the fields of a GraphQL condition input. A
 // clause on a field dropped, or converted by a developer's function (its
-// operands have the old type), cannot be sent: it is left out and named
-// ("Model.field", as the mutation names them) in lost, sorted, so the
-// caller does not send a write its condition no longer guards.
+// operands have the old type), cannot be sent: it is left out and
+// described (naming "Model.field" as the mutation names it) in lost,
+// sorted, so the caller does not send a write its condition no longer
+// guards. So is a clause comparing an enum field with a value a
+// migration removes: the backend no longer accepts the value, and
+// mapping it as the records were mapped would change what the clause
+// matches.
 func (p *migrationPlan) renameCondition(from, model string, cond map[string]any) (out map[string]any, lost []string) {
 	if cond == nil {
 		return nil, nil
@@ -571,10 +575,15 @@ func (p *migrationPlan) renameCondition(from, model string, cond map[string]any)
 				if !ok || m.Field(f) == nil || (w != nil && slices.ContainsFunc(w.convs, func(c *conversion) bool {
 					return c.field.Name == f && c.needsCode()
 				})) {
-					if !slices.Contains(lost, from+"."+k) {
-						lost = append(lost, from+"."+k)
-					}
+					lost = addLost(lost, from+"."+k+", which the migration drops or converts to a new type")
 					continue
+				}
+				if fd := m.Field(f); fd.Kind == meta.KindEnum {
+					for _, cs := range p.enums {
+						if cs.st.Model == fd.Type && holdsValue(v, cs.st.Value) {
+							lost = addLost(lost, fmt.Sprintf("%s.%s against %s, a value the migration removes from enum %s", from, k, cs.st.Value, fd.Type))
+						}
+					}
 				}
 				out[f] = v
 			}
@@ -587,6 +596,34 @@ func (p *migrationPlan) renameCondition(from, model string, cond map[string]any)
 		return nil, lost
 	}
 	return out, lost
+}
+
+// addLost adds the description of a condition clause that cannot be sent
+// to lost, once.
+func addLost(lost []string, desc string) []string {
+	if slices.Contains(lost, desc) {
+		return lost
+	}
+	return append(lost, desc)
+}
+
+// holdsValue reports whether a condition clause's operands (an operator
+// map such as {"eq": "A"}, lists as for between, nested and/or/not
+// shapes) include the enum value val.
+func holdsValue(operands any, val string) bool {
+	switch o := operands.(type) {
+	case string:
+		return o == val
+	case []any:
+		return slices.ContainsFunc(o, func(e any) bool { return holdsValue(e, val) })
+	case map[string]any:
+		for _, e := range o {
+			if holdsValue(e, val) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // needsCode reports whether a step of c runs a developer's conversion:
