@@ -17,7 +17,10 @@
 //
 // Deletes cascade, as Amplify DataStore does locally: deleting a record also
 // deletes its hasMany and hasOne children and many-to-many join rows,
-// recursively, in the same transaction. belongsTo parents are never touched.
+// recursively, in the same transaction when they fit in one; a larger
+// delete runs in several, children before their parents (see
+// Repo.DeleteKey and PartialDeleteError). belongsTo parents are never
+// touched.
 //
 // A write condition (If) is checked against the stored record in the write's
 // transaction. As in Amplify, a save that creates a record ignores its
@@ -173,6 +176,10 @@ type Store struct {
 	// between pageScan and applying the records: the moment a concurrent
 	// write must not slip into unseen.
 	pageScanned func()
+	// chunkDone, when set (by tests), runs after each transaction of a
+	// cascade delete split over several has committed, with how many
+	// records it deleted: the moment a crash or error part way leaves.
+	chunkDone func(records int)
 }
 
 // OutboxSignal returns a channel that receives a token after a local write

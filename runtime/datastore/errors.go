@@ -120,3 +120,26 @@ func (e *RemoteRecordError) Error() string {
 
 // Unwrap returns the codec or key error behind the rejection.
 func (e *RemoteRecordError) Unwrap() error { return e.Err }
+
+// PartialDeleteError reports a cascade delete or DeleteWhere too large for
+// one transaction that failed after some of its transactions committed:
+// the Deleted records (children before their parents, so none was left
+// without its parent) stay deleted, their outbox entries queued; the rest
+// stay. It wraps the error that stopped it, so errors.Is(err,
+// ErrConditionFailed) and the like still hold.
+type PartialDeleteError struct {
+	// Model is the model deleted from.
+	Model string
+	// Deleted is how many records, children included, were deleted.
+	Deleted int
+	// Err is the error that stopped the delete.
+	Err error
+}
+
+// Error says how far the delete got and why it stopped.
+func (e *PartialDeleteError) Error() string {
+	return engine.Once(fmt.Sprintf("delete %s: stopped after deleting %d records, children first: %v", e.Model, e.Deleted, e.Err))
+}
+
+// Unwrap returns the error that stopped the delete.
+func (e *PartialDeleteError) Unwrap() error { return e.Err }

@@ -105,3 +105,8 @@ func TableCountForTest(s *Store) (records, indexEntries, syncMeta int, err error
 // transaction once it has looked at the page's key range, before it
 // applies the records.
 func SetPageScannedForTest(s *Store, f func()) { s.pageScanned = f }
+
+// SetChunkDoneForTest makes a cascade delete split over several
+// transactions call f after each of them but the last has committed, with
+// how many records it deleted.
+func SetChunkDoneForTest(s *Store, f func(records int)) { s.chunkDone = f }

@@ -442,7 +442,7 @@ func (r *Repo[T]) Get(ctx context.Context, key ...any) (*T, error) {
 }
 
 // Delete deletes v (by its primary key), cascading to hasOne and hasMany
-// children and join rows.
+// children and join rows (see DeleteKey).
 func (r *Repo[T]) Delete(ctx context.Context, v *T, opts ...WriteOption[T]) error {
 	if v == nil {
 		return errorf("delete %s: nil record", r.model.Meta.Name)
@@ -454,6 +454,13 @@ func (r *Repo[T]) Delete(ctx context.Context, v *T, opts ...WriteOption[T]) erro
 // hasOne and hasMany children and join rows. It fails with ErrNotFound when
 // there is no such record, and with ErrConditionFailed when a condition does
 // not hold.
+//
+// The delete is one transaction when it fits in one (see Store.Batch). A
+// tree too large for that is deleted in several transactions, children
+// before their parents and the record itself (its condition checked again)
+// last, so a crash or error part way leaves some of the children deleted
+// and no record without its parent; an error part way is a
+// *PartialDeleteError. Inside Batch the delete is always the batch's.
 func (r *Repo[T]) DeleteKey(ctx context.Context, key []any, opts ...WriteOption[T]) error {
 	if err := r.begin(ctx); err != nil {
 		return err
@@ -462,113 +469,42 @@ func (r *Repo[T]) DeleteKey(ctx context.Context, key []any, opts ...WriteOption[
 	if err != nil {
 		return err
 	}
-	cond := condition(opts)
-	return r.write(ctx, func(tx *Txn) error {
-		old, err := engine.Get(tx.btx, k)
-		if err != nil {
+	c := &cascade[T]{r: r, roots: []root{{key: k}}, named: keyString(key), cond: condition(opts)}
+	if e := c.cond.Expr(); e.Kind != predicate.KindTrue && r.store.cfg.outbox {
+		// The backend checks the condition too, on its copy.
+		gc := e.GraphQLFilter()
+		if err := checkConditionInts(r.table.Model, gc); err != nil {
 			return err
 		}
-		if old == nil {
-			return errorf("delete %s %s: %w", r.table.Model.Name, keyString(key), ErrNotFound)
-		}
-		if cond.Expr().Kind != predicate.KindTrue {
-			stored, err := r.decode(old)
-			if err != nil {
-				return err
-			}
-			if !cond.Match(stored) {
-				return errorf("delete %s %s: %w (%s)", r.table.Model.Name, keyString(key), ErrConditionFailed, cond)
-			}
-		}
-		if c := cond.Expr(); c.Kind != predicate.KindTrue && tx.store.cfg.outbox {
-			// The backend checks the condition too, on its copy.
-			gc := c.GraphQLFilter()
-			if err := checkConditionInts(r.table.Model, gc); err != nil {
-				return err
-			}
-			tx.conds = map[string]map[string]any{string(k): gc}
-			defer func() { tx.conds = nil }()
-		}
-		return tx.deleteTree(r.table, k, old, false, map[string]bool{})
-	})
+		c.conds = map[string]map[string]any{string(k): gc}
+	}
+	_, err = c.run(ctx, nil)
+	return err
 }
 
-// DeleteWhere deletes every record matching p, with their children, in one
-// transaction, and returns how many records matched.
+// DeleteWhere deletes every record matching p, with their children, and
+// returns how many records matched and were deleted (a match deleted as
+// the child of another counts once, as a child).
+//
+// The delete is one transaction when it fits in one (see Store.Batch).
+// More is deleted in several transactions, each record's children before
+// it, so a crash or error part way leaves some of the matches (and
+// children) deleted and no record without its parent. A match that no
+// longer matches p when its transaction runs is left. An error part way
+// is a *PartialDeleteError, returned with the number of matches deleted.
+// Inside Batch the delete is always the batch's.
 func (r *Repo[T]) DeleteWhere(ctx context.Context, p predicate.Predicate[T]) (int, error) {
 	if err := r.begin(ctx); err != nil {
 		return 0, err
 	}
-	var n int
-	err := r.write(ctx, func(tx *Txn) error {
-		n = 0
-		var keys, datas [][]byte
-		q := r.Query().Where(p)
-		err := q.scan(tx.btx, func(key, data []byte, _ *T) (bool, error) {
-			keys = append(keys, bytes.Clone(key))
-			datas = append(datas, data)
+	c := &cascade[T]{r: r, cond: p}
+	return c.run(ctx, func(tx *Txn) error {
+		c.roots = c.roots[:0]
+		return r.Query().Where(p).scan(tx.btx, func(key, data []byte, _ *T) (bool, error) {
+			c.roots = append(c.roots, root{key: bytes.Clone(key), data: data})
 			return true, nil
 		})
-		if err != nil {
-			return err
-		}
-		visited := map[string]bool{}
-		var recs []doomed
-		for i := range keys {
-			if visited[string(keys[i])] {
-				continue // already gone with a parent
-			}
-			if err := collectTree(tx.btx, r.table, keys[i], datas[i], visited, &recs); err != nil {
-				return err
-			}
-			n++
-		}
-		return tx.deleteAll(recs, false)
 	})
-	return n, err
-}
-
-// deleteTree deletes the record under key with its hasOne and hasMany
-// children, children first, each once.
-func (tx *Txn) deleteTree(t *engine.Table, key, old []byte, fromSync bool, visited map[string]bool) error {
-	var recs []doomed
-	if err := collectTree(tx.btx, t, key, old, visited, &recs); err != nil {
-		return err
-	}
-	return tx.deleteAll(recs, fromSync)
-}
-
-// doomed is a record a delete removes.
-type doomed struct {
-	t         *engine.Table
-	key, data []byte
-	row       engine.Row
-}
-
-// collectTree appends the record under key and its hasOne and hasMany
-// children to out, children first, each once. It only reads: every
-// iterator of a read-write transaction copies and sorts the transaction's
-// pending writes, so deleting while walking the tree would make a cascade
-// quadratic in its size.
-func collectTree(txn storage.Txn, t *engine.Table, key, old []byte, visited map[string]bool, out *[]doomed) error {
-	if visited[string(key)] {
-		return nil
-	}
-	visited[string(key)] = true
-	rw, err := t.Project(old)
-	if err != nil {
-		return err
-	}
-	for _, l := range t.Children {
-		err := l.Related(txn, rw, func(ck, cd []byte) error {
-			return collectTree(txn, l.To, ck, cd, visited, out)
-		})
-		if err != nil {
-			return err
-		}
-	}
-	*out = append(*out, doomed{t: t, key: key, data: old, row: rw})
-	return nil
 }
 
 // deleteAll deletes recs, in order, with their index entries.
