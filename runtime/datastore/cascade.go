@@ -17,8 +17,10 @@ import (
 // the roots last. Trying first rather than counting first: the count of
 // entries a delete writes depends on the outbox (a pending create is
 // dropped, an update merged) and on Badger's own accounting, so only
-// Badger knows whether it fits; a delete too big pays one failed attempt,
-// a delete that fits pays nothing.
+// Badger knows whether it fits; a delete that fits pays nothing. The one
+// count that is sure: every record deleted is at least two writes (the
+// record, its sync metadata), so a first walk that finds more records than
+// half of Badger's limit stops there and goes to chunks without writing.
 //
 // Each chunk re-reads in its own transaction what it deletes, so a record
 // changed since the walk is deleted with its current index entries and a
@@ -73,6 +75,7 @@ func (c *cascade[T]) run(ctx context.Context, scan func(*Txn) error) (int, error
 		res, err := c.chunk(r.txn, 0, 0)
 		return res.roots, err
 	}
+	maxCount, _ := r.store.db.TxnLimits()
 	var res chunkResult
 	fitted := 0
 	err := r.store.update(ctx, func(tx *Txn) error {
@@ -82,21 +85,40 @@ func (c *cascade[T]) run(ctx context.Context, scan func(*Txn) error) (int, error
 			}
 		}
 		var err error
-		res, err = c.chunk(tx, 0, 0)
+		res, err = c.chunk(tx, 0, -int(maxCount/2))
 		if errors.Is(err, storage.ErrTxnTooBig) {
 			// deleteAll adds an event per record once all its writes
-			// are in: what fits is the first guess at a chunk's size.
+			// are in: what fits is the first guess at a chunk's size
+			// (none when the walk stopped before writing).
 			fitted = len(tx.events)
 		}
 		return err
 	})
 	switch {
 	case errors.Is(err, storage.ErrTxnTooBig):
+		if fitted == 0 {
+			fitted = c.guess(maxCount)
+		}
 		return c.chunked(ctx, fitted)
 	case err != nil:
 		return 0, err
 	}
 	return res.roots, nil
+}
+
+// guess returns how many records a chunk may hold when no attempt has
+// said: Badger's limit of writes over the most one record deletes (the
+// record, its sync metadata and index entries, four outbox writes), so
+// that nearly always it fits.
+func (c *cascade[T]) guess(maxCount int64) int {
+	per := 2
+	for _, t := range c.r.store.eng.Tables {
+		per = max(per, 2+len(t.Indexes))
+	}
+	if c.r.store.cfg.outbox {
+		per += 4
+	}
+	return int(maxCount) * 9 / 10 / per
 }
 
 // chunked deletes the cascade in transactions of at most limit records
@@ -140,8 +162,12 @@ func (c *cascade[T]) chunked(ctx context.Context, limit int) (int, error) {
 // after its children, up to limit records (0: no limit). When the limit
 // falls inside a tree it deletes the part of the tree walked so far, which
 // holds no record without all of its children, and the next chunk resumes
-// at that tree's root.
+// at that tree's root. A negative limit is a whole delete's: it fails
+// with storage.ErrTxnTooBig, writing nothing, when the trees hold more
+// than -limit records.
 func (c *cascade[T]) chunk(tx *Txn, from, limit int) (chunkResult, error) {
+	whole := limit < 0
+	limit = max(limit, -limit)
 	r := c.r
 	t := r.table
 	res := chunkResult{next: from}
@@ -179,6 +205,9 @@ func (c *cascade[T]) chunk(tx *Txn, from, limit int) (chunkResult, error) {
 		}
 		err := collectTree(tx.btx, t, rt.key, data, visited, &recs, limit)
 		if errors.Is(err, errChunkFull) {
+			if whole {
+				return res, errorf("delete %s: more than %d records: %w", t.Model.Name, limit, storage.ErrTxnTooBig)
+			}
 			break
 		}
 		if err != nil {

@@ -259,13 +259,16 @@ func TestE2EDeleteWhereOverTxnLimit(t *testing.T) {
 	countDeletes(t, commentEvents, deletedComments, "comment")
 }
 
-// TestE2ECascadeOverTxnLimit deletes a blog with 1,500 posts, 500 comments
-// and 500 join rows, more than one transaction holds: everything goes,
-// each child's delete queued before its parent's, the blog's last.
+// TestE2ECascadeOverTxnLimit deletes a blog with 900 posts, 300 comments
+// and 300 join rows, more than one transaction holds: everything goes,
+// each child's delete queued before its parent's, the blog's last. (With
+// fewer records than half of Badger's limit of writes, the first attempt
+// gets as far as writing; the other tests' deletes are larger and go to
+// chunks from the walk.)
 func TestE2ECascadeOverTxnLimit(t *testing.T) {
 	ctx := context.Background()
 	ds, s := openSmallTxn(t)
-	const n = 1500
+	const n = 900
 	tr := seedBlogTree(t, s, n, func(int) string { return "t" })
 
 	err := ds.Batch(ctx, func(tx *blogm.Tx) error { return tx.Blog.DeleteKey(ctx, "big") })
@@ -534,4 +537,66 @@ func TestE2EChunkedDeleteRacesWriters(t *testing.T) {
 		}
 	}
 	t.Logf("%d posts moved away from the delete", movedN)
+}
+
+// TestE2EChunkSizeAdapts deletes with DeleteWhere 800 posts created
+// locally (their pending creates are dropped: few writes each) whose keys
+// come first, then 200 synced posts with a comment and a join row each
+// (more writes per record): chunks sized on the first attempt, which got
+// through light records only, are too big for the heavy ones and shrink.
+func TestE2EChunkSizeAdapts(t *testing.T) {
+	ctx := context.Background()
+	ds, s := openSmallTxn(t)
+	for i := 0; i < 800; i += 200 {
+		must(t, ds.Batch(ctx, func(tx *blogm.Tx) error {
+			for j := i; j < i+200; j++ {
+				if err := tx.Post.Save(ctx, &blogm.Post{ID: fmt.Sprintf("a%03d", j), Title: "gone"}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+	}
+	var posts, comments, joins []map[string]any
+	for i := range 200 {
+		id := fmt.Sprintf("b%03d", i)
+		posts = append(posts, map[string]any{"id": id, "title": "gone"})
+		comments = append(comments, map[string]any{"id": "c" + id, "content": "c", "postCommentsId": id})
+		joins = append(joins, map[string]any{"id": "j" + id, "postId": id, "tagId": "tag"})
+	}
+	applyAll(t, s, "Tag", []map[string]any{{"id": "tag", "label": "tag"}})
+	applyAll(t, s, "Post", posts)
+	applyAll(t, s, "Comment", comments)
+	applyAll(t, s, "PostTags", joins)
+	var sizes []int
+	datastore.SetChunkDoneForTest(s, func(n int) { sizes = append(sizes, n) })
+
+	n, err := ds.Post.DeleteWhere(ctx, post.Title.Eq("gone"))
+	if err != nil || n != 1000 {
+		t.Fatalf("DeleteWhere = %d, %v; want 1000", n, err)
+	}
+	t.Logf("records per transaction %v", sizes)
+	if len(sizes) < 2 || slices.Min(sizes) >= sizes[0] {
+		t.Errorf("records per transaction %v, want a later one smaller than the first", sizes)
+	}
+	for name, q := range map[string]func(context.Context) (int, error){
+		"posts": ds.Post.Query().Count, "comments": ds.Comment.Query().Count, "joins": ds.PostTags.Query().Count,
+	} {
+		if got, err := q(ctx); got != 0 || err != nil {
+			t.Errorf("%s left: %d, %v", name, got, err)
+		}
+	}
+	pos := deletesQueued(t, s)
+	if len(pos) != 600 {
+		t.Errorf("%d deletes queued, want 600 (the synced posts, comments and join rows)", len(pos))
+	}
+	for _, p := range posts {
+		id := p["id"].(string)
+		for _, child := range []string{"Comment c" + id, "PostTags j" + id} {
+			if pos[child] > pos["Post "+id] {
+				t.Errorf("%s queued after its post", child)
+			}
+		}
+	}
+	checkIndexes(t, ds)
 }
