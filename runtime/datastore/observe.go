@@ -351,6 +351,24 @@ func (r *Repo[T]) ObserveQuery(ctx context.Context, q *Query[T]) <-chan Snapshot
 		ready := q.snapshot(items, synced)
 		var timer <-chan time.Time
 		pending := 0
+		// fold applies the queued changes to items; it reports whether the
+		// queue closed.
+		fold := func() (closed bool) {
+			evs, _, closed := qu.take()
+			for _, ev := range evs {
+				v, err := r.decode(ev.data)
+				if err != nil {
+					continue
+				}
+				if ev.op == OpDelete || !pred.Match(v) {
+					delete(items, string(ev.key))
+				} else {
+					items[string(ev.key)] = v
+				}
+				pending++
+			}
+			return closed
+		}
 		for {
 			var send chan<- Snapshot[T]
 			var snap Snapshot[T]
@@ -365,20 +383,7 @@ func (r *Repo[T]) ObserveQuery(ctx context.Context, q *Query[T]) <-chan Snapshot
 			case send <- snap:
 				ready = nil
 			case <-qu.wake:
-				evs, _, closed := qu.take()
-				for _, ev := range evs {
-					v, err := r.decode(ev.data)
-					if err != nil {
-						continue
-					}
-					if ev.op == OpDelete || !pred.Match(v) {
-						delete(items, string(ev.key))
-					} else {
-						items[string(ev.key)] = v
-					}
-					pending++
-				}
-				if closed {
+				if fold() {
 					return
 				}
 				if pending >= r.store.cfg.snapshotCount {
@@ -390,6 +395,12 @@ func (r *Repo[T]) ObserveQuery(ctx context.Context, q *Query[T]) <-chan Snapshot
 				ready, pending, timer = q.snapshot(items, synced), 0, nil
 			case <-syncChange:
 				if now, next := r.store.syncState(model); now != synced {
+					// The sync's writes were queued before it was marked
+					// synced: fold them in first, or the synced snapshot
+					// could miss them.
+					if fold() {
+						return
+					}
 					synced, syncChange = now, next
 					ready, pending, timer = q.snapshot(items, synced), 0, nil
 				} else {
