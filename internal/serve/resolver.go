@@ -295,30 +295,58 @@ func (r *resolver) indexQuery(ctx context.Context, op sdl.Op, f gqlexec.Field) (
 	return r.keyQuery(ctx, op.Model, op.Index.Name, op.Index.Fields, f)
 }
 
-// Field resolves relation fields of model objects: belongsTo and hasOne by
-// key, hasMany as a connection.
-func (r *resolver) Field(ctx context.Context, typeName string, parent map[string]any, f gqlexec.Field) (any, error) {
+// PeekField answers, for the executor, the fields Field answers from the
+// parent alone: those that are not relations, and relations whose key in
+// the parent is null (a post's blog when it has none), which in a sync
+// page is every item.
+func (r *resolver) PeekField(typeName string, parent map[string]any, name string) (any, bool) {
+	fd, target := r.relation(typeName, name)
+	if target == nil {
+		return nil, true
+	}
+	for _, k := range fd.Relation.Keys {
+		if parent[k] == nil {
+			return noRelated(fd), true
+		}
+	}
+	return nil, false
+}
+
+// relation returns field name of model typeName and the model it relates
+// to; target is nil when the field is not a relation to a served model.
+func (r *resolver) relation(typeName, name string) (fd *meta.Field, target *meta.Model) {
 	m := r.s.models[typeName]
 	if m == nil {
 		return nil, nil
 	}
-	fd := m.Field(f.Name)
+	fd = m.Field(name)
 	if fd == nil || fd.Relation == nil {
 		return nil, nil
 	}
-	rel := fd.Relation
-	target := r.s.models[rel.Model]
+	return fd, r.s.models[fd.Relation.Model]
+}
+
+// noRelated is the value of relation field fd when its key is null.
+func noRelated(fd *meta.Field) any {
+	if fd.IsList {
+		return connection([]any{}, "", 0)
+	}
+	return nil
+}
+
+// Field resolves relation fields of model objects: belongsTo and hasOne by
+// key, hasMany as a connection.
+func (r *resolver) Field(ctx context.Context, typeName string, parent map[string]any, f gqlexec.Field) (any, error) {
+	fd, target := r.relation(typeName, f.Name)
 	if target == nil {
 		return nil, nil
 	}
+	rel := fd.Relation
 	vals := make([]any, len(rel.Keys))
 	for i, k := range rel.Keys {
 		vals[i] = parent[k]
 		if vals[i] == nil {
-			if fd.IsList {
-				return connection([]any{}, "", 0), nil
-			}
-			return nil, nil
+			return noRelated(fd), nil
 		}
 	}
 	pk := target.PrimaryKey.Fields()
