@@ -102,18 +102,26 @@ func (r *resolver) limitOf(args map[string]any) (int, error) {
 }
 
 func filterArg(args map[string]any, name string) (map[string]any, error) {
+	m, _, err := compiledFilterArg(args, name)
+	return m, err
+}
+
+// compiledFilterArg is filterArg with the filter compiled (nil when it is
+// absent or null), for a page to match its items against.
+func compiledFilterArg(args map[string]any, name string) (map[string]any, *filter.Filter, error) {
 	v, ok := args[name]
 	if !ok || v == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, appsync.Errorf(appsync.BadRequest, "%s must be an object", name)
+		return nil, nil, appsync.Errorf(appsync.BadRequest, "%s must be an object", name)
 	}
-	if err := filter.Validate(m); err != nil {
-		return nil, appsync.Errorf(appsync.BadRequest, "%s: %v", name, err)
+	f, err := filter.Compile(m)
+	if err != nil {
+		return nil, nil, appsync.Errorf(appsync.BadRequest, "%s: %v", name, err)
 	}
-	return m, nil
+	return m, f, nil
 }
 
 func stringArg(args map[string]any, name string) string {
@@ -203,6 +211,8 @@ type listing struct {
 	acc   *auth.Access
 	limit int
 	flt   map[string]any
+	// match is flt compiled once for the page's items (nil: no filter).
+	match *filter.Filter
 }
 
 func (r *resolver) listing(m *meta.Model, op auth.Operation, args map[string]any) (listing, error) {
@@ -214,11 +224,11 @@ func (r *resolver) listing(m *meta.Model, op auth.Operation, args map[string]any
 	if err != nil {
 		return listing{}, err
 	}
-	flt, err := filterArg(args, "filter")
+	flt, match, err := compiledFilterArg(args, "filter")
 	if err != nil {
 		return listing{}, err
 	}
-	return listing{op: op, acc: acc, limit: limit, flt: flt}, nil
+	return listing{op: op, acc: acc, limit: limit, flt: flt, match: match}, nil
 }
 
 // page turns the store's answer to a sync or list read into the items the
@@ -237,11 +247,7 @@ func (r *resolver) page(m *meta.Model, l listing, field string, tok pageToken, p
 		if !l.acc.Allows(item) {
 			continue
 		}
-		ok, err := filter.Match(l.flt, item)
-		if err != nil {
-			return nil, "", appsync.Errorf(appsync.BadRequest, "filter: %v", err)
-		}
-		if ok {
+		if l.match.Match(item) {
 			items = append(items, auth.Redact(m, item, l.op, r.id))
 		}
 	}
