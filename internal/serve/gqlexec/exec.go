@@ -221,6 +221,8 @@ type fieldGroup struct {
 	one    [1]*ast.Field // fields' first array, saving an allocation
 
 	sub map[string][]*fieldGroup // sub-selection groups by concrete type name
+	// keyJSON is key as a JSON string and a colon, once it is needed.
+	keyJSON []byte
 	// typeDef is the definition of typeOf's named type, the last one
 	// completeValue looked up for the group.
 	typeOf   *ast.Type
@@ -627,8 +629,11 @@ func (x *execution) executeObject(obj *ast.Definition, g *fieldGroup, v any) boo
 		if i > 0 {
 			x.buf = append(x.buf, ',')
 		}
-		x.buf = appendString(x.buf, sg.key)
-		x.buf = append(x.buf, ':')
+		if sg.keyJSON == nil {
+			// Written once per item of a list: encoded once.
+			sg.keyJSON = append(appendString(nil, sg.key), ':')
+		}
+		x.buf = append(x.buf, sg.keyJSON...)
 		if sg.name == "__typename" {
 			x.buf = appendString(x.buf, obj.Name)
 			continue
