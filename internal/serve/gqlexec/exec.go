@@ -221,12 +221,12 @@ type fieldGroup struct {
 	one    [1]*ast.Field // fields' first array, saving an allocation
 
 	sub map[string][]*fieldGroup // sub-selection groups by concrete type name
-	// keyJSON is key as a JSON string and a colon, once it is needed.
-	keyJSON []byte
-	// typeDef is the definition of typeOf's named type, the last one
-	// completeValue looked up for the group.
-	typeOf   *ast.Type
-	typeDef  *ast.Definition
+	// keyJSON is key as a JSON string and a colon, and named the
+	// definition of def's named type (nil for __typename), both set when
+	// the group is made: every item of a list needs them again, and a
+	// group is only read once collected.
+	keyJSON  []byte
+	named    *ast.Definition
 	argsDone bool
 	argVals  map[string]any
 	argsErr  error
@@ -300,10 +300,14 @@ func (c *collector) walk(ss ast.SelectionSet) {
 			}
 			g := c.newGroup(len(ss)) // zero: set field by field, not copied whole
 			g.key, g.keyv, g.name, g.parent = key, key, s.Name, obj
+			g.keyJSON = append(appendString(make([]byte, 0, len(key)+3), key), ':')
 			g.one[0] = s
 			g.fields = g.one[:]
 			if s.Name != "__typename" {
 				g.def = obj.Fields.ForName(s.Name)
+				if g.def != nil {
+					g.named = x.e.schema.Types[g.def.Type.Name()]
+				}
 			}
 			if c.groups == nil {
 				c.groups = make([]*fieldGroup, 0, len(ss))
@@ -523,11 +527,9 @@ func (x *execution) completeValue(t *ast.Type, g *fieldGroup, v any) bool {
 	if t.Elem != nil {
 		return x.completeList(t, g, v)
 	}
-	def := g.typeDef
-	if g.typeOf != t {
-		// Every item of a list asks again for the same type.
+	def := g.named
+	if def == nil || def.Name != t.NamedType {
 		def = x.e.schema.Types[t.NamedType]
-		g.typeOf, g.typeDef = t, def
 	}
 	if def == nil {
 		x.fieldError(g, fmt.Sprintf("unknown type %s", t.NamedType))
@@ -628,10 +630,6 @@ func (x *execution) executeObject(obj *ast.Definition, g *fieldGroup, v any) boo
 	for i, sg := range groups {
 		if i > 0 {
 			x.buf = append(x.buf, ',')
-		}
-		if sg.keyJSON == nil {
-			// Written once per item of a list: encoded once.
-			sg.keyJSON = append(appendString(nil, sg.key), ':')
 		}
 		x.buf = append(x.buf, sg.keyJSON...)
 		if sg.name == "__typename" {
