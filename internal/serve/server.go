@@ -148,7 +148,7 @@ type Server struct {
 	names  map[string]string
 	secret []byte
 
-	renders  renderCache
+	renders renderCache
 	// respBufs are response buffers (*[]byte) reused across requests: a
 	// sync page of 1,000 items is some 300 KB.
 	respBufs sync.Pool
