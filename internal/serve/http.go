@@ -91,7 +91,17 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		s.writes.Add(1)
 		defer s.writes.Done()
 	}
-	resp := s.exec.Execute(ctx, prepared, &resolver{s: s, id: id})
+	bufp, _ := s.respBufs.Get().(*[]byte)
+	if bufp == nil {
+		bufp = new([]byte)
+	}
+	resp, out := s.exec.ExecuteAppend(ctx, prepared, &resolver{s: s, id: id}, append((*bufp)[:0], dataPrefix...))
+	defer func() {
+		if cap(out) <= maxPooledResponse {
+			*bufp = out[:0]
+			s.respBufs.Put(bufp)
+		}
+	}()
 	errs = resp.Errors
 	status := http.StatusOK
 	for _, e := range resp.Errors {
@@ -103,7 +113,14 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	writeJSON(w, status, resp)
+	if len(resp.Errors) == 0 && len(out) == len(dataPrefix)+len(resp.Data) {
+		// The data follows the prefix in out: the body goes out in one
+		// piece, without a copy.
+		out = append(out, '}')
+		writeBody(w, status, out)
+	} else {
+		writeJSON(w, status, resp)
+	}
 	if s.log.Enabled(ctx, slog.LevelDebug) {
 		s.log.Debug("request", "op", prepared.Kind, "name", prepared.Name, "fields", rootFields(prepared), "errors", len(resp.Errors), "took", time.Since(start))
 	}
@@ -198,6 +215,14 @@ func lowerHeaders(h http.Header) map[string]string {
 	}
 	return out
 }
+
+// dataPrefix opens a response body without errors; the executor writes
+// the data after it.
+const dataPrefix = `{"data":`
+
+// maxPooledResponse is the largest response buffer kept for reuse: one
+// that a rare huge response grew is left to the garbage collector.
+const maxPooledResponse = 4 << 20
 
 func writeErrors(w http.ResponseWriter, status int, errs ...*appsync.Error) {
 	writeJSON(w, status, &appsync.Response{Errors: errs})

@@ -102,18 +102,26 @@ func (r *resolver) limitOf(args map[string]any) (int, error) {
 }
 
 func filterArg(args map[string]any, name string) (map[string]any, error) {
+	m, _, err := compiledFilterArg(args, name)
+	return m, err
+}
+
+// compiledFilterArg is filterArg with the filter compiled (nil when it is
+// absent or null), for a page to match its items against.
+func compiledFilterArg(args map[string]any, name string) (map[string]any, *filter.Filter, error) {
 	v, ok := args[name]
 	if !ok || v == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, appsync.Errorf(appsync.BadRequest, "%s must be an object", name)
+		return nil, nil, appsync.Errorf(appsync.BadRequest, "%s must be an object", name)
 	}
-	if err := filter.Validate(m); err != nil {
-		return nil, appsync.Errorf(appsync.BadRequest, "%s: %v", name, err)
+	f, err := filter.Compile(m)
+	if err != nil {
+		return nil, nil, appsync.Errorf(appsync.BadRequest, "%s: %v", name, err)
 	}
-	return m, nil
+	return m, f, nil
 }
 
 func stringArg(args map[string]any, name string) string {
@@ -203,6 +211,8 @@ type listing struct {
 	acc   *auth.Access
 	limit int
 	flt   map[string]any
+	// match is flt compiled once for the page's items (nil: no filter).
+	match *filter.Filter
 }
 
 func (r *resolver) listing(m *meta.Model, op auth.Operation, args map[string]any) (listing, error) {
@@ -214,11 +224,11 @@ func (r *resolver) listing(m *meta.Model, op auth.Operation, args map[string]any
 	if err != nil {
 		return listing{}, err
 	}
-	flt, err := filterArg(args, "filter")
+	flt, match, err := compiledFilterArg(args, "filter")
 	if err != nil {
 		return listing{}, err
 	}
-	return listing{op: op, acc: acc, limit: limit, flt: flt}, nil
+	return listing{op: op, acc: acc, limit: limit, flt: flt, match: match}, nil
 }
 
 // page turns the store's answer to a sync or list read into the items the
@@ -237,11 +247,7 @@ func (r *resolver) page(m *meta.Model, l listing, field string, tok pageToken, p
 		if !l.acc.Allows(item) {
 			continue
 		}
-		ok, err := filter.Match(l.flt, item)
-		if err != nil {
-			return nil, "", appsync.Errorf(appsync.BadRequest, "filter: %v", err)
-		}
-		if ok {
+		if l.match.Match(item) {
 			items = append(items, auth.Redact(m, item, l.op, r.id))
 		}
 	}
@@ -295,30 +301,58 @@ func (r *resolver) indexQuery(ctx context.Context, op sdl.Op, f gqlexec.Field) (
 	return r.keyQuery(ctx, op.Model, op.Index.Name, op.Index.Fields, f)
 }
 
-// Field resolves relation fields of model objects: belongsTo and hasOne by
-// key, hasMany as a connection.
-func (r *resolver) Field(ctx context.Context, typeName string, parent map[string]any, f gqlexec.Field) (any, error) {
+// PeekField answers, for the executor, the fields Field answers from the
+// parent alone: those that are not relations, and relations whose key in
+// the parent is null (a post's blog when it has none), which in a sync
+// page is every item.
+func (r *resolver) PeekField(typeName string, parent map[string]any, name string) (any, bool) {
+	fd, target := r.relation(typeName, name)
+	if target == nil {
+		return nil, true
+	}
+	for _, k := range fd.Relation.Keys {
+		if parent[k] == nil {
+			return noRelated(fd), true
+		}
+	}
+	return nil, false
+}
+
+// relation returns field name of model typeName and the model it relates
+// to; target is nil when the field is not a relation to a served model.
+func (r *resolver) relation(typeName, name string) (fd *meta.Field, target *meta.Model) {
 	m := r.s.models[typeName]
 	if m == nil {
 		return nil, nil
 	}
-	fd := m.Field(f.Name)
+	fd = m.Field(name)
 	if fd == nil || fd.Relation == nil {
 		return nil, nil
 	}
-	rel := fd.Relation
-	target := r.s.models[rel.Model]
+	return fd, r.s.models[fd.Relation.Model]
+}
+
+// noRelated is the value of relation field fd when its key is null.
+func noRelated(fd *meta.Field) any {
+	if fd.IsList {
+		return connection([]any{}, "", 0)
+	}
+	return nil
+}
+
+// Field resolves relation fields of model objects: belongsTo and hasOne by
+// key, hasMany as a connection.
+func (r *resolver) Field(ctx context.Context, typeName string, parent map[string]any, f gqlexec.Field) (any, error) {
+	fd, target := r.relation(typeName, f.Name)
 	if target == nil {
 		return nil, nil
 	}
+	rel := fd.Relation
 	vals := make([]any, len(rel.Keys))
 	for i, k := range rel.Keys {
 		vals[i] = parent[k]
 		if vals[i] == nil {
-			if fd.IsList {
-				return connection([]any{}, "", 0), nil
-			}
-			return nil, nil
+			return noRelated(fd), nil
 		}
 	}
 	pk := target.PrimaryKey.Fields()

@@ -36,6 +36,18 @@ type Resolver interface {
 	Field(ctx context.Context, typeName string, parent map[string]any, f Field) (any, error)
 }
 
+// FieldPeeker is what a Resolver may add to answer a field from its parent
+// map alone, such as a relation whose key is null, without the Field its
+// Field method takes: building one copies the response path, an
+// allocation for every item of a list.
+type FieldPeeker interface {
+	// PeekField returns the value Field would return for field name of
+	// parent, an object of type typeName, and true, when that value
+	// follows from parent alone and is not an error; else false, and
+	// Field is called.
+	PeekField(typeName string, parent map[string]any, name string) (any, bool)
+}
+
 // Execute runs op and returns the response: data shaped by the selection
 // sets, errors with path and locations. Root fields run one after another
 // in document order, which gives mutations the serial order the spec asks
@@ -45,11 +57,23 @@ type Resolver interface {
 // ErrorType, Data and ErrorInfo; any other becomes an InternalFailure
 // carrying err.Error().
 func (e *Executor) Execute(ctx context.Context, op *Operation, r Resolver) *appsync.Response {
+	resp, _ := e.ExecuteAppend(ctx, op, r, make([]byte, 0, 512))
+	return resp
+}
+
+// ExecuteAppend is Execute writing the data after buf's contents, so a
+// caller can reuse one buffer across requests (a page of 1,000 items grows
+// a fresh one from 512 bytes through a dozen copies) and put its own bytes
+// before the data. It returns the response and buf extended; when the
+// response has no errors, its Data is out[len(buf):]. The response's Data
+// may share out's array: it is valid until the caller reuses out.
+func (e *Executor) ExecuteAppend(ctx context.Context, op *Operation, r Resolver, buf []byte) (resp *appsync.Response, out []byte) {
 	root, aerr := e.rootType(op)
 	if aerr != nil {
-		return &appsync.Response{Errors: []*appsync.Error{aerr}}
+		return &appsync.Response{Errors: []*appsync.Error{aerr}}, buf
 	}
 	x := e.newExecution(ctx, op, r)
+	x.buf, x.start = buf, len(buf)
 	groups := x.collect(root, op.Def.SelectionSet)
 	x.buf = append(x.buf, '{')
 	for i, g := range groups {
@@ -61,11 +85,11 @@ func (e *Executor) Execute(ctx context.Context, op *Operation, r Resolver) *apps
 		x.path = append(x.path[:0], pathElem{key: g.key, keyv: g.keyv})
 		v, err := x.resolveRoot(root, g)
 		if !x.finish(g, v, err) {
-			return x.response(false)
+			return x.response(false), x.buf
 		}
 	}
 	x.buf = append(x.buf, '}')
-	return x.response(true)
+	return x.response(true), x.buf
 }
 
 // SubscriptionField returns the one root field of a subscription operation,
@@ -99,6 +123,7 @@ func (e *Executor) Render(ctx context.Context, op *Operation, value any, r Resol
 	if err != nil {
 		return &appsync.Response{Errors: []*appsync.Error{appsync.Errorf(appsync.BadRequest, "%v", err)}}
 	}
+	x.buf = make([]byte, 0, 512)
 	x.buf = append(x.buf, '{')
 	x.buf = appendString(x.buf, g.key)
 	x.buf = append(x.buf, ':')
@@ -151,13 +176,15 @@ func (e *Executor) rootType(op *Operation) (*ast.Definition, *appsync.Error) {
 
 // execution is the state of one Execute or Render call.
 type execution struct {
-	e    *Executor
-	ctx  context.Context
-	op   *Operation
-	r    Resolver
-	buf  []byte
-	errs []*appsync.Error
-	path []pathElem // response path of the value being completed
+	e   *Executor
+	ctx context.Context
+	op  *Operation
+	r   Resolver
+	buf []byte
+	// start is where the data starts in buf (see ExecuteAppend).
+	start int
+	errs  []*appsync.Error
+	path  []pathElem // response path of the value being completed
 	// calls counts Resolver calls, for Options.MaxResolverCalls.
 	calls int
 	// halt, once set, stops the execution: the response is data null
@@ -166,7 +193,7 @@ type execution struct {
 }
 
 func (e *Executor) newExecution(ctx context.Context, op *Operation, r Resolver) *execution {
-	return &execution{e: e, ctx: ctx, op: op, r: r, buf: make([]byte, 0, 512)}
+	return &execution{e: e, ctx: ctx, op: op, r: r}
 }
 
 // response returns the result; ok false means null propagated to the root.
@@ -174,7 +201,7 @@ func (x *execution) response(ok bool) *appsync.Response {
 	if x.halt != nil {
 		return &appsync.Response{Data: json.RawMessage("null"), Errors: []*appsync.Error{x.halt}}
 	}
-	data := json.RawMessage(x.buf)
+	data := json.RawMessage(x.buf[x.start:])
 	if !ok {
 		data = json.RawMessage("null")
 	}
@@ -193,7 +220,13 @@ type fieldGroup struct {
 	fields []*ast.Field
 	one    [1]*ast.Field // fields' first array, saving an allocation
 
-	sub      map[string][]*fieldGroup // sub-selection groups by concrete type name
+	sub map[string][]*fieldGroup // sub-selection groups by concrete type name
+	// keyJSON is key as a JSON string and a colon, and named the
+	// definition of def's named type (nil for __typename), both set when
+	// the group is made: every item of a list needs them again, and a
+	// group is only read once collected.
+	keyJSON  []byte
+	named    *ast.Definition
 	argsDone bool
 	argVals  map[string]any
 	argsErr  error
@@ -267,10 +300,14 @@ func (c *collector) walk(ss ast.SelectionSet) {
 			}
 			g := c.newGroup(len(ss)) // zero: set field by field, not copied whole
 			g.key, g.keyv, g.name, g.parent = key, key, s.Name, obj
+			g.keyJSON = append(appendString(make([]byte, 0, len(key)+3), key), ':')
 			g.one[0] = s
 			g.fields = g.one[:]
 			if s.Name != "__typename" {
 				g.def = obj.Fields.ForName(s.Name)
+				if g.def != nil {
+					g.named = x.e.schema.Types[g.def.Type.Name()]
+				}
 			}
 			if c.groups == nil {
 				c.groups = make([]*fieldGroup, 0, len(ss))
@@ -456,7 +493,7 @@ func (x *execution) complete(t *ast.Type, g *fieldGroup, v any) bool {
 	}
 	start := len(x.buf)
 	if x.completeValue(t, g, v) {
-		if len(x.buf) > x.e.opts.MaxResponseBytes {
+		if len(x.buf)-x.start > x.e.opts.MaxResponseBytes {
 			// Checked as each value completes, so the buffer outgrows the
 			// limit by one leaf at most.
 			x.stop(g, "the response is larger than %d bytes, the maximum: ask for fewer items or fields", x.e.opts.MaxResponseBytes)
@@ -490,7 +527,10 @@ func (x *execution) completeValue(t *ast.Type, g *fieldGroup, v any) bool {
 	if t.Elem != nil {
 		return x.completeList(t, g, v)
 	}
-	def := x.e.schema.Types[t.NamedType]
+	def := g.named
+	if def == nil || def.Name != t.NamedType {
+		def = x.e.schema.Types[t.NamedType]
+	}
 	if def == nil {
 		x.fieldError(g, fmt.Sprintf("unknown type %s", t.NamedType))
 		return false
@@ -591,8 +631,7 @@ func (x *execution) executeObject(obj *ast.Definition, g *fieldGroup, v any) boo
 		if i > 0 {
 			x.buf = append(x.buf, ',')
 		}
-		x.buf = appendString(x.buf, sg.key)
-		x.buf = append(x.buf, ':')
+		x.buf = append(x.buf, sg.keyJSON...)
 		if sg.name == "__typename" {
 			x.buf = appendString(x.buf, obj.Name)
 			continue
@@ -629,6 +668,11 @@ func (x *execution) executeObject(obj *ast.Definition, g *fieldGroup, v any) boo
 func (x *execution) resolveField(obj *ast.Definition, parent map[string]any, g *fieldGroup) (any, error) {
 	if err := x.admit(g); err != nil {
 		return nil, err
+	}
+	if p, ok := x.r.(FieldPeeker); ok {
+		if v, ok := p.PeekField(obj.Name, parent, g.name); ok {
+			return v, nil
+		}
 	}
 	f, err := x.field(g)
 	if err != nil {

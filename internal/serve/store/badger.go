@@ -750,8 +750,20 @@ func (s *Badger) raiseFloor() (int64, *batch, error) {
 // cursor (nil: from the start), at most limit (> 0) of them. Next is nil
 // exactly when no record follows.
 func (s *Badger) Scan(ctx context.Context, model string, cursor []byte, limit int) (Page, error) {
-	d, err := s.readRecords(ctx, "scan", model, cursor, limit)
-	return d.page(), err
+	var page Page
+	next, err := s.readRecords(ctx, "scan", model, cursor, limit, func(rec Record, _ int64) {
+		if page.Records == nil {
+			// Sized for a full page, up to a sync page of 1,000: grown
+			// record by record, it would copy itself a dozen times.
+			page.Records = make([]Record, 0, min(limit, 1000))
+		}
+		page.Records = append(page.Records, rec)
+	})
+	if err != nil {
+		return Page{}, err
+	}
+	page.Next = next
+	return page, nil
 }
 
 // Changes reads model's change log for since <= LastChangedAt < until in

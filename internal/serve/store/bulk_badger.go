@@ -186,25 +186,32 @@ func (s *Badger) ImportEpoch(ctx context.Context) (int64, error) {
 // Dump reads model's records in key order with their tombstone expiry;
 // cursors are Scan's.
 func (s *Badger) Dump(ctx context.Context, model string, cursor []byte, limit int) (DumpPage, error) {
-	return s.readRecords(ctx, "dump", model, cursor, limit)
+	var page DumpPage
+	next, err := s.readRecords(ctx, "dump", model, cursor, limit, func(rec Record, expireAt int64) {
+		page.Records = append(page.Records, Loaded{Record: rec, ExpireAt: expireAt})
+	})
+	page.Next = next
+	return page, err
 }
 
-// readRecords is Scan and Dump (op names which in errors): model's
-// records in key order after cursor, with their tombstone expiry.
-func (s *Badger) readRecords(ctx context.Context, op, model string, cursor []byte, limit int) (DumpPage, error) {
+// readRecords is Scan and Dump (op names which in errors): it hands add
+// model's records in key order after cursor, at most limit of them, with
+// their tombstone expiry, and returns the cursor of the next page (nil
+// when none follows).
+func (s *Badger) readRecords(ctx context.Context, op, model string, cursor []byte, limit int, add func(rec Record, expireAt int64)) (next []byte, _ error) {
 	if err := s.begin(ctx); err != nil {
-		return DumpPage{}, err
+		return nil, err
 	}
 	defer s.ops.Done()
 	if limit <= 0 {
-		return DumpPage{}, fmt.Errorf("store: %s %s: limit %d, want > 0", op, model, limit)
+		return nil, fmt.Errorf("store: %s %s: limit %d, want > 0", op, model, limit)
 	}
 	prefix := modelPrefix(nsRecord, model)
 	start := prefix
 	if cursor != nil {
 		k, err := scanCursor(model, cursor)
 		if err != nil {
-			return DumpPage{}, err
+			return nil, err
 		}
 		start = append(bytes.Clone(k), 0)
 	}
@@ -212,31 +219,32 @@ func (s *Badger) readRecords(ctx context.Context, op, model string, cursor []byt
 	defer txn.Discard()
 	it := txn.Iterate(storage.IterOptions{Prefix: prefix})
 	defer it.Close()
-	var page DumpPage
 	var last []byte
+	n := 0
 	names := make(fieldNames)
 	for it.Seek(start); it.ValidForPrefix(prefix); it.Next() {
-		if len(page.Records) == limit {
-			page.Next = sealCursor(cursorScan, last)
-			break
+		if n == limit {
+			return sealCursor(cursorScan, last), nil
 		}
-		var rec Loaded
+		var rec Record
+		var expireAt int64
 		err := it.Value(func(v []byte) error {
 			r, err := decodeRow(v)
 			if err != nil {
 				return err
 			}
-			rec.Record, err = r.recordNames(model, names)
+			rec, err = r.recordNames(model, names)
 			if r.deleted {
-				rec.ExpireAt = r.expireAt
+				expireAt = r.expireAt
 			}
 			return err
 		})
 		if err != nil {
-			return DumpPage{}, fmt.Errorf("store: %s %s: %w", op, model, err)
+			return nil, fmt.Errorf("store: %s %s: %w", op, model, err)
 		}
-		page.Records = append(page.Records, rec)
+		add(rec, expireAt)
+		n++
 		last = it.KeyCopy(last)
 	}
-	return page, nil
+	return nil, nil
 }
