@@ -2,7 +2,6 @@ package serve
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,7 +56,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The work stops when the response could no longer be written.
-	ctx, cancel := context.WithDeadline(r.Context(), start.Add(s.cfg.WriteTimeout))
+	ctx, cancel := withLazyDeadline(r.Context(), start.Add(s.cfg.WriteTimeout))
 	defer cancel()
 	req, err := decodeRequest(body, s.names)
 	if err != nil {
