@@ -203,7 +203,7 @@ type fieldGroup struct {
 	fields []*ast.Field
 	one    [1]*ast.Field // fields' first array, saving an allocation
 
-	subMu sync.Mutex                // serialises additions to sub
+	subMu sync.Mutex               // serialises additions to sub
 	sub   atomic.Pointer[subEntry] // sub-selection groups by concrete type
 }
 
