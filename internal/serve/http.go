@@ -2,7 +2,6 @@ package serve
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,9 +56,9 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The work stops when the response could no longer be written.
-	ctx, cancel := context.WithDeadline(r.Context(), start.Add(s.cfg.WriteTimeout))
+	ctx, cancel := withLazyDeadline(r.Context(), start.Add(s.cfg.WriteTimeout))
 	defer cancel()
-	req, err := decodeRequest(body, s.names)
+	req, err := decodeRequest(body, s.names, &s.queries)
 	if err != nil {
 		fail(http.StatusBadRequest, appsync.Errorf(appsync.MalformedHTTPRequest, "%v", err))
 		return
@@ -151,13 +150,14 @@ func readBody(rd io.Reader, declared, limit int64) ([]byte, error) {
 
 // decodeRequest parses a GraphQL request body. Numbers in variables stay
 // json.Number so integers keep their exact value. The usual body is read by
-// decodeRequestFast (names as it takes them); the rest by encoding/json.
-func decodeRequest(body []byte, names map[string]string) (appsync.Request, error) {
+// decodeRequestFast (names and qc as it takes them); the rest by
+// encoding/json.
+func decodeRequest(body []byte, names map[string]string, qc *queryCache) (appsync.Request, error) {
 	var req appsync.Request
 	if len(bytes.TrimSpace(body)) == 0 {
 		return req, errors.New("empty request body: want a JSON object with a query")
 	}
-	req, ok := decodeRequestFast(body, names)
+	req, ok := decodeRequestFast(body, names, qc)
 	if !ok {
 		// Anything the fast decoder leaves, errors included, is decoded
 		// as it always was.

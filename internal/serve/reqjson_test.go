@@ -87,7 +87,7 @@ var requestBodies = []struct {
 // the same way.
 func TestDecodeRequestFastMatchesEncodingJSON(t *testing.T) {
 	for _, c := range requestBodies {
-		got, ok := decodeRequestFast([]byte(c.body), testNames)
+		got, ok := decodeRequestFast([]byte(c.body), testNames, nil)
 		if ok != c.fast {
 			t.Errorf("%q: fast decoder took it: %v, want %v", c.body, ok, c.fast)
 			continue
@@ -95,7 +95,7 @@ func TestDecodeRequestFastMatchesEncodingJSON(t *testing.T) {
 		if !ok {
 			continue
 		}
-		if plain, _ := decodeRequestFast([]byte(c.body), nil); !reflect.DeepEqual(plain, got) {
+		if plain, _ := decodeRequestFast([]byte(c.body), nil, nil); !reflect.DeepEqual(plain, got) {
 			t.Errorf("%q: interned keys change the result:\n%#v\n%#v", c.body, got, plain)
 		}
 		want, err := decodeStd([]byte(c.body))
@@ -124,13 +124,13 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{`{"query":"  "}`, `request has no "query"`},
 		{`[]`, "request body is not a GraphQL JSON request: json: cannot unmarshal array into Go value of type appsync.Request"},
 	} {
-		_, err := decodeRequest([]byte(c.body), testNames)
+		_, err := decodeRequest([]byte(c.body), testNames, nil)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: error %v, want %q", c.body, err, c.want)
 		}
 	}
 	// A body encoding/json takes that the fast decoder leaves still works.
-	req, err := decodeRequest([]byte(`{"QUERY":"{ a }","variables":{"s":"\ud83d\ude00"}}`), testNames)
+	req, err := decodeRequest([]byte(`{"QUERY":"{ a }","variables":{"s":"\ud83d\ude00"}}`), testNames, nil)
 	if err != nil || req.Query != "{ a }" || req.Variables["s"] != "😀" {
 		t.Errorf("case-insensitive key and escaped surrogates: %#v, %v", req, err)
 	}
@@ -142,8 +142,15 @@ func FuzzDecodeRequestFast(f *testing.F) {
 	for _, c := range requestBodies {
 		f.Add([]byte(c.body))
 	}
+	// One cache for every body: a body whose query text was seen before
+	// must decode as it would without the cache.
+	var qc queryCache
 	f.Fuzz(func(t *testing.T, body []byte) {
-		got, ok := decodeRequestFast(body, testNames)
+		got, ok := decodeRequestFast(body, testNames, &qc)
+		plain, plainOK := decodeRequestFast(body, testNames, nil)
+		if ok != plainOK || !reflect.DeepEqual(got, plain) {
+			t.Fatalf("%q: with the query cache %v %#v, without %v %#v", body, ok, got, plainOK, plain)
+		}
 		if !ok {
 			return
 		}
@@ -155,4 +162,45 @@ func FuzzDecodeRequestFast(f *testing.F) {
 			t.Fatalf("%q:\nfast %#v\nstd  %#v", body, got, want)
 		}
 	})
+}
+
+// TestDecodeRequestQueryCache checks that a body decodes the same with the
+// query cache, before and after its query text is in it, bodies that share
+// a query text but differ after it included.
+func TestDecodeRequestQueryCache(t *testing.T) {
+	bodies := []string{
+		`{"query":"q","variables":{"a":1}}`,
+		`{"query":"q"}`,
+		`{"query":"q" }`,
+		`{"query":"q","query":"r"}`,
+		`{"query":"q",}`,
+		`{"query":"q"} {}`,
+		`{"query":"q"`,
+		`{"query":"q","Query":"r"}`,
+		`{"query":"q","operationName":"Op","variables":null}`,
+		`{"query":"q\"","variables":{}}`,
+		`{"query":"q\\","variables":{}}`,
+		`{"query":"q\n"}`,
+		`{"query":"q\u000a"}`,
+	}
+	for _, c := range requestBodies {
+		bodies = append(bodies, c.body)
+	}
+	var qc queryCache
+	for round := range 2 {
+		for _, body := range bodies {
+			got, ok := decodeRequestFast([]byte(body), testNames, &qc)
+			want, wantOK := decodeRequestFast([]byte(body), testNames, nil)
+			if ok != wantOK || !reflect.DeepEqual(got, want) {
+				t.Errorf("round %d, %q: with the cache %v %#v, without %v %#v", round, body, ok, got, wantOK, want)
+			}
+		}
+	}
+	if len(qc.m) == 0 {
+		t.Error("no query was cached")
+	}
+	// The escaped and the plain newline are two texts of one query.
+	if q1, _ := qc.get([]byte(`q\n`)); q1 != "q\n" {
+		t.Errorf(`cached q\n is %q`, q1)
+	}
 }

@@ -145,8 +145,10 @@ type Server struct {
 	stored map[string][]*meta.Field
 	// names holds the API's input field and argument names, for the
 	// request decoder (read-only after New).
-	names  map[string]string
-	secret []byte
+	names map[string]string
+	// queries caches the request decoder's queries (queryCache).
+	queries queryCache
+	secret  []byte
 
 	renders renderCache
 	// respBufs are response buffers (*[]byte) reused across requests: a

@@ -65,6 +65,11 @@ type Filter struct {
 // Model<T>ConditionInput or ModelSubscription<T>FilterInput value). A nil
 // or empty filter matches everything. A malformed filter returns an *Error.
 func Match(filter map[string]any, item map[string]any) (bool, error) {
+	if len(filter) == 0 {
+		// No condition (a mutation without one, every create of a
+		// client): nothing to compile, and it matches everything.
+		return true, nil
+	}
 	f, err := Compile(filter)
 	if err != nil {
 		return false, err

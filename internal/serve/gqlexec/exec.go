@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -74,7 +76,7 @@ func (e *Executor) ExecuteAppend(ctx context.Context, op *Operation, r Resolver,
 	}
 	x := e.newExecution(ctx, op, r)
 	x.buf, x.start = buf, len(buf)
-	groups := x.collect(root, op.Def.SelectionSet)
+	groups := x.rootGroups(root)
 	x.buf = append(x.buf, '{')
 	for i, g := range groups {
 		if i > 0 {
@@ -190,6 +192,11 @@ type execution struct {
 	// halt, once set, stops the execution: the response is data null
 	// with this error alone.
 	halt *appsync.Error
+	// argc holds the groups' coerced arguments (args), in argBuf until it
+	// outgrows it; argm indexes them once there are many.
+	argc   []argEntry
+	argBuf [2]argEntry
+	argm   map[*fieldGroup]int
 }
 
 func (e *Executor) newExecution(ctx context.Context, op *Operation, r Resolver) *execution {
@@ -209,8 +216,11 @@ func (x *execution) response(ok bool) *appsync.Response {
 }
 
 // fieldGroup is the fields of one response key in a selection set, merged
-// as the spec's CollectFields does. Groups are built once per execution and
-// per concrete type, and cache what every list item would otherwise redo.
+// as the spec's CollectFields does. Groups are built once per concrete type
+// (per execution, or once for every execution of a static document: see
+// plan.go), and cache what every list item would otherwise redo. Once
+// collected a group is only read, but for sub, which is safe to fill
+// concurrently.
 type fieldGroup struct {
 	key    string
 	keyv   any // key boxed once, for the paths handed to resolvers
@@ -220,16 +230,14 @@ type fieldGroup struct {
 	fields []*ast.Field
 	one    [1]*ast.Field // fields' first array, saving an allocation
 
-	sub map[string][]*fieldGroup // sub-selection groups by concrete type name
+	subMu sync.Mutex               // serialises additions to sub
+	sub   atomic.Pointer[subEntry] // sub-selection groups by concrete type
 	// keyJSON is key as a JSON string and a colon, and named the
 	// definition of def's named type (nil for __typename), both set when
 	// the group is made: every item of a list needs them again, and a
-	// group is only read once collected.
-	keyJSON  []byte
-	named    *ast.Definition
-	argsDone bool
-	argVals  map[string]any
-	argsErr  error
+	// group is only read once collected (plans share it between requests).
+	keyJSON []byte
+	named   *ast.Definition
 }
 
 // selections returns the merged sub-selection of the group.
@@ -355,15 +363,27 @@ func findGroup(groups []*fieldGroup, byKey map[string]*fieldGroup, key string) *
 
 // subGroups returns the groups of g's merged sub-selection for type obj.
 func (x *execution) subGroups(g *fieldGroup, obj *ast.Definition) []*fieldGroup {
-	if gs, ok := g.sub[obj.Name]; ok {
+	if gs, ok := g.subFor(obj.Name); ok {
 		return gs
 	}
-	gs := x.collect(obj, g.selections())
-	if g.sub == nil {
-		g.sub = make(map[string][]*fieldGroup, 1)
+	g.subMu.Lock()
+	defer g.subMu.Unlock()
+	if gs, ok := g.subFor(obj.Name); ok {
+		return gs // another execution collected them meanwhile
 	}
-	g.sub[obj.Name] = gs
+	gs := x.collect(obj, g.selections())
+	g.sub.Store(&subEntry{typ: obj.Name, groups: gs, next: g.sub.Load()})
 	return gs
+}
+
+// subFor returns the sub-selection groups collected for type typ.
+func (g *fieldGroup) subFor(typ string) ([]*fieldGroup, bool) {
+	for e := g.sub.Load(); e != nil; e = e.next {
+		if e.typ == typ {
+			return e.groups, true
+		}
+	}
+	return nil, false
 }
 
 // included evaluates @skip and @include.
@@ -402,15 +422,38 @@ func (x *execution) applies(obj *ast.Definition, cond string) bool {
 	return false
 }
 
-// args returns the group's coerced arguments, computed once.
+// args returns the group's coerced arguments, computed once per execution
+// (they depend on its variables; the group may be shared).
 func (x *execution) args(g *fieldGroup) (map[string]any, error) {
-	if !g.argsDone {
-		g.argsDone = true
-		if g.def != nil {
-			g.argVals, g.argsErr = coerceArgs(x.e.schema, g.def.Arguments, g.fields[0].Arguments, x.op.Variables)
+	if g.def == nil {
+		return nil, nil
+	}
+	if x.argm != nil {
+		if i, ok := x.argm[g]; ok {
+			return x.argc[i].vals, x.argc[i].err
+		}
+	} else {
+		for i := range x.argc {
+			if x.argc[i].g == g {
+				return x.argc[i].vals, x.argc[i].err
+			}
 		}
 	}
-	return g.argVals, g.argsErr
+	vals, err := coerceArgs(x.e.schema, g.def.Arguments, g.fields[0].Arguments, x.op.Variables)
+	if x.argc == nil {
+		x.argc = x.argBuf[:0]
+	}
+	x.argc = append(x.argc, argEntry{g: g, vals: vals, err: err})
+	switch n := len(x.argc); {
+	case n == 16:
+		x.argm = make(map[*fieldGroup]int, 32)
+		for i, a := range x.argc {
+			x.argm[a.g] = i
+		}
+	case n > 16:
+		x.argm[g] = n - 1
+	}
+	return vals, err
 }
 
 // field returns the Field handed to a resolver.

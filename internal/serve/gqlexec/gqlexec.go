@@ -95,11 +95,12 @@ type Executor struct {
 	docs docCache
 }
 
-// docCache is a bounded map of validated documents. A validated document is
-// never modified again, so it is shared between requests.
+// docCache is a bounded map of validated documents, with their plans
+// (plan.go). A validated document is never modified again, so it is shared
+// between requests.
 type docCache struct {
 	mu sync.Mutex
-	m  map[string]*ast.QueryDocument
+	m  map[string]*cachedDoc
 }
 
 const (
@@ -107,13 +108,13 @@ const (
 	docCacheMaxBytes = 64 << 10
 )
 
-func (c *docCache) get(q string) *ast.QueryDocument {
+func (c *docCache) get(q string) *cachedDoc {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.m[q]
 }
 
-func (c *docCache) put(q string, doc *ast.QueryDocument) {
+func (c *docCache) put(q string, doc *cachedDoc) {
 	if len(q) > docCacheMaxBytes {
 		return
 	}
@@ -122,7 +123,7 @@ func (c *docCache) put(q string, doc *ast.QueryDocument) {
 	if c.m == nil || len(c.m) >= docCacheEntries {
 		// Dropping everything is crude but bounded; a working set of
 		// documents refills it at once.
-		c.m = make(map[string]*ast.QueryDocument)
+		c.m = make(map[string]*cachedDoc)
 	}
 	c.m[q] = doc
 }
@@ -153,6 +154,8 @@ type Operation struct {
 	Doc       *ast.QueryDocument
 	Def       *ast.OperationDefinition
 	Variables map[string]any // coerced
+
+	plan *opPlan // the shared plan of Def, nil when none (plan.go)
 }
 
 // Prepare parses and validates req: it picks the operation named by
@@ -173,10 +176,10 @@ func (e *Executor) Prepare(req appsync.Request) (op *Operation, errs []*appsync.
 	if strings.TrimSpace(req.Query) == "" {
 		return nil, []*appsync.Error{appsync.Errorf(appsync.ValidationError, "the request has no query")}
 	}
-	doc := e.docs.get(req.Query)
-	if doc == nil {
-		var err error
-		if doc, err = parser.ParseQueryWithTokenLimit(&ast.Source{Name: "request", Input: req.Query}, e.opts.MaxTokens); err != nil {
+	cached := e.docs.get(req.Query)
+	if cached == nil {
+		doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Name: "request", Input: req.Query}, e.opts.MaxTokens)
+		if err != nil {
 			return nil, e.parseErrors(err)
 		}
 		// Validation costs more than linear time in some shapes (repeated
@@ -190,8 +193,10 @@ func (e *Executor) Prepare(req appsync.Request) (op *Operation, errs []*appsync.
 		if gerrs := validator.ValidateWithRules(e.schema, doc, e.rules); len(gerrs) > 0 {
 			return nil, fromGQLErrors(gerrs)
 		}
-		e.docs.put(req.Query, doc)
+		cached = newCachedDoc(doc)
+		e.docs.put(req.Query, cached)
 	}
+	doc := cached.doc
 	def, aerr := selectOperation(doc, req.OperationName)
 	if aerr != nil {
 		return nil, []*appsync.Error{aerr}
@@ -206,6 +211,7 @@ func (e *Executor) Prepare(req appsync.Request) (op *Operation, errs []*appsync.
 		Doc:       doc,
 		Def:       def,
 		Variables: vars,
+		plan:      cached.plan(def),
 	}, nil
 }
 
