@@ -178,7 +178,7 @@ func (o Options) badgerOptions(dir string) badger.Options {
 		// compaction out of the burst met 1.5×: 2 MiB memtables, plain
 		// 1 MiB tables (the flush builder then fits its first 2 MiB
 		// buffer) and level-0 compaction at 30 tables went from 22 MB at
-		// 10,000 to 29-32 MB at 100,000, but took ~30% more client CPU
+		// 10,000 to 29-34 MB at 100,000, but took 14-30% more client CPU
 		// per record (a flush and a table file per 2 MiB, more GC
 		// cycles), postponed the compaction rather than shrank it (30
 		// overlapping tables merged at once) and left reads up to 30
