@@ -175,7 +175,7 @@ func (o Options) badgerOptions(dir string) badger.Options {
 		// no longer read each record of a fresh page (h18mem): 4 MiB
 		// still peaked at 111 MB at 100,000 (a quarter of the records/s:
 		// writes stalled on level 0) and 2 MiB at 175 MB. Only keeping
-		// compaction out of the burst met 1.5×: 2 MiB memtables, plain
+		// compaction out of the burst met 1.5× (5 runs of 6): 2 MiB, plain
 		// 1 MiB tables (the flush builder then fits its first 2 MiB
 		// buffer) and level-0 compaction at 30 tables went from 22 MB at
 		// 10,000 to 29-34 MB at 100,000, but took 14-30% more client CPU
