@@ -171,7 +171,21 @@ func (o Options) badgerOptions(dir string) badger.Options {
 		// 75-83 MB to anywhere between 56 and 145 MB (more flushes feed
 		// more compactions) and the client's CPU per record rose by
 		// 15-100%; the one run at 56 MB (4 MiB, plain tables) took
-		// 24 µs per record against 13.
+		// 24 µs per record against 13. Re-measured once the base sync
+		// no longer read each record of a fresh page (h18mem): 4 MiB
+		// still peaked at 111 MB at 100,000 (a quarter of the records/s:
+		// writes stalled on level 0) and 2 MiB at 175 MB. Only keeping
+		// compaction out of the burst met 1.5× (5 runs of 6): 2 MiB, plain
+		// 1 MiB tables (the flush builder then fits its first 2 MiB
+		// buffer) and level-0 compaction at 30 tables went from 22 MB at
+		// 10,000 to 29-34 MB at 100,000, but took 14-30% more client CPU
+		// per record (a flush and a table file per 2 MiB, more GC
+		// cycles), postponed the compaction rather than shrank it (30
+		// overlapping tables merged at once) and left reads up to 30
+		// level-0 tables to probe. A 2 MiB memtable also caps a
+		// transaction (a sync page) at ~315 KiB and 3,276 entries: a page
+		// of 1,000 blog Posts fits, but at 1 MiB the sync never reached
+		// Ready, so larger records or more indexes would not fit.
 		bo.MemTableSize = 8 << 20
 		bo.NumMemtables = 3
 		// Level-0 tables overlap, so every read may probe each one; with
