@@ -2,6 +2,7 @@ package syncengine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -9,6 +10,7 @@ import (
 	"github.com/dsgen/dsgen/runtime/appsync/client"
 	"github.com/dsgen/dsgen/runtime/datastore"
 	"github.com/dsgen/dsgen/runtime/meta"
+	"github.com/dsgen/dsgen/runtime/storage"
 )
 
 // syncAll runs every model's sync query, at most Parallel models at once.
@@ -158,14 +160,21 @@ func (e *Engine) syncModel(ctx context.Context, m *meta.Model, parents <-chan st
 			opts = append(opts, datastore.SeenIn(startedAt))
 		}
 		more := page.NextToken != "" && items+len(page.Items) < limit
+		lastOpts := opts
 		if more {
 			// The position after the page is stored with it, so a sync
 			// cut short resumes at the first page not applied.
 			token = page.NextToken
 			md.SyncStartedAt, md.SyncNextToken, md.SyncFull = &startedAt, &token, full
-			opts = append(opts, datastore.WithModelMetadata(md))
+			lastOpts = append(opts[:len(opts):len(opts)], datastore.WithModelMetadata(md))
 		}
-		res, err := e.store.ApplyRemote(ctx, m.Name, page.Items, opts...)
+		res, err := applyInParts(len(page.Items), func(lo, hi int, last bool) (datastore.ApplyResult, error) {
+			o := opts
+			if last {
+				o = lastOpts
+			}
+			return e.store.ApplyRemote(ctx, m.Name, page.Items[lo:hi], o...)
+		})
 		if err != nil {
 			return fmt.Errorf("sync %s: %w", m.Name, err)
 		}
@@ -241,4 +250,33 @@ func (e *Engine) prefetch(ctx context.Context, m *meta.Model, args client.SyncAr
 		cancel()
 		<-done
 	}
+}
+
+// applyInParts applies the n records of a page with apply, in one call
+// when they fit one local transaction. A page whose bytes pass what one
+// transaction may hold (storage.ErrTxnTooBig: large records, or a small
+// memtable preset) is split in halves, again as needed, in order; only the
+// call for the last part has last set, so the position after the page is
+// stored with it and a sync cut short part way applies the page again,
+// which is harmless: a record already stored at its version is left as it
+// is. The results of the parts are added up.
+func applyInParts(n int, apply func(lo, hi int, last bool) (datastore.ApplyResult, error)) (datastore.ApplyResult, error) {
+	var part func(lo, hi int, last bool) (datastore.ApplyResult, error)
+	part = func(lo, hi int, last bool) (datastore.ApplyResult, error) {
+		res, err := apply(lo, hi, last)
+		if err == nil || !errors.Is(err, storage.ErrTxnTooBig) || hi-lo < 2 {
+			return res, err
+		}
+		mid := lo + (hi-lo)/2
+		first, err := part(lo, mid, false)
+		if err != nil {
+			return first, err
+		}
+		second, err := part(mid, hi, last)
+		second.Applied += first.Applied
+		second.Skipped += first.Skipped
+		second.Rejected = append(first.Rejected, second.Rejected...)
+		return second, err
+	}
+	return part(0, n, true)
 }
