@@ -124,7 +124,7 @@ func (e *Engine) syncModel(ctx context.Context, m *meta.Model, parents <-chan st
 	}
 	items, applied, truncated := 0, 0, false
 	pages, stop := e.prefetch(ctx, m, client.SyncArgs{
-		Filter: filter, Limit: e.cfg.SyncPageSize, NextToken: token, LastSync: lastSync,
+		Filter: filter, Limit: e.cfg.SyncPageSize, NextToken: token, LastSync: lastSync, RawItems: true,
 	})
 	defer stop()
 	select {
@@ -157,7 +157,8 @@ func (e *Engine) syncModel(ctx context.Context, m *meta.Model, parents <-chan st
 		if full {
 			opts = append(opts, datastore.SeenIn(startedAt))
 		}
-		more := page.NextToken != "" && items+len(page.Items) < limit
+		n := len(page.Items) + len(page.RawItems)
+		more := page.NextToken != "" && items+n < limit
 		if more {
 			// The position after the page is stored with it, so a sync
 			// cut short resumes at the first page not applied.
@@ -165,14 +166,19 @@ func (e *Engine) syncModel(ctx context.Context, m *meta.Model, parents <-chan st
 			md.SyncStartedAt, md.SyncNextToken, md.SyncFull = &startedAt, &token, full
 			opts = append(opts, datastore.WithModelMetadata(md))
 		}
-		res, err := e.store.ApplyRemote(ctx, m.Name, page.Items, opts...)
+		var res datastore.ApplyResult
+		if page.RawItems != nil {
+			res, err = e.store.ApplyRemoteJSON(ctx, m.Name, page.RawItems, opts...)
+		} else {
+			res, err = e.store.ApplyRemote(ctx, m.Name, page.Items, opts...)
+		}
 		if err != nil {
 			return fmt.Errorf("sync %s: %w", m.Name, err)
 		}
 		for _, r := range res.Rejected {
 			e.log.Warn("the backend sent a record that does not fit the schema", "model", m.Name, "error", r)
 		}
-		items += len(page.Items)
+		items += n
 		applied += res.Applied
 		if page.NextToken == "" {
 			break

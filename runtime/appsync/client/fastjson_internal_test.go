@@ -88,3 +88,65 @@ func BenchmarkDecodeSyncPage(b *testing.B) {
 		}
 	})
 }
+
+// TestFastSyncPageRawMatches checks that fastSyncPageRaw takes only pages
+// fastSyncPage takes, and that its records decode to fastSyncPage's
+// (null items left out).
+func TestFastSyncPageRawMatches(t *testing.T) {
+	bodies := []string{
+		`{"data":{"syncPosts":null},"errors":[{"message":"no"}]}`,
+		`{"data":{"syncPosts":{"items":[{"id":"a"}],"nextToken":null,"startedAt":1}},"errors":[]}`,
+		`{"data":{"syncPosts":{"items":null,"nextToken":null,"startedAt":1}}}`,
+		`{"data":{"syncPosts":{"items":[],"nextToken":7,"startedAt":1}}}`,
+		`{"data":{"syncPosts":{"items":[],"nextToken":null,"startedAt":"1"}}}`,
+		`{"data":{"syncPosts":{"items":[],"nextToken":null,"startedAt":1.5}}}`,
+		`{"data":{"syncPosts":{"items":[1],"nextToken":null,"startedAt":1}}}`,
+		`{"data":{"syncPosts":{"items":[{"a":tru}],"nextToken":null,"startedAt":1}}}`,
+		`{"data":{"syncPosts":{"items":[],"startedAt":1}}}`,
+		`{"data":{"syncPosts":{"items":[],"nextToken":null,"startedAt":1,"x":1}}}`,
+		`{"data":{"syncPosts":{"items":[],"nextToken":null,"startedAt":1}}} x`,
+		`{"Data":{"syncPosts":{"items":[],"nextToken":null,"startedAt":1}}}`,
+		`{"data":{"syncPosts":{"items":[{"id":"a"},null],"nextToken":"t","startedAt":5}}}`,
+		`{"data":{"other":[1,{"x":null}],"syncPosts":{"startedAt":5,"nextToken":null,"items":[]}}}`,
+		` { "data" : { "syncPosts" : { "items" : [ { "id" : "a\u00e9" , "n" : [ 1 , { } ] } , null , { } ] , "nextToken" : "t\"" , "startedAt" : -5 } } } `,
+		`{"data":{"syncPosts":{"items":[{"id":"p1","title":"H\u00e9 \"x\" ✓","rating":4,"score":-0.5e+3,"tags":["a"],"meta":{"x":null},"_version":1,"_deleted":false},null],"nextToken":null,"startedAt":1714521600000}}}`,
+	}
+	took := 0
+	for _, in := range bodies {
+		raw, rnext, rstarted, rok := fastSyncPageRaw([]byte(in), "syncPosts")
+		items, next, started, ok := fastSyncPage([]byte(in), "syncPosts")
+		if !rok {
+			continue
+		}
+		took++
+		if !ok {
+			t.Errorf("fastSyncPageRaw(%s) took a page fastSyncPage does not", in)
+			continue
+		}
+		var kept []map[string]any
+		for _, it := range items {
+			if it != nil {
+				kept = append(kept, it)
+			}
+		}
+		var got []map[string]any
+		for _, r := range raw {
+			var m map[string]any
+			d := json.NewDecoder(bytes.NewReader(r))
+			d.UseNumber()
+			if err := d.Decode(&m); err != nil {
+				t.Fatalf("%s: item %s: %v", in, r, err)
+			}
+			got = append(got, m)
+		}
+		if len(got) != len(kept) || (len(got) > 0 && !reflect.DeepEqual(got, kept)) {
+			t.Errorf("%s: raw items %v, want %v", in, got, kept)
+		}
+		if (rnext == nil) != (next == nil) || (next != nil && *rnext != *next) || fmt.Sprint(rstarted) != string(started) {
+			t.Errorf("%s: raw next %v started %d, want %v %s", in, rnext, rstarted, next, started)
+		}
+	}
+	if took != 4 {
+		t.Errorf("fastSyncPageRaw took %d pages, want 4", took)
+	}
+}
