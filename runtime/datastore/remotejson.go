@@ -33,6 +33,9 @@ type jsonRecord struct {
 	// vals holds the text of each field's value in the record being
 	// read (nil: absent).
 	vals [][]byte
+	// hint[k] is the k-th key of the last record and the field it named
+	// (-1: none): the backend writes every record's keys in one order.
+	hint []keyHint
 	enc  codec.Encoder
 }
 
@@ -68,6 +71,7 @@ func (d *jsonRecord) read(raw []byte, it *remoteItem, rk *[]byte, slab *applyPag
 	}
 	clear(d.vals)
 	var version, changed, deleted []byte
+	pos := 0
 	r := jsonread.NewReader(raw, jsonread.Options{})
 	if !r.Byte('{') {
 		return false
@@ -80,13 +84,8 @@ func (d *jsonRecord) read(raw []byte, it *remoteItem, rk *[]byte, slab *applyPag
 			}
 			// Compared before the value is read: k may be a buffer the
 			// value's strings reuse.
-			i := -1
-			for j, f := range d.fields {
-				if string(k) == f.Name {
-					i = j
-					break
-				}
-			}
+			i := d.field(pos, k)
+			pos++
 			var sync *[]byte
 			switch string(k) {
 			case "_version":
@@ -146,6 +145,32 @@ func (d *jsonRecord) read(raw []byte, it *remoteItem, rk *[]byte, slab *applyPag
 	}
 	it.raw, it.data, *rk = raw, data, key
 	return true
+}
+
+// field returns the index in d.fields of the field named k, the pos-th key
+// of a record, or -1.
+func (d *jsonRecord) field(pos int, k []byte) int {
+	if pos < len(d.hint) && string(k) == d.hint[pos].key {
+		return d.hint[pos].field
+	}
+	h := keyHint{key: string(k), field: -1}
+	for j, f := range d.fields {
+		if h.key == f.Name {
+			h.field = j
+			break
+		}
+	}
+	if pos < len(d.hint) {
+		d.hint[pos] = h
+	} else if pos < 2*len(d.fields)+8 { // bounded: keys may be unknown ones
+		d.hint = append(d.hint, h)
+	}
+	return h.field
+}
+
+type keyHint struct {
+	key   string
+	field int
 }
 
 // errNotRead stops a carve when read leaves a record to the map path.
@@ -211,6 +236,9 @@ func (d *jsonRecord) encode(dst []byte) ([]byte, error) {
 func text(v []byte) ([]byte, bool) {
 	if len(v) == 0 || v[0] != '"' {
 		return nil, false
+	}
+	if bytes.IndexByte(v, '\\') < 0 {
+		return v[1 : len(v)-1], true // RawValue checked it
 	}
 	r := jsonread.NewReader(v, jsonread.Options{})
 	return r.StrBytes()
