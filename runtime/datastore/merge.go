@@ -296,16 +296,19 @@ func (y SyncStore) applyRemote(ctx context.Context, model string, n int, read fu
 		}
 		for i := range items {
 			applied, err := tx.applyRemoteKey(t, &items[i], rks[i], false, pg, o.seen)
-			var rej *RemoteRecordError
 			switch {
-			case errors.As(err, &rej):
-				res.Rejected = append(res.Rejected, err)
-			case err != nil:
-				return err
-			case applied:
+			case err == nil && applied:
 				res.Applied++
-			default:
+			case err == nil:
 				res.Skipped++
+			default:
+				// rej only here: errors.As makes it escape, an
+				// allocation per record otherwise.
+				var rej *RemoteRecordError
+				if !errors.As(err, &rej) {
+					return err
+				}
+				res.Rejected = append(res.Rejected, err)
 			}
 		}
 		if mdJSON != nil {
@@ -437,6 +440,8 @@ type applyPage struct {
 	slab []byte
 	// metaPrefix is the page's table's SyncMetaPrefix.
 	metaPrefix []byte
+	// ixKey is indexKey's function, made once per page.
+	ixKey func(ix *engine.Index, r engine.Row) []byte
 }
 
 // carve calls fill with an empty slice of spare capacity from p's slab
@@ -467,6 +472,22 @@ func (p *applyPage) carve(fill func(dst []byte) ([]byte, error)) ([]byte, error)
 func (p *applyPage) key(t *engine.Table, key []any) []byte {
 	rk, _ := p.carve(func(dst []byte) ([]byte, error) { return t.AppendKeyFromValues(dst, key) })
 	return rk
+}
+
+// indexKey returns the index key builder of WriteRecordKeys for t: keys
+// carved from p's slab (nil p: t.IndexKey). A carved key stays valid: the
+// slab is not reused.
+func (p *applyPage) indexKey(t *engine.Table) func(ix *engine.Index, r engine.Row) []byte {
+	if p == nil {
+		return nil
+	}
+	if p.ixKey == nil {
+		p.ixKey = func(ix *engine.Index, r engine.Row) []byte {
+			k, _ := p.carve(func(dst []byte) ([]byte, error) { return t.AppendIndexKey(dst, ix, r), nil })
+			return k
+		}
+	}
+	return p.ixKey
 }
 
 // project is t.Project of data, reusing the row and component buffer of
@@ -603,7 +624,7 @@ func (tx *Txn) applyRemoteKey(t *engine.Table, it *remoteItem, rk []byte, force 
 		}
 		return false, &RemoteRecordError{Model: t.Model.Name, Key: key, Err: err}
 	}
-	if err := t.WriteRecord(tx.btx, rk, data, rw, old); err != nil {
+	if err := t.WriteRecordKeys(tx.btx, rk, data, rw, old, pg.indexKey(t)); err != nil {
 		return false, err
 	}
 	op := OpCreate
