@@ -81,6 +81,13 @@ func BenchmarkDecodeSyncPage(b *testing.B) {
 			}
 		}
 	})
+	b.Run("raw", func(b *testing.B) {
+		for range b.N {
+			if _, _, _, ok := fastSyncPageRaw(body, "syncPosts"); !ok {
+				b.Fatal("not on the fast path")
+			}
+		}
+	})
 	b.Run("encoding-json", func(b *testing.B) {
 		for range b.N {
 			var resp syncResponse
