@@ -326,8 +326,7 @@ type remoteItem struct {
 	m   map[string]any
 	key []any
 	raw []byte
-	// data is the encoded record of a record read from raw; nil for a
-	// tombstone.
+	// data is the encoded record of a record read from raw.
 	data             []byte
 	version, changed int64
 	deleted          bool
