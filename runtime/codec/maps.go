@@ -431,6 +431,11 @@ func decodeList(d *Decoder, s *meta.Schema, f *meta.Field) ([]any, error) {
 
 // checkText reports whether s is a valid value of the AWS scalar typ, as
 // the scalar's Parse function says.
+// CheckText reports whether s is a valid text of the AWS scalar typ
+// (AWSDate, AWSEmail, ...), as EncodeMap checks it; other types are an
+// error.
+func CheckText(typ, s string) error { return checkText(typ, s) }
+
 func checkText(typ, s string) error {
 	var err error
 	switch typ {

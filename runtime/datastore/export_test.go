@@ -2,6 +2,7 @@ package datastore
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/dsgen/dsgen/runtime/storage"
 )
@@ -110,3 +111,26 @@ func SetPageScannedForTest(s *Store, f func()) { s.pageScanned = f }
 // transactions call f after each of them but the last has committed, with
 // how many records it deleted.
 func SetChunkDoneForTest(s *Store, f func(records int)) { s.chunkDone = f }
+
+// DumpForTest returns every key and value the store holds, in key order,
+// each as "key=value" in Go syntax: what tests compare to show that two
+// ways of writing left the same bytes on disk.
+func DumpForTest(ctx context.Context, s *Store) ([]string, error) {
+	if err := s.live(ctx); err != nil {
+		return nil, err
+	}
+	var out []string
+	err := s.db.View(func(txn storage.Txn) error {
+		it := txn.Iterate(storage.IterOptions{})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			v, err := it.ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			out = append(out, fmt.Sprintf("%q=%q", it.Key(), v))
+		}
+		return nil
+	})
+	return out, err
+}

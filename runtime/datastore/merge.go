@@ -205,6 +205,48 @@ type ApplyResult struct {
 // (not its children: their own tombstones arrive separately). Observers see
 // the changes with FromSync set.
 func (y SyncStore) ApplyRemote(ctx context.Context, model string, items []map[string]any, opts ...ApplyOption) (ApplyResult, error) {
+	return y.applyRemote(ctx, model, len(items), func(t *engine.Table, out []remoteItem, rks [][]byte, slab *applyPage) error {
+		// The page's key values share one allocation.
+		values := make([]any, len(items)*len(t.PK))
+		for i, item := range items {
+			v := values[i*len(t.PK) : (i+1)*len(t.PK) : (i+1)*len(t.PK)]
+			out[i] = mapItem(item, t.KeyValuesInto(v, item))
+			rks[i] = slab.key(t, out[i].key)
+		}
+		return nil
+	}, opts)
+}
+
+// ApplyRemoteJSON is ApplyRemote of records given as JSON objects (as
+// client.SyncPage.RawItems holds them), with numbers read as
+// json.Number: the result is ApplyRemote's for the decoded records. A
+// record whose fields are of the common kinds is read straight into its
+// stored form, without a map; any other is decoded and applied as
+// ApplyRemote does. Text that is not a JSON object (or null) fails the
+// page before anything is applied.
+func (y SyncStore) ApplyRemoteJSON(ctx context.Context, model string, items []json.RawMessage, opts ...ApplyOption) (ApplyResult, error) {
+	return y.applyRemote(ctx, model, len(items), func(t *engine.Table, out []remoteItem, rks [][]byte, slab *applyPage) error {
+		rd := newJSONRecord(y.s.schema, t)
+		keys := map[string]string{} // interned by the records decoded
+		for i, raw := range items {
+			if rd.read(raw, &out[i], &rks[i], slab) {
+				continue
+			}
+			m, err := decodeItem(raw, keys)
+			if err != nil {
+				return errorf("%s: record %d of the page: %w", model, i, err)
+			}
+			out[i] = mapItem(m, t.KeyValues(m))
+			rks[i] = slab.key(t, out[i].key)
+		}
+		return nil
+	}, opts)
+}
+
+// applyRemote is ApplyRemote of n records that read fills in, with their
+// record keys (nil for a key that does not parse: applyRemoteKey words it)
+// carved from slab.
+func (y SyncStore) applyRemote(ctx context.Context, model string, n int, read func(t *engine.Table, out []remoteItem, rks [][]byte, slab *applyPage) error, opts []ApplyOption) (ApplyResult, error) {
 	s := y.s
 	var res ApplyResult
 	var o applyOptions
@@ -227,16 +269,11 @@ func (y SyncStore) ApplyRemote(ctx context.Context, model string, items []map[st
 			return res, err
 		}
 	}
-	// The page's key values and record keys share a few allocations.
-	keys := make([][]any, len(items))
-	rks := make([][]byte, len(items))
-	values := make([]any, len(items)*len(t.PK))
+	items := make([]remoteItem, n)
+	rks := make([][]byte, n)
 	var slab applyPage
-	for i, item := range items {
-		v := values[i*len(t.PK) : (i+1)*len(t.PK) : (i+1)*len(t.PK)]
-		keys[i] = t.KeyValuesInto(v, item)
-		// nil on error: applyRemoteKey words it
-		rks[i], _ = slab.carve(func(dst []byte) ([]byte, error) { return t.AppendKeyFromValues(dst, keys[i]) })
+	if err := read(t, items, rks, &slab); err != nil {
+		return res, err
 	}
 	// One ApplyRemote of a model at a time: see pageScan.
 	mu := s.applyMu[model]
@@ -257,18 +294,21 @@ func (y SyncStore) ApplyRemote(ctx context.Context, model string, items []map[st
 		if s.pageScanned != nil {
 			s.pageScanned()
 		}
-		for i, item := range items {
-			applied, err := tx.applyRemoteKey(t, item, keys[i], rks[i], false, pg, o.seen)
-			var rej *RemoteRecordError
+		for i := range items {
+			applied, err := tx.applyRemoteKey(t, &items[i], rks[i], false, pg, o.seen)
 			switch {
-			case errors.As(err, &rej):
-				res.Rejected = append(res.Rejected, err)
-			case err != nil:
-				return err
-			case applied:
+			case err == nil && applied:
 				res.Applied++
-			default:
+			case err == nil:
 				res.Skipped++
+			default:
+				// rej only here: errors.As makes it escape, an
+				// allocation per record otherwise.
+				var rej *RemoteRecordError
+				if !errors.As(err, &rej) {
+					return err
+				}
+				res.Rejected = append(res.Rejected, err)
 			}
 		}
 		if mdJSON != nil {
@@ -277,6 +317,35 @@ func (y SyncStore) ApplyRemote(ctx context.Context, model string, items []map[st
 		return nil
 	})
 	return res, err
+}
+
+// remoteItem is a record from the backend as applyRemoteKey takes it:
+// decoded (m, with its key values), or read from its JSON text (raw)
+// straight into its stored form (data) by jsonRecord.
+type remoteItem struct {
+	m   map[string]any
+	key []any
+	raw []byte
+	// data is the encoded record of a record read from raw.
+	data             []byte
+	version, changed int64
+	deleted          bool
+}
+
+// mapItem is the remoteItem of a decoded record with key values key.
+func mapItem(item map[string]any, key []any) remoteItem {
+	version, _ := scalar.Int64Of(item["_version"])
+	changed, _ := scalar.Int64Of(item["_lastChangedAt"])
+	deleted, _ := item["_deleted"].(bool)
+	return remoteItem{m: item, key: key, version: version, changed: changed, deleted: deleted}
+}
+
+// item returns the record decoded.
+func (it *remoteItem) item() (map[string]any, error) {
+	if it.raw == nil {
+		return it.m, nil
+	}
+	return decodeItem(it.raw, nil)
 }
 
 // minFreshPage is the smallest page pageScan looks at: for fewer records
@@ -354,7 +423,8 @@ func (tx *Txn) applyRemote(t *engine.Table, item map[string]any, force bool, see
 	if err != nil {
 		return false, &RemoteRecordError{Model: t.Model.Name, Key: key, Err: err}
 	}
-	return tx.applyRemoteKey(t, item, key, rk, force, nil, seen)
+	it := mapItem(item, key)
+	return tx.applyRemoteKey(t, &it, rk, force, nil, seen)
 }
 
 // applyPage is what the records of one page share in applyRemoteKey:
@@ -369,6 +439,8 @@ type applyPage struct {
 	slab []byte
 	// metaPrefix is the page's table's SyncMetaPrefix.
 	metaPrefix []byte
+	// ixKey is indexKey's function, made once per page.
+	ixKey func(ix *engine.Index, r engine.Row) []byte
 }
 
 // carve calls fill with an empty slice of spare capacity from p's slab
@@ -392,6 +464,29 @@ func (p *applyPage) carve(fill func(dst []byte) ([]byte, error)) ([]byte, error)
 		p.slab = p.slab[:start+len(b)]
 	}
 	return b[:len(b):len(b)], nil
+}
+
+// key returns the record key of t with key values key, carved from p's
+// slab, or nil when they make no key.
+func (p *applyPage) key(t *engine.Table, key []any) []byte {
+	rk, _ := p.carve(func(dst []byte) ([]byte, error) { return t.AppendKeyFromValues(dst, key) })
+	return rk
+}
+
+// indexKey returns the index key builder of WriteRecordKeys for t: keys
+// carved from p's slab (nil p: t.IndexKey). A carved key stays valid: the
+// slab is not reused.
+func (p *applyPage) indexKey(t *engine.Table) func(ix *engine.Index, r engine.Row) []byte {
+	if p == nil {
+		return nil
+	}
+	if p.ixKey == nil {
+		p.ixKey = func(ix *engine.Index, r engine.Row) []byte {
+			k, _ := p.carve(func(dst []byte) ([]byte, error) { return t.AppendIndexKey(dst, ix, r), nil })
+			return k
+		}
+	}
+	return p.ixKey
 }
 
 // project is t.Project of data, reusing the row and component buffer of
@@ -428,15 +523,13 @@ func (p *applyPage) writeSyncMeta(txn storage.Txn, t *engine.Table, rk []byte, m
 // records had no pending mutation and no sync metadata when the
 // transaction began, and when it is absent, they were not stored either
 // (see pageScan).
-func (tx *Txn) applyRemoteKey(t *engine.Table, item map[string]any, key []any, rk []byte, force bool, pg *applyPage, seen int64) (bool, error) {
+func (tx *Txn) applyRemoteKey(t *engine.Table, it *remoteItem, rk []byte, force bool, pg *applyPage, seen int64) (bool, error) {
 	fresh := pg != nil && pg.fresh
 	if rk == nil {
-		_, err := keyFromValues(t, key)
-		return false, &RemoteRecordError{Model: t.Model.Name, Key: key, Err: err}
+		_, err := keyFromValues(t, it.key)
+		return false, &RemoteRecordError{Model: t.Model.Name, Key: it.key, Err: err}
 	}
-	version, _ := scalar.Int64Of(item["_version"])
-	changed, _ := scalar.Int64Of(item["_lastChangedAt"])
-	deleted, _ := item["_deleted"].(bool)
+	version, changed, deleted := it.version, it.changed, it.deleted
 	var old []byte
 	looked := false // old is the stored record
 	if fresh && !force {
@@ -463,6 +556,10 @@ func (tx *Txn) applyRemoteKey(t *engine.Table, item map[string]any, key []any, r
 			return false, err
 		}
 		if pending {
+			item, err := it.item()
+			if err != nil {
+				return false, err
+			}
 			return false, tx.hold(t, rk, m, item, version, seen)
 		}
 		if m != nil && m.Version >= version {
@@ -498,25 +595,35 @@ func (tx *Txn) applyRemoteKey(t *engine.Table, item map[string]any, key []any, r
 		}
 		return true, writeSyncMeta(tx.btx, t, rk, SyncMeta{Version: version, LastChangedAt: changed, Deleted: true, Seen: seen})
 	}
-	fields := t.Model.Fields
-	data, err := pg.carve(func(dst []byte) ([]byte, error) {
-		return codec.EncodeFields(tx.store.schema, fields, func(i int) (any, bool) {
-			if f := fields[i]; f.Stored() {
-				if v, ok := item[f.Name]; ok {
-					return engine.WireValue(f, v), true
+	data := it.data
+	if it.raw == nil {
+		fields, item := t.Model.Fields, it.m
+		var err error
+		data, err = pg.carve(func(dst []byte) ([]byte, error) {
+			return codec.EncodeFields(tx.store.schema, fields, func(i int) (any, bool) {
+				if f := fields[i]; f.Stored() {
+					if v, ok := item[f.Name]; ok {
+						return engine.WireValue(f, v), true
+					}
 				}
-			}
-			return nil, false
-		}, dst)
-	})
-	if err != nil {
-		return false, &RemoteRecordError{Model: t.Model.Name, Key: key, Err: err}
+				return nil, false
+			}, dst)
+		})
+		if err != nil {
+			return false, &RemoteRecordError{Model: t.Model.Name, Key: it.key, Err: err}
+		}
 	}
 	rw, err := pg.project(t, data)
 	if err != nil {
+		key := it.key
+		if it.raw != nil { // words the error as for the decoded record
+			if item, derr := it.item(); derr == nil {
+				key = t.KeyValues(item)
+			}
+		}
 		return false, &RemoteRecordError{Model: t.Model.Name, Key: key, Err: err}
 	}
-	if err := t.WriteRecord(tx.btx, rk, data, rw, old); err != nil {
+	if err := t.WriteRecordKeys(tx.btx, rk, data, rw, old, pg.indexKey(t)); err != nil {
 		return false, err
 	}
 	op := OpCreate

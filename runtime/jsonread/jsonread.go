@@ -207,9 +207,25 @@ func (r *Reader) array() (any, bool) {
 	}
 }
 
-// number reads a number by JSON's grammar:
-// -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+// number reads a number as Value does.
 func (r *Reader) number() (any, bool) {
+	text, ok := r.numberText()
+	if !ok {
+		return nil, false
+	}
+	if !r.float {
+		return json.Number(text), true
+	}
+	f, err := strconv.ParseFloat(string(text), 64)
+	if err != nil {
+		return nil, false // out of range: encoding/json reports it as an error
+	}
+	return f, true
+}
+
+// numberText reads a number by JSON's grammar and returns its text:
+// -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func (r *Reader) numberText() ([]byte, bool) {
 	b, i := r.b, r.i
 	digits := func() bool {
 		j := i
@@ -243,16 +259,8 @@ func (r *Reader) number() (any, bool) {
 		}
 	}
 	text := b[r.i:i]
-	if !r.float {
-		r.i = i
-		return json.Number(text), true
-	}
-	f, err := strconv.ParseFloat(string(text), 64)
-	if err != nil {
-		return nil, false // out of range: encoding/json reports it as an error
-	}
 	r.i = i
-	return f, true
+	return text, true
 }
 
 // key reads an object key, interned in r.keys.
@@ -279,6 +287,87 @@ func (r *Reader) Str() (string, bool) {
 		return "", false
 	}
 	return string(s), true
+}
+
+// StrBytes reads a string without converting it: the bytes are the
+// input's own when it has no escapes, else a buffer the next string read
+// reuses.
+func (r *Reader) StrBytes() ([]byte, bool) {
+	r.space()
+	return r.strBytes()
+}
+
+// NumberText reads a number and returns its text, as json.Number holds it.
+func (r *Reader) NumberText() ([]byte, bool) {
+	r.space()
+	if r.i >= len(r.b) {
+		return nil, false
+	}
+	return r.numberText()
+}
+
+// Skip reads past one value without building it. It accepts exactly the
+// values Value accepts at the same depth.
+func (r *Reader) Skip() bool {
+	switch c := r.Peek(); {
+	case c == '"':
+		_, ok := r.strBytes()
+		return ok
+	case c == '{' || c == '[':
+		return r.skipNested(c)
+	case c == '-' || (c >= '0' && c <= '9'):
+		if r.float {
+			_, ok := r.number() // range checked
+			return ok
+		}
+		_, ok := r.numberText()
+		return ok
+	}
+	return r.lit("true") || r.lit("false") || r.lit("null")
+}
+
+// RawValue is Skip returning the value's text.
+func (r *Reader) RawValue() ([]byte, bool) {
+	r.space()
+	start := r.i
+	if !r.Skip() {
+		return nil, false
+	}
+	return r.b[start:r.i], true
+}
+
+// skipNested skips an object or array opening with c, as object and array
+// read them.
+func (r *Reader) skipNested(c byte) bool {
+	if r.depth++; r.depth > r.max {
+		return false
+	}
+	defer func() { r.depth-- }()
+	r.i++
+	end := byte(']')
+	if c == '{' {
+		end = '}'
+	}
+	if r.Byte(end) {
+		return true
+	}
+	for {
+		if c == '{' {
+			r.space()
+			if _, ok := r.strBytes(); !ok || !r.Byte(':') {
+				return false
+			}
+		}
+		if !r.Skip() {
+			return false
+		}
+		if r.Byte(end) {
+			return true
+		}
+		if !r.Byte(',') {
+			return false
+		}
+	}
 }
 
 // strBytes reads a string at r.i: b's own bytes when it has no escapes,

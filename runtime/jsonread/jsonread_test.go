@@ -113,3 +113,53 @@ var errTrailing = jsonErr("data after the value")
 type jsonErr string
 
 func (e jsonErr) Error() string { return string(e) }
+
+// TestSkipMatchesParse checks that Skip and RawValue accept exactly what
+// Parse accepts, and that RawValue's text decodes to Parse's value.
+func TestSkipMatchesParse(t *testing.T) {
+	for _, in := range cases {
+		for _, o := range []Options{{}, {Float64: true}} {
+			want, wantOK := Parse([]byte(in), o)
+			r := NewReader([]byte(in), o)
+			raw, ok := r.RawValue()
+			ok = ok && r.End()
+			if ok != wantOK {
+				t.Errorf("RawValue(%q) ok = %v, Parse ok = %v", in, ok, wantOK)
+				continue
+			}
+			if !ok {
+				continue
+			}
+			if got, _ := Parse(raw, o); !reflect.DeepEqual(got, want) {
+				t.Errorf("RawValue(%q) = %q, decodes to %#v, want %#v", in, raw, got, want)
+			}
+			r = NewReader([]byte(in), o)
+			if !r.Skip() || !r.End() {
+				t.Errorf("Skip(%q) failed where Parse succeeds", in)
+			}
+		}
+	}
+}
+
+// TestTokens reads an object key by key with StrBytes and NumberText.
+func TestTokens(t *testing.T) {
+	r := NewReader([]byte(` {"a\u0041" : -1.5e3 , "s":"x\ty"}`), Options{})
+	if !r.Byte('{') {
+		t.Fatal("no {")
+	}
+	if k, ok := r.StrBytes(); !ok || string(k) != "aA" || !r.Byte(':') {
+		t.Fatalf("key %q %v", k, ok)
+	}
+	if n, ok := r.NumberText(); !ok || string(n) != "-1.5e3" || !r.Byte(',') {
+		t.Fatalf("number %q %v", n, ok)
+	}
+	if k, ok := r.StrBytes(); !ok || string(k) != "s" || !r.Byte(':') {
+		t.Fatalf("key %q %v", k, ok)
+	}
+	if s, ok := r.StrBytes(); !ok || string(s) != "x\ty" || !r.Byte('}') || !r.End() {
+		t.Fatalf("string %q %v", s, ok)
+	}
+	if r := NewReader([]byte(`x`), Options{}); func() bool { _, ok := r.NumberText(); return ok }() {
+		t.Error("NumberText(x) ok")
+	}
+}

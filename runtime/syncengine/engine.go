@@ -129,6 +129,7 @@ type localStore interface {
 	FailMutation(ctx context.Context, m *datastore.Mutation, reason string, opts ...datastore.FailOption) error
 	CompleteMutation(ctx context.Context, m *datastore.Mutation, result map[string]any) error
 	ApplyRemote(ctx context.Context, model string, items []map[string]any, opts ...datastore.ApplyOption) (datastore.ApplyResult, error)
+	ApplyRemoteJSON(ctx context.Context, model string, items []json.RawMessage, opts ...datastore.ApplyOption) (datastore.ApplyResult, error)
 	SweepUnseen(ctx context.Context, model string, startedAt int64) (int, error)
 	HasSyncMeta(ctx context.Context, model string) (bool, error)
 	ModelMetadata(ctx context.Context, model string) (datastore.ModelMetadata, error)

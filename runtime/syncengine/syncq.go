@@ -126,7 +126,7 @@ func (e *Engine) syncModel(ctx context.Context, m *meta.Model, parents <-chan st
 	}
 	items, applied, truncated := 0, 0, false
 	pages, stop := e.prefetch(ctx, m, client.SyncArgs{
-		Filter: filter, Limit: e.cfg.SyncPageSize, NextToken: token, LastSync: lastSync,
+		Filter: filter, Limit: e.cfg.SyncPageSize, NextToken: token, LastSync: lastSync, RawItems: true,
 	})
 	defer stop()
 	select {
@@ -159,7 +159,8 @@ func (e *Engine) syncModel(ctx context.Context, m *meta.Model, parents <-chan st
 		if full {
 			opts = append(opts, datastore.SeenIn(startedAt))
 		}
-		more := page.NextToken != "" && items+len(page.Items) < limit
+		n := len(page.Items) + len(page.RawItems)
+		more := page.NextToken != "" && items+n < limit
 		lastOpts := opts
 		if more {
 			// The position after the page is stored with it, so a sync
@@ -168,10 +169,13 @@ func (e *Engine) syncModel(ctx context.Context, m *meta.Model, parents <-chan st
 			md.SyncStartedAt, md.SyncNextToken, md.SyncFull = &startedAt, &token, full
 			lastOpts = append(opts[:len(opts):len(opts)], datastore.WithModelMetadata(md))
 		}
-		res, err := applyInParts(len(page.Items), func(lo, hi int, last bool) (datastore.ApplyResult, error) {
+		res, err := applyInParts(n, func(lo, hi int, last bool) (datastore.ApplyResult, error) {
 			o := opts
 			if last {
 				o = lastOpts
+			}
+			if page.RawItems != nil {
+				return e.store.ApplyRemoteJSON(ctx, m.Name, page.RawItems[lo:hi], o...)
 			}
 			return e.store.ApplyRemote(ctx, m.Name, page.Items[lo:hi], o...)
 		})
@@ -181,7 +185,7 @@ func (e *Engine) syncModel(ctx context.Context, m *meta.Model, parents <-chan st
 		for _, r := range res.Rejected {
 			e.log.Warn("the backend sent a record that does not fit the schema", "model", m.Name, "error", r)
 		}
-		items += len(page.Items)
+		items += n
 		applied += res.Applied
 		if page.NextToken == "" {
 			break

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"reflect"
 	"testing"
+	"testing/iotest"
 )
 
 // TestFastSyncPageStepsAside checks that responses with errors or an
@@ -79,6 +81,13 @@ func BenchmarkDecodeSyncPage(b *testing.B) {
 			}
 		}
 	})
+	b.Run("raw", func(b *testing.B) {
+		for range b.N {
+			if _, _, _, ok := fastSyncPageRaw(body, "syncPosts"); !ok {
+				b.Fatal("not on the fast path")
+			}
+		}
+	})
 	b.Run("encoding-json", func(b *testing.B) {
 		for range b.N {
 			var resp syncResponse
@@ -87,4 +96,80 @@ func BenchmarkDecodeSyncPage(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestFastSyncPageRawMatches checks that fastSyncPageRaw takes only pages
+// fastSyncPage takes, and that its records decode to fastSyncPage's
+// (null items left out).
+func TestFastSyncPageRawMatches(t *testing.T) {
+	bodies := []string{
+		`{"data":{"syncPosts":null},"errors":[{"message":"no"}]}`,
+		`{"data":{"syncPosts":{"items":[{"id":"a"}],"nextToken":null,"startedAt":1}},"errors":[]}`,
+		`{"data":{"syncPosts":{"items":null,"nextToken":null,"startedAt":1}}}`,
+		`{"data":{"syncPosts":{"items":[],"nextToken":7,"startedAt":1}}}`,
+		`{"data":{"syncPosts":{"items":[],"nextToken":null,"startedAt":"1"}}}`,
+		`{"data":{"syncPosts":{"items":[],"nextToken":null,"startedAt":1.5}}}`,
+		`{"data":{"syncPosts":{"items":[1],"nextToken":null,"startedAt":1}}}`,
+		`{"data":{"syncPosts":{"items":[{"a":tru}],"nextToken":null,"startedAt":1}}}`,
+		`{"data":{"syncPosts":{"items":[],"startedAt":1}}}`,
+		`{"data":{"syncPosts":{"items":[],"nextToken":null,"startedAt":1,"x":1}}}`,
+		`{"data":{"syncPosts":{"items":[],"nextToken":null,"startedAt":1}}} x`,
+		`{"Data":{"syncPosts":{"items":[],"nextToken":null,"startedAt":1}}}`,
+		`{"data":{"syncPosts":{"items":[{"id":"a"},null],"nextToken":"t","startedAt":5}}}`,
+		`{"data":{"other":[1,{"x":null}],"syncPosts":{"startedAt":5,"nextToken":null,"items":[]}}}`,
+		` { "data" : { "syncPosts" : { "items" : [ { "id" : "a\u00e9" , "n" : [ 1 , { } ] } , null , { } ] , "nextToken" : "t\"" , "startedAt" : -5 } } } `,
+		`{"data":{"syncPosts":{"items":[{"id":"p1","title":"H\u00e9 \"x\" ✓","rating":4,"score":-0.5e+3,"tags":["a"],"meta":{"x":null},"_version":1,"_deleted":false},null],"nextToken":null,"startedAt":1714521600000}}}`,
+	}
+	took := 0
+	for _, in := range bodies {
+		raw, rnext, rstarted, rok := fastSyncPageRaw([]byte(in), "syncPosts")
+		items, next, started, ok := fastSyncPage([]byte(in), "syncPosts")
+		if !rok {
+			continue
+		}
+		took++
+		if !ok {
+			t.Errorf("fastSyncPageRaw(%s) took a page fastSyncPage does not", in)
+			continue
+		}
+		var kept []map[string]any
+		for _, it := range items {
+			if it != nil {
+				kept = append(kept, it)
+			}
+		}
+		var got []map[string]any
+		for _, r := range raw {
+			var m map[string]any
+			d := json.NewDecoder(bytes.NewReader(r))
+			d.UseNumber()
+			if err := d.Decode(&m); err != nil {
+				t.Fatalf("%s: item %s: %v", in, r, err)
+			}
+			got = append(got, m)
+		}
+		if len(got) != len(kept) || (len(got) > 0 && !reflect.DeepEqual(got, kept)) {
+			t.Errorf("%s: raw items %v, want %v", in, got, kept)
+		}
+		if (rnext == nil) != (next == nil) || (next != nil && *rnext != *next) || fmt.Sprint(rstarted) != string(started) {
+			t.Errorf("%s: raw next %v started %d, want %v %s", in, rnext, rstarted, next, started)
+		}
+	}
+	if took != 4 {
+		t.Errorf("fastSyncPageRaw took %d pages, want 4", took)
+	}
+}
+
+// TestReadBody reads bodies shorter, as long as and longer than declared.
+func TestReadBody(t *testing.T) {
+	body := bytes.Repeat([]byte("0123456789"), 1000)
+	for _, declared := range []int64{-1, 0, 1, 9999, 10000, 10001, 20000} {
+		got, err := readBody(iotest.OneByteReader(bytes.NewReader(body)), declared, 1<<20)
+		if err != nil || !bytes.Equal(got, body) {
+			t.Errorf("declared %d: %d bytes, %v; want the %d bytes", declared, len(got), err, len(body))
+		}
+	}
+	if _, err := readBody(iotest.ErrReader(io.ErrUnexpectedEOF), 10, 100); err != io.ErrUnexpectedEOF {
+		t.Errorf("a failing read = %v", err)
+	}
 }

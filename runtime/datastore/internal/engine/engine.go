@@ -432,7 +432,12 @@ func (t *Table) IndexKey(ix *Index, r Row) []byte {
 	for _, s := range t.PK {
 		n += len(r[s])
 	}
-	k := append(make([]byte, 0, n), ix.Prefix...)
+	return t.AppendIndexKey(make([]byte, 0, n), ix, r)
+}
+
+// AppendIndexKey is IndexKey appending the key to dst.
+func (t *Table) AppendIndexKey(dst []byte, ix *Index, r Row) []byte {
+	k := append(dst, ix.Prefix...)
 	for _, s := range ix.Slots {
 		k = append(k, r[s]...)
 	}
@@ -476,6 +481,16 @@ func (t *Table) AppendRecordKeyFromEntry(dst []byte, p Path, key []byte) ([]byte
 // WriteRecord stores data under key with its index entries, given the
 // previous version (nil when new). It is the only way records are written.
 func (t *Table) WriteRecord(txn storage.Txn, key, data []byte, nr Row, old []byte) error {
+	return t.WriteRecordKeys(txn, key, data, nr, old, nil)
+}
+
+// WriteRecordKeys is WriteRecord building the new index keys with
+// indexKey(ix, nr) (nil: t.IndexKey), so that a caller writing many
+// records can give them memory it holds until the commit.
+func (t *Table) WriteRecordKeys(txn storage.Txn, key, data []byte, nr Row, old []byte, indexKey func(ix *Index, r Row) []byte) error {
+	if indexKey == nil {
+		indexKey = t.IndexKey
+	}
 	var or Row
 	var err error
 	if old != nil {
@@ -484,7 +499,7 @@ func (t *Table) WriteRecord(txn storage.Txn, key, data []byte, nr Row, old []byt
 		}
 	}
 	for _, ix := range t.Indexes {
-		nk := t.IndexKey(ix, nr)
+		nk := indexKey(ix, nr)
 		if or != nil {
 			ok := t.IndexKey(ix, or)
 			if bytes.Equal(ok, nk) {
