@@ -30,6 +30,7 @@ type backend struct {
 	url string
 	srv *serve.Server
 	ts  *httptest.Server
+	st  store.Store // the server's store, for seeding it directly
 }
 
 func newBackend(t *testing.T, strategy serve.Strategy) *backend {
@@ -63,7 +64,7 @@ func newBackendWith(t *testing.T, cfg serve.Config) *backend {
 		ts.Close()
 		_ = st.Close()
 	})
-	return &backend{url: ts.URL + "/graphql", srv: srv, ts: ts}
+	return &backend{url: ts.URL + "/graphql", srv: srv, ts: ts, st: st}
 }
 
 // goClient is a Go app: a generated blog store with a sync engine.
