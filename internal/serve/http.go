@@ -39,7 +39,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 			"%s /graphql is not supported: POST a JSON GraphQL request", r.Method))
 		return
 	}
-	body, err := readBody(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), r.ContentLength, s.cfg.MaxBodyBytes)
+	body, err := appsync.ReadBody(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), r.ContentLength, s.cfg.MaxBodyBytes)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -122,29 +122,6 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.log.Enabled(ctx, slog.LevelDebug) {
 		s.log.Debug("request", "op", prepared.Kind, "name", prepared.Name, "fields", rootFields(prepared), "errors", len(resp.Errors), "took", time.Since(start))
-	}
-}
-
-// readBody reads a request body in one allocation when its length is
-// declared (and within limit; MaxBytesReader still enforces it), instead of
-// io.ReadAll's doubling from 512 bytes.
-func readBody(rd io.Reader, declared, limit int64) ([]byte, error) {
-	if declared <= 0 || declared > limit {
-		return io.ReadAll(rd)
-	}
-	buf := make([]byte, 0, declared+1) // +1: EOF is seen without growing
-	for {
-		n, err := rd.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-		if len(buf) == cap(buf) { // more than declared: let MaxBytesReader judge
-			buf = append(buf, 0)[:len(buf)]
-		}
 	}
 }
 

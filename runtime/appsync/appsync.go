@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -205,4 +206,30 @@ func RealtimeURL(endpoint string) string {
 		return strings.Replace(u, ".appsync-api.", ".appsync-realtime-api.", 1)
 	}
 	return u + "/realtime"
+}
+
+// ReadBody reads an HTTP body rd to its end. A body whose length was
+// declared (Content-Length, as dsgen serve, AppSync and the JS client send
+// it) within limit is read into one buffer of that size: a sync page is
+// hundreds of kilobytes, which io.ReadAll would copy through a dozen
+// growing buffers. Past the declared length it keeps reading: the reader
+// given (a LimitReader, MaxBytesReader) enforces the limit.
+func ReadBody(rd io.Reader, declared, limit int64) ([]byte, error) {
+	if declared <= 0 || declared > limit {
+		return io.ReadAll(rd)
+	}
+	buf := make([]byte, 0, declared+1) // +1: EOF is seen without growing
+	for {
+		n, err := rd.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+		if len(buf) == cap(buf) { // more than declared: grow, rd's limit decides
+			buf = append(buf, 0)[:len(buf)]
+		}
+	}
 }

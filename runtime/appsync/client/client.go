@@ -261,7 +261,7 @@ func (c *Client) roundTrip(ctx context.Context, payload []byte) ([]byte, *http.R
 		return nil, nil, &RetryableError{Err: err}
 	}
 	defer resp.Body.Close()
-	body, err := readBody(io.LimitReader(resp.Body, c.maxBytes+1), resp.ContentLength, c.maxBytes)
+	body, err := appsync.ReadBody(io.LimitReader(resp.Body, c.maxBytes+1), resp.ContentLength, c.maxBytes)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, nil, fmt.Errorf("appsync client: %w", context.Cause(ctx))
@@ -273,30 +273,6 @@ func (c *Client) roundTrip(ctx context.Context, payload []byte) ([]byte, *http.R
 			Reason: fmt.Sprintf("body is larger than %d bytes", c.maxBytes), Err: ErrResponseTooLarge}
 	}
 	return body, resp, nil
-}
-
-// readBody reads rd to its end. A body of declared size (dsgen serve and
-// AppSync give one) is read into one buffer of that size: a sync page is
-// hundreds of kilobytes, which io.ReadAll would copy through a dozen
-// growing buffers.
-func readBody(rd io.Reader, declared, limit int64) ([]byte, error) {
-	if declared <= 0 || declared > limit {
-		return io.ReadAll(rd)
-	}
-	buf := make([]byte, 0, declared+1) // +1: EOF is seen without growing
-	for {
-		n, err := rd.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-		if len(buf) == cap(buf) { // more than declared: grow, the limit decides
-			buf = append(buf, 0)[:len(buf)]
-		}
-	}
 }
 
 // retryAfter parses a Retry-After header: delay seconds or an HTTP date.

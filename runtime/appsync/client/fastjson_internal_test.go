@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"reflect"
 	"testing"
-	"testing/iotest"
 )
 
 // TestFastSyncPageStepsAside checks that responses with errors or an
@@ -157,19 +155,5 @@ func TestFastSyncPageRawMatches(t *testing.T) {
 	}
 	if took != 4 {
 		t.Errorf("fastSyncPageRaw took %d pages, want 4", took)
-	}
-}
-
-// TestReadBody reads bodies shorter, as long as and longer than declared.
-func TestReadBody(t *testing.T) {
-	body := bytes.Repeat([]byte("0123456789"), 1000)
-	for _, declared := range []int64{-1, 0, 1, 9999, 10000, 10001, 20000} {
-		got, err := readBody(iotest.OneByteReader(bytes.NewReader(body)), declared, 1<<20)
-		if err != nil || !bytes.Equal(got, body) {
-			t.Errorf("declared %d: %d bytes, %v; want the %d bytes", declared, len(got), err, len(body))
-		}
-	}
-	if _, err := readBody(iotest.ErrReader(io.ErrUnexpectedEOF), 10, 100); err != io.ErrUnexpectedEOF {
-		t.Errorf("a failing read = %v", err)
 	}
 }
