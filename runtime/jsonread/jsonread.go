@@ -34,6 +34,15 @@ type Options struct {
 	// MaxDepth bounds the nesting of objects and arrays followed; deeper
 	// input is left to encoding/json. 0 means DefaultMaxDepth.
 	MaxDepth int
+	// TopObjectSize is how many entries the map of the first top-level
+	// object (one not nested in another value) is made with room for: its
+	// own fields and any the caller adds to it afterwards. A Go map that
+	// outgrows its first 8 entries moves them into a new table, so a
+	// caller that knows the final size (a stored record's fields plus the
+	// metadata added to it) saves that copy. 0 starts the map empty. Every
+	// later object, nested or not, is made as large as the last one read at
+	// its depth ended (records of a list share their shape).
+	TopObjectSize int
 }
 
 // DefaultMaxDepth is far above the nesting of records and requests, and
@@ -63,9 +72,13 @@ type Reader struct {
 	float   bool
 	// scratch holds unescaped string bytes, reused between strings.
 	scratch []byte
-	// sizes[d] is how many keys the last object at depth d+1 had: the
-	// next one there is made that large, since records of a list share
-	// their shape (a map grown field by field rehashes several times).
+	// top is how large the next top-level object's map is made, and
+	// sizes[d] how many keys the last object at depth d+2 had: the next
+	// one there is made that large, since records of a list share their
+	// shape (a map grown field by field rehashes several times). Depth 1
+	// has a field of its own so that reading a flat object allocates no
+	// sizes.
+	top   int
 	sizes []int
 }
 
@@ -74,7 +87,19 @@ func NewReader(b []byte, o Options) Reader {
 	if o.MaxDepth <= 0 {
 		o.MaxDepth = DefaultMaxDepth
 	}
-	return Reader{b: b, max: o.MaxDepth, keys: o.Keys, maxKeys: o.MaxKeys, float: o.Float64}
+	return Reader{b: b, max: o.MaxDepth, keys: o.Keys, maxKeys: o.MaxKeys, float: o.Float64, top: max(o.TopObjectSize, 0)}
+}
+
+// size is where the size of the last object at the current depth is kept.
+// It may move when a deeper object is read.
+func (r *Reader) size() *int {
+	if r.depth == 1 {
+		return &r.top
+	}
+	for len(r.sizes) < r.depth-1 {
+		r.sizes = append(r.sizes, 0)
+	}
+	return &r.sizes[r.depth-2]
 }
 
 func (r *Reader) space() {
@@ -135,7 +160,10 @@ func (r *Reader) Value() (any, bool) {
 	case c == '{':
 		return r.object()
 	case c == '[':
-		return r.array()
+		if a, ok := r.array(); ok {
+			return a, true
+		}
+		return nil, false
 	case c == '-' || (c >= '0' && c <= '9'):
 		return r.number()
 	case r.lit("true"):
@@ -154,14 +182,11 @@ func (r *Reader) object() (any, bool) {
 	}
 	defer func() { r.depth-- }()
 	r.i++ // '{'
-	for len(r.sizes) < r.depth {
-		r.sizes = append(r.sizes, 0)
-	}
-	m := make(map[string]any, r.sizes[r.depth-1])
+	m := make(map[string]any, *r.size())
 	if r.Byte('}') {
 		return m, true
 	}
-	defer func() { r.sizes[r.depth-1] = len(m) }()
+	defer func() { *r.size() = len(m) }() // after a deeper object's, which may move it
 	for {
 		r.space()
 		k, ok := r.key()
@@ -182,22 +207,35 @@ func (r *Reader) object() (any, bool) {
 	}
 }
 
-func (r *Reader) array() (any, bool) {
+// Array reads an array as Value does, given as the slice itself: Value's
+// any holding it costs an allocation more.
+func (r *Reader) Array() ([]any, bool) {
+	if r.Peek() != '[' {
+		return nil, false
+	}
+	return r.array()
+}
+
+func (r *Reader) array() ([]any, bool) {
 	if r.depth++; r.depth > r.max {
 		return nil, false
 	}
 	defer func() { r.depth-- }()
 	r.i++ // '['
-	list := []any{}
 	if r.Byte(']') {
-		return list, true
+		return []any{}, true
 	}
+	var list []any
 	for {
 		v, ok := r.Value()
 		if !ok {
 			return nil, false
 		}
-		list = append(list, v)
+		if list == nil {
+			list = []any{v} // one allocation where append's growth takes longer
+		} else {
+			list = append(list, v)
+		}
 		if r.Byte(']') {
 			return list, true
 		}

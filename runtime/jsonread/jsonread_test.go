@@ -38,7 +38,7 @@ var slowCases = []string{
 func TestParseMatchesEncodingJSON(t *testing.T) {
 	keys := map[string]string{}
 	for _, in := range cases {
-		for _, o := range []Options{{}, {Float64: true}, {Keys: keys, MaxKeys: 100}, {Keys: map[string]string{"a": "a", "id": "id"}}} {
+		for _, o := range []Options{{}, {Float64: true}, {Keys: keys, MaxKeys: 100}, {Keys: map[string]string{"a": "a", "id": "id"}}, {TopObjectSize: 12}, {TopObjectSize: -1}} {
 			checkSame(t, []byte(in), o)
 		}
 	}
@@ -79,8 +79,35 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		checkSame(t, in, Options{Keys: map[string]string{}, MaxKeys: 8})
-		checkSame(t, in, Options{Float64: true})
+		checkSame(t, in, Options{Float64: true, TopObjectSize: 9})
 	})
+}
+
+// TestTopObjectSize checks that the top-level object's map has the room
+// asked for: adding that many more entries allocates nothing, where a map
+// made without it grows.
+func TestTopObjectSize(t *testing.T) {
+	in := []byte(`{"id":"p-1","title":"Hello","rating":4,"status":"PUBLISHED","createdAt":"2024-01-01T00:00:00.000Z","updatedAt":"2024-01-01T00:00:00.000Z"}`)
+	allocs := func(size int, add bool) float64 {
+		return testing.AllocsPerRun(20, func() {
+			v, ok := Parse(in, Options{TopObjectSize: size})
+			if !ok {
+				t.Fatalf("Parse(%s) failed", in)
+			}
+			if add {
+				m := v.(map[string]any)
+				m["_version"] = 1
+				m["_lastChangedAt"] = 2
+				m["_deleted"] = nil
+			}
+		})
+	}
+	if n := allocs(9, true) - allocs(9, false); n != 0 {
+		t.Errorf("adding 3 entries to a map of 6 made for 9 allocated %v times, want 0", n)
+	}
+	if n := allocs(0, true) - allocs(0, false); n == 0 {
+		t.Errorf("adding 3 entries to a map of 6 made without a size allocated nothing: the test no longer sees the room")
+	}
 }
 
 // checkSame checks that Parse gives what encoding/json gives, or leaves in.
@@ -137,6 +164,37 @@ func TestSkipMatchesParse(t *testing.T) {
 			if !r.Skip() || !r.End() {
 				t.Errorf("Skip(%q) failed where Parse succeeds", in)
 			}
+		}
+	}
+}
+
+// TestStringsAtEveryOffset reads strings whose escapes, quotes, control
+// bytes and non-ASCII fall at every offset of a word, as encoding/json
+// reads them.
+func TestStringsAtEveryOffset(t *testing.T) {
+	for _, special := range []string{``, `\n`, `\"`, `\u00e9`, "\x01", "\x7f", "é", "✓", "\xff", "\xc3"} {
+		for n := range 20 {
+			for _, tail := range []string{"", "abcdefghijklmnop"} {
+				str := strings.Repeat("x", n) + special + tail
+				checkSame(t, []byte(`"`+str+`"`), Options{})
+				checkSame(t, []byte(`{"`+str+`":"`+str+`"}`), Options{Keys: map[string]string{}, MaxKeys: 8})
+				checkSame(t, []byte(`"`+str), Options{}) // unterminated
+			}
+		}
+	}
+}
+
+// TestArrayMatchesParse checks that Array reads exactly the arrays Parse
+// reads, into the same values, and nothing else.
+func TestArrayMatchesParse(t *testing.T) {
+	for _, in := range append(cases, `["p-1"]`, ` [ "a" , 1 ] `, `[`, `["a"`) {
+		want, wantOK := Parse([]byte(in), Options{Float64: true})
+		wantA, isArray := want.([]any)
+		r := NewReader([]byte(in), Options{Float64: true})
+		got, ok := r.Array()
+		ok = ok && r.End()
+		if ok != (wantOK && isArray) || (ok && !reflect.DeepEqual(got, wantA)) {
+			t.Errorf("Array(%q) = %#v, %v; Parse gives %#v, %v", in, got, ok, want, wantOK)
 		}
 	}
 }

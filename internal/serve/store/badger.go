@@ -803,7 +803,7 @@ func (s *Badger) Changes(ctx context.Context, model string, since, until int64, 
 	defer kit.Close()
 
 	var page Page
-	names := make(fieldNames)
+	items := newItemReader()
 	var last []byte
 	for it.Seek(start); it.ValidForPrefix(prefix); it.Next() {
 		k := it.Key()
@@ -836,7 +836,7 @@ func (s *Badger) Changes(ctx context.Context, model string, since, until int64, 
 			if err != nil {
 				return err
 			}
-			rec, err = r.recordNames(model, names)
+			rec, err = r.recordWith(model, items)
 			return err
 		})
 		if err != nil {

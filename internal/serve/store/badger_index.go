@@ -405,6 +405,7 @@ func (s *Badger) Query(ctx context.Context, q Query, cursor []byte, limit int) (
 		it.Seek(lo)
 	}
 	recPrefix := modelPrefix(nsRecord, q.Model)
+	items := newItemReader()
 	var last []byte
 	for ; it.ValidForPrefix(base) && in(it.Key()); it.Next() {
 		if len(page.Records) == limit {
@@ -417,7 +418,7 @@ func (s *Badger) Query(ctx context.Context, q Query, cursor []byte, limit int) (
 			if err != nil {
 				return err
 			}
-			rec, err = row.record(q.Model)
+			rec, err = row.recordWith(q.Model, items)
 			return err
 		}
 		if ix == nil {

@@ -221,7 +221,7 @@ func (s *Badger) readRecords(ctx context.Context, op, model string, cursor []byt
 	defer it.Close()
 	var last []byte
 	n := 0
-	names := make(fieldNames)
+	items := newItemReader()
 	for it.Seek(start); it.ValidForPrefix(prefix); it.Next() {
 		if n == limit {
 			return sealCursor(cursorScan, last), nil
@@ -233,7 +233,7 @@ func (s *Badger) readRecords(ctx context.Context, op, model string, cursor []byt
 			if err != nil {
 				return err
 			}
-			rec, err = r.recordNames(model, names)
+			rec, err = r.recordWith(model, items)
 			if r.deleted {
 				expireAt = r.expireAt
 			}

@@ -193,6 +193,7 @@ func (s *Postgres) readRecords(ctx context.Context, op, model string, cursor []b
 	defer rows.Close()
 	var page DumpPage
 	var last []byte
+	items := newItemReader()
 	for rows.Next() {
 		if len(page.Records) == limit {
 			page.Next = sealCursor(cursorScan, recordKey(model, last))
@@ -204,7 +205,7 @@ func (s *Postgres) readRecords(ctx context.Context, op, model string, cursor []b
 		if err := rows.Scan(&pk, &k, &item, &version, &lca, &deleted, &exp); err != nil {
 			return DumpPage{}, fmt.Errorf("store: %s %s: %w", op, model, err)
 		}
-		rec, err := pgRecord(model, k, item, version, lca, deleted)
+		rec, err := pgRecord(model, k, item, version, lca, deleted, items)
 		if err != nil {
 			return DumpPage{}, fmt.Errorf("store: %s %s: %w", op, model, err)
 		}

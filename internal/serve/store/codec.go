@@ -290,17 +290,17 @@ func decodeRow(v []byte) (row, error) {
 }
 
 // record decodes the key and item JSON into a Record of model.
-func (r *row) record(model string) (Record, error) { return r.recordNames(model, nil) }
+func (r *row) record(model string) (Record, error) { return r.recordWith(model, nil) }
 
-// recordNames is record with the item's field names interned in names,
-// which one read shares across its records (nil: none).
-func (r *row) recordNames(model string, names fieldNames) (Record, error) {
+// recordWith is record with the item read by items, which one read
+// shares across its records (nil: none).
+func (r *row) recordWith(model string, items *itemReader) (Record, error) {
 	rec := Record{Model: model, Version: r.version, LastChangedAt: r.lca, Deleted: r.deleted}
 	var err error
 	if rec.Key, err = unmarshalKey(r.key); err != nil {
 		return Record{}, fmt.Errorf("%w: key: %v", errCorruptRow, err)
 	}
-	if rec.Item, err = unmarshalItem(r.item, names); err != nil {
+	if rec.Item, err = unmarshalItem(r.item, items); err != nil {
 		return Record{}, fmt.Errorf("%w: item: %v", errCorruptRow, err)
 	}
 	return rec, nil

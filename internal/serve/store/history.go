@@ -104,7 +104,7 @@ func (s *Postgres) History(ctx context.Context, model string, key []any, limit i
 		if err := rows.Scan(&seq, &op, &k, &item, &version, &lca, &deleted); err != nil {
 			return nil, fmt.Errorf("store: history %s %v: %w", model, norm, err)
 		}
-		rec, err := pgRecord(model, k, item, version, lca, deleted)
+		rec, err := pgRecord(model, k, item, version, lca, deleted, nil)
 		if err != nil {
 			return nil, fmt.Errorf("store: history %s %v: seq %d: %w", model, norm, seq, err)
 		}

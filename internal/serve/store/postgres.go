@@ -178,10 +178,11 @@ func (s *Postgres) begin(ctx context.Context) error {
 	return nil
 }
 
-// pgRecord decodes a row's key and item JSON into a Record.
-func pgRecord(model string, key, item []byte, version, lca int64, deleted bool) (Record, error) {
+// pgRecord decodes a row's key and item JSON into a Record, the item read
+// by items (nil: none).
+func pgRecord(model string, key, item []byte, version, lca int64, deleted bool, items *itemReader) (Record, error) {
 	r := row{key: key, item: item, version: version, lca: lca, deleted: deleted}
-	return r.record(model)
+	return r.recordWith(model, items)
 }
 
 // Get returns the record (live or tombstone) under key; an error wrapping
@@ -206,7 +207,7 @@ func (s *Postgres) Get(ctx context.Context, model string, key []any) (Record, er
 	if err != nil {
 		return Record{}, fmt.Errorf("store: get %s %v: %w", model, norm, err)
 	}
-	rec, err := pgRecord(model, k, item, version, lca, deleted)
+	rec, err := pgRecord(model, k, item, version, lca, deleted, nil)
 	if err != nil {
 		return Record{}, fmt.Errorf("store: get %s %v: %w", model, norm, err)
 	}
@@ -323,7 +324,7 @@ func (s *Postgres) mutateOnce(ctx context.Context, model string, pk []byte, norm
 		br.Close()
 		return fail("read: %w", err)
 	default:
-		rec, err := pgRecord(model, k, item, version, lca, deleted)
+		rec, err := pgRecord(model, k, item, version, lca, deleted, nil)
 		if err != nil {
 			br.Close()
 			return fail("read: %w", err)
@@ -457,6 +458,7 @@ func (s *Postgres) Changes(ctx context.Context, model string, since, until int64
 	var lastLCA int64
 	var lastSeq uint64
 	var lastPK []byte
+	items := newItemReader()
 	for rows.Next() {
 		if len(page.Records) == limit {
 			page.Next = makeChangesCursor(since, until, logKey(model, lastLCA, lastSeq, lastPK))
@@ -469,7 +471,7 @@ func (s *Postgres) Changes(ctx context.Context, model string, since, until int64
 		if err := rows.Scan(&seq, &lca, &pk, &k, &item, &version, &deleted); err != nil {
 			return Page{}, fmt.Errorf("store: changes %s: %w", model, err)
 		}
-		rec, err := pgRecord(model, k, item, version, lca, deleted)
+		rec, err := pgRecord(model, k, item, version, lca, deleted, items)
 		if err != nil {
 			return Page{}, fmt.Errorf("store: changes %s: %w", model, err)
 		}
@@ -599,7 +601,7 @@ func (s *Postgres) readLog(ctx context.Context, after, upTo uint64) ([]Change, e
 		if err := rows.Scan(&seq, &op, &model, &k, &item, &version, &lca, &deleted); err != nil {
 			return nil, err
 		}
-		rec, err := pgRecord(model, k, item, version, lca, deleted)
+		rec, err := pgRecord(model, k, item, version, lca, deleted, nil)
 		if err != nil {
 			return nil, fmt.Errorf("seq %d: %w", seq, err)
 		}

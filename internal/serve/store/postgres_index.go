@@ -227,6 +227,7 @@ func (s *Postgres) Query(ctx context.Context, q Query, cursor []byte, limit int)
 	}
 	defer rows.Close()
 	var last []byte
+	items := newItemReader()
 	for rows.Next() {
 		if len(page.Records) == limit {
 			page.Next = orig.cursor(q, last)
@@ -238,7 +239,7 @@ func (s *Postgres) Query(ctx context.Context, q Query, cursor []byte, limit int)
 		if err := rows.Scan(&ek, &k, &item, &version, &lca, &deleted); err != nil {
 			return Page{}, fmt.Errorf("store: query %s %s: %w", q.Model, indexLabel(q.Index), err)
 		}
-		rec, err := pgRecord(q.Model, k, item, version, lca, deleted)
+		rec, err := pgRecord(q.Model, k, item, version, lca, deleted, items)
 		if err != nil {
 			return Page{}, fmt.Errorf("store: query %s %s: %w", q.Model, indexLabel(q.Index), err)
 		}
