@@ -6,9 +6,11 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,10 +34,12 @@ import (
 // between requests, ReadTimeout from a request's first byte to its last
 // (a connection handed off mid-request gets net/http's ReadTimeout afresh,
 // once: it never comes back), WriteTimeout from the first byte to the end
-// of the response, a head cap (below net/http's) and the body cap. One
-// thing it does not do: watch the connection while a request executes, so
-// a client that leaves does not cancel its request's work, which ends at
-// WriteTimeout at the latest, as under net/http.
+// of the response, a head cap (below net/http's) and the body cap. As
+// net/http does, it cancels a request's context when its client leaves,
+// but it watches the connection (net/http's background read) only once
+// something waits on the context's Done (a webhook call, a wait for data):
+// the usual mutation only polls Err, and the watch per request was a good
+// part of net/http's cost.
 
 const (
 	// fastMaxHead is the longest request head the fast path reads; a
@@ -277,13 +281,22 @@ func (c *fastConn) serve() {
 		f.forget(c)
 		f.handoff.give(&replayConn{TCPConn: c.nc, buf: c.rbuf}, nil)
 	}
-	for {
+	// The first request's ReadTimeout and WriteTimeout run from the
+	// connection's start, as net/http's do; a later one's from its first
+	// byte (the connection waits for it as long as IdleTimeout).
+	start := time.Now()
+	readDeadline := false // set to start+ReadTimeout
+	for first := true; ; first = false {
 		if len(c.rbuf) == 0 {
-			// Wait for the next request, as long as IdleTimeout.
 			if !f.setIdle(c, true) {
 				return
 			}
-			_ = c.nc.SetReadDeadline(time.Now().Add(cfg.IdleTimeout))
+			if first {
+				_ = c.nc.SetReadDeadline(start.Add(cfg.ReadTimeout))
+				readDeadline = true
+			} else {
+				_ = c.nc.SetReadDeadline(time.Now().Add(cfg.IdleTimeout))
+			}
 			err := c.fill(fastReadSize)
 			if !f.setIdle(c, false) || err != nil {
 				// net/http too closes a connection whose request
@@ -293,8 +306,9 @@ func (c *fastConn) serve() {
 		} else if f.isClosing() {
 			return
 		}
-		start := time.Now()
-		readDeadline := false // set to start+ReadTimeout
+		if !first {
+			start, readDeadline = time.Now(), false
+		}
 		var h fastHead
 		for {
 			st := parseHead(c.rbuf, &h)
@@ -338,7 +352,11 @@ func (c *fastConn) serve() {
 		if h.apiKey != nil {
 			c.creds["x-api-key"] = string(h.apiKey)
 		}
-		a := f.s.answerGraphQL(f.ctx, start, c.rbuf[h.headLen:end], c.creds, c.remote)
+		w := &clientWatch{Context: f.ctx, c: c}
+		a := f.s.answerGraphQL(w, start, c.rbuf[h.headLen:end], c.creds, c.remote)
+		// A client that left still gets its answer written, as under
+		// net/http, but the connection ends with it.
+		gone := w.finish()
 		// A response written once Shutdown has begun closes the
 		// connection, as net/http's does.
 		closing := f.isClosing()
@@ -346,7 +364,7 @@ func (c *fastConn) serve() {
 		c.wbuf = append(c.wbuf, a.body...)
 		f.s.releaseAnswer(&a)
 		_ = c.nc.SetWriteDeadline(start.Add(cfg.WriteTimeout))
-		if _, err := c.nc.Write(c.wbuf); err != nil || closing {
+		if _, err := c.nc.Write(c.wbuf); err != nil || closing || gone {
 			return
 		}
 		if cap(c.wbuf) > fastMaxBody {
@@ -581,4 +599,77 @@ func asciiEqualFold(b []byte, lower string) bool {
 		}
 	}
 	return true
+}
+
+// clientWatch is a fast-path request's parent context: f.ctx (the
+// server's), also canceled when the client leaves, which it learns by
+// reading the connection while the request executes, as net/http does.
+// The read starts only when something asks for Done.
+type clientWatch struct {
+	context.Context
+	c    *fastConn
+	once sync.Once
+	// done is closed when the client left or the server's context ended.
+	done     chan struct{}
+	gone     atomic.Bool
+	closed   sync.Once
+	stop     func() bool   // stops the AfterFunc on the server's context
+	readDone chan struct{} // closed when the read has ended
+	got      [1]byte
+	n        int
+}
+
+// Done starts the watch.
+func (w *clientWatch) Done() <-chan struct{} {
+	w.once.Do(func() {
+		w.done, w.readDone = make(chan struct{}), make(chan struct{})
+		w.stop = context.AfterFunc(w.Context, w.cancel)
+		// The read deadline was the request's; the watch lasts until
+		// finish interrupts it.
+		_ = w.c.nc.SetReadDeadline(time.Time{})
+		go w.read()
+	})
+	return w.done
+}
+
+func (w *clientWatch) cancel() { w.closed.Do(func() { close(w.done) }) }
+
+// read reads the connection: a byte is the start of the next request (kept
+// for it); an error other than finish's deadline is the client leaving.
+func (w *clientWatch) read() {
+	defer close(w.readDone)
+	n, err := w.c.nc.Read(w.got[:])
+	w.n = n
+	if n == 0 && err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		w.gone.Store(true)
+		w.cancel()
+	}
+}
+
+// Err is the server context's error, else context.Canceled once the
+// client left.
+func (w *clientWatch) Err() error {
+	if err := w.Context.Err(); err != nil {
+		return err
+	}
+	if w.gone.Load() {
+		return context.Canceled
+	}
+	return nil
+}
+
+// finish ends the watch once the request is answered: it stops the read,
+// keeps a byte it read for the next request and reports whether the
+// client left.
+func (w *clientWatch) finish() (gone bool) {
+	if w.readDone == nil {
+		return false
+	}
+	_ = w.c.nc.SetReadDeadline(time.Unix(1, 0)) // in the past: the read ends now
+	<-w.readDone
+	w.stop()
+	if w.n > 0 {
+		w.c.rbuf = append(w.c.rbuf, w.got[:w.n]...)
+	}
+	return w.gone.Load()
 }

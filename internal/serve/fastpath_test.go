@@ -246,7 +246,9 @@ func TestFastPathServesWebSocketAndShutsDown(t *testing.T) {
 	before := runtime.NumGoroutine()
 	srv, err := serve.New(serve.Config{
 		Schema: testenv.BlogSchema(t), Store: st, Now: clock.Now,
-		Auth: auth.Config{APIKeys: []auth.APIKey{{Key: testAPIKey}}},
+		// The connection left mid-head is waited for that long.
+		ReadTimeout: time.Second,
+		Auth:        auth.Config{APIKeys: []auth.APIKey{{Key: testAPIKey}}},
 	})
 	if err != nil {
 		t.Fatal(err)
