@@ -11,3 +11,19 @@ func ParseHeadForTest(b []byte) (done, other bool, n int, contentLength int64, a
 	st := parseHead(b, &h)
 	return st == headDone, st == headOther, h.headLen, h.contentLength, h.auth, h.apiKey
 }
+
+// ParseHeadByteByByteForTest feeds b to the head parser one byte more at a
+// time, resuming, as a head arriving in pieces is read; it stops at the
+// first verdict other than "more".
+func ParseHeadByteByByteForTest(b []byte) (done, other bool, n int) {
+	var h fastHead
+	for i := range len(b) + 1 {
+		switch parseHead(b[:i], &h) {
+		case headDone:
+			return true, false, h.headLen
+		case headOther:
+			return false, true, 0
+		}
+	}
+	return false, false, 0
+}

@@ -420,13 +420,20 @@ func (c *fastConn) appendHead(b []byte, a *gqlAnswer, closing bool) []byte {
 	return append(b, "\r\n\r\n"...)
 }
 
-// fastHead is what parseHead reads of a request head.
+// fastHead is what parseHead reads of a request head, and where it is:
+// parseHead resumes from it, so a head arriving in many pieces is read
+// once, not once per piece.
 type fastHead struct {
 	headLen       int
 	contentLength int64
 	// auth and apiKey are the Authorization and X-Api-Key values, nil
 	// when absent.
 	auth, apiKey []byte
+	// pos is where the next line starts (0: the request line is not read
+	// yet); hosts and haveLength count what the lines before it held.
+	pos        int
+	hosts      int
+	haveLength bool
 }
 
 type headState int
@@ -440,32 +447,33 @@ const (
 // fastRequestLine is the only request line the fast path serves.
 const fastRequestLine = "POST /graphql HTTP/1.1\r\n"
 
-// parseHead reads the request head at the start of b. It returns headDone
-// only for a head net/http would read as the same request (with the same
-// Content-Length and credential values) and would pass to the handler
-// without doing anything on its own: anything else is headOther as soon as
-// that is known, and headMore means the head is not complete yet but could
-// still be one the fast path serves.
+// parseHead reads the request head at the start of b, resuming where the
+// last call on h with a shorter b (the same bytes, and more) stopped; h
+// starts zero. It returns headDone only for a head net/http would read as
+// the same request (with the same Content-Length and credential values)
+// and would pass to the handler without doing anything on its own:
+// anything else is headOther as soon as that is known, and headMore means
+// the head is not complete yet but could still be one the fast path serves.
 func parseHead(b []byte, h *fastHead) headState {
-	*h = fastHead{contentLength: -1}
-	if len(b) < len(fastRequestLine) {
-		if string(b) != fastRequestLine[:len(b)] {
+	if h.pos == 0 {
+		if len(b) < len(fastRequestLine) {
+			if string(b) != fastRequestLine[:len(b)] {
+				return headOther
+			}
+			return headMore
+		}
+		if string(b[:len(fastRequestLine)]) != fastRequestLine {
 			return headOther
 		}
-		return headMore
+		h.pos = len(fastRequestLine)
 	}
-	if string(b[:len(fastRequestLine)]) != fastRequestLine {
-		return headOther
-	}
-	hosts := 0
-	pos := len(fastRequestLine)
 	for {
-		nl := bytes.IndexByte(b[pos:], '\n')
+		nl := bytes.IndexByte(b[h.pos:], '\n')
 		if nl < 0 {
 			return headMore
 		}
-		line := b[pos : pos+nl]
-		pos += nl + 1
+		line := b[h.pos : h.pos+nl]
+		h.pos += nl + 1
 		if len(line) == 0 || line[len(line)-1] != '\r' {
 			return headOther // a bare LF
 		}
@@ -483,16 +491,13 @@ func parseHead(b []byte, h *fastHead) headState {
 		}
 		switch {
 		case asciiEqualFold(name, "content-length"):
-			if h.contentLength >= 0 {
-				return headOther
-			}
 			n, ok := parseLength(value)
-			if !ok {
+			if h.haveLength || !ok {
 				return headOther
 			}
-			h.contentLength = n
+			h.contentLength, h.haveLength = n, true
 		case asciiEqualFold(name, "host"):
-			if hosts++; hosts > 1 || !validHost(value) {
+			if h.hosts++; h.hosts > 1 || !validHost(value) {
 				return headOther
 			}
 		case asciiEqualFold(name, "authorization"):
@@ -514,10 +519,10 @@ func parseHead(b []byte, h *fastHead) headState {
 			return headOther
 		}
 	}
-	if hosts != 1 || h.contentLength < 0 {
+	if h.hosts != 1 || !h.haveLength {
 		return headOther
 	}
-	h.headLen = pos
+	h.headLen = h.pos
 	return headDone
 }
 

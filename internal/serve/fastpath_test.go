@@ -339,6 +339,9 @@ func FuzzFastPathHead(f *testing.F) {
 		if done == other && done {
 			t.Fatal("both done and other")
 		}
+		if d, o, m := serve.ParseHeadByteByByteForTest(b); d != done || o != other || m != n {
+			t.Fatalf("read in pieces: done %v other %v length %d; at once: %v %v %d", d, o, m, done, other, n)
+		}
 		if !done {
 			return
 		}
