@@ -31,10 +31,11 @@ import (
 // sniffed TLS listener's connections are not *net.TCPConn and go to net/http
 // at once), health, metrics, the console and every error net/http answers
 // stay as they were. The fast path keeps net/http's bounds: IdleTimeout
-// between requests, ReadTimeout from a request's first byte to its last
-// (a connection handed off mid-request gets net/http's ReadTimeout afresh,
-// once: it never comes back), WriteTimeout from the first byte to the end
-// of the response, a head cap (below net/http's) and the body cap. As
+// between requests, ReadTimeout to a request's last byte and WriteTimeout
+// to the end of its response, both from the connection's start for the
+// first request and from its first byte for later ones (a connection
+// handed off mid-request gets net/http's ReadTimeout afresh, once: it
+// never comes back), a head cap (below net/http's) and the body cap. As
 // net/http does, it cancels a request's context when its client leaves,
 // but it watches the connection (net/http's background read) only once
 // something waits on the context's Done (a webhook call, a wait for data):
@@ -72,8 +73,8 @@ type fastServer struct {
 	closing bool
 }
 
-// newFastServer serves ln; parent is the requests' context.
-func newFastServer(s *Server, ln net.Listener, parent context.Context) *fastServer {
+// newFastServer serves ln for s; parent is the requests' context.
+func newFastServer(parent context.Context, s *Server, ln net.Listener) *fastServer {
 	ctx, cancel := context.WithCancel(parent)
 	f := &fastServer{
 		s: s, ln: ln, ctx: ctx, cancel: cancel,

@@ -369,7 +369,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	var fast *fastServer
 	hln := ln
 	if !s.noFastPath {
-		fast = newFastServer(s, ln, context.WithoutCancel(ctx))
+		fast = newFastServer(context.WithoutCancel(ctx), s, ln)
 		hln = fast.handoff
 		defer fast.stop()
 	}
