@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/dsgen/dsgen/runtime/appsync"
 )
 
 // The fast path serves the one request shape a DataStore client sends over
@@ -33,9 +35,9 @@ import (
 // stay as they were. The fast path keeps net/http's bounds: IdleTimeout
 // between requests, ReadTimeout to a request's last byte and WriteTimeout
 // to the end of its response, both from the connection's start for the
-// first request and from its first byte for later ones (a connection
-// handed off mid-request gets net/http's ReadTimeout afresh, once: it
-// never comes back), a head cap (below net/http's) and the body cap. As
+// first request and from its first byte for later ones, answering a late
+// head or body as net/http does, a head cap (below net/http's) and the
+// body cap. As
 // net/http does, it cancels a request's context when its client leaves,
 // but it watches the connection (net/http's background read) only once
 // something waits on the context's Done (a webhook call, a wait for data):
@@ -324,9 +326,14 @@ func (c *fastConn) serve() {
 				_ = c.nc.SetReadDeadline(start.Add(cfg.ReadTimeout))
 				readDeadline = true
 			}
-			if c.fill(fastMaxHead) != nil {
-				// net/http reads the same bytes and answers (or
-				// not) as it would have.
+			if err := c.fill(fastMaxHead); err != nil {
+				if isTimeout(err) {
+					// net/http closes a connection whose head
+					// does not arrive in time without a word.
+					return
+				}
+				// net/http reads the same bytes and answers as
+				// it would have (400 for a head cut short).
 				handOff()
 				return
 			}
@@ -341,8 +348,12 @@ func (c *fastConn) serve() {
 				_ = c.nc.SetReadDeadline(start.Add(cfg.ReadTimeout))
 				readDeadline = true
 			}
-			if c.fill(end) != nil {
-				handOff()
+			if err := c.fill(end); err != nil {
+				if isTimeout(err) {
+					c.bodyTimedOut(start)
+					return
+				}
+				handOff() // net/http answers a body cut short
 				return
 			}
 		}
@@ -377,6 +388,44 @@ func (c *fastConn) serve() {
 			c.rbuf = make([]byte, 0, fastReadSize)
 		}
 	}
+}
+
+// bodyTimedOut answers a request whose body did not arrive within
+// ReadTimeout as serveGraphQL does under net/http (408, the connection
+// closed after), and then closes the connection as net/http does when a
+// request's body is left unread: its write side first, and after a pause,
+// so that body bytes still coming do not make the client's TCP reset the
+// connection before it reads the answer.
+func (c *fastConn) bodyTimedOut(start time.Time) {
+	s := c.f.s
+	e := appsync.Errorf(appsync.MalformedHTTPRequest, "the request body did not arrive within %v", s.cfg.ReadTimeout)
+	a := errorAnswer(http.StatusRequestTimeout, &appsync.Response{Errors: []*appsync.Error{e}})
+	s.metrics.request(opUnknown, []*appsync.Error{e}, time.Since(start))
+	c.wbuf = append(c.appendHead(c.wbuf[:0], &a, true), a.body...)
+	_ = c.nc.SetWriteDeadline(start.Add(s.cfg.WriteTimeout))
+	if _, err := c.nc.Write(c.wbuf); err != nil {
+		return
+	}
+	_ = c.nc.CloseWrite()
+	_ = c.nc.SetReadDeadline(time.Now().Add(rstAvoidanceDelay))
+	// Read (and drop) what still comes, until the client closes or the
+	// pause ends: net/http sleeps that long.
+	var drop [512]byte
+	for {
+		if _, err := c.nc.Read(drop[:]); err != nil {
+			return
+		}
+	}
+}
+
+// rstAvoidanceDelay is how long a connection closed with request bytes
+// unread waits after closing its write side (net/http's value).
+const rstAvoidanceDelay = 500 * time.Millisecond
+
+// isTimeout reports whether err is a deadline passing.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // fill reads once into rbuf, growing it to hold up to want bytes.
