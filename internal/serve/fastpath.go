@@ -263,15 +263,16 @@ type fastConn struct {
 	// date is the Date header's value for the second dateSec.
 	date    []byte
 	dateSec int64
+	// handedOff is set once net/http has the connection.
+	handedOff bool
 }
 
 // serve serves requests until the connection ends or is handed off.
 func (c *fastConn) serve() {
 	f := c.f
-	handedOff := false
 	defer func() {
 		f.forget(c)
-		if !handedOff {
+		if !c.handedOff {
 			_ = c.nc.Close()
 		}
 		f.wg.Done()
@@ -279,11 +280,6 @@ func (c *fastConn) serve() {
 	cfg := &f.s.cfg
 	c.remote = c.nc.RemoteAddr().String()
 	c.rbuf = make([]byte, 0, fastReadSize)
-	handOff := func() {
-		handedOff = true
-		f.forget(c)
-		f.handoff.give(&replayConn{TCPConn: c.nc, buf: c.rbuf}, nil)
-	}
 	// The first request's ReadTimeout and WriteTimeout run from the
 	// connection's start, as net/http's do; a later one's from its first
 	// byte (the connection waits for it as long as IdleTimeout).
@@ -313,81 +309,110 @@ func (c *fastConn) serve() {
 			start, readDeadline = time.Now(), false
 		}
 		var h fastHead
-		for {
-			st := parseHead(c.rbuf, &h)
-			if st == headDone {
-				break
-			}
-			if st == headOther || len(c.rbuf) >= fastMaxHead {
-				handOff()
-				return
-			}
-			if !readDeadline {
-				_ = c.nc.SetReadDeadline(start.Add(cfg.ReadTimeout))
-				readDeadline = true
-			}
-			if err := c.fill(fastMaxHead); err != nil {
-				if isTimeout(err) {
-					// net/http closes a connection whose head
-					// does not arrive in time without a word.
-					return
-				}
-				// net/http reads the same bytes and answers as
-				// it would have (400 for a head cut short).
-				handOff()
-				return
-			}
-		}
-		if h.contentLength > fastMaxBody || h.contentLength > cfg.MaxBodyBytes {
-			handOff()
+		end, ok := c.readRequest(start, readDeadline, &h)
+		if !ok {
 			return
 		}
-		end := h.headLen + int(h.contentLength)
-		for len(c.rbuf) < end {
-			if !readDeadline {
-				_ = c.nc.SetReadDeadline(start.Add(cfg.ReadTimeout))
-				readDeadline = true
-			}
-			if err := c.fill(end); err != nil {
-				if isTimeout(err) {
-					c.bodyTimedOut(start)
-					return
-				}
-				handOff() // net/http answers a body cut short
-				return
-			}
-		}
-		clear(c.creds)
-		if h.auth != nil {
-			c.creds["authorization"] = string(h.auth)
-		}
-		if h.apiKey != nil {
-			c.creds["x-api-key"] = string(h.apiKey)
-		}
-		w := &clientWatch{Context: f.ctx, c: c}
-		a := f.s.answerGraphQL(w, start, c.rbuf[h.headLen:end], c.creds, c.remote)
-		// A client that left still gets its answer written, as under
-		// net/http, but the connection ends with it.
-		gone := w.finish()
-		// A response written once Shutdown has begun closes the
-		// connection, as net/http's does.
-		closing := f.isClosing()
-		c.wbuf = c.appendHead(c.wbuf[:0], &a, closing)
-		c.wbuf = append(c.wbuf, a.body...)
-		f.s.releaseAnswer(&a)
-		_ = c.nc.SetWriteDeadline(start.Add(cfg.WriteTimeout))
-		if _, err := c.nc.Write(c.wbuf); err != nil || closing || gone {
+		if !c.answer(start, &h, end) {
 			return
-		}
-		if cap(c.wbuf) > fastMaxBody {
-			c.wbuf = nil // a rare big answer's buffer is not kept
-		}
-		n := copy(c.rbuf, c.rbuf[end:])
-		c.rbuf = c.rbuf[:n]
-		if n == 0 && cap(c.rbuf) > fastReadSize {
-			c.rbuf = make([]byte, 0, fastReadSize)
 		}
 	}
+}
+
+// readRequest reads the rest of a request whose first bytes are in rbuf:
+// its head into h and its body, which ends at end in rbuf. It is false
+// when the connection ended or went to net/http instead. readDeadline
+// says whether the read deadline is start+ReadTimeout already.
+func (c *fastConn) readRequest(start time.Time, readDeadline bool, h *fastHead) (end int, ok bool) {
+	cfg := &c.f.s.cfg
+	for {
+		st := parseHead(c.rbuf, h)
+		if st == headDone {
+			break
+		}
+		if st == headOther || len(c.rbuf) >= fastMaxHead {
+			c.handOff()
+			return 0, false
+		}
+		if !readDeadline {
+			_ = c.nc.SetReadDeadline(start.Add(cfg.ReadTimeout))
+			readDeadline = true
+		}
+		if err := c.fill(fastMaxHead); err != nil {
+			if !isTimeout(err) {
+				// net/http reads the same bytes and answers as it
+				// would have (400 for a head cut short).
+				c.handOff()
+			}
+			// net/http closes a connection whose head does not
+			// arrive in time without a word.
+			return 0, false
+		}
+	}
+	if h.contentLength > fastMaxBody || h.contentLength > cfg.MaxBodyBytes {
+		c.handOff()
+		return 0, false
+	}
+	end = h.headLen + int(h.contentLength)
+	for len(c.rbuf) < end {
+		if !readDeadline {
+			_ = c.nc.SetReadDeadline(start.Add(cfg.ReadTimeout))
+			readDeadline = true
+		}
+		if err := c.fill(end); err != nil {
+			if isTimeout(err) {
+				c.bodyTimedOut(start)
+			} else {
+				c.handOff() // net/http answers a body cut short
+			}
+			return 0, false
+		}
+	}
+	return end, true
+}
+
+// answer answers the request read (head h, ending at end in rbuf) and
+// drops it from rbuf; false means the connection ends.
+func (c *fastConn) answer(start time.Time, h *fastHead, end int) bool {
+	f, cfg := c.f, &c.f.s.cfg
+	clear(c.creds)
+	if h.auth != nil {
+		c.creds["authorization"] = string(h.auth)
+	}
+	if h.apiKey != nil {
+		c.creds["x-api-key"] = string(h.apiKey)
+	}
+	w := &clientWatch{Context: f.ctx, c: c}
+	a := f.s.answerGraphQL(w, start, c.rbuf[h.headLen:end], c.creds, c.remote)
+	// A client that left still gets its answer written, as under
+	// net/http, but the connection ends with it.
+	gone := w.finish()
+	// A response written once Shutdown has begun closes the connection,
+	// as net/http's does.
+	closing := f.isClosing()
+	c.wbuf = c.appendHead(c.wbuf[:0], &a, closing)
+	c.wbuf = append(c.wbuf, a.body...)
+	f.s.releaseAnswer(&a)
+	_ = c.nc.SetWriteDeadline(start.Add(cfg.WriteTimeout))
+	if _, err := c.nc.Write(c.wbuf); err != nil || closing || gone {
+		return false
+	}
+	if cap(c.wbuf) > fastMaxBody {
+		c.wbuf = nil // a rare big answer's buffer is not kept
+	}
+	n := copy(c.rbuf, c.rbuf[end:])
+	c.rbuf = c.rbuf[:n]
+	if n == 0 && cap(c.rbuf) > fastReadSize {
+		c.rbuf = make([]byte, 0, fastReadSize)
+	}
+	return true
+}
+
+// handOff gives the connection, its unread bytes replayed, to net/http.
+func (c *fastConn) handOff() {
+	c.handedOff = true
+	c.f.forget(c)
+	c.f.handoff.give(&replayConn{TCPConn: c.nc, buf: c.rbuf}, nil)
 }
 
 // bodyTimedOut answers a request whose body did not arrive within
