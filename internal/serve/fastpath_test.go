@@ -14,6 +14,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -165,6 +167,11 @@ func TestFastPathMatchesNetHTTP(t *testing.T) {
 			return []string{r[:5], r[5:40], r[40 : len(r)-30], r[len(r)-30:]}
 		}(), n: 1},
 		{name: "lower-case names, keep-alive, other headers", parts: []string{httpReq("POST /graphql HTTP/1.1\r\nhost: example.test\r\nconnection: Keep-Alive\r\nx-amz-user-agent: aws-amplify/6.22.1 datastore/2\r\nx-api-key:   "+testAPIKey+" \t", "", createBody("p5"))}, n: 1},
+		{name: "credentials change on one connection", parts: []string{httpReq(gqlHead, "", getPost) +
+			httpReq("POST /graphql HTTP/1.1\r\nHost: h\r\nX-Api-Key: da2-nope", "", getPost) +
+			httpReq("POST /graphql HTTP/1.1\r\nHost: h", "", getPost) +
+			httpReq("POST /graphql HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer abc\r\nX-Api-Key: "+testAPIKey, "", getPost) +
+			httpReq(gqlHead, "", getPost)}, n: 5},
 		{name: "no credentials", parts: []string{httpReq("POST /graphql HTTP/1.1\r\nHost: h", "", getPost)}, n: 1},
 		{name: "wrong key", parts: []string{httpReq("POST /graphql HTTP/1.1\r\nHost: h\r\nX-Api-Key: da2-nope", "", getPost)}, n: 1},
 		{name: "bearer without JWT config", parts: []string{httpReq("POST /graphql HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer abc", "", getPost)}, n: 1},
@@ -377,4 +384,93 @@ func FuzzFastPathHead(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkServeCreatePost measures createPost through Serve on loopback,
+// with the fast path and with net/http alone: 8 raw keep-alive clients in
+// this process, each sending its next request once the previous is
+// answered, over Badger without fsync (so that the HTTP side's share
+// shows). cpu-µs/op is the process's CPU time (server and clients) per
+// mutation.
+func BenchmarkServeCreatePost(b *testing.B) {
+	for _, fast := range []bool{true, false} {
+		b.Run(map[bool]string{true: "fast", false: "net-http"}[fast], func(b *testing.B) {
+			benchmarkServeCreatePost(b, fast)
+		})
+	}
+}
+
+func benchmarkServeCreatePost(b *testing.B, fast bool) {
+	const clients = 8
+	st := testenv.OpenStore(b, store.Options{UnsafeNoFsync: true})
+	srv, err := serve.New(serve.Config{
+		Schema: testenv.BlogSchema(b), Store: st,
+		Auth: auth.Config{APIKeys: []auth.APIKey{{Key: testAPIKey}}},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if !fast {
+		serve.DisableFastPath(srv)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln, time.Minute) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			b.Error(err)
+		}
+	}()
+	var next atomic.Int64
+	errs := make([]error, clients)
+	var wg sync.WaitGroup
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := processCPU(b)
+	for i := range clients {
+		wg.Go(func() {
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer c.Close()
+			br := bufio.NewReader(c)
+			var req []byte
+			for {
+				n := next.Add(1)
+				if n > int64(b.N) {
+					return
+				}
+				body := createBody(fmt.Sprint("bench-", n))
+				req = fmt.Appendf(req[:0], "%s\r\nContent-Length: %d\r\n\r\n%s", gqlHead, len(body), body)
+				if _, err := c.Write(req); err != nil {
+					errs[i] = err
+					return
+				}
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				_, err = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if err != nil || resp.StatusCode != http.StatusOK {
+					errs[i] = fmt.Errorf("HTTP %d, %v", resp.StatusCode, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	if err := errors.Join(errs...); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64((processCPU(b)-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 }
