@@ -2,6 +2,7 @@ package serve
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,18 +21,14 @@ import (
 	"github.com/dsgen/dsgen/runtime/appsync"
 )
 
-// serveGraphQL answers POST /graphql: it decodes the request, authenticates
-// the caller, validates the document against the API and executes it.
+// serveGraphQL answers POST /graphql: it reads the body and hands it to
+// answerGraphQL. The connections the fast path (fastpath.go) serves reach
+// answerGraphQL without net/http; everything else comes here.
 func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	// op and errs label the request's metrics: op is the root field once
-	// the document is read.
-	op := opUnknown
-	var errs []*appsync.Error
-	defer func() { s.metrics.request(op, errs, time.Since(start)) }()
 	fail := func(status int, e ...*appsync.Error) {
-		errs = e
 		writeErrors(w, status, e...)
+		s.metrics.request(opUnknown, e, time.Since(start))
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -55,36 +52,74 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, appsync.Errorf(appsync.MalformedHTTPRequest, "reading the request body: %v", err))
 		return
 	}
+	a := s.answerGraphQL(r.Context(), start, body, lowerHeaders(r.Header), r.RemoteAddr)
+	if a.retryAfter {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeBody(w, a.status, a.body)
+	s.releaseAnswer(&a)
+}
+
+// gqlAnswer is the answer to one GraphQL request, for either front end to
+// write: net/http's (serveGraphQL) or the fast path's.
+type gqlAnswer struct {
+	status int
+	// retryAfter asks for "Retry-After: 1" (a 503 for an outage).
+	retryAfter bool
+	body       []byte
+	// bufp is the pooled buffer body lives in, if it does.
+	bufp *[]byte
+}
+
+// releaseAnswer returns a's buffer to the pool once its body is written.
+func (s *Server) releaseAnswer(a *gqlAnswer) {
+	if a.bufp != nil && cap(a.body) <= maxPooledResponse {
+		*a.bufp = a.body[:0]
+		s.respBufs.Put(a.bufp)
+	}
+	a.bufp, a.body = nil, nil
+}
+
+// answerGraphQL decodes a GraphQL request body, authenticates the caller
+// (creds holds the lower-cased credential headers, lowerHeaders), validates
+// the document against the API and executes it. parent is the request's
+// context, start when it arrived (the work stops at start+WriteTimeout)
+// and remote the client's address, for logs.
+func (s *Server) answerGraphQL(parent context.Context, start time.Time, body []byte, creds map[string]string, remote string) (a gqlAnswer) {
+	// op and errs label the request's metrics: op is the root field once
+	// the document is read.
+	op := opUnknown
+	var errs []*appsync.Error
+	defer func() { s.metrics.request(op, errs, time.Since(start)) }()
+	fail := func(status int, e ...*appsync.Error) gqlAnswer {
+		errs = e
+		return errorAnswer(status, &appsync.Response{Errors: e})
+	}
 	// The work stops when the response could no longer be written.
-	ctx, cancel := withLazyDeadline(r.Context(), start.Add(s.cfg.WriteTimeout))
+	ctx, cancel := withLazyDeadline(parent, start.Add(s.cfg.WriteTimeout))
 	defer cancel()
 	req, err := decodeRequest(body, s.names, &s.queries)
 	if err != nil {
-		fail(http.StatusBadRequest, appsync.Errorf(appsync.MalformedHTTPRequest, "%v", err))
-		return
+		return fail(http.StatusBadRequest, appsync.Errorf(appsync.MalformedHTTPRequest, "%v", err))
 	}
-	id, err := s.authn.Authenticate(lowerHeaders(r.Header))
+	id, err := s.authn.Authenticate(creds)
 	if err != nil {
 		ae, ok := appsync.AsError(err)
 		if !ok {
 			ae = appsync.Errorf(appsync.UnauthorizedExc, "%v", err)
 		}
-		fail(http.StatusUnauthorized, ae)
-		s.log.Info("request refused", "remote", r.RemoteAddr, "error", ae.Message)
-		return
+		s.log.Info("request refused", "remote", remote, "error", ae.Message)
+		return fail(http.StatusUnauthorized, ae)
 	}
 	prepared, perrs := s.exec.Prepare(req)
 	if len(perrs) > 0 {
-		errs = perrs
-		writeJSON(w, http.StatusBadRequest, &appsync.Response{Errors: perrs})
-		s.log.Info("invalid request", "remote", r.RemoteAddr, "error", perrs[0].Message)
-		return
+		s.log.Info("invalid request", "remote", remote, "error", perrs[0].Message)
+		return fail(http.StatusBadRequest, perrs...)
 	}
 	op = opLabel(prepared)
 	if prepared.Kind == "subscription" {
-		fail(http.StatusBadRequest, appsync.Errorf(appsync.UnsupportedOperation,
+		return fail(http.StatusBadRequest, appsync.Errorf(appsync.UnsupportedOperation,
 			"subscriptions are served over WebSocket at /graphql/realtime"))
-		return
 	}
 	if prepared.Kind == "mutation" {
 		s.writes.Add(1)
@@ -95,34 +130,42 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		bufp = new([]byte)
 	}
 	resp, out := s.exec.ExecuteAppend(ctx, prepared, &resolver{s: s, id: id}, append((*bufp)[:0], dataPrefix...))
-	defer func() {
-		if cap(out) <= maxPooledResponse {
-			*bufp = out[:0]
-			s.respBufs.Put(bufp)
-		}
-	}()
 	errs = resp.Errors
-	status := http.StatusOK
+	a = gqlAnswer{status: http.StatusOK, bufp: bufp}
 	for _, e := range resp.Errors {
 		if e != nil && e.ErrorType == errUnavailable {
 			// A database outage is not a verdict on the request: 503
 			// makes clients (Amplify, dsgen's engine) keep it and retry.
-			status = http.StatusServiceUnavailable
-			w.Header().Set("Retry-After", "1")
+			a.status, a.retryAfter = http.StatusServiceUnavailable, true
 			break
 		}
 	}
 	if len(resp.Errors) == 0 && len(out) == len(dataPrefix)+len(resp.Data) {
-		// The data follows the prefix in out: the body goes out in one
-		// piece, without a copy.
-		out = append(out, '}')
-		writeBody(w, status, out)
+		// The data follows the prefix in out: the body is out, closed.
+		a.body = append(out, '}')
 	} else {
-		writeJSON(w, status, resp)
+		// The data may be elsewhere, or followed by errors: the body is
+		// encoded anew and out (which the data may be part of) goes back
+		// to the pool after.
+		if len(resp.Errors) == 0 && len(resp.Data) > 0 {
+			// A response without errors is its data, which the executor
+			// wrote as compact JSON already: wrapping it saves
+			// encoding/json re-scanning it.
+			a.body = append(append(append(make([]byte, 0, len(resp.Data)+len(dataPrefix)+1), dataPrefix...), resp.Data...), '}')
+		} else {
+			e := errorAnswer(a.status, resp)
+			a.status, a.body = e.status, e.body
+		}
+		if cap(out) <= maxPooledResponse {
+			*bufp = out[:0]
+			s.respBufs.Put(bufp)
+		}
+		a.bufp = nil
 	}
 	if s.log.Enabled(ctx, slog.LevelDebug) {
 		s.log.Debug("request", "op", prepared.Kind, "name", prepared.Name, "fields", rootFields(prepared), "errors", len(resp.Errors), "took", time.Since(start))
 	}
+	return a
 }
 
 // decodeRequest parses a GraphQL request body. Numbers in variables stay
@@ -223,6 +266,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		b = []byte(`{"errors":[{"errorType":"InternalFailure","message":"encoding the response failed"}]}`)
 	}
 	writeBody(w, status, b)
+}
+
+// errorAnswer is the answer holding resp encoded by encoding/json (an
+// InternalFailure if it cannot be).
+func errorAnswer(status int, resp *appsync.Response) gqlAnswer {
+	b, err := json.Marshal(resp)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"errors":[{"errorType":"InternalFailure","message":"encoding the response failed"}]}`)
+	}
+	return gqlAnswer{status: status, body: b}
 }
 
 func writeBody(w http.ResponseWriter, status int, b []byte) {

@@ -162,6 +162,9 @@ type Server struct {
 	conflicts conflictLog
 	// shuttingDown turns /readyz to 503 once Shutdown starts.
 	shuttingDown atomic.Bool
+	// noFastPath makes Serve leave every connection to net/http (tests
+	// compare the two).
+	noFastPath bool
 }
 
 // New builds the API for cfg.Schema and connects the store's commit feed to
@@ -361,23 +364,40 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 		ErrorLog:     slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:  func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	// The fast path takes the connections first and hands net/http the
+	// ones it does not serve (fastpath.go).
+	var fast *fastServer
+	hln := ln
+	if !s.noFastPath {
+		fast = newFastServer(context.WithoutCancel(ctx), s, ln)
+		hln = fast.handoff
+		defer fast.stop()
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(hln) }()
 	select {
 	case err := <-errc:
+		if fast != nil {
+			fast.stop()
+			_ = fast.shutdown(context.Background())
+		}
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	var wg sync.WaitGroup
-	var herr, rerr error
+	var herr, rerr, ferr error
 	wg.Add(2)
 	go func() { defer wg.Done(); herr = hs.Shutdown(sctx) }()
 	go func() { defer wg.Done(); rerr = s.Shutdown(sctx) }()
+	if fast != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); ferr = fast.shutdown(sctx) }()
+	}
 	wg.Wait()
 	<-errc
-	return errors.Join(herr, rerr)
+	return errors.Join(herr, rerr, ferr)
 }
 
 // Shutdown closes every real-time connection, waits for mutations under way
