@@ -15,9 +15,8 @@ import (
 // cookies: Access-Control-Allow-Credentials is never sent.
 
 // corsAllowHeaders are the request headers a preflight is answered for
-// when it does not list acceptable ones: AppSync's list (which covers
-// Amplify's API key, Cognito/OIDC and IAM requests) and x-amz-user-agent's
-// companion headers.
+// when it does not list acceptable ones: AppSync's list, which covers
+// Amplify's API key, Cognito/OIDC and IAM requests.
 const corsAllowHeaders = "Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token,X-Amz-Content-Sha256,X-Amz-User-Agent"
 
 // corsMaxAge is how long a browser may cache a preflight's answer, in
