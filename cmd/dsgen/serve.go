@@ -115,5 +115,6 @@ func serveFlags(fs *flag.FlagSet, o *launch.Options) {
 	fs.BoolVar(&o.UnsafeNoFsync, "unsafe-no-fsync", false, "acknowledge writes before they are on disk: faster, but an OS crash or power loss loses acknowledged writes")
 	fs.Var((*listFlag)(&o.APIKeys), "api-key", "accept this API `key` in x-api-key; KEY@2026-12-31T00:00:00Z sets an expiry (repeatable)")
 	fs.Var((*listFlag)(&o.Conflicts), "conflict", "conflict strategy of one model, `MODEL=STRATEGY` (repeatable)")
+	fs.Var((*listFlag)(&o.CORSOrigins), "cors-origin", "let only web pages of this `origin` call the API from a browser (CORS on /graphql, the WebSocket's Origin check): a host[:port] or\nscheme://host[:port], * wildcards allowed (localhost:3000, *.example.com, https://app.example.com); repeatable.\nDefault: any origin, as AppSync (requests still need credentials)")
 	fs.Var((*listFlag)(&o.Directives), "directive", "accept and ignore a custom transformer directive `name` (repeatable)")
 }

@@ -590,7 +590,10 @@ func parseHead(b []byte, h *fastHead) headState {
 				return headOther
 			}
 		case asciiEqualFold(name, "transfer-encoding"), asciiEqualFold(name, "expect"),
-			asciiEqualFold(name, "upgrade"), asciiEqualFold(name, "trailer"):
+			asciiEqualFold(name, "upgrade"), asciiEqualFold(name, "trailer"),
+			// A browser's request: net/http's handler answers it with
+			// CORS headers (cors.go).
+			asciiEqualFold(name, "origin"):
 			return headOther
 		}
 	}

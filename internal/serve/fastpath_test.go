@@ -198,6 +198,8 @@ func TestFastPathMatchesNetHTTP(t *testing.T) {
 		{name: "body past the fast buffer", parts: []string{httpReq(gqlHead, "", `{"query":"{ listPosts { items { id } } }","x":"`+big[:80<<10]+`"}`)}, n: 1},
 		{name: "fast then health", parts: []string{httpReq(gqlHead, "", getPost) + "GET /healthz HTTP/1.1\r\nHost: h\r\n\r\n" + httpReq(gqlHead, "", getPost)}, n: 3},
 		{name: "fast then GET", parts: []string{httpReq(gqlHead, "", getPost) + "GET /graphql HTTP/1.1\r\nHost: h\r\n\r\n"}, n: 2},
+		{name: "browser (Origin)", parts: []string{httpReq(gqlHead+"\r\nOrigin: http://localhost:3000", "", getPost) + httpReq(gqlHead, "", getPost) + httpReq(gqlHead+"\r\norigin: null", "", getPost)}, n: 3},
+		{name: "preflight", parts: []string{"OPTIONS /graphql HTTP/1.1\r\nHost: h\r\nOrigin: http://localhost:3000\r\nAccess-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type,x-api-key\r\n\r\n" + httpReq(gqlHead, "", getPost)}, n: 2},
 		{name: "unknown path", parts: []string{httpReq("POST /graphqlx HTTP/1.1\r\nHost: h", "", getPost)}, n: 1},
 		{name: "body cut short", parts: []string{httpReq(gqlHead, "", getPost)[:len(httpReq(gqlHead, "", getPost))-5]}, n: 1, closeWrite: true, eof: true},
 	}
@@ -367,7 +369,7 @@ func FuzzFastPathHead(f *testing.F) {
 			t.Errorf("length %d (fast path %d), transfer encoding %v, close %v", req.ContentLength, cl, req.TransferEncoding, req.Close)
 		}
 		// ReadRequest takes Host out of the header (and refuses two).
-		if req.Header.Get("Expect") != "" || req.Header.Get("Upgrade") != "" {
+		if req.Header.Get("Expect") != "" || req.Header.Get("Upgrade") != "" || len(req.Header["Origin"]) > 0 {
 			t.Errorf("headers net/http would act on: %v", req.Header)
 		}
 		for name, got := range map[string][]byte{"Authorization": authz, "X-Api-Key": key} {

@@ -23,15 +23,29 @@ import (
 
 // serveGraphQL answers POST /graphql: it reads the body and hands it to
 // answerGraphQL. The connections the fast path (fastpath.go) serves reach
-// answerGraphQL without net/http; everything else comes here.
+// answerGraphQL without net/http; everything else comes here, browsers'
+// requests (with an Origin) included: they get CORS headers (cors.go) on
+// every answer, and OPTIONS (a preflight) is answered here.
 func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodOptions {
+		s.servePreflight(w, r)
+		return
+	}
 	start := time.Now()
 	fail := func(status int, e ...*appsync.Error) {
 		writeErrors(w, status, e...)
 		s.metrics.request(opUnknown, e, time.Since(start))
 	}
+	if !s.setCORS(w.Header(), r) {
+		// The browser would not let the page read the answer; the
+		// request is not executed either.
+		s.log.Info("request refused", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"))
+		fail(http.StatusForbidden, appsync.Errorf(appsync.UnauthorizedExc,
+			"origin %s may not call this API", r.Header.Get("Origin")))
+		return
+	}
 	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
+		w.Header().Set("Allow", "OPTIONS, POST")
 		fail(http.StatusMethodNotAllowed, appsync.Errorf(appsync.BadRequestException,
 			"%s /graphql is not supported: POST a JSON GraphQL request", r.Method))
 		return

@@ -112,6 +112,14 @@ type Config struct {
 	// DefaultLimit and MaxLimit bound list and sync pages (100 and 1000).
 	DefaultLimit int
 	MaxLimit     int
+	// CORSOrigins restricts which web pages may call the API from a
+	// browser: /graphql's CORS headers and the WebSocket upgrade at
+	// /graphql/realtime (whose Realtime.OriginPatterns it sets when that
+	// is empty). Entries are realtime.OriginAllowed's patterns:
+	// "localhost:3000", "*.example.com", "https://app.example.com". Empty
+	// (the default) lets any origin call, as AppSync does; the page's
+	// requests still need credentials.
+	CORSOrigins []string
 	// Realtime tunes the WebSocket endpoint.
 	Realtime realtime.Options
 	// Exec tunes the GraphQL executor.
@@ -255,6 +263,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Realtime.Logger == nil {
 		cfg.Realtime.Logger = cfg.Logger
+	}
+	if len(cfg.Realtime.OriginPatterns) == 0 {
+		cfg.Realtime.OriginPatterns = cfg.CORSOrigins
+	}
+	if err := cfg.Realtime.Validate(); err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
 	}
 	s := &Server{
 		cfg:    cfg,

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -74,6 +75,10 @@ type Options struct {
 
 	// DevAuth serves dev identities from the console (--dev-auth).
 	DevAuth bool
+
+	// CORSOrigins restricts the web pages that may call the API from a
+	// browser (--cors-origin; serve.Config.CORSOrigins); empty: any.
+	CORSOrigins []string
 
 	TLSCert, TLSKey string
 	DevTLS          bool
@@ -249,6 +254,15 @@ func (o *Options) serverConfig(sch *meta.Schema, log *slog.Logger) (serve.Config
 	var err error
 	if cfg.Metrics, err = metricsAccess(o.Metrics, o.Addr); err != nil {
 		return cfg, optionErr("--metrics: %v", err)
+	}
+	for _, p := range o.CORSOrigins {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if _, err := path.Match(strings.ToLower(p), ""); err != nil {
+			return cfg, optionErr("--cors-origin %q: %v", p, err)
+		}
+		cfg.CORSOrigins = append(cfg.CORSOrigins, p)
 	}
 	cfg.Realtime.MaxSubscriptions = o.MaxSubscriptions
 	cfg.Realtime.MaxMessageBytes = o.MaxMessage

@@ -121,6 +121,7 @@ func TestRunOptionErrors(t *testing.T) {
 		{"api key expiry", func(o *Options) { o.APIKeys = []string{"da2-secret@soon"} }, `--api-key: the expiry "soon"`},
 		{"data and in-memory", func(o *Options) { o.Data = dir }, "--data and --in-memory exclude each other"},
 		{"tls pair", func(o *Options) { o.TLSCert = "c.pem" }, "--tls-cert and --tls-key go together"},
+		{"cors origin", func(o *Options) { o.CORSOrigins = []string{"localhost:3000", "[x"} }, `--cors-origin "[x"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			o := base

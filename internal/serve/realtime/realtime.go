@@ -119,9 +119,9 @@ type Options struct {
 	// dropped after it. Default 10 s.
 	WriteTimeout time.Duration
 	// OriginPatterns restricts the Origin header of browser connections
-	// (see websocket.AcceptOptions). Empty accepts any origin, as AppSync
-	// does: auth travels in headers the page sets itself, never in
-	// cookies, so a cross-site page gains nothing.
+	// (see OriginAllowed; a refused one gets HTTP 403). Empty accepts any
+	// origin, as AppSync does: auth travels in headers the page sets
+	// itself, never in cookies, so a cross-site page gains nothing.
 	OriginPatterns []string
 	Logger         *slog.Logger // default slog.Default()
 }
@@ -169,6 +169,9 @@ func (o Options) Validate() error {
 	}
 	if o.SendQueue < 0 {
 		errs = append(errs, fmt.Errorf("realtime: send queue %d is negative", o.SendQueue))
+	}
+	if err := validOriginPatterns(o.OriginPatterns); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -231,7 +234,8 @@ func New(b Backend, opts Options) *Hub {
 // ServeHTTP upgrades the request to a WebSocket speaking AppSync's
 // real-time protocol and serves it until either side closes. A client that
 // does not offer the graphql-ws sub-protocol, or whose auth headers cannot
-// be decoded, gets HTTP 400; after Shutdown, 503.
+// be decoded, gets HTTP 400; a page of an origin Options.OriginPatterns
+// refuses, 403; after Shutdown, 503.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	protos := offeredProtocols(r)
 	if !slices.Contains(protos, appsync.Subprotocol) {
@@ -241,6 +245,12 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	headers, err := connHeaders(r, protos)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+
+	if !OriginAllowed(h.opts.OriginPatterns, r.Header.Get("Origin"), r.Host) {
+		h.log.Info("realtime: origin refused", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"))
+		http.Error(w, "realtime: this origin may not connect", http.StatusForbidden)
 		return
 	}
 
@@ -255,9 +265,10 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer h.wg.Done()
 
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		Subprotocols:       []string{appsync.Subprotocol},
-		InsecureSkipVerify: len(h.opts.OriginPatterns) == 0,
-		OriginPatterns:     h.opts.OriginPatterns,
+		Subprotocols: []string{appsync.Subprotocol},
+		// The origin was checked above (OriginAllowed), by the rules
+		// /graphql's CORS shares.
+		InsecureSkipVerify: true,
 	})
 	if err != nil {
 		// Accept has written the HTTP error.
