@@ -57,20 +57,7 @@ func serveOn(t *testing.T, clock *testClock, fast bool, edit func(*serve.Config)
 	if !fast {
 		serve.DisableFastPath(srv)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln, time.Minute) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return &fastServed{srv: srv, addr: ln.Addr().String()}
+	return &fastServed{srv: srv, addr: testenv.ServeListener(t, srv)}
 }
 
 // exchange sends the parts of a request stream on one new connection (a
@@ -415,19 +402,7 @@ func benchmarkServeCreatePost(b *testing.B, fast bool) {
 	if !fast {
 		serve.DisableFastPath(srv)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln, time.Minute) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			b.Error(err)
-		}
-	}()
+	addr := testenv.ServeListener(b, srv)
 	var next atomic.Int64
 	errs := make([]error, clients)
 	var wg sync.WaitGroup
@@ -436,7 +411,7 @@ func benchmarkServeCreatePost(b *testing.B, fast bool) {
 	cpu0 := processCPU(b)
 	for i := range clients {
 		wg.Go(func() {
-			c, err := net.Dial("tcp", ln.Addr().String())
+			c, err := net.Dial("tcp", addr)
 			if err != nil {
 				errs[i] = err
 				return

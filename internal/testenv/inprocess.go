@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log"
+	"net"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
@@ -92,4 +93,26 @@ func Serve(t testing.TB, cfg serve.Config, tls bool) (*serve.Server, *httptest.S
 		}
 	})
 	return srv, ts
+}
+
+// ServeListener runs srv.Serve (the whole front end: the HTTP fast path,
+// then net/http) on a new loopback port and returns its host:port. When
+// the test ends Serve is stopped, with a minute's grace, and the test
+// fails if it does not return cleanly.
+func ServeListener(t testing.TB, srv *serve.Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln, time.Minute) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return ln.Addr().String()
 }
