@@ -181,9 +181,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Schema == nil || cfg.Store == nil {
 		return nil, errors.New("serve: Config.Schema and Config.Store are required")
 	}
-	if cfg.DefaultConflict == "" {
-		cfg.DefaultConflict = Automerge
-	}
+	cfg.setDefaults()
 	for name, st := range cfg.Conflict {
 		if cfg.Schema.Model(name) == nil {
 			return nil, fmt.Errorf("serve: conflict strategy for unknown model %q", name)
@@ -198,47 +196,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ConflictWebhook == "" && usesCustom(cfg) {
 		return nil, errors.New("serve: the custom conflict strategy needs a conflict webhook URL")
 	}
-	if cfg.MaxConflictRetries <= 0 {
-		cfg.MaxConflictRetries = 8
-	}
-	if cfg.DeltaTTL <= 0 {
-		cfg.DeltaTTL = 30 * time.Minute
-	}
-	if cfg.MaxBodyBytes <= 0 {
-		cfg.MaxBodyBytes = 1 << 20
-	}
-	if cfg.ReadTimeout <= 0 {
-		cfg.ReadTimeout = 10 * time.Second
-	}
-	if cfg.WriteTimeout <= 0 {
-		cfg.WriteTimeout = 30 * time.Second
-	}
-	if cfg.IdleTimeout <= 0 {
-		cfg.IdleTimeout = 60 * time.Second
-	}
-	if cfg.DefaultLimit <= 0 {
-		cfg.DefaultLimit = 100
-	}
-	if cfg.MaxLimit <= 0 {
-		cfg.MaxLimit = 1000
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Metrics == "" {
-		cfg.Metrics = MetricsOff
-	}
 	if _, err := ParseMetricsAccess(string(cfg.Metrics)); err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
 	if err := checkDevAuth(cfg); err != nil {
 		return nil, err
-	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
 	secret := cfg.TokenSecret
 	if len(secret) == 0 {
@@ -247,12 +209,6 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("serve: token secret: %w", err)
 		}
 	}
-	if cfg.Auth.Now == nil {
-		cfg.Auth.Now = cfg.Now
-	}
-	if cfg.Auth.Logger == nil {
-		cfg.Auth.Logger = cfg.Logger
-	}
 	api, err := sdl.Build(cfg.Schema, sdl.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("serve: build API: %w", err)
@@ -260,12 +216,6 @@ func New(cfg Config) (*Server, error) {
 	authn, err := auth.New(cfg.Auth)
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err) // auth errors carry their own "auth: " prefix
-	}
-	if cfg.Realtime.Logger == nil {
-		cfg.Realtime.Logger = cfg.Logger
-	}
-	if len(cfg.Realtime.OriginPatterns) == 0 {
-		cfg.Realtime.OriginPatterns = cfg.CORSOrigins
 	}
 	if err := cfg.Realtime.Validate(); err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
@@ -301,6 +251,61 @@ func New(cfg Config) (*Server, error) {
 		g.OnFeedGap(feedCtx, func(reason string) { s.hub.Interrupt(reason) })
 	}
 	return s, nil
+}
+
+// setDefaults fills in every setting left at its zero value.
+func (cfg *Config) setDefaults() {
+	if cfg.DefaultConflict == "" {
+		cfg.DefaultConflict = Automerge
+	}
+	if cfg.MaxConflictRetries <= 0 {
+		cfg.MaxConflictRetries = 8
+	}
+	if cfg.DeltaTTL <= 0 {
+		cfg.DeltaTTL = 30 * time.Minute
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = 10 * time.Second
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 30 * time.Second
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 60 * time.Second
+	}
+	if cfg.DefaultLimit <= 0 {
+		cfg.DefaultLimit = 100
+	}
+	if cfg.MaxLimit <= 0 {
+		cfg.MaxLimit = 1000
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Metrics == "" {
+		cfg.Metrics = MetricsOff
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.Auth.Now == nil {
+		cfg.Auth.Now = cfg.Now
+	}
+	if cfg.Auth.Logger == nil {
+		cfg.Auth.Logger = cfg.Logger
+	}
+	if cfg.Realtime.Logger == nil {
+		cfg.Realtime.Logger = cfg.Logger
+	}
+	if len(cfg.Realtime.OriginPatterns) == 0 {
+		cfg.Realtime.OriginPatterns = cfg.CORSOrigins
+	}
 }
 
 func usesCustom(cfg Config) bool {
