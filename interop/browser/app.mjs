@@ -12,17 +12,41 @@ import { schema } from 'dsgen-interop-models';
 
 const q = new URLSearchParams(location.search);
 let seq = 0;
+let sent = Promise.resolve();
 
-/** report sends one event to the page's origin; a lost report fails the test's wait. */
+/**
+ * report sends one event to the page's origin. Reports go one at a time, so
+ * the test receives them in the order they happened (concurrent fetches may
+ * arrive in any order); a lost one fails the test's wait.
+ */
 function report(type, data = {}) {
   const body = JSON.stringify({ seq: seq++, type, data });
-  return fetch('/report', { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+  sent = sent.then(() => fetch('/report', { method: 'POST', headers: { 'content-type': 'application/json' }, body }))
     .catch(() => {});
+  return sent;
 }
 
 /** plain returns a model instance's own fields, metadata included. */
 function plain(m) {
   return m ? JSON.parse(JSON.stringify(m)) : m;
+}
+
+// Amplify logs through the console: its warnings and errors go to the
+// report too, for the test's failure messages.
+for (const level of ['warn', 'error']) {
+  const inner = console[level].bind(console);
+  console[level] = (...args) => {
+    inner(...args);
+    report('console', { level, text: args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : safeJSON(a))).join(' ').slice(0, 2000) });
+  };
+}
+
+function safeJSON(v) {
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return String(v);
+  }
 }
 
 window.addEventListener('error', (e) => report('error', { message: String(e.message) }));

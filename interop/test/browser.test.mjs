@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -25,8 +26,8 @@ const BROWSER_WAIT_MS = 60_000;
 
 /**
  * findChromium returns the Chromium scripts/chromium.sh finds (or, as root,
- * installs), or a skip message; like the Go browser tests, none is a failure
- * when CI is set.
+ * installs) as {bin}, else {skip: why}; like the Go browser tests, under CI
+ * none is a failure: {fail: why}, which needChromium throws in the test.
  */
 function findChromium() {
   let out = '';
@@ -38,8 +39,12 @@ function findChromium() {
   }
   if (out) return { bin: out };
   const msg = `no chromium (scripts/chromium.sh: ${why || 'found none'}); the browser interop test needs it`;
-  if (process.env.CI) throw new Error(`CI needs chromium: ${msg}`);
-  return { skip: msg };
+  return process.env.CI ? { fail: `CI needs chromium: ${msg}` } : { skip: msg };
+}
+
+/** needChromium fails the test when CI has no chromium (findChromium). */
+function needChromium() {
+  if (chromium.fail) throw new Error(chromium.fail);
 }
 
 /**
@@ -51,7 +56,6 @@ async function bundleApp() {
   const dir = mkdtempSync(path.join(tmpdir(), 'dsgen-interop-web-'));
   try {
     const schemaJS = path.join(dir, 'schema.js');
-    const { writeFile } = await import('node:fs/promises');
     await writeFile(schemaJS, await generate(BLOG_SCHEMA));
     const out = await build({
       entryPoints: [path.join(interopDir, 'browser', 'app.mjs')],
@@ -89,7 +93,7 @@ async function startPage(t, bundle) {
       req.on('data', (b) => { body += b; });
       req.on('end', () => {
         try {
-          reports.push(JSON.parse(body));
+          reports.push({ ...JSON.parse(body), at: Date.now() });
         } catch {
           reports.push({ type: 'bad-report', data: { body } });
         }
@@ -98,21 +102,29 @@ async function startPage(t, bundle) {
       });
       return;
     }
-    const path_ = req.url.split('?')[0];
-    if (req.method === 'GET' && path_ === '/') {
+    const route = req.url.split('?')[0];
+    if (req.method === 'GET' && route === '/') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
         .end('<!doctype html><html><head><meta charset="utf-8"><title>dsgen interop</title>' +
           '<script type="module" src="/app.js"></script></head><body>dsgen interop</body></html>');
       return;
     }
-    if (req.method === 'GET' && path_ === '/app.js') {
+    if (req.method === 'GET' && route === '/app.js') {
       res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' }).end(bundle);
       return;
     }
     res.writeHead(404).end();
   });
   await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise((resolve) => srv.close(resolve)));
+  t.after(() => {
+    if (process.env.INTEROP_DEBUG) {
+      process.stderr.write(`--- page reports (ms) ---\n${reports.map((r) => `${r.at - reports[0].at} ${JSON.stringify(summary(r))}`).join('\n')}\n`);
+    }
+    const closed = new Promise((resolve) => srv.close(resolve));
+    // A browser still running keeps its connections: close does not wait for them.
+    srv.closeAllConnections();
+    return closed;
+  });
   const origin = `http://127.0.0.1:${srv.address().port}`;
   return {
     origin,
@@ -150,12 +162,13 @@ function summary(r) {
   if (r.type === 'hub') return `hub:${r.data.event}${r.data.model ? `:${r.data.model}` : ''}`;
   if (r.type === 'observe') return `observe:${r.data.opType}:${r.data.element?.id}`;
   if (r.type === 'error' || r.type === 'dsError') return { [r.type]: r.data };
+  if (r.type === 'console') return { console: r.data.text };
   return r.type;
 }
 
 /**
- * launchChromium opens url in headless Chromium (its own process group and
- * profile directory), killed and removed when t ends; stderr() returns its
+ * launchChromium opens url in headless Chromium (its own profile
+ * directory), killed and removed when t ends; stderr() returns its
  * log, console messages included.
  */
 function launchChromium(t, bin, url) {
@@ -165,16 +178,15 @@ function launchChromium(t, bin, url) {
     '--ignore-certificate-errors', // the dev TLS certificate of wss://…/graphql/realtime
     '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--no-default-browser-check',
     '--enable-logging=stderr', '--v=0', `--user-data-dir=${profile}`, url,
-  ], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (b) => { stderr = (stderr + b).slice(-20_000); });
   const exited = new Promise((resolve) => proc.once('exit', resolve));
+  // SIGTERM to the browser process ends its helpers (zygotes, renderers,
+  // GPU, network) too. They stay in this process group: a run killed as a
+  // group takes them with it.
   const kill = (sig) => {
-    try {
-      process.kill(-proc.pid, sig);
-    } catch {
-      // already gone
-    }
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill(sig);
   };
   const onExit = () => kill('SIGKILL');
   process.once('exit', onExit);
@@ -194,7 +206,12 @@ const chromium = findChromium();
 let bundled;
 const app = () => (bundled ??= bundleApp());
 
-test('an Amplify DataStore web app in Chromium syncs with dsgen serve from another origin', { skip: chromium.skip }, async (t) => {
+// Configured with http://…/graphql (as the other interop tests) and with
+// https://…/graphql (a server behind TLS): Amplify opens
+// wss://…/graphql/realtime for both, which --dev-tls serves on the port.
+for (const scheme of ['http', 'https']) {
+test(`an Amplify DataStore web app in Chromium syncs with dsgen serve from another origin (${scheme} endpoint)`, { skip: chromium.skip }, async (t) => {
+  needChromium();
   const server = await startServer({ t });
   const { createBlog: blog } = await server.gql(
     `mutation ($input: CreateBlogInput!) { createBlog(input: $input) { ${BLOG_FIELDS} } }`,
@@ -212,7 +229,7 @@ test('an Amplify DataStore web app in Chromium syncs with dsgen serve from anoth
   const page = await startPage(t, await app());
   assert.notEqual(page.origin, new URL(server.endpoint).origin, 'the page and the API are different origins');
   const browser = launchChromium(t, chromium.bin,
-    page.url({ endpoint: server.endpoint, apiKey: API_KEY, title: 'From the browser' }));
+    page.url({ endpoint: server.endpoint.replace(/^http:/, `${scheme}:`), apiKey: API_KEY, title: 'From the browser' }));
   const extra = () => `${browser.stderr()}\n--- dsgen serve log (tail) ---\n${server.logs().slice(-3000)}`;
 
   // Ready after the startup sync of what the server held.
@@ -249,4 +266,63 @@ test('an Amplify DataStore web app in Chromium syncs with dsgen serve from anoth
     'the page synced once, at start: the later post came through its subscription');
   assert.deepEqual(page.reports.filter((r) => r.type === 'error' || r.type === 'dsError').map((r) => r.data), [],
     'the page reported no errors');
+});
+}
+
+/**
+ * waitLog polls server's log (every 50 ms, bounded by BROWSER_WAIT_MS)
+ * until pred holds of its JSON lines.
+ */
+async function waitLog(server, what, pred) {
+  const deadline = Date.now() + BROWSER_WAIT_MS;
+  while (true) {
+    const lines = server.logs().split('\n').filter(Boolean).map((l) => {
+      try {
+        return JSON.parse(l);
+      } catch {
+        return {};
+      }
+    });
+    if (pred(lines)) return lines;
+    if (Date.now() >= deadline) {
+      throw new Error(`timed out after ${BROWSER_WAIT_MS} ms waiting for dsgen serve to log ${what}; log tail:\n${server.logs().slice(-3000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('--cors-origin: a page of an unlisted origin cannot sync, one of a listed origin can', { skip: chromium.skip }, async (t) => {
+  needChromium();
+  const page = await startPage(t, await app());
+
+  // Not listed: the browser's preflight and its socket are refused, again
+  // and again as DataStore retries, and the page never syncs.
+  await t.test('unlisted', async (t) => {
+    const server = await startServer({ t, extraArgs: ['--cors-origin', 'localhost:3000'] });
+    launchChromium(t, chromium.bin, page.url({ endpoint: server.endpoint, apiKey: API_KEY }));
+    const refused = (lines, msg) => lines.filter((l) => l.msg === msg && l.origin === page.origin).length;
+    await waitLog(server, `3 refused preflights and a refused socket of origin ${page.origin}`,
+      (lines) => refused(lines, 'CORS preflight refused') >= 3 && refused(lines, 'realtime: origin refused') >= 1);
+    const got = page.reports.filter((r) => r.type === 'ready' || (r.type === 'hub' && ['modelSynced', 'ready'].includes(r.data.event)));
+    assert.deepEqual(got, [], 'the page synced nothing');
+  });
+
+  // Listed (as scheme://host:port): the same page syncs and subscribes.
+  await t.test('listed', async (t) => {
+    page.reports.length = 0;
+    const server = await startServer({ t, extraArgs: ['--cors-origin', 'localhost:3000', '--cors-origin', page.origin] });
+    const { createPost: seeded } = await server.gql(
+      `mutation ($input: CreatePostInput!) { createPost(input: $input) { ${POST_FIELDS} } }`,
+      { input: { title: 'Seeded post' } });
+    const browser = launchChromium(t, chromium.bin, page.url({ endpoint: server.endpoint, apiKey: API_KEY }));
+    const extra = () => `${browser.stderr()}\n--- dsgen serve log (tail) ---\n${server.logs().slice(-3000)}`;
+    const { data: ready } = await page.wait('ready', (r) => r.type === 'ready', extra);
+    assert.deepEqual(ready.posts.map((p) => p.id), [seeded.id], 'the page synced the seeded post');
+    const { createPost: later } = await server.gql(
+      `mutation ($input: CreatePostInput!) { createPost(input: $input) { ${POST_FIELDS} } }`,
+      { input: { title: 'Created on the server' } });
+    await page.wait(`the observe event of post ${later.id}`,
+      (r) => r.type === 'observe' && r.data.element?.id === later.id, extra);
+    assert.ok(!/refused/.test(server.logs()), `the server refused nothing:\n${server.logs()}`);
+  });
 });
