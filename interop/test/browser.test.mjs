@@ -210,63 +210,63 @@ const app = () => (bundled ??= bundleApp());
 // https://…/graphql (a server behind TLS): Amplify opens
 // wss://…/graphql/realtime for both, which --dev-tls serves on the port.
 for (const scheme of ['http', 'https']) {
-test(`an Amplify DataStore web app in Chromium syncs with dsgen serve from another origin (${scheme} endpoint)`, { skip: chromium.skip }, async (t) => {
-  needChromium();
-  const server = await startServer({ t });
-  const { createBlog: blog } = await server.gql(
-    `mutation ($input: CreateBlogInput!) { createBlog(input: $input) { ${BLOG_FIELDS} } }`,
-    { input: { name: 'Seeded blog' } });
-  const { createPost: seeded } = await server.gql(
-    `mutation ($input: CreatePostInput!) { createPost(input: $input) { ${POST_FIELDS} } }`,
-    { input: { title: 'Seeded post', rating: 3, status: 'PUBLISHED', blogPostsId: blog.id } });
-  const { createPost: gone } = await server.gql(
-    `mutation ($input: CreatePostInput!) { createPost(input: $input) { ${POST_FIELDS} } }`,
-    { input: { title: 'Deleted before sync' } });
-  await server.gql(
-    `mutation ($input: DeletePostInput!) { deletePost(input: $input) { ${POST_FIELDS} } }`,
-    { input: { id: gone.id, _version: gone._version } });
+  test(`an Amplify DataStore web app in Chromium syncs with dsgen serve from another origin (${scheme} endpoint)`, { skip: chromium.skip }, async (t) => {
+    needChromium();
+    const server = await startServer({ t });
+    const { createBlog: blog } = await server.gql(
+      `mutation ($input: CreateBlogInput!) { createBlog(input: $input) { ${BLOG_FIELDS} } }`,
+      { input: { name: 'Seeded blog' } });
+    const { createPost: seeded } = await server.gql(
+      `mutation ($input: CreatePostInput!) { createPost(input: $input) { ${POST_FIELDS} } }`,
+      { input: { title: 'Seeded post', rating: 3, status: 'PUBLISHED', blogPostsId: blog.id } });
+    const { createPost: gone } = await server.gql(
+      `mutation ($input: CreatePostInput!) { createPost(input: $input) { ${POST_FIELDS} } }`,
+      { input: { title: 'Deleted before sync' } });
+    await server.gql(
+      `mutation ($input: DeletePostInput!) { deletePost(input: $input) { ${POST_FIELDS} } }`,
+      { input: { id: gone.id, _version: gone._version } });
 
-  const page = await startPage(t, await app());
-  assert.notEqual(page.origin, new URL(server.endpoint).origin, 'the page and the API are different origins');
-  const browser = launchChromium(t, chromium.bin,
-    page.url({ endpoint: server.endpoint.replace(/^http:/, `${scheme}:`), apiKey: API_KEY, title: 'From the browser' }));
-  const extra = () => `${browser.stderr()}\n--- dsgen serve log (tail) ---\n${server.logs().slice(-3000)}`;
+    const page = await startPage(t, await app());
+    assert.notEqual(page.origin, new URL(server.endpoint).origin, 'the page and the API are different origins');
+    const browser = launchChromium(t, chromium.bin,
+      page.url({ endpoint: server.endpoint.replace(/^http:/, `${scheme}:`), apiKey: API_KEY, title: 'From the browser' }));
+    const extra = () => `${browser.stderr()}\n--- dsgen serve log (tail) ---\n${server.logs().slice(-3000)}`;
 
-  // Ready after the startup sync of what the server held.
-  const { data: ready } = await page.wait('ready', (r) => r.type === 'ready', extra);
-  const synced = page.reports.filter((r) => r.type === 'hub' && r.data.event === 'modelSynced').map((r) => r.data.model);
-  assert.deepEqual(synced.sort(), ['Blog', 'Comment', 'Post', 'PostTags', 'Tag'], 'every model synced before ready');
-  assert.ok(ready.databases.includes('amplify-datastore'),
-    `DataStore keeps its data in the browser's IndexedDB (databases: ${JSON.stringify(ready.databases)})`);
-  assert.deepEqual(ready.posts.map((p) => p.id), [seeded.id], 'the page holds the seeded post and not the tombstone');
-  assert.deepEqual(
-    pick(ready.posts[0], ['title', 'rating', 'status', 'blogPostsId', '_version', '_lastChangedAt', 'createdAt']),
-    pick(seeded, ['title', 'rating', 'status', 'blogPostsId', '_version', '_lastChangedAt', 'createdAt']),
-    'the synced post equals the server record');
+    // Ready after the startup sync of what the server held.
+    const { data: ready } = await page.wait('ready', (r) => r.type === 'ready', extra);
+    const synced = page.reports.filter((r) => r.type === 'hub' && r.data.event === 'modelSynced').map((r) => r.data.model);
+    assert.deepEqual(synced.sort(), ['Blog', 'Comment', 'Post', 'PostTags', 'Tag'], 'every model synced before ready');
+    assert.ok(ready.databases.includes('amplify-datastore'),
+      `DataStore keeps its data in the browser's IndexedDB (databases: ${JSON.stringify(ready.databases)})`);
+    assert.deepEqual(ready.posts.map((p) => p.id), [seeded.id], 'the page holds the seeded post and not the tombstone');
+    assert.deepEqual(
+      pick(ready.posts[0], ['title', 'rating', 'status', 'blogPostsId', '_version', '_lastChangedAt', 'createdAt']),
+      pick(seeded, ['title', 'rating', 'status', 'blogPostsId', '_version', '_lastChangedAt', 'createdAt']),
+      'the synced post equals the server record');
 
-  // The page's save reaches the server through its outbox.
-  const { data: { post: saved } } = await page.wait('its save', (r) => r.type === 'saved', extra);
-  await page.wait(`the server's answer to the create of ${saved.id}`,
-    (r) => r.type === 'hub' && r.data.event === 'outboxMutationProcessed' && r.data.id === saved.id, extra);
-  const { getPost: onServer } = await server.gql(`query ($id: ID!) { getPost(id: $id) { ${POST_FIELDS} } }`, { id: saved.id });
-  assert.deepEqual(pick(onServer, ['id', 'title', 'rating', 'status', '_version', '_deleted']),
-    { id: saved.id, title: 'From the browser', rating: 5, status: 'PUBLISHED', _version: 1, _deleted: null },
-    "the page's post is on the server at version 1");
+    // The page's save reaches the server through its outbox.
+    const { data: { post: saved } } = await page.wait('its save', (r) => r.type === 'saved', extra);
+    await page.wait(`the server's answer to the create of ${saved.id}`,
+      (r) => r.type === 'hub' && r.data.event === 'outboxMutationProcessed' && r.data.id === saved.id, extra);
+    const { getPost: onServer } = await server.gql(`query ($id: ID!) { getPost(id: $id) { ${POST_FIELDS} } }`, { id: saved.id });
+    assert.deepEqual(pick(onServer, ['id', 'title', 'rating', 'status', '_version', '_deleted']),
+      { id: saved.id, title: 'From the browser', rating: 5, status: 'PUBLISHED', _version: 1, _deleted: null },
+      "the page's post is on the server at version 1");
 
-  // A post created on the server reaches the page through its subscription.
-  const { createPost: later } = await server.gql(
-    `mutation ($input: CreatePostInput!) { createPost(input: $input) { ${POST_FIELDS} } }`,
-    { input: { title: 'Created on the server', rating: 1 } });
-  const { data: got } = await page.wait(`the observe event of post ${later.id}`,
-    (r) => r.type === 'observe' && r.data.element?.id === later.id, extra);
-  assert.equal(got.opType, 'INSERT');
-  assert.deepEqual(pick(got.element, ['title', 'rating', '_version']), { title: 'Created on the server', rating: 1, _version: 1 });
+    // A post created on the server reaches the page through its subscription.
+    const { createPost: later } = await server.gql(
+      `mutation ($input: CreatePostInput!) { createPost(input: $input) { ${POST_FIELDS} } }`,
+      { input: { title: 'Created on the server', rating: 1 } });
+    const { data: got } = await page.wait(`the observe event of post ${later.id}`,
+      (r) => r.type === 'observe' && r.data.element?.id === later.id, extra);
+    assert.equal(got.opType, 'INSERT');
+    assert.deepEqual(pick(got.element, ['title', 'rating', '_version']), { title: 'Created on the server', rating: 1, _version: 1 });
 
-  assert.equal(page.reports.filter((r) => r.type === 'hub' && r.data.event === 'syncQueriesStarted').length, 1,
-    'the page synced once, at start: the later post came through its subscription');
-  assert.deepEqual(page.reports.filter((r) => r.type === 'error' || r.type === 'dsError').map((r) => r.data), [],
-    'the page reported no errors');
-});
+    assert.equal(page.reports.filter((r) => r.type === 'hub' && r.data.event === 'syncQueriesStarted').length, 1,
+      'the page synced once, at start: the later post came through its subscription');
+    assert.deepEqual(page.reports.filter((r) => r.type === 'error' || r.type === 'dsError').map((r) => r.data), [],
+      'the page reported no errors');
+  });
 }
 
 /**
