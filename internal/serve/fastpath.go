@@ -54,6 +54,10 @@ const (
 	fastMaxBody = 64 << 10
 	// fastReadSize is a connection's first read buffer.
 	fastReadSize = 4 << 10
+	// fastCopyBody is the largest answer body copied after its head into
+	// the connection's write buffer (one write); a larger one is written
+	// in place, so that the buffer a connection keeps stays small.
+	fastCopyBody = 4 << 10
 )
 
 // fastServer accepts the connections of Serve's listener, serves them on
@@ -257,7 +261,10 @@ type fastConn struct {
 	remote string
 	// rbuf holds the bytes read and not yet consumed.
 	rbuf []byte
+	// wbuf holds a response's head, and its body when that is small.
 	wbuf []byte
+	// iov is a big response's head and body for one writev.
+	iov [2][]byte
 	// creds is the credential headers of the request (reused).
 	creds map[string]string
 	// date is the Date header's value for the second dateSec.
@@ -391,14 +398,24 @@ func (c *fastConn) answer(start time.Time, h *fastHead, end int) bool {
 	// as net/http's does.
 	closing := f.isClosing()
 	c.wbuf = c.appendHead(c.wbuf[:0], &a, closing)
-	c.wbuf = append(c.wbuf, a.body...)
-	f.s.releaseAnswer(&a)
 	_ = c.nc.SetWriteDeadline(start.Add(cfg.WriteTimeout))
-	if _, err := c.nc.Write(c.wbuf); err != nil || closing || gone {
-		return false
+	var err error
+	if len(a.body) <= fastCopyBody {
+		c.wbuf = append(c.wbuf, a.body...)
+		_, err = c.nc.Write(c.wbuf)
+	} else {
+		// A big body is written from where it is (writev), not copied
+		// into wbuf: a buffer that grew to an answer's size would stay
+		// with the connection while it idles, up to IdleTimeout, and a
+		// client's many idle connections would pin that many.
+		c.iov = [2][]byte{c.wbuf, a.body}
+		bufs := net.Buffers(c.iov[:])
+		_, err = bufs.WriteTo(c.nc)
+		c.iov = [2][]byte{}
 	}
-	if cap(c.wbuf) > fastMaxBody {
-		c.wbuf = nil // a rare big answer's buffer is not kept
+	f.s.releaseAnswer(&a)
+	if err != nil || closing || gone {
+		return false
 	}
 	n := copy(c.rbuf, c.rbuf[end:])
 	c.rbuf = c.rbuf[:n]
