@@ -1,0 +1,139 @@
+package serve_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dsgen/dsgen/internal/serve"
+	"github.com/dsgen/dsgen/internal/serve/auth"
+	"github.com/dsgen/dsgen/internal/serve/store"
+	"github.com/dsgen/dsgen/internal/testenv"
+	"github.com/dsgen/dsgen/internal/testenv/poll"
+)
+
+// serveRaw runs srv under Serve on loopback with the given grace and
+// returns its address, a stop that cancels Serve, and Serve's result.
+func serveRaw(t *testing.T, srv *serve.Server, grace time.Duration) (string, context.CancelFunc, <-chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln, grace) }()
+	t.Cleanup(cancel)
+	return ln.Addr().String(), cancel, done
+}
+
+func newFastTestServer(t *testing.T, edit func(*serve.Config)) *serve.Server {
+	t.Helper()
+	clock := newClock()
+	st := testenv.OpenStore(t, store.Options{Now: clock.Now})
+	cfg := serve.Config{
+		Schema: testenv.BlogSchema(t), Store: st, Now: clock.Now,
+		Auth: auth.Config{APIKeys: []auth.APIKey{{Key: testAPIKey}}},
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	srv, err := serve.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
+func dialSend(t *testing.T, addr, s string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(frameWait))
+	if _, err := io.WriteString(c, s); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestFastPathClientThatNeverReads pipelines big answers' requests on a
+// connection it never reads: the server's write blocks once the socket
+// buffers fill, and WriteTimeout must end it, the connection closed and its
+// goroutine gone, while another client is served all along.
+func TestFastPathClientThatNeverReads(t *testing.T) {
+	srv := newFastTestServer(t, func(c *serve.Config) { c.WriteTimeout = time.Second })
+	addr, _, _ := serveRaw(t, srv, time.Minute)
+	title := strings.Repeat("t", 8<<10)
+	setup := dialSend(t, addr, "")
+	for i := range 6 {
+		roundTrip(t, setup, httpReq(gqlHead, "", createBodyTitled("nr"+string(rune('a'+i)), title)))
+	}
+	list := httpReq(gqlHead, "", `{"query":"{ listPosts { items { id title } } }"}`)
+	before := runtime.NumGoroutine()
+	// 400 answers of ~50 KiB: far more than loopback's socket buffers.
+	hog := dialSend(t, addr, strings.Repeat(list, 400))
+	poll.Until(t, "the stuck connection's goroutine to end", func() bool {
+		roundTrip(t, setup, list) // others are served meanwhile
+		return runtime.NumGoroutine() <= before
+	})
+	_ = hog.SetReadDeadline(time.Now().Add(frameWait))
+	if _, err := io.Copy(io.Discard, hog); err != nil && !strings.Contains(err.Error(), "reset") {
+		t.Errorf("the stuck connection was not closed: %v", err)
+	}
+}
+
+func createBodyTitled(id, title string) string {
+	return `{"query":` + quote(wireCreatePost) + `,"variables":{"input":{"id":"` + id + `","title":"` + title + `","rating":4,"status":"DRAFT"}}}`
+}
+
+// TestFastPathShutdownMidRequest stops Serve while connections are in
+// every state: idle, mid-head, mid-body, handed to net/http mid-head,
+// handed over and idle, half-closed after a request, and one whose
+// answers nobody reads. Serve returns, every connection ends and every
+// goroutine the server started is gone.
+func TestFastPathShutdownMidRequest(t *testing.T) {
+	var base int
+	srv := newFastTestServer(t, func(c *serve.Config) {
+		// The store's goroutines run until the test ends: count from here.
+		base = runtime.NumGoroutine()
+		c.ReadTimeout, c.WriteTimeout = 2*time.Second, 2*time.Second
+	})
+	addr, stop, done := serveRaw(t, srv, 500*time.Millisecond)
+	q := `{"query":"{ listPosts { items { id } } }"}`
+	full := httpReq(gqlHead, "", q)
+	idle := dialSend(t, addr, "")
+	roundTrip(t, idle, full)
+	conns := []net.Conn{
+		idle,
+		dialSend(t, addr, gqlHead[:30]),
+		dialSend(t, addr, full[:len(full)-5]),
+		dialSend(t, addr, "GET /healthz HTTP/1.1\r\nHo"),
+		dialSend(t, addr, full+"GET /healthz HTTP/1.1\r\nHost: h\r\n\r\n"),
+		dialSend(t, addr, strings.Repeat(full, 2000)),
+	}
+	half := dialSend(t, addr, full)
+	_ = half.(*net.TCPConn).CloseWrite()
+	conns = append(conns, half)
+	// Every connection has reached the server: the handed-over ones are
+	// answered, and a fresh request is too.
+	roundTrip(t, dialSend(t, addr, ""), full)
+	stop()
+	if err := <-done; err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Serve: %v", err)
+	}
+	for i, c := range conns {
+		_ = c.SetReadDeadline(time.Now().Add(frameWait))
+		if _, err := io.Copy(io.Discard, c); err != nil && !strings.Contains(err.Error(), "reset") {
+			t.Errorf("connection %d still open after Serve returned: %v", i, err)
+		}
+	}
+	poll.Until(t, "the server's goroutines to end", func() bool { return runtime.NumGoroutine() <= base+2 })
+}
