@@ -729,6 +729,11 @@ func (w *clientWatch) Done() <-chan struct{} {
 		_ = w.c.nc.SetReadDeadline(time.Time{})
 		go w.read()
 	})
+	if w.done == nil {
+		// Asked once the request was answered (finish): the connection
+		// is the next request's now, and no read may start on it.
+		return w.Context.Done()
+	}
 	return w.done
 }
 
@@ -762,7 +767,11 @@ func (w *clientWatch) Err() error {
 // keeps a byte it read for the next request and reports whether the
 // client left.
 func (w *clientWatch) finish() (gone bool) {
-	if w.readDone == nil {
+	started := true
+	// Once this ran, a late Done (a goroutine the request left behind)
+	// starts no read that would race the next request's.
+	w.once.Do(func() { started = false })
+	if !started {
 		return false
 	}
 	_ = w.c.nc.SetReadDeadline(time.Unix(1, 0)) // in the past: the read ends now
