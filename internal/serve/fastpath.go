@@ -243,6 +243,26 @@ func (h *handoffListener) give(c net.Conn, err error) {
 type replayConn struct {
 	*net.TCPConn
 	buf []byte
+	// limit (Unix nanoseconds, 0 for none) is the handed-over request's
+	// read deadline, which net/http's may not pass (SetReadDeadline).
+	limit atomic.Int64
+}
+
+// SetReadDeadline keeps net/http within the deadline of the request handed
+// over mid-way: net/http starts a ReadTimeout of its own when it takes the
+// connection, which would let a client double it (dribble a head the fast
+// path reads until just before its deadline, then make it one for
+// net/http). The limit holds until net/http lifts the read deadline (the
+// request's body is read); net/http calls this from two goroutines.
+func (r *replayConn) SetReadDeadline(t time.Time) error {
+	if l := r.limit.Load(); l != 0 {
+		if t.IsZero() {
+			r.limit.Store(0)
+		} else if lt := time.Unix(0, l); t.After(lt) {
+			t = lt
+		}
+	}
+	return r.TCPConn.SetReadDeadline(t)
 }
 
 func (r *replayConn) Read(b []byte) (int, error) {
@@ -338,7 +358,7 @@ func (c *fastConn) readRequest(start time.Time, readDeadline bool, h *fastHead) 
 			break
 		}
 		if st == headOther || len(c.rbuf) >= fastMaxHead {
-			c.handOff()
+			c.handOff(start)
 			return 0, false
 		}
 		if !readDeadline {
@@ -349,7 +369,7 @@ func (c *fastConn) readRequest(start time.Time, readDeadline bool, h *fastHead) 
 			if !isTimeout(err) {
 				// net/http reads the same bytes and answers as it
 				// would have (400 for a head cut short).
-				c.handOff()
+				c.handOff(start)
 			}
 			// net/http closes a connection whose head does not
 			// arrive in time without a word.
@@ -357,7 +377,7 @@ func (c *fastConn) readRequest(start time.Time, readDeadline bool, h *fastHead) 
 		}
 	}
 	if h.contentLength > fastMaxBody || h.contentLength > cfg.MaxBodyBytes {
-		c.handOff()
+		c.handOff(start)
 		return 0, false
 	}
 	end = h.headLen + int(h.contentLength)
@@ -370,7 +390,7 @@ func (c *fastConn) readRequest(start time.Time, readDeadline bool, h *fastHead) 
 			if isTimeout(err) {
 				c.bodyTimedOut(start)
 			} else {
-				c.handOff() // net/http answers a body cut short
+				c.handOff(start) // net/http answers a body cut short
 			}
 			return 0, false
 		}
@@ -425,11 +445,15 @@ func (c *fastConn) answer(start time.Time, h *fastHead, end int) bool {
 	return true
 }
 
-// handOff gives the connection, its unread bytes replayed, to net/http.
-func (c *fastConn) handOff() {
+// handOff gives the connection, its unread bytes replayed, to net/http,
+// in the middle of a request that started at start: net/http must read it
+// by start+ReadTimeout.
+func (c *fastConn) handOff(start time.Time) {
 	c.handedOff = true
 	c.f.forget(c)
-	c.f.handoff.give(&replayConn{TCPConn: c.nc, buf: c.rbuf}, nil)
+	rc := &replayConn{TCPConn: c.nc, buf: c.rbuf}
+	rc.limit.Store(start.Add(c.f.s.cfg.ReadTimeout).UnixNano())
+	c.f.handoff.give(rc, nil)
 }
 
 // bodyTimedOut answers a request whose body did not arrive within

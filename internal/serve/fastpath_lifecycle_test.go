@@ -137,3 +137,32 @@ func TestFastPathShutdownMidRequest(t *testing.T) {
 	}
 	poll.Until(t, "the server's goroutines to end", func() bool { return runtime.NumGoroutine() <= base+2 })
 }
+
+// TestFastPathHandoffKeepsReadTimeout dribbles a head the fast path reads
+// until most of ReadTimeout has passed, then makes it one for net/http
+// (Transfer-Encoding) and sends no more: the connection must still end
+// within ReadTimeout of its start, not get a second ReadTimeout from
+// net/http.
+func TestFastPathHandoffKeepsReadTimeout(t *testing.T) {
+	const readTimeout = 2 * time.Second
+	srv := newFastTestServer(t, func(c *serve.Config) { c.ReadTimeout = readTimeout })
+	addr, _, _ := serveRaw(t, srv, time.Minute)
+	start := time.Now()
+	c := dialSend(t, addr, "POST /graphql HTTP/1.1\r\n")
+	// The attack waits out most of the deadline, a line at a time.
+	poll.Until(t, "most of ReadTimeout to pass", func() bool {
+		_, _ = io.WriteString(c, "X-Slow: 1\r\n")
+		return time.Since(start) > readTimeout*8/10
+	})
+	handedOff := time.Now()
+	if _, err := io.WriteString(c, "Transfer-Encoding: chunked\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(frameWait))
+	_, _ = io.Copy(io.Discard, c)
+	// net/http's own deadline, had it started one, would come no earlier
+	// than ReadTimeout after the handoff.
+	if ended := time.Now(); !ended.Before(handedOff.Add(readTimeout)) {
+		t.Errorf("the connection lasted %v after its start (ReadTimeout %v), %v after the handoff", ended.Sub(start), readTimeout, ended.Sub(handedOff))
+	}
+}
