@@ -166,3 +166,61 @@ func TestFastPathHandoffKeepsReadTimeout(t *testing.T) {
 		t.Errorf("the connection lasted %v after its start (ReadTimeout %v), %v after the handoff", ended.Sub(start), readTimeout, ended.Sub(handedOff))
 	}
 }
+
+// scriptedListener's Accept fails with a temporary error first, then
+// accepts one real connection, then fails for good once release closes.
+type scriptedListener struct {
+	net.Listener
+	calls   int
+	release chan struct{}
+}
+
+type tempErr struct{}
+
+func (tempErr) Error() string   { return "temporary accept failure" }
+func (tempErr) Timeout() bool   { return false }
+func (tempErr) Temporary() bool { return true }
+
+var errAcceptBroken = errors.New("accept broken for good")
+
+func (l *scriptedListener) Accept() (net.Conn, error) {
+	l.calls++
+	switch l.calls {
+	case 1:
+		return nil, tempErr{}
+	case 2:
+		return l.Listener.Accept()
+	default:
+		<-l.release
+		return nil, errAcceptBroken
+	}
+}
+
+// TestFastPathAcceptErrors runs Serve on a listener whose Accept fails:
+// a temporary failure is passed over (the next connection is served), a
+// lasting one ends Serve with that error, the connection served closed.
+func TestFastPathAcceptErrors(t *testing.T) {
+	srv := newFastTestServer(t, nil)
+	real, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer real.Close()
+	ln := &scriptedListener{Listener: real, release: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(context.Background(), ln, time.Minute) }()
+	c := dialSend(t, real.Addr().String(), "")
+	roundTrip(t, c, httpReq(gqlHead, "", `{"query":"{ listPosts { items { id } } }"}`))
+	close(ln.release)
+	select {
+	case err := <-done:
+		if !errors.Is(err, errAcceptBroken) {
+			t.Fatalf("Serve returned %v, want %v", err, errAcceptBroken)
+		}
+	case <-time.After(frameWait):
+		t.Fatal("Serve did not return after Accept failed for good")
+	}
+	if _, err := io.Copy(io.Discard, c); err != nil && !strings.Contains(err.Error(), "reset") {
+		t.Errorf("the connection served is still open: %v", err)
+	}
+}
