@@ -365,7 +365,17 @@ func (c *fastConn) readRequest(start time.Time, readDeadline bool, h *fastHead) 
 			_ = c.nc.SetReadDeadline(start.Add(cfg.ReadTimeout))
 			readDeadline = true
 		}
-		if err := c.fill(fastMaxHead); err != nil {
+		// Waiting for the rest of a head, the connection is idle as
+		// net/http's is until a head is read: Shutdown closes it
+		// rather than wait for a client that may dribble it out.
+		if !c.f.setIdle(c, true) {
+			return 0, false
+		}
+		err := c.fill(fastMaxHead)
+		if !c.f.setIdle(c, false) {
+			return 0, false
+		}
+		if err != nil {
 			if !isTimeout(err) {
 				// net/http reads the same bytes and answers as it
 				// would have (400 for a head cut short).

@@ -224,3 +224,35 @@ func TestFastPathAcceptErrors(t *testing.T) {
 		t.Errorf("the connection served is still open: %v", err)
 	}
 }
+
+// TestFastPathShutdownClosesPartialHeads stops Serve while clients hold
+// connections with a request head only partly sent, on a fresh connection
+// and after a request: like net/http's idle connections they are closed
+// at once, not waited for until ReadTimeout or the grace period ends.
+func TestFastPathShutdownClosesPartialHeads(t *testing.T) {
+	srv := newFastTestServer(t, func(c *serve.Config) { c.ReadTimeout = 10 * time.Minute })
+	addr, stop, done := serveRaw(t, srv, 10*time.Minute)
+	full := httpReq(gqlHead, "", `{"query":"{ listPosts { items { id } } }"}`)
+	fresh := dialSend(t, addr, gqlHead[:40])
+	later := dialSend(t, addr, "")
+	roundTrip(t, later, full)
+	if _, err := io.WriteString(later, gqlHead[:40]); err != nil {
+		t.Fatal(err)
+	}
+	// A request after them is answered: they have reached the server.
+	roundTrip(t, dialSend(t, addr, ""), full)
+	stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+	case <-time.After(frameWait):
+		t.Fatal("Serve waits for connections holding a partial head")
+	}
+	for name, c := range map[string]net.Conn{"fresh": fresh, "later": later} {
+		if _, err := io.Copy(io.Discard, c); err != nil && !strings.Contains(err.Error(), "reset") {
+			t.Errorf("%s connection: %v", name, err)
+		}
+	}
+}
