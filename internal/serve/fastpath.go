@@ -54,6 +54,10 @@ const (
 	fastMaxBody = 64 << 10
 	// fastReadSize is a connection's first read buffer.
 	fastReadSize = 4 << 10
+	// fastCopyBody is the largest answer body copied after its head into
+	// the connection's write buffer (one write); a larger one is written
+	// in place, so that the buffer a connection keeps stays small.
+	fastCopyBody = 4 << 10
 )
 
 // fastServer accepts the connections of Serve's listener, serves them on
@@ -239,6 +243,26 @@ func (h *handoffListener) give(c net.Conn, err error) {
 type replayConn struct {
 	*net.TCPConn
 	buf []byte
+	// limit (Unix nanoseconds, 0 for none) is the handed-over request's
+	// read deadline, which net/http's may not pass (SetReadDeadline).
+	limit atomic.Int64
+}
+
+// SetReadDeadline keeps net/http within the deadline of the request handed
+// over mid-way: net/http starts a ReadTimeout of its own when it takes the
+// connection, which would let a client double it (dribble a head the fast
+// path reads until just before its deadline, then make it one for
+// net/http). The limit holds until net/http lifts the read deadline (the
+// request's body is read); net/http calls this from two goroutines.
+func (r *replayConn) SetReadDeadline(t time.Time) error {
+	if l := r.limit.Load(); l != 0 {
+		if t.IsZero() {
+			r.limit.Store(0)
+		} else if lt := time.Unix(0, l); t.After(lt) {
+			t = lt
+		}
+	}
+	return r.TCPConn.SetReadDeadline(t)
 }
 
 func (r *replayConn) Read(b []byte) (int, error) {
@@ -257,7 +281,10 @@ type fastConn struct {
 	remote string
 	// rbuf holds the bytes read and not yet consumed.
 	rbuf []byte
+	// wbuf holds a response's head, and its body when that is small.
 	wbuf []byte
+	// iov is a big response's head and body for one writev.
+	iov [2][]byte
 	// creds is the credential headers of the request (reused).
 	creds map[string]string
 	// date is the Date header's value for the second dateSec.
@@ -331,18 +358,28 @@ func (c *fastConn) readRequest(start time.Time, readDeadline bool, h *fastHead) 
 			break
 		}
 		if st == headOther || len(c.rbuf) >= fastMaxHead {
-			c.handOff()
+			c.handOff(start)
 			return 0, false
 		}
 		if !readDeadline {
 			_ = c.nc.SetReadDeadline(start.Add(cfg.ReadTimeout))
 			readDeadline = true
 		}
-		if err := c.fill(fastMaxHead); err != nil {
+		// Waiting for the rest of a head, the connection is idle as
+		// net/http's is until a head is read: Shutdown closes it
+		// rather than wait for a client that may dribble it out.
+		if !c.f.setIdle(c, true) {
+			return 0, false
+		}
+		err := c.fill(fastMaxHead)
+		if !c.f.setIdle(c, false) {
+			return 0, false
+		}
+		if err != nil {
 			if !isTimeout(err) {
 				// net/http reads the same bytes and answers as it
 				// would have (400 for a head cut short).
-				c.handOff()
+				c.handOff(start)
 			}
 			// net/http closes a connection whose head does not
 			// arrive in time without a word.
@@ -350,7 +387,7 @@ func (c *fastConn) readRequest(start time.Time, readDeadline bool, h *fastHead) 
 		}
 	}
 	if h.contentLength > fastMaxBody || h.contentLength > cfg.MaxBodyBytes {
-		c.handOff()
+		c.handOff(start)
 		return 0, false
 	}
 	end = h.headLen + int(h.contentLength)
@@ -363,7 +400,7 @@ func (c *fastConn) readRequest(start time.Time, readDeadline bool, h *fastHead) 
 			if isTimeout(err) {
 				c.bodyTimedOut(start)
 			} else {
-				c.handOff() // net/http answers a body cut short
+				c.handOff(start) // net/http answers a body cut short
 			}
 			return 0, false
 		}
@@ -391,14 +428,24 @@ func (c *fastConn) answer(start time.Time, h *fastHead, end int) bool {
 	// as net/http's does.
 	closing := f.isClosing()
 	c.wbuf = c.appendHead(c.wbuf[:0], &a, closing)
-	c.wbuf = append(c.wbuf, a.body...)
-	f.s.releaseAnswer(&a)
 	_ = c.nc.SetWriteDeadline(start.Add(cfg.WriteTimeout))
-	if _, err := c.nc.Write(c.wbuf); err != nil || closing || gone {
-		return false
+	var err error
+	if len(a.body) <= fastCopyBody {
+		c.wbuf = append(c.wbuf, a.body...)
+		_, err = c.nc.Write(c.wbuf)
+	} else {
+		// A big body is written from where it is (writev), not copied
+		// into wbuf: a buffer that grew to an answer's size would stay
+		// with the connection while it idles, up to IdleTimeout, and a
+		// client's many idle connections would pin that many.
+		c.iov = [2][]byte{c.wbuf, a.body}
+		bufs := net.Buffers(c.iov[:])
+		_, err = bufs.WriteTo(c.nc)
+		c.iov = [2][]byte{}
 	}
-	if cap(c.wbuf) > fastMaxBody {
-		c.wbuf = nil // a rare big answer's buffer is not kept
+	f.s.releaseAnswer(&a)
+	if err != nil || closing || gone {
+		return false
 	}
 	n := copy(c.rbuf, c.rbuf[end:])
 	c.rbuf = c.rbuf[:n]
@@ -408,11 +455,15 @@ func (c *fastConn) answer(start time.Time, h *fastHead, end int) bool {
 	return true
 }
 
-// handOff gives the connection, its unread bytes replayed, to net/http.
-func (c *fastConn) handOff() {
+// handOff gives the connection, its unread bytes replayed, to net/http,
+// in the middle of a request that started at start: net/http must read it
+// by start+ReadTimeout.
+func (c *fastConn) handOff(start time.Time) {
 	c.handedOff = true
 	c.f.forget(c)
-	c.f.handoff.give(&replayConn{TCPConn: c.nc, buf: c.rbuf}, nil)
+	rc := &replayConn{TCPConn: c.nc, buf: c.rbuf}
+	rc.limit.Store(start.Add(c.f.s.cfg.ReadTimeout).UnixNano())
+	c.f.handoff.give(rc, nil)
 }
 
 // bodyTimedOut answers a request whose body did not arrive within
@@ -712,6 +763,11 @@ func (w *clientWatch) Done() <-chan struct{} {
 		_ = w.c.nc.SetReadDeadline(time.Time{})
 		go w.read()
 	})
+	if w.done == nil {
+		// Asked once the request was answered (finish): the connection
+		// is the next request's now, and no read may start on it.
+		return w.Context.Done()
+	}
 	return w.done
 }
 
@@ -745,7 +801,11 @@ func (w *clientWatch) Err() error {
 // keeps a byte it read for the next request and reports whether the
 // client left.
 func (w *clientWatch) finish() (gone bool) {
-	if w.readDone == nil {
+	started := true
+	// Once this ran, a late Done (a goroutine the request left behind)
+	// starts no read that would race the next request's.
+	w.once.Do(func() { started = false })
+	if !started {
 		return false
 	}
 	_ = w.c.nc.SetReadDeadline(time.Unix(1, 0)) // in the past: the read ends now

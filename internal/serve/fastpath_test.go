@@ -242,7 +242,7 @@ func TestFastPathServesWebSocketAndShutsDown(t *testing.T) {
 	before := runtime.NumGoroutine()
 	srv, err := serve.New(serve.Config{
 		Schema: testenv.BlogSchema(t), Store: st, Now: clock.Now,
-		// The connection left mid-head is waited for that long.
+		// At most this long for the connection left mid-head (Shutdown closes it at once).
 		ReadTimeout: time.Second,
 		Auth:        auth.Config{APIKeys: []auth.APIKey{{Key: testAPIKey}}},
 	})
