@@ -529,7 +529,9 @@ func (c *fastConn) appendHead(b []byte, a *gqlAnswer, closing bool) []byte {
 	b = append(b, http.StatusText(a.status)...)
 	b = append(b, "\r\nContent-Length: "...)
 	b = strconv.AppendInt(b, int64(len(a.body)), 10)
-	b = append(b, "\r\nContent-Type: application/json; charset=UTF-8\r\n"...)
+	b = append(b, "\r\nContent-Type: "...)
+	b = append(b, jsonContentType...)
+	b = append(b, "\r\n"...)
 	if a.retryAfter {
 		b = append(b, "Retry-After: 1\r\n"...)
 	}

@@ -293,6 +293,10 @@ func errorAnswer(status int, resp *appsync.Response) gqlAnswer {
 	return gqlAnswer{status: status, body: b}
 }
 
+// jsonContentType is the Content-Type of every /graphql answer, on both
+// front ends (writeHead, and the fast path's appendHead).
+const jsonContentType = "application/json; charset=UTF-8"
+
 func writeBody(w http.ResponseWriter, status int, b []byte) {
 	writeHead(w, status, len(b))
 	_, _ = w.Write(b)
@@ -301,7 +305,7 @@ func writeBody(w http.ResponseWriter, status int, b []byte) {
 // writeHead writes the status and the headers of a JSON body of size bytes.
 func writeHead(w http.ResponseWriter, status, size int) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=UTF-8")
+	h.Set("Content-Type", jsonContentType)
 	h.Set("Content-Length", strconv.Itoa(size))
 	w.WriteHeader(status)
 }

@@ -16,7 +16,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -26,6 +25,7 @@ import (
 	"github.com/dsgen/dsgen/internal/serve"
 	"github.com/dsgen/dsgen/internal/serve/auth"
 	"github.com/dsgen/dsgen/internal/serve/gqlexec"
+	"github.com/dsgen/dsgen/internal/serve/realtime"
 	"github.com/dsgen/dsgen/internal/serve/sdl"
 	"github.com/dsgen/dsgen/internal/serve/store"
 	"github.com/dsgen/dsgen/runtime/meta"
@@ -259,7 +259,7 @@ func (o *Options) serverConfig(sch *meta.Schema, log *slog.Logger) (serve.Config
 		if p = strings.TrimSpace(p); p == "" {
 			continue
 		}
-		if _, err := path.Match(strings.ToLower(p), ""); err != nil {
+		if err := realtime.CheckOriginPattern(p); err != nil {
 			return cfg, optionErr("--cors-origin %q: %v", p, err)
 		}
 		cfg.CORSOrigins = append(cfg.CORSOrigins, p)

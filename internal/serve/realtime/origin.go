@@ -39,15 +39,23 @@ func OriginAllowed(patterns []string, origin, host string) bool {
 	return false
 }
 
-// validOriginPatterns reports the first malformed pattern (path.Match
-// syntax).
+// CheckOriginPattern reports whether p is a well-formed origin pattern
+// (path.Match syntax, not empty), in an error naming it.
+func CheckOriginPattern(p string) error {
+	if p == "" {
+		return fmt.Errorf("realtime: empty origin pattern")
+	}
+	if _, err := path.Match(strings.ToLower(p), ""); err != nil {
+		return fmt.Errorf("realtime: origin pattern %q: %w", p, err)
+	}
+	return nil
+}
+
+// validOriginPatterns reports the first malformed pattern.
 func validOriginPatterns(patterns []string) error {
 	for _, p := range patterns {
-		if p == "" {
-			return fmt.Errorf("realtime: empty origin pattern")
-		}
-		if _, err := path.Match(strings.ToLower(p), ""); err != nil {
-			return fmt.Errorf("realtime: origin pattern %q: %w", p, err)
+		if err := CheckOriginPattern(p); err != nil {
+			return err
 		}
 	}
 	return nil
