@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -197,9 +198,25 @@ function launchChromium(t, bin, url) {
     await exited;
     clearTimeout(killer);
     process.removeListener('exit', onExit);
-    rmSync(profile, { recursive: true, force: true });
+    await removeProfile(profile);
   });
   return { stderr: () => `\n--- chromium stderr (tail) ---\n${stderr.slice(-4000)}` };
+}
+
+/**
+ * removeProfile deletes a Chromium profile directory once the browser
+ * has exited. Its helpers (network service, crash handler) may still be
+ * flushing files into it for a moment after the browser process ends, so
+ * the removal retries on ENOTEMPTY/EBUSY; a directory that still cannot
+ * be removed is reported, not failed on: it is a temporary directory, not
+ * a result of the test.
+ */
+async function removeProfile(dir) {
+  try {
+    await rm(dir, { recursive: true, force: true, maxRetries: 40, retryDelay: 50 });
+  } catch (err) {
+    process.stderr.write(`warning: could not remove Chromium profile ${dir}: ${err.message}\n`);
+  }
 }
 
 const chromium = findChromium();

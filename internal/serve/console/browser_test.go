@@ -67,7 +67,10 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.ExecPath(exe),
 		chromedp.NoSandbox, // root on CI
 		chromedp.WindowSize(1500, 1000),
-		chromedp.UserDataDir(t.TempDir()),
+		// No UserDataDir: chromedp makes a temporary profile and removes it
+		// with retries once the browser exits, as its helpers (the crash
+		// handler) may still write into it then; t.TempDir's one RemoveAll
+		// would fail the test with "directory not empty".
 	)
 	// A hang guard, not a timing assertion.
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
