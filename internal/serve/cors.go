@@ -13,6 +13,15 @@ import (
 // by default, and Config.CORSOrigins restricts it to a list. Credentials
 // travel in headers the page sets (x-api-key, authorization), never in
 // cookies: Access-Control-Allow-Credentials is never sent.
+//
+// The errors net/http writes itself before any handler runs (431 for a
+// head over http.Server.MaxHeaderBytes, 400 for a malformed request, 501,
+// 505) go straight to the connection, with no hook to add headers: a page
+// sees them as a failed fetch. Answering them here instead would mean
+// reading heads ourselves, with a cap below net/http's that a browser
+// could meet, for requests browsers do not send (malformed) or cannot
+// build for this API (a head over 1 MiB: dsgen sets no cookies), so they
+// are left as they are.
 
 // Private Network Access: Chromium may send a page's request to a server
 // on a more private network than the page's own (a public site calling a
