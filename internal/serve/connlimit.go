@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"bytes"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -81,10 +82,12 @@ func (l *connLimit) admit(nc net.Conn) bool {
 // release counts a closed connection out.
 func (l *connLimit) release() { l.open.Add(-1) }
 
-// refuse writes the 503 on nc, then closes it as net/http closes a
-// connection with request bytes unread: its write side first, then after
-// reading (and dropping) what still comes for a moment, so that the
-// client's TCP does not reset the connection before it reads the answer.
+// refuse answers the request on nc with the 503, then closes it as
+// net/http closes a connection with request bytes unread: its write side
+// first, then after reading (and dropping) what still comes for a moment,
+// so that the client's TCP does not reset the connection before it reads
+// the answer. A client that sends no request head within refuseTimeout
+// gets no answer, as under net/http.
 func (l *connLimit) refuse(nc net.Conn) {
 	defer func() {
 		_ = nc.Close()
@@ -94,6 +97,12 @@ func (l *connLimit) refuse(nc net.Conn) {
 		l.wg.Done()
 	}()
 	_ = nc.SetDeadline(time.Now().Add(refuseTimeout))
+	// The answer waits for the request: one arriving before the client
+	// sent it may be taken for a stray (Go's Transport then fails the
+	// request instead of returning the 503).
+	if !readHead(nc) {
+		return
+	}
 	if _, err := nc.Write(l.refusal(time.Now())); err != nil {
 		return
 	}
@@ -103,6 +112,29 @@ func (l *connLimit) refuse(nc net.Conn) {
 	_ = nc.SetReadDeadline(time.Now().Add(rstAvoidanceDelay))
 	_, _ = io.Copy(io.Discard, nc)
 }
+
+// readHead reads from nc until the end of a request head, or up to
+// refuseHead bytes (the rest is drained after the answer); false when nc
+// fails first.
+func readHead(nc net.Conn) bool {
+	var buf [refuseHead]byte
+	n := 0
+	for n < len(buf) {
+		m, err := nc.Read(buf[n:])
+		if bytes.Contains(buf[max(0, n-3):n+m], []byte("\r\n\r\n")) {
+			return true
+		}
+		n += m
+		if err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// refuseHead is how much of a refused request's head is read before the
+// answer.
+const refuseHead = 4 << 10
 
 // refusal is the answer to a connection over the cap, whole.
 func (l *connLimit) refusal(now time.Time) []byte {

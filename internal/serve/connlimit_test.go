@@ -173,7 +173,31 @@ func TestMaxConnections(t *testing.T) {
 			if got := metricValue(t, s.srv, "dsgen_connections_refused_total"); got != 2 {
 				t.Errorf("dsgen_connections_refused_total %v, want 2", got)
 			}
-			// The refused create did not happen.
+			// The answer waits for the request (one sent before it can
+			// fail a Go client's request as a stray response): a client
+			// that sends none gets none.
+			silent := dialRaw(t, s.addr)
+			if err := silent.c.(*net.TCPConn).CloseWrite(); err != nil {
+				t.Fatal(err)
+			}
+			if b, err := io.ReadAll(silent.br); len(b) != 0 || err != nil {
+				t.Errorf("a connection over the cap that sent no request got %q (%v)", b, err)
+			}
+			// Go's Transport (dsgen's engine, Kubernetes' probes) gets the
+			// 503 as a response.
+			client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+			for i := range 20 {
+				resp, err := client.Post("http://"+s.addr+"/graphql", "application/json", strings.NewReader(createBody("refused")))
+				if err != nil {
+					t.Fatalf("Go client, request %d over the cap: %v", i, err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusServiceUnavailable {
+					t.Fatalf("Go client, request %d over the cap: HTTP %d", i, resp.StatusCode)
+				}
+			}
+			// The refused creates did not happen.
 			if resp, body := post.do(postBody(`{"query":"{ getPost(id: \"refused\") { id } }"}`)); resp.StatusCode != http.StatusOK || body != `{"data":{"getPost":null}}` {
 				t.Errorf("getPost refused: HTTP %d %s", resp.StatusCode, body)
 			}
