@@ -23,7 +23,8 @@ import (
 // accepted waits in the kernel's backlog until its client gives up. So
 // Serve counts the connections it serves (the fast path's, net/http's,
 // WebSockets until they close) and answers one over Config.MaxConnections
-// at once, on a goroutine of its own: 503 with Retry-After, then closes it.
+// on a goroutine of its own as soon as its request is in: 503 with
+// Retry-After, then closes it.
 // Clients retry a 503 (Amplify and dsgen's engine keep the mutation) and a
 // health check gets an answer rather than a timeout.
 
