@@ -94,6 +94,7 @@ func serveFlags(fs *flag.FlagSet, o *launch.Options) {
 	fs.BoolVar(&o.DevAuth, "dev-auth", false, "development only: the console (at /) hands out signed tokens for any user name and groups (HS256 with --jwt-hs256-secret, or a secret kept in the data directory)")
 	fs.StringVar(&o.DevTLSDir, "dev-tls-dir", "", "`directory` keeping dev-cert.pem and dev-key.pem across restarts (default: the data directory, or a temporary one)")
 	fs.Int64Var(&o.MaxBody, "max-body", 1<<20, "maximum GraphQL request body in `bytes`")
+	fs.IntVar(&o.MaxConnections, "max-connections", 0, "most connections served at once, HTTP and WebSocket; one over it is answered 503 with Retry-After and closed.\n0: the open-file limit (ulimit -n) less a quarter of it, at least 1024, kept for the store; -1: no cap")
 	fs.IntVar(&o.MaxSubscriptions, "max-subscriptions", 100, "subscriptions per WebSocket connection")
 	fs.Int64Var(&o.MaxMessage, "max-message", 240<<10, "maximum inbound WebSocket message in `bytes`")
 	fs.IntVar(&o.MaxLimit, "max-limit", 1000, "largest page a list or sync query returns")

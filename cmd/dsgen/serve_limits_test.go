@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,6 +65,52 @@ func TestServeLimitFlags(t *testing.T) {
 	}
 	if !strings.HasPrefix(string(got), "HTTP/1.1 408") {
 		t.Errorf("--read-timeout 200ms: got %q, want a 408", got)
+	}
+	if code := p.stop(t); code != 0 {
+		t.Errorf("exit %d:\n%s", code, p.log())
+	}
+}
+
+// TestServeMaxConnections runs dsgen serve with DSGEN_SERVE_MAX_CONNECTIONS=1
+// (the --max-connections flag's variable) and wants a second connection,
+// while a first is open, answered 503 with Retry-After and closed.
+func TestServeMaxConnections(t *testing.T) {
+	bin := dsgenBinary(t)
+	dir := newProject(t, twoModels)
+	cmd := exec.Command(bin, "serve", "--schema", filepath.Join(dir, "schema.graphql"), "--in-memory",
+		"--addr", "127.0.0.1:0", "--api-key", "da2-test")
+	cmd.Dir, cmd.Env = dir, cleanEnv("DSGEN_SERVE_MAX_CONNECTIONS=1")
+	p := startServeCmd(t, cmd)
+	if !strings.Contains(p.log(), `"maxConnections":1`) {
+		t.Errorf("the listening line does not say maxConnections 1:\n%s", p.log())
+	}
+	dial := func() (net.Conn, *bufio.Reader) {
+		c, err := net.Dial("tcp", p.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.SetDeadline(time.Now().Add(time.Minute)); err != nil { // hang guard
+			t.Fatal(err)
+		}
+		return c, bufio.NewReader(c)
+	}
+	health := "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+	first, br := dial()
+	defer first.Close()
+	fmt.Fprint(first, health)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("first connection: %v %v", resp, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	second, br := dial()
+	defer second.Close()
+	fmt.Fprint(second, health)
+	if resp, err = http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("second connection: %v %v", resp, err)
+	}
+	if rest, err := io.ReadAll(br); err != nil || !strings.Contains(string(rest), "ServiceUnavailable") {
+		t.Errorf("second connection: %q %v, want the error and the connection closed", rest, err)
 	}
 	if code := p.stop(t); code != 0 {
 		t.Errorf("exit %d:\n%s", code, p.log())

@@ -13,6 +13,30 @@ import (
 // by default, and Config.CORSOrigins restricts it to a list. Credentials
 // travel in headers the page sets (x-api-key, authorization), never in
 // cookies: Access-Control-Allow-Credentials is never sent.
+//
+// The errors net/http writes itself before any handler runs (431 for a
+// head over http.Server.MaxHeaderBytes, 400 for a malformed request, 501,
+// 505) go straight to the connection, with no hook to add headers: a page
+// sees them as a failed fetch. Answering them here instead would mean
+// reading heads ourselves, with a cap below net/http's that a browser
+// could meet, for requests browsers do not send (malformed) or cannot
+// build for this API (a head over 1 MiB: dsgen sets no cookies), so they
+// are left as they are.
+
+// Private Network Access: Chromium may send a page's request to a server
+// on a more private network than the page's own (a public site calling a
+// dsgen serve on a private address or loopback) only after a preflight
+// carrying "Access-Control-Request-Private-Network: true" is answered
+// "Access-Control-Allow-Private-Network: true", even for a request that
+// needs no preflight otherwise (its preflight may then list no headers).
+// dsgen answers it for the origins it allows: its API needs credentials
+// from any caller, so opening it to pages elsewhere is what CORS already
+// decided. Chromium has put enforcement on hold in favour of asking the
+// user (Local Network Access), which needs nothing from the server.
+const (
+	pnaRequest = "Access-Control-Request-Private-Network"
+	pnaAllow   = "Access-Control-Allow-Private-Network"
+)
 
 // corsAllowHeaders are the request headers a preflight is answered for
 // when it does not list acceptable ones: AppSync's list, which covers
@@ -63,7 +87,8 @@ func (s *Server) setCORS(h http.Header, r *http.Request) bool {
 }
 
 // servePreflight answers OPTIONS /graphql. A browser's preflight from an
-// allowed origin gets 204 with the methods and headers it may use; one from
+// allowed origin gets 204 with the methods and headers it may use (and
+// the private network, when it asks); one from
 // a refused origin gets 403 without CORS headers (the browser then blocks
 // the call); an OPTIONS without Origin gets 204 and Allow.
 func (s *Server) servePreflight(w http.ResponseWriter, r *http.Request) {
@@ -75,6 +100,7 @@ func (s *Server) servePreflight(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Add("Vary", "Access-Control-Request-Method")
 	h.Add("Vary", "Access-Control-Request-Headers")
+	h.Add("Vary", pnaRequest)
 	allow := s.corsOrigin(origin, r.Host)
 	if origin != "" && allow == "" {
 		s.log.Info("CORS preflight refused", "remote", r.RemoteAddr, "origin", origin)
@@ -86,6 +112,9 @@ func (s *Server) servePreflight(w http.ResponseWriter, r *http.Request) {
 		h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
 		h.Set("Access-Control-Allow-Headers", allowHeaders(r.Header.Values("Access-Control-Request-Headers")))
 		h.Set("Access-Control-Max-Age", corsMaxAge)
+		if r.Header.Get(pnaRequest) == "true" {
+			h.Set(pnaAllow, "true")
+		}
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

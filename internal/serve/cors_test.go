@@ -194,3 +194,59 @@ func TestCORSBadPattern(t *testing.T) {
 		t.Errorf("New with origin pattern [localhost: %v", err)
 	}
 }
+
+// TestCORSPrivateNetwork checks Chrome's Private Network Access preflight
+// (a public page calling a server on a private network or loopback): an
+// allowed origin that asks gets Access-Control-Allow-Private-Network:
+// true, also when the preflight lists no headers (PNA preflights requests
+// that need none otherwise); a preflight that does not ask gets no such
+// header, and a refused origin gets none either.
+func TestCORSPrivateNetwork(t *testing.T) {
+	pna := func(t *testing.T, addr, origin string, header map[string]string) *http.Response {
+		t.Helper()
+		h := map[string]string{"Access-Control-Request-Method": "POST", "Access-Control-Request-Private-Network": "true"}
+		for k, v := range header {
+			h[k] = v
+		}
+		resp, _ := corsDo(t, addr, http.MethodOptions, origin, h, "")
+		return resp
+	}
+	anyOrigin := serveOn(t, newClock(), true, nil)
+	restricted := serveOn(t, newClock(), true, func(c *serve.Config) {
+		c.CORSOrigins = []string{"https://app.example.com"}
+	})
+	for _, c := range []struct {
+		name, addr, origin string
+		header             map[string]string
+		status             int
+		allowOrigin, pna   string
+	}{
+		{"any origin", anyOrigin.addr, "https://app.example.com", map[string]string{"Access-Control-Request-Headers": "content-type,x-api-key"}, http.StatusNoContent, "*", "true"},
+		{"no request headers", anyOrigin.addr, "https://app.example.com", nil, http.StatusNoContent, "*", "true"},
+		{"listed origin", restricted.addr, "https://app.example.com", nil, http.StatusNoContent, "https://app.example.com", "true"},
+		{"unlisted origin", restricted.addr, "https://evil.example.com", nil, http.StatusForbidden, "", ""},
+		{"not asked", anyOrigin.addr, "https://app.example.com", map[string]string{"Access-Control-Request-Private-Network": "false"}, http.StatusNoContent, "*", ""},
+	} {
+		resp := pna(t, c.addr, c.origin, c.header)
+		if resp.StatusCode != c.status {
+			t.Errorf("%s: HTTP %d, want %d", c.name, resp.StatusCode, c.status)
+		}
+		wantHeader(t, c.name, resp.Header, "Access-Control-Allow-Origin", c.allowOrigin)
+		wantHeader(t, c.name, resp.Header, "Access-Control-Allow-Private-Network", c.pna)
+		if c.status == http.StatusNoContent {
+			if !strings.Contains(strings.Join(resp.Header.Values("Vary"), ","), "Access-Control-Request-Private-Network") {
+				t.Errorf("%s: Vary %q", c.name, resp.Header.Values("Vary"))
+			}
+			if resp.Header.Get("Access-Control-Allow-Headers") == "" {
+				t.Errorf("%s: no Access-Control-Allow-Headers", c.name)
+			}
+		}
+	}
+	// The header answers preflights only: the request itself gets none.
+	resp, body := corsDo(t, anyOrigin.addr, http.MethodPost, "https://app.example.com",
+		map[string]string{"Content-Type": "application/json", "X-Api-Key": testAPIKey, "Access-Control-Request-Private-Network": "true"}, createBody("pna"))
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("POST: HTTP %d %s", resp.StatusCode, body)
+	}
+	wantHeader(t, "POST", resp.Header, "Access-Control-Allow-Private-Network", "")
+}

@@ -110,9 +110,12 @@ func (f *fastServer) accept() {
 			}
 			return
 		}
+		if !f.s.conns.admit(nc) {
+			continue // over MaxConnections: answered and closed (connlimit.go)
+		}
 		tc, ok := nc.(*net.TCPConn)
 		if !ok {
-			f.handoff.give(nc, nil)
+			f.handoff.give(f.s.conns.track(nc), nil)
 			continue
 		}
 		c := &fastConn{f: f, nc: tc, creds: make(map[string]string, 2)}
@@ -120,6 +123,7 @@ func (f *fastServer) accept() {
 		if f.closing {
 			f.mu.Unlock()
 			_ = nc.Close()
+			f.s.conns.release()
 			continue
 		}
 		f.conns[c] = false
@@ -301,6 +305,7 @@ func (c *fastConn) serve() {
 		f.forget(c)
 		if !c.handedOff {
 			_ = c.nc.Close()
+			f.s.conns.release()
 		}
 		f.wg.Done()
 	}()
@@ -463,7 +468,7 @@ func (c *fastConn) handOff(start time.Time) {
 	c.f.forget(c)
 	rc := &replayConn{TCPConn: c.nc, buf: c.rbuf}
 	rc.limit.Store(start.Add(c.f.s.cfg.ReadTimeout).UnixNano())
-	c.f.handoff.give(rc, nil)
+	c.f.handoff.give(c.f.s.conns.track(rc), nil)
 }
 
 // bodyTimedOut answers a request whose body did not arrive within

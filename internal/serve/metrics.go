@@ -163,6 +163,18 @@ func newMetrics(s *Server) *metrics {
 			Name: "dsgen_realtime_slow_consumers_total",
 			Help: "Connections closed because their send queue overflowed.",
 		}, func() float64 { return float64(hub.Counters().SlowConsumers) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "dsgen_connections",
+			Help: "Open connections, HTTP and WebSocket, counted against --max-connections.",
+		}, func() float64 { return float64(s.conns.open.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "dsgen_connections_max",
+			Help: "The cap on open connections (--max-connections); 0 means none.",
+		}, func() float64 { return float64(s.conns.max) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "dsgen_connections_refused_total",
+			Help: "Connections refused (answered 503 and closed) because --max-connections were open.",
+		}, func() float64 { return float64(s.conns.refused.Load()) }),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

@@ -109,6 +109,14 @@ type Config struct {
 	// its connections (a server of its own around Handler must set its
 	// own); a WebSocket connection, once upgraded, is bound by none.
 	IdleTimeout time.Duration
+	// MaxConnections caps the connections Serve serves at once, HTTP and
+	// WebSocket alike: one over it is answered 503 with Retry-After and
+	// closed at once. 0 (the default) derives the cap from the open-file
+	// limit (RLIMIT_NOFILE), less a quarter of it (at least 1,024
+	// descriptors, half the limit below 2,048) kept for the store and the
+	// rest of the process; no cap where that limit is unknown. Negative:
+	// no cap. A server of its own around Handler is not capped.
+	MaxConnections int
 	// DefaultLimit and MaxLimit bound list and sync pages (100 and 1000).
 	DefaultLimit int
 	MaxLimit     int
@@ -170,6 +178,8 @@ type Server struct {
 	conflicts conflictLog
 	// shuttingDown turns /readyz to 503 once Shutdown starts.
 	shuttingDown atomic.Bool
+	// conns counts and caps the connections Serve serves.
+	conns *connLimit
 	// noFastPath makes Serve leave every connection to net/http (tests
 	// compare the two).
 	noFastPath bool
@@ -241,6 +251,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
 	s.hub = realtime.New(&backend{s: s}, cfg.Realtime)
+	s.conns = newConnLimit(max(cfg.MaxConnections, 0), len(cfg.CORSOrigins) == 0)
 	s.metrics = newMetrics(s)
 	feedCtx, stop := context.WithCancel(context.Background())
 	s.stopFeed = stop
@@ -275,6 +286,9 @@ func (cfg *Config) setDefaults() {
 	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = 60 * time.Second
+	}
+	if cfg.MaxConnections == 0 {
+		cfg.MaxConnections = defaultMaxConnections(openFileLimit())
 	}
 	if cfg.DefaultLimit <= 0 {
 		cfg.DefaultLimit = 100
@@ -382,11 +396,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 		IdleTimeout:  s.cfg.IdleTimeout,
 		ErrorLog:     slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:  func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ConnState:    s.conns.connState,
 	}
+	// Runs last, once the accept loops have ended.
+	defer s.conns.drain()
 	// The fast path takes the connections first and hands net/http the
-	// ones it does not serve (fastpath.go).
+	// ones it does not serve (fastpath.go); both count them against
+	// MaxConnections (connlimit.go).
 	var fast *fastServer
-	hln := ln
+	var hln net.Listener = &limitListener{Listener: ln, l: s.conns}
 	if !s.noFastPath {
 		fast = newFastServer(context.WithoutCancel(ctx), s, ln)
 		hln = fast.handoff
@@ -418,6 +436,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	<-errc
 	return errors.Join(herr, rerr, ferr)
 }
+
+// MaxConnections is the cap on the connections Serve serves at once
+// (Config.MaxConnections with its default applied); 0 means none.
+func (s *Server) MaxConnections() int { return int(s.conns.max) }
 
 // Shutdown closes every real-time connection, waits for mutations under way
 // and detaches from the store's feed. It does not close the store.

@@ -87,6 +87,7 @@ type Options struct {
 	UnsafeNoFsync bool
 
 	MaxBody          int64 // --max-body
+	MaxConnections   int   // served at once; 0: from the open-file limit, negative: no cap
 	MaxSubscriptions int   // per WebSocket connection
 	MaxMessage       int64 // inbound WebSocket message bytes (--max-message)
 	MaxLimit         int   // largest page (--max-limit)
@@ -171,7 +172,7 @@ func Run(ctx context.Context, o Options) error {
 	if serr != nil {
 		log.Warn("the starting responder did not stop cleanly", "err", serr)
 	}
-	log.Info("listening", o.listeningAttrs(ln, sch, devCert, cfg.Metrics)...)
+	log.Info("listening", o.listeningAttrs(ln, sch, devCert, cfg.Metrics, srv.MaxConnections())...)
 	err = srv.Serve(ctx, ln, o.Grace)
 	log.Info("stopped")
 	return err
@@ -264,6 +265,7 @@ func (o *Options) serverConfig(sch *meta.Schema, log *slog.Logger) (serve.Config
 		}
 		cfg.CORSOrigins = append(cfg.CORSOrigins, p)
 	}
+	cfg.MaxConnections = o.MaxConnections
 	cfg.Realtime.MaxSubscriptions = o.MaxSubscriptions
 	cfg.Realtime.MaxMessageBytes = o.MaxMessage
 	cfg.ReadTimeout, cfg.WriteTimeout, cfg.IdleTimeout = o.ReadTimeout, o.WriteTimeout, o.IdleTimeout
@@ -391,7 +393,7 @@ func (o *Options) listen(log *slog.Logger) (ln net.Listener, devCert string, err
 // listeningAttrs are the attributes of the "listening" log line: where to
 // connect, and where settings came from by name only (values may be
 // secrets).
-func (o *Options) listeningAttrs(ln net.Listener, sch *meta.Schema, devCert string, metrics serve.MetricsAccess) []any {
+func (o *Options) listeningAttrs(ln net.Listener, sch *meta.Schema, devCert string, metrics serve.MetricsAccess, maxConns int) []any {
 	tlsOn := o.TLSCert != "" || o.DevTLS
 	scheme, wsScheme := "http", "ws"
 	if tlsOn {
@@ -407,7 +409,7 @@ func (o *Options) listeningAttrs(ln net.Listener, sch *meta.Schema, devCert stri
 		attrs = append(attrs, "devCert", devCert)
 	}
 	attrs = append(attrs, "data", o.dataName())
-	attrs = append(attrs, "metrics", string(metrics))
+	attrs = append(attrs, "metrics", string(metrics), "maxConnections", maxConns)
 	if o.Sources.File != "" {
 		attrs = append(attrs, "config", o.Sources.File)
 	}
