@@ -12,11 +12,13 @@ for (const level of ['log', 'info', 'warn', 'debug', 'error', 'trace']) {
   console[level] = (...args) => process.stderr.write(`[${level}] ${format(...args)}\n`);
 }
 
-// INTEROP_TRACE=1 logs every GraphQL request and response on stderr.
-if (process.env.INTEROP_TRACE) traceHTTP((line) => process.stderr.write(`${line}\n`));
+// INTEROP_TRACE=1 logs every GraphQL request and response, and every
+// WebSocket message, on stderr.
+const trace = process.env.INTEROP_TRACE ? (line) => process.stderr.write(`${line}\n`) : undefined;
+if (trace) traceHTTP(trace);
 
 const out = (msg) => process.stdout.write(`${JSON.stringify(msg)}\n`);
-const client = new Client();
+const client = new Client({ trace });
 /** @type {{unsubscribe(): void}[]} */
 const observers = [];
 
@@ -152,7 +154,12 @@ const ops = {
       conflicts: client.conflicts,
       errors: client.errors,
       socketsOpened: client.socketsOpened,
+      socketEvents: client.socketEvents,
     };
+  },
+  async clear() {
+    await client.clear();
+    return null;
   },
   async pause() {
     await client.pause();

@@ -15,7 +15,7 @@ const require = createRequire(import.meta.url);
 // other yield two Amplify singletons and the config never reaches DataStore.
 const { Amplify } = require('aws-amplify');
 const { Hub } = require('aws-amplify/utils');
-const { DataStore, initSchema, DISCARD } = require('@aws-amplify/datastore');
+const { DataStore, initSchema, DISCARD, syncExpression } = require('@aws-amplify/datastore');
 const { default: IndexedDBAdapter } = require('@aws-amplify/datastore/dist/cjs/storage/adapter/IndexedDBAdapter.js');
 const { WebSocket: WS } = require('ws');
 
@@ -40,13 +40,33 @@ export class TimeoutError extends Error {
  * Amplify turns a custom `http://host:port/graphql` endpoint into
  * `wss://host:port/graphql/realtime`, so the socket must speak TLS to a server
  * with a self-signed certificate: trust exactly that certificate via `ca`.
- * @param {{ca?: string|Buffer, onOpen?: (url: string) => void}} opts
+ * With trace, every message sent and received is written to it; onData gets
+ * the payload of every subscription event (`data` message) received.
+ * @param {{ca?: string|Buffer, onOpen?: (url: string) => void, trace?: (line: string) => void,
+ *   onData?: (data: Record<string, any>) => void}} opts
  */
-export function installWebSocket({ ca, onOpen } = {}) {
+export function installWebSocket({ ca, onOpen, trace, onData } = {}) {
   globalThis.WebSocket = class TrustingWebSocket extends WS {
     constructor(url, protocols) {
       super(url, protocols, ca ? { ca } : {});
       if (onOpen) this.addEventListener('open', () => onOpen(String(url)));
+      if (trace) this.addEventListener('message', (e) => trace(`ws< ${e.data}`));
+      if (onData) {
+        this.addEventListener('message', (e) => {
+          let msg;
+          try {
+            msg = JSON.parse(String(e.data));
+          } catch {
+            return;
+          }
+          if (msg?.type === 'data' && msg.payload?.data) onData(msg.payload.data);
+        });
+      }
+    }
+
+    send(data, ...rest) {
+      if (trace) trace(`ws> ${data}`);
+      return super.send(data, ...rest);
     }
   };
 }
@@ -142,9 +162,17 @@ export class Client {
   /** @type {any[]} */ conflicts = [];
   /** @type {any[]} */ errors = [];
   /** @type {string[]} */ socketsOpened = [];
+  /** @type {{field: string, id: string}[]} every subscription event the server sent, in order */
+  socketEvents = [];
   connectivity = new Connectivity();
   #hubWaiters = new Set();
   #stopHub = () => {};
+  #trace;
+
+  /** @param {{trace?: (line: string) => void}} [opts] trace: log every WebSocket message */
+  constructor({ trace } = {}) {
+    this.#trace = trace;
+  }
 
   /**
    * start configures Amplify for endpoint and starts DataStore, resolving when
@@ -159,12 +187,19 @@ export class Client {
    * @param {{accessToken: string, idToken: string}} [opts.userPool] signed-in user: the API's
    *   default auth mode becomes userPool and Amplify gets these JWTs from a token provider
    *   function, as from Cognito (the access token is sent, DataStore reads the id token's claims)
+   * @param {{pageSize?: number, maxRecords?: number, expressions?: {model: string, where: SyncCondition}[]}} [opts.sync]
+   *   DataStore's syncPageSize, maxRecordsToSync and syncExpressions (selective sync), the
+   *   latter given as data since a test drives the client over JSON lines
    * @param {number} [opts.timeoutMs]
    */
-  async start({ endpoint, apiKey, caFile, conflict = 'default', schemaModule, userPool, timeoutMs = DEFAULT_TIMEOUT_MS }) {
+  async start({ endpoint, apiKey, caFile, conflict = 'default', schemaModule, userPool, sync = {}, timeoutMs = DEFAULT_TIMEOUT_MS }) {
     installWebSocket({
       ca: caFile ? readFileSync(caFile) : undefined,
       onOpen: (url) => this.socketsOpened.push(url),
+      trace: this.#trace,
+      onData: (data) => {
+        for (const [field, rec] of Object.entries(data)) this.socketEvents.push({ field, id: rec?.id });
+      },
     });
     const { models } = await loadModels(schemaModule);
     this.models = models;
@@ -178,6 +213,9 @@ export class Client {
     }, userPool ? { Auth: { tokenProvider: tokenProvider(userPool) } } : undefined);
     DataStore.configure({
       storageAdapter: IndexedDBAdapter,
+      ...(sync.pageSize !== undefined ? { syncPageSize: sync.pageSize } : {}),
+      ...(sync.maxRecords !== undefined ? { maxRecordsToSync: sync.maxRecords } : {}),
+      ...(sync.expressions?.length ? { syncExpressions: syncExpressions(models, sync.expressions) } : {}),
       errorHandler: (e) => {
         this.errors.push({ message: e.message, errorType: e.errorType, process: e.process, operation: e.operation });
       },
@@ -301,6 +339,14 @@ export class Client {
     await Promise.all([DataStore.start(), this.waitHub('ready', () => true, timeoutMs)]);
   }
 
+  /**
+   * clear stops DataStore and deletes its local database (DataStore.clear);
+   * restart starts it again with an empty store, which runs a base sync.
+   */
+  async clear() {
+    await DataStore.clear();
+  }
+
   /** pause stops DataStore's sync and subscriptions; local data is kept. */
   async pause() {
     await DataStore.stop();
@@ -311,6 +357,34 @@ export class Client {
     await DataStore.stop();
     this.#stopHub();
   }
+}
+
+/**
+ * SyncCondition is a selective-sync predicate as data (a test drives the
+ * client over JSON lines): {field, op, value} tests one field with a DataStore
+ * predicate operator (eq, ne, gt, ge, lt, le, beginsWith, contains, between
+ * with a [lo, hi] value…); {and: [...]}, {or: [...]} and {not: {...}} group.
+ * @typedef {{field: string, op: string, value: any} | {and: SyncCondition[]} | {or: SyncCondition[]} | {not: SyncCondition}} SyncCondition
+ */
+
+/**
+ * syncExpressions turns {model, where: SyncCondition} pairs into DataStore's
+ * syncExpressions: syncExpression(Model, () => (m) => <where on m>).
+ * @param {Record<string, any>} models @param {{model: string, where: SyncCondition}[]} exprs
+ */
+export function syncExpressions(models, exprs) {
+  const build = (m, c) => {
+    if (c.and) return m.and((g) => c.and.map((x) => build(g, x)));
+    if (c.or) return m.or((g) => c.or.map((x) => build(g, x)));
+    if (c.not) return m.not((g) => build(g, c.not));
+    const f = m[c.field];
+    if (!f || typeof f[c.op] !== 'function') throw new Error(`sync expression: no operator ${c.op} on field ${c.field}`);
+    return Array.isArray(c.value) ? f[c.op](...c.value) : f[c.op](c.value);
+  };
+  return exprs.map(({ model, where }) => {
+    if (!models[model]) throw new Error(`sync expression: unknown model "${model}"`);
+    return syncExpression(models[model], () => (m) => build(m, where));
+  });
 }
 
 /**

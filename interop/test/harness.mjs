@@ -626,3 +626,30 @@ export async function startGoClient(server, { name = 'Go', t } = {}) {
   await c.ready();
   return c;
 }
+
+/**
+ * startSyncClient is startClient for a DataStore configured with sync
+ * options: sync.pageSize (syncPageSize), sync.maxRecords (maxRecordsToSync)
+ * and sync.expressions (syncExpressions, each a model and a client.mjs
+ * SyncCondition, e.g. [{model: 'Post', where: {field: 'rating', op: 'gt', value: 3}}]).
+ * @param {Server} server
+ * @param {{name?: string, schemaModule?: string, sync?: object, t?: import('node:test').TestContext}} [opts]
+ */
+export async function startSyncClient(server, { name = 'A', schemaModule, sync = {}, t } = {}) {
+  const c = new ClientProc(name);
+  t?.after(async () => {
+    if (process.env.INTEROP_DEBUG) {
+      process.stderr.write(`--- client ${name} stderr ---\n${c.stderr()}\n`);
+    }
+    await c.close();
+  });
+  await c.call('start', {
+    endpoint: server.endpoint,
+    apiKey: API_KEY,
+    caFile: server.devCert,
+    schemaModule,
+    sync,
+    timeoutMs: WAIT_MS,
+  });
+  return c;
+}

@@ -1,0 +1,173 @@
+// DataStore sync configuration an app sets in DataStore.configure: selective
+// sync (syncExpressions, sent as `filter` on the sync queries and the
+// subscriptions), small pages (syncPageSize), a capped base sync
+// (maxRecordsToSync), and DataStore.clear() followed by a fresh start.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { POST_FIELDS, startServer, startSyncClient } from './harness.mjs';
+
+const createPost = async (server, input) => (await server.gql(
+  `mutation ($input: CreatePostInput!) { createPost(input: $input) { ${POST_FIELDS} } }`, { input })).createPost;
+const deletePost = async (server, id, version) => (await server.gql(
+  `mutation ($input: DeletePostInput!) { deletePost(input: $input) { ${POST_FIELDS} } }`, { input: { id, _version: version } })).deletePost;
+
+/** seed creates one post per rating (null allowed) and returns them in creation order. */
+async function seed(server, ratings, statuses = []) {
+  const posts = [];
+  for (const [i, rating] of ratings.entries()) {
+    posts.push(await createPost(server, { title: `seed ${i}`, rating, ...(statuses[i] ? { status: statuses[i] } : {}) }));
+  }
+  return posts;
+}
+
+const ids = (recs) => recs.map((r) => r.id).sort();
+const postSynced = (report) => report.hubEvents.filter((e) => e.event === 'modelSynced' && e.data.model === 'Post');
+/** The Amplify warning printed when the server refuses a subscription's filter and DataStore falls back. */
+const RTF_WARNING = 'Backend subscriptions filtering error';
+
+// Each case: the sync expression (as client.mjs SyncCondition), the same
+// predicate in JS, a post it rejects and one it accepts (created live).
+const selective = [
+  { name: 'rating > 3', where: { field: 'rating', op: 'gt', value: 3 }, want: (p) => p.rating > 3,
+    low: { rating: 2 }, high: { rating: 8 } },
+  { name: 'rating > 3 (syncPageSize 2)', pageSize: 2, where: { field: 'rating', op: 'gt', value: 3 }, want: (p) => p.rating > 3,
+    low: { rating: 2 }, high: { rating: 8 } },
+  { name: 'rating > 5 or status DRAFT',
+    where: { or: [{ field: 'rating', op: 'gt', value: 5 }, { field: 'status', op: 'eq', value: 'DRAFT' }] },
+    want: (p) => p.rating > 5 || p.status === 'DRAFT', low: { rating: 2, status: 'PUBLISHED' }, high: { rating: 1, status: 'DRAFT' } },
+  { name: 'rating between 2 and 5 and title beginsWith "seed"',
+    where: { and: [{ field: 'rating', op: 'between', value: [2, 5] }, { field: 'title', op: 'beginsWith', value: 'seed' }] },
+    want: (p) => p.rating >= 2 && p.rating <= 5 && p.title.startsWith('seed'),
+    low: { rating: 3, title: 'late 3' }, high: { rating: 3, title: 'seed late' } },
+  { name: 'not rating <= 3', where: { not: { field: 'rating', op: 'le', value: 3 } }, want: (p) => !(p.rating != null && p.rating <= 3),
+    low: { rating: 1 }, high: { rating: 7 } },
+];
+
+for (const c of selective) {
+  test(`selective sync (${c.name}): only matching posts are synced and received live`, async (t) => {
+    const server = await startServer({ t });
+    const seeded = await seed(server, [1, 4, null, 5, 3, 6, 2, 9], [null, 'DRAFT', 'DRAFT', 'PUBLISHED', null, 'PUBLISHED', 'PUBLISHED', null]);
+    // A matching post that is deleted: its tombstone must not be held either.
+    const gone = await createPost(server, { title: 'seed deleted', rating: 4, status: 'DRAFT' });
+    await deletePost(server, gone.id, 1);
+    assert.ok(c.want(gone));
+    const want = seeded.filter(c.want);
+    assert.ok(want.length > 0 && want.length < seeded.length, 'the case splits the seeded posts');
+
+    const a = await startSyncClient(server, { name: 'A', t, sync: { pageSize: c.pageSize, expressions: [{ model: 'Post', where: c.where }] } });
+    await a.call('observe', { model: 'Post' });
+
+    // The base sync brought the matching posts only: the server applied the
+    // filter (DataStore merges every item of a sync page it is given).
+    assert.deepEqual(ids(await a.call('list', { model: 'Post' })), ids(want), 'the client holds exactly the matching posts');
+    const report = await a.call('report');
+    assert.deepEqual(postSynced(report).map((e) => e.data), [{
+      model: 'Post', isFullSync: true, isDeltaSync: false, counts: { new: want.length, updated: 0, deleted: 1 },
+    }], 'one base sync of Post, which received the matching posts and the matching tombstone only');
+
+    // Live: a non-matching create, then a matching one, on one subscription
+    // in commit order; the first would arrive first were it delivered.
+    const low = await createPost(server, { title: 'late', ...c.low });
+    const high = await createPost(server, { title: 'late', ...c.high });
+    assert.ok(!c.want(low) && c.want(high));
+    await a.waitObserved(`INSERT of Post ${high.id} (${JSON.stringify(c.high)})`,
+      (e) => e.model === 'Post' && e.opType === 'INSERT' && e.element.id === high.id);
+    await a.call('waitRecord', { model: 'Post', id: high.id, match: { ...c.high, _version: 1 } });
+    assert.ok(!a.observed.some((e) => e.element?.id === low.id), 'the non-matching post reached DataStore.observe');
+    assert.equal(await a.call('get', { model: 'Post', id: low.id }), null, 'the non-matching post is not in the local store');
+    // The server applied the subscription's filter (as AppSync does), rather
+    // than DataStore dropping the event on arrival: it never crossed the socket.
+    const sent = (await a.call('report')).socketEvents;
+    assert.ok(sent.some((e) => e.field === 'onCreatePost' && e.id === high.id), `socket events: ${JSON.stringify(sent)}`);
+    assert.ok(!sent.some((e) => e.id === low.id), `the server sent the non-matching post on the socket: ${JSON.stringify(sent)}`);
+
+    // A post the client saves itself is sent and answered like any other.
+    const { server: own } = await a.call('create', { model: 'Post', fields: { title: 'mine', ...c.high }, awaitServer: true });
+    assert.equal(own._version, 1);
+
+    const end = await a.call('report');
+    assert.deepEqual(end.errors, [], 'the client reported no errors');
+    assert.equal(end.hubEvents.filter((e) => e.event === 'syncQueriesStarted').length, 1, 'the client synced once');
+    assert.ok(!a.stderr().includes(RTF_WARNING),
+      `the server refused the subscription filter and DataStore fell back to filtering on the client:\n${a.stderr().slice(-2000)}`);
+  });
+}
+
+test('syncPageSize 2 with maxRecordsToSync 5 of 9: the base sync stops after five records', async (t) => {
+  const server = await startServer({ t });
+  const seeded = await seed(server, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+
+  // What AppSync semantics give a client asking for pages of 2, 2 and then 1
+  // (min(maxRecordsToSync - received, syncPageSize)): read with the same
+  // sync query from the server itself.
+  const expected = [];
+  let nextToken = null;
+  for (const limit of [2, 2, 1]) {
+    const { syncPosts } = await server.gql(
+      'query ($limit: Int, $nextToken: String) { syncPosts(limit: $limit, nextToken: $nextToken) { items { id } nextToken } }',
+      { limit, nextToken });
+    expected.push(...syncPosts.items);
+    nextToken = syncPosts.nextToken;
+  }
+  assert.equal(expected.length, 5, 'the server answered pages of the sizes asked for');
+
+  const a = await startSyncClient(server, { name: 'A', t, sync: { pageSize: 2, maxRecords: 5 } });
+  const held = await a.call('list', { model: 'Post' });
+  assert.deepEqual(ids(held), ids(expected), 'the client holds the first five records of the base sync');
+  assert.ok(ids(held).every((id) => seeded.some((p) => p.id === id)));
+  const report = await a.call('report');
+  assert.deepEqual(postSynced(report).map((e) => e.data), [{
+    model: 'Post', isFullSync: true, isDeltaSync: false, counts: { new: 5, updated: 0, deleted: 0 },
+  }]);
+  assert.deepEqual(report.errors, []);
+
+  // Live changes still arrive beyond the cap.
+  await a.call('observe', { model: 'Post' });
+  const later = await createPost(server, { title: 'later', rating: 10 });
+  await a.call('waitRecord', { model: 'Post', id: later.id, match: { title: 'later', _version: 1 } });
+});
+
+test('syncPageSize 2: nine posts and a tombstone arrive over several pages', async (t) => {
+  const server = await startServer({ t });
+  const seeded = await seed(server, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  await deletePost(server, seeded[4].id, 1);
+  const live = seeded.filter((_, i) => i !== 4);
+
+  const a = await startSyncClient(server, { name: 'A', t, sync: { pageSize: 2 } });
+  assert.deepEqual(ids(await a.call('list', { model: 'Post' })), ids(live), 'the client holds every live post and not the tombstone');
+  const report = await a.call('report');
+  assert.deepEqual(postSynced(report).map((e) => e.data), [{
+    model: 'Post', isFullSync: true, isDeltaSync: false, counts: { new: 8, updated: 0, deleted: 1 },
+  }]);
+  assert.deepEqual(report.errors, []);
+});
+
+test('DataStore.clear() then start(): a base sync repopulates the emptied store', async (t) => {
+  const server = await startServer({ t });
+  const seeded = await seed(server, [1, 2, 3]);
+  const a = await startSyncClient(server, { name: 'A', t });
+  const { server: own } = await a.call('create', { model: 'Post', fields: { title: 'mine', rating: 4 }, awaitServer: true });
+  assert.deepEqual(ids(await a.call('list', { model: 'Post' })), ids([...seeded, own]));
+
+  await a.call('clear');
+  // Changes while the client is cleared and stopped: one added, one changed.
+  const added = await createPost(server, { title: 'added while cleared', rating: 5 });
+  await server.gql(`mutation ($input: UpdatePostInput!) { updatePost(input: $input) { ${POST_FIELDS} } }`,
+    { input: { id: seeded[0].id, title: 'changed while cleared', _version: 1 } });
+
+  await a.call('restart');
+  const held = await a.call('list', { model: 'Post' });
+  assert.deepEqual(ids(held), ids([...seeded, own, added]), 'the store holds every post again');
+  assert.equal(held.find((p) => p.id === seeded[0].id).title, 'changed while cleared');
+  assert.equal(held.find((p) => p.id === seeded[0].id)._version, 2);
+  assert.equal(held.find((p) => p.id === own.id)._version, 1, "the client's own post came back with the server's metadata");
+  const synced = postSynced(await a.call('report'));
+  assert.deepEqual(synced.at(-1).data, {
+    model: 'Post', isFullSync: true, isDeltaSync: false, counts: { new: 5, updated: 0, deleted: 0 },
+  }, 'after clear() the start ran a full (base) sync, not a delta from the cleared lastSync');
+
+  // And the restarted client is live again.
+  const later = await createPost(server, { title: 'later', rating: 6 });
+  await a.call('waitRecord', { model: 'Post', id: later.id, match: { title: 'later', _version: 1 } });
+  assert.deepEqual((await a.call('report')).errors, []);
+});
