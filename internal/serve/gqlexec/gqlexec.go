@@ -266,7 +266,7 @@ func (e *Executor) coerceVariablesSlow(def *ast.OperationDefinition, in map[stri
 	}
 	vars, err := validator.VariableValues(e.schema, def, in)
 	if err != nil {
-		return nil, variableError(def, err)
+		return nil, variableError(e.schema, def, err)
 	}
 	for _, vd := range def.VariableDefinitions {
 		if v, ok := vars[vd.Variable]; ok {
@@ -284,7 +284,7 @@ func (e *Executor) coerceVariablesSlow(def *ast.OperationDefinition, in map[stri
 
 // variableError turns gqlparser's variable error, whose path is
 // variable.<name>[.<field>...], into a message that names the variable.
-func variableError(def *ast.OperationDefinition, err error) *appsync.Error {
+func variableError(schema *ast.Schema, def *ast.OperationDefinition, err error) *appsync.Error {
 	var ge *gqlerror.Error
 	if !errors.As(err, &ge) || len(ge.Path) < 2 {
 		return appsync.Errorf(appsync.ValidationError, "invalid variables: %v", err)
@@ -296,11 +296,62 @@ func variableError(def *ast.OperationDefinition, err error) *appsync.Error {
 			where = "$" + string(name) + "." + ast.Path(ge.Path[2:]).String()
 		}
 	}
+	vd := def.VariableDefinitions.ForName(string(name))
+	if ae := unknownInputField(schema, vd, ge, where); ae != nil {
+		return ae
+	}
 	ae := appsync.Errorf(appsync.ValidationError, "variable %s: %s", where, ge.Message)
-	if vd := def.VariableDefinitions.ForName(string(name)); vd != nil {
+	if vd != nil {
 		ae.Message = fmt.Sprintf("variable %s of type %s: %s", where, vd.Type.String(), ge.Message)
 		ae.Locations = locations(vd.Position)
 	}
+	return ae
+}
+
+// unknownInputField words a variable's input object field the type does not
+// declare as AppSync does ("Variable 'filter' has an invalid value: The
+// variables input contains a field name 'not' that is not defined for input
+// object type 'ModelSubscriptionPostFilterInput'"), with where in it after
+// that text, or returns nil for any other error. Clients match that text: Amplify DataStore retries a
+// subscription whose filter the backend cannot take (a selective sync
+// expression with "not", or on a field the subscription filter input lacks)
+// without the filter, and filters events itself, only when the refusal reads
+// "The variables input contains a field name 'not'"; any other wording fails
+// the subscription and the client receives nothing live.
+func unknownInputField(schema *ast.Schema, vd *ast.VariableDefinition, ge *gqlerror.Error, where string) *appsync.Error {
+	if vd == nil || ge.Message != "unknown field" || len(ge.Path) < 3 {
+		return nil
+	}
+	field, ok := ge.Path[len(ge.Path)-1].(ast.PathName)
+	if !ok {
+		return nil
+	}
+	// The type holding the field: walk the variable's type along the path
+	// between the variable name and the field.
+	typ := vd.Type
+	for _, el := range ge.Path[2 : len(ge.Path)-1] {
+		switch el := el.(type) {
+		case ast.PathIndex:
+			if typ.Elem == nil {
+				return nil
+			}
+			typ = typ.Elem
+		case ast.PathName:
+			d := schema.Types[typ.Name()]
+			if d == nil || d.Kind != ast.InputObject || d.Fields.ForName(string(el)) == nil {
+				return nil
+			}
+			typ = d.Fields.ForName(string(el)).Type
+		}
+	}
+	d := schema.Types[typ.Name()]
+	if d == nil || d.Kind != ast.InputObject {
+		return nil
+	}
+	ae := appsync.Errorf(appsync.ValidationError,
+		"Variable '%s' has an invalid value: The variables input contains a field name '%s' that is not defined for input object type '%s' (at %s)",
+		vd.Variable, field, d.Name, where)
+	ae.Locations = locations(vd.Position)
 	return ae
 }
 
