@@ -28,6 +28,25 @@ function matches(got, want) {
   return Object.entries(want).every(([k, v]) => JSON.stringify(got[k]) === JSON.stringify(v));
 }
 
+/**
+ * keyOf returns a record's key as the ops take it: its id, or for a model
+ * whose primary key is not id (@primaryKey with sort keys) an object of the
+ * key fields, as DataStore.query(Model, {…}) takes it.
+ */
+function keyOf(model, rec) {
+  const attrs = client.schema?.models?.[model]?.attributes ?? [];
+  const fields = attrs.find((a) => a.type === 'key' && !a.properties?.name)?.properties?.fields ?? ['id'];
+  if (fields.length === 1 && fields[0] === 'id') return rec.id;
+  return Object.fromEntries(fields.map((f) => [f, rec[f]]));
+}
+
+/** sameKey reports whether rec has the key id (an id or an object of key fields). */
+function sameKey(rec, id) {
+  if (rec == null) return false;
+  if (id !== null && typeof id === 'object') return Object.entries(id).every(([k, v]) => rec[k] === v);
+  return rec.id === id;
+}
+
 async function find(model, id) {
   const rec = await DataStore.query(client.model(model), id);
   return rec ?? undefined;
@@ -37,7 +56,7 @@ async function withLinks(links = {}) {
   const out = {};
   for (const [field, { model, id }] of Object.entries(links)) {
     const rec = await find(model, id);
-    if (!rec) throw new Error(`link ${field}: no local ${model} with id ${id}`);
+    if (!rec) throw new Error(`link ${field}: no local ${model} with key ${JSON.stringify(id)}`);
     out[field] = rec;
   }
   return out;
@@ -46,9 +65,9 @@ async function withLinks(links = {}) {
 /** processed waits for the server's answer to a queued mutation of model id. */
 function processed(model, id, timeoutMs) {
   return client.waitHub('outboxMutationProcessed',
-    (d) => d?.model?.name === model && d?.element?.id === id, timeoutMs)
+    (d) => d?.model?.name === model && sameKey(d?.element, id), timeoutMs)
     .catch((err) => {
-      err.message += ` for ${model} ${id} (errors: ${JSON.stringify(client.errors)}, conflicts: ${client.conflicts.length})`;
+      err.message += ` for ${model} ${JSON.stringify(id)} (errors: ${JSON.stringify(client.errors)}, conflicts: ${client.conflicts.length})`;
       throw err;
     });
 }
@@ -74,19 +93,19 @@ const ops = {
   async create({ model, fields, links, awaitServer = false, timeoutMs }) {
     const M = client.model(model);
     const rec = new M({ ...fields, ...(await withLinks(links)) });
-    return mutate(model, rec.id, 'create', () => DataStore.save(rec), awaitServer, timeoutMs);
+    return mutate(model, keyOf(model, rec), 'create', () => DataStore.save(rec), awaitServer, timeoutMs);
   },
   async update({ model, id, fields, links, awaitServer = false, timeoutMs }) {
     const M = client.model(model);
     const cur = await find(model, id);
-    if (!cur) throw new Error(`update: no local ${model} with id ${id}`);
+    if (!cur) throw new Error(`update: no local ${model} with key ${JSON.stringify(id)}`);
     const extra = await withLinks(links);
     return mutate(model, id, 'update', () => DataStore.save(M.copyOf(cur, (d) => { Object.assign(d, fields, extra); })),
       awaitServer, timeoutMs);
   },
   async delete({ model, id, awaitServer = false, timeoutMs }) {
     const cur = await find(model, id);
-    if (!cur) throw new Error(`delete: no local ${model} with id ${id}`);
+    if (!cur) throw new Error(`delete: no local ${model} with key ${JSON.stringify(id)}`);
     return mutate(model, id, 'delete', () => DataStore.delete(cur), awaitServer, timeoutMs);
   },
   async waitProcessed({ model, id, timeoutMs }) {
@@ -100,15 +119,15 @@ const ops = {
   },
   async relation({ model, id, field }) {
     const rec = await find(model, id);
-    if (!rec) throw new Error(`relation: no local ${model} with id ${id}`);
+    if (!rec) throw new Error(`relation: no local ${model} with key ${JSON.stringify(id)}`);
     const v = rec[field];
     if (v && typeof v.toArray === 'function') return (await v.toArray()).map(plain);
     return plain(await v) ?? null;
   },
   async waitRecord({ model, id, match = {}, absent = false, timeoutMs = DEFAULT_TIMEOUT_MS }) {
     const what = absent
-      ? `${model} ${id} to be absent from the local store`
-      : `local ${model} ${id} to match ${JSON.stringify(match)}`;
+      ? `${model} ${JSON.stringify(id)} to be absent from the local store`
+      : `local ${model} ${JSON.stringify(id)} to match ${JSON.stringify(match)}`;
     let last;
     try {
       return await client.waitFor(what, async () => {

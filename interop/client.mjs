@@ -158,6 +158,7 @@ export async function loadModels(schemaModule = path.join(here, 'models', 'schem
  */
 export class Client {
   /** @type {Record<string, any>} */ models = {};
+  /** @type {any} the generated schema metadata (schema.js) */ schema = null;
   /** @type {{event: string, data: any}[]} */ hubEvents = [];
   /** @type {any[]} */ conflicts = [];
   /** @type {any[]} */ errors = [];
@@ -201,8 +202,9 @@ export class Client {
         for (const [field, rec] of Object.entries(data)) this.socketEvents.push({ field, id: rec?.id });
       },
     });
-    const { models } = await loadModels(schemaModule);
+    const { schema, models } = await loadModels(schemaModule);
     this.models = models;
+    this.schema = schema;
     this.#stopHub = Hub.listen('datastore', ({ payload }) => {
       this.hubEvents.push({ event: payload.event, data: summarize(payload.data) });
       for (const w of this.#hubWaiters) w(payload);

@@ -2,7 +2,7 @@
 // interop suite, over a generated package other than the blog's: -schema
 // shapes opens golden/data-shapes (nullable list elements, declared
 // timestamps, @default), -schema v1blog golden/v1-blog (a transformer v1
-// schema). It opens the store in -dir, syncs with -url using the API key
+// schema), -schema keys golden/composite-keys (primary keys with sort keys). It opens the store in -dir, syncs with -url using the API key
 // -key (logging the engine's work on stderr with -v) and obeys JSON lines
 // on stdin, answering each with one JSON line on stdout, in order:
 //
@@ -26,9 +26,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"sync"
 
+	keys "github.com/dsgen/dsgen/golden/composite-keys/model"
 	shapes "github.com/dsgen/dsgen/golden/data-shapes/model"
 	v1blog "github.com/dsgen/dsgen/golden/v1-blog/model"
 	"github.com/dsgen/dsgen/internal/testenv/clientprog"
@@ -37,7 +39,7 @@ import (
 )
 
 func main() {
-	schema := flag.String("schema", "", "the generated package: shapes or v1blog")
+	schema := flag.String("schema", "", "the generated package: shapes, v1blog or keys")
 	dir := flag.String("dir", "", "store directory")
 	url := flag.String("url", "", "GraphQL endpoint")
 	key := flag.String("key", "", "API key")
@@ -93,8 +95,15 @@ func open(ctx context.Context, schema, dir string) (*datastore.Store, map[string
 		}
 		return ds.Store(), map[string]model{"Blog": entry(ds.Blog.Repo()), "Post": entry(ds.Post.Repo()),
 			"Comment": entry(ds.Comment.Repo()), "Author": entry(ds.Author.Repo())}, ds.Close, nil
+	case "keys":
+		ds, err := keys.Open(ctx, dir, datastore.Outbox())
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return ds.Store(), map[string]model{"Project": entry(ds.Project.Repo()), "Team": entry(ds.Team.Repo()),
+			"Task": entry(ds.Task.Repo()), "Reading": entry(ds.Reading.Repo())}, ds.Close, nil
 	}
-	return nil, nil, nil, fmt.Errorf("-schema %q: want shapes or v1blog", schema)
+	return nil, nil, nil, fmt.Errorf("-schema %q: want shapes, v1blog or keys", schema)
 }
 
 // command is one line of input.
@@ -166,6 +175,14 @@ func (a *app) do(ctx context.Context, cmd command) (map[string]any, error) {
 	}
 	if len(cmd.Key) == 0 {
 		return nil, errors.New(`"key" is required`)
+	}
+	// JSON numbers decode as float64, which keys an Int field differently
+	// from the stored int: a whole number is taken as an Int (no model
+	// here has a Float in its key).
+	for i, v := range cmd.Key {
+		if f, ok := v.(float64); ok && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+			cmd.Key[i] = int64(f)
+		}
 	}
 	switch cmd.Op {
 	case "save":
