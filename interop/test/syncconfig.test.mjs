@@ -100,6 +100,64 @@ for (const c of selective) {
   });
 }
 
+test("selective sync by a belongsTo foreign key: one blog's posts, and a title that contains a word", async (t) => {
+  const server = await startServer({ t });
+  const blog = async (name) => (await server.gql('mutation ($i: CreateBlogInput!) { createBlog(input: $i) { id } }', { i: { name } })).createBlog.id;
+  const [mine, other] = [await blog('mine'), await blog('other')];
+  const seeded = [];
+  for (const [title, b] of [['green tea', mine], ['black coffee', mine], ['green beans', other], ['sweet tea', null]]) {
+    seeded.push(await createPost(server, { title, ...(b ? { blogPostsId: b } : {}) }));
+  }
+  // The app syncs only its blog's posts, and all posts whose title contains "tea".
+  const where = { or: [{ field: 'blogPostsId', op: 'eq', value: mine }, { field: 'title', op: 'contains', value: 'tea' }] };
+  const want = (p) => p.blogPostsId === mine || p.title.includes('tea');
+  const a = await startSyncClient(server, { name: 'A', t, sync: { expressions: [{ model: 'Post', where }] } });
+  await a.call('observe', { model: 'Post' });
+  assert.deepEqual(ids(await a.call('list', { model: 'Post' })), ids(seeded.filter(want)));
+  assert.equal(await a.call('get', { model: 'Post', id: seeded[2].id }), null, "the other blog's post is not held");
+  assert.equal((await a.call('relation', { model: 'Post', id: seeded[0].id, field: 'blog' }))?.name, 'mine');
+
+  const low = await createPost(server, { title: 'espresso', blogPostsId: other });
+  const high = await createPost(server, { title: 'toast', blogPostsId: mine });
+  const tea = await createPost(server, { title: 'iced tea', blogPostsId: other });
+  for (const p of [high, tea]) {
+    await a.call('waitRecord', { model: 'Post', id: p.id, match: { title: p.title, blogPostsId: p.blogPostsId, _version: 1 } });
+  }
+  assert.equal(await a.call('get', { model: 'Post', id: low.id }), null);
+  const end = await a.call('report');
+  assert.ok(!end.socketEvents.some((e) => e.id === low.id), `the server sent the non-matching post: ${JSON.stringify(end.socketEvents)}`);
+  assert.deepEqual(end.errors, []);
+  assert.ok(!a.stderr().includes(RTF_WARNING), a.stderr().slice(-2000));
+});
+
+test('selective sync on a restart: the delta sync is filtered too', async (t) => {
+  const server = await startServer({ t });
+  const [low0, high0] = await seed(server, [1, 7]);
+  const a = await startSyncClient(server, {
+    name: 'A', t, sync: { pageSize: 2, expressions: [{ model: 'Post', where: { field: 'rating', op: 'gt', value: 3 } }] },
+  });
+  assert.deepEqual(ids(await a.call('list', { model: 'Post' })), ids([high0]));
+
+  await a.call('pause');
+  // While it is stopped: non-matching and matching creates, a matching post
+  // updated, and a non-matching one raised into the filter.
+  const news = await seed(server, [2, 8, 0, 9, 1]);
+  await server.gql(`mutation ($input: UpdatePostInput!) { updatePost(input: $input) { ${POST_FIELDS} } }`,
+    { input: { id: high0.id, title: 'changed', _version: 1 } });
+  await server.gql(`mutation ($input: UpdatePostInput!) { updatePost(input: $input) { ${POST_FIELDS} } }`,
+    { input: { id: low0.id, rating: 5, _version: 1 } });
+  await a.call('restart');
+
+  const synced = postSynced(await a.call('report'));
+  assert.deepEqual(synced.at(-1).data, {
+    model: 'Post', isFullSync: false, isDeltaSync: true, counts: { new: 3, updated: 1, deleted: 0 },
+  }, 'the delta sync brought the two matching creates, the raised post (new here) and the matching update only');
+  assert.deepEqual(ids(await a.call('list', { model: 'Post' })), ids([high0, low0, ...news.filter((p) => p.rating > 3)]));
+  await a.call('waitRecord', { model: 'Post', id: high0.id, match: { title: 'changed', _version: 2 } });
+  await a.call('waitRecord', { model: 'Post', id: low0.id, match: { rating: 5, _version: 2 } });
+  assert.deepEqual((await a.call('report')).errors, []);
+});
+
 test('syncPageSize 2 with maxRecordsToSync 5 of 9: the base sync stops after five records', async (t) => {
   const server = await startServer({ t });
   const seeded = await seed(server, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
