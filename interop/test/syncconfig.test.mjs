@@ -91,6 +91,11 @@ for (const c of selective) {
     // A post the client saves itself is sent and answered like any other.
     const { server: own } = await a.call('create', { model: 'Post', fields: { title: 'mine', ...c.high }, awaitServer: true });
     assert.equal(own._version, 1);
+    // A matching post deleted on the server: its tombstone matches, so the
+    // delete reaches the client through the filtered onDeletePost.
+    await deletePost(server, high.id, 1);
+    await a.waitObserved(`DELETE of Post ${high.id}`, (e) => e.model === 'Post' && e.opType === 'DELETE' && e.element.id === high.id);
+    await a.call('waitRecord', { model: 'Post', id: high.id, absent: true });
 
     const end = await a.call('report');
     assert.deepEqual(end.errors, [], 'the client reported no errors');
