@@ -66,6 +66,7 @@ test('composite primary keys and an @index queryField, JS and Go clients', async
   await js.call('waitRecord', { model: 'Project', id: gemini, match: { projectTeamTeamId: 'tm', projectTeamName: 'Blue', _version: 1 } });
   await js.call('waitRecord', { model: 'Task', id: { taskId: 't', dueOn: '2026-03-02', priority: 1 }, match: { title: 'launch', _version: 1 } });
   await js.call('waitRecord', { model: 'Project', id: pKey, match: { _version: 1 } });
+  await js.call('waitRecord', { model: 'Team', id: { teamId: 'tm', name: 'Blue' }, match: { _version: 1 } });
   assert.equal((await js.call('relation', { model: 'Project', id: gemini, field: 'team' }))?.name, 'Blue',
     "JS resolves the Go project's team by its composite foreign key");
   const apolloTasks = await js.call('relation', { model: 'Project', id: pKey, field: 'tasks' });
