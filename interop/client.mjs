@@ -21,8 +21,11 @@ const { WebSocket: WS } = require('ws');
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-/** Default bound of every wait, in milliseconds. */
-export const DEFAULT_TIMEOUT_MS = 20_000;
+/**
+ * Default bound of every wait, in milliseconds: a hang guard, minutes long so
+ * that a loaded machine never fails a wait by being slow.
+ */
+export const DEFAULT_TIMEOUT_MS = 120_000;
 
 /**
  * TimeoutError reports a bounded wait that ran out; its message names what was awaited.

@@ -42,7 +42,7 @@ func status(t *testing.T, url, name, value string) int {
 	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	req.Header.Set("content-type", "application/json")
 	req.Header.Set(name, value)
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	resp, err := (&http.Client{Timeout: hangGuard}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

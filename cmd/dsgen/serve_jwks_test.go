@@ -35,7 +35,7 @@ func gqlAs(t *testing.T, url string, headers map[string]string, query string, va
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	resp, err := (&http.Client{Timeout: hangGuard}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -139,20 +139,33 @@ func TestFastPathShutdownMidRequest(t *testing.T) {
 }
 
 // TestFastPathHandoffKeepsReadTimeout dribbles a head the fast path reads
-// until most of ReadTimeout has passed, then makes it one for net/http
+// until part of ReadTimeout has passed, then makes it one for net/http
 // (Transfer-Encoding) and sends no more: the connection must still end
 // within ReadTimeout of its start, not get a second ReadTimeout from
 // net/http.
+//
+// The handoff comes half-way through ReadTimeout, and ReadTimeout is long,
+// so that a loaded machine has seconds of slack both ways: to send the
+// handoff before the deadline, and to close the connection after it and
+// before a second ReadTimeout would have ended it (with 2 s, handed over
+// at 1.6 s, the close had to come within 1.6 s of the deadline, and on a
+// loaded machine it once did not).
 func TestFastPathHandoffKeepsReadTimeout(t *testing.T) {
-	const readTimeout = 2 * time.Second
+	const readTimeout = 10 * time.Second
 	srv := newFastTestServer(t, func(c *serve.Config) { c.ReadTimeout = readTimeout })
 	addr, _, _ := serveRaw(t, srv, time.Minute)
 	start := time.Now()
 	c := dialSend(t, addr, "POST /graphql HTTP/1.1\r\n")
-	// The attack waits out most of the deadline, a line at a time.
-	poll.Until(t, "most of ReadTimeout to pass", func() bool {
-		_, _ = io.WriteString(c, "X-Slow: 1\r\n")
-		return time.Since(start) > readTimeout*8/10
+	// The attack waits out half of the deadline, a line at a time (one
+	// every 100 ms, so that the head stays shorter than the fast path's
+	// cap, which would hand it over earlier).
+	var sent time.Time
+	poll.Until(t, "half of ReadTimeout to pass", func() bool {
+		if time.Since(sent) >= 100*time.Millisecond {
+			_, _ = io.WriteString(c, "X-Slow: 1\r\n")
+			sent = time.Now()
+		}
+		return time.Since(start) > readTimeout/2
 	})
 	handedOff := time.Now()
 	if _, err := io.WriteString(c, "Transfer-Encoding: chunked\r\n"); err != nil {

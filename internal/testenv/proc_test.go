@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"syscall"
 	"testing"
-	"time"
 )
 
 const echoPkg = "./internal/testenv/testdata/echo"
@@ -17,7 +16,7 @@ func TestRunGoProgramEcho(t *testing.T) {
 		Ready bool     `json:"ready"`
 		Args  []string `json:"args"`
 	}
-	if line := p.NextLine(t, 10*time.Second); json.Unmarshal([]byte(line), &ready) != nil || !ready.Ready {
+	if line := p.NextLine(t, hangGuard); json.Unmarshal([]byte(line), &ready) != nil || !ready.Ready {
 		t.Fatalf("first line %q, want the ready line", line)
 	}
 	if len(ready.Args) != 2 || ready.Args[0] != "alpha" || ready.Args[1] != "beta" {
@@ -29,7 +28,7 @@ func TestRunGoProgramEcho(t *testing.T) {
 			t.Fatal(err)
 		}
 		var got map[string]any
-		line := p.NextLine(t, 10*time.Second)
+		line := p.NextLine(t, hangGuard)
 		if err := json.Unmarshal([]byte(line), &got); err != nil || got["op"] != v["op"] || got["id"] != v["id"] {
 			t.Fatalf("sent %v, echoed %q", v, line)
 		}
@@ -38,7 +37,7 @@ func TestRunGoProgramEcho(t *testing.T) {
 	if err := p.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if line := p.NextLine(t, 10*time.Second); line != `{"signal":"terminated"}` {
+	if line := p.NextLine(t, hangGuard); line != `{"signal":"terminated"}` {
 		t.Fatalf("after SIGTERM: %q", line)
 	}
 	if err := p.Wait(); err != nil {
@@ -51,7 +50,7 @@ func TestRunGoProgramEcho(t *testing.T) {
 
 func TestRunGoProgramKill(t *testing.T) {
 	p := RunGoProgram(t, echoPkg)
-	p.NextLine(t, 10*time.Second)
+	p.NextLine(t, hangGuard)
 	if err := p.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +76,7 @@ func TestRunGoProgramKill(t *testing.T) {
 
 func TestRunGoProgramExitStatus(t *testing.T) {
 	p := RunGoProgram(t, echoPkg)
-	p.NextLine(t, 10*time.Second)
+	p.NextLine(t, hangGuard)
 	if err := p.Send(map[string]any{"exit": 3}); err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +87,7 @@ func TestRunGoProgramExitStatus(t *testing.T) {
 
 	// Bad input reaches the program's stderr, readable by the test.
 	q := RunGoProgram(t, echoPkg)
-	q.NextLine(t, 10*time.Second)
+	q.NextLine(t, hangGuard)
 	if _, err := q.stdin.Write([]byte("not json\n")); err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ func TestProxyRefuseAndBlackhole(t *testing.T) {
 	vars := map[string]any{"id": "x"}
 
 	p.SetMode(Refuse)
-	_, err := PostGraphQL(ctx, freshClient(5*time.Second), p.URL("/graphql"), s.APIKey, getBlog, vars)
+	_, err := PostGraphQL(ctx, freshClient(hangGuard), p.URL("/graphql"), s.APIKey, getBlog, vars)
 	if err == nil {
 		t.Fatal("a request through a refusing proxy succeeded")
 	}
@@ -47,7 +47,7 @@ func TestProxyRefuseAndBlackhole(t *testing.T) {
 	}
 
 	p.SetMode(Pass)
-	if _, err := PostGraphQL(ctx, freshClient(10*time.Second), p.URL("/graphql"), s.APIKey, getBlog, vars); err != nil {
+	if _, err := PostGraphQL(ctx, freshClient(hangGuard), p.URL("/graphql"), s.APIKey, getBlog, vars); err != nil {
 		t.Fatalf("back in Pass mode: %v", err)
 	}
 }
@@ -128,7 +128,7 @@ func TestProxyStall(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if got, err := roundTrip(c, "warm", 10*time.Second); err != nil || got != "warm" {
+	if got, err := roundTrip(c, "warm", hangGuard); err != nil || got != "warm" {
 		t.Fatalf("before the stall: %q, %v", got, err)
 	}
 
@@ -222,7 +222,7 @@ func TestProxyChaos(t *testing.T) {
 	defer c.Close()
 	for i := range 20 {
 		msg := fmt.Sprintf("after chaos %d", i)
-		if got, err := roundTrip(c, msg, 10*time.Second); err != nil || got != msg {
+		if got, err := roundTrip(c, msg, hangGuard); err != nil || got != msg {
 			t.Fatalf("after stop: %q, %v", got, err)
 		}
 	}
@@ -276,7 +276,7 @@ func TestProxyCloseEndsGoroutines(t *testing.T) {
 	// A passing connection with data held by a stall, a blackholed one, a
 	// refused one, and chaos running.
 	c := dial()
-	if _, err := roundTrip(c, "x", 10*time.Second); err != nil {
+	if _, err := roundTrip(c, "x", hangGuard); err != nil {
 		t.Fatal(err)
 	}
 	p.Stall(time.Hour)

@@ -17,7 +17,7 @@ func TestServerThroughProxy(t *testing.T) {
 	}
 	p := NewProxy(t, s.Addr)
 
-	resp, err := PostGraphQL(context.Background(), freshClient(10*time.Second), p.URL("/graphql"), s.APIKey, createBlog,
+	resp, err := PostGraphQL(context.Background(), freshClient(hangGuard), p.URL("/graphql"), s.APIKey, createBlog,
 		map[string]any{"input": map[string]any{"name": "via proxy"}})
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +51,7 @@ func TestServerDoReturnsErrors(t *testing.T) {
 	if got := mustData(t, s.Do(t, getBlog, map[string]any{"id": "x"})); got["getBlog"] != nil {
 		t.Fatalf("getBlog of a missing id = %v", got)
 	}
-	resp, err := PostGraphQL(context.Background(), freshClient(10*time.Second), s.URL, "da2-test", getBlog, map[string]any{"id": "x"})
+	resp, err := PostGraphQL(context.Background(), freshClient(hangGuard), s.URL, "da2-test", getBlog, map[string]any{"id": "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestServerDoReturnsErrors(t *testing.T) {
 func TestServerKillRestartKeepsData(t *testing.T) {
 	s := StartServer(t, ServerOptions{Schema: blogSchema(t), ExtraArgs: []string{"--conflict-default", "optimistic"}})
 	p := NewProxy(t, s.Addr)
-	client := freshClient(10 * time.Second)
+	client := freshClient(hangGuard)
 	ctx := context.Background()
 
 	created := mustData(t, s.Do(t, createBlog, map[string]any{"input": map[string]any{"name": "before the crash"}}))

@@ -22,8 +22,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const interopDir = path.resolve(here, '..');
 const repoRoot = path.resolve(interopDir, '..');
 
-/** Bound of every wait on the browser; its first start and page load are slow on a busy machine. */
-const BROWSER_WAIT_MS = 60_000;
+/** Bound of every wait on the browser (a hang guard); its first start and page load are slow on a busy machine. */
+const BROWSER_WAIT_MS = 180_000;
 
 /**
  * findChromium returns the Chromium scripts/chromium.sh finds (or, as root,

@@ -17,8 +17,11 @@ const repoRoot = path.resolve(interopDir, '..');
 export const BLOG_SCHEMA = path.join(repoRoot, 'examples', 'blog', 'schema.graphql');
 /** API key every test server accepts. */
 export const API_KEY = 'da2-test';
-/** Bound of every wait in the tests, in milliseconds. */
-export const WAIT_MS = 20_000;
+/**
+ * Bound of every wait in the tests, in milliseconds: a hang guard, minutes
+ * long so that a loaded machine never fails a wait by being slow.
+ */
+export const WAIT_MS = 120_000;
 
 /** GraphQL selection of every Post field the checks read. */
 export const POST_FIELDS = 'id title rating status blogPostsId createdAt updatedAt _version _deleted _lastChangedAt';

@@ -343,7 +343,7 @@ func TestOpenLockedOtherProcess(t *testing.T) {
 	put(t, db, "parent", "here")
 
 	for _, mode := range []string{"rw", "ro"} {
-		out, took, err := runChild(t, "open", dir, mode, 60*time.Second)
+		out, took, err := runChild(t, "open", dir, mode, hangGuard)
 		if err != nil {
 			t.Fatalf("child (%s): %v\n%s", mode, err, out)
 		}
@@ -357,7 +357,7 @@ func TestOpenLockedOtherProcess(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	out, _, err := runChild(t, "open", dir, "rw", 60*time.Second)
+	out, _, err := runChild(t, "open", dir, "rw", hangGuard)
 	if err != nil || !strings.Contains(out, `RESULT opened`) || !strings.Contains(out, `parent="here"`) {
 		t.Fatalf("child after Close: %v\n%s", err, out)
 	}

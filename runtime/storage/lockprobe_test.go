@@ -5,7 +5,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestOpenLockedWhileWriting opens a directory another process holds while
@@ -43,7 +42,7 @@ func TestOpenLockedWhileWriting(t *testing.T) {
 	}()
 	for i := range 20 {
 		mode := []string{"rw", "ro"}[i%2]
-		out, _, err := runChild(t, "open", dir, mode, 60*time.Second)
+		out, _, err := runChild(t, "open", dir, mode, hangGuard)
 		if err != nil || !strings.Contains(out, "RESULT locked") {
 			t.Fatalf("open %d (%s) of a directory held by a writer: %v\n%s", i, mode, err, out)
 		}

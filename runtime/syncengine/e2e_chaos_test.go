@@ -524,6 +524,17 @@ func chaosSettle(t *testing.T, seed int64, srv *testenv.Server, clients []*goCli
 					t.Logf("client %d (online %v) %s: %v", i, c.eng.Online(), m, chaosClientSet(t, c, m))
 				}
 			}
+			// A refused mutation leaves its record to the backend's copy:
+			// the dead letters tell which records went that way.
+			for i, c := range clients {
+				dead, err := c.ds.Post.Repo().Store().DeadLetters(context.Background())
+				if err != nil {
+					t.Logf("client %d dead letters: %v", i, err)
+				}
+				for _, d := range dead {
+					t.Logf("client %d dead letter: %s %s %v %v: %s", i, d.Op, d.Model, d.Key, d.Data, d.Reason)
+				}
+			}
 			t.Fatalf("seed %d: no convergence before the hang guard: %s", seed, diff)
 		}
 		time.Sleep(50 * time.Millisecond)
