@@ -162,10 +162,24 @@ func (e *Engine) complete(ctx context.Context, m *datastore.Mutation, res map[st
 	return nil
 }
 
+// maxCopyAttempts bounds how many times a refused mutation is kept queued
+// because the backend's copy of its record could not be fetched (see fail);
+// past it, the mutation is dead-lettered without the copy.
+const maxCopyAttempts = 8
+
 // fail moves m to the dead letters and tells the error handler. The local
 // record then takes the backend's copy (from a conflict's data, or fetched),
 // so a refused change does not leave the stores apart; the change itself
 // stays in the dead letter for the app to retry or drop.
+//
+// When the copy cannot be fetched because the backend became unreachable
+// just after refusing m, m stays queued and the session ends (offline), as
+// for a failed send: dead-lettering it then would leave the refused change
+// as the local record with no later sync to correct it (its sync metadata
+// is already the backend's version, so the same version is not applied
+// again). The reconnect sends m again; the backend refuses it again, and
+// the copy is fetched then. A refused mutation changes nothing on the
+// backend, so sending it again is safe.
 func (e *Engine) fail(ctx context.Context, m *datastore.Mutation, err error) error {
 	var opts []datastore.FailOption
 	if ae, ok := client.IsConflict(err); ok {
@@ -177,8 +191,19 @@ func (e *Engine) fail(ctx context.Context, m *datastore.Mutation, err error) err
 		for _, k := range d.Model.PrimaryKey.Fields() {
 			key[k] = m.Data[k]
 		}
-		if got, gerr := e.get(ctx, d, key); gerr == nil {
+		got, gerr := e.get(ctx, d, key)
+		switch {
+		case gerr == nil:
 			opts = append(opts, datastore.WithServerCopy(got))
+		case ctx.Err() != nil:
+			return ctx.Err()
+		default:
+			if _, retry := client.IsRetryable(gerr); retry && m.Attempts < maxCopyAttempts {
+				if rerr := e.store.RetryMutation(ctx, m); rerr != nil {
+					return rerr
+				}
+				return fmt.Errorf("%w: refused (%v), and its record could not be fetched: %v", errOffline, err, gerr)
+			}
 		}
 	}
 	if ferr := e.store.FailMutation(ctx, m, err.Error(), opts...); ferr != nil {

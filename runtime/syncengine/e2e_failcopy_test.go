@@ -1,0 +1,77 @@
+package syncengine_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"sync/atomic"
+	"testing"
+
+	blogm "github.com/dsgen/dsgen/examples/blog/model"
+	"github.com/dsgen/dsgen/internal/serve"
+	"github.com/dsgen/dsgen/internal/testenv/poll"
+	"github.com/dsgen/dsgen/runtime/syncengine"
+)
+
+// TestRefusedMutationWhenTheCopyCannotBeFetched: the backend refuses a
+// create (the id exists there), and the connection drops before the
+// engine can fetch the backend's copy of the record. The refused change
+// must not stay the local record: the engine keeps the mutation queued,
+// reconnects, and the client ends with the backend's copy. Before, it
+// dead-lettered the change without the copy and kept "c's" locally for
+// good (a later sync did not replace it: its sync metadata already had
+// the backend's version). TestRandomConvergence diverged that way under
+// load.
+func TestRefusedMutationWhenTheCopyCannotBeFetched(t *testing.T) {
+	ctx := context.Background()
+	b := newBackend(t, serve.Automerge)
+	a := newClient(t, b, syncengine.Config{})
+
+	// c reaches the backend through a reverse proxy that drops the
+	// connection of the next getPost request while armed.
+	target, err := url.Parse(b.ts.URL)
+	must(t, err)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	var armed, dropped atomic.Int32
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			if bytes.Contains(body, []byte("getPost(")) && armed.CompareAndSwap(1, 0) {
+				dropped.Add(1)
+				panic(http.ErrAbortHandler) // the connection drops, no answer
+			}
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+	c := newClient(t, &backend{url: proxy.URL + "/graphql"}, syncengine.Config{})
+
+	// Both create the same id; c's create, sent later, is refused.
+	c.stop(t)
+	must(t, c.ds.Post.Save(ctx, &blogm.Post{ID: "dup", Title: "c's"}))
+	must(t, a.ds.Post.Save(ctx, &blogm.Post{ID: "dup", Title: "a's"}))
+	poll.Until(t, "a's create acknowledged", func() bool {
+		_, ok, _ := a.ds.Store().RecordSyncMeta(ctx, "Post", "dup")
+		return ok
+	})
+	armed.Store(1)
+	c.start(t)
+	poll.Until(t, "c's outbox is empty", func() bool {
+		out, err := c.ds.Store().Outbox(ctx)
+		return err == nil && len(out) == 0 && dropped.Load() == 1
+	})
+	if got := c.post(t, "dup"); got == nil || got.Title != "a's" {
+		t.Fatalf("c holds %+v after its create was refused; want the backend's copy (title \"a's\")", got)
+	}
+	if srv := a.post(t, "dup"); srv.Title != "a's" {
+		t.Fatalf("the backend took the refused create: %+v", srv)
+	}
+}
