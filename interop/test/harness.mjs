@@ -291,10 +291,13 @@ export class ClientProc {
  * resolving when DataStore's hub reports `ready`.
  * @param {Server} server
  * @param {{name?: string, conflict?: 'default'|'discard', schemaModule?: string,
- *   userPool?: {accessToken: string, idToken: string}, t?: import('node:test').TestContext}} [opts]
- *   schemaModule: generated models other than the blog's; userPool: sign the client in with these JWTs
+ *   userPool?: {accessToken: string, idToken: string}, sync?: object, t?: import('node:test').TestContext}} [opts]
+ *   schemaModule: generated models other than the blog's; userPool: sign the client in with these JWTs;
+ *   sync: DataStore's sync options, sync.pageSize (syncPageSize), sync.maxRecords (maxRecordsToSync)
+ *   and sync.expressions (syncExpressions, each a model and a client.mjs SyncCondition, e.g.
+ *   [{model: 'Post', where: {field: 'rating', op: 'gt', value: 3}}])
  */
-export async function startClient(server, { name = 'A', conflict = 'default', schemaModule, userPool, t } = {}) {
+export async function startClient(server, { name = 'A', conflict = 'default', schemaModule, userPool, sync = {}, t } = {}) {
   const c = new ClientProc(name);
   t?.after(async () => {
     if (process.env.INTEROP_DEBUG) {
@@ -309,6 +312,7 @@ export async function startClient(server, { name = 'A', conflict = 'default', sc
     conflict,
     schemaModule,
     userPool,
+    sync,
     timeoutMs: WAIT_MS,
   });
   return c;
@@ -627,32 +631,5 @@ export async function startGoClient(server, { name = 'Go', t } = {}) {
     await c.close();
   });
   await c.ready();
-  return c;
-}
-
-/**
- * startSyncClient is startClient for a DataStore configured with sync
- * options: sync.pageSize (syncPageSize), sync.maxRecords (maxRecordsToSync)
- * and sync.expressions (syncExpressions, each a model and a client.mjs
- * SyncCondition, e.g. [{model: 'Post', where: {field: 'rating', op: 'gt', value: 3}}]).
- * @param {Server} server
- * @param {{name?: string, schemaModule?: string, sync?: object, t?: import('node:test').TestContext}} [opts]
- */
-export async function startSyncClient(server, { name = 'A', schemaModule, sync = {}, t } = {}) {
-  const c = new ClientProc(name);
-  t?.after(async () => {
-    if (process.env.INTEROP_DEBUG) {
-      process.stderr.write(`--- client ${name} stderr ---\n${c.stderr()}\n`);
-    }
-    await c.close();
-  });
-  await c.call('start', {
-    endpoint: server.endpoint,
-    apiKey: API_KEY,
-    caFile: server.devCert,
-    schemaModule,
-    sync,
-    timeoutMs: WAIT_MS,
-  });
   return c;
 }

@@ -4,7 +4,7 @@
 // (maxRecordsToSync), and DataStore.clear() followed by a fresh start.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { POST_FIELDS, startServer, startSyncClient } from './harness.mjs';
+import { POST_FIELDS, startServer, startClient } from './harness.mjs';
 
 const createPost = async (server, input) => (await server.gql(
   `mutation ($input: CreatePostInput!) { createPost(input: $input) { ${POST_FIELDS} } }`, { input })).createPost;
@@ -58,7 +58,7 @@ for (const c of selective) {
     const want = seeded.filter(c.want);
     assert.ok(want.length > 0 && want.length < seeded.length, 'the case splits the seeded posts');
 
-    const a = await startSyncClient(server, { name: 'A', t, sync: { pageSize: c.pageSize, expressions: [{ model: 'Post', where: c.where }] } });
+    const a = await startClient(server, { name: 'A', t, sync: { pageSize: c.pageSize, expressions: [{ model: 'Post', where: c.where }] } });
     await a.call('observe', { model: 'Post' });
 
     // The base sync brought the matching posts only: the server applied the
@@ -116,7 +116,7 @@ test("selective sync by a belongsTo foreign key: one blog's posts, and a title t
   // The app syncs only its blog's posts, and all posts whose title contains "tea".
   const where = { or: [{ field: 'blogPostsId', op: 'eq', value: mine }, { field: 'title', op: 'contains', value: 'tea' }] };
   const want = (p) => p.blogPostsId === mine || p.title.includes('tea');
-  const a = await startSyncClient(server, { name: 'A', t, sync: { expressions: [{ model: 'Post', where }] } });
+  const a = await startClient(server, { name: 'A', t, sync: { expressions: [{ model: 'Post', where }] } });
   await a.call('observe', { model: 'Post' });
   assert.deepEqual(ids(await a.call('list', { model: 'Post' })), ids(seeded.filter(want)));
   assert.equal(await a.call('get', { model: 'Post', id: seeded[2].id }), null, "the other blog's post is not held");
@@ -138,7 +138,7 @@ test("selective sync by a belongsTo foreign key: one blog's posts, and a title t
 test('selective sync on a restart: the delta sync is filtered too', async (t) => {
   const server = await startServer({ t });
   const [low0, high0] = await seed(server, [1, 7]);
-  const a = await startSyncClient(server, {
+  const a = await startClient(server, {
     name: 'A', t, sync: { pageSize: 2, expressions: [{ model: 'Post', where: { field: 'rating', op: 'gt', value: 3 } }] },
   });
   assert.deepEqual(ids(await a.call('list', { model: 'Post' })), ids([high0]));
@@ -181,7 +181,7 @@ test('syncPageSize 2 with maxRecordsToSync 5 of 9: the base sync stops after fiv
   }
   assert.equal(expected.length, 5, 'the server answered pages of the sizes asked for');
 
-  const a = await startSyncClient(server, { name: 'A', t, sync: { pageSize: 2, maxRecords: 5 } });
+  const a = await startClient(server, { name: 'A', t, sync: { pageSize: 2, maxRecords: 5 } });
   const held = await a.call('list', { model: 'Post' });
   assert.deepEqual(ids(held), ids(expected), 'the client holds the first five records of the base sync');
   assert.ok(ids(held).every((id) => seeded.some((p) => p.id === id)));
@@ -203,7 +203,7 @@ test('syncPageSize 2: nine posts and a tombstone arrive over several pages', asy
   await deletePost(server, seeded[4].id, 1);
   const live = seeded.filter((_, i) => i !== 4);
 
-  const a = await startSyncClient(server, { name: 'A', t, sync: { pageSize: 2 } });
+  const a = await startClient(server, { name: 'A', t, sync: { pageSize: 2 } });
   assert.deepEqual(ids(await a.call('list', { model: 'Post' })), ids(live), 'the client holds every live post and not the tombstone');
   const report = await a.call('report');
   assert.deepEqual(postSynced(report).map((e) => e.data), [{
@@ -215,7 +215,7 @@ test('syncPageSize 2: nine posts and a tombstone arrive over several pages', asy
 test('DataStore.clear() then start(): a base sync repopulates the emptied store', async (t) => {
   const server = await startServer({ t });
   const seeded = await seed(server, [1, 2, 3]);
-  const a = await startSyncClient(server, { name: 'A', t });
+  const a = await startClient(server, { name: 'A', t });
   const { server: own } = await a.call('create', { model: 'Post', fields: { title: 'mine', rating: 4 }, awaitServer: true });
   assert.deepEqual(ids(await a.call('list', { model: 'Post' })), ids([...seeded, own]));
 
