@@ -110,8 +110,8 @@ type Config struct {
 	// own); a WebSocket connection, once upgraded, is bound by none.
 	IdleTimeout time.Duration
 	// MaxConnections caps the connections Serve serves at once, HTTP and
-	// WebSocket alike: one over it is answered 503 with Retry-After and
-	// closed at once. 0 (the default) derives the cap from the open-file
+	// WebSocket alike: one over it is answered 503 with Retry-After once
+	// its request head arrives, then closed. 0 (the default) derives the cap from the open-file
 	// limit (RLIMIT_NOFILE), less a quarter of it (at least 1,024
 	// descriptors, half the limit below 2,048) kept for the store and the
 	// rest of the process; no cap where that limit is unknown. Negative:

@@ -105,6 +105,14 @@ func ServeListener(t testing.TB, srv *serve.Server) string {
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
+	ServeOn(t, srv, ln)
+	return ln.Addr().String()
+}
+
+// ServeOn runs srv.Serve on ln (a listener the test made, e.g. wrapped in
+// serve.SniffTLS) until the test ends, as ServeListener does.
+func ServeOn(t testing.TB, srv *serve.Server, ln net.Listener) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln, time.Minute) }()
@@ -114,5 +122,4 @@ func ServeListener(t testing.TB, srv *serve.Server) string {
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	return ln.Addr().String()
 }

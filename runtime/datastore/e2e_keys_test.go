@@ -3,6 +3,7 @@ package datastore_test
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -219,5 +220,30 @@ func TestE2EDateTimeSortKey(t *testing.T) {
 	n, err := ds.Reading.Query().Count(ctx)
 	if err != nil || n != 2*len(texts) {
 		t.Errorf("Count = %d, %v", n, err)
+	}
+}
+
+// TestKeyFromJSONNumbers: a key decoded from JSON (float64 for a number,
+// or json.Number) finds the record whose Int key field holds that whole
+// number, as the typed int does; a fraction for an Int is refused by name.
+func TestKeyFromJSONNumbers(t *testing.T) {
+	ctx := context.Background()
+	ds := openKeys(t)
+	due, err := scalar.ParseDate("2026-12-03")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ds.Task.Save(ctx, &ckm.Task{TaskID: "t1", DueOn: due, Priority: 2, Title: ptr("ship")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, prio := range []any{2, int64(2), float64(2), json.Number("2")} {
+		got, err := ds.Task.Repo().Get(ctx, "t1", "2026-12-03", prio)
+		if err != nil || got == nil || *got.Title != "ship" {
+			t.Errorf("Get with priority %#v: %+v, %v; want the task", prio, got, err)
+		}
+	}
+	var ve *datastore.ValidationError
+	if _, err := ds.Task.Repo().Get(ctx, "t1", "2026-12-03", 2.5); !errors.As(err, &ve) || ve.Field != "priority" {
+		t.Errorf("Get with priority 2.5: %v, want a ValidationError on priority", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -387,11 +388,20 @@ func (r *Repo[T]) recordKey(values []any) ([]byte, error) {
 	for i, s := range t.PK {
 		f := t.Slots[s].Field
 		var ok bool
-		if values[i] == nil {
+		v := values[i]
+		if v == nil {
 			return nil, &ValidationError{Model: t.Model.Name, Field: f.Name, Reason: "primary key field is null"}
 		}
-		if k, ok = engine.ValueComponent(k, f, values[i]); !ok {
-			return nil, &ValidationError{Model: t.Model.Name, Field: f.Name, Reason: fmt.Sprintf("key value %v has type %T, not %s", values[i], values[i], f.Type)}
+		// A key decoded from JSON holds float64 (or json.Number) where the
+		// field is an Int: take a whole number as the Int it stands for,
+		// as the sync does with the backend's keys, rather than encode a
+		// float key that matches no record.
+		if fl, isFloat := v.(float64); isFloat && (f.Type == meta.Int || f.Type == meta.AWSTimestamp) && fl != math.Trunc(fl) {
+			return nil, &ValidationError{Model: t.Model.Name, Field: f.Name, Reason: fmt.Sprintf("key value %v is not a whole number (%s)", fl, f.Type)}
+		}
+		v = engine.WireValue(f, v)
+		if k, ok = engine.ValueComponent(k, f, v); !ok {
+			return nil, &ValidationError{Model: t.Model.Name, Field: f.Name, Reason: fmt.Sprintf("key value %v has type %T, not %s", v, v, f.Type)}
 		}
 	}
 	return k, nil
@@ -541,7 +551,11 @@ func keyString(key []any) string {
 	if len(key) == 1 {
 		return fmt.Sprintf("%q", fmt.Sprint(key[0]))
 	}
-	return fmt.Sprintf("%q", key)
+	parts := make([]string, len(key))
+	for i, v := range key {
+		parts[i] = fmt.Sprintf("%q", fmt.Sprint(v))
+	}
+	return "[" + strings.Join(parts, " ") + "]"
 }
 
 // componentsString formats the key components at slots for errors as the

@@ -2,7 +2,8 @@
 // interop suite, over a generated package other than the blog's: -schema
 // shapes opens golden/data-shapes (nullable list elements, declared
 // timestamps, @default), -schema v1blog golden/v1-blog (a transformer v1
-// schema), -schema keys golden/composite-keys (primary keys with sort keys). It opens the store in -dir, syncs with -url using the API key
+// schema), -schema keys golden/composite-keys (primary keys with sort
+// keys). It opens the store in -dir, syncs with -url using the API key
 // -key (logging the engine's work on stderr with -v) and obeys JSON lines
 // on stdin, answering each with one JSON line on stdout, in order:
 //
@@ -26,7 +27,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"math"
 	"os"
 	"sync"
 
@@ -175,14 +175,6 @@ func (a *app) do(ctx context.Context, cmd command) (map[string]any, error) {
 	}
 	if len(cmd.Key) == 0 {
 		return nil, errors.New(`"key" is required`)
-	}
-	// JSON numbers decode as float64, which keys an Int field differently
-	// from the stored int: a whole number is taken as an Int (no model
-	// here has a Float in its key).
-	for i, v := range cmd.Key {
-		if f, ok := v.(float64); ok && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
-			cmd.Key[i] = int64(f)
-		}
 	}
 	switch cmd.Op {
 	case "save":
