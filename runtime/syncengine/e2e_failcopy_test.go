@@ -74,4 +74,70 @@ func TestRefusedMutationWhenTheCopyCannotBeFetched(t *testing.T) {
 	if srv := a.post(t, "dup"); srv.Title != "a's" {
 		t.Fatalf("the backend took the refused create: %+v", srv)
 	}
+	// The resend met the existing key again; the backend's record is a's,
+	// not this create landed earlier, so the app must hear of it.
+	dead, err := c.ds.Store().DeadLetters(ctx)
+	must(t, err)
+	if len(dead) != 1 || dead[0].Op != "create" || dead[0].Data["title"] != "c's" {
+		t.Fatalf("c's dead letters: %+v; want its refused create of \"c's\"", dead)
+	}
+}
+
+// TestResentCreateThatLanded: a create reaches the backend but its answer
+// is lost (the connection drops after the backend committed it). The
+// resend is refused because the key exists; the backend's record holds
+// what the create sent, so it is the earlier send that landed: the
+// mutation completes, with no dead letter, and the client keeps the
+// backend's copy (version 1).
+func TestResentCreateThatLanded(t *testing.T) {
+	ctx := context.Background()
+	b := newBackend(t, serve.Automerge)
+	target, err := url.Parse(b.ts.URL)
+	must(t, err)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	var armed, dropped atomic.Int32
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			if bytes.Contains(body, []byte("createPost(")) && armed.CompareAndSwap(1, 0) {
+				// Forward it, then drop the connection instead of the answer.
+				rp.ServeHTTP(httptest.NewRecorder(), r)
+				dropped.Add(1)
+				panic(http.ErrAbortHandler)
+			}
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+	c := newClient(t, &backend{url: proxy.URL + "/graphql"}, syncengine.Config{})
+	a := newClient(t, b, syncengine.Config{})
+
+	armed.Store(1)
+	rating := 4
+	must(t, c.ds.Post.Save(ctx, &blogm.Post{ID: "once", Title: "c's", Rating: &rating}))
+	poll.Until(t, "c's outbox is empty", func() bool {
+		out, err := c.ds.Store().Outbox(ctx)
+		return err == nil && len(out) == 0 && dropped.Load() == 1
+	})
+	dead, err := c.ds.Store().DeadLetters(ctx)
+	must(t, err)
+	if len(dead) != 0 {
+		t.Fatalf("c's dead letters: %+v; want none (its create landed)", dead)
+	}
+	if got := c.post(t, "once"); got == nil || got.Title != "c's" {
+		t.Fatalf("c holds %+v; want its own create", got)
+	}
+	meta, ok, err := c.ds.Store().RecordSyncMeta(ctx, "Post", "once")
+	must(t, err)
+	if !ok || meta.Version != 1 {
+		t.Fatalf("c's sync metadata of the post: %+v (found %v); want the backend's version 1", meta, ok)
+	}
+	poll.Until(t, "a receives the post", func() bool {
+		got := a.post(t, "once")
+		return got != nil && got.Title == "c's"
+	})
 }

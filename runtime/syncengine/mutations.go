@@ -136,7 +136,14 @@ func (e *Engine) send(ctx context.Context, m *datastore.Mutation) error {
 			}
 			got, gerr := e.get(ctx, d, key)
 			if gerr == nil && got != nil {
-				return e.complete(ctx, m, got)
+				if holdsSent(d.Model, data, got) {
+					return e.complete(ctx, m, got)
+				}
+				// Another client created this key first (or the record
+				// changed since our create landed; that cannot be told
+				// apart): refuse it, so the app hears of it, rather than
+				// take someone else's record as ours.
+				return e.failWith(ctx, m, fmt.Errorf("%w (the backend's record with this key holds other values than this create sent)", err), got)
 			}
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -181,8 +188,16 @@ const maxCopyAttempts = 8
 // the copy is fetched then. A refused mutation changes nothing on the
 // backend, so sending it again is safe.
 func (e *Engine) fail(ctx context.Context, m *datastore.Mutation, err error) error {
+	return e.failWith(ctx, m, err, nil)
+}
+
+// failWith is fail with the backend's copy of the record when the caller
+// has just fetched it (nil: fail fetches it).
+func (e *Engine) failWith(ctx context.Context, m *datastore.Mutation, err error, server map[string]any) error {
 	var opts []datastore.FailOption
-	if ae, ok := client.IsConflict(err); ok {
+	if server != nil {
+		opts = append(opts, datastore.WithServerCopy(server))
+	} else if ae, ok := client.IsConflict(err); ok {
 		if server, ok := ae.Data.(map[string]any); ok {
 			opts = append(opts, datastore.WithServerCopy(server))
 		}
