@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/tls"
 	"fmt"
@@ -25,8 +26,12 @@ import (
 // WebSockets until they close) and answers one over Config.MaxConnections
 // on a goroutine of its own as soon as its request is in: 503 with
 // Retry-After, then closes it.
-// Clients retry a 503 (Amplify and dsgen's engine keep the mutation) and a
-// health check gets an answer rather than a timeout.
+// Clients retry a 503 (Amplify and dsgen's engine keep the mutation), and
+// a page reads it when its origin may call (CORS). GET /healthz and
+// /metrics are answered as under the cap: a server at its cap is alive
+// (a liveness probe must not restart it for being busy) and its metrics
+// are wanted most then. GET /readyz gets the 503: a load balancer should
+// send new clients elsewhere.
 
 // maxRefusing bounds the refusals under way; past it a connection over
 // the cap is closed without an answer, so that a flood costs at most this
@@ -41,11 +46,17 @@ const refuseTimeout = 2 * time.Second
 type connLimit struct {
 	// max is the cap; 0 means none.
 	max int64
-	// anyOrigin: the refusal carries Access-Control-Allow-Origin: * (no
-	// CORSOrigins), so a page may read it as it reads any answer.
-	anyOrigin bool
-	open      atomic.Int64
-	refused   atomic.Uint64
+	// cors is Server.corsOrigin: the refusal's Access-Control-Allow-Origin
+	// for a request's Origin and Host ("" for none), so a page may read it
+	// as it reads any answer; varies says the answer depends on the Origin
+	// (CORSOrigins set).
+	cors   func(origin, host string) string
+	varies bool
+	// probes answers the requests served over the cap (see the top); set
+	// once before Serve.
+	probes  http.Handler
+	open    atomic.Int64
+	refused atomic.Uint64
 
 	mu sync.Mutex
 	// refusing holds the connections being answered, for drain.
@@ -53,8 +64,8 @@ type connLimit struct {
 	wg       sync.WaitGroup
 }
 
-func newConnLimit(max int, anyOrigin bool) *connLimit {
-	return &connLimit{max: int64(max), anyOrigin: anyOrigin, refusing: map[net.Conn]struct{}{}}
+func newConnLimit(max int, cors func(origin, host string) string, varies bool) *connLimit {
+	return &connLimit{max: int64(max), cors: cors, varies: varies, refusing: map[net.Conn]struct{}{}}
 }
 
 // admit counts nc in, or refuses it when the cap is reached: then nc is
@@ -101,10 +112,21 @@ func (l *connLimit) refuse(nc net.Conn) {
 	// The answer waits for the request: one arriving before the client
 	// sent it may be taken for a stray (Go's Transport then fails the
 	// request instead of returning the 503).
-	if !readHead(nc) {
+	head, ok := readHead(nc)
+	if !ok {
 		return
 	}
-	if _, err := nc.Write(l.refusal(time.Now())); err != nil {
+	// A head cut at refuseHead does not parse: it gets the 503 without
+	// CORS headers.
+	req, _ := http.ReadRequest(bufio.NewReader(bytes.NewReader(head)))
+	answer := l.refusal(time.Now(), req)
+	if req != nil && l.probes != nil && (req.Method == http.MethodGet || req.Method == http.MethodHead) &&
+		(req.URL.Path == "/healthz" || req.URL.Path == "/metrics") {
+		// The health check pings the store within healthTimeout.
+		_ = nc.SetDeadline(time.Now().Add(healthTimeout + refuseTimeout))
+		answer = serveClosing(l.probes, req)
+	}
+	if _, err := nc.Write(answer); err != nil {
 		return
 	}
 	if cw, ok := nc.(closeWriter); ok {
@@ -115,36 +137,46 @@ func (l *connLimit) refuse(nc net.Conn) {
 }
 
 // readHead reads from nc until the end of a request head, or up to
-// refuseHead bytes (the rest is drained after the answer); false when nc
-// fails first.
-func readHead(nc net.Conn) bool {
-	var buf [refuseHead]byte
+// refuseHead bytes (the rest is drained after the answer), and returns
+// what it read; false when nc fails first.
+func readHead(nc net.Conn) ([]byte, bool) {
+	buf := make([]byte, refuseHead)
 	n := 0
 	for n < len(buf) {
 		m, err := nc.Read(buf[n:])
-		if bytes.Contains(buf[max(0, n-3):n+m], []byte("\r\n\r\n")) {
-			return true
+		if i := bytes.Index(buf[max(0, n-3):n+m], []byte("\r\n\r\n")); i >= 0 {
+			return buf[:max(0, n-3)+i+4], true
 		}
 		n += m
 		if err != nil {
-			return false
+			return nil, false
 		}
 	}
-	return true
+	return buf, true
 }
 
 // refuseHead is how much of a refused request's head is read before the
 // answer.
 const refuseHead = 4 << 10
 
-// refusal is the answer to a connection over the cap, whole.
-func (l *connLimit) refusal(now time.Time) []byte {
+// refusal is the answer to a connection over the cap, whole; req is its
+// request, nil when its head did not parse.
+func (l *connLimit) refusal(now time.Time, req *http.Request) []byte {
 	body := fmt.Sprintf(`{"errors":[{"errorType":%q,"message":"the server is serving its maximum of %d connections (--max-connections): retry later"}]}`, errUnavailable, l.max)
 	b := make([]byte, 0, 512)
 	b = append(b, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: "+jsonContentType+"\r\nRetry-After: 1\r\nConnection: close\r\nDate: "...)
 	b = now.UTC().AppendFormat(b, http.TimeFormat)
-	if l.anyOrigin {
-		b = append(b, "\r\nAccess-Control-Allow-Origin: *\r\nAccess-Control-Expose-Headers: Retry-After"...)
+	if req != nil && l.cors != nil {
+		if l.varies {
+			b = append(b, "\r\nVary: Origin"...)
+		}
+		// corsOrigin answers only origins it allows, which are free of
+		// control characters (an Origin is a scheme, host and port).
+		if allow := l.cors(req.Header.Get("Origin"), req.Host); allow != "" && validHeaderValue(allow) {
+			b = append(b, "\r\nAccess-Control-Allow-Origin: "...)
+			b = append(b, allow...)
+			b = append(b, "\r\nAccess-Control-Expose-Headers: Retry-After"...)
+		}
 	}
 	b = append(b, "\r\nContent-Length: "...)
 	b = strconv.AppendInt(b, int64(len(body)), 10)
@@ -247,4 +279,59 @@ func defaultMaxConnections(nofile uint64) int {
 	}
 	reserve := max(nofile/4, min(1024, nofile/2))
 	return int(min(nofile-reserve, math.MaxInt32))
+}
+
+// validHeaderValue reports whether v may be written as a header value
+// as it is: no control characters (CR, LF) that would end the line.
+func validHeaderValue(v string) bool {
+	for i := range len(v) {
+		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// serveClosing runs h for req and returns its answer as an HTTP/1.1
+// response closing the connection, with a Content-Length.
+func serveClosing(h http.Handler, req *http.Request) []byte {
+	w := &closingResponse{header: http.Header{}}
+	h.ServeHTTP(w, req)
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	w.header.Set("Connection", "close")
+	w.header.Set("Content-Length", strconv.Itoa(w.body.Len()))
+	if w.header.Get("Date") == "" {
+		w.header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\n", w.status, http.StatusText(w.status))
+	_ = w.header.Write(&b)
+	b.WriteString("\r\n")
+	if req.Method != http.MethodHead {
+		b.Write(w.body.Bytes())
+	}
+	return b.Bytes()
+}
+
+// closingResponse is the http.ResponseWriter of serveClosing: it keeps
+// the answer in memory (a health check's or the metrics' few kilobytes).
+type closingResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *closingResponse) Header() http.Header { return w.header }
+
+func (w *closingResponse) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+}
+
+func (w *closingResponse) Write(p []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.body.Write(p)
 }

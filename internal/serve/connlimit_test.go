@@ -78,7 +78,16 @@ func postBody(body string) string {
 	return fmt.Sprintf("POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Api-Key: %s\r\nContent-Length: %d\r\n\r\n%s", testAPIKey, len(body), body)
 }
 
-const getHealth = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+const (
+	getHealth = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+	getReady  = "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n"
+)
+
+// withOrigin adds an Origin header to a raw request, as a page's fetch
+// sends it.
+func withOrigin(req, origin string) string {
+	return strings.Replace(req, "\r\n", "\r\nOrigin: "+origin+"\r\n", 1)
+}
 
 // dialRealtime opens an acknowledged real-time connection.
 func dialRealtime(t *testing.T, addr string) *websocket.Conn {
@@ -132,13 +141,14 @@ func metricValue(t *testing.T, srv *serve.Server, name string) float64 {
 
 // TestMaxConnections holds MaxConnections connections of every kind (one
 // on the fast path, one net/http serves, a WebSocket) and wants the next
-// answered 503 with Retry-After and closed at once, a health check too;
+// answered 503 with Retry-After and closed at once, a readiness check too,
+// while a liveness check and the metrics are answered as under the cap;
 // once one closes, new connections are served again, and the count goes
 // back to zero when all have closed.
 func TestMaxConnections(t *testing.T) {
 	for _, fast := range []bool{true, false} {
 		t.Run(fmt.Sprintf("fast=%v", fast), func(t *testing.T) {
-			s := serveOn(t, newClock(), fast, func(c *serve.Config) { c.MaxConnections = 3 })
+			s := serveOn(t, newClock(), fast, func(c *serve.Config) { c.MaxConnections = 3; c.Metrics = serve.MetricsOpen })
 			if got := s.srv.MaxConnections(); got != 3 {
 				t.Fatalf("MaxConnections() = %d", got)
 			}
@@ -155,7 +165,7 @@ func TestMaxConnections(t *testing.T) {
 				t.Errorf("dsgen_connections %v, want 3", got)
 			}
 
-			for _, req := range []string{postCreate("refused"), getHealth} {
+			for _, req := range []string{withOrigin(postCreate("refused"), "http://localhost:3000"), getReady} {
 				c := dialRaw(t, s.addr)
 				resp, body := c.do(req)
 				if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "1" ||
@@ -163,15 +173,31 @@ func TestMaxConnections(t *testing.T) {
 					t.Errorf("over the cap: HTTP %d Retry-After %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 				}
 				// Any origin may call (no CORSOrigins): a page may read it.
-				if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "*" {
-					t.Errorf("over the cap: Access-Control-Allow-Origin %q", got)
+				if got, want := resp.Header.Get("Access-Control-Allow-Origin"), map[bool]string{true: "*"}[strings.Contains(req, "Origin:")]; got != want {
+					t.Errorf("over the cap: Access-Control-Allow-Origin %q, want %q", got, want)
 				}
 				if !c.closedByServer() {
 					t.Error("over the cap: the connection stayed open")
 				}
 			}
-			if got := metricValue(t, s.srv, "dsgen_connections_refused_total"); got != 2 {
-				t.Errorf("dsgen_connections_refused_total %v, want 2", got)
+			// A server at its cap is alive, and its metrics say why it refuses.
+			for _, probe := range []struct{ path, want string }{
+				{"/healthz", `"status":"ok"`},
+				// Counted as refused: the two above, /healthz and itself.
+				{"/metrics", "dsgen_connections_refused_total 4"},
+			} {
+				path, want := probe.path, probe.want
+				c := dialRaw(t, s.addr)
+				resp, body := c.do("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n")
+				if resp.StatusCode != http.StatusOK || !strings.Contains(body, want) {
+					t.Errorf("GET %s over the cap: HTTP %d %.300s; want 200 with %s", path, resp.StatusCode, body, want)
+				}
+				if !c.closedByServer() {
+					t.Errorf("GET %s over the cap: the connection stayed open", path)
+				}
+			}
+			if got := metricValue(t, s.srv, "dsgen_connections_refused_total"); got != 4 {
+				t.Errorf("dsgen_connections_refused_total %v, want 4", got)
 			}
 			// The answer waits for the request (one sent before it can
 			// fail a Go client's request as a stray response): a client
@@ -212,7 +238,7 @@ func TestMaxConnections(t *testing.T) {
 				poll.Until(t, "a connection served after the "+name+" one closed", func() bool {
 					c := dialRaw(t, s.addr)
 					defer c.c.Close()
-					resp, _ := c.do(getHealth)
+					resp, _ := c.do(getReady)
 					return resp.StatusCode == http.StatusOK
 				})
 			}
@@ -275,7 +301,7 @@ func TestMaxConnectionsTLS(t *testing.T) {
 		t.Fatalf("first: HTTP %d %s", resp.StatusCode, body)
 	}
 	for name, c := range map[string]*rawConn{"TLS": dialTLS(), "plain": dialRaw(t, ln.Addr().String())} {
-		resp, body := c.do(getHealth)
+		resp, body := c.do(getReady)
 		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "maximum of 1 connections") {
 			t.Errorf("%s over the cap: HTTP %d %s", name, resp.StatusCode, body)
 		}
@@ -287,4 +313,38 @@ func TestMaxConnectionsTLS(t *testing.T) {
 	poll.Until(t, "dsgen_connections back to 0", func() bool {
 		return metricValue(t, srv, "dsgen_connections") == 0
 	})
+}
+
+// TestMaxConnectionsCORS: with CORSOrigins set, the 503 over the cap
+// names an allowed page's origin, so its fetch reads the 503 (and
+// retries) instead of failing as a CORS error; another origin gets no
+// Access-Control-Allow-Origin, as for any answer.
+func TestMaxConnectionsCORS(t *testing.T) {
+	s := serveOn(t, newClock(), true, func(c *serve.Config) {
+		c.MaxConnections = 1
+		c.CORSOrigins = []string{"localhost:3000"}
+	})
+	held := dialRaw(t, s.addr)
+	if resp, body := held.do(postCreate("p1")); resp.StatusCode != http.StatusOK {
+		t.Fatalf("create: HTTP %d %s", resp.StatusCode, body)
+	}
+	for origin, want := range map[string]string{
+		"http://localhost:3000": "http://localhost:3000",
+		"http://evil.example":   "",
+	} {
+		c := dialRaw(t, s.addr)
+		resp, body := c.do(withOrigin(postCreate("refused"), origin))
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("Origin %s over the cap: HTTP %d %s", origin, resp.StatusCode, body)
+		}
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != want {
+			t.Errorf("Origin %s over the cap: Access-Control-Allow-Origin %q, want %q", origin, got, want)
+		}
+		if got := resp.Header.Get("Vary"); got != "Origin" {
+			t.Errorf("Origin %s over the cap: Vary %q, want Origin", origin, got)
+		}
+		if want != "" && resp.Header.Get("Access-Control-Expose-Headers") != "Retry-After" {
+			t.Errorf("Origin %s over the cap: Retry-After not exposed: %v", origin, resp.Header)
+		}
+	}
 }

@@ -251,8 +251,15 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
 	s.hub = realtime.New(&backend{s: s}, cfg.Realtime)
-	s.conns = newConnLimit(max(cfg.MaxConnections, 0), len(cfg.CORSOrigins) == 0)
+	s.conns = newConnLimit(max(cfg.MaxConnections, 0), s.corsOrigin, len(cfg.CORSOrigins) > 0)
 	s.metrics = newMetrics(s)
+	// Answered over the cap too (connlimit.go); /metrics needs s.metrics.
+	probes := http.NewServeMux()
+	probes.HandleFunc("/healthz", s.serveHealth)
+	if cfg.Metrics != MetricsOff {
+		probes.Handle("/metrics", s.serveMetrics())
+	}
+	s.conns.probes = probes
 	feedCtx, stop := context.WithCancel(context.Background())
 	s.stopFeed = stop
 	cfg.Store.Feed(feedCtx, s.publish)
