@@ -105,7 +105,7 @@ func TestServeMaxConnections(t *testing.T) {
 	io.Copy(io.Discard, resp.Body)
 	second, br := dial()
 	defer second.Close()
-	fmt.Fprint(second, health)
+	fmt.Fprint(second, "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
 	if resp, err = http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("second connection: %v %v", resp, err)
 	}
