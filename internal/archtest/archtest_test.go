@@ -77,14 +77,14 @@ var rules = []rule{
 		deny: func(_, imp string) bool { return true },
 	},
 	{
-		text: "internal/serve/... shares with the client side only runtime/appsync, runtime/meta, runtime/codec, runtime/scalar, runtime/jsonread and runtime/storage: never runtime/datastore, runtime/syncengine, runtime/appsync/client or rtclient",
+		text: "internal/serve/... shares with the client side only runtime/appsync, runtime/appsync/filter, runtime/meta, runtime/codec, runtime/scalar, runtime/jsonread and runtime/storage: never runtime/datastore, runtime/syncengine, runtime/appsync/client or rtclient",
 		from: under("internal/serve"),
 		deny: func(_, imp string) bool {
 			if !under("runtime")(imp) {
 				return false
 			}
 			switch imp {
-			case "runtime/appsync", "runtime/meta", "runtime/codec", "runtime/scalar", "runtime/jsonread", "runtime/storage":
+			case "runtime/appsync", "runtime/appsync/filter", "runtime/meta", "runtime/codec", "runtime/scalar", "runtime/jsonread", "runtime/storage":
 				return false
 			}
 			return true

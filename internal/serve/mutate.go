@@ -11,11 +11,11 @@ import (
 	"reflect"
 
 	"github.com/dsgen/dsgen/internal/serve/auth"
-	"github.com/dsgen/dsgen/internal/serve/filter"
 	"github.com/dsgen/dsgen/internal/serve/gqlexec"
 	"github.com/dsgen/dsgen/internal/serve/sdl"
 	"github.com/dsgen/dsgen/internal/serve/store"
 	"github.com/dsgen/dsgen/runtime/appsync"
+	"github.com/dsgen/dsgen/runtime/appsync/filter"
 	"github.com/dsgen/dsgen/runtime/meta"
 	"github.com/dsgen/dsgen/runtime/scalar"
 )

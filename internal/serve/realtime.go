@@ -8,11 +8,11 @@ import (
 	"sync"
 
 	"github.com/dsgen/dsgen/internal/serve/auth"
-	"github.com/dsgen/dsgen/internal/serve/filter"
 	"github.com/dsgen/dsgen/internal/serve/gqlexec"
 	"github.com/dsgen/dsgen/internal/serve/realtime"
 	"github.com/dsgen/dsgen/internal/serve/sdl"
 	"github.com/dsgen/dsgen/runtime/appsync"
+	"github.com/dsgen/dsgen/runtime/appsync/filter"
 	"github.com/dsgen/dsgen/runtime/meta"
 )
 
