@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/dsgen/dsgen/runtime/appsync"
+	"github.com/dsgen/dsgen/runtime/appsync/filter"
 	"github.com/dsgen/dsgen/runtime/appsync/rtclient"
 )
 
@@ -97,19 +98,37 @@ func (e *Engine) subscribe(ctx context.Context, conn *rtclient.Conn, events chan
 	for _, level := range e.levels {
 		for _, m := range level {
 			d := e.docs[m.Name]
-			docs, vars := []string{d.OnCreate, d.OnUpdate, d.OnDelete}, map[string]any(nil)
+			ef, err := e.eventFilter(m.Name)
+			if err != nil {
+				return err
+			}
+			fields, docs, vars := []string{d.OnCreateField, d.OnUpdateField, d.OnDeleteField}, []string{d.OnCreate, d.OnUpdate, d.OnDelete}, map[string]any(nil)
 			if e.v1 && d.OwnerField != "" && e.cfg.Owner != "" {
 				// v1 owner auth: the subscriptions take the owner.
 				docs, vars = []string{d.OnCreateOwner, d.OnUpdateOwner, d.OnDeleteOwner}, map[string]any{d.OwnerField: e.cfg.Owner}
 			}
-			for _, q := range docs {
+			for i, q := range docs {
 				if q == "" {
 					continue
 				}
 				wg.Go(func() {
-					sub, err := withAuth(e, m.Name, opListen, func(c authChoice) (*rtclient.Subscription, error) {
-						return conn.Subscribe(context.WithValue(ctx, subAuthKey{}, c), appsync.Request{Query: q, Variables: vars})
-					})
+					listen := func(q string, vars map[string]any) (*rtclient.Subscription, error) {
+						return withAuth(e, m.Name, opListen, func(c authChoice) (*rtclient.Subscription, error) {
+							return conn.Subscribe(context.WithValue(ctx, subAuthKey{}, c), appsync.Request{Query: q, Variables: vars})
+						})
+					}
+					var sub *rtclient.Subscription
+					var err error
+					if ef.sent != nil {
+						sub, err = listen(d.Subscription(fields[i], true, ""), map[string]any{"filter": ef.sent})
+						var se *rtclient.SubscribeError
+						if errors.As(err, &se) && !refused(err) {
+							e.log.Info("the backend refused the subscription's filter; the engine filters the events itself", "model", m.Name, "subscription", fields[i], "error", err)
+							sub, err = listen(q, vars)
+						}
+					} else {
+						sub, err = listen(q, vars)
+					}
 					if e.auth.skippable(err) {
 						e.log.Warn("no configured auth mode may subscribe to the model; its changes arrive at the next sync", "model", m.Name, "error", err)
 						return
@@ -118,7 +137,7 @@ func (e *Engine) subscribe(ctx context.Context, conn *rtclient.Conn, events chan
 						errOnce.Do(func() { firstErr = fmt.Errorf("subscribe %s: %w", m.Name, err) })
 						return
 					}
-					fwd.Go(func() { e.forward(ctx, m.Name, sub, events) })
+					fwd.Go(func() { e.forward(ctx, m.Name, sub, events, ef.match) })
 				})
 			}
 		}
@@ -128,8 +147,9 @@ func (e *Engine) subscribe(ctx context.Context, conn *rtclient.Conn, events chan
 	return firstErr
 }
 
-// forward passes sub's events, as items, to events until sub or ctx ends.
-func (e *Engine) forward(ctx context.Context, model string, sub *rtclient.Subscription, events chan<- incoming) {
+// forward passes sub's events, as items, to events until sub or ctx ends;
+// with match, only the items it matches (selective sync).
+func (e *Engine) forward(ctx context.Context, model string, sub *rtclient.Subscription, events chan<- incoming, match *filter.Filter) {
 	for {
 		var ev rtclient.Event
 		var ok bool
@@ -149,7 +169,7 @@ func (e *Engine) forward(ctx context.Context, model string, sub *rtclient.Subscr
 			continue
 		}
 		item, err := remarshal(ev.Data)
-		if err != nil || item == nil {
+		if err != nil || item == nil || !match.Match(item) {
 			continue
 		}
 		select {
