@@ -132,7 +132,13 @@ func (p *migrationPlan) convertEntry(t *engine.Table, w *modelWork, m *syncrec.M
 	m.Data = p.renameFields(from, model, m.Data)
 	m.Condition, lostConditions = p.renameCondition(from, model, m.Condition)
 	if p.nonModel {
-		p.fixNested(t.Model.Fields, m.Data, true, w)
+		if err := p.fixNested(model, t.Model.Fields, m.Data, true, w); err != nil {
+			var me *Error
+			if errors.As(err, &me) {
+				me.Record = ref
+			}
+			return nil, err
+		}
 	}
 	for _, c := range w.convs {
 		v, present := m.Data[c.field.Name]
