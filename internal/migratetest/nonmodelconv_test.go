@@ -35,7 +35,7 @@ func TestNonModelConversions(t *testing.T) {
 	}
 
 	a.migrate(t, "sites/conv.graphql", 1, map[string]string{
-		"convert0001GeoLat": "\tf, ok := v.(float64)\n\tif !ok {\n\t\treturn nil, fmt.Errorf(\"lat %v (%T) is not a Float\", v, v)\n\t}\n\treturn strconv.FormatFloat(f, 'f', -1, 64), nil",
+		"convert0001GeoLat":      "\tf, ok := v.(float64)\n\tif !ok {\n\t\treturn nil, fmt.Errorf(\"lat %v (%T) is not a Float\", v, v)\n\t}\n\treturn strconv.FormatFloat(f, 'f', -1, 64), nil",
 		"convert0001AddressCity": "\tif v == nil {\n\t\treturn \"unknown\", nil\n\t}\n\treturn v, nil",
 	})
 	// The developer's file imports what the bodies use.
