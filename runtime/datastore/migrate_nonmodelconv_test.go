@@ -69,8 +69,9 @@ type siteConversions struct {
 
 // sitesConv is the enums-nonmodels schema, locked, with Geo.lat (nested
 // in Address, which Site holds in a field and in a list) changed from
-// Float! to String!, and Address.city from String to the enum Priority,
-// now required. Both conversions are strict: a value of the wrong type
+// Float! to String!, Address.city from String to the enum Priority, now
+// required, and the model field Site.floors from Int to String. The
+// conversions are strict: a value of the wrong type
 // (one converted twice, say) is an error.
 func sitesConv(c *siteConversions) *meta.Schema {
 	s := enm.Schema()
@@ -90,6 +91,9 @@ func sitesConv(c *siteConversions) *meta.Schema {
 	city := s.NonModel("Address").Fields[1]
 	oldCity := *city
 	city.Type, city.Kind, city.Required = "Priority", meta.KindEnum, true
+	floors := s.Model("Site").Field("floors")
+	oldFloors := *floors
+	floors.Type = meta.String
 	s.Version = "v2"
 	s.Migration = 1
 	s.Migrations = []*meta.Migration{{Number: 1, From: enm.SchemaVersion, To: "v2", Steps: []*meta.MigrationStep{
@@ -118,6 +122,19 @@ func sitesConv(c *siteConversions) *meta.Schema {
 					return nil, fmt.Errorf("no text for %v", f)
 				}
 				return strconv.FormatFloat(f, 'f', -1, 64), nil
+			}},
+		// A model field's conversion in the same migration reads its own
+		// old value beside the nested ones.
+		{Kind: meta.ChangeFieldType, Model: "Site", Field: "floors", FieldID: floors.Number, From: "Int", To: "String",
+			Old: &oldFloors, Effect: meta.NeedsCode, Func: "floorsText", Convert: func(v any) (any, error) {
+				if v == nil {
+					return nil, nil
+				}
+				n, ok := v.(int64)
+				if !ok {
+					return nil, fmt.Errorf("want an int64, got %T %v", v, v)
+				}
+				return fmt.Sprintf("%d floor(s)", n), nil
 			}},
 	}}}
 	return s
@@ -171,6 +188,11 @@ func checkSitesConverted(t *testing.T, st *datastore.Store, bulk int) {
 			t.Errorf("record %s previous = %s, want %s", id, got, want[1])
 		}
 	}
+	for _, id := range []string{"s1", "s4"} {
+		if got := sites[id]["floors"]; got != "1 floor(s)" {
+			t.Errorf("record %s floors = %#v, want the converted default", id, got)
+		}
+	}
 	for i := range bulk {
 		id := fmt.Sprintf("b%04d", i)
 		want := fmt.Sprintf(`{"city":"MEDIUM","geo":{"lat":"%s","lng":0},"line1":"bulk"}`, strconv.FormatFloat(float64(i)+0.25, 'f', -1, 64))
@@ -190,6 +212,9 @@ func checkSitesConverted(t *testing.T, st *datastore.Store, bulk int) {
 		if m.Op == datastore.MutationCreate {
 			if got := jsonOf(t, withoutNulls(m.Data["previous"])); got != wantSites[id][1] {
 				t.Errorf("%s %s: previous to send = %s, want %s", m.Op, id, got, wantSites[id][1])
+			}
+			if got := m.Data["floors"]; got != "1 floor(s)" {
+				t.Errorf("%s %s: floors to send = %#v, want the converted default", m.Op, id, got)
 			}
 		}
 	}
@@ -308,5 +333,90 @@ func TestMigrateNonModelConversionFails(t *testing.T) {
 				t.Errorf("resumed run: progress %+v, want a resumed %s phase first", progress, tc.resumeAt)
 			}
 		})
+	}
+}
+
+// TestMigrateNonModelConversionChain opens a store two migrations behind:
+// the first converts Geo.lat from Float to String, the second renames Geo
+// to Point and lat to latitude and converts it back to Float. Each value
+// goes through both conversions in order (the second accepts only what the
+// first returns), under the final names, in records and in the outbox.
+func TestMigrateNonModelConversionChain(t *testing.T) {
+	dir := t.TempDir()
+	writeSitesConv(t, dir, 0)
+	s := enm.Schema()
+	for _, m := range s.Models {
+		for i, f := range m.Fields {
+			f.Number = i + 1
+		}
+	}
+	for _, n := range s.NonModels {
+		for i, f := range n.Fields {
+			f.Number = i + 1
+		}
+	}
+	geo := s.NonModel("Geo")
+	lat := geo.Fields[0]
+	asFloat, asText := *lat, *lat
+	asText.Type = meta.String
+	geo.Name, lat.Name = "Point", "latitude"
+	s.NonModel("Address").Fields[2].Type = "Point"
+	s.Version, s.Migration = "v3", 2
+	var calls atomic.Int64
+	s.Migrations = []*meta.Migration{
+		{Number: 1, From: enm.SchemaVersion, To: "v2", Steps: []*meta.MigrationStep{
+			{Kind: meta.ChangeFieldType, Model: "Geo", NonModel: true, Field: "lat", FieldID: 1, From: "Float!", To: "String!",
+				Old: &asFloat, Effect: meta.NeedsCode, Func: "toText", Convert: func(v any) (any, error) {
+					calls.Add(1)
+					f, ok := v.(float64)
+					if !ok {
+						return nil, fmt.Errorf("want a float64, got %T %v", v, v)
+					}
+					return fmt.Sprintf("%v deg", f), nil
+				}},
+		}},
+		{Number: 2, From: "v2", To: "v3", Steps: []*meta.MigrationStep{
+			{Kind: meta.RenameModel, Model: "Point", NonModel: true, From: "Geo", To: "Point", Effect: meta.Preserving},
+			{Kind: meta.RenameField, Model: "Point", NonModel: true, Field: "latitude", FieldID: 1, From: "lat", To: "latitude", Effect: meta.Preserving},
+			{Kind: meta.ChangeFieldType, Model: "Point", NonModel: true, Field: "latitude", FieldID: 1, From: "String!", To: "Float!",
+				Old: &asText, Effect: meta.NeedsCode, Func: "toDoubleFloat", Convert: func(v any) (any, error) {
+					calls.Add(1)
+					text, ok := v.(string)
+					if !ok || !strings.HasSuffix(text, " deg") {
+						return nil, fmt.Errorf("want the first conversion's text, got %T %v", v, v)
+					}
+					f, err := strconv.ParseFloat(strings.TrimSuffix(text, " deg"), 64)
+					return 2 * f, err
+				}},
+		}},
+	}
+	st := openV2(t, dir, s)
+	want := map[string][2]string{
+		"s1": {`{"city":"Paris","geo":{"latitude":3,"lng":2.5},"line1":"1 Main St","tags":["home"]}`,
+			`[{"geo":{"latitude":6,"lng":4},"line1":"old 1"},{"line1":"old 2","tags":["x"]}]`},
+		"s2": {`{"geo":{"latitude":14,"lng":8},"line1":"10 Rue","tags":["moved"]}`, `[]`},
+		"s4": {`null`, `[{"city":"Lyon","geo":{"latitude":10,"lng":6},"line1":"x"}]`},
+	}
+	sites := records(t, st, "Site")
+	for id, w := range want {
+		if got := jsonOf(t, sites[id]["address"]) + " " + jsonOf(t, sites[id]["previous"]); got != w[0]+" "+w[1] {
+			t.Errorf("record %s address and previous = %s, want %s %s", id, got, w[0], w[1])
+		}
+	}
+	box := outboxOf(t, st)
+	for _, m := range box {
+		id := fmt.Sprint(m.Key[0])
+		if got := jsonOf(t, withoutNulls(m.Data["address"])); got != want[id][0] {
+			t.Errorf("%s %s: address to send = %s, want %s", m.Op, id, got, want[id][0])
+		}
+		if m.Op == datastore.MutationCreate {
+			if got := jsonOf(t, withoutNulls(m.Data["previous"])); got != want[id][1] {
+				t.Errorf("%s %s: previous to send = %s, want %s", m.Op, id, got, want[id][1])
+			}
+		}
+	}
+	// 4 Geo values in records and 4 in the outbox, each converted twice.
+	if len(box) != 3 || calls.Load() != 16 {
+		t.Errorf("outbox of %d entries, %d conversion calls; want 3 and 16", len(box), calls.Load())
 	}
 }
