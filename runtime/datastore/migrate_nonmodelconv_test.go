@@ -74,17 +74,7 @@ type siteConversions struct {
 // conversions are strict: a value of the wrong type
 // (one converted twice, say) is an error.
 func sitesConv(c *siteConversions) *meta.Schema {
-	s := enm.Schema()
-	for _, m := range s.Models {
-		for i, f := range m.Fields {
-			f.Number = i + 1
-		}
-	}
-	for _, n := range s.NonModels {
-		for i, f := range n.Fields {
-			f.Number = i + 1
-		}
-	}
+	s := lockedSites()
 	lat := s.NonModel("Geo").Fields[0]
 	oldLat := *lat
 	lat.Type = meta.String
@@ -344,17 +334,7 @@ func TestMigrateNonModelConversionFails(t *testing.T) {
 func TestMigrateNonModelConversionChain(t *testing.T) {
 	dir := t.TempDir()
 	writeSitesConv(t, dir, 0)
-	s := enm.Schema()
-	for _, m := range s.Models {
-		for i, f := range m.Fields {
-			f.Number = i + 1
-		}
-	}
-	for _, n := range s.NonModels {
-		for i, f := range n.Fields {
-			f.Number = i + 1
-		}
-	}
+	s := lockedSites()
 	geo := s.NonModel("Geo")
 	lat := geo.Fields[0]
 	asFloat, asText := *lat, *lat
