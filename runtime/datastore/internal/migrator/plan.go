@@ -266,7 +266,7 @@ func (p *migrationPlan) addNonModel(num int, typ, field string, st *meta.Migrati
 			}
 		}
 		switch {
-		case st.Kind == meta.ChangeFieldType && f != nil && (st.Effect == meta.NeedsCode || p.typeConv(typ, field) != nil && st.Default != nil):
+		case st.Kind == meta.ChangeFieldType && f != nil && (st.Effect == meta.NeedsCode || (p.typeConv(typ, field) != nil && st.Default != nil)):
 			if err := p.addTypeConversion(num, nm, i, st); err != nil {
 				return err
 			}
