@@ -54,27 +54,15 @@ func (e *RequiredFieldError) Error() string {
 		strings.Join(e.Fields, ", "))
 }
 
-// NonModelConversionError reports changes of fields of non-model types
-// that need a developer's conversion (a new type, or a field made required
-// without a @default): migrations cannot convert values nested in records
-// yet, so every store would refuse such a migration at start.
-type NonModelConversionError struct {
-	// Fields are "Type.field" names.
-	Fields []string
-}
-
-// Error lists the fields and what to do instead.
-func (e *NonModelConversionError) Error() string {
-	return fmt.Sprintf("changed field(s) of non-model types that need a conversion: %s: values nested in records cannot be converted by a migration yet; keep the field as it was and add a new field (or, for a field made required, give it a @default)",
-		strings.Join(e.Fields, ", "))
-}
-
 // Diff compares the locked schema with next and returns the steps that
 // migrate stored data from one to the other. Renames are honoured when prev
 // declares them (see Lock.ApplyRenames). A new required field without
-// @default fails with a *RequiredFieldError naming every such field, a
-// change of a non-model type's field that needs a conversion with a
-// *NonModelConversionError.
+// @default (of a model or of a non-model type) fails with a
+// *RequiredFieldError naming every such field. A field whose type changes,
+// or which is made required without a @default, gets a NeedsCode step
+// whether it belongs to a model or to a non-model type: the runtime runs
+// a non-model type's conversion on every value of the type, wherever
+// records and mutations hold one.
 func Diff(prev *Lock, next *meta.Schema) (*Plan, error) {
 	if prev == nil {
 		return nil, errors.New("migrate: diff: no lock to compare with (write the first one with NewLock)")
@@ -144,15 +132,6 @@ func Diff(prev *Lock, next *meta.Schema) (*Plan, error) {
 	if len(required) > 0 {
 		return nil, &RequiredFieldError{Fields: required}
 	}
-	var convert []string
-	for _, st := range p.Steps {
-		if st.NonModel && st.Effect == meta.NeedsCode {
-			convert = append(convert, st.Model+"."+st.Field)
-		}
-	}
-	if len(convert) > 0 {
-		return nil, &NonModelConversionError{Fields: convert}
-	}
 	if len(p.Steps) == 0 && p.From != p.To {
 		add(Step{Kind: meta.ChangeShape, Effect: meta.Preserving})
 	}
@@ -212,7 +191,11 @@ func diffFields(add func(Step), owner string, modelID int, nonModel bool, prev [
 			s.Default, s.Effect = f.Default, meta.Preserving // nulls become the default
 		case sameType:
 			s.Effect = meta.NeedsCode
-			s.Todo = fmt.Sprintf("%s.%s is now required: give stored records that hold null a value (or add @default)", owner, f.Name)
+			holders := "records"
+			if nonModel {
+				holders = owner + " values" // wherever records hold them
+			}
+			s.Todo = fmt.Sprintf("%s.%s is now required: give stored %s that hold null a value (or add @default)", owner, f.Name, holders)
 		case textCompatible(old, now):
 			s.Effect = meta.Preserving // stored as the same text
 		default:

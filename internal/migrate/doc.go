@@ -26,6 +26,10 @@
 // convertNNNN<Model><Field>, which `dsgen migrate` leaves as a placeholder
 // in the model package (migration_NNNN.go, the developer's file) whose body
 // does not compile until the developer writes it (Placeholders, Marker).
+// Fields of non-model types are planned as model fields are: the function
+// of one, convertNNNN<Type><Field>, converts that field of every value of
+// the type, wherever records and mutations hold one (the placeholder lists
+// where).
 //
 // # Generate
 //
@@ -36,17 +40,18 @@
 // carries the ids, the last migration number and every migration, with
 // Convert set to the developer's functions.
 //
-// # What the runtime will do (not built yet)
+// # What the runtime does
 //
-// At start, before sync, the runtime will compare the store's recorded
-// schema version and migration number with the generated code's, refuse a
-// store newer than the code, and apply the pending migration files' steps in
-// order, in bounded Badger batches that resume after a crash: renames cost
-// nothing once records and catalog keys use lock ids; added fields are
-// backfilled from their default (or left null); dropped fields, models and
-// indexes are deleted; changed indexes are rebuilt; a re-keyable primary key
-// change rewrites keys; meta.Resync steps clear the model and its lastSync;
-// meta.NeedsCode steps call the developer's conversion function
-// (MigrationStep.Convert). The outbox's pending mutations are rewritten by the
-// same steps.
+// runtime/datastore/internal/migrator carries the plans out. At start,
+// before sync, the runtime compares the store's recorded migration number
+// with the generated code's, refuses a store newer than the code, and
+// applies the pending migrations' steps in order, in bounded Badger batches
+// that resume after a crash: renames cost nothing, since records and
+// catalog keys use lock ids; added fields are backfilled from their default
+// (or left null); dropped fields, models and indexes are deleted; changed
+// indexes are rebuilt; a re-keyable primary key change rewrites keys;
+// meta.Resync steps clear the model and its lastSync; meta.NeedsCode steps
+// call the developer's conversion function (MigrationStep.Convert), for a
+// field of a non-model type on each value of the type, at any depth and in
+// lists. The outbox's pending mutations are rewritten by the same steps.
 package migrate

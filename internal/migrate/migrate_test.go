@@ -339,28 +339,110 @@ func TestLoadLockRejects(t *testing.T) {
 	}
 }
 
-// TestNonModelConversionRefused: a change of a non-model type's field that
+// TestNonModelConversionPlanned: a change of a non-model type's field that
 // needs a developer's conversion (a new type, or made required without a
-// @default) is refused by dsgen migrate, naming the fields, rather than
-// written into a migration every store would refuse at its next start. A
-// renamed non-model type is no change of the fields that hold it.
-func TestNonModelConversionRefused(t *testing.T) {
-	const v1 = `type Site @model { id: ID! address: Address }
+// @default) is planned as a model field's is, through `dsgen migrate`: a
+// needsCode step naming the type and field, with the old field to read
+// stored values by, a conversion function named after them and a
+// placeholder saying every value of the type goes through it, wherever
+// records hold one. A new required field of a non-model type without a
+// @default is still refused, as a model's is. A renamed non-model type is
+// no change of the fields that hold it.
+func TestNonModelConversionPlanned(t *testing.T) {
+	const v1 = `type Site @model { id: ID! address: Address previous: [Address!] }
 type Address { line1: String geo: Geo city: String }
 type Geo { lat: Float lng: Float }`
-	_, err := plan(t, v1, `type Site @model { id: ID! address: Address }
+	const v2 = `type Site @model { id: ID! address: Address previous: [Address!] }
 type Address { line1: String! geo: Geo city: String }
-type Geo { lat: String lng: Float }`)
-	var ce *NonModelConversionError
-	if !errors.As(err, &ce) {
-		t.Fatalf("want *NonModelConversionError, got %v", err)
+type Geo { lat: String lng: Float }`
+	dir := t.TempDir()
+	schemaPath := filepath.Join(dir, "schema.graphql")
+	write := func(src string) {
+		t.Helper()
+		if err := os.WriteFile(schemaPath, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if !slices.Equal(ce.Fields, []string{"Address.line1", "Geo.lat"}) || !strings.Contains(err.Error(), "add a new field") {
-		t.Errorf("error %q, fields %v", err, ce.Fields)
+	write(v1)
+	if err := Run(Options{Schema: schemaPath, Init: true}); err != nil {
+		t.Fatal(err)
 	}
-	// What needs no code still passes: a default for a field made
+	lock, err := LoadLock(filepath.Join(dir, LockFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(v2)
+	var stdout, stderr bytes.Buffer
+	out := filepath.Join(dir, "model")
+	if err := Run(Options{Schema: schemaPath, Out: out, Stdout: &stdout, Stderr: &stderr}); err != nil {
+		t.Fatalf("dsgen migrate: %v\n%s%s", err, stdout.String(), stderr.String())
+	}
+	for _, want := range []string{
+		"changeFieldType Address.line1 (String -> String!) [needsCode] TODO: Address.line1 is now required",
+		"changeFieldType Geo.lat (Float -> String) [needsCode] TODO: convert Geo.lat from Float to String",
+	} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("plan lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	for _, want := range []string{"convert0001AddressLine1: Address.line1 is now required", "convert0001GeoLat: convert Geo.lat from Float to String", "migration_0001.go"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("todo list lacks %q:\n%s", want, stderr.String())
+		}
+	}
+
+	files, _ := filepath.Glob(filepath.Join(dir, MigrationsDir, "0001_*.json"))
+	if len(files) != 1 {
+		t.Fatalf("migration files %v", files)
+	}
+	mgs, err := LoadMigrations(filepath.Join(dir, MigrationsDir), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := map[string]*meta.MigrationStep{}
+	for _, st := range mgs[0].Steps {
+		steps[st.Model+"."+st.Field] = st
+	}
+	lat := steps["Geo.lat"]
+	if lat == nil || !lat.NonModel || lat.Effect != meta.NeedsCode || lat.Func != "convert0001GeoLat" || lat.Old == nil ||
+		lat.Old.Type != meta.Float || lat.Old.Number != lock.nonModel("Geo").Fields[0].ID {
+		t.Errorf("Geo.lat step %+v (old %+v)", lat, lat.Old)
+	}
+	if l1 := steps["Address.line1"]; l1 == nil || !l1.NonModel || l1.Func != "convert0001AddressLine1" || l1.Old == nil || l1.Old.Required {
+		t.Errorf("Address.line1 step %+v", l1)
+	}
+
+	ph, err := os.ReadFile(filepath.Join(out, PlaceholderFile(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prose := strings.Join(strings.Fields(strings.ReplaceAll(string(ph), "// ", "")), " ")
+	for _, want := range []string{
+		"convert0001GeoLat converts Geo.lat from Float to String for migration 0001 (migrations/" + filepath.Base(files[0]) + "). " +
+			"It runs on every stored Geo value, wherever a record or an unsent mutation holds one (Site.address.geo, Site.previous[].geo); a null Geo is left as it is. " +
+			"v is the stored value (float64) or nil; return the new value (string) or nil.",
+		"convert0001AddressLine1 fills Address.line1, now required (String -> String!),",
+		"(Site.address, Site.previous[])",
+		"return the new value (string), not nil: the field is required.",
+	} {
+		if !strings.Contains(prose, want) {
+			t.Errorf("placeholder lacks %q:\n%s", want, ph)
+		}
+	}
+	if todos, err := PendingTodos(out); err != nil || len(todos) != 2 {
+		t.Errorf("placeholders left: %v, %v", todos, err)
+	}
+
+	// A new required field of a non-model type without a @default has no
+	// value to convert from: refused, as a model's.
+	_, err = plan(t, v1, strings.Replace(v1, "lng: Float", "lng: Float alt: Float!", 1))
+	var re *RequiredFieldError
+	if !errors.As(err, &re) || !slices.Equal(re.Fields, []string{"Geo.alt"}) {
+		t.Errorf("new required field of a non-model type: %v", err)
+	}
+	// What needs no code still needs none: a default for a field made
 	// required, a rename, a dropped and an added field.
-	p, err := plan(t, v1, `type Site @model { id: ID! address: Address }
+	p, err := plan(t, v1, `type Site @model { id: ID! address: Address previous: [Address!] }
 type Address { street: String! @default(value: "?") @renamedFrom(name: "line1") geo: Geo zip: String }
 type Geo { lat: Float lng: Float }`)
 	if err != nil || len(p.Todos()) != 0 {

@@ -47,8 +47,8 @@ func Placeholders(mg *Migration, s *meta.Schema, pkg, file string) ([]byte, erro
 			return nil, fmt.Errorf("migration %04d: step %s needs code but names no func", mg.Number, st)
 		}
 		n++
-		doc := fmt.Sprintf("%s %s for migration %04d (%s). %s An error stops the migration.",
-			st.Func, what(st), mg.Number, file, contract(st, s))
+		doc := fmt.Sprintf("%s %s for migration %04d (%s).%s %s An error stops the migration.",
+			st.Func, what(st), mg.Number, file, where(st, s), contract(st, s))
 		b.WriteString("\n")
 		b.WriteString(comment(doc))
 		fmt.Fprintf(&b, "func %s(v any) (any, error) {\n\t%s\n\treturn v, nil\n}\n", st.Func, markerLine)
@@ -99,6 +99,48 @@ func what(st Step) string {
 		return fmt.Sprintf("fills %s, now required (%s -> %s),", target, st.From, st.To)
 	}
 	return fmt.Sprintf("converts %s from %s to %s", target, st.From, st.To)
+}
+
+// where says, for a field of a non-model type, which stored values the
+// function runs on: every value of the type, wherever a model holds one.
+func where(st Step, s *meta.Schema) string {
+	if !st.NonModel || st.Kind == meta.RemoveEnumValue {
+		return ""
+	}
+	var paths []string
+	for _, m := range s.Models {
+		holders(s, m.Name, m.Fields, st.Model, map[string]bool{}, &paths)
+	}
+	at := ""
+	if len(paths) > 0 {
+		at = " (" + strings.Join(paths, ", ") + ")"
+	}
+	return fmt.Sprintf(" It runs on every stored %s value, wherever a record or an unsent mutation holds one%s; a null %s is left as it is.",
+		st.Model, at, st.Model)
+}
+
+// holders appends to paths where fields (under path) hold values of the
+// non-model type typ: "Site.address.geo", "Site.previous[].geo". seen
+// holds the types on the path, so a recursive type ends.
+func holders(s *meta.Schema, path string, fields []*meta.Field, typ string, seen map[string]bool, paths *[]string) {
+	for _, f := range fields {
+		if f.Kind != meta.KindNonModel || !f.Stored() {
+			continue
+		}
+		p := path + "." + f.Name
+		if f.IsList {
+			p += "[]"
+		}
+		if f.Type == typ {
+			*paths = append(*paths, p)
+			continue
+		}
+		if nm := s.NonModel(f.Type); nm != nil && !seen[f.Type] {
+			seen[f.Type] = true
+			holders(s, p, nm.Fields, typ, seen, paths)
+			delete(seen, f.Type)
+		}
+	}
 }
 
 // contract says which Go types v holds and the function must return, in

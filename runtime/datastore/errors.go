@@ -57,7 +57,9 @@ var ErrStoreNewer = errors.New("datastore: store was migrated by newer generated
 
 // MigrationError reports a migration that could not move a record or a
 // mutation: the migration's number (0 when the problem is not in one step),
-// the model, field and record or outbox entry concerned, and the error.
+// the model, field (for a value nested in non-model values, its path, such
+// as "previous[0].geo.lat") and record or outbox entry concerned, and the
+// error.
 // Everything committed before it stays; the next start resumes at the
 // record that failed. Start returns it as it is ("datastore: migrate 0002:
 // Post.rating: record \"p1\": ..."); use errors.As.

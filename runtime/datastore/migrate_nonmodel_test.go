@@ -43,10 +43,9 @@ func writeSitesV1(t *testing.T, dir string) {
 	must(t, ds.Close(ctx))
 }
 
-// sitesV2 is the enums-nonmodels schema, locked, with Address.line1
-// renamed street, Address.tags dropped, Address.zip added with a
-// @default, and Geo (nested in Address) renamed Point, its lat latitude.
-func sitesV2() *meta.Schema {
+// lockedSites returns the enums-nonmodels schema as a first lock numbers
+// it (fields by position), ready to be edited into a v2.
+func lockedSites() *meta.Schema {
 	s := enm.Schema()
 	for _, m := range s.Models {
 		for i, f := range m.Fields {
@@ -58,6 +57,14 @@ func sitesV2() *meta.Schema {
 			f.Number = i + 1
 		}
 	}
+	return s
+}
+
+// sitesV2 is the enums-nonmodels schema, locked, with Address.line1
+// renamed street, Address.tags dropped, Address.zip added with a
+// @default, and Geo (nested in Address) renamed Point, its lat latitude.
+func sitesV2() *meta.Schema {
+	s := lockedSites()
 	addr, geo := s.NonModel("Address"), s.NonModel("Geo")
 	geo.Name, geo.Fields[0].Name = "Point", "latitude"
 	addr.Fields[2].Type = "Point"

@@ -102,7 +102,12 @@ type MigrationStep struct {
 
 // Converter converts one stored value for a NeedsCode migration step: the
 // old value of a field whose type changed, a field made required (nil when
-// the record held null), or a removed enum value. Values have the shapes
+// the record held null), or a removed enum value. For a field of a
+// non-model type (MigrationStep.NonModel) it is called once for every
+// value of the type that records and pending mutations hold (in a model
+// field, a list, nested in another non-model value), with that value's
+// field (nil when null or absent); a null value of the type is left as it
+// is. Values have the shapes
 // codec.DecodeMap returns: string (IDs, strings, enum values, AWS scalars
 // as text, AWSJSON as JSON text), int64 (Int, AWSTimestamp), float64,
 // bool, []any, map[string]any (non-model values) or nil. Return the new

@@ -21,7 +21,10 @@ type Error struct {
 	// the problem is not in one step).
 	Migration int
 	Model     string
-	Field     string
+	// Field is the model's field, or, for a value nested in non-model
+	// values, its path from the model's field ("address.geo.lat",
+	// "previous[1].geo.lat").
+	Field string
 	// Record describes the record or outbox entry, when there is one.
 	Record string
 	Err    error

@@ -16,7 +16,9 @@
 //  3. Records, model by model, in batches of at most migrateBatch records,
 //     each batch one transaction that also stores the position reached, so
 //     a crash resumes after the last batch: values converted (developer
-//     functions, @default backfills, removed enum values), dropped fields
+//     functions, @default backfills, removed enum values; a converted field
+//     of a non-model type in every value of the type, at any depth, read
+//     with its stored type through migrationPlan.read), dropped fields
 //     removed, indexes rebuilt; a changed primary key copies the records
 //     into a new table under their new keys (re-key), or, when the key
 //     cannot be derived, keeps only the records with unsent changes and

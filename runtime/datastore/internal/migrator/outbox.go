@@ -125,14 +125,22 @@ func dropPendingMark(txn storage.Txn, m *syncrec.Mutation) error {
 // changed, defaults of added fields (a create carries the whole record),
 // renames, drops and defaults of the fields of non-model values nested in
 // it, removed enum values. lostConditions names the condition clauses it
-// left out (see renameCondition).
+// left out (see renameCondition). An *Error names the mutation as ref.
 func (p *migrationPlan) convertEntry(t *engine.Table, w *modelWork, m *syncrec.Mutation, ref string) (lostConditions []string, err error) {
+	defer func() {
+		var me *Error
+		if errors.As(err, &me) {
+			me.Record = ref
+		}
+	}()
 	from, model := m.Model, t.Model.Name
 	m.Model = model
 	m.Data = p.renameFields(from, model, m.Data)
 	m.Condition, lostConditions = p.renameCondition(from, model, m.Condition)
 	if p.nonModel {
-		p.fixNested(t.Model.Fields, m.Data, true, w)
+		if err := p.fixNested(model, t.Model.Fields, m.Data, true, w); err != nil {
+			return nil, err
+		}
 	}
 	for _, c := range w.convs {
 		v, present := m.Data[c.field.Name]
@@ -141,10 +149,6 @@ func (p *migrationPlan) convertEntry(t *engine.Table, w *modelWork, m *syncrec.M
 		}
 		nv, err := c.apply(jsonValue(c.old, v), model)
 		if err != nil {
-			var me *Error
-			if errors.As(err, &me) {
-				me.Record = ref
-			}
 			return nil, err
 		}
 		m.Data[c.field.Name] = nv

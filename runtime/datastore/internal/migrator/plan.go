@@ -25,6 +25,14 @@ type migrationPlan struct {
 	// (final names) added with one or made required with one, for the
 	// nested values that have none.
 	typeFills map[string][]fillDefault
+	// typeConvs are the conversions of fields of non-model types (by final
+	// type name) whose type changed: applied to every value of the type,
+	// wherever a record or mutation holds one (a model field, a list,
+	// nested in another non-model value at any depth).
+	typeConvs map[string][]*conversion
+	// read is the schema records are decoded with: the final schema, but
+	// with the converted fields of non-model types at their stored types.
+	read *meta.Schema
 }
 
 // modelWork is what the pending migrations do to one model (final name).
@@ -51,7 +59,9 @@ type fillDefault struct {
 // conversion carries a field's values through type changes.
 type conversion struct {
 	field *meta.Field // final field
-	old   *meta.Field // as stored before the first change
+	// old is the field as stored before the first change; for a field of a
+	// non-model type, under its final name, as p.read has it.
+	old   *meta.Field
 	steps []convStep
 }
 
@@ -170,7 +180,7 @@ func (p *migrationPlan) add(k int, st *meta.MigrationStep, convs map[string]*con
 		return nil // a later migration drops what this step touches
 	}
 	if st.NonModel {
-		return p.addNonModel(model, field, st)
+		return p.addNonModel(num, model, field, st)
 	}
 	fm := s.Model(model)
 	if fm == nil {
@@ -237,40 +247,82 @@ func (p *migrationPlan) addConversion(num int, fm *meta.Model, field string, st 
 	return nil
 }
 
-// addNonModel records a step on the non-model type typ (final name; field
-// is the field's final name): the models holding its values are
-// rewritten, and the @default of an added field (or one made required)
-// fills the nested values that have none.
-func (p *migrationPlan) addNonModel(typ, field string, st *meta.MigrationStep) error {
+// addNonModel records a step of migration num on the non-model type typ
+// (final name; field is the field's final name): the models holding its
+// values are rewritten, a change of the field's type that needs the
+// developer's conversion converts every value of the type (see
+// addTypeConversion), and the @default of an added field (or one made
+// required) fills the nested values that have none.
+func (p *migrationPlan) addNonModel(num int, typ, field string, st *meta.MigrationStep) error {
 	p.nonModel = true
 	switch st.Kind {
 	case meta.DropField, meta.ChangeFieldType, meta.AddField:
-		if st.Kind == meta.ChangeFieldType && st.Effect == meta.NeedsCode {
-			return errors.New("converting a field of a non-model type is not supported yet; keep the old field and add a new one")
+		nm := p.schema.NonModel(typ)
+		var f *meta.Field
+		i := -1
+		if nm != nil {
+			if i = slices.IndexFunc(nm.Fields, func(f *meta.Field) bool { return f.Name == field }); i >= 0 {
+				f = nm.Fields[i]
+			}
 		}
-		if st.Kind != meta.DropField && st.Default != nil {
-			nm := p.schema.NonModel(typ)
-			var f *meta.Field
-			if nm != nil {
-				if i := slices.IndexFunc(nm.Fields, func(f *meta.Field) bool { return f.Name == field }); i >= 0 {
-					f = nm.Fields[i]
-				}
+		switch {
+		case st.Kind == meta.ChangeFieldType && f != nil && (st.Effect == meta.NeedsCode || (p.typeConv(typ, field) != nil && st.Default != nil)):
+			if err := p.addTypeConversion(num, nm, i, st); err != nil {
+				return err
 			}
-			if f != nil && !f.IsList {
-				dv, err := meta.DefaultValue(f, *st.Default)
-				if err != nil {
-					return fmt.Errorf("@default %q: %w", *st.Default, err)
-				}
-				if p.typeFills == nil {
-					p.typeFills = map[string][]fillDefault{}
-				}
-				p.typeFills[typ] = append(p.typeFills[typ], fillDefault{field: field, value: dv})
+		case st.Kind != meta.DropField && st.Default != nil && f != nil && !f.IsList:
+			dv, err := meta.DefaultValue(f, *st.Default)
+			if err != nil {
+				return fmt.Errorf("@default %q: %w", *st.Default, err)
 			}
+			if p.typeFills == nil {
+				p.typeFills = map[string][]fillDefault{}
+			}
+			p.typeFills[typ] = append(p.typeFills[typ], fillDefault{field: field, value: dv})
 		}
 		for _, m := range usersOf(p.schema, typ) {
 			p.work(m).rewrite = true
 		}
 	}
+	return nil
+}
+
+// typeConv returns the conversion of the field of the non-model type typ
+// (final names), or nil.
+func (p *migrationPlan) typeConv(typ, field string) *conversion {
+	for _, c := range p.typeConvs[typ] {
+		if c.field.Name == field {
+			return c
+		}
+	}
+	return nil
+}
+
+// addTypeConversion records a change of the type of nm.Fields[i] in
+// migration num: every value of nm that records and mutations hold gets
+// that field converted, as a model field's values are (see conversion).
+func (p *migrationPlan) addTypeConversion(num int, nm *meta.NonModel, i int, st *meta.MigrationStep) error {
+	f := nm.Fields[i]
+	if st.Effect == meta.NeedsCode && st.Convert == nil {
+		return fmt.Errorf("no conversion function (%s): write it in the model package and run dsgen generate", st.Func)
+	}
+	c := p.typeConv(nm.Name, f.Name)
+	if c == nil {
+		if st.Old == nil {
+			return errors.New("the step has no record of the old field type (written by an older dsgen: run dsgen migrate again)")
+		}
+		old := *st.Old
+		old.Name = f.Name
+		if old.Number == 0 {
+			old.Number = codec.Number(nm.Fields, i)
+		}
+		c = &conversion{field: f, old: &old}
+		if p.typeConvs == nil {
+			p.typeConvs = map[string][]*conversion{}
+		}
+		p.typeConvs[nm.Name] = append(p.typeConvs[nm.Name], c)
+	}
+	c.steps = append(c.steps, convStep{mig: num, st: st})
 	return nil
 }
 
@@ -289,14 +341,19 @@ func (p *migrationPlan) storedType(typ string) string {
 }
 
 // fixNested carries the pending changes of non-model types into the
-// non-model values rec's fields hold, at any depth and in lists. With
-// stored set (mutation data, whose nested keys are named as when the
-// mutation was recorded), keys are renamed to the final names and those
-// of fields dropped or unknown removed; a record's values need no renames
-// (the codec stores fields by number). The @defaults of added fields then
-// fill the values that lack them. Fields w converts are skipped: their
-// values have their old type.
-func (p *migrationPlan) fixNested(fields []*meta.Field, rec map[string]any, stored bool, w *modelWork) {
+// non-model values rec's fields hold, at any depth and in lists; model is
+// the final model rec belongs to, for errors. With stored set (mutation
+// data, whose nested keys are named as when the mutation was recorded),
+// keys are renamed to the final names and those of fields dropped or
+// unknown removed; a record's values need no renames (the codec stores
+// fields by number). Conversions of the fields of non-model types then
+// convert each value's field (a record's values were decoded with p.read,
+// so the field holds its stored type), and the @defaults of added fields
+// fill the values that lack them. A null or absent non-model value is left
+// as it is. Fields w converts are skipped: their values have their old
+// type. A conversion's error is an *Error whose Field is the path of the
+// value ("address.geo.lat", "previous[1].geo.lat").
+func (p *migrationPlan) fixNested(model string, fields []*meta.Field, rec map[string]any, stored bool, w *modelWork) error {
 	for _, f := range fields {
 		if f.Kind != meta.KindNonModel || !f.Stored() || rec[f.Name] == nil {
 			continue
@@ -304,24 +361,41 @@ func (p *migrationPlan) fixNested(fields []*meta.Field, rec map[string]any, stor
 		if w != nil && slices.ContainsFunc(w.convs, func(c *conversion) bool { return c.field.Name == f.Name }) {
 			continue
 		}
-		switch v := rec[f.Name].(type) {
-		case []any:
-			for i, e := range v {
-				if m, ok := e.(map[string]any); ok {
-					v[i] = p.fixValue(f.Type, m, stored)
-				}
-			}
-		case map[string]any:
-			rec[f.Name] = p.fixValue(f.Type, v, stored)
+		v, err := p.fixValues(model, f, rec[f.Name], stored, f.Name)
+		if err != nil {
+			return err
 		}
+		rec[f.Name] = v
 	}
+	return nil
 }
 
-// fixValue is fixNested for one value of the non-model type typ.
-func (p *migrationPlan) fixValue(typ string, m map[string]any, stored bool) map[string]any {
+// fixValues is fixNested for v, the value of the non-model field f (a
+// list of values when f is a list), at path.
+func (p *migrationPlan) fixValues(model string, f *meta.Field, v any, stored bool, path string) (any, error) {
+	switch v := v.(type) {
+	case []any:
+		for i, e := range v {
+			if m, ok := e.(map[string]any); ok {
+				nv, err := p.fixValue(model, f.Type, m, stored, fmt.Sprintf("%s[%d]", path, i))
+				if err != nil {
+					return nil, err
+				}
+				v[i] = nv
+			}
+		}
+		return v, nil
+	case map[string]any:
+		return p.fixValue(model, f.Type, v, stored, path)
+	}
+	return v, nil
+}
+
+// fixValue is fixNested for one value of the non-model type typ, at path.
+func (p *migrationPlan) fixValue(model, typ string, m map[string]any, stored bool, path string) (map[string]any, error) {
 	nm := p.schema.NonModel(typ)
 	if nm == nil {
-		return m
+		return m, nil
 	}
 	if stored {
 		from := p.storedType(typ)
@@ -334,19 +408,70 @@ func (p *migrationPlan) fixValue(typ string, m map[string]any, stored bool) map[
 		}
 		m = out
 	}
+	convs := p.typeConvs[typ]
+	for _, c := range convs {
+		// As for a model field, the conversion sees a null (or, in a
+		// value, absent) field as nil.
+		v, present := m[c.field.Name]
+		if stored {
+			v = jsonValue(c.old, v)
+		}
+		nv, err := c.apply(v, model)
+		if err != nil {
+			var me *Error
+			if errors.As(err, &me) {
+				me.Field = path + "." + c.field.Name
+				me.Err = fmt.Errorf("%s.%s: %w", typ, c.field.Name, me.Err)
+			}
+			return nil, err
+		}
+		if nv != nil || present {
+			m[c.field.Name] = nv
+		}
+	}
 	for _, fd := range p.typeFills[typ] {
 		if m[fd.field] == nil {
 			m[fd.field] = fd.value
 		}
 	}
-	p.fixNested(nm.Fields, m, stored, nil)
-	return m
+	for _, f := range nm.Fields {
+		if f.Kind != meta.KindNonModel || !f.Stored() || m[f.Name] == nil ||
+			slices.ContainsFunc(convs, func(c *conversion) bool { return c.field == f }) {
+			continue // a converted value has its new shape already
+		}
+		v, err := p.fixValues(model, f, m[f.Name], stored, path+"."+f.Name)
+		if err != nil {
+			return nil, err
+		}
+		m[f.Name] = v
+	}
+	return m, nil
 }
 
 // finish marks the models to rebuild and lists the fields their records
 // are decoded with.
 func (p *migrationPlan) finish() {
 	s := p.schema
+	p.read = s
+	if len(p.typeConvs) > 0 {
+		read := *s
+		read.NonModels = make([]*meta.NonModel, len(s.NonModels))
+		for i, nm := range s.NonModels {
+			read.NonModels[i] = nm
+			convs := p.typeConvs[nm.Name]
+			if len(convs) == 0 {
+				continue
+			}
+			cp := &meta.NonModel{Name: nm.Name, Fields: slices.Clone(nm.Fields)}
+			for j, f := range cp.Fields {
+				if k := slices.IndexFunc(convs, func(c *conversion) bool { return c.field == f }); k >= 0 {
+					cp.Fields[j] = convs[k].old
+				}
+			}
+			read.NonModels[i] = cp
+		}
+		p.read = &read
+	}
 	for name, w := range p.models {
 		if w.rewrite || w.rekey || w.resync {
 			w.rebuildAll = true
@@ -367,17 +492,20 @@ func (p *migrationPlan) finish() {
 func (p *migrationPlan) convertRecord(t *engine.Table, data []byte) ([]byte, error) {
 	s := p.schema
 	w := p.models[t.Model.Name]
-	// Values whose type changed are read with their old type, the rest
-	// with the new schema (which skips dropped fields).
-	rec, err := codec.DecodeMap(s, w.rest, data)
+	// Values whose type changed are read with their old type (nested
+	// ones through p.read), the rest with the new schema (which skips
+	// dropped fields).
+	rec, err := codec.DecodeMap(p.read, w.rest, data)
 	if err != nil {
 		return nil, err
 	}
-	if len(p.typeFills) > 0 {
-		p.fixNested(w.rest, rec, false, nil)
+	if len(p.typeFills) > 0 || len(p.typeConvs) > 0 {
+		if err := p.fixNested(t.Model.Name, w.rest, rec, false, nil); err != nil {
+			return nil, err
+		}
 	}
 	for _, c := range w.convs {
-		old, err := codec.DecodeMap(s, []*meta.Field{c.old}, data)
+		old, err := codec.DecodeMap(p.read, []*meta.Field{c.old}, data)
 		if err != nil {
 			return nil, &Error{Model: t.Model.Name, Field: c.field.Name, Err: fmt.Errorf("reading the stored %s value: %w", c.old.Type, err)}
 		}
