@@ -128,6 +128,8 @@ type lambdaFlight struct {
 	done chan struct{}
 	id   *Identity
 	err  error
+	// waiting counts the callers waiting for it (under lambdaAuth.mu).
+	waiting int
 }
 
 func newLambdaAuth(cfg LambdaConfig, now func() time.Time, log *slog.Logger) (*lambdaAuth, error) {
@@ -187,6 +189,7 @@ func (l *lambdaAuth) authenticate(ctx context.Context, tok string, info RequestI
 		delete(l.entries, key)
 	}
 	if f, ok := l.flights[key]; ok {
+		f.waiting++
 		l.mu.Unlock()
 		select {
 		case <-f.done:
