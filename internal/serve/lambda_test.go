@@ -25,6 +25,13 @@ const lambdaSchema = `type Post @model @auth(rules: [{allow: custom}, {allow: ow
   secret: String
   note: String
   owner: String
+  comments: [Comment] @hasMany
+}
+
+type Comment @model @auth(rules: [{allow: custom}]) {
+  id: ID!
+  text: String
+  postCommentsId: ID
 }
 
 type Memo @model @auth(rules: [{allow: owner}]) {
@@ -73,7 +80,7 @@ func newAuthorizer(t *testing.T) *authorizer {
 		switch {
 		case ev.Token == "lambda-redacted":
 			io.WriteString(w, `{"isAuthorized": true, "deniedFields": ["Post.secret",
-				"arn:aws:appsync:us-east-1:111122223333:apis/dsgen/types/Post/fields/note", "Mutation.deletePost"]}`)
+				"arn:aws:appsync:us-east-1:111122223333:apis/dsgen/types/Post/fields/note", "Mutation.deletePost", "Post.comments"]}`)
 		case strings.HasPrefix(ev.Token, "lambda-"):
 			io.WriteString(w, `{"isAuthorized": true, "resolverContext": {"user": "`+ev.Token+`"}}`)
 		default:
@@ -167,6 +174,17 @@ func TestLambdaDeniedFields(t *testing.T) {
 			t.Errorf("%s answered %v, want secret and note null", what, it)
 		}
 	}
+	// A denied relation field reads as null; the caller still reads the
+	// related model itself.
+	const withComments = "query operation($id: ID!) { getPost(id: $id) { id comments { items { id } } } }"
+	const createComment = "mutation operation($input: CreateCommentInput!) { createComment(input: $input) { id } }"
+	mustOK(t, e.doAs(t, red, createComment, map[string]any{"input": map[string]any{"id": "c1", "text": "x", "postCommentsId": "p1"}}))
+	if c := mustOK(t, e.doAs(t, full, withComments, map[string]any{"id": "p1"})).field("getPost")["comments"]; c == nil {
+		t.Fatal("the post's comments are null for a caller without deniedFields")
+	}
+	if p := mustOK(t, e.doAs(t, red, withComments, map[string]any{"id": "p1"})).field("getPost"); p["comments"] != nil {
+		t.Errorf("denied Post.comments answered %v, want null", p["comments"])
+	}
 	// A denied mutation field writes nothing.
 	r := e.doAs(t, red, lambdaDelete, map[string]any{"input": map[string]any{"id": "p1", "_version": 1}})
 	if r.errType(t) != appsync.Unauthorized || r.field("deletePost") != nil {
@@ -253,5 +271,35 @@ func TestLambdaSubscription(t *testing.T) {
 	c.send(startMsg(t, "bad", lambdaOnCreate, nil, map[string]string{"host": host, "Authorization": "nope"}))
 	if errs := errorsOf(t, c.expect(appsync.MsgError, "bad")); errs[0].ErrorType != appsync.UnauthorizedExc {
 		t.Errorf("start with a refused token: %v, want UnauthorizedException", errs[0])
+	}
+}
+
+// TestLambdaCallerConflictIdentity: the custom conflict handler is told a
+// Lambda caller's identity as AppSync tells a conflict Lambda:
+// {"resolverContext": <the authorizer's resolverContext>}.
+func TestLambdaCallerConflictIdentity(t *testing.T) {
+	hook := newAuthorizer(t)
+	conflicts := &conflictHook{}
+	hs := httptest.NewServer(conflicts)
+	t.Cleanup(hs.Close)
+	e := newEnv(t, envOptions{schema: testenv.LoadSchema(t, lambdaSchema), config: func(c *serve.Config) {
+		c.Auth.Lambda = &auth.LambdaConfig{URL: hook.ts.URL}
+		c.Conflict = map[string]serve.Strategy{"Post": serve.Custom}
+		c.ConflictWebhook = hs.URL
+	}})
+	lam := lambdaCaller("lambda-x")
+	const update = "mutation operation($input: UpdatePostInput!) { updatePost(input: $input) { " + lambdaFields + " } }"
+	mustOK(t, e.doAs(t, lam, lambdaCreate, map[string]any{"input": map[string]any{"id": "p", "title": "t"}}))
+	mustOK(t, e.doAs(t, lam, update, map[string]any{"input": map[string]any{"id": "p", "title": "t2", "_version": 1}}))
+	conflicts.answer(`{"action":"REJECT"}`)
+	e.doAs(t, lam, update, map[string]any{"input": map[string]any{"id": "p", "title": "stale", "_version": 1}})
+	calls := conflicts.calls()
+	if len(calls) != 1 {
+		t.Fatalf("conflict webhook called %d times, want 1", len(calls))
+	}
+	id, _ := calls[0]["identity"].(map[string]any)
+	rc, _ := id["resolverContext"].(map[string]any)
+	if rc["user"] != "lambda-x" {
+		t.Errorf("conflict payload identity %v, want the authorizer's resolverContext", calls[0]["identity"])
 	}
 }
