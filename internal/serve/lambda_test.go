@@ -225,6 +225,14 @@ func TestLambdaWebhookDown(t *testing.T) {
 	if err != nil || status != http.StatusServiceUnavailable {
 		t.Fatalf("webhook down: %d, %v", status, err)
 	}
+	// On the real-time connection: connection_error with errorCode 503,
+	// which clients retry (401 would make amplify-js give up).
+	c := e.dialWS(t, map[string]string{"host": strings.TrimPrefix(e.ts.URL, "http://"), "Authorization": "lambda-d"})
+	c.send(appsync.Message{Type: appsync.MsgConnectionInit})
+	m := c.next()
+	if m.Type != appsync.MsgConnectionError || errorsOf(t, m)[0].ErrorCode != 503 {
+		t.Errorf("connection_init while the webhook is down: %s %s, want connection_error with errorCode 503", m.Type, m.Payload)
+	}
 	hook.down.Store(false)
 	mustOK(t, e.doAs(t, lambdaCaller("lambda-d"), lambdaSync, map[string]any{"limit": 10}))
 }
