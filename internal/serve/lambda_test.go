@@ -215,7 +215,8 @@ func TestLambdaDecisionCache(t *testing.T) {
 // TestLambdaWebhookDown: a webhook that fails is answered 503 with
 // Retry-After (clients retry; DataStore keeps its mutations), not 401.
 func TestLambdaWebhookDown(t *testing.T) {
-	e, hook := lambdaEnv(t, nil)
+	clock := newClock()
+	e, hook := lambdaEnv(t, clock)
 	hook.down.Store(true)
 	r := e.doAs(t, lambdaCaller("lambda-d"), lambdaSync, map[string]any{"limit": 10})
 	if r.Status != http.StatusServiceUnavailable || r.errType(t) != auth.ErrorTypeUnavailable || !strings.Contains(r.Errors[0].Message, "authorizer webhook") {
@@ -233,7 +234,13 @@ func TestLambdaWebhookDown(t *testing.T) {
 	if m.Type != appsync.MsgConnectionError || errorsOf(t, m)[0].ErrorCode != 503 {
 		t.Errorf("connection_init while the webhook is down: %s %s, want connection_error with errorCode 503", m.Type, m.Payload)
 	}
+	// The failure is held a second per token, so retries do not storm the
+	// webhook; then the token is asked about again.
+	if n := hook.count("lambda-d"); n != 1 {
+		t.Errorf("3 requests within a second of a failure called the webhook %d times, want 1", n)
+	}
 	hook.down.Store(false)
+	clock.Advance(time.Second)
 	mustOK(t, e.doAs(t, lambdaCaller("lambda-d"), lambdaSync, map[string]any{"limit": 10}))
 }
 

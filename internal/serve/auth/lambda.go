@@ -53,6 +53,10 @@ const (
 	// maxLambdaTokenLen is AppSync's limit on a Lambda authorization token
 	// (2048 characters).
 	maxLambdaTokenLen = 2048
+	// lambdaFailureHold is how long a failed call's error is answered for
+	// its token without calling again, so clients retrying at once do not
+	// storm a webhook that is down.
+	lambdaFailureHold = time.Second
 	// maxLambdaAnswer bounds the webhook's answer body. AppSync allows 5 MB
 	// of resolverContext; dsgen keeps the decision in memory for the TTL,
 	// so it takes less.
@@ -115,10 +119,12 @@ type lambdaAuth struct {
 	flights map[[32]byte]*lambdaFlight
 }
 
-// lambdaEntry is a cached decision.
+// lambdaEntry is a cached decision, or a failure held for
+// lambdaFailureHold.
 type lambdaEntry struct {
 	key     [32]byte
 	id      *Identity // nil: refused
+	err     error     // the failure, for a held one
 	expires time.Time
 }
 
@@ -171,7 +177,8 @@ func newLambdaAuth(cfg LambdaConfig, now func() time.Time, log *slog.Logger) (*l
 // authenticate returns the cached decision for tok, or asks the webhook.
 // Concurrent requests with the same token share one call. A refusal is an
 // UnauthorizedException; a webhook that gives no answer an
-// ErrorTypeUnavailable error (not cached).
+// ErrorTypeUnavailable error, answered again for lambdaFailureHold without
+// a call.
 func (l *lambdaAuth) authenticate(ctx context.Context, tok string, info RequestInfo) (*Identity, error) {
 	if len(tok) > maxLambdaTokenLen {
 		return nil, unauthorized("authorization token is %d characters, more than the %d a Lambda authorizer accepts", len(tok), maxLambdaTokenLen)
@@ -183,6 +190,9 @@ func (l *lambdaAuth) authenticate(ctx context.Context, tok string, info RequestI
 		if l.now().Before(e.expires) {
 			l.lru.MoveToFront(el)
 			l.mu.Unlock()
+			if e.err != nil {
+				return nil, e.err
+			}
 			return decision(e.id)
 		}
 		l.lru.Remove(el)
@@ -210,8 +220,11 @@ func (l *lambdaAuth) authenticate(ctx context.Context, tok string, info RequestI
 	id, ttl, err := l.call(context.WithoutCancel(ctx), tok, info)
 	l.mu.Lock()
 	delete(l.flights, key)
-	if err == nil && ttl > 0 {
-		l.store(key, id, ttl)
+	switch {
+	case err != nil:
+		l.store(key, &lambdaEntry{err: err}, lambdaFailureHold)
+	case ttl > 0:
+		l.store(key, &lambdaEntry{id: id}, ttl)
 	}
 	l.mu.Unlock()
 	f.id, f.err = id, err
@@ -230,15 +243,16 @@ func decision(id *Identity) (*Identity, error) {
 	return id, nil
 }
 
-// store caches a decision under l.mu, evicting the least recently used
-// one when full.
-func (l *lambdaAuth) store(key [32]byte, id *Identity, ttl time.Duration) {
+// store caches e for ttl under l.mu, evicting the least recently used
+// entry when full.
+func (l *lambdaAuth) store(key [32]byte, e *lambdaEntry, ttl time.Duration) {
 	for l.lru.Len() >= l.cfg.CacheSize {
 		old := l.lru.Back()
 		l.lru.Remove(old)
 		delete(l.entries, old.Value.(*lambdaEntry).key)
 	}
-	l.entries[key] = l.lru.PushFront(&lambdaEntry{key: key, id: id, expires: l.now().Add(ttl)})
+	e.key, e.expires = key, l.now().Add(ttl)
+	l.entries[key] = l.lru.PushFront(e)
 }
 
 // lambdaAnswer is the authorizer's result. Pointers tell absent from zero.

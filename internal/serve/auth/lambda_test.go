@@ -230,7 +230,8 @@ func TestLambdaAuthorizerSingleFlight(t *testing.T) {
 }
 
 // TestLambdaAuthorizerFailures: a webhook that gives no answer is an
-// ErrorTypeUnavailable error, not a refusal, and is not cached.
+// ErrorTypeUnavailable error, not a refusal; it is answered again without a
+// call for lambdaFailureHold, and not cached longer.
 func TestLambdaAuthorizerFailures(t *testing.T) {
 	var mode atomic.Value
 	hook := newAuthorizerHook(t, func(w http.ResponseWriter, r *http.Request, _ string) {
@@ -251,7 +252,10 @@ func TestLambdaAuthorizerFailures(t *testing.T) {
 			io.WriteString(w, `{"isAuthorized": true}`)
 		}
 	})
-	a := lambdaAuthenticator(t, LambdaConfig{URL: hook.ts.URL, Timeout: 200 * time.Millisecond}, nil, nil)
+	var mu sync.Mutex
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	a := lambdaAuthenticator(t, LambdaConfig{URL: hook.ts.URL, Timeout: 200 * time.Millisecond}, nil, clock)
 	for _, m := range []struct{ mode, says string }{
 		{"slow", "did not answer within 200ms"},
 		{"garbage", "not the authorizer's JSON result"},
@@ -261,15 +265,22 @@ func TestLambdaAuthorizerFailures(t *testing.T) {
 		{"badfield", `deniedFields entry "secret"`},
 	} {
 		mode.Store(m.mode)
-		_, err := a.AuthenticateRequest(context.Background(), map[string]string{"authorization": "tok"}, RequestInfo{})
+		_, err := a.AuthenticateRequest(context.Background(), map[string]string{"authorization": "tok-" + m.mode}, RequestInfo{})
 		ae, ok := appsync.AsError(err)
 		if !ok || ae.ErrorType != ErrorTypeUnavailable || !strings.Contains(ae.Message, m.says) {
 			t.Errorf("%s webhook: %v, want %s saying %q", m.mode, err, ErrorTypeUnavailable, m.says)
 		}
 	}
 	mode.Store("ok")
-	if id, err := a.AuthenticateRequest(context.Background(), map[string]string{"authorization": "tok"}, RequestInfo{}); err != nil || id.Mode != ModeLambda {
-		t.Fatalf("after the webhook recovered: %v, %v (a failure was cached?)", id, err)
+	before := hook.calls.Load()
+	if _, err := a.AuthenticateRequest(context.Background(), map[string]string{"authorization": "tok-status"}, RequestInfo{}); err == nil || hook.calls.Load() != before {
+		t.Fatalf("right after a failure: %v with %d more calls, want the failure again without a call", err, hook.calls.Load()-before)
+	}
+	mu.Lock()
+	now = now.Add(lambdaFailureHold)
+	mu.Unlock()
+	if id, err := a.AuthenticateRequest(context.Background(), map[string]string{"authorization": "tok-status"}, RequestInfo{}); err != nil || id.Mode != ModeLambda {
+		t.Fatalf("after the webhook recovered: %v, %v (a failure was kept too long?)", id, err)
 	}
 
 	down := httptest.NewServer(http.NotFoundHandler())
