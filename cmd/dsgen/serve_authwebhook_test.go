@@ -21,7 +21,7 @@ type Note @model @auth(rules: [{allow: custom}]) { id: ID! content: String }
 // named by DSGEN_SERVE_AUTH_WEBHOOK and --auth-webhook-ttl 0 (no caching):
 // the token the webhook accepts creates and lists notes, each request asks
 // the webhook, a refused token gets 401, and a plain http webhook off
-// loopback keeps the server from starting.
+// loopback, from the flag or dsgen.yml, keeps the server from starting.
 func TestServeAuthWebhook(t *testing.T) {
 	bin := dsgenBinary(t)
 	dir := newProject(t, customNotes)
@@ -62,5 +62,11 @@ func TestServeAuthWebhook(t *testing.T) {
 	r := runIn(t, bin, dir, "serve", "--schema", schema, "--in-memory", "--addr", "127.0.0.1:0", "--auth-webhook", "http://auth.example.com/")
 	if r.code != 1 || !strings.Contains(r.stderr, "must use https") {
 		t.Errorf("plain http webhook off loopback: exit %d, stderr %q; want 1 and \"must use https\"", r.code, r.stderr)
+	}
+	// The same from dsgen.yml: the key is known and reaches the server.
+	must(t, os.WriteFile(filepath.Join(dir, "dsgen.yml"), []byte("schema: schema.graphql\nserve:\n  in-memory: true\n  addr: 127.0.0.1:0\n  auth-webhook: http://auth.example.com/\n"), 0o644))
+	r = runIn(t, bin, dir, "serve")
+	if r.code != 1 || !strings.Contains(r.stderr, "auth.example.com") || !strings.Contains(r.stderr, "must use https") {
+		t.Errorf("auth-webhook in dsgen.yml: exit %d, stderr %q; want 1 and \"must use https\"", r.code, r.stderr)
 	}
 }
