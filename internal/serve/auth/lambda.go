@@ -293,45 +293,47 @@ func (l *lambdaAuth) call(ctx context.Context, tok string, info RequestInfo) (*I
 	if err != nil {
 		return nil, 0, appsync.Errorf(appsync.InternalFailure, "encoding the authorizer payload: %v", err)
 	}
-	fail := func(format string, args ...any) (*Identity, time.Duration, error) {
-		e := appsync.Errorf(ErrorTypeUnavailable, "authorizer webhook "+format, args...)
-		l.log.Warn("authorizer webhook failed", "url", l.cfg.URL, "error", e.Message)
+	// The client is told what went wrong, not where: the webhook's URL
+	// and its transport errors stay in the log.
+	fail := func(detail error, format string, args ...any) (*Identity, time.Duration, error) {
+		e := appsync.Errorf(ErrorTypeUnavailable, "the authorizer webhook "+format, args...)
+		l.log.Warn("authorizer webhook failed", "url", l.cfg.URL, "error", e.Message, "detail", detail)
 		return nil, 0, e
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.cfg.URL, bytes.NewReader(body))
 	if err != nil {
-		return fail("%s: %v", l.cfg.URL, err)
+		return fail(err, "could not be called")
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := l.client.Do(req)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			return fail("%s did not answer within %v", l.cfg.URL, l.cfg.Timeout)
+			return fail(err, "did not answer within %v", l.cfg.Timeout)
 		}
-		return fail("%s is unreachable: %v", l.cfg.URL, err)
+		return fail(err, "is unreachable")
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxLambdaAnswer+1))
 	if err != nil {
-		return fail("%s: reading the answer: %v", l.cfg.URL, err)
+		return fail(err, "answer could not be read")
 	}
 	if resp.StatusCode/100 != 2 {
-		return fail("%s answered %s", l.cfg.URL, resp.Status)
+		return fail(nil, "answered %s", resp.Status)
 	}
 	if len(raw) > maxLambdaAnswer {
-		return fail("%s answered more than %d bytes", l.cfg.URL, maxLambdaAnswer)
+		return fail(nil, "answered more than %d bytes", maxLambdaAnswer)
 	}
 	var ans lambdaAnswer
 	if err := json.Unmarshal(raw, &ans); err != nil {
-		return fail("%s answered something that is not the authorizer's JSON result: %v", l.cfg.URL, err)
+		return fail(err, "answered something that is not the authorizer's JSON result: %v", err)
 	}
 	if ans.IsAuthorized == nil {
-		return fail(`%s answered without "isAuthorized"`, l.cfg.URL)
+		return fail(nil, `answered without "isAuthorized"`)
 	}
 	ttl := l.cfg.TTL
 	if o := ans.TTLOverride; o != nil {
 		if math.IsNaN(*o) || *o < 0 {
-			return fail("%s answered ttlOverride %v (want seconds, 0 or more)", l.cfg.URL, *o)
+			return fail(nil, "answered ttlOverride %v (want seconds, 0 or more)", *o)
 		}
 		ttl = time.Duration(min(*o, MaxLambdaTTL.Seconds()) * float64(time.Second))
 	}
@@ -342,7 +344,10 @@ func (l *lambdaAuth) call(ctx context.Context, tok string, info RequestInfo) (*I
 	for _, f := range ans.DeniedFields {
 		typ, field, ok := l.parseDenied(f)
 		if !ok {
-			return fail("%s answered deniedFields entry %q (want TypeName.fieldName or arn:aws:appsync:<region>:<account>:apis/%s/types/TypeName/fields/fieldName)", l.cfg.URL, f, l.cfg.APIID)
+			return fail(nil, "answered deniedFields entry %q (want TypeName.fieldName or arn:aws:appsync:<region>:<account>:apis/%s/types/TypeName/fields/fieldName)", f, l.cfg.APIID)
+		}
+		if typ == "" {
+			continue // an ARN of another API
 		}
 		if id.denied == nil {
 			id.denied = map[string]map[string]bool{}

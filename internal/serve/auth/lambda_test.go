@@ -269,6 +269,8 @@ func TestLambdaAuthorizerFailures(t *testing.T) {
 		ae, ok := appsync.AsError(err)
 		if !ok || ae.ErrorType != ErrorTypeUnavailable || !strings.Contains(ae.Message, m.says) {
 			t.Errorf("%s webhook: %v, want %s saying %q", m.mode, err, ErrorTypeUnavailable, m.says)
+		} else if strings.Contains(ae.Message, hook.ts.URL) {
+			t.Errorf("%s webhook: the client is told the webhook's URL: %s", m.mode, ae.Message)
 		}
 	}
 	mode.Store("ok")
