@@ -57,8 +57,17 @@ type Server struct {
 type Option func(*options)
 
 type options struct {
-	conflict string
-	perModel map[string]string
+	conflict    string
+	perModel    map[string]string
+	authWebhook string
+}
+
+// AuthWebhook makes the server send authorization tokens that are not its
+// JWTs to a Lambda authorizer webhook at url (https, or http on loopback,
+// such as an httptest server), as `dsgen serve --auth-webhook` does: the
+// callers it accepts get the schema's allow: custom rules.
+func AuthWebhook(url string) Option {
+	return func(o *options) { o.authWebhook = url }
 }
 
 // Conflict sets the conflict strategy, "automerge" (the default, as the
@@ -95,6 +104,9 @@ func Serve(t testing.TB, schema *meta.Schema, opts ...Option) *Server {
 	}
 	cfg.Schema, cfg.Store = schema, st
 	cfg.Auth = auth.Config{APIKeys: []auth.APIKey{{Key: s.APIKey}}, JWT: &auth.JWTConfig{HS256Secret: s.secret}}
+	if o.authWebhook != "" {
+		cfg.Auth.Lambda = &auth.LambdaConfig{URL: o.authWebhook}
+	}
 	srv, err := serve.New(cfg)
 	if err != nil {
 		_ = st.Close()

@@ -191,12 +191,14 @@ export class Client {
    * @param {{accessToken: string, idToken: string}} [opts.userPool] signed-in user: the API's
    *   default auth mode becomes userPool and Amplify gets these JWTs from a token provider
    *   function, as from Cognito (the access token is sent, DataStore reads the id token's claims)
+   * @param {string} [opts.lambdaToken] AWS_LAMBDA mode: the API's default auth mode becomes lambda
+   *   and DataStore gets this token from its functionAuthProvider (dsgen serve --auth-webhook)
    * @param {{pageSize?: number, maxRecords?: number, expressions?: {model: string, where: SyncCondition}[]}} [opts.sync]
    *   DataStore's syncPageSize, maxRecordsToSync and syncExpressions (selective sync), the
    *   latter given as data since a test drives the client over JSON lines
    * @param {number} [opts.timeoutMs]
    */
-  async start({ endpoint, apiKey, caFile, conflict = 'default', schemaModule, userPool, sync = {}, timeoutMs = DEFAULT_TIMEOUT_MS }) {
+  async start({ endpoint, apiKey, caFile, conflict = 'default', schemaModule, userPool, lambdaToken, sync = {}, timeoutMs = DEFAULT_TIMEOUT_MS }) {
     installWebSocket({
       ca: caFile ? readFileSync(caFile) : undefined,
       onOpen: (url) => this.socketsOpened.push(url),
@@ -212,12 +214,13 @@ export class Client {
       this.hubEvents.push({ event: payload.event, data: summarize(payload.data) });
       for (const w of this.#hubWaiters) w(payload);
     });
-    const defaultAuthMode = userPool ? 'userPool' : 'apiKey';
+    const defaultAuthMode = lambdaToken ? 'lambda' : userPool ? 'userPool' : 'apiKey';
     Amplify.configure({
       API: { GraphQL: { endpoint, region: 'us-east-1', defaultAuthMode, apiKey } },
     }, userPool ? { Auth: { tokenProvider: tokenProvider(userPool) } } : undefined);
     DataStore.configure({
       storageAdapter: IndexedDBAdapter,
+      ...(lambdaToken ? { authProviders: { functionAuthProvider: async () => ({ token: lambdaToken }) } } : {}),
       ...(sync.pageSize !== undefined ? { syncPageSize: sync.pageSize } : {}),
       ...(sync.maxRecords !== undefined ? { maxRecordsToSync: sync.maxRecords } : {}),
       ...(sync.expressions?.length ? { syncExpressions: syncExpressions(models, sync.expressions) } : {}),

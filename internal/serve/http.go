@@ -116,13 +116,20 @@ func (s *Server) answerGraphQL(parent context.Context, start time.Time, body []b
 	if err != nil {
 		return fail(http.StatusBadRequest, appsync.Errorf(appsync.MalformedHTTPRequest, "%v", err))
 	}
-	id, err := s.authn.Authenticate(creds)
+	id, err := s.authn.AuthenticateRequest(ctx, creds, requestInfo(req))
 	if err != nil {
 		ae, ok := appsync.AsError(err)
 		if !ok {
 			ae = appsync.Errorf(appsync.UnauthorizedExc, "%v", err)
 		}
 		s.log.Info("request refused", "remote", remote, "error", ae.Message)
+		if ae.ErrorType == auth.ErrorTypeUnavailable {
+			// The Lambda authorizer webhook gave no answer: not a verdict
+			// on the token, so clients keep the request and retry.
+			a = fail(http.StatusServiceUnavailable, ae)
+			a.retryAfter = true
+			return a
+		}
 		return fail(http.StatusUnauthorized, ae)
 	}
 	prepared, perrs := s.exec.Prepare(req)
@@ -311,11 +318,17 @@ func writeHead(w http.ResponseWriter, status, size int) {
 }
 
 // identityFor is a helper for the real-time backend: it authenticates
-// authorization headers.
-func (s *Server) identityFor(h map[string]string) (*auth.Identity, error) {
+// authorization headers (info is the request a Lambda authorizer is told
+// about).
+func (s *Server) identityFor(ctx context.Context, h map[string]string, info auth.RequestInfo) (*auth.Identity, error) {
 	lower := make(map[string]string, len(h))
 	for k, v := range h {
 		lower[strings.ToLower(k)] = v
 	}
-	return s.authn.Authenticate(lower)
+	return s.authn.AuthenticateRequest(ctx, lower, info)
+}
+
+// requestInfo is the request a Lambda authorizer is told about.
+func requestInfo(req appsync.Request) auth.RequestInfo {
+	return auth.RequestInfo{Query: req.Query, OperationName: req.OperationName, Variables: req.Variables}
 }

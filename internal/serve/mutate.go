@@ -427,6 +427,10 @@ func (s *Server) callWebhook(ctx context.Context, m *meta.Model, f gqlexec.Field
 	if id != nil && id.Mode == auth.ModeJWT {
 		identity = map[string]any{"claims": id.Claims, "groups": id.Groups}
 	}
+	if id != nil && id.Mode == auth.ModeLambda {
+		// AppSync's $ctx.identity for a Lambda-authorized caller.
+		identity = map[string]any{"resolverContext": id.ResolverContext}
+	}
 	body, err := json.Marshal(map[string]any{
 		"newItem":      preview,
 		"existingItem": fullItem(m, cur),

@@ -21,16 +21,20 @@ type backend struct{ s *Server }
 
 // Authenticate checks a connection's authorization headers.
 func (b *backend) Authenticate(ctx context.Context, headers map[string]string) (any, error) {
-	id, err := b.s.identityFor(headers)
+	id, err := b.s.identityFor(ctx, headers, auth.RequestInfo{})
 	if err != nil {
 		// AppSync's connection_error carries errorCode 401, which
-		// amplify-js reads as "do not retry".
+		// amplify-js reads as "do not retry"; an authorizer webhook that
+		// gave no answer is worth retrying.
 		e, ok := appsync.AsError(err)
 		if !ok {
 			e = appsync.Errorf(appsync.UnauthorizedExc, "%v", err)
 		}
 		ce := *e
 		ce.ErrorCode = 401
+		if e.ErrorType == auth.ErrorTypeUnavailable {
+			ce.ErrorCode = 503
+		}
 		return nil, &ce
 	}
 	return id, nil
@@ -42,7 +46,7 @@ func (b *backend) Subscribe(ctx context.Context, principal any, req appsync.Requ
 	id, _ := principal.(*auth.Identity)
 	if hasCredentials(hdrs) {
 		var err error
-		if id, err = b.s.identityFor(hdrs); err != nil {
+		if id, err = b.s.identityFor(ctx, hdrs, requestInfo(req)); err != nil {
 			return nil, err
 		}
 	}
@@ -59,6 +63,9 @@ func (b *backend) Subscribe(ctx context.Context, principal any, req appsync.Requ
 	f, err := b.s.exec.SubscriptionField(op)
 	if err != nil {
 		return nil, appsync.Errorf(appsync.ValidationError, "%v", err)
+	}
+	if id.Denied("Subscription", f.Name) {
+		return nil, appsync.Errorf(appsync.Unauthorized, "Not Authorized to access %s on type Subscription", f.Name)
 	}
 	sop, ok := b.s.api.Op("Subscription", f.Name)
 	if !ok {
@@ -128,12 +135,7 @@ type subscription struct {
 // renderKey fingerprints a subscription's document and caller.
 func renderKey(req appsync.Request, id *auth.Identity) string {
 	vars, _ := json.Marshal(req.Variables)
-	who := id.Mode.String()
-	if id.Mode == auth.ModeJWT {
-		claims, _ := json.Marshal(id.Claims)
-		who += string(claims)
-	}
-	return req.OperationName + "\x00" + req.Query + "\x00" + string(vars) + "\x00" + who
+	return req.OperationName + "\x00" + req.Query + "\x00" + string(vars) + "\x00" + id.Fingerprint()
 }
 
 // renderCache keeps recent event renders by (commit, render key), so one

@@ -32,6 +32,11 @@ func (r *resolver) Root(ctx context.Context, f gqlexec.Field) (any, error) {
 	if !ok {
 		return nil, appsync.Errorf(appsync.UnsupportedOperation, "%s is not served by dsgen serve", f.Name)
 	}
+	if r.id.Denied(root, f.Name) {
+		// A Lambda authorizer's deniedFields: the field reads as null,
+		// and a denied mutation writes nothing.
+		return nil, appsync.Errorf(appsync.Unauthorized, "Not Authorized to access %s on type %s", f.Name, root)
+	}
 	switch op.Kind {
 	case sdl.OpGet:
 		return r.get(ctx, op, f)
@@ -306,6 +311,9 @@ func (r *resolver) indexQuery(ctx context.Context, op sdl.Op, f gqlexec.Field) (
 // the parent is null (a post's blog when it has none), which in a sync
 // page is every item.
 func (r *resolver) PeekField(typeName string, parent map[string]any, name string) (any, bool) {
+	if r.id.Denied(typeName, name) {
+		return nil, true // a Lambda authorizer's deniedFields
+	}
 	fd, target := r.relation(typeName, name)
 	if target == nil {
 		return nil, true

@@ -5,7 +5,9 @@
 // and JWT bearer tokens (the authorization header), HS256 with a shared
 // secret, or RS256 and ES256 with the keys of a JWKS file or of a JWKS URL
 // (fetched at start, refreshed periodically and on an unknown key id), and
-// yields an Identity.
+// yields an Identity. With a Lambda authorizer webhook (LambdaConfig), other
+// authorization tokens are sent to it, as AppSync's AWS_LAMBDA mode sends
+// them to a Lambda function (lambda.go).
 //
 // Authorization: Authorize evaluates a model's normalised rules
 // (meta.AuthRule) for an operation and an Identity and returns an Access:
@@ -17,7 +19,9 @@
 package auth
 
 import (
+	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -83,15 +87,19 @@ type JWTConfig struct {
 	Leeway time.Duration
 }
 
-// Config configures an Authenticator. With neither API keys nor JWT, every
-// request is refused.
+// Config configures an Authenticator. With neither API keys, JWT nor a
+// Lambda authorizer, every request is refused.
 type Config struct {
 	APIKeys []APIKey
 	JWT     *JWTConfig
+	// Lambda, when set, sends authorization tokens that are not JWTs (see
+	// Authenticator.AuthenticateRequest) to a Lambda authorizer webhook.
+	Lambda *LambdaConfig
 	// Now returns the current time; nil means time.Now. Tests move it to
 	// check expiry.
 	Now func() time.Time
-	// Logger receives JWKS refresh failures; nil means slog.Default().
+	// Logger receives JWKS refresh and authorizer webhook failures; nil
+	// means slog.Default().
 	Logger *slog.Logger
 }
 
@@ -103,6 +111,9 @@ type Mode uint8
 const (
 	ModeAPIKey Mode = iota + 1
 	ModeJWT
+	// ModeLambda is a caller a Lambda authorizer webhook accepted (@auth
+	// provider "function", rules allow: custom).
+	ModeLambda
 )
 
 // String names the mode as the @auth providers it satisfies.
@@ -112,6 +123,8 @@ func (m Mode) String() string {
 		return "apiKey"
 	case ModeJWT:
 		return "userPools/oidc"
+	case ModeLambda:
+		return "function"
 	}
 	return "none"
 }
@@ -124,9 +137,41 @@ type Identity struct {
 	Claims map[string]any
 	// Groups are the values of the configured groups claim.
 	Groups []string
+	// ResolverContext is the Lambda authorizer's resolverContext (Lambda
+	// callers only; AppSync's $ctx.identity.resolverContext).
+	ResolverContext map[string]any
+
+	// denied holds the Lambda authorizer's deniedFields, by type then
+	// field; lambdaFP fingerprints its answer.
+	denied   map[string]map[string]bool
+	lambdaFP string
 
 	// usernameClaim is JWTConfig.UsernameClaim ("" for the default chain).
 	usernameClaim string
+}
+
+// Denied reports whether the Lambda authorizer's deniedFields name the
+// field of the GraphQL type typ: its value must read as null.
+func (id *Identity) Denied(typ, field string) bool {
+	return id != nil && id.denied[typ][field]
+}
+
+// DeniesAny reports whether the Lambda authorizer denied fields of typ.
+func (id *Identity) DeniesAny(typ string) bool {
+	return id != nil && len(id.denied[typ]) > 0
+}
+
+// Fingerprint tells callers apart whose answers may differ: the mode, the
+// claims of a JWT, the authorizer's answer for a Lambda caller.
+func (id *Identity) Fingerprint() string {
+	switch id.Mode {
+	case ModeJWT:
+		claims, _ := json.Marshal(id.Claims)
+		return id.Mode.String() + string(claims)
+	case ModeLambda:
+		return id.Mode.String() + id.lambdaFP
+	}
+	return id.Mode.String()
 }
 
 // Claim returns the string value(s) of a claim for owner matching; nil when
@@ -222,6 +267,7 @@ type Authenticator struct {
 	jwt    *JWTConfig
 	static *keySet     // from JWTConfig.JWKSFile
 	remote *remoteJWKS // from JWTConfig.JWKSURL
+	lambda *lambdaAuth // from Config.Lambda
 	parser *jwt.Parser
 	now    func() time.Time
 	leeway time.Duration
@@ -285,6 +331,18 @@ func New(cfg Config) (*Authenticator, error) {
 		}
 		a.parser = newParser(a.algs(), a.now, a.leeway, j.AllowNoExp)
 	}
+	if cfg.Lambda != nil {
+		log := cfg.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		l, err := newLambdaAuth(*cfg.Lambda, a.now, log)
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		a.lambda = l
+	}
 	return a, nil
 }
 
@@ -297,15 +355,44 @@ func (a *Authenticator) Close() error {
 	return nil
 }
 
-// Authenticate reads the caller's credentials from headers (names lower-cased
-// by the caller): "authorization" holding "Bearer <jwt>" or a bare JWT (as
-// Amplify sends it), else "x-api-key". A present authorization header wins
-// over an API key. Errors are *appsync.Error with ErrorType
-// UnauthorizedException and say what is wrong.
+// Authenticate is AuthenticateRequest for a request whose GraphQL
+// document is not at hand (a Lambda authorizer is then told an empty
+// query).
 func (a *Authenticator) Authenticate(headers map[string]string) (*Identity, error) {
+	return a.AuthenticateRequest(context.Background(), headers, RequestInfo{})
+}
+
+// AuthenticateRequest reads the caller's credentials from headers (names
+// lower-cased by the caller), picking the mode the way AppSync does with
+// several authorization modes:
+//
+//   - An "authorization" header wins over "x-api-key". Its token is a JWT
+//     ("Bearer <jwt>" or a bare JWT, as Amplify sends it) when JWT
+//     verification is configured and the token has a JWT's shape (three
+//     dot-separated base64url parts, the first a JSON object) or the
+//     Bearer prefix: it is then verified as a JWT only, never sent to the
+//     Lambda authorizer (AppSync hands such tokens to its user pool or
+//     OIDC mode, which is why its docs tell Lambda tokens not to look like
+//     one).
+//   - Any other token goes to the Lambda authorizer, when configured, with
+//     info as the authorizer event's request context; without one, to JWT
+//     verification, which says what is wrong with it.
+//   - Without an authorization header, "x-api-key" is an API key.
+//
+// Errors are *appsync.Error: ErrorType UnauthorizedException saying what
+// is wrong, or ErrorTypeUnavailable when the Lambda authorizer gave no
+// answer.
+func (a *Authenticator) AuthenticateRequest(ctx context.Context, headers map[string]string, info RequestInfo) (*Identity, error) {
 	if h, ok := headers["authorization"]; ok && strings.TrimSpace(h) != "" {
 		tok := strings.TrimSpace(h)
-		if len(tok) > 7 && strings.EqualFold(tok[:7], "bearer ") {
+		bearer := len(tok) > 7 && strings.EqualFold(tok[:7], "bearer ")
+		if a.lambda != nil && (a.jwt == nil || (!bearer && !looksLikeJWT(tok))) {
+			if info.Headers == nil {
+				info.Headers = headers
+			}
+			return a.lambda.authenticate(ctx, tok, info)
+		}
+		if bearer {
 			tok = strings.TrimSpace(tok[7:])
 		}
 		return a.authenticateJWT(tok)

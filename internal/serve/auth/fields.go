@@ -10,7 +10,7 @@ import (
 // the model's rules for that field as in Amplify v2. It reports whether item
 // passes them for op.
 func fieldAccess(m *meta.Model, f *meta.Field, op Operation, id *Identity, item map[string]any) bool {
-	if id == nil || (id.Mode != ModeAPIKey && id.Mode != ModeJWT) {
+	if !id.known() {
 		return false
 	}
 	a := evaluate(m, f.Auth, op, id)
@@ -18,9 +18,10 @@ func fieldAccess(m *meta.Model, f *meta.Field, op Operation, id *Identity, item 
 }
 
 // Redact returns item with every field the caller may not read under
-// field-level @auth rules set to nil: a copy when it hides a field (item is
-// not changed), item itself when it hides none, which is every item of a
-// model without field rules (no copy per record on the hot paths). op says
+// field-level @auth rules, or that a Lambda authorizer's deniedFields name
+// (as m.Name.field), set to nil: a copy when it hides a field (item is not
+// changed), item itself when it hides none, which is every item of a model
+// without field rules (no copy per record on the hot paths). op says
 // which read it is (get, list, sync or listen); for create, update and
 // delete it is the read of the mutation's result, checked as get. Owner and
 // dynamic group field rules are matched against item itself. A nil item
@@ -33,14 +34,15 @@ func Redact(m *meta.Model, item map[string]any, op Operation, id *Identity) map[
 		op = OpGet
 	}
 	out, copied := item, false
+	denies := id.DeniesAny(m.Name)
 	for _, f := range m.Fields {
-		if len(f.Auth) == 0 {
+		if len(f.Auth) == 0 && !denies {
 			continue
 		}
 		if v, ok := item[f.Name]; !ok || v == nil {
 			continue
 		}
-		if !fieldAccess(m, f, op, id, item) {
+		if id.Denied(m.Name, f.Name) || (len(f.Auth) > 0 && !fieldAccess(m, f, op, id, item)) {
 			if !copied {
 				out, copied = make(map[string]any, len(item)), true
 				for k, v := range item {

@@ -220,12 +220,18 @@ func ecKey(x64, y64 string) (*ecdsa.PublicKey, error) {
 // local development): keys fetched in the clear could be swapped by anyone
 // on the path, and with them every identity.
 func checkJWKSURL(raw string) (*url.URL, error) {
+	return checkLoopbackOrHTTPS("JWKS URL", raw)
+}
+
+// checkLoopbackOrHTTPS allows https, and plain http only to a loopback host,
+// for a URL whose answers grant access; what names it in errors.
+func checkLoopbackOrHTTPS(what, raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("auth: JWKS URL %q: %w", raw, err)
+		return nil, fmt.Errorf("auth: %s %q: %w", what, raw, err)
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("auth: JWKS URL %q has no host", raw)
+		return nil, fmt.Errorf("auth: %s %q has no host", what, raw)
 	}
 	switch u.Scheme {
 	case "https":
@@ -236,7 +242,7 @@ func checkJWKSURL(raw string) (*url.URL, error) {
 			return u, nil
 		}
 	}
-	return nil, fmt.Errorf("auth: JWKS URL %q must use https (plain http is allowed only to a loopback address such as 127.0.0.1)", raw)
+	return nil, fmt.Errorf("auth: %s %q must use https (plain http is allowed only to a loopback address such as 127.0.0.1)", what, raw)
 }
 
 // remoteJWKS is a JWKS fetched from a URL and kept fresh: refetched every

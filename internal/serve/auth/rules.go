@@ -79,16 +79,18 @@ func (a *Access) Conditions() []Condition {
 //
 //   - Rules are OR-ed. A rule applies only if its provider matches how the
 //     caller authenticated (apiKey rules for API keys; userPools and oidc
-//     rules for JWTs) and its operations include op ("read" covers get,
-//     list, sync, listen and search). Rules with provider iam or function
-//     (and allow: custom) never apply: dsgen serve has no IAM signing or
-//     Lambda authorizers.
-//   - public, private and static groups rules grant full access. Owner
+//     rules for JWTs; function rules, allow: custom, for callers a Lambda
+//     authorizer webhook accepted) and its operations include op ("read"
+//     covers get, list, sync, listen and search). Rules with provider iam
+//     never apply: dsgen serve has no IAM signing.
+//   - public, private, custom and static groups rules grant full access
+//     (a Lambda caller's only rules are custom ones: it has no claims for
+//     owner or group rules, as in AppSync). Owner
 //     rules and dynamic group (groupsField) rules grant access limited to
 //     the items the caller owns or whose groups field names one of its
 //     groups (see Access.Allows); the caller must carry the claim.
 //   - A model without any rule is public to API key callers and closed to
-//     JWT callers, as under AppSync's default API-key mode.
+//     JWT and Lambda callers, as under AppSync's default API-key mode.
 //
 // When no rule applies the error is an *appsync.Error with ErrorType
 // Unauthorized.
@@ -96,7 +98,7 @@ func Authorize(m *meta.Model, op Operation, id *Identity) (*Access, error) {
 	if !op.valid() {
 		return nil, appsync.Errorf(appsync.InternalFailure, "auth: unknown operation %q", op)
 	}
-	if id == nil || (id.Mode != ModeAPIKey && id.Mode != ModeJWT) {
+	if !id.known() {
 		return nil, notAuthorized(opField(m, op), m.Name)
 	}
 	if len(m.Auth) == 0 {
@@ -120,7 +122,7 @@ func evaluate(m *meta.Model, rules []meta.AuthRule, op Operation, id *Identity) 
 			continue
 		}
 		switch r.Allow {
-		case "public", "private":
+		case "public", "private", "custom":
 			a.full = true
 		case "groups":
 			groups := ruleGroups(r, id)
@@ -160,8 +162,15 @@ func providerMatches(provider string, mode Mode) bool {
 		return mode == ModeAPIKey
 	case "userPools", "oidc":
 		return mode == ModeJWT
+	case "function":
+		return mode == ModeLambda
 	}
 	return false
+}
+
+// known reports whether id authenticated in a mode rules can match.
+func (id *Identity) known() bool {
+	return id != nil && (id.Mode == ModeAPIKey || id.Mode == ModeJWT || id.Mode == ModeLambda)
 }
 
 // opMatches reports whether a rule's operations cover op.

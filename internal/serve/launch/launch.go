@@ -73,6 +73,13 @@ type Options struct {
 	JWTUsernameClaim string
 	JWTGroupsClaim   string
 
+	// AuthWebhook is the Lambda authorizer webhook URL (--auth-webhook;
+	// auth.LambdaConfig.URL); AuthWebhookTTL caches its decisions
+	// (--auth-webhook-ttl, whose default is auth.DefaultLambdaTTL; 0
+	// keeps none).
+	AuthWebhook    string
+	AuthWebhookTTL time.Duration
+
 	// DevAuth serves dev identities from the console (--dev-auth).
 	DevAuth bool
 
@@ -279,8 +286,8 @@ func (o *Options) serverConfig(sch *meta.Schema, log *slog.Logger) (serve.Config
 	if cfg.Auth, err = o.auth(); err != nil {
 		return cfg, err
 	}
-	if len(cfg.Auth.APIKeys) == 0 && cfg.Auth.JWT == nil {
-		log.Warn("no --api-key and no JWT settings: every request will be refused")
+	if len(cfg.Auth.APIKeys) == 0 && cfg.Auth.JWT == nil && cfg.Auth.Lambda == nil {
+		log.Warn("no --api-key, no JWT settings and no --auth-webhook: every request will be refused")
 	}
 	return cfg, nil
 }
@@ -329,6 +336,16 @@ func (o *Options) auth() (auth.Config, error) {
 		if o.JWTHS256Secret != "" {
 			a.JWT.HS256Secret = []byte(o.JWTHS256Secret)
 		}
+	}
+	if o.AuthWebhook != "" {
+		if o.AuthWebhookTTL > auth.MaxLambdaTTL {
+			return a, optionErr("--auth-webhook-ttl %v: at most %v (AppSync's limit)", o.AuthWebhookTTL, auth.MaxLambdaTTL)
+		}
+		ttl := o.AuthWebhookTTL
+		if ttl == 0 {
+			ttl = -1 // 0 on the command line means no caching
+		}
+		a.Lambda = &auth.LambdaConfig{URL: o.AuthWebhook, TTL: ttl}
 	}
 	return a, nil
 }
