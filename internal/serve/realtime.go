@@ -101,6 +101,10 @@ func (b *backend) Subscribe(ctx context.Context, principal any, req appsync.Requ
 	if sub.filter, err = filter.Compile(flt); err != nil {
 		return nil, appsync.Errorf(appsync.BadRequest, "%v", err)
 	}
+	// AppSync's limits bound what the subscription costs per event.
+	if err := filter.CheckSubscriptionLimits(flt); err != nil {
+		return nil, appsync.Errorf(appsync.BadRequest, "%v", err)
+	}
 	return sub, nil
 }
 
