@@ -25,6 +25,8 @@ const postSynced = (report) => report.hubEvents.filter((e) => e.event === 'model
 /** The Amplify warning printed when the server refuses a subscription's filter and DataStore falls back. */
 const RTF_WARNING = 'Backend subscriptions filtering error';
 
+const ELEVEN = [4, 7, 9, 11, 12, 13, 14, 15, 16, 17, 18];
+
 // Each case: the sync expression (as client.mjs SyncCondition), the same
 // predicate in JS, a post it rejects and one it accepts (created live).
 const selective = [
@@ -45,6 +47,12 @@ const selective = [
   // has "not"; a null rating is not <= 3, as in DynamoDB.)
   { name: 'not rating <= 3', where: { not: { field: 'rating', op: 'le', value: 3 } }, want: (p) => !(p.rating != null && p.rating <= 3),
     low: { rating: 1 }, high: { rating: 7 }, clientFilters: true },
+  // Eleven alternatives are eleven AND groups, over AppSync's limit of ten
+  // per subscription filter: the server refuses the filter in AppSync's
+  // words ("Filters combination exceed maximum limit"), and DataStore falls
+  // back as for "not".
+  { name: 'rating is one of eleven values', where: { or: ELEVEN.map((value) => ({ field: 'rating', op: 'eq', value })) },
+    want: (p) => ELEVEN.includes(p.rating), low: { rating: 2 }, high: { rating: 7 }, clientFilters: true },
 ];
 
 for (const c of selective) {
