@@ -611,3 +611,31 @@ func BenchmarkPathologicalDocuments(b *testing.B) {
 		})
 	}
 }
+
+// TestFilterExpressionSizeLimit: a query filter longer, as the DynamoDB
+// expression AppSync writes for it, than DynamoDB's 4 KB is refused as
+// AppSync refuses it, on a list and a sync query: each page would
+// otherwise test every one of its conditions against every record read.
+// A filter of a few dozen conditions is served.
+func TestFilterExpressionSizeLimit(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.createPost(t, map[string]any{"id": "p1", "title": "t5", "rating": 5})
+	ors := func(n int) map[string]any {
+		var l []any
+		for i := range n {
+			l = append(l, map[string]any{"title": map[string]any{"eq": fmt.Sprint("t", i)}})
+		}
+		return map[string]any{"or": l}
+	}
+	for _, q := range []struct{ name, doc string }{
+		{"listPosts", `query($f: ModelPostFilterInput) { listPosts(filter: $f) { items { id } } }`},
+		{"syncPosts", `query($f: ModelPostFilterInput) { syncPosts(filter: $f) { items { id } } }`},
+	} {
+		r := e.do(t, q.doc, map[string]any{"f": ors(400)})
+		checkRefused(t, r, http.StatusOK, appsync.DynamoDBException, "Expression size has exceeded the maximum allowed size")
+		items := mustOK(t, e.do(t, q.doc, map[string]any{"f": ors(40)})).field(q.name)["items"].([]any)
+		if len(items) != 1 {
+			t.Errorf("%s with 40 conditions: %d items, want p1", q.name, len(items))
+		}
+	}
+}

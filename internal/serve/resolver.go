@@ -126,6 +126,13 @@ func compiledFilterArg(args map[string]any, name string) (map[string]any, *filte
 	if err != nil {
 		return nil, nil, appsync.Errorf(appsync.BadRequest, "%s: %v", name, err)
 	}
+	// DynamoDB's limit on the expression AppSync would write: it also
+	// bounds what matching the filter against every record of a page
+	// costs.
+	if n := filter.ExpressionSize(m); n > filter.MaxExpressionSize {
+		return nil, nil, appsync.Errorf(appsync.DynamoDBException,
+			"Invalid FilterExpression: Expression size has exceeded the maximum allowed size; expression size: %d (the %s input is too large: at most %d bytes as a DynamoDB filter expression)", n, name, filter.MaxExpressionSize)
+	}
 	return m, f, nil
 }
 

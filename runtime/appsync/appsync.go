@@ -90,6 +90,7 @@ const (
 	InternalFailure      = "InternalFailure"
 	UnsupportedOperation = "UnsupportedOperation"
 	ConditionalCheck     = "DynamoDB:ConditionalCheckFailedException"
+	DynamoDBException    = "DynamoDB:DynamoDbException"
 	Unauthorized         = "Unauthorized"
 	UnauthorizedExc      = "UnauthorizedException"
 	ValidationError      = "ValidationError"
