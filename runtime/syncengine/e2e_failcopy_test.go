@@ -31,28 +31,10 @@ func TestRefusedMutationWhenTheCopyCannotBeFetched(t *testing.T) {
 	b := newBackend(t, serve.Automerge)
 	a := newClient(t, b, syncengine.Config{})
 
-	// c reaches the backend through a reverse proxy that drops the
-	// connection of the next getPost request while armed.
-	target, err := url.Parse(b.ts.URL)
-	must(t, err)
-	rp := httputil.NewSingleHostReverseProxy(target)
-	var armed, dropped atomic.Int32
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost {
-			body, err := io.ReadAll(r.Body)
-			if err != nil {
-				return
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			if bytes.Contains(body, []byte("getPost(")) && armed.CompareAndSwap(1, 0) {
-				dropped.Add(1)
-				panic(http.ErrAbortHandler) // the connection drops, no answer
-			}
-		}
-		rp.ServeHTTP(w, r)
-	}))
-	t.Cleanup(proxy.Close)
-	c := newClient(t, &backend{url: proxy.URL + "/graphql"}, syncengine.Config{})
+	// c reaches the backend through a proxy that drops the connection of
+	// the next getPost request while armed.
+	proxy := newDropProxy(t, b, "getPost(", false)
+	c := newClient(t, &backend{url: proxy.url}, syncengine.Config{})
 
 	// Both create the same id; c's create, sent later, is refused.
 	c.stop(t)
@@ -62,11 +44,11 @@ func TestRefusedMutationWhenTheCopyCannotBeFetched(t *testing.T) {
 		_, ok, _ := a.ds.Store().RecordSyncMeta(ctx, "Post", "dup")
 		return ok
 	})
-	armed.Store(1)
+	proxy.armed.Store(1)
 	c.start(t)
 	poll.Until(t, "c's outbox is empty", func() bool {
 		out, err := c.ds.Store().Outbox(ctx)
-		return err == nil && len(out) == 0 && dropped.Load() == 1
+		return err == nil && len(out) == 0 && proxy.dropped.Load() == 1
 	})
 	if got := c.post(t, "dup"); got == nil || got.Title != "a's" {
 		t.Fatalf("c holds %+v after its create was refused; want the backend's copy (title \"a's\")", got)
@@ -92,36 +74,16 @@ func TestRefusedMutationWhenTheCopyCannotBeFetched(t *testing.T) {
 func TestResentCreateThatLanded(t *testing.T) {
 	ctx := context.Background()
 	b := newBackend(t, serve.Automerge)
-	target, err := url.Parse(b.ts.URL)
-	must(t, err)
-	rp := httputil.NewSingleHostReverseProxy(target)
-	var armed, dropped atomic.Int32
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost {
-			body, err := io.ReadAll(r.Body)
-			if err != nil {
-				return
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			if bytes.Contains(body, []byte("createPost(")) && armed.CompareAndSwap(1, 0) {
-				// Forward it, then drop the connection instead of the answer.
-				rp.ServeHTTP(httptest.NewRecorder(), r)
-				dropped.Add(1)
-				panic(http.ErrAbortHandler)
-			}
-		}
-		rp.ServeHTTP(w, r)
-	}))
-	t.Cleanup(proxy.Close)
-	c := newClient(t, &backend{url: proxy.URL + "/graphql"}, syncengine.Config{})
+	proxy := newDropProxy(t, b, "createPost(", true)
+	c := newClient(t, &backend{url: proxy.url}, syncengine.Config{})
 	a := newClient(t, b, syncengine.Config{})
 
-	armed.Store(1)
+	proxy.armed.Store(1)
 	rating := 4
 	must(t, c.ds.Post.Save(ctx, &blogm.Post{ID: "once", Title: "c's", Rating: &rating}))
 	poll.Until(t, "c's outbox is empty", func() bool {
 		out, err := c.ds.Store().Outbox(ctx)
-		return err == nil && len(out) == 0 && dropped.Load() == 1
+		return err == nil && len(out) == 0 && proxy.dropped.Load() == 1
 	})
 	dead, err := c.ds.Store().DeadLetters(ctx)
 	must(t, err)
@@ -140,4 +102,41 @@ func TestResentCreateThatLanded(t *testing.T) {
 		got := a.post(t, "once")
 		return got != nil && got.Title == "c's"
 	})
+}
+
+// dropProxy is a reverse proxy to a backend that, while armed, drops the
+// connection of the next POST whose body contains match: before the
+// backend sees it, or (forward) after the backend answered it, so that the
+// request took effect and its answer is lost.
+type dropProxy struct {
+	url            string
+	armed, dropped atomic.Int32
+}
+
+func newDropProxy(t *testing.T, b *backend, match string, forward bool) *dropProxy {
+	t.Helper()
+	target, err := url.Parse(b.ts.URL)
+	must(t, err)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	p := &dropProxy{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			if bytes.Contains(body, []byte(match)) && p.armed.CompareAndSwap(1, 0) {
+				if forward {
+					rp.ServeHTTP(httptest.NewRecorder(), r)
+				}
+				p.dropped.Add(1)
+				panic(http.ErrAbortHandler) // the connection drops, no answer
+			}
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	p.url = srv.URL + "/graphql"
+	return p
 }
