@@ -19,20 +19,8 @@ import (
 // and none is dead-lettered.
 func TestNonModelRenames(t *testing.T) {
 	t.Parallel()
-	a := newApp(t, "sites/v1.graphql")
-	a.run(t, "generate")
-	v1 := a.build(t, "sites/v1/main.go", "v1")
-	v1Schema, _ := filepath.Abs("testdata/sites/v1.graphql")
+	a, store := sitesOffline(t)
 	v2Schema, _ := filepath.Abs("testdata/sites/v2.graphql")
-	store := filepath.Join(t.TempDir(), "store")
-
-	srv1 := testenv.StartServer(t, testenv.ServerOptions{Schema: v1Schema})
-	if ev := event(t, runApp(t, v1, "-dir", store, "-mode", "sync", "-url", srv1.URL, "-key", srv1.APIKey), "synced"); ev["deadLetters"] != 0.0 {
-		t.Fatalf("v1 sync: %v", ev)
-	}
-	if box := event(t, runApp(t, v1, "-dir", store, "-mode", "offline"), "offline")["outbox"].([]any); len(box) != 2 {
-		t.Fatalf("v1 offline outbox, want the update of s1 and the create of s3:\n%s", jsonText(box))
-	}
 
 	a.migrate(t, "sites/v2.graphql", 1, nil)
 	v2 := a.build(t, "sites/v2/main.go", "v2")
@@ -88,4 +76,25 @@ func TestNonModelRenames(t *testing.T) {
 func compact(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// sitesOffline builds the sites app at v1, syncs a store with a v1 backend
+// and leaves changes made offline in its outbox: an update of s1 and a
+// create of s3. It returns the app and the store's directory.
+func sitesOffline(t *testing.T) (*app, string) {
+	t.Helper()
+	a := newApp(t, "sites/v1.graphql")
+	a.run(t, "generate")
+	v1 := a.build(t, "sites/v1/main.go", "v1")
+	v1Schema, _ := filepath.Abs("testdata/sites/v1.graphql")
+	store := filepath.Join(t.TempDir(), "store")
+
+	srv1 := testenv.StartServer(t, testenv.ServerOptions{Schema: v1Schema})
+	if ev := event(t, runApp(t, v1, "-dir", store, "-mode", "sync", "-url", srv1.URL, "-key", srv1.APIKey), "synced"); ev["deadLetters"] != 0.0 {
+		t.Fatalf("v1 sync: %v", ev)
+	}
+	if box := event(t, runApp(t, v1, "-dir", store, "-mode", "offline"), "offline")["outbox"].([]any); len(box) != 2 {
+		t.Fatalf("v1 offline outbox, want the update of s1 and the create of s3:\n%s", jsonText(box))
+	}
+	return a, store
 }

@@ -19,20 +19,8 @@ import (
 // dead-lettered.
 func TestNonModelConversions(t *testing.T) {
 	t.Parallel()
-	a := newApp(t, "sites/v1.graphql")
-	a.run(t, "generate")
-	v1 := a.build(t, "sites/v1/main.go", "v1")
-	v1Schema, _ := filepath.Abs("testdata/sites/v1.graphql")
+	a, store := sitesOffline(t)
 	v2Schema, _ := filepath.Abs("testdata/sites/conv.graphql")
-	store := filepath.Join(t.TempDir(), "store")
-
-	srv1 := testenv.StartServer(t, testenv.ServerOptions{Schema: v1Schema})
-	if ev := event(t, runApp(t, v1, "-dir", store, "-mode", "sync", "-url", srv1.URL, "-key", srv1.APIKey), "synced"); ev["deadLetters"] != 0.0 {
-		t.Fatalf("v1 sync: %v", ev)
-	}
-	if box := event(t, runApp(t, v1, "-dir", store, "-mode", "offline"), "offline")["outbox"].([]any); len(box) != 2 {
-		t.Fatalf("v1 offline outbox, want the update of s1 and the create of s3:\n%s", jsonText(box))
-	}
 
 	a.migrate(t, "sites/conv.graphql", 1, map[string]string{
 		"convert0001GeoLat":      "\tf, ok := v.(float64)\n\tif !ok {\n\t\treturn nil, fmt.Errorf(\"lat %v (%T) is not a Float\", v, v)\n\t}\n\treturn strconv.FormatFloat(f, 'f', -1, 64), nil",
