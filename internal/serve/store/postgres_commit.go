@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Group commit on PostgreSQL. Mutate queues its write for the store's
@@ -289,6 +290,54 @@ func (s *Postgres) commitOnce(ctx context.Context, batch []*pgWrite) (left []*pg
 		conn.Release()
 	}()
 
+	cur, err := readLocked(rctx, conn, batch)
+	if err != nil {
+		return batch, err
+	}
+
+	// Decide, in arrival order. A write whose ctx has ended is left out.
+	var writes []*pgWrite
+	for _, w := range batch {
+		if !take(w) {
+			continue
+		}
+		c := cur[pgKey{w.model, string(w.pk)}]
+		w.created = c == nil
+		w.decide(c)
+		if w.ok {
+			writes = append(writes, w)
+		}
+	}
+	if len(writes) == 0 {
+		answerAll(batch, nil)
+		return nil, nil
+	}
+
+	// From here the batch goes through: a write that reached the server
+	// must not be left in doubt.
+	base, lca, err := s.sendWrites(ctx, conn, writes)
+	if err != nil {
+		return batch, err
+	}
+	n := len(writes)
+	s.txns.Add(1)
+	s.written.Add(uint64(n))
+
+	chs := make([]Change, n)
+	for i, w := range writes {
+		chs[i] = Change{Op: w.op, Seq: base + uint64(i) + 1, Record: Record{
+			Model: w.model, Key: w.norm, Item: w.item,
+			Version: w.version, LastChangedAt: lca, Deleted: w.op == OpDelete,
+		}}
+	}
+	s.deliverAll(ctx, chs)
+	answerAll(batch, chs)
+	return nil, nil
+}
+
+// readLocked begins the transaction and reads and locks the records of
+// batch, by key.
+func readLocked(ctx context.Context, conn *pgxpool.Conn, batch []*pgWrite) (map[pgKey]*Record, error) {
 	models := make([]string, len(batch))
 	pks := make([][]byte, len(batch))
 	for i, w := range batch {
@@ -297,10 +346,10 @@ func (s *Postgres) commitOnce(ctx context.Context, batch []*pgWrite) (left []*pg
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue(pgLockMany, models, pks)
-	br := conn.SendBatch(rctx, b)
+	br := conn.SendBatch(ctx, b)
 	if _, err := br.Exec(); err != nil {
 		br.Close()
-		return batch, fmt.Errorf("begin: %w", err)
+		return nil, fmt.Errorf("begin: %w", err)
 	}
 	cur := map[pgKey]*Record{}
 	rows, err := br.Query()
@@ -329,29 +378,15 @@ func (s *Postgres) commitOnce(ctx context.Context, batch []*pgWrite) (left []*pg
 		err = cerr
 	}
 	if err != nil {
-		return batch, fmt.Errorf("read: %w", err)
+		return nil, fmt.Errorf("read: %w", err)
 	}
+	return cur, nil
+}
 
-	// Decide, in arrival order. A write whose ctx has ended is left out.
-	var writes []*pgWrite
-	for _, w := range batch {
-		if !take(w) {
-			continue
-		}
-		c := cur[pgKey{w.model, string(w.pk)}]
-		w.created = c == nil
-		w.decide(c)
-		if w.ok {
-			writes = append(writes, w)
-		}
-	}
-	if len(writes) == 0 {
-		answerAll(batch, nil)
-		return nil, nil
-	}
-
-	// From here the batch goes through: a write that reached the server
-	// must not be left in doubt.
+// sendWrites sends the decided writes with COMMIT, in one round trip, and
+// returns the seq before the first and their LastChangedAt. The index
+// rows go in key order, as the records were locked.
+func (s *Postgres) sendWrites(ctx context.Context, conn *pgxpool.Conn, writes []*pgWrite) (base uint64, lca int64, err error) {
 	n := len(writes)
 	var (
 		ops      = make([]int16, n)
@@ -367,7 +402,8 @@ func (s *Postgres) commitOnce(ctx context.Context, batch []*pgWrite) (left []*pg
 		ieIDs    []string
 		ieEKs    [][]byte
 	)
-	models, pks = models[:0], pks[:0]
+	models := make([]string, 0, n)
+	pks := make([][]byte, 0, n)
 	for i, w := range writes {
 		models = append(models, w.model)
 		pks = append(pks, w.pk)
@@ -393,7 +429,7 @@ func (s *Postgres) commitOnce(ctx context.Context, batch []*pgWrite) (left []*pg
 			ieIDs, ieEKs = append(ieIDs, ids[j]), append(ieEKs, eks[j])
 		}
 	}
-	b = &pgx.Batch{}
+	b := &pgx.Batch{}
 	// The index rows first: Indexes' build holds a SHARE lock on them.
 	if len(ixModels) > 0 {
 		b.Queue(pgIndexDeleteMany, ixModels, ixPKs)
@@ -403,19 +439,17 @@ func (s *Postgres) commitOnce(ctx context.Context, batch []*pgWrite) (left []*pg
 	b.Queue(pgWriteMany, int64(n), s.now().UnixMilli(), models, pks, ops, keys, items, versions, deleted, created,
 		s.baseTTL, s.deltaTTL, s.channel)
 	b.Queue("COMMIT")
-	br = conn.SendBatch(ctx, b)
-	var base uint64
-	var lca int64
+	br := conn.SendBatch(ctx, b)
 	var notified bool
 	for range nIndex {
 		if _, err := br.Exec(); err != nil {
 			br.Close()
-			return batch, sentErr("write index", err)
+			return 0, 0, sentErr("write index", err)
 		}
 	}
 	if err := br.QueryRow().Scan(&base, &lca, &notified); err != nil {
 		br.Close()
-		return batch, sentErr("write", err)
+		return 0, 0, sentErr("write", err)
 	}
 	tag, err := br.Exec()
 	if err == nil && tag.String() != "COMMIT" {
@@ -425,21 +459,9 @@ func (s *Postgres) commitOnce(ctx context.Context, batch []*pgWrite) (left []*pg
 		err = cerr
 	}
 	if err != nil {
-		return batch, sentErr("commit", err)
+		return 0, 0, sentErr("commit", err)
 	}
-	s.txns.Add(1)
-	s.written.Add(uint64(n))
-
-	chs := make([]Change, n)
-	for i, w := range writes {
-		chs[i] = Change{Op: w.op, Seq: base + uint64(i) + 1, Record: Record{
-			Model: w.model, Key: w.norm, Item: w.item,
-			Version: w.version, LastChangedAt: lca, Deleted: w.op == OpDelete,
-		}}
-	}
-	s.deliverAll(ctx, chs)
-	answerAll(batch, chs)
-	return nil, nil
+	return base, lca, nil
 }
 
 // sentErr wraps an error met after the writes were sent: one the server
