@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dsgen/dsgen/runtime/storage"
@@ -23,21 +22,23 @@ import (
 // Postgres is the engine of Store on PostgreSQL, for several `dsgen serve`
 // instances sharing one database (see postgres_schema.go for the tables).
 //
-// Commit order. Every write transaction locks its record row (SELECT …
-// FOR UPDATE), runs the MutateFunc, and then, in its last statement,
-// increments the one-row commit clock (dsgen_clock), whose row lock it
-// holds until COMMIT. The clock therefore hands out seq and LastChangedAt
-// in commit order across all instances: seq is dense (an aborted write
-// rolls its increment back), and LastChangedAt = max(now, last, floor)
-// never goes back. StartedAt raises the clock's floor to max(now, last) with
-// the same row lock: it waits for the write that holds the lock to commit,
-// and every write after it is stamped at or after the watermark, so a
-// delta sync from startedAt misses nothing, whichever instance wrote. The
-// price is that commits of the whole database queue on one row lock, held
-// for one round trip and the WAL flush of each commit; writes of different
-// records still read, decide and lock in parallel.
+// Commit order. Writes are group committed (postgres_commit.go): a batch
+// of writes arriving together locks its records (SELECT … ORDER BY pk FOR
+// UPDATE), runs each MutateFunc, and then, in its last statement,
+// increments the one-row commit clock (dsgen_clock) once by the number of
+// writes, whose row lock it holds until COMMIT. The clock therefore hands
+// out seq and LastChangedAt in commit order across all instances: seq is
+// dense (an aborted batch rolls its increment back; a batch's writes get
+// consecutive seqs and one LastChangedAt), and LastChangedAt = max(now,
+// last, floor) never goes back. StartedAt raises the clock's floor to
+// max(now, last) with the same row lock: it waits for the batch that holds
+// the lock to commit, and every write after it is stamped at or after the
+// watermark, so a delta sync from startedAt misses nothing, whichever
+// instance wrote. Commits of the whole database still queue on one row
+// lock, held for one round trip and the WAL flush of each commit, but one
+// commit now carries every write its instance queued meanwhile.
 //
-// Feed. Each write also sends NOTIFY with its seq. Every instance keeps a
+// Feed. Each batch also sends NOTIFY with its last seq. Every instance keeps a
 // listening connection and, on a notification (and after each reconnect),
 // reads the change log from the last seq it delivered up to the notified
 // one, so every instance's listeners see every commit, from any instance,
@@ -71,6 +72,14 @@ type Postgres struct {
 	// indexes are the declared secondary indexes (postgres_index.go).
 	indexes atomic.Pointer[loadedIndexes]
 	gaps    gapSignal // feed gaps: see feedgap.go
+
+	// writes queues Mutates for the committer (postgres_commit.go), which
+	// runs until stopCommit, called by Close once no Mutate is under way.
+	writes     chan *pgWrite
+	stopCommit context.CancelFunc
+	// txns and written count the committed transactions and their
+	// writes, for tests and benchmarks.
+	txns, written atomic.Uint64
 }
 
 var _ Store = (*Postgres)(nil)
@@ -131,6 +140,7 @@ func OpenPostgres(ctx context.Context, url string, opts Options) (*Postgres, err
 		channel:  "dsgen_changes:" + schema,
 		tokenKey: key,
 		log:      slog.Default(),
+		writes:   make(chan *pgWrite),
 	}
 	if err := pool.QueryRow(ctx, `SELECT seq FROM dsgen_clock`).Scan(&s.delivered); err != nil {
 		pool.Close()
@@ -138,6 +148,9 @@ func OpenPostgres(ctx context.Context, url string, opts Options) (*Postgres, err
 	}
 	bgCtx, cancel := context.WithCancel(context.Background())
 	s.stopBG = cancel
+	commitCtx, stopCommit := context.WithCancel(context.Background())
+	s.stopCommit = stopCommit
+	s.bg.Go(func() { s.commitLoop(commitCtx) })
 	listening := make(chan struct{})
 	s.bg.Go(func() { s.listen(bgCtx, listening) })
 	interval := opts.ExpiryInterval
@@ -220,10 +233,13 @@ const maxMutateAttempts = 20
 
 // Mutate reads and locks the record under key, asks fn for the write and
 // commits it with the version bump and the change-log entry in one
-// transaction, then delivers it to this instance's feed. fn runs once per
-// attempt: again only when a concurrent create of the same key won. Once
-// the write is sent, ctx no longer cancels it: Mutate returns once it is
-// committed (durable unless Options.UnsafeNoFsync).
+// transaction, then delivers it to this instance's feed. Writes arriving
+// together share the transaction (group commit: postgres_commit.go). fn
+// runs once per attempt: again when a concurrent create of a key of the
+// batch won or the batch deadlocked, and when a batch that failed is
+// replayed one write at a time. Until the write is sent, an end of ctx
+// returns ctx.Err(); once it is sent, ctx no longer cancels it: Mutate
+// returns once it is committed (durable unless Options.UnsafeNoFsync).
 func (s *Postgres) Mutate(ctx context.Context, model string, key []any, fn MutateFunc) (Change, error) {
 	if err := s.begin(ctx); err != nil {
 		return Change{}, err
@@ -237,18 +253,10 @@ func (s *Postgres) Mutate(ctx context.Context, model string, key []any, fn Mutat
 	if err != nil {
 		return Change{}, fmt.Errorf("store: mutate %s %v: %w", model, norm, err)
 	}
-	for attempt := 1; ; attempt++ {
-		ch, err := s.mutateOnce(ctx, model, pk, norm, keyJSON, fn)
-		if err != nil {
-			var pe *pgconn.PgError
-			if errors.As(err, &pe) && retryable(pe.Code) && attempt < maxMutateAttempts && ctx.Err() == nil {
-				continue
-			}
-			return Change{}, err
-		}
-		s.deliver(context.WithoutCancel(ctx), ch)
-		return ch, nil
-	}
+	return s.queueWrite(ctx, &pgWrite{
+		ctx: ctx, model: model, pk: pk, norm: norm, keyJSON: keyJSON, fn: fn,
+		done: make(chan pgAnswer, 1),
+	})
 }
 
 // retryable reports the errors after which a write is tried again:
@@ -256,140 +264,6 @@ func (s *Postgres) Mutate(ctx context.Context, model string, key []any, fn Mutat
 // serialization_failure and deadlock_detected.
 func retryable(code string) bool {
 	return code == "23505" || code == "40001" || code == "40P01"
-}
-
-const (
-	pgLock = `SELECT key, item, version, lca, deleted FROM dsgen_records WHERE model = $1 AND pk = $2 FOR UPDATE`
-
-	// pgInsert and pgUpdate write a record: the clock update comes first
-	// and its row lock is held to COMMIT, which the caller sends in the
-	// same round trip. $1 model, $2 pk, $3 key, $4 item, $5 version,
-	// $6 deleted, $7 op, $8 now, $9 base TTL, $10 delta TTL, $11 channel.
-	pgClock = `WITH c AS (
-		UPDATE dsgen_clock SET seq = seq + 1, last = greatest(last, floor, $8::bigint) RETURNING seq, last
-	), l AS (
-		INSERT INTO dsgen_log (seq, model, pk, op, key, item, version, lca, deleted, expire_at)
-		SELECT c.seq, $1::text, $2::bytea, $7::smallint, $3::json, $4::json, $5::bigint, c.last, $6::boolean, c.last + $10::bigint FROM c
-	), r AS (`
-	pgInsert = pgClock + `
-		INSERT INTO dsgen_records (model, pk, key, item, version, lca, seq, deleted, expire_at)
-		SELECT $1, $2, $3, $4, $5, c.last, c.seq, $6, CASE WHEN $6 THEN c.last + $9::bigint END FROM c
-	)
-	SELECT c.seq, c.last, pg_notify($11::text, c.seq::text) IS NULL FROM c`
-	pgUpdate = pgClock + `
-		UPDATE dsgen_records SET key = $3, item = $4, version = $5, lca = c.last, seq = c.seq, deleted = $6,
-			expire_at = CASE WHEN $6 THEN c.last + $9::bigint END
-		FROM c WHERE model = $1 AND pk = $2
-	)
-	SELECT c.seq, c.last, pg_notify($11::text, c.seq::text) IS NULL FROM c`
-)
-
-// mutateOnce is one attempt of Mutate in one transaction: BEGIN and the
-// locking read in one round trip, fn, then the write and COMMIT in another.
-func (s *Postgres) mutateOnce(ctx context.Context, model string, pk []byte, norm []any, keyJSON []byte, fn MutateFunc) (ch Change, err error) {
-	fail := func(format string, args ...any) (Change, error) {
-		return Change{}, fmt.Errorf("store: mutate %s %v: "+format, append([]any{model, norm}, args...)...)
-	}
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return fail("%w", err)
-	}
-	// A connection left inside a transaction (an error anywhere below) is
-	// rolled back here; pgxpool destroys one it cannot reset.
-	defer func() {
-		if conn.Conn().PgConn().TxStatus() != 'I' {
-			if _, rbErr := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rbErr != nil {
-				conn.Conn().Close(context.WithoutCancel(ctx))
-			}
-		}
-		conn.Release()
-	}()
-
-	b := &pgx.Batch{}
-	b.Queue("BEGIN")
-	b.Queue(pgLock, model, pk)
-	br := conn.SendBatch(ctx, b)
-	var cur *Record
-	if _, err := br.Exec(); err != nil {
-		br.Close()
-		return fail("begin: %w", err)
-	}
-	var k, item []byte
-	var version, lca int64
-	var deleted bool
-	err = br.QueryRow().Scan(&k, &item, &version, &lca, &deleted)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-	case err != nil:
-		br.Close()
-		return fail("read: %w", err)
-	default:
-		rec, err := pgRecord(model, k, item, version, lca, deleted, nil)
-		if err != nil {
-			br.Close()
-			return fail("read: %w", err)
-		}
-		cur = &rec
-	}
-	if err := br.Close(); err != nil {
-		return fail("read: %w", err)
-	}
-
-	newItem, op, err := fn(cur)
-	if err != nil {
-		return Change{}, err
-	}
-	newItem, itemJSON, newVersion, err := decided(cur, newItem, op)
-	if err != nil {
-		return fail("%w", err)
-	}
-	stmt := pgInsert
-	if cur != nil {
-		stmt = pgUpdate
-	}
-	del := op == OpDelete
-
-	// From here the write goes through whatever ctx does: a write that
-	// reached the server must not be left in doubt.
-	wctx := context.WithoutCancel(ctx)
-	b = &pgx.Batch{}
-	// The index rows first: Indexes' build holds a SHARE lock on them.
-	if ids, eks, has := s.indexRows(model, pk, newItem); has {
-		b.Queue(pgIndexDelete, model, pk)
-		b.Queue(pgIndexInsert, model, pk, ids, eks)
-	}
-	nIndex := b.Len()
-	b.Queue(stmt, model, pk, string(keyJSON), string(itemJSON), newVersion, del, int16(op),
-		s.now().UnixMilli(), s.baseTTL, s.deltaTTL, s.channel)
-	b.Queue("COMMIT")
-	br = conn.SendBatch(wctx, b)
-	var seq uint64
-	var lcaNew int64
-	var notified bool
-	for range nIndex {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return fail("write index: %w", err)
-		}
-	}
-	if err := br.QueryRow().Scan(&seq, &lcaNew, &notified); err != nil {
-		br.Close()
-		return fail("write: %w", err)
-	}
-	tag, err := br.Exec()
-	if err == nil && tag.String() != "COMMIT" {
-		err = fmt.Errorf("the server answered %q", tag.String())
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fail("commit: %w", err)
-	}
-	return Change{Op: op, Seq: seq, Record: Record{
-		Model: model, Key: norm, Item: newItem,
-		Version: newVersion, LastChangedAt: lcaNew, Deleted: del,
-	}}, nil
 }
 
 // StartedAt raises the commit clock's floor to W = max(now, last, floor)
@@ -513,22 +387,24 @@ func (s *Postgres) removeListener(l *pgListener) {
 	s.listeners = slices.DeleteFunc(slices.Clone(s.listeners), func(o *pgListener) bool { return o == l })
 }
 
-// deliver publishes this instance's committed change ch, after every
-// earlier change not delivered yet (other instances' writes), read from
-// the log.
-func (s *Postgres) deliver(ctx context.Context, ch Change) {
+// deliverAll publishes this instance's committed changes chs (in seq
+// order), each after every earlier change not delivered yet (other
+// instances' writes), read from the log.
+func (s *Postgres) deliverAll(ctx context.Context, chs []Change) {
 	s.feedMu.Lock()
 	defer s.feedMu.Unlock()
-	if ch.Seq <= s.delivered {
-		return // the listener read it from the log first
+	for _, ch := range chs {
+		if ch.Seq <= s.delivered {
+			continue // the listener read it from the log first
+		}
+		if ch.Seq > s.delivered+1 {
+			s.catchUpLocked(ctx, ch.Seq-1)
+		}
+		for _, l := range s.listeners {
+			l.fn(ch)
+		}
+		s.delivered = ch.Seq
 	}
-	if ch.Seq > s.delivered+1 {
-		s.catchUpLocked(ctx, ch.Seq-1)
-	}
-	for _, l := range s.listeners {
-		l.fn(ch)
-	}
-	s.delivered = ch.Seq
 }
 
 // catchUp delivers every change up to seq upTo not delivered yet.
@@ -765,6 +641,7 @@ func (s *Postgres) Close() error {
 		s.life.Unlock()
 		s.stopBG()
 		s.ops.Wait()
+		s.stopCommit()
 		s.bg.Wait()
 		s.feedMu.Lock()
 		for _, l := range s.listeners {

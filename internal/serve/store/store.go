@@ -65,7 +65,8 @@ type Change struct {
 // never been written; a tombstone is passed with Deleted set). It returns the
 // new item and the kind of write, or an error that aborts the write and is
 // returned unchanged by Mutate. It may run more than once (on a transaction
-// conflict) and must not have side effects. Returning OpDelete writes a
+// conflict; on PostgreSQL also when its group commit is retried or replayed
+// one write at a time) and must not have side effects. Returning OpDelete writes a
 // tombstone holding item (usually the current item).
 type MutateFunc func(cur *Record) (item map[string]any, op Op, err error)
 
