@@ -73,7 +73,9 @@ type Config struct {
 	// SyncExpressions are selective-sync filters, at most one per model
 	// (SyncExpression, SyncExpressionFunc, SyncFilter); models without
 	// one sync every record. They are evaluated at each Start; a change
-	// makes that start's sync of the model a full one.
+	// makes that start's sync of the model a full one. They filter the
+	// model's subscription events too: the backend's when it takes the
+	// expression as the subscriptions' filter, the engine's always.
 	SyncExpressions []SyncExpr
 	// ConflictHandler decides a version conflict (default: retry the local
 	// change on the server's version, as Amplify's default handler).

@@ -10,8 +10,9 @@ import (
 
 // SyncExpr is one model's selective-sync filter, for
 // Config.SyncExpressions: the sync queries of that model ask the backend
-// only for the records it matches (Amplify's syncExpression). Build one
-// with SyncExpression, SyncExpressionFunc or SyncFilter.
+// only for the records it matches, and its subscription events that it
+// does not match are dropped (Amplify's syncExpression). Build one with
+// SyncExpression, SyncExpressionFunc or SyncFilter.
 type SyncExpr struct {
 	model string
 	// filter returns the AppSync filter input, or nil for no filter.
