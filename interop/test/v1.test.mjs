@@ -95,3 +95,29 @@ test('a transformer v1 schema syncs between the JS DataStore client and a Go cli
   assert.equal((await go.call('outbox')).deadLetters, 0);
   assert.deepEqual((await js.call('report')).errors, [], 'the JS client reported no sync errors');
 });
+
+// A v1 model with @model(queries: null) still has its sync query on AppSync
+// (the v1 transformer adds one to every model once conflict detection is
+// on): the JS client syncs it through syncMembers. Before, dsgen serve left
+// it out, and DataStore retried the refused sync query and never became
+// ready.
+test('a transformer v1 model with queries: null syncs through its sync query', async (t) => {
+  const schemaPath = path.resolve(here, '..', 'schemas', 'v1-noqueries.graphql');
+  const modelsDir = mkdtempSync(path.join(tmpdir(), 'dsgen-interop-v1nq-models-'));
+  t.after(() => rmSync(modelsDir, { recursive: true, force: true }));
+  const schemaModule = path.join(modelsDir, 'schema.js');
+  await writeFile(schemaModule, await generate(schemaPath));
+
+  const server = await startServer({ t, schema: schemaPath });
+  const club = (await server.gql('mutation ($i: CreateClubInput!) { createClub(input: $i) { id } }', { i: { name: 'chess' } })).createClub;
+  const member = (await server.gql('mutation ($i: CreateMemberInput!) { createMember(input: $i) { id } }',
+    { i: { clubID: club.id, name: 'Ada' } })).createMember;
+
+  const js = await startClient(server, { name: 'js', schemaModule, t });
+  await js.call('waitRecord', { model: 'Member', id: member.id, match: { name: 'Ada', clubID: club.id, _version: 1 } });
+  const { local: own } = await js.call('create', { model: 'Member', fields: { name: 'Grace', clubID: club.id }, awaitServer: true });
+  const synced = await server.gql('query { syncMembers { items { id name } } }');
+  assert.deepEqual(synced.syncMembers.items.map((m) => m.name).sort(), ['Ada', 'Grace']);
+  assert.ok(synced.syncMembers.items.some((m) => m.id === own.id));
+  assert.deepEqual((await js.call('report')).errors, [], 'the client reported no errors');
+});

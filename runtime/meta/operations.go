@@ -86,6 +86,20 @@ func (m *Model) Operations() Operations {
 	return n
 }
 
+// Operations resolves the root field names of m, a model of s: as
+// Model.Operations does, except that a transformer v1 API (s.TransformerV1)
+// has the sync query whatever the queries argument says. The v1
+// transformer adds it for every model once conflict detection is on,
+// @model(queries: null) included, and DataStore clients sync every model
+// through it.
+func (s *Schema) Operations(m *Model) Operations {
+	n := m.Operations()
+	if s.TransformerV1 {
+		n.Sync = "sync" + upperFirst(m.PluralName)
+	}
+	return n
+}
+
 // mergeNames merges a JSON object of names (or null) into dst.
 func mergeNames(msg json.RawMessage, dst map[string]*string) {
 	if msg == nil {

@@ -277,7 +277,7 @@ func (g *gen) model(m *meta.Model) error {
 		{name: "startedAt", typ: "AWSTimestamp"},
 	}})
 	subFilter := g.filterInputs(m, t, missingOwners)
-	names := m.Operations()
+	names := g.s.Operations(m)
 	create, update, del, err := mutationInputs(m, missingOwners)
 	if err != nil {
 		return err

@@ -60,3 +60,34 @@ type Comment @model {
 		}
 	}
 }
+
+// TestV1SyncQueryWithoutQueries: the v1 transformer gives every model a
+// sync query once conflict detection is on, even with @model(queries:
+// null); v2 leaves it out with the other queries.
+func TestV1SyncQueryWithoutQueries(t *testing.T) {
+	for _, c := range []struct {
+		name, src string
+		sync      bool
+	}{
+		{"v1", `type Member @model(queries: null) @key(name: "byClub", fields: ["clubID"]) {
+  id: ID!
+  clubID: ID!
+}`, true},
+		{"v2", `type Member @model(queries: null) {
+  id: ID!
+  clubID: ID! @index(name: "byClub")
+}`, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			api := build(t, loadSource(t, c.src))
+			if _, ok := api.Op(Query, "syncMembers"); ok != c.sync {
+				t.Errorf("syncMembers served: %v, want %v", ok, c.sync)
+			}
+			for _, q := range []string{"getMember", "listMembers"} {
+				if _, ok := api.Op(Query, q); ok {
+					t.Errorf("%s served with queries: null", q)
+				}
+			}
+		})
+	}
+}

@@ -69,7 +69,7 @@ func Documents(s *meta.Schema, m *meta.Model) (*ModelDocs, error) {
 		return nil, err
 	}
 	d := &ModelDocs{Model: m, selection: sel}
-	n := opNames(m)
+	n := opNames(s, m)
 	d.SyncField, d.GetField = n.sync, n.get
 	d.CreateField, d.UpdateField, d.DeleteField = n.create, n.update, n.delete
 	d.OnCreateField, d.OnUpdateField, d.OnDeleteField = n.onCreate, n.onUpdate, n.onDelete
@@ -314,11 +314,11 @@ type names struct {
 	subsPublic                        bool
 }
 
-// opNames takes m's root field names from the metadata (the rules dsgen
-// serve builds its API with); a subscription renamed to a list of names
-// uses the first.
-func opNames(m *meta.Model) names {
-	o := m.Operations()
+// opNames takes the root field names of m, a model of s, from the
+// metadata (the rules dsgen serve builds its API with); a subscription
+// renamed to a list of names uses the first.
+func opNames(s *meta.Schema, m *meta.Model) names {
+	o := s.Operations(m)
 	first := func(l []string) string {
 		if len(l) == 0 {
 			return ""

@@ -154,6 +154,18 @@ func TestDocumentsRenames(t *testing.T) {
 	assertValid(t, s)
 }
 
+// TestDocumentsV1SyncWithoutQueries: a transformer v1 model with
+// @model(queries: null) is synced through the sync query the v1 API gives
+// every model.
+func TestDocumentsV1SyncWithoutQueries(t *testing.T) {
+	s := testenv.LoadSchema(t, `type Member @model(queries: null) @key(name: "byClub", fields: ["clubID"]) { id: ID! clubID: ID! }`)
+	d := docsFor(t, s, "Member")
+	if d.SyncField != "syncMembers" || d.Get != "" {
+		t.Errorf("v1 model with queries: null: sync %q, get document %q; want syncMembers and no get", d.SyncField, d.Get)
+	}
+	assertValid(t, s)
+}
+
 func TestDocumentsBadInput(t *testing.T) {
 	s := testenv.BlogSchema(t)
 	if _, err := client.Documents(nil, s.Models[0]); err == nil {
