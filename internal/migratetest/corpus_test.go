@@ -32,9 +32,10 @@ func corpus(t *testing.T, name string) string {
 // api-iterative-push-add-sort-to-primary-key has no initial one in the
 // corpus, so testdata/blogs/v1.graphql is that schema without the sort key,
 // which makes the migration a re-key. The corpus's one real pair,
-// api-migrations-searchable-initial/updated-searchable, is not here: its
-// User declares createdAt as AWSDate, and both the runtime and dsgen serve
-// stamp an AWSDateTime into it, so no User record can be written at all.
+// api-migrations-searchable-initial/updated-searchable, is not here: it
+// adds one optional field, a step with no data to move (its User's
+// createdAt, declared AWSDate, is stamped as a date: see
+// runtime/datastore's TestTimestampsDeclaredTypes).
 func TestCorpusPairs(t *testing.T) {
 	t.Parallel()
 	t.Run("add sort key to primary key", func(t *testing.T) {
