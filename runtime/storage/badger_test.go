@@ -142,6 +142,12 @@ func TestPresetOptions(t *testing.T) {
 			if bo.NumCompactors == 1 {
 				t.Errorf("%v: Badger refuses one compactor", p)
 			}
+			// Compaction buffers are about twice a table each: tables
+			// that double per level make them grow with the store (see
+			// badgerOptions).
+			if p != PresetServer && bo.TableSizeMultiplier != 1 {
+				t.Errorf("%v: TableSizeMultiplier %d, want 1", p, bo.TableSizeMultiplier)
+			}
 			if bo.Logger == nil {
 				t.Errorf("%v: no logger adapter", p)
 			}
