@@ -238,7 +238,15 @@ func TestPostgresFeedAcrossInstances(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	total := perInstance * len(ss)
+	checkFeedsInCommitOrder(t, feeds, perInstance*len(ss), nil)
+}
+
+// checkFeedsInCommitOrder waits for total changes on every feed and wants
+// each in commit order: seqs 1..total with no gap, and every key's
+// versions one after another; check, when set, is asked about each
+// change too.
+func checkFeedsInCommitOrder(t *testing.T, feeds []*feedLog, total int, check func(ch store.Change) error) {
+	t.Helper()
 	for i, f := range feeds {
 		got := f.waitFor(t, total)
 		if len(got) != total {
@@ -252,6 +260,11 @@ func TestPostgresFeedAcrossInstances(t *testing.T) {
 			k := ch.Record.Key[0].(string)
 			if ch.Record.Version != versions[k]+1 {
 				t.Fatalf("instance %d: key %s version %d after %d", i, k, ch.Record.Version, versions[k])
+			}
+			if check != nil {
+				if err := check(ch); err != nil {
+					t.Fatalf("instance %d: key %s: %v", i, k, err)
+				}
 			}
 			versions[k] = ch.Record.Version
 		}
