@@ -134,7 +134,8 @@ type lambdaFlight struct {
 	done chan struct{}
 	id   *Identity
 	err  error
-	// waiting counts the callers waiting for it (under lambdaAuth.mu).
+	// waiting counts the callers waiting for it (under lambdaAuth.mu); the
+	// single-flight test waits on it.
 	waiting int
 }
 

@@ -203,17 +203,7 @@ func TestPostgresGroupCommitContext(t *testing.T) {
 	_, ss := instances(t, 1, store.Options{})
 	s := ss[0]
 	ctx := context.Background()
-	entered, release := make(chan struct{}), make(chan struct{})
-	hold := make(chan error, 1)
-	go func() {
-		_, err := s.Mutate(ctx, "Post", []any{"hold"}, func(*store.Record) (map[string]any, store.Op, error) {
-			close(entered)
-			<-release
-			return map[string]any{}, store.OpCreate, nil
-		})
-		hold <- err
-	}()
-	<-entered
+	release, hold := holdCommitter(t, s, map[string]any{})
 	// The committer is busy: these wait in its queue, or to enter it.
 	gone := make(chan error, 2)
 	for _, k := range []string{"hold", "other"} {
@@ -264,17 +254,7 @@ func TestPostgresGroupCommitBadWriteAlone(t *testing.T) {
 	if err := s.Indexes(ctx, []store.Index{{Model: "Post", Name: "byTitle", Fields: []string{"title"}}}); err != nil {
 		t.Fatal(err)
 	}
-	entered, release := make(chan struct{}), make(chan struct{})
-	hold := make(chan error, 1)
-	go func() {
-		_, err := s.Mutate(ctx, "Post", []any{"hold"}, func(*store.Record) (map[string]any, store.Op, error) {
-			close(entered)
-			<-release
-			return map[string]any{"id": "hold", "title": "t"}, store.OpCreate, nil
-		})
-		hold <- err
-	}()
-	<-entered
+	release, hold := holdCommitter(t, s, map[string]any{"id": "hold", "title": "t"})
 	const n = 8
 	errs := make([]error, n)
 	var started, done sync.WaitGroup
@@ -431,4 +411,23 @@ func TestPostgresGroupCommitWatermark(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
+}
+
+// holdCommitter keeps s's committer busy with a create of Post "hold"
+// (item) whose MutateFunc waits until release is closed; the create's
+// result arrives on hold. Writes made meanwhile queue for the next batch.
+func holdCommitter(t *testing.T, s store.Store, item map[string]any) (release chan struct{}, hold <-chan error) {
+	t.Helper()
+	entered, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Mutate(context.Background(), "Post", []any{"hold"}, func(*store.Record) (map[string]any, store.Op, error) {
+			close(entered)
+			<-release
+			return item, store.OpCreate, nil
+		})
+		done <- err
+	}()
+	<-entered
+	return release, done
 }

@@ -31,13 +31,6 @@ const pgIndexLayout = `CREATE TABLE dsgen_index (
 		PRIMARY KEY (model, ix)
 	);`
 
-// Statements of a write that keep its record's index rows: $1 model,
-// $2 pk, $3 index ids, $4 entry keys.
-const (
-	pgIndexDelete = `DELETE FROM dsgen_index WHERE model = $1 AND pk = $2`
-	pgIndexInsert = `INSERT INTO dsgen_index (model, ix, ek, pk) SELECT $1, x.ix, x.ek, $2 FROM unnest($3::text[], $4::bytea[]) AS x(ix, ek)`
-)
-
 // indexRows returns the index ids and entry keys of item (nil: none) for
 // record pk of model, and whether model has indexes at all.
 func (s *Postgres) indexRows(model string, pk []byte, item map[string]any) (ids []string, eks [][]byte, has bool) {
