@@ -255,7 +255,10 @@ func TestLambdaAuthorizerFailures(t *testing.T) {
 	var mu sync.Mutex
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	a := lambdaAuthenticator(t, LambdaConfig{URL: hook.ts.URL, Timeout: 200 * time.Millisecond}, nil, clock)
+	// Only the slow webhook meets a short timeout: the others must answer
+	// within it however loaded the machine is.
+	slow := lambdaAuthenticator(t, LambdaConfig{URL: hook.ts.URL, Timeout: 200 * time.Millisecond}, nil, clock)
+	a := lambdaAuthenticator(t, LambdaConfig{URL: hook.ts.URL, Timeout: poll.HangGuard}, nil, clock)
 	for _, m := range []struct{ mode, says string }{
 		{"slow", "did not answer within 200ms"},
 		{"garbage", "not the authorizer's JSON result"},
@@ -265,7 +268,11 @@ func TestLambdaAuthorizerFailures(t *testing.T) {
 		{"badfield", `deniedFields entry "secret"`},
 	} {
 		mode.Store(m.mode)
-		_, err := a.AuthenticateRequest(context.Background(), map[string]string{"authorization": "tok-" + m.mode}, RequestInfo{})
+		auth := a
+		if m.mode == "slow" {
+			auth = slow
+		}
+		_, err := auth.AuthenticateRequest(context.Background(), map[string]string{"authorization": "tok-" + m.mode}, RequestInfo{})
 		ae, ok := appsync.AsError(err)
 		if !ok || ae.ErrorType != ErrorTypeUnavailable || !strings.Contains(ae.Message, m.says) {
 			t.Errorf("%s webhook: %v, want %s saying %q", m.mode, err, ErrorTypeUnavailable, m.says)
