@@ -78,7 +78,7 @@ func (c *cascade[T]) run(ctx context.Context, scan func(*Txn) error) (int, error
 	maxCount, _ := r.store.db.TxnLimits()
 	var res chunkResult
 	fitted := 0
-	err := r.store.update(ctx, func(tx *Txn) error {
+	err := r.store.updateFirm(ctx, func(tx *Txn) error {
 		if scan != nil {
 			if err := scan(tx); err != nil {
 				return err
@@ -134,7 +134,7 @@ func (c *cascade[T]) chunked(ctx context.Context, limit int) (int, error) {
 		var res chunkResult
 		err := ctx.Err()
 		if err == nil {
-			err = c.r.store.update(ctx, func(tx *Txn) error {
+			err = c.r.store.updateFirm(ctx, func(tx *Txn) error {
 				var err error
 				res, err = c.chunk(tx, next, limit)
 				return err

@@ -158,7 +158,7 @@ func (r *Repo[T]) save(tx *Txn, v *T, cond predicate.Predicate[T], fromSync bool
 	}
 	if !fromSync {
 		for _, l := range t.Parents {
-			if err := r.checkParent(tx.btx, l, row); err != nil {
+			if err := r.checkParent(tx, l, row); err != nil {
 				return err
 			}
 		}
@@ -321,8 +321,10 @@ func storedValue(data []byte, fields []*meta.Field, f *meta.Field) (string, bool
 }
 
 // checkParent fails unless the belongsTo parent l points at exists. Null
-// foreign keys point at nothing and pass.
-func (r *Repo[T]) checkParent(txn storage.Txn, l *engine.Link, rw engine.Row) error {
+// foreign keys point at nothing and pass. It notes the parent's key in tx
+// for the cascade check (linkLog).
+func (r *Repo[T]) checkParent(tx *Txn, l *engine.Link, rw engine.Row) error {
+	txn := tx.btx
 	found := false
 	isNull := false
 	for _, s := range l.FromSlots {
@@ -333,8 +335,9 @@ func (r *Repo[T]) checkParent(txn storage.Txn, l *engine.Link, rw engine.Row) er
 	if isNull {
 		return nil
 	}
-	err := l.Related(txn, rw, func(_, _ []byte) error {
+	err := l.Related(txn, rw, func(pk, _ []byte) error {
 		found = true
+		tx.parents = append(tx.parents, tx.store.linked.hash(pk))
 		return engine.ErrStop
 	})
 	if err != nil && err != engine.ErrStop {
@@ -533,6 +536,12 @@ func (tx *Txn) deleteAll(recs []doomed, fromSync bool) error {
 		}
 		if err := d.t.DeleteRecord(tx.btx, d.key, d.row); err != nil {
 			return errorf("delete %s: %w", d.t.Model.Name, err)
+		}
+		if len(d.t.Children) > 0 {
+			if tx.doomed == nil {
+				tx.doomed = map[uint64]bool{}
+			}
+			tx.doomed[tx.store.linked.hash(d.key)] = true
 		}
 		if sm != nil {
 			// The delete is sent with the version the backend knows.
