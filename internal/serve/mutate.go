@@ -431,6 +431,11 @@ func (s *Server) callWebhook(ctx context.Context, m *meta.Model, f gqlexec.Field
 		// AppSync's $ctx.identity for a Lambda-authorized caller.
 		identity = map[string]any{"resolverContext": id.ResolverContext}
 	}
+	if id != nil && id.Mode == auth.ModeIAM {
+		// The parts of AppSync's $ctx.identity for an IAM caller that a
+		// configured credential knows.
+		identity = map[string]any{"accessKey": id.IAM.AccessKeyID, "cognitoIdentityAuthType": string(id.IAM.Role)}
+	}
 	body, err := json.Marshal(map[string]any{
 		"newItem":      preview,
 		"existingItem": fullItem(m, cur),
