@@ -10,6 +10,7 @@ import (
 	"time"
 
 	blogm "github.com/dsgen/dsgen/examples/blog/model"
+	authm "github.com/dsgen/dsgen/golden/auth/model"
 	"github.com/dsgen/dsgen/internal/schema"
 	"github.com/dsgen/dsgen/internal/serve"
 	"github.com/dsgen/dsgen/internal/serve/auth"
@@ -131,4 +132,75 @@ func TestIAMEngine(t *testing.T) {
 		}
 	}
 	poll.Until(t, "the guest sees the tablet's edit", hasPost(g, "p1", "edited on the tablet"))
+}
+
+// iamMultiClient is an auth golden store syncing with multi-auth modes
+// against url.
+func iamMultiClient(t *testing.T, url string, modes map[syncengine.AuthMode]client.Auth) *authm.DataStore {
+	t.Helper()
+	ctx := context.Background()
+	ds, err := authm.Open(ctx, "", datastore.InMemory(), datastore.Outbox())
+	must(t, err)
+	eng, err := syncengine.New(ds.Store(), syncengine.Config{Endpoint: url, AuthModes: modes, MaxBackoff: 300 * time.Millisecond})
+	must(t, err)
+	t.Cleanup(func() {
+		eng.Close(context.Background())
+		ds.Close(context.Background())
+	})
+	must(t, eng.Start(ctx))
+	select {
+	case <-eng.Ready():
+	case <-time.After(hangGuard):
+		t.Fatal("engine not ready before the hang guard")
+	}
+	return ds
+}
+
+func iamCreds(c auth.IAMCredential) client.Auth {
+	return client.IAM("us-east-1", func(context.Context) (client.Credentials, error) {
+		return client.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken}, nil
+	})
+}
+
+// TestIAMMultiAuth runs the auth golden schema (Note: owner writes,
+// private iam and public API key reads; Ticket: no iam rule) with
+// multi-auth engines whose only mode is AuthIAM: the authenticated role
+// syncs every note and receives an owner's new note live over an
+// IAM-signed subscription, skips Ticket and still becomes ready, and its
+// own note, which no configured mode may create, becomes a dead letter;
+// the unauthenticated role, which no Note rule admits, gets no note.
+func TestIAMMultiAuth(t *testing.T) {
+	ctx := context.Background()
+	secret := []byte("iam-multiauth-test-hs256-secret!")
+	user := auth.IAMCredential{AccessKeyID: "AKIDUSER", SecretAccessKey: "user-secret", Role: auth.IAMAuthenticated}
+	guest := auth.IAMCredential{AccessKeyID: "ASIAGUEST", SecretAccessKey: "guest-secret", SessionToken: "tok", Role: auth.IAMUnauthenticated}
+	_, ts := testenv.Serve(t, serve.Config{Schema: authm.Schema(), Store: testenv.OpenStore(t, store.Options{}),
+		Auth: auth.Config{JWT: &auth.JWTConfig{HS256Secret: secret}, IAM: &auth.IAMConfig{Credentials: []auth.IAMCredential{user, guest}}}}, false)
+	url := ts.URL + "/graphql"
+	aliceToken := func(context.Context) (string, error) {
+		return auth.SignHS256(secret, map[string]any{"sub": "alice-sub", "username": "alice", "exp": time.Now().Add(time.Hour).Unix()})
+	}
+	alice := iamMultiClient(t, url, map[syncengine.AuthMode]client.Auth{syncengine.AuthUserPools: client.Token(aliceToken)})
+	must(t, alice.Note.Save(ctx, &authm.Note{ID: "n1", Body: "alice's"}))
+	poll.Until(t, "alice's note sent", sent(t, alice))
+
+	reader := iamMultiClient(t, url, map[syncengine.AuthMode]client.Auth{syncengine.AuthIAM: iamCreds(user)})
+	if !hasNote(reader, "n1") {
+		t.Fatal("the IAM client did not sync alice's note (private iam read)")
+	}
+	must(t, alice.Note.Save(ctx, &authm.Note{ID: "n2", Body: "live"}))
+	poll.Until(t, "alice's live note reaches the IAM client", func() bool { return hasNote(reader, "n2") })
+	must(t, reader.Note.Save(ctx, &authm.Note{ID: "n3", Body: "by IAM"}))
+	poll.Until(t, "the IAM client's create becomes a dead letter", func() bool {
+		dl, err := reader.Store().DeadLetters(ctx)
+		return err == nil && len(dl) == 1
+	})
+	if dl, _ := reader.Store().DeadLetters(ctx); !strings.Contains(dl[0].Reason, "no configured auth mode") {
+		t.Errorf("dead letter %+v, want the reason that no mode may create a Note", dl[0])
+	}
+
+	g := iamMultiClient(t, url, map[syncengine.AuthMode]client.Auth{syncengine.AuthIAM: iamCreds(guest)})
+	if hasNote(g, "n1") || hasNote(g, "n2") {
+		t.Error("the unauthenticated role synced notes that only private iam rules open")
+	}
 }
