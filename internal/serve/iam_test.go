@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -225,4 +226,33 @@ func syncItems(t *testing.T, r gqlResult) map[string]map[string]any {
 		out[id] = m
 	}
 	return out
+}
+
+// TestIAMConflictIdentity: the custom conflict handler is told an IAM
+// caller's identity in AppSync's $ctx.identity fields: username (the
+// access key id) and cognitoIdentityAuthType (the role).
+func TestIAMConflictIdentity(t *testing.T) {
+	conflicts := &conflictHook{}
+	hs := httptest.NewServer(conflicts)
+	t.Cleanup(hs.Close)
+	e := newEnv(t, envOptions{schema: testenv.LoadSchema(t, iamSchema), config: func(c *serve.Config) {
+		c.Auth.IAM = &auth.IAMConfig{Credentials: []auth.IAMCredential{iamUser}}
+		c.Conflict = map[string]serve.Strategy{"Post": serve.Custom}
+		c.ConflictWebhook = hs.URL
+	}})
+	url := e.ts.URL + "/graphql"
+	user := iamAuth(iamUser)
+	const update = "mutation operation($input: UpdatePostInput!) { updatePost(input: $input) { " + iamFields + " } }"
+	mustOK(t, signedPost(t, url, user, iamCreate, map[string]any{"input": map[string]any{"id": "p", "title": "t"}}))
+	mustOK(t, signedPost(t, url, user, update, map[string]any{"input": map[string]any{"id": "p", "title": "t2", "_version": 1}}))
+	conflicts.answer(`{"action":"REJECT"}`)
+	signedPost(t, url, user, update, map[string]any{"input": map[string]any{"id": "p", "title": "stale", "_version": 1}})
+	calls := conflicts.calls()
+	if len(calls) != 1 {
+		t.Fatalf("conflict webhook called %d times, want 1", len(calls))
+	}
+	id, _ := calls[0]["identity"].(map[string]any)
+	if id["username"] != iamUser.AccessKeyID || id["cognitoIdentityAuthType"] != "authenticated" {
+		t.Errorf("conflict payload identity %v, want username %s and cognitoIdentityAuthType authenticated", calls[0]["identity"], iamUser.AccessKeyID)
+	}
 }
