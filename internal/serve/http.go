@@ -267,7 +267,7 @@ func lowerHeaders(h http.Header) map[string]string {
 // signedRequest returns r as its SigV4 signature covers it, when its
 // Authorization header is one (AWS_IAM); nil otherwise.
 func signedRequest(r *http.Request, body []byte) *auth.SignedRequest {
-	if !auth.IsSigV4(map[string]string{"authorization": r.Header.Get("Authorization")}) {
+	if !strings.HasPrefix(strings.TrimSpace(r.Header.Get("Authorization")), appsync.SigV4Algorithm+" ") {
 		return nil
 	}
 	h := make(map[string]string, len(r.Header)+1)

@@ -81,6 +81,9 @@ func LoadIAMCredentials(path string) ([]IAMCredential, error) {
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return nil, fmt.Errorf("auth: IAM credentials file %s: want a JSON list of {accessKeyId, secretAccessKey, sessionToken, role, expires}: %w", path, err)
 	}
+	if len(raw) == 0 {
+		return nil, fmt.Errorf("auth: IAM credentials file %s lists no credential", path)
+	}
 	creds := make([]IAMCredential, len(raw))
 	for i, r := range raw {
 		var c struct {

@@ -281,6 +281,7 @@ func TestLoadIAMCredentials(t *testing.T) {
 	}
 	for _, tc := range []struct{ name, content, want string }{
 		{"notlist.json", `{"accessKeyId": "A"}`, "want a JSON list"},
+		{"empty.json", `[]`, "lists no credential"},
 		{"dup.json", `[{"accessKeyId": "AKID1", "secretAccessKey": "topsecret", "role": "authenticated"}, {"accessKeyId": "AKID1", "secretAccessKey": "topsecret", "role": "authenticated"}]`, "entry 1: accessKeyId AKID1 is also entry 0"},
 		{"nosecret.json", `[{"accessKeyId": "AKID1", "role": "authenticated"}]`, "entry 0 (AKID1) has no secretAccessKey"},
 		{"nokey.json", `[{"secretAccessKey": "topsecret", "role": "authenticated"}]`, "entry 0 has no accessKeyId"},
