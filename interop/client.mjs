@@ -193,12 +193,16 @@ export class Client {
    *   function, as from Cognito (the access token is sent, DataStore reads the id token's claims)
    * @param {string} [opts.lambdaToken] AWS_LAMBDA mode: the API's default auth mode becomes lambda
    *   and DataStore gets this token from its functionAuthProvider (dsgen serve --auth-webhook)
+   * @param {{accessKeyId: string, secretAccessKey: string, sessionToken?: string}} [opts.iam] AWS_IAM
+   *   mode: the API's default auth mode becomes iam and Amplify gets these credentials from a custom
+   *   credentials provider (libraryOptions.Auth.credentialsProvider), as from a Cognito identity pool
+   *   (dsgen serve --iam-credentials)
    * @param {{pageSize?: number, maxRecords?: number, expressions?: {model: string, where: SyncCondition}[]}} [opts.sync]
    *   DataStore's syncPageSize, maxRecordsToSync and syncExpressions (selective sync), the
    *   latter given as data since a test drives the client over JSON lines
    * @param {number} [opts.timeoutMs]
    */
-  async start({ endpoint, apiKey, caFile, conflict = 'default', schemaModule, userPool, lambdaToken, sync = {}, timeoutMs = DEFAULT_TIMEOUT_MS }) {
+  async start({ endpoint, apiKey, caFile, conflict = 'default', schemaModule, userPool, lambdaToken, iam, sync = {}, timeoutMs = DEFAULT_TIMEOUT_MS }) {
     installWebSocket({
       ca: caFile ? readFileSync(caFile) : undefined,
       onOpen: (url) => this.socketsOpened.push(url),
@@ -214,10 +218,11 @@ export class Client {
       this.hubEvents.push({ event: payload.event, data: summarize(payload.data) });
       for (const w of this.#hubWaiters) w(payload);
     });
-    const defaultAuthMode = lambdaToken ? 'lambda' : userPool ? 'userPool' : 'apiKey';
+    const defaultAuthMode = iam ? 'iam' : lambdaToken ? 'lambda' : userPool ? 'userPool' : 'apiKey';
     Amplify.configure({
       API: { GraphQL: { endpoint, region: 'us-east-1', defaultAuthMode, apiKey } },
-    }, userPool ? { Auth: { tokenProvider: tokenProvider(userPool) } } : undefined);
+    }, iam ? { Auth: { credentialsProvider: credentialsProvider(iam) } }
+      : userPool ? { Auth: { tokenProvider: tokenProvider(userPool) } } : undefined);
     DataStore.configure({
       storageAdapter: IndexedDBAdapter,
       ...(lambdaToken ? { authProviders: { functionAuthProvider: async () => ({ token: lambdaToken }) } } : {}),
@@ -404,6 +409,19 @@ export function syncExpressions(models, exprs) {
 export function tokenProvider({ accessToken, idToken }) {
   return {
     getTokens: async () => ({ accessToken: decodeJWT(accessToken), idToken: decodeJWT(idToken) }),
+  };
+}
+
+/**
+ * credentialsProvider is Amplify v6's custom credentials provider
+ * (libraryOptions.Auth.credentialsProvider) handing out fixed AWS credentials,
+ * where a Cognito identity pool would hand out temporary ones.
+ * @param {{accessKeyId: string, secretAccessKey: string, sessionToken?: string}} credentials
+ */
+export function credentialsProvider(credentials) {
+  return {
+    getCredentialsAndIdentityId: async () => ({ credentials: { ...credentials }, identityId: `us-east-1:${credentials.accessKeyId}` }),
+    clearCredentialsAndIdentityId: () => {},
   };
 }
 

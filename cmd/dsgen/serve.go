@@ -90,6 +90,8 @@ func serveFlags(fs *flag.FlagSet, o *launch.Options) {
 	fs.StringVar(&o.JWTGroupsClaim, "jwt-groups-claim", "", "JWT claim listing the groups (default cognito:groups)")
 	fs.StringVar(&o.AuthWebhook, "auth-webhook", "", "Lambda authorizer (AWS_LAMBDA, @auth allow: custom): POST AppSync's authorizer event for authorization tokens that are not JWTs\nto this `URL`, which answers as the Lambda would ({\"isAuthorized\", \"resolverContext\", \"deniedFields\", \"ttlOverride\"});\nhttps only (plain http only to a loopback address). Each call may take 10s; no answer is a 503 the clients retry")
 	fs.DurationVar(&o.AuthWebhookTTL, "auth-webhook-ttl", auth.DefaultLambdaTTL, "how long an --auth-webhook decision is kept per token when its answer has no ttlOverride (0: not kept; at most 1h)")
+	fs.StringVar(&o.IAMCredentials, "iam-credentials", "", "AWS_IAM (@auth provider iam): accept requests signed with AWS Signature Version 4 by the credentials listed in this JSON `file`:\n[{\"accessKeyId\", \"secretAccessKey\", \"sessionToken\" (optional: X-Amz-Security-Token must equal it), \"role\": \"authenticated\" | \"unauthenticated\",\n\"expires\" (optional, RFC 3339)}]. Role unauthenticated passes public iam rules, authenticated private iam rules (Amplify's unauth and auth roles)")
+	fs.StringVar(&o.IAMRegion, "iam-region", auth.DefaultIAMRegion, "the `region` --iam-credentials signatures must be scoped to (with service appsync)")
 	fs.StringVar(&o.TLSCert, "tls-cert", "", "serve HTTPS/WSS with this certificate `file` (plain HTTP stays available on the same port)")
 	fs.StringVar(&o.TLSKey, "tls-key", "", "private key `file` for --tls-cert")
 	fs.BoolVar(&o.DevTLS, "dev-tls", false, "serve HTTPS/WSS with a self-signed certificate for 127.0.0.1 and localhost")

@@ -425,7 +425,7 @@ func (c *fastConn) answer(start time.Time, h *fastHead, end int) bool {
 		c.creds["x-api-key"] = string(h.apiKey)
 	}
 	w := &clientWatch{Context: f.ctx, c: c}
-	a := f.s.answerGraphQL(w, start, c.rbuf[h.headLen:end], c.creds, c.remote)
+	a := f.s.answerGraphQL(w, start, c.rbuf[h.headLen:end], c.creds, nil, c.remote)
 	// A client that left still gets its answer written, as under
 	// net/http, but the connection ends with it.
 	gone := w.finish()
@@ -577,6 +577,9 @@ const (
 	headOther                  // for net/http
 )
 
+// sigV4Prefix opens an AWS_IAM request's Authorization header.
+const sigV4Prefix = appsync.SigV4Algorithm + " "
+
 // fastRequestLine is the only request line the fast path serves.
 const fastRequestLine = "POST /graphql HTTP/1.1\r\n"
 
@@ -634,7 +637,9 @@ func parseHead(b []byte, h *fastHead) headState {
 				return headOther
 			}
 		case asciiEqualFold(name, "authorization"):
-			if h.auth != nil {
+			if h.auth != nil || (len(value) >= len(sigV4Prefix) && string(value[:len(sigV4Prefix)]) == sigV4Prefix) {
+				// A SigV4 signature (AWS_IAM) covers headers the
+				// fast path does not keep: net/http serves it.
 				return headOther
 			}
 			h.auth = value

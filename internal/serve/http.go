@@ -66,7 +66,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, appsync.Errorf(appsync.MalformedHTTPRequest, "reading the request body: %v", err))
 		return
 	}
-	a := s.answerGraphQL(r.Context(), start, body, lowerHeaders(r.Header), r.RemoteAddr)
+	a := s.answerGraphQL(r.Context(), start, body, lowerHeaders(r.Header), signedRequest(r, body), r.RemoteAddr)
 	if a.retryAfter {
 		w.Header().Set("Retry-After", "1")
 	}
@@ -96,10 +96,12 @@ func (s *Server) releaseAnswer(a *gqlAnswer) {
 
 // answerGraphQL decodes a GraphQL request body, authenticates the caller
 // (creds holds the lower-cased credential headers, lowerHeaders), validates
-// the document against the API and executes it. parent is the request's
+// the document against the API and executes it. signed is the whole
+// request when it carries a SigV4 signature (AWS_IAM), which covers more
+// than the credential headers; nil otherwise. parent is the request's
 // context, start when it arrived (the work stops at start+WriteTimeout)
 // and remote the client's address, for logs.
-func (s *Server) answerGraphQL(parent context.Context, start time.Time, body []byte, creds map[string]string, remote string) (a gqlAnswer) {
+func (s *Server) answerGraphQL(parent context.Context, start time.Time, body []byte, creds map[string]string, signed *auth.SignedRequest, remote string) (a gqlAnswer) {
 	// op and errs label the request's metrics: op is the root field once
 	// the document is read.
 	op := opUnknown
@@ -116,7 +118,12 @@ func (s *Server) answerGraphQL(parent context.Context, start time.Time, body []b
 	if err != nil {
 		return fail(http.StatusBadRequest, appsync.Errorf(appsync.MalformedHTTPRequest, "%v", err))
 	}
-	id, err := s.authn.AuthenticateRequest(ctx, creds, requestInfo(req))
+	var id *auth.Identity
+	if signed != nil {
+		id, err = s.authn.AuthenticateSigned(ctx, *signed)
+	} else {
+		id, err = s.authn.AuthenticateRequest(ctx, creds, requestInfo(req))
+	}
 	if err != nil {
 		ae, ok := appsync.AsError(err)
 		if !ok {
@@ -255,6 +262,20 @@ func lowerHeaders(h http.Header) map[string]string {
 		}
 	}
 	return out
+}
+
+// signedRequest returns r as its SigV4 signature covers it, when its
+// Authorization header is one (AWS_IAM); nil otherwise.
+func signedRequest(r *http.Request, body []byte) *auth.SignedRequest {
+	if !strings.HasPrefix(strings.TrimSpace(r.Header.Get("Authorization")), appsync.SigV4Algorithm+" ") {
+		return nil
+	}
+	h := make(map[string]string, len(r.Header)+1)
+	for k, vs := range r.Header {
+		h[strings.ToLower(k)] = strings.Join(vs, ",")
+	}
+	h["host"] = r.Host
+	return &auth.SignedRequest{Method: r.Method, Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery, Header: h, Body: body}
 }
 
 // dataPrefix opens a response body without errors; the executor writes

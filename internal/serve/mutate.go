@@ -431,6 +431,12 @@ func (s *Server) callWebhook(ctx context.Context, m *meta.Model, f gqlexec.Field
 		// AppSync's $ctx.identity for a Lambda-authorized caller.
 		identity = map[string]any{"resolverContext": id.ResolverContext}
 	}
+	if id != nil && id.Mode == auth.ModeIAM {
+		// The fields of AppSync's $ctx.identity for an IAM caller that a
+		// configured credential can fill: username (here its access
+		// key id) and cognitoIdentityAuthType (its role).
+		identity = map[string]any{"username": id.IAM.AccessKeyID, "cognitoIdentityAuthType": string(id.IAM.Role)}
+	}
 	body, err := json.Marshal(map[string]any{
 		"newItem":      preview,
 		"existingItem": fullItem(m, cur),

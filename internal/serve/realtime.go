@@ -21,7 +21,16 @@ type backend struct{ s *Server }
 
 // Authenticate checks a connection's authorization headers.
 func (b *backend) Authenticate(ctx context.Context, headers map[string]string) (any, error) {
-	id, err := b.s.identityFor(ctx, headers, auth.RequestInfo{})
+	var id *auth.Identity
+	var err error
+	if auth.IsSigV4(headers) {
+		// AWS_IAM: the headers are those of a signed POST of "{}" to
+		// the GraphQL endpoint's /connect, as AppSync has clients sign.
+		id, err = b.s.authn.AuthenticateSigned(ctx, auth.SignedRequest{
+			Method: "POST", Path: appsync.ConnectPath, Header: headers, Body: []byte("{}")})
+	} else {
+		id, err = b.s.identityFor(ctx, headers, auth.RequestInfo{})
+	}
 	if err != nil {
 		// AppSync's connection_error carries errorCode 401, which
 		// amplify-js reads as "do not retry"; an authorizer webhook that
@@ -44,7 +53,17 @@ func (b *backend) Authenticate(ctx context.Context, headers map[string]string) (
 // field, the caller's right to listen, owner arguments and the filter.
 func (b *backend) Subscribe(ctx context.Context, principal any, req appsync.Request, hdrs map[string]string) (realtime.Subscription, error) {
 	id, _ := principal.(*auth.Identity)
-	if hasCredentials(hdrs) {
+	switch {
+	case auth.IsSigV4(hdrs):
+		// AWS_IAM: the headers are those of a signed POST to the
+		// GraphQL endpoint whose body is the message's data string.
+		data, _ := appsync.StartData(ctx)
+		var err error
+		if id, err = b.s.authn.AuthenticateSigned(ctx, auth.SignedRequest{
+			Method: "POST", Path: appsync.GraphQLPath, Header: hdrs, Body: []byte(data)}); err != nil {
+			return nil, err
+		}
+	case hasCredentials(hdrs):
 		var err error
 		if id, err = b.s.identityFor(ctx, hdrs, requestInfo(req)); err != nil {
 			return nil, err

@@ -291,14 +291,16 @@ export class ClientProc {
  * resolving when DataStore's hub reports `ready`.
  * @param {Server} server
  * @param {{name?: string, conflict?: 'default'|'discard', schemaModule?: string,
- *   userPool?: {accessToken: string, idToken: string}, lambdaToken?: string, sync?: object, t?: import('node:test').TestContext}} [opts]
+ *   userPool?: {accessToken: string, idToken: string}, lambdaToken?: string, iam?: object, sync?: object, t?: import('node:test').TestContext}} [opts]
  *   schemaModule: generated models other than the blog's; userPool: sign the client in with these JWTs;
  *   lambdaToken: run in AWS_LAMBDA mode with this token from DataStore's functionAuthProvider;
+ *   iam: run in AWS_IAM mode with these AWS credentials ({accessKeyId, secretAccessKey, sessionToken?})
+ *   from Amplify's custom credentials provider;
  *   sync: DataStore's sync options, sync.pageSize (syncPageSize), sync.maxRecords (maxRecordsToSync)
  *   and sync.expressions (syncExpressions, each a model and a client.mjs SyncCondition, e.g.
  *   [{model: 'Post', where: {field: 'rating', op: 'gt', value: 3}}])
  */
-export async function startClient(server, { name = 'A', conflict = 'default', schemaModule, userPool, lambdaToken, sync = {}, t } = {}) {
+export async function startClient(server, { name = 'A', conflict = 'default', schemaModule, userPool, lambdaToken, iam, sync = {}, t } = {}) {
   const c = new ClientProc(name);
   t?.after(async () => {
     if (process.env.INTEROP_DEBUG) {
@@ -314,6 +316,7 @@ export async function startClient(server, { name = 'A', conflict = 'default', sc
     schemaModule,
     userPool,
     lambdaToken,
+    iam,
     sync,
     timeoutMs: WAIT_MS,
   });

@@ -7,7 +7,9 @@
 // (fetched at start, refreshed periodically and on an unknown key id), and
 // yields an Identity. With a Lambda authorizer webhook (LambdaConfig), other
 // authorization tokens are sent to it, as AppSync's AWS_LAMBDA mode sends
-// them to a Lambda function (lambda.go).
+// them to a Lambda function (lambda.go). With IAMConfig, requests signed
+// with AWS Signature Version 4 by one of the configured credentials are
+// accepted, as in AppSync's AWS_IAM mode (sigv4.go).
 //
 // Authorization: Authorize evaluates a model's normalised rules
 // (meta.AuthRule) for an operation and an Identity and returns an Access:
@@ -95,6 +97,9 @@ type Config struct {
 	// Lambda, when set, sends authorization tokens that are not JWTs (see
 	// Authenticator.AuthenticateRequest) to a Lambda authorizer webhook.
 	Lambda *LambdaConfig
+	// IAM, when set, accepts requests signed with AWS Signature Version 4
+	// by one of its credentials (see AuthenticateSigned).
+	IAM *IAMConfig
 	// Now returns the current time; nil means time.Now. Tests move it to
 	// check expiry.
 	Now func() time.Time
@@ -114,6 +119,9 @@ const (
 	// ModeLambda is a caller a Lambda authorizer webhook accepted (@auth
 	// provider "function", rules allow: custom).
 	ModeLambda
+	// ModeIAM is a caller whose SigV4 signature one of the configured IAM
+	// credentials verified (@auth provider "iam").
+	ModeIAM
 )
 
 // String names the mode as the @auth providers it satisfies.
@@ -125,6 +133,8 @@ func (m Mode) String() string {
 		return "userPools/oidc"
 	case ModeLambda:
 		return "function"
+	case ModeIAM:
+		return "iam"
 	}
 	return "none"
 }
@@ -140,6 +150,8 @@ type Identity struct {
 	// ResolverContext is the Lambda authorizer's resolverContext (Lambda
 	// callers only; AppSync's $ctx.identity.resolverContext).
 	ResolverContext map[string]any
+	// IAM is the credential an IAM caller signed with (ModeIAM only).
+	IAM *IAMCaller
 
 	// denied holds the Lambda authorizer's deniedFields, by type then
 	// field; lambdaFP fingerprints its answer.
@@ -170,6 +182,9 @@ func (id *Identity) Fingerprint() string {
 		return id.Mode.String() + string(claims)
 	case ModeLambda:
 		return id.Mode.String() + id.lambdaFP
+	case ModeIAM:
+		// What an IAM caller may see depends on its role only.
+		return id.Mode.String() + string(id.IAM.Role)
 	}
 	return id.Mode.String()
 }
@@ -268,6 +283,7 @@ type Authenticator struct {
 	static *keySet     // from JWTConfig.JWKSFile
 	remote *remoteJWKS // from JWTConfig.JWKSURL
 	lambda *lambdaAuth // from Config.Lambda
+	iam    *iamAuth    // from Config.IAM
 	parser *jwt.Parser
 	now    func() time.Time
 	leeway time.Duration
@@ -343,6 +359,14 @@ func New(cfg Config) (*Authenticator, error) {
 		}
 		a.lambda = l
 	}
+	if cfg.IAM != nil {
+		i, err := newIAMAuth(*cfg.IAM, a.now)
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		a.iam = i
+	}
 	return a, nil
 }
 
@@ -378,6 +402,9 @@ func (a *Authenticator) Authenticate(headers map[string]string) (*Identity, erro
 //     info as the authorizer event's request context; without one, to JWT
 //     verification, which says what is wrong with it.
 //   - Without an authorization header, "x-api-key" is an API key.
+//   - An authorization header with a SigV4 signature ("AWS4-HMAC-SHA256
+//     ...") is AppSync's AWS_IAM mode: it is refused here, since checking
+//     it needs the whole request (use AuthenticateSigned).
 //
 // Errors are *appsync.Error: ErrorType UnauthorizedException saying what
 // is wrong, or ErrorTypeUnavailable when the Lambda authorizer gave no
@@ -385,6 +412,9 @@ func (a *Authenticator) Authenticate(headers map[string]string) (*Identity, erro
 func (a *Authenticator) AuthenticateRequest(ctx context.Context, headers map[string]string, info RequestInfo) (*Identity, error) {
 	if h, ok := headers["authorization"]; ok && strings.TrimSpace(h) != "" {
 		tok := strings.TrimSpace(h)
+		if isSigV4(tok) {
+			return nil, unauthorized(errNeedsSignedRequest)
+		}
 		bearer := len(tok) > 7 && strings.EqualFold(tok[:7], "bearer ")
 		if a.lambda != nil && (a.jwt == nil || (!bearer && !looksLikeJWT(tok))) {
 			if info.Headers == nil {

@@ -82,7 +82,12 @@ func (a *Access) Conditions() []Condition {
 //     rules for JWTs; function rules, allow: custom, for callers a Lambda
 //     authorizer webhook accepted) and its operations include op ("read"
 //     covers get, list, sync, listen and search). Rules with provider iam
-//     never apply: dsgen serve has no IAM signing.
+//     apply to callers whose SigV4 signature a configured IAM credential
+//     verified: public ones to credentials of role "unauthenticated",
+//     private ones to role "authenticated", as Amplify's transformer v2
+//     maps the identity pool's unauth and auth roles (an authenticated
+//     caller does not pass a public iam rule, as on AppSync); an IAM
+//     caller has no claims, so no owner or group rule applies to it.
 //   - public, private, custom and static groups rules grant full access
 //     (a Lambda caller's only rules are custom ones: it has no claims for
 //     owner or group rules, as in AppSync). Owner
@@ -118,7 +123,7 @@ func Authorize(m *meta.Model, op Operation, id *Identity) (*Access, error) {
 func evaluate(m *meta.Model, rules []meta.AuthRule, op Operation, id *Identity) *Access {
 	a := &Access{model: m, op: op}
 	for _, r := range rules {
-		if !providerMatches(r.EffectiveProvider(), id.Mode) || !opMatches(r.Operations, op) {
+		if !ruleMatches(r, id) || !opMatches(r.Operations, op) {
 			continue
 		}
 		switch r.Allow {
@@ -155,6 +160,26 @@ func evaluate(m *meta.Model, rules []meta.AuthRule, op Operation, id *Identity) 
 	return a
 }
 
+// ruleMatches reports whether rule r applies to the caller: its provider
+// matches the caller's mode and, for iam rules, its allow the caller's
+// role.
+func ruleMatches(r meta.AuthRule, id *Identity) bool {
+	p := r.EffectiveProvider()
+	if p != "iam" {
+		return providerMatches(p, id.Mode)
+	}
+	if id.Mode != ModeIAM || id.IAM == nil {
+		return false
+	}
+	switch r.Allow {
+	case "public":
+		return id.IAM.Role == IAMUnauthenticated
+	case "private":
+		return id.IAM.Role == IAMAuthenticated
+	}
+	return false
+}
+
 // providerMatches pairs rule providers with authentication modes.
 func providerMatches(provider string, mode Mode) bool {
 	switch provider {
@@ -170,7 +195,7 @@ func providerMatches(provider string, mode Mode) bool {
 
 // known reports whether id authenticated in a mode rules can match.
 func (id *Identity) known() bool {
-	return id != nil && (id.Mode == ModeAPIKey || id.Mode == ModeJWT || id.Mode == ModeLambda)
+	return id != nil && (id.Mode == ModeAPIKey || id.Mode == ModeJWT || id.Mode == ModeLambda || id.Mode == ModeIAM)
 }
 
 // opMatches reports whether a rule's operations cover op.

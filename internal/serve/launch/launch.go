@@ -79,6 +79,11 @@ type Options struct {
 	// keeps none).
 	AuthWebhook    string
 	AuthWebhookTTL time.Duration
+	// IAMCredentials is the JSON file of the AWS credentials whose SigV4
+	// signatures are accepted (--iam-credentials; auth.LoadIAMCredentials);
+	// IAMRegion the region their scopes must name (--iam-region).
+	IAMCredentials string
+	IAMRegion      string
 
 	// DevAuth serves dev identities from the console (--dev-auth).
 	DevAuth bool
@@ -286,8 +291,8 @@ func (o *Options) serverConfig(sch *meta.Schema, log *slog.Logger) (serve.Config
 	if cfg.Auth, err = o.auth(); err != nil {
 		return cfg, err
 	}
-	if len(cfg.Auth.APIKeys) == 0 && cfg.Auth.JWT == nil && cfg.Auth.Lambda == nil {
-		log.Warn("no --api-key, no JWT settings and no --auth-webhook: every request will be refused")
+	if len(cfg.Auth.APIKeys) == 0 && cfg.Auth.JWT == nil && cfg.Auth.Lambda == nil && cfg.Auth.IAM == nil {
+		log.Warn("no --api-key, no JWT settings, no --auth-webhook and no --iam-credentials: every request will be refused")
 	}
 	return cfg, nil
 }
@@ -346,6 +351,15 @@ func (o *Options) auth() (auth.Config, error) {
 			ttl = -1 // 0 on the command line means no caching
 		}
 		a.Lambda = &auth.LambdaConfig{URL: o.AuthWebhook, TTL: ttl}
+	}
+	if o.IAMCredentials != "" {
+		creds, err := auth.LoadIAMCredentials(o.IAMCredentials)
+		if err != nil {
+			return a, optionErr("--iam-credentials: %v", err)
+		}
+		a.IAM = &auth.IAMConfig{Credentials: creds, Region: o.IAMRegion}
+	} else if o.IAMRegion != "" && o.IAMRegion != auth.DefaultIAMRegion {
+		return a, optionErr("--iam-region %s: set --iam-credentials too", o.IAMRegion)
 	}
 	return a, nil
 }

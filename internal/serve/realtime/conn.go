@@ -261,12 +261,13 @@ func (c *conn) start(log *slog.Logger, m appsync.Message) {
 		c.sendError(m.ID, appsync.Errorf(appsync.MaxSubscriptions, "Max number of %d subscriptions reached", c.h.opts.MaxSubscriptions))
 		return
 	}
-	req, auth, err := decodeStart(m.Payload)
+	req, auth, data, err := decodeStart(m.Payload)
 	if err != nil {
 		c.sendError(m.ID, appsync.Errorf(appsync.BadRequestException, "%v", err))
 		return
 	}
-	s, err := c.h.backend.Subscribe(c.ctx, c.principal, req, auth)
+	// The data string goes along for an IAM signature, which covers it.
+	s, err := c.h.backend.Subscribe(appsync.ContextWithStartData(c.ctx, data), c.principal, req, auth)
 	if err != nil {
 		c.sendErrors(m.ID, subscribeErrors(log, err))
 		return

@@ -92,33 +92,33 @@ func renderErrorPayload(e *appsync.Error) []byte {
 }
 
 // decodeStart checks a start message's payload and decodes the request in
-// its data string.
-func decodeStart(raw json.RawMessage) (appsync.Request, map[string]string, error) {
+// its data string, which it returns too (an IAM signature covers it).
+func decodeStart(raw json.RawMessage) (appsync.Request, map[string]string, string, error) {
 	var req appsync.Request
 	if len(raw) == 0 || string(raw) == "null" {
-		return req, nil, fmt.Errorf("start message has no payload")
+		return req, nil, "", fmt.Errorf("start message has no payload")
 	}
 	var p struct {
 		Data       json.RawMessage         `json:"data"`
 		Extensions appsync.StartExtensions `json:"extensions"`
 	}
 	if err := json.Unmarshal(raw, &p); err != nil {
-		return req, nil, fmt.Errorf("start payload: %w", err)
+		return req, nil, "", fmt.Errorf("start payload: %w", err)
 	}
 	var data string
 	if len(p.Data) == 0 || json.Unmarshal(p.Data, &data) != nil {
-		return req, nil, fmt.Errorf("start payload.data must be a JSON string holding {\"query\":…,\"variables\":…}")
+		return req, nil, "", fmt.Errorf("start payload.data must be a JSON string holding {\"query\":…,\"variables\":…}")
 	}
 	if err := json.Unmarshal([]byte(data), &req); err != nil {
-		return req, nil, fmt.Errorf("start payload.data is not a GraphQL request: %w", err)
+		return req, nil, "", fmt.Errorf("start payload.data is not a GraphQL request: %w", err)
 	}
 	if strings.TrimSpace(req.Query) == "" {
-		return req, nil, fmt.Errorf("start payload.data has no query")
+		return req, nil, "", fmt.Errorf("start payload.data has no query")
 	}
 	var auth map[string]string
 	if len(p.Extensions.Authorization) > 0 {
 		auth = make(map[string]string, len(p.Extensions.Authorization))
 		merge(auth, p.Extensions.Authorization)
 	}
-	return req, auth, nil
+	return req, auth, data, nil
 }

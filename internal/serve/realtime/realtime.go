@@ -56,7 +56,9 @@ type Backend interface {
 	// Subscribe validates one start message: req is the decoded
 	// payload.data, auth the payload.extensions.authorization headers with
 	// lower-cased keys (may be empty: then the connection's principal
-	// applies). It returns the subscription or an error, rendered in the
+	// applies); ctx carries the message's data string (appsync.StartData),
+	// which an IAM signature covers. It returns the subscription or an
+	// error, rendered in the
 	// error frame: an ErrorList or *appsync.Error as is, anything else as
 	// an InternalFailure whose detail is logged, not sent.
 	Subscribe(ctx context.Context, principal any, req appsync.Request, auth map[string]string) (Subscription, error)

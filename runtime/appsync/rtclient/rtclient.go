@@ -47,6 +47,8 @@ type Options struct {
 	// result has no "host", the host of the dial URL is added: right for
 	// dsgen serve and custom domains; for an AppSync endpoint set it to
 	// the host of the GraphQL (appsync-api) URL, as AppSync requires.
+	// For a Subscribe, ctx carries the start message's data string
+	// (appsync.StartData), which an IAM signature covers.
 	Header func(ctx context.Context) (map[string]string, error)
 	// AckTimeout bounds the WebSocket upgrade plus the wait for
 	// connection_ack (default 15 s, as amplify-js).

@@ -51,13 +51,14 @@ func (c *Conn) Subscribe(ctx context.Context, req appsync.Request) (*Subscriptio
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("rtclient: subscribe: %w", err)
 	}
-	auth, err := c.authHeaders(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("rtclient: subscribe: %w", err)
-	}
 	data, err := json.Marshal(req)
 	if err != nil {
 		return nil, fmt.Errorf("rtclient: subscribe: encode request: %w", err)
+	}
+	// The data goes along for an IAM signature, which covers it.
+	auth, err := c.authHeaders(appsync.ContextWithStartData(ctx, string(data)))
+	if err != nil {
+		return nil, fmt.Errorf("rtclient: subscribe: %w", err)
 	}
 	payload, err := json.Marshal(appsync.StartPayload{Data: string(data), Extensions: appsync.StartExtensions{Authorization: auth}})
 	if err != nil {
