@@ -127,7 +127,7 @@ func (r *resolver) create(ctx context.Context, op sdl.Op, f gqlexec.Field) (any,
 		return nil, mutationError(err)
 	}
 	r.s.countMutation(m.Name, ch.Op)
-	return auth.Redact(m, output(ch.Record), auth.OpCreate, r.id), nil
+	return auth.Redact(r.s.cfg.Schema, m, output(ch.Record), auth.OpCreate, r.id), nil
 }
 
 func (r *resolver) update(ctx context.Context, op sdl.Op, f gqlexec.Field) (any, error) {
@@ -176,7 +176,7 @@ func (r *resolver) write(ctx context.Context, op sdl.Op, f gqlexec.Field, kind s
 				return nil, mutationError(err)
 			}
 			r.s.countMutation(w.m.Name, ch.Op)
-			return auth.Redact(w.m, output(ch.Record), w.aop, r.id), nil
+			return auth.Redact(r.s.cfg.Schema, w.m, output(ch.Record), w.aop, r.id), nil
 		}
 		var answer any
 		next, nextKind, answer, err = r.resolve(ctx, w, conflict.cur)
@@ -329,7 +329,7 @@ func (r *resolver) resolve(ctx context.Context, w *writeCall, cur store.Record) 
 		r.s.countConflict(m.Name, resolutionMerged)
 		merged := automerge(cur.Item, w.input)
 		if reflect.DeepEqual(merged, cur.Item) {
-			return nil, 0, auth.Redact(m, output(cur), w.aop, r.id), nil
+			return nil, 0, auth.Redact(r.s.cfg.Schema, m, output(cur), w.aop, r.id), nil
 		}
 		return merged, store.OpUpdate, nil, nil
 	}

@@ -231,7 +231,7 @@ func (sub *subscription) Render(ctx context.Context, ev realtime.Event) (payload
 	if b, ok := sub.s.renders.get(ev.Seq, sub.renderKey); ok {
 		return b, true, nil
 	}
-	item := auth.Redact(sub.model, ev.Item, auth.OpListen, sub.id)
+	item := auth.Redact(sub.s.cfg.Schema, sub.model, ev.Item, auth.OpListen, sub.id)
 	resp := sub.s.exec.Render(ctx, sub.op, item, &resolver{s: sub.s, id: sub.id})
 	b, err := json.Marshal(resp)
 	if err != nil {

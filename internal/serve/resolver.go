@@ -67,7 +67,7 @@ func (r *resolver) visible(m *meta.Model, acc *auth.Access, rec store.Record, op
 	if !acc.Allows(item) {
 		return nil, false
 	}
-	return auth.Redact(m, item, op, r.id), true
+	return auth.Redact(r.s.cfg.Schema, m, item, op, r.id), true
 }
 
 func (r *resolver) get(ctx context.Context, op sdl.Op, f gqlexec.Field) (any, error) {
@@ -260,7 +260,7 @@ func (r *resolver) page(m *meta.Model, l listing, field string, tok pageToken, p
 			continue
 		}
 		if l.match.Match(item) {
-			items = append(items, auth.Redact(m, item, l.op, r.id))
+			items = append(items, auth.Redact(r.s.cfg.Schema, m, item, l.op, r.id))
 		}
 	}
 	if page.Next != nil {

@@ -121,3 +121,81 @@ test('a transformer v1 model with queries: null syncs through its sync query', a
   assert.ok(synced.syncMembers.items.some((m) => m.id === own.id));
   assert.deepEqual((await js.call('report')).errors, [], 'the client reported no errors');
 });
+
+// Partial @model arguments under v1 replace the defaults (v2 merges them):
+// Note (queries: {get: "fetchNote"}) has no listNotes but keeps its sync
+// query, so the JS client syncs it, writes it and gets its changes live.
+test('a transformer v1 model with a partial queries argument syncs through its sync query', async (t) => {
+  const schemaPath = path.resolve(here, '..', 'schemas', 'v1-partial.graphql');
+  const modelsDir = mkdtempSync(path.join(tmpdir(), 'dsgen-interop-v1p-models-'));
+  t.after(() => rmSync(modelsDir, { recursive: true, force: true }));
+  const schemaModule = path.join(modelsDir, 'schema.js');
+  await writeFile(schemaModule, await generate(schemaPath));
+
+  const server = await startServer({ t, schema: schemaPath });
+  const note = (await server.gql('mutation ($i: CreateNoteInput!) { createNote(input: $i) { id } }', { i: { title: 'first' } })).createNote;
+  await assert.rejects(server.gql('query { listNotes { items { id } } }'), /listNotes/, 'listNotes is not in the v1 API');
+  assert.equal((await server.gql('query ($id: ID!) { fetchNote(id: $id) { title } }', { id: note.id })).fetchNote.title, 'first');
+
+  const js = await startClient(server, { name: 'js', schemaModule, t });
+  await js.call('waitRecord', { model: 'Note', id: note.id, match: { title: 'first', _version: 1 } });
+  const { local: own } = await js.call('create', { model: 'Note', fields: { title: 'from js' }, awaitServer: true });
+  assert.equal((await server.gql('query ($id: ID!) { fetchNote(id: $id) { title } }', { id: own.id })).fetchNote.title, 'from js');
+  await server.gql('mutation ($i: UpdateNoteInput!) { updateNote(input: $i) { id } }', { i: { id: note.id, title: 'edited', _version: 1 } });
+  await js.call('waitRecord', { model: 'Note', id: note.id, match: { title: 'edited', _version: 2 } });
+  assert.deepEqual((await js.call('report')).errors, [], 'the client reported no errors');
+});
+
+// A v1 model whose partial subscriptions argument leaves out the default
+// names (Tag: subscriptions: {onCreate: ["tagAdded"]}) has no onCreateTag,
+// onUpdateTag or onDeleteTag, which DataStore subscribes to whatever the
+// schema says. The real client, as it would against AppSync (the same
+// ValidationError): reports the refusal to its errorHandler (process
+// "subscribe"), becomes ready, syncs and writes every model, but its
+// subscription processor ends on the error (amplify-js ends it on any
+// subscription error but Unauthorized and OperationDisabled) and DataStore
+// closes its real-time connection: no model, Note included, gets changes
+// live; they arrive with the next sync.
+test('a transformer v1 model without its default subscriptions syncs, but DataStore then has no live changes for any model', async (t) => {
+  const schemaPath = path.resolve(here, '..', 'schemas', 'v1-partial-subscriptions.graphql');
+  const modelsDir = mkdtempSync(path.join(tmpdir(), 'dsgen-interop-v1ps-models-'));
+  t.after(() => rmSync(modelsDir, { recursive: true, force: true }));
+  const schemaModule = path.join(modelsDir, 'schema.js');
+  await writeFile(schemaModule, await generate(schemaPath));
+
+  const server = await startServer({ t, schema: schemaPath });
+  const tag = (await server.gql('mutation ($i: CreateTagInput!) { createTag(input: $i) { id } }', { i: { label: 'red' } })).createTag;
+  const note = (await server.gql('mutation ($i: CreateNoteInput!) { createNote(input: $i) { id } }', { i: { title: 'first' } })).createNote;
+  await assert.rejects(server.gql('subscription { onCreateTag { id } }'), /onCreateTag/);
+
+  const js = await startClient(server, { name: 'js', schemaModule, t });
+  await js.call('waitRecord', { model: 'Tag', id: tag.id, match: { label: 'red', _version: 1 } });
+  await js.call('waitRecord', { model: 'Note', id: note.id, match: { title: 'first', _version: 1 } });
+  const { errors } = await js.call('report');
+  assert.ok(errors.length > 0, 'DataStore reports the refused Tag subscription');
+  for (const e of errors) {
+    assert.equal(e.process, 'subscribe', `only a subscription failed: ${JSON.stringify(e)}`);
+    assert.match(e.message, /on(Create|Update|Delete)Tag/, `only Tag's subscriptions failed: ${e.message}`);
+  }
+
+  // DataStore closes its real-time connection and subscribes to nothing.
+  const metricsURL = server.endpoint.replace(/\/graphql$/, '/metrics');
+  const realtime = async () => {
+    const text = await (await fetch(metricsURL)).text();
+    const value = (name) => Number(text.match(new RegExp(`^${name} (\\d+)$`, 'm'))?.[1]);
+    return { connections: value('dsgen_realtime_connections'), subscriptions: value('dsgen_realtime_subscriptions') };
+  };
+  const deadline = Date.now() + 120_000; // hang guard
+  let rt = await realtime();
+  while (rt.connections !== 0 || rt.subscriptions !== 0) {
+    assert.ok(Date.now() < deadline, `DataStore kept a real-time connection: ${JSON.stringify(rt)}`);
+    await new Promise((r) => setTimeout(r, 100));
+    rt = await realtime();
+  }
+  assert.equal((await js.call('report')).socketsOpened.length, 1, 'DataStore did not reconnect');
+
+  // Writes still reach the server.
+  const { local: own } = await js.call('create', { model: 'Tag', fields: { label: 'blue' }, awaitServer: true });
+  const synced = await server.gql('query { syncTags { items { id label } } }');
+  assert.equal(synced.syncTags.items.find((x) => x.id === own.id)?.label, 'blue');
+});

@@ -331,7 +331,7 @@ func TestRedact(t *testing.T) {
 	}
 	for _, tc := range cases {
 		for _, op := range []Operation{OpGet, OpSync, OpListen, OpUpdate} {
-			got := Redact(m, tc.item, op, tc.id)
+			got := Redact(nil, m, tc.item, op, tc.id)
 			if got["secret"] != tc.secret || got["memo"] != tc.memo || got["label"] != "L" || got["id"] != "v1" {
 				t.Errorf("%s %s: Redact = %v", tc.who, op, got)
 			}
@@ -340,10 +340,10 @@ func TestRedact(t *testing.T) {
 	if aliceItem["secret"] != "S" || aliceItem["memo"] != "M" {
 		t.Errorf("Redact changed its input: %v", aliceItem)
 	}
-	if got := Redact(m, map[string]any{"id": "v2"}, OpGet, c.key); len(got) != 1 {
+	if got := Redact(nil, m, map[string]any{"id": "v2"}, OpGet, c.key); len(got) != 1 {
 		t.Errorf("Redact added absent fields: %v", got)
 	}
-	if Redact(m, nil, OpGet, c.key) != nil {
+	if Redact(nil, m, nil, OpGet, c.key) != nil {
 		t.Error("Redact(nil) != nil")
 	}
 
@@ -356,10 +356,10 @@ func TestRedact(t *testing.T) {
 	if _, err := Authorize(p, OpSync, c.key); err != nil {
 		t.Errorf("public read on Primary: %v", err)
 	}
-	if got := Redact(p, map[string]any{"id": "p", "owner": "alice", "secret": "S"}, OpSync, c.key); got["secret"] != nil || got["id"] != "p" {
+	if got := Redact(nil, p, map[string]any{"id": "p", "owner": "alice", "secret": "S"}, OpSync, c.key); got["secret"] != nil || got["id"] != "p" {
 		t.Errorf("corpus Redact for API key = %v", got)
 	}
-	if got := Redact(p, map[string]any{"id": "p", "owner": "alice", "secret": "S"}, OpSync, c.alice); got["secret"] != "S" {
+	if got := Redact(nil, p, map[string]any{"id": "p", "owner": "alice", "secret": "S"}, OpSync, c.alice); got["secret"] != "S" {
 		t.Errorf("corpus Redact for owner = %v", got)
 	}
 }

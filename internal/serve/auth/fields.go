@@ -18,15 +18,20 @@ func fieldAccess(m *meta.Model, f *meta.Field, op Operation, id *Identity, item 
 }
 
 // Redact returns item with every field the caller may not read under
-// field-level @auth rules, or that a Lambda authorizer's deniedFields name
-// (as m.Name.field), set to nil: a copy when it hides a field (item is not
-// changed), item itself when it hides none, which is every item of a model
-// without field rules (no copy per record on the hot paths). op says
-// which read it is (get, list, sync or listen); for create, update and
-// delete it is the read of the mutation's result, checked as get. Owner and
-// dynamic group field rules are matched against item itself. A nil item
-// gives nil.
-func Redact(m *meta.Model, item map[string]any, op Operation, id *Identity) map[string]any {
+// field-level @auth rules, or that a Lambda authorizer's deniedFields name,
+// set to nil: a copy when it hides a field (item is not changed), item
+// itself when it hides none, which is every item of a model without field
+// rules (no copy per record on the hot paths). deniedFields apply to the
+// model's own fields (m.Name.field) and to the fields of the non-model
+// types s defines wherever their values sit in item, nested at any depth
+// and in lists (Address.street in a post's address or in each of its
+// addresses); such values are copied only along the path to a hidden
+// field. A nil s applies deniedFields to the model's own fields only. op
+// says which read it is (get, list, sync or listen); for create, update
+// and delete it is the read of the mutation's result, checked as get.
+// Owner and dynamic group field rules are matched against item itself. A
+// nil item gives nil.
+func Redact(s *meta.Schema, m *meta.Model, item map[string]any, op Operation, id *Identity) map[string]any {
 	if item == nil {
 		return nil
 	}
@@ -34,25 +39,124 @@ func Redact(m *meta.Model, item map[string]any, op Operation, id *Identity) map[
 		op = OpGet
 	}
 	out, copied := item, false
+	set := func(name string, v any) {
+		if !copied {
+			out, copied = make(map[string]any, len(item)), true
+			for k, v := range item {
+				out[k] = v
+			}
+		}
+		out[name] = v
+	}
 	denies := id.DeniesAny(m.Name)
+	nested := s != nil && id.deniesSome()
 	for _, f := range m.Fields {
-		if len(f.Auth) == 0 && !denies {
+		if len(f.Auth) == 0 && !denies && (!nested || f.Kind != meta.KindNonModel) {
 			continue
 		}
-		if v, ok := item[f.Name]; !ok || v == nil {
+		v, ok := item[f.Name]
+		if !ok || v == nil {
 			continue
 		}
 		if id.Denied(m.Name, f.Name) || (len(f.Auth) > 0 && !fieldAccess(m, f, op, id, item)) {
-			if !copied {
-				out, copied = make(map[string]any, len(item)), true
-				for k, v := range item {
-					out[k] = v
-				}
+			set(f.Name, nil)
+			continue
+		}
+		if nested && f.Kind == meta.KindNonModel && id.deniesWithin(s, f.Type, map[string]bool{}) {
+			if nv, changed := redactNonModel(s, f.Type, v, id); changed {
+				set(f.Name, nv)
 			}
-			out[f.Name] = nil
 		}
 	}
 	return out
+}
+
+// redactNonModel returns v, a value of non-model type typ or a list of
+// them (lists nest as the schema allows), with the fields id denies set to
+// nil, and whether anything changed; v itself is never changed. A value
+// of another shape (not a map or a list, as a corrupt record might hold) is
+// returned as it is: the executor reports it.
+func redactNonModel(s *meta.Schema, typ string, v any, id *Identity) (any, bool) {
+	switch v := v.(type) {
+	case []any:
+		var out []any
+		for i, e := range v {
+			ne, changed := redactNonModel(s, typ, e, id)
+			if !changed {
+				continue
+			}
+			if out == nil {
+				out = make([]any, len(v))
+				copy(out, v)
+			}
+			out[i] = ne
+		}
+		if out == nil {
+			return v, false
+		}
+		return out, true
+	case map[string]any:
+		nm := s.NonModel(typ)
+		if nm == nil {
+			return v, false
+		}
+		var out map[string]any
+		for _, f := range nm.Fields {
+			fv, ok := v[f.Name]
+			if !ok || fv == nil {
+				continue
+			}
+			nv, changed := any(nil), true
+			if !id.Denied(typ, f.Name) {
+				if f.Kind != meta.KindNonModel {
+					continue
+				}
+				nv, changed = redactNonModel(s, f.Type, fv, id)
+			}
+			if !changed {
+				continue
+			}
+			if out == nil {
+				out = make(map[string]any, len(v))
+				for k, e := range v {
+					out[k] = e
+				}
+			}
+			out[f.Name] = nv
+		}
+		if out == nil {
+			return v, false
+		}
+		return out, true
+	}
+	return v, false
+}
+
+// deniesSome reports whether the Lambda authorizer denied any field.
+func (id *Identity) deniesSome() bool {
+	return id != nil && len(id.denied) > 0
+}
+
+// deniesWithin reports whether id denies a field of non-model type typ or
+// of a non-model type its fields reach (seen guards recursive types).
+func (id *Identity) deniesWithin(s *meta.Schema, typ string, seen map[string]bool) bool {
+	if seen[typ] {
+		return false
+	}
+	seen[typ] = true
+	if id.DeniesAny(typ) {
+		return true
+	}
+	nm := s.NonModel(typ)
+	if nm == nil {
+		return false
+	}
+	for _, f := range nm.Fields {
+		if f.Kind == meta.KindNonModel && id.deniesWithin(s, f.Type, seen) {
+			return true
+		}
+	}
+	return false
 }
 
 // CheckWrite reports whether the caller may set every field of input that
