@@ -350,10 +350,10 @@ func TestAuthorizeIAM(t *testing.T) {
 		}
 	}
 	item := map[string]any{"id": "p1", "title": "t", "secret": "s"}
-	if got := Redact(m, item, OpSync, guest); got["secret"] != nil || got["title"] != "t" {
+	if got := Redact(nil, m, item, OpSync, guest); got["secret"] != nil || got["title"] != "t" {
 		t.Errorf("guest reads %v, want secret hidden (private iam field)", got)
 	}
-	if got := Redact(m, item, OpSync, user); got["secret"] != "s" {
+	if got := Redact(nil, m, item, OpSync, user); got["secret"] != "s" {
 		t.Errorf("user reads %v, want the secret", got)
 	}
 
