@@ -38,7 +38,7 @@ func iamAuthenticator(t *testing.T, clk *clock) *Authenticator {
 
 // signed signs a POST /graphql of body with the client's IAM auth (region,
 // credentials c) and returns it as the server sees it.
-func signed(t *testing.T, region string, c IAMCredential, body string) SignedRequest {
+func signed(t testing.TB, region string, c IAMCredential, body string) SignedRequest {
 	t.Helper()
 	r, err := http.NewRequest(http.MethodPost, "http://127.0.0.1:20002/graphql", strings.NewReader(body))
 	if err != nil {
