@@ -317,14 +317,14 @@ func (r *resolver) resolve(ctx context.Context, w *writeCall, cur store.Record) 
 	m := w.m
 	if cur.Deleted || w.strategy == Optimistic || w.strategy == None {
 		r.s.countConflict(m.Name, resolutionRejected)
-		return nil, 0, nil, conflictUnhandled(m, cur)
+		return nil, 0, nil, r.conflictUnhandled(m, cur)
 	}
 	if w.strategy == Automerge {
 		if w.kind == store.OpDelete {
 			// AppSync's automerge merges fields; a delete based on
 			// an old version has nothing to merge.
 			r.s.countConflict(m.Name, resolutionRejected)
-			return nil, 0, nil, conflictUnhandled(m, cur)
+			return nil, 0, nil, r.conflictUnhandled(m, cur)
 		}
 		r.s.countConflict(m.Name, resolutionMerged)
 		merged := automerge(cur.Item, w.input)
@@ -342,7 +342,7 @@ func (r *resolver) resolve(ctx context.Context, w *writeCall, cur store.Record) 
 	switch res.action {
 	case "REJECT":
 		r.s.countConflict(m.Name, resolutionRejected)
-		return nil, 0, nil, conflictUnhandled(m, cur)
+		return nil, 0, nil, r.conflictUnhandled(m, cur)
 	case "REMOVE":
 		r.s.countConflict(m.Name, resolutionRemoved)
 		return nil, store.OpDelete, nil, nil
@@ -365,10 +365,19 @@ func mutationError(err error) error {
 	return internal(err)
 }
 
-// conflictUnhandled is the rejection AppSync sends, with the server's item.
-func conflictUnhandled(m *meta.Model, cur store.Record) error {
+// conflictUnhandled is the rejection AppSync sends, with the server's item
+// as the caller would read it: AppSync's item in the error has been through
+// the response mapping, so field rules apply, and the item must not carry
+// what a get of the record would hide (a field-level @auth field, a Lambda
+// authorizer's deniedFields), or a stale update would read it. A caller
+// whose rules do not let it read the record at all gets no data (null),
+// as for a get it may not make.
+func (r *resolver) conflictUnhandled(m *meta.Model, cur store.Record) error {
 	e := appsync.Errorf(appsync.ConflictUnhandled, "Conflict resolver rejects mutation.")
-	e.Data = fullItem(m, cur)
+	item := fullItem(m, cur)
+	if acc, err := r.authorize(m, auth.OpGet); err == nil && acc.Allows(item) {
+		e.Data = auth.Redact(r.s.cfg.Schema, m, item, auth.OpGet, r.id)
+	}
 	return e
 }
 

@@ -112,7 +112,7 @@ func TestServeVersionedAPI(t *testing.T) {
 		{"version in create input", createNote, map[string]any{"input": map[string]any{"title": "a", "version": 5}}, "version"},
 		{"update without expectedVersion", updateNote, map[string]any{"input": map[string]any{"id": "x", "title": "a"}}, "expectedVersion"},
 		{"delete without expectedVersion", deleteNote, map[string]any{"input": map[string]any{"id": "x"}}, "expectedVersion"},
-		{"renamed input", `mutation { updateDoc(input: {id: "x", expectedVersion: 1}) { id } }`, nil, "UpdateDocInput.expectedRev"},
+		{"renamed input", `mutation { updateDoc(input: {id: "x", expectedVersion: 1}) { id } }`, nil, "is missing required fields '[expectedRev]'"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := e.do(t, c.doc, c.vars)

@@ -164,9 +164,9 @@ func TestInvalidDocuments(t *testing.T) {
 	}{
 		{"empty", "  ", "no query"},
 		{"syntax", `{ getPost(id: "p1") { id `, "Expected"},
-		{"unknown field", `{ getPost(id: "p1") { id nope } }`, `"nope"`},
-		{"unknown argument", `{ getPost(id: "p1", x: 1) { id } }`, `"x"`},
-		{"wrong literal type", `{ listPosts(limit: "ten") { id } }`, `"ten"`},
+		{"unknown field", `{ getPost(id: "p1") { id nope } }`, `Field 'nope' in type 'Post' is undefined`},
+		{"unknown argument", `{ getPost(id: "p1", x: 1) { id } }`, `Unknown field argument x`},
+		{"wrong literal type", `{ listPosts(limit: "ten") { id } }`, `'StringValue{value='ten'}'`},
 		{"missing sub-selection", `{ getPost(id: "p1") }`, "selection"},
 		{"undefined variable", `{ getPost(id: $id) { id } }`, "$id"},
 		{"fragment cycle", `{ getPost(id: "p1") { ...A } } fragment A on Post { blog { posts { items { ...A } } } }`, "A"},

@@ -191,7 +191,7 @@ func (e *Executor) Prepare(req appsync.Request) (op *Operation, errs []*appsync.
 			return nil, errs
 		}
 		if gerrs := validator.ValidateWithRules(e.schema, doc, e.rules); len(gerrs) > 0 {
-			return nil, fromGQLErrors(gerrs)
+			return nil, validationErrors(doc, gerrs)
 		}
 		cached = newCachedDoc(doc)
 		e.docs.put(req.Query, cached)
