@@ -1,6 +1,7 @@
 package serve_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -25,21 +26,29 @@ func (e *env) snapshot(t *testing.T) string {
 }
 
 // typeError stands for a value of the wrong type or range: refused by
-// GraphQL coercion (ValidationError, HTTP 400) or by the resolver
-// (BadRequest, HTTP 200 with data null).
+// GraphQL coercion or by the resolver (ValidationError or BadRequest, both
+// HTTP 200 with data null).
 const typeError = "type error"
 
 // checkRefused asserts r is the expected error and names what is wrong.
 func checkRefused(t *testing.T, r gqlResult, status int, errorType, mentions string) {
 	t.Helper()
 	if errorType == typeError && len(r.Errors) > 0 {
-		errorType, status = appsync.ValidationError, http.StatusBadRequest
+		errorType, status = appsync.ValidationError, http.StatusOK
 		if r.Errors[0].ErrorType == appsync.BadRequest {
-			errorType, status = appsync.BadRequest, http.StatusOK
+			errorType = appsync.BadRequest
 		}
 	}
 	if r.Status != status {
 		t.Errorf("HTTP %d, want %d: %s", r.Status, status, r.Raw)
+	}
+	// A document refused by validation is answered 200 with "data": null,
+	// as AppSync answers it; a 4xx answer carries errors only.
+	if errorType == appsync.ValidationError && status == http.StatusOK && !bytes.HasPrefix(r.Raw, []byte(`{"data":null,"errors":[`)) {
+		t.Errorf("want \"data\": null before the errors: %s", r.Raw)
+	}
+	if status >= 400 && bytes.HasPrefix(r.Raw, []byte(`{"data":`)) {
+		t.Errorf("HTTP %d answer carries data: %s", status, r.Raw)
 	}
 	if len(r.Errors) == 0 {
 		t.Fatalf("no error: %s", r.Raw)
@@ -88,16 +97,16 @@ func TestBadInputRequests(t *testing.T) {
 		{"no query", []byte(`{"variables":{}}`), nil, 400, appsync.MalformedHTTPRequest, "query"},
 		{"invalid GraphQL", []byte(`{"query":"mutation { createPost(input: {title: \"x\"}) { id "}`), nil, 400, appsync.ValidationError, ""},
 		{"wrong variable type", create(map[string]any{"id": "x1", "title": 5}), nil, 0, typeError, "title"},
-		{"missing required field", create(map[string]any{"id": "x1"}), nil, 400, appsync.ValidationError, "title"},
-		{"unknown input field", create(map[string]any{"id": "x1", "title": "t", "bogus": 1}), nil, 400, appsync.ValidationError, "bogus"},
-		{"null for a required field", create(map[string]any{"id": "x1", "title": nil}), nil, 400, appsync.ValidationError, "$input.title of type CreatePostInput!: cannot be null"},
-		{"input not an object", []byte(`{"query":` + fmt.Sprintf("%q", wireCreatePost) + `,"variables":{"input":"x1"}}`), nil, 400, appsync.ValidationError, "$input of type CreatePostInput!: must be a CreatePostInput"},
-		{"no input", []byte(`{"query":` + fmt.Sprintf("%q", wireCreatePost) + `,"variables":{}}`), nil, 400, appsync.ValidationError, "$input of type CreatePostInput!: must be defined"},
+		{"missing required field", create(map[string]any{"id": "x1"}), nil, 200, appsync.ValidationError, "title"},
+		{"unknown input field", create(map[string]any{"id": "x1", "title": "t", "bogus": 1}), nil, 200, appsync.ValidationError, "bogus"},
+		{"null for a required field", create(map[string]any{"id": "x1", "title": nil}), nil, 200, appsync.ValidationError, "$input.title of type CreatePostInput!: cannot be null"},
+		{"input not an object", []byte(`{"query":` + fmt.Sprintf("%q", wireCreatePost) + `,"variables":{"input":"x1"}}`), nil, 200, appsync.ValidationError, "$input of type CreatePostInput!: must be a CreatePostInput"},
+		{"no input", []byte(`{"query":` + fmt.Sprintf("%q", wireCreatePost) + `,"variables":{}}`), nil, 200, appsync.ValidationError, "$input of type CreatePostInput!: must be defined"},
 		{"variables not an object", []byte(`{"query":"{ __typename }","variables":[1]}`), nil, 400, appsync.MalformedHTTPRequest, "Request.variables"},
 		{"fraction for Int", create(map[string]any{"id": "x1", "title": "t", "rating": 1.5}), nil, 0, typeError, "$input.rating: 1.5 is not an integer"},
 		{"boolean for String", create(map[string]any{"id": "x1", "title": true}), nil, 0, typeError, "title"},
-		{"unknown selected field", []byte(`{"query":"query { syncPosts { items { id nope } } }"}`), nil, 400, appsync.ValidationError, "nope"},
-		{"unknown enum value", create(map[string]any{"id": "x1", "title": "t", "status": "draft"}), nil, 400, appsync.ValidationError, "status"},
+		{"unknown selected field", []byte(`{"query":"query { syncPosts { items { id nope } } }"}`), nil, 200, appsync.ValidationError, "nope"},
+		{"unknown enum value", create(map[string]any{"id": "x1", "title": "t", "status": "draft"}), nil, 200, appsync.ValidationError, "status"},
 		{"Int out of 32-bit range", create(map[string]any{"id": "x1", "title": "t", "rating": 3000000000}), nil, 0, typeError, "rating"},
 		{"Int out of 32-bit range on update", []byte(`{"query":` + fmt.Sprintf("%q", wireUpdatePost) + `,"variables":{"input":{"id":"p1","rating":-2147483649,"_version":1}}}`), nil, 0, typeError, "rating"},
 		{"oversize body", create(map[string]any{"id": "x1", "title": strings.Repeat("x", 9<<10)}), nil, 413, appsync.RequestTooLarge, "limit"},

@@ -139,10 +139,18 @@ func (s *Server) answerGraphQL(parent context.Context, start time.Time, body []b
 		}
 		return fail(http.StatusUnauthorized, ae)
 	}
-	prepared, perrs := s.exec.Prepare(req)
-	if len(perrs) > 0 {
-		s.log.Info("invalid request", "remote", remote, "error", perrs[0].Message)
-		return fail(http.StatusBadRequest, perrs...)
+	prepared, refused := s.exec.PrepareRequest(req)
+	if refused != nil {
+		s.log.Info("invalid request", "remote", remote, "error", refused.Errors[0].Message)
+		if refused.Malformed {
+			return fail(http.StatusBadRequest, refused.Errors...)
+		}
+		// A document that parsed but is invalid (a validation rule, the
+		// operation or its variables) is answered as AppSync answers it:
+		// 200 with "data": null. Amplify clients read the errors of a 2xx
+		// answer; a 4xx reaches their callers as "Unknown error".
+		errs = refused.Errors
+		return errorAnswer(http.StatusOK, &appsync.Response{Data: json.RawMessage(jsonNull), Errors: refused.Errors})
 	}
 	op = opLabel(prepared)
 	if prepared.Kind == "subscription" {
@@ -281,6 +289,9 @@ func signedRequest(r *http.Request, body []byte) *auth.SignedRequest {
 // dataPrefix opens a response body without errors; the executor writes
 // the data after it.
 const dataPrefix = `{"data":`
+
+// jsonNull is the data of an answer to an invalid document.
+const jsonNull = "null"
 
 // maxPooledResponse is the largest response buffer kept for reuse: one
 // that a rare huge response grew is left to the garbage collector.

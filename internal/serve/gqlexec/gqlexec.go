@@ -163,35 +163,64 @@ type Operation struct {
 // document against the limits of Options and then the schema, and coerces
 // the variables against their declared types. On failure it returns
 // ValidationError errors, with locations where the document has them; it
-// never panics.
-func (e *Executor) Prepare(req appsync.Request) (op *Operation, errs []*appsync.Error) {
+// never panics. PrepareRequest does the same and also says what kind of
+// refusal it is.
+func (e *Executor) Prepare(req appsync.Request) (*Operation, []*appsync.Error) {
+	op, r := e.PrepareRequest(req)
+	if r != nil {
+		return nil, r.Errors
+	}
+	return op, nil
+}
+
+// Refusal is PrepareRequest's verdict on a request it will not run.
+type Refusal struct {
+	// Errors say what is wrong and where; never empty.
+	Errors []*appsync.Error
+	// Malformed is set when the document could not be read: it does not
+	// parse (the token limit included) or exceeds the document limits of
+	// Options. AppSync answers an unparseable request with HTTP 400. When
+	// Malformed is false the document was read and found invalid: a
+	// validation rule, an Int literal out of range, the operation to run
+	// or the variables; AppSync answers those with HTTP 200 and
+	// "data": null.
+	Malformed bool
+}
+
+// PrepareRequest is Prepare returning a *Refusal, which tells malformed
+// requests from invalid ones, instead of the bare errors.
+func (e *Executor) PrepareRequest(req appsync.Request) (op *Operation, r *Refusal) {
 	// gqlparser is fed untrusted text; a panic in it must not take the
 	// server down, so it is reported as an invalid request instead.
 	defer func() {
 		if p := recover(); p != nil {
 			op = nil
-			errs = []*appsync.Error{appsync.Errorf(appsync.ValidationError, "invalid request: %v", p)}
+			r = malformed(appsync.Errorf(appsync.ValidationError, "invalid request: %v", p))
 		}
 	}()
 	if strings.TrimSpace(req.Query) == "" {
-		return nil, []*appsync.Error{appsync.Errorf(appsync.ValidationError, "the request has no query")}
+		return nil, malformed(appsync.Errorf(appsync.ValidationError, "the request has no query"))
 	}
 	cached := e.docs.get(req.Query)
 	if cached == nil {
 		doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Name: "request", Input: req.Query}, e.opts.MaxTokens)
 		if err != nil {
-			return nil, e.parseErrors(err)
+			return nil, malformed(e.parseErrors(err)...)
 		}
 		// Validation costs more than linear time in some shapes (repeated
 		// fields), so the cheap limits go first.
-		if aerr := e.checkDocument(doc); aerr != nil {
-			return nil, []*appsync.Error{aerr}
+		if aerr, limit := e.checkDocument(doc); aerr != nil {
+			if limit {
+				return nil, malformed(aerr)
+			}
+			// A fragment cycle, found first here, is a validation error.
+			return nil, invalid(aerr)
 		}
 		if errs := e.checkIntLiterals(doc); len(errs) > 0 {
-			return nil, errs
+			return nil, invalid(errs...)
 		}
 		if gerrs := validator.ValidateWithRules(e.schema, doc, e.rules); len(gerrs) > 0 {
-			return nil, validationErrors(doc, gerrs)
+			return nil, invalid(validationErrors(doc, gerrs)...)
 		}
 		cached = newCachedDoc(doc)
 		e.docs.put(req.Query, cached)
@@ -199,11 +228,11 @@ func (e *Executor) Prepare(req appsync.Request) (op *Operation, errs []*appsync.
 	doc := cached.doc
 	def, aerr := selectOperation(doc, req.OperationName)
 	if aerr != nil {
-		return nil, []*appsync.Error{aerr}
+		return nil, invalid(aerr)
 	}
 	vars, aerr := e.coerceVariables(def, req.Variables)
 	if aerr != nil {
-		return nil, []*appsync.Error{aerr}
+		return nil, invalid(aerr)
 	}
 	return &Operation{
 		Kind:      string(def.Operation),
@@ -214,6 +243,12 @@ func (e *Executor) Prepare(req appsync.Request) (op *Operation, errs []*appsync.
 		plan:      cached.plan(def),
 	}, nil
 }
+
+// malformed is the Refusal of a document that could not be read.
+func malformed(errs ...*appsync.Error) *Refusal { return &Refusal{Errors: errs, Malformed: true} }
+
+// invalid is the Refusal of a document read and found invalid.
+func invalid(errs ...*appsync.Error) *Refusal { return &Refusal{Errors: errs} }
 
 // selectOperation picks the operation to run as the spec's GetOperation does.
 func selectOperation(doc *ast.QueryDocument, name string) (*ast.OperationDefinition, *appsync.Error) {

@@ -73,7 +73,9 @@ type shapeWalker struct {
 // fragments, root fields per operation), depth or fragment cycles would
 // make validation or execution expensive. It is linear in the document:
 // each fragment's shape is computed once, however often it is spread.
-func (e *Executor) checkDocument(doc *ast.QueryDocument) *appsync.Error {
+// limit is false when the error is a fragment cycle, which is not one of
+// dsgen's limits but a validation rule of GraphQL's found first here.
+func (e *Executor) checkDocument(doc *ast.QueryDocument) (aerr *appsync.Error, limit bool) {
 	w := &shapeWalker{
 		doc:    doc,
 		frags:  make(map[string]*ast.FragmentDefinition, len(doc.Fragments)),
@@ -87,7 +89,7 @@ func (e *Executor) checkDocument(doc *ast.QueryDocument) *appsync.Error {
 	}
 	if len(doc.Fragments) > e.opts.MaxFragments {
 		return limitError(doc.Fragments[e.opts.MaxFragments].Position,
-			"the document defines %d fragments; the maximum is %d", len(doc.Fragments), e.opts.MaxFragments)
+			"the document defines %d fragments; the maximum is %d", len(doc.Fragments), e.opts.MaxFragments), true
 	}
 	// Validation walks every operation and, again, every fragment
 	// definition, so both count towards the document's size.
@@ -95,22 +97,22 @@ func (e *Executor) checkDocument(doc *ast.QueryDocument) *appsync.Error {
 	for _, op := range doc.Operations {
 		s := w.selectionSet(op.SelectionSet)
 		if w.cycle != nil {
-			return w.cycle
+			return w.cycle, false
 		}
 		if s.top > int64(e.opts.MaxRootFields) {
-			return limitError(op.Position, "the operation has %s root fields; the maximum is %d", count(s.top), e.opts.MaxRootFields)
+			return limitError(op.Position, "the operation has %s root fields; the maximum is %d", count(s.top), e.opts.MaxRootFields), true
 		}
 		if s.depth > e.opts.MaxDepth {
 			ae := appsync.Errorf(appsync.ValidationError, "the query is %d levels deep; the maximum is %d", s.depth, e.opts.MaxDepth)
 			ae.Locations = locations(s.deepest)
-			return ae
+			return ae, true
 		}
 		total.add(s)
 	}
 	for _, f := range doc.Fragments {
 		s := w.fragment(f.Name, f.Position)
 		if w.cycle != nil {
-			return w.cycle
+			return w.cycle, false
 		}
 		total.add(s)
 	}
@@ -119,12 +121,12 @@ func (e *Executor) checkDocument(doc *ast.QueryDocument) *appsync.Error {
 		where = doc.Operations[0].Position
 	}
 	if total.fields > int64(e.opts.MaxFields) {
-		return limitError(where, "the document selects %s fields with its fragments expanded; the maximum is %d", count(total.fields), e.opts.MaxFields)
+		return limitError(where, "the document selects %s fields with its fragments expanded; the maximum is %d", count(total.fields), e.opts.MaxFields), true
 	}
 	if total.aliases > int64(e.opts.MaxAliases) {
-		return limitError(where, "the document has %s aliased fields with its fragments expanded; the maximum is %d", count(total.aliases), e.opts.MaxAliases)
+		return limitError(where, "the document has %s aliased fields with its fragments expanded; the maximum is %d", count(total.aliases), e.opts.MaxAliases), true
 	}
-	return nil
+	return nil, false
 }
 
 // count prints a saturated count as "more than".
