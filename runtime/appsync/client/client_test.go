@@ -286,11 +286,22 @@ func TestMutateConflictAndCondition(t *testing.T) {
 	if _, err := c.Mutate(ctx, d, client.OpCreate, map[string]any{"id": "p9"}, map[string]any{}); err == nil {
 		t.Error("create with a condition accepted")
 	}
-	// A document the server rejects is a GraphQL error (HTTP 400), not
-	// retryable.
+	// A document the server rejects is a GraphQL error (HTTP 200 with data
+	// null, as AppSync answers validation errors), not retryable.
 	_, err = c.Do(ctx, appsync.Request{Query: "query { syncPosts { items { nope } } }"}, "syncPosts")
-	if !errors.As(err, &g) || g.StatusCode != 400 || g.Errors[0].ErrorType != appsync.ValidationError {
+	if !errors.As(err, &g) || g.StatusCode != 200 || g.Errors[0].ErrorType != appsync.ValidationError || g.Data != nil {
 		t.Errorf("invalid document: %v", err)
+	}
+	if _, ok := client.IsRetryable(err); ok {
+		t.Error("an invalid document reads as retryable")
+	}
+	// So is a document that does not parse (HTTP 400).
+	_, err = c.Do(ctx, appsync.Request{Query: "query { syncPosts { items { id "}, "syncPosts")
+	if !errors.As(err, &g) || g.StatusCode != 400 || g.Errors[0].ErrorType != appsync.ValidationError {
+		t.Errorf("unparseable document: %v", err)
+	}
+	if _, ok := client.IsRetryable(err); ok {
+		t.Error("an unparseable document reads as retryable")
 	}
 }
 

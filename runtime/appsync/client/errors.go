@@ -77,8 +77,9 @@ func IsRetryable(err error) (*RetryableError, bool) {
 // understood the request and refused or partly failed it. Retrying the
 // same request will not help, except after a conflict with a new _version.
 type GraphQLError struct {
-	// StatusCode is the HTTP status (200 for resolver errors, 400 for
-	// documents the server rejects).
+	// StatusCode is the HTTP status (200 for resolver errors and for
+	// documents that fail validation, 400 for documents that do not
+	// parse or exceed the server's limits).
 	StatusCode int
 	// Errors are the response's errors, in order; never empty.
 	Errors []*appsync.Error
