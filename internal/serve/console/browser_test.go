@@ -185,11 +185,15 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#query-editor .cm-content"), "{ listP"),
 		chromedp.WaitVisible(chromedp.CSS(".cm-tooltip-autocomplete")),
 		waitText(".cm-tooltip-autocomplete", "listPosts"))
-	completions := b.text(".cm-tooltip-autocomplete")
-	b.shot("completion")
-	if strings.Contains(completions, "listNotes") {
-		t.Errorf("completion after listP offers %q", completions)
+	// The keys arrive one by one, so the list may first be the one for
+	// "{ list"; it must settle on listPosts without listNotes.
+	settled := chromedp.Poll[chromedp.Void](`(() => { const t = document.querySelector(".cm-tooltip-autocomplete")?.textContent ?? "";
+		return t.includes("listPosts") && !t.includes("listNotes"); })()`,
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(time.Minute))
+	if _, err := chromedp.Run(b.ctx, settled); err != nil {
+		t.Errorf("completion after listP offers %q (%v)", b.text(".cm-tooltip-autocomplete"), err)
 	}
+	b.shot("completion")
 
 	if res := b.runQuery(`query { listPosts { items { id title _version } } }`); !strings.Contains(res, "seeded title") {
 		t.Fatalf("listPosts in the explorer: %s", res)
