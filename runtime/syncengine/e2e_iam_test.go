@@ -53,19 +53,7 @@ func iamClient(t *testing.T, url string, c auth.IAMCredential) *goClient {
 		MaxBackoff: 300 * time.Millisecond,
 	})
 	must(t, err)
-	gc := &goClient{ds: ds, eng: eng}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
-		defer cancel()
-		if err := eng.Close(ctx); err != nil {
-			t.Errorf("engine close: %v", err)
-		}
-		if err := ds.Close(ctx); err != nil {
-			t.Errorf("store close: %v", err)
-		}
-	})
-	gc.start(t)
-	return gc
+	return runClient(t, ds, eng)
 }
 
 func hasPost(c *goClient, id string, title string) func() bool {

@@ -88,6 +88,12 @@ func newClient(t *testing.T, b *backend, cfg syncengine.Config) *goClient {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return runClient(t, ds, eng)
+}
+
+// runClient starts eng on ds and closes both when the test ends.
+func runClient(t *testing.T, ds *blogm.DataStore, eng *syncengine.Engine) *goClient {
+	t.Helper()
 	c := &goClient{ds: ds, eng: eng}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
