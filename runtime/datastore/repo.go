@@ -337,7 +337,10 @@ func (r *Repo[T]) checkParent(tx *Txn, l *engine.Link, rw engine.Row) error {
 	}
 	err := l.Related(txn, rw, func(pk, _ []byte) error {
 		found = true
-		tx.parents = append(tx.parents, tx.store.linked.hash(pk))
+		// A batch of one parent's children logs it once.
+		if h := tx.store.linked.hash(pk); len(tx.parents) == 0 || tx.parents[len(tx.parents)-1] != h {
+			tx.parents = append(tx.parents, h)
+		}
 		return engine.ErrStop
 	})
 	if err != nil && err != engine.ErrStop {
