@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { signRequest } from '@aws-amplify/core/internals/aws-client-utils';
 import { generate } from '../gen-models.mjs';
-import { cognitoTokens, startClient, startServer } from './harness.mjs';
+import { cognitoTokens, pick, startClient, startServer } from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SCHEMA = path.resolve(here, '..', 'schemas', 'multiauth-iam.graphql');
@@ -109,15 +109,19 @@ test('MULTI_AUTH: signed-in owners write with user pool JWTs, guests read throug
   let kioskReport = await waitReport(kiosk, 'the guest\'s refused create reported to its errorHandler',
     (r) => r.errors.some(refusal));
   assert.equal(kioskReport.errors.filter(refusal).length, 1, `one refusal, not retried: ${JSON.stringify(kioskReport.errors)}`);
+  // So is its edit of the owner's note; the server keeps the owner's copy.
+  await kiosk.call('update', { model: 'Note', id: second.id, fields: { content: 'edited by a guest' } });
+  kioskReport = await waitReport(kiosk, 'the guest\'s refused update reported to its errorHandler',
+    (r) => r.errors.filter(refusal).length >= 2);
   const asGuest = await signedGql(server.endpoint, unauthRole, `query ($id: ID!) { getNote(id: $id) { ${NOTE_FIELDS} } }`, { id: guestNote.id });
   assert.equal(asGuest.status, 200, JSON.stringify(asGuest.body));
   assert.equal(asGuest.body.data.getNote, null, 'the server does not hold the guest\'s note');
   const seenByGuest = await signedGql(server.endpoint, unauthRole, `query ($id: ID!) { getNote(id: $id) { ${NOTE_FIELDS} } }`, { id: second.id });
   assert.equal(seenByGuest.body.data?.getNote?.content, 'edited by the owner', JSON.stringify(seenByGuest.body));
-  assert.equal((await getNote(second.id))?.content, 'edited by the owner');
+  assert.deepEqual(pick(await getNote(second.id), ['content', '_version']), { content: 'edited by the owner', _version: 2 });
 
   kioskReport = await kiosk.call('report');
-  assert.equal(kioskReport.errors.filter(refusal).length, 1, 'the refused create was dropped, not retried');
+  assert.equal(kioskReport.errors.filter(refusal).length, 2, 'the refused create and update were dropped, not retried');
   const phoneReport = await phone.call('report');
   assert.deepEqual(phoneReport.errors, [], 'the owner device reported no errors');
   assert.ok(phoneReport.hubEvents.some((e) => e.event === 'subscriptionsEstablished'), 'the owner device established its subscriptions');
