@@ -126,8 +126,15 @@ test('MULTI_AUTH: signed-in owners write with user pool JWTs, guests read throug
   assert.deepEqual(phoneReport.errors, [], 'the owner device reported no errors');
   assert.ok(phoneReport.hubEvents.some((e) => e.event === 'subscriptionsEstablished'), 'the owner device established its subscriptions');
   assert.ok(kioskReport.hubEvents.some((e) => e.event === 'subscriptionsEstablished'), 'the guest established its subscriptions');
-  // Nor does the guest get any memo.
+  // Nor does the guest get any memo; its memo subscriptions were refused in
+  // AppSync's words, naming the subscription field.
   assert.deepEqual(await kiosk.call('get', { model: 'Memo', id: memo.id }), null, 'the guest holds no memo');
+  const memoRefusals = kioskReport.errors.filter((e) => e.process === 'subscribe' && e.model === 'Memo');
+  assert.deepEqual(memoRefusals.map((e) => [e.operation, e.errorType]).sort(),
+    [['Create', 'Unauthorized'], ['Delete', 'Unauthorized'], ['Update', 'Unauthorized']], JSON.stringify(kioskReport.errors));
+  for (const e of memoRefusals) {
+    assert.match(e.message, new RegExp(`Not Authorized to access on${e.operation}Memo on type Subscription`), e.message);
+  }
   assert.deepEqual(kioskReport.errors.filter((e) => !refusal(e) && !(e.errorType === 'Unauthorized' && e.process === 'subscribe')), [],
     'the guest reported no other errors');
 });
