@@ -15,7 +15,7 @@ const require = createRequire(import.meta.url);
 // other yield two Amplify singletons and the config never reaches DataStore.
 const { Amplify } = require('aws-amplify');
 const { Hub } = require('aws-amplify/utils');
-const { DataStore, initSchema, DISCARD, syncExpression } = require('@aws-amplify/datastore');
+const { DataStore, initSchema, DISCARD, syncExpression, AuthModeStrategyType } = require('@aws-amplify/datastore');
 const { default: IndexedDBAdapter } = require('@aws-amplify/datastore/dist/cjs/storage/adapter/IndexedDBAdapter.js');
 const { WebSocket: WS } = require('ws');
 
@@ -197,12 +197,17 @@ export class Client {
    *   mode: the API's default auth mode becomes iam and Amplify gets these credentials from a custom
    *   credentials provider (libraryOptions.Auth.credentialsProvider), as from a Cognito identity pool
    *   (dsgen serve --iam-credentials)
+   * @param {{authenticated?: object, unauthenticated?: object}} [opts.multiAuth] MULTI_AUTH mode
+   *   (authModeStrategyType MULTI_AUTH, the API's default auth mode userPool): DataStore picks the
+   *   auth modes per model from its rules; Amplify gets userPool's JWTs (none when signed out)
+   *   and, standing in for a Cognito identity pool, the authenticated role's AWS credentials when
+   *   signed in and the unauthenticated role's otherwise
    * @param {{pageSize?: number, maxRecords?: number, expressions?: {model: string, where: SyncCondition}[]}} [opts.sync]
    *   DataStore's syncPageSize, maxRecordsToSync and syncExpressions (selective sync), the
    *   latter given as data since a test drives the client over JSON lines
    * @param {number} [opts.timeoutMs]
    */
-  async start({ endpoint, apiKey, caFile, conflict = 'default', schemaModule, userPool, lambdaToken, iam, sync = {}, timeoutMs = DEFAULT_TIMEOUT_MS }) {
+  async start({ endpoint, apiKey, caFile, conflict = 'default', schemaModule, userPool, lambdaToken, iam, multiAuth, sync = {}, timeoutMs = DEFAULT_TIMEOUT_MS }) {
     installWebSocket({
       ca: caFile ? readFileSync(caFile) : undefined,
       onOpen: (url) => this.socketsOpened.push(url),
@@ -218,19 +223,21 @@ export class Client {
       this.hubEvents.push({ event: payload.event, data: summarize(payload.data) });
       for (const w of this.#hubWaiters) w(payload);
     });
-    const defaultAuthMode = iam ? 'iam' : lambdaToken ? 'lambda' : userPool ? 'userPool' : 'apiKey';
+    const defaultAuthMode = multiAuth ? 'userPool' : iam ? 'iam' : lambdaToken ? 'lambda' : userPool ? 'userPool' : 'apiKey';
     Amplify.configure({
       API: { GraphQL: { endpoint, region: 'us-east-1', defaultAuthMode, apiKey } },
-    }, iam ? { Auth: { credentialsProvider: credentialsProvider(iam) } }
-      : userPool ? { Auth: { tokenProvider: tokenProvider(userPool) } } : undefined);
+    }, multiAuth ? { Auth: { tokenProvider: tokenProvider(userPool), credentialsProvider: identityPool(multiAuth) } }
+      : iam ? { Auth: { credentialsProvider: credentialsProvider(iam) } }
+        : userPool ? { Auth: { tokenProvider: tokenProvider(userPool) } } : undefined);
     DataStore.configure({
       storageAdapter: IndexedDBAdapter,
+      ...(multiAuth ? { authModeStrategyType: AuthModeStrategyType.MULTI_AUTH } : {}),
       ...(lambdaToken ? { authProviders: { functionAuthProvider: async () => ({ token: lambdaToken }) } } : {}),
       ...(sync.pageSize !== undefined ? { syncPageSize: sync.pageSize } : {}),
       ...(sync.maxRecords !== undefined ? { maxRecordsToSync: sync.maxRecords } : {}),
       ...(sync.expressions?.length ? { syncExpressions: syncExpressions(models, sync.expressions) } : {}),
       errorHandler: (e) => {
-        this.errors.push({ message: e.message, errorType: e.errorType, process: e.process, operation: e.operation });
+        this.errors.push({ message: e.message, errorType: e.errorType, process: e.process, operation: e.operation, model: e.model });
       },
     });
     // Record every conflict the engine hands over, then decide as configured:
@@ -403,12 +410,34 @@ export function syncExpressions(models, exprs) {
 /**
  * tokenProvider is Amplify's token provider slot (libraryOptions.Auth.tokenProvider)
  * filled by a function instead of Cognito: it hands out the given JWTs, decoded
- * the way Amplify's own provider does ({toString(), payload}).
- * @param {{accessToken: string, idToken: string}} tokens
+ * the way Amplify's own provider does ({toString(), payload}); without tokens
+ * it answers null, as Cognito's provider does for a signed-out user.
+ * @param {{accessToken: string, idToken: string}} [tokens]
  */
-export function tokenProvider({ accessToken, idToken }) {
+export function tokenProvider(tokens) {
+  if (!tokens) return { getTokens: async () => null };
+  const { accessToken, idToken } = tokens;
   return {
     getTokens: async () => ({ accessToken: decodeJWT(accessToken), idToken: decodeJWT(idToken) }),
+  };
+}
+
+/**
+ * identityPool is a custom credentials provider standing in for a Cognito
+ * identity pool: Amplify asks it with authenticated true when the token
+ * provider has a signed-in user and false otherwise, and it answers with the
+ * authenticated or the unauthenticated role's credentials (throwing, as a pool
+ * without guest access would, when it has none for that state).
+ * @param {{authenticated?: object, unauthenticated?: object}} roles
+ */
+export function identityPool(roles) {
+  return {
+    getCredentialsAndIdentityId: async ({ authenticated }) => {
+      const c = authenticated ? roles.authenticated : roles.unauthenticated;
+      if (!c) throw new Error(`identity pool stand-in: no ${authenticated ? 'authenticated' : 'unauthenticated'} credentials`);
+      return { credentials: { ...c }, identityId: `us-east-1:${c.accessKeyId}` };
+    },
+    clearCredentialsAndIdentityId: () => {},
   };
 }
 

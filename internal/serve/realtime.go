@@ -84,7 +84,7 @@ func (b *backend) Subscribe(ctx context.Context, principal any, req appsync.Requ
 		return nil, appsync.Errorf(appsync.ValidationError, "%v", err)
 	}
 	if id.Denied("Subscription", f.Name) {
-		return nil, appsync.Errorf(appsync.Unauthorized, "Not Authorized to access %s on type Subscription", f.Name)
+		return nil, subscriptionRefused(f.Name)
 	}
 	sop, ok := b.s.api.Op("Subscription", f.Name)
 	if !ok {
@@ -92,14 +92,14 @@ func (b *backend) Subscribe(ctx context.Context, principal any, req appsync.Requ
 	}
 	acc, err := auth.Authorize(sop.Model, auth.OpListen, id)
 	if err != nil {
-		return nil, err
+		return nil, onSubscriptionField(f.Name, err)
 	}
 	// Owner arguments select the items of the owner they name, in every
 	// stored form of that owner's identity: DataStore sends the bare user
 	// name, records hold "<sub>::<username>".
 	owners, err := acc.OwnerFilters(f.Args, sop.OwnerArgs)
 	if err != nil {
-		return nil, err
+		return nil, onSubscriptionField(f.Name, err)
 	}
 	flt, err := filterArg(f.Args, "filter")
 	if err != nil {
@@ -125,6 +125,21 @@ func (b *backend) Subscribe(ctx context.Context, principal any, req appsync.Requ
 		return nil, appsync.Errorf(appsync.BadRequest, "%v", err)
 	}
 	return sub, nil
+}
+
+// subscriptionRefused is AppSync's refusal of a subscription: its field's
+// resolver denies it, so the error names the field on type Subscription.
+func subscriptionRefused(field string) error {
+	return appsync.Errorf(appsync.Unauthorized, "Not Authorized to access %s on type Subscription", field)
+}
+
+// onSubscriptionField rewords an @auth refusal of a subscription (which the
+// auth package words per model) as AppSync words it; other errors pass.
+func onSubscriptionField(field string, err error) error {
+	if ae, ok := errors.AsType[*appsync.Error](err); ok && ae.ErrorType == appsync.Unauthorized {
+		return subscriptionRefused(field)
+	}
+	return err
 }
 
 func hasCredentials(h map[string]string) bool {

@@ -291,16 +291,18 @@ export class ClientProc {
  * resolving when DataStore's hub reports `ready`.
  * @param {Server} server
  * @param {{name?: string, conflict?: 'default'|'discard', schemaModule?: string,
- *   userPool?: {accessToken: string, idToken: string}, lambdaToken?: string, iam?: object, sync?: object, t?: import('node:test').TestContext}} [opts]
+ *   userPool?: {accessToken: string, idToken: string}, lambdaToken?: string, iam?: object, multiAuth?: object, sync?: object, t?: import('node:test').TestContext}} [opts]
  *   schemaModule: generated models other than the blog's; userPool: sign the client in with these JWTs;
  *   lambdaToken: run in AWS_LAMBDA mode with this token from DataStore's functionAuthProvider;
  *   iam: run in AWS_IAM mode with these AWS credentials ({accessKeyId, secretAccessKey, sessionToken?})
  *   from Amplify's custom credentials provider;
+ *   multiAuth: run in MULTI_AUTH mode ({authenticated?, unauthenticated?} AWS credentials of the
+ *   identity pool's roles; with userPool the client is signed in, without it a guest);
  *   sync: DataStore's sync options, sync.pageSize (syncPageSize), sync.maxRecords (maxRecordsToSync)
  *   and sync.expressions (syncExpressions, each a model and a client.mjs SyncCondition, e.g.
  *   [{model: 'Post', where: {field: 'rating', op: 'gt', value: 3}}])
  */
-export async function startClient(server, { name = 'A', conflict = 'default', schemaModule, userPool, lambdaToken, iam, sync = {}, t } = {}) {
+export async function startClient(server, { name = 'A', conflict = 'default', schemaModule, userPool, lambdaToken, iam, multiAuth, sync = {}, t } = {}) {
   const c = new ClientProc(name);
   t?.after(async () => {
     if (process.env.INTEROP_DEBUG) {
@@ -317,6 +319,7 @@ export async function startClient(server, { name = 'A', conflict = 'default', sc
     userPool,
     lambdaToken,
     iam,
+    multiAuth,
     sync,
     timeoutMs: WAIT_MS,
   });
