@@ -1,7 +1,6 @@
 package serve_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -94,24 +93,7 @@ func TestConflictDataRedacted(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-				if err != nil {
-					t.Fatal(err)
-				}
-				req.Header.Set("Content-Type", "application/json")
-				for k, v := range who {
-					req.Header.Set(k, v)
-				}
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer resp.Body.Close()
-				raw, err := io.ReadAll(resp.Body)
-				if err != nil {
-					t.Fatal(err)
-				}
-				r := decodeResult(t, resp.StatusCode, raw)
+				r := postTo(t, url, body, who)
 				if r.errType(t) != appsync.ConflictUnhandled {
 					t.Fatalf("stale update: %s, want ConflictUnhandled", r.Raw)
 				}

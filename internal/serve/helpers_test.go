@@ -182,14 +182,32 @@ func (e *env) post(t testing.TB, body []byte, headers map[string]string) gqlResu
 
 // postRaw sends raw bytes to /graphql; it is safe in any goroutine.
 func (e *env) postRaw(body []byte, headers map[string]string) (int, []byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), frameWait)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.ts.URL+"/graphql", bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, err
-	}
 	if headers == nil {
 		headers = e.headers
+	}
+	return postRawTo(e.ts.Client(), e.ts.URL+"/graphql", body, headers, nil)
+}
+
+// postTo sends raw bytes to the GraphQL endpoint url (net/http's or the
+// fast path's) with headers and decodes the answer.
+func postTo(t testing.TB, url string, body []byte, headers map[string]string) gqlResult {
+	t.Helper()
+	status, raw, err := postRawTo(http.DefaultClient, url, body, headers, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return decodeResult(t, status, raw)
+}
+
+// postRawTo POSTs body to url with the headers the Amplify client sends
+// besides auth, then headers, then what sign adds (nil: nothing); it is
+// safe in any goroutine.
+func postRawTo(c *http.Client, url string, body []byte, headers map[string]string, sign func(*http.Request) error) (int, []byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), frameWait)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
 	}
 	// What the Amplify client sends besides auth (02-create-post.json).
 	req.Header.Set("content-type", "application/json; charset=UTF-8")
@@ -197,9 +215,14 @@ func (e *env) postRaw(body []byte, headers map[string]string) (int, []byte, erro
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	resp, err := e.ts.Client().Do(req)
+	if sign != nil {
+		if err := sign(req); err != nil {
+			return 0, nil, err
+		}
+	}
+	resp, err := c.Do(req)
 	if err != nil {
-		return 0, nil, fmt.Errorf("POST /graphql: %w", err)
+		return 0, nil, fmt.Errorf("POST %s: %w", url, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)

@@ -1,10 +1,8 @@
 package serve_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -77,24 +75,13 @@ func signedPost(t *testing.T, url string, a client.Auth, query string, vars map[
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	status, raw, err := postRawTo(http.DefaultClient, url, body, nil, func(req *http.Request) error {
+		return a.Authorize(req.Context(), req)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json; charset=UTF-8")
-	if err := a.Authorize(context.Background(), req); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return decodeResult(t, resp.StatusCode, raw)
+	return decodeResult(t, status, raw)
 }
 
 // TestIAMRules runs requests signed by the Go client against the server:

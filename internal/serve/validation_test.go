@@ -1,10 +1,7 @@
 package serve_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
-	"net/http"
 	"testing"
 
 	"github.com/dsgen/dsgen/internal/testenv"
@@ -75,27 +72,4 @@ func hasError(errs []*appsync.Error, want string) bool {
 		}
 	}
 	return false
-}
-
-// postTo posts body to url with headers and decodes the answer.
-func postTo(t *testing.T, url string, body []byte, headers map[string]string) gqlResult {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return decodeResult(t, resp.StatusCode, raw)
 }
