@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { signRequest } from '@aws-amplify/core/internals/aws-client-utils';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const interopDir = path.resolve(here, '..');
@@ -178,6 +179,29 @@ export async function gql(endpoint, query, variables = {}, auth = { 'x-api-key':
   if (body.errors?.length) throw new GraphQLError(query, body);
   if (!res.ok) throw new Error(`POST ${endpoint}: HTTP ${res.status}: ${text.slice(0, 500)}`);
   return body.data;
+}
+
+/**
+ * iamCredentials turns an entry of dsgen serve's --iam-credentials file
+ * into the credentials Amplify signs with.
+ */
+export function iamCredentials({ accessKeyId, secretAccessKey, sessionToken }) {
+  return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+}
+
+/**
+ * signedGql POSTs a GraphQL operation signed by Amplify's own SigV4 signer
+ * (the one its GraphQL client uses) with the credentials of entry c,
+ * returning the HTTP status and the parsed body.
+ */
+export async function signedGql(endpoint, c, query, variables = {}) {
+  const body = JSON.stringify({ query, variables });
+  const signed = signRequest(
+    { url: new URL(endpoint), method: 'POST', headers: { 'content-type': 'application/json; charset=UTF-8' }, body },
+    { credentials: iamCredentials(c), signingRegion: 'us-east-1', signingService: 'appsync' },
+  );
+  const res = await fetch(endpoint, { method: 'POST', headers: signed.headers, body, signal: AbortSignal.timeout(WAIT_MS) });
+  return { status: res.status, body: await res.json() };
 }
 
 /**

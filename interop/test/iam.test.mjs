@@ -14,9 +14,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { signRequest } from '@aws-amplify/core/internals/aws-client-utils';
 import { generate } from '../gen-models.mjs';
-import { startClient, startServer } from './harness.mjs';
+import { iamCredentials, signedGql, startClient, startServer } from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const IAM_SCHEMA = path.resolve(here, '..', 'schemas', 'iam.graphql');
@@ -25,22 +24,6 @@ const NOTE_FIELDS = 'id content secret _version _deleted _lastChangedAt';
 const gateway = { accessKeyId: 'AKIDIOTGATEWAY', secretAccessKey: 'gateway/secret+key', role: 'authenticated' };
 const tablet = { accessKeyId: 'ASIATABLET', secretAccessKey: 'tablet-secret', sessionToken: 'tablet-session-token', role: 'authenticated' };
 const guest = { accessKeyId: 'ASIAGUEST', secretAccessKey: 'guest-secret', sessionToken: 'guest-session-token', role: 'unauthenticated' };
-const creds = ({ accessKeyId, secretAccessKey, sessionToken }) => ({ accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) });
-
-/**
- * signedGql POSTs a GraphQL operation signed by Amplify's own SigV4 signer
- * (the one its GraphQL client uses) with credentials c, returning the HTTP
- * status and the parsed body.
- */
-async function signedGql(endpoint, c, query, variables = {}) {
-  const body = JSON.stringify({ query, variables });
-  const signed = signRequest(
-    { url: new URL(endpoint), method: 'POST', headers: { 'content-type': 'application/json; charset=UTF-8' }, body },
-    { credentials: creds(c), signingRegion: 'us-east-1', signingService: 'appsync' },
-  );
-  const res = await fetch(endpoint, { method: 'POST', headers: signed.headers, body });
-  return { status: res.status, body: await res.json() };
-}
 
 test('DataStore in AWS_IAM mode syncs with SigV4-signed requests and subscriptions', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'dsgen-interop-iam-'));
@@ -51,8 +34,8 @@ test('DataStore in AWS_IAM mode syncs with SigV4-signed requests and subscriptio
   await writeFile(credsFile, JSON.stringify([gateway, tablet, guest]));
 
   const server = await startServer({ t, schema: IAM_SCHEMA, extraArgs: ['--iam-credentials', credsFile] });
-  const phone = await startClient(server, { name: 'phone', schemaModule, iam: creds(gateway), t });
-  const laptop = await startClient(server, { name: 'laptop', schemaModule, iam: creds(tablet), t });
+  const phone = await startClient(server, { name: 'phone', schemaModule, iam: iamCredentials(gateway), t });
+  const laptop = await startClient(server, { name: 'laptop', schemaModule, iam: iamCredentials(tablet), t });
   await laptop.call('observe', { model: 'Note' });
 
   const { local: note } = await phone.call('create', {
@@ -75,7 +58,7 @@ test('DataStore in AWS_IAM mode syncs with SigV4-signed requests and subscriptio
   assert.equal((await getNote(note.id))?.content, 'edited on the tablet');
 
   // A guest (public iam, read only) syncs the note without its secret.
-  const kiosk = await startClient(server, { name: 'kiosk', schemaModule, iam: creds(guest), t });
+  const kiosk = await startClient(server, { name: 'kiosk', schemaModule, iam: iamCredentials(guest), t });
   await kiosk.call('waitRecord', { model: 'Note', id: note.id, match: { content: 'edited on the tablet', secret: null } });
 
   // Amplify's signer with the right secret passes; with a wrong one the

@@ -18,9 +18,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { signRequest } from '@aws-amplify/core/internals/aws-client-utils';
 import { generate } from '../gen-models.mjs';
-import { cognitoTokens, pick, startClient, startServer } from './harness.mjs';
+import { cognitoTokens, iamCredentials, pick, signedGql, startClient, startServer } from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SCHEMA = path.resolve(here, '..', 'schemas', 'multiauth-iam.graphql');
@@ -30,19 +29,7 @@ const NOTE_FIELDS = 'id content owner _version _deleted _lastChangedAt';
 // The identity pool's roles, as the operator lists them for dsgen serve.
 const authRole = { accessKeyId: 'ASIAAUTHROLE', secretAccessKey: 'auth-role-secret', sessionToken: 'auth-session', role: 'authenticated' };
 const unauthRole = { accessKeyId: 'ASIAUNAUTHROLE', secretAccessKey: 'unauth-role-secret', sessionToken: 'unauth-session', role: 'unauthenticated' };
-const creds = ({ accessKeyId, secretAccessKey, sessionToken }) => ({ accessKeyId, secretAccessKey, sessionToken });
-const pool = { authenticated: creds(authRole), unauthenticated: creds(unauthRole) };
-
-/** signedGql POSTs a GraphQL operation signed by Amplify's own SigV4 signer with credentials c. */
-async function signedGql(endpoint, c, query, variables = {}) {
-  const body = JSON.stringify({ query, variables });
-  const signed = signRequest(
-    { url: new URL(endpoint), method: 'POST', headers: { 'content-type': 'application/json; charset=UTF-8' }, body },
-    { credentials: creds(c), signingRegion: 'us-east-1', signingService: 'appsync' },
-  );
-  const res = await fetch(endpoint, { method: 'POST', headers: signed.headers, body });
-  return { status: res.status, body: await res.json() };
-}
+const pool = { authenticated: iamCredentials(authRole), unauthenticated: iamCredentials(unauthRole) };
 
 test('MULTI_AUTH: signed-in owners write with user pool JWTs, guests read through the unauthenticated IAM role', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'dsgen-interop-multiauth-'));
