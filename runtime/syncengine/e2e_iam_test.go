@@ -122,28 +122,6 @@ func TestIAMEngine(t *testing.T) {
 	poll.Until(t, "the guest sees the tablet's edit", hasPost(g, "p1", "edited on the tablet"))
 }
 
-// iamMultiClient is an auth golden store syncing with multi-auth modes
-// against url.
-func iamMultiClient(t *testing.T, url string, modes map[syncengine.AuthMode]client.Auth) *authm.DataStore {
-	t.Helper()
-	ctx := context.Background()
-	ds, err := authm.Open(ctx, "", datastore.InMemory(), datastore.Outbox())
-	must(t, err)
-	eng, err := syncengine.New(ds.Store(), syncengine.Config{Endpoint: url, AuthModes: modes, MaxBackoff: 300 * time.Millisecond})
-	must(t, err)
-	t.Cleanup(func() {
-		eng.Close(context.Background())
-		ds.Close(context.Background())
-	})
-	must(t, eng.Start(ctx))
-	select {
-	case <-eng.Ready():
-	case <-time.After(hangGuard):
-		t.Fatal("engine not ready before the hang guard")
-	}
-	return ds
-}
-
 func iamCreds(c auth.IAMCredential) client.Auth {
 	return client.IAM("us-east-1", func(context.Context) (client.Credentials, error) {
 		return client.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken}, nil
@@ -168,11 +146,11 @@ func TestIAMMultiAuth(t *testing.T) {
 	aliceToken := func(context.Context) (string, error) {
 		return auth.SignHS256(secret, map[string]any{"sub": "alice-sub", "username": "alice", "exp": time.Now().Add(time.Hour).Unix()})
 	}
-	alice := iamMultiClient(t, url, map[syncengine.AuthMode]client.Auth{syncengine.AuthUserPools: client.Token(aliceToken)})
+	alice, _ := multiClient(t, url, map[syncengine.AuthMode]client.Auth{syncengine.AuthUserPools: client.Token(aliceToken)})
 	must(t, alice.Note.Save(ctx, &authm.Note{ID: "n1", Body: "alice's"}))
 	poll.Until(t, "alice's note sent", sent(t, alice))
 
-	reader := iamMultiClient(t, url, map[syncengine.AuthMode]client.Auth{syncengine.AuthIAM: iamCreds(user)})
+	reader, _ := multiClient(t, url, map[syncengine.AuthMode]client.Auth{syncengine.AuthIAM: iamCreds(user)})
 	if !hasNote(reader, "n1") {
 		t.Fatal("the IAM client did not sync alice's note (private iam read)")
 	}
@@ -187,7 +165,7 @@ func TestIAMMultiAuth(t *testing.T) {
 		t.Errorf("dead letter %+v, want the reason that no mode may create a Note", dl[0])
 	}
 
-	g := iamMultiClient(t, url, map[syncengine.AuthMode]client.Auth{syncengine.AuthIAM: iamCreds(guest)})
+	g, _ := multiClient(t, url, map[syncengine.AuthMode]client.Auth{syncengine.AuthIAM: iamCreds(guest)})
 	if hasNote(g, "n1") || hasNote(g, "n2") {
 		t.Error("the unauthenticated role synced notes that only private iam rules open")
 	}

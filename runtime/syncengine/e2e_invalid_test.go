@@ -3,7 +3,6 @@ package syncengine_test
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,8 +12,6 @@ import (
 	blogm "github.com/dsgen/dsgen/examples/blog/model"
 	"github.com/dsgen/dsgen/internal/schema"
 	"github.com/dsgen/dsgen/internal/serve"
-	"github.com/dsgen/dsgen/internal/serve/auth"
-	"github.com/dsgen/dsgen/internal/serve/store"
 	"github.com/dsgen/dsgen/internal/testenv/poll"
 	"github.com/dsgen/dsgen/runtime/appsync"
 	"github.com/dsgen/dsgen/runtime/appsync/client"
@@ -73,17 +70,5 @@ func newBackendSchema(t *testing.T, src string) *backend {
 	must(t, os.WriteFile(path, []byte(src), 0o644))
 	sch, err := schema.LoadPath(path, schema.Options{})
 	must(t, err)
-	st, err := store.Open(context.Background(), store.Options{Dir: t.TempDir()})
-	must(t, err)
-	srv, err := serve.New(serve.Config{Schema: sch, Store: st, Auth: auth.Config{APIKeys: []auth.APIKey{{Key: apiKey}}}})
-	must(t, err)
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		ts.Close()
-		_ = st.Close()
-	})
-	return &backend{url: ts.URL + "/graphql", srv: srv, ts: ts, st: st}
+	return newBackendWith(t, serve.Config{Schema: sch})
 }

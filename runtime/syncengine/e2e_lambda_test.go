@@ -49,13 +49,13 @@ func TestLambdaAuthFunction(t *testing.T) {
 	t.Cleanup(hook.Close)
 	srv := dsgentest.Serve(t, authm.Schema(), dsgentest.AuthWebhook(hook.URL))
 
-	alice, _ := multiClient(t, srv, map[syncengine.AuthMode]client.Auth{
+	alice, _ := multiClient(t, srv.URL, map[syncengine.AuthMode]client.Auth{
 		syncengine.AuthUserPools: client.Token(srv.TokenFunc("alice")),
 	})
 	must(t, alice.Ticket.Save(ctx, &authm.Ticket{ID: "t1", Subject: "alice's"}))
 	poll.Until(t, "alice's ticket sent", sent(t, alice))
 
-	fn, _ := multiClient(t, srv, map[syncengine.AuthMode]client.Auth{
+	fn, _ := multiClient(t, srv.URL, map[syncengine.AuthMode]client.Auth{
 		syncengine.AuthFunction: client.Token(func(context.Context) (string, error) { return "tenant-token", nil }),
 	})
 	if !hasTicket(fn, "t1") {

@@ -16,12 +16,12 @@ import (
 
 // multiClient is a generated store of the auth golden schema syncing
 // with the given modes.
-func multiClient(t *testing.T, srv *dsgentest.Server, modes map[syncengine.AuthMode]client.Auth) (*authm.DataStore, *syncengine.Engine) {
+func multiClient(t *testing.T, url string, modes map[syncengine.AuthMode]client.Auth) (*authm.DataStore, *syncengine.Engine) {
 	t.Helper()
 	ctx := context.Background()
 	ds, err := authm.Open(ctx, "", datastore.InMemory(), datastore.Outbox())
 	must(t, err)
-	eng, err := syncengine.New(ds.Store(), syncengine.Config{Endpoint: srv.URL, AuthModes: modes, MaxBackoff: 300 * time.Millisecond})
+	eng, err := syncengine.New(ds.Store(), syncengine.Config{Endpoint: url, AuthModes: modes, MaxBackoff: 300 * time.Millisecond})
 	must(t, err)
 	t.Cleanup(func() {
 		eng.Close(context.Background())
@@ -62,7 +62,7 @@ func sent(t *testing.T, ds *authm.DataStore) func() bool {
 func TestMultiAuthPerOperation(t *testing.T) {
 	ctx := context.Background()
 	srv := dsgentest.Serve(t, authm.Schema())
-	alice, _ := multiClient(t, srv, map[syncengine.AuthMode]client.Auth{
+	alice, _ := multiClient(t, srv.URL, map[syncengine.AuthMode]client.Auth{
 		syncengine.AuthUserPools: client.Token(srv.TokenFunc("alice")),
 		syncengine.AuthAPIKey:    client.APIKey(srv.APIKey),
 	})
@@ -75,14 +75,14 @@ func TestMultiAuthPerOperation(t *testing.T) {
 		t.Fatalf("alice's dead letters = %v, %v", dl, err)
 	}
 
-	carol, _ := multiClient(t, srv, map[syncengine.AuthMode]client.Auth{
+	carol, _ := multiClient(t, srv.URL, map[syncengine.AuthMode]client.Auth{
 		syncengine.AuthUserPools: client.Token(srv.TokenFunc("carol")),
 		syncengine.AuthAPIKey:    client.APIKey(srv.APIKey),
 	})
 	must(t, carol.Note.Save(ctx, &authm.Note{ID: "n2", Body: "carol's"}))
 	poll.Until(t, "carol's note sent", sent(t, carol))
 
-	anon, _ := multiClient(t, srv, map[syncengine.AuthMode]client.Auth{
+	anon, _ := multiClient(t, srv.URL, map[syncengine.AuthMode]client.Auth{
 		syncengine.AuthAPIKey: client.APIKey(srv.APIKey),
 	})
 	if !hasNote(anon, "n1") || !hasNote(anon, "n2") {
@@ -112,14 +112,14 @@ func TestMultiAuthPerOperation(t *testing.T) {
 func TestMultiAuthFallback(t *testing.T) {
 	ctx := context.Background()
 	srv := dsgentest.Serve(t, authm.Schema())
-	alice, _ := multiClient(t, srv, map[syncengine.AuthMode]client.Auth{
+	alice, _ := multiClient(t, srv.URL, map[syncengine.AuthMode]client.Auth{
 		syncengine.AuthUserPools: client.Token(srv.TokenFunc("alice")),
 	})
 	must(t, alice.Note.Save(ctx, &authm.Note{ID: "n1", Body: "alice's"}))
 	poll.Until(t, "alice's note sent", sent(t, alice))
 
 	bad := func(context.Context) (string, error) { return "not-a-jwt", nil }
-	reader, _ := multiClient(t, srv, map[syncengine.AuthMode]client.Auth{
+	reader, _ := multiClient(t, srv.URL, map[syncengine.AuthMode]client.Auth{
 		syncengine.AuthUserPools: client.Token(bad),
 		syncengine.AuthAPIKey:    client.APIKey(srv.APIKey),
 	})

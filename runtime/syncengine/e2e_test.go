@@ -38,19 +38,22 @@ func newBackend(t *testing.T, strategy serve.Strategy) *backend {
 	return newBackendWith(t, serve.Config{DefaultConflict: strategy})
 }
 
-// newBackendWith starts a backend with cfg (Schema, Store and Auth are
-// filled in).
+// newBackendWith starts a backend with cfg (Store and Auth are filled in,
+// and Schema with the blog example's when nil).
 func newBackendWith(t *testing.T, cfg serve.Config) *backend {
 	t.Helper()
-	sch, err := schema.LoadPath(filepath.Join("..", "..", "examples", "blog", "schema.graphql"), schema.Options{})
-	if err != nil {
-		t.Fatal(err)
+	if cfg.Schema == nil {
+		sch, err := schema.LoadPath(filepath.Join("..", "..", "examples", "blog", "schema.graphql"), schema.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Schema = sch
 	}
 	st, err := store.Open(context.Background(), store.Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Schema, cfg.Store = sch, st
+	cfg.Store = st
 	cfg.Auth = auth.Config{APIKeys: []auth.APIKey{{Key: apiKey}}}
 	srv, err := serve.New(cfg)
 	if err != nil {
