@@ -333,11 +333,13 @@ func (p *Proxy) pump(l *link, dst, src net.Conn, counter *atomic.Int64) {
 			if !p.waitStall(l) {
 				return
 			}
+			// Counted before the write: whatever the bytes cause (the
+			// peer's answer) then cannot be seen before they are counted.
+			counter.Add(int64(n))
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				l.close(true)
 				return
 			}
-			counter.Add(int64(n))
 		}
 		if err == nil {
 			continue
